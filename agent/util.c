@@ -1,0 +1,170 @@
+/* Small helpers shared by every module. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+int
+util_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
+	    (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    mode);
+	if (fd < 0)
+		return -1;
+	const char *p = data;
+	size_t left = len;
+	while (left > 0) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	if (rename(tmp, path) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail: {
+		int saved = errno;
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+}
+
+int
+util_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	if (strlen(path) >= sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(buf, path);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+char *
+util_path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	while (*b == '/')
+		b++;
+	char *out = malloc(la + 1 + strlen(b) + 1);
+	if (out == NULL)
+		return NULL;
+	memcpy(out, a, la);
+	out[la] = '/';
+	strcpy(out + la + 1, b);
+	return out;
+}
+
+bool
+util_path_within(const char *path, const char *dir)
+{
+	size_t ld = strlen(dir);
+	while (ld > 1 && dir[ld - 1] == '/')
+		ld--;
+	if (strncmp(path, dir, ld) != 0)
+		return false;
+	return path[ld] == '\0' || path[ld] == '/' || ld == 1;
+}
+
+void
+util_set_cloexec(int fd)
+{
+	int flags = fcntl(fd, F_GETFD);
+	if (flags >= 0)
+		(void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+static uint64_t
+util_clock_ms(clockid_t clk)
+{
+	struct timespec ts;
+	if (clock_gettime(clk, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+util_now_ms(void)
+{
+	return util_clock_ms(CLOCK_MONOTONIC);
+}
+
+uint64_t
+util_wall_ms(void)
+{
+	return util_clock_ms(CLOCK_REALTIME);
+}
+
+long
+util_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	if (f == NULL)
+		return -1;
+	char line[256];
+	long kib = -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "VmRSS:", 6) == 0) {
+			kib = strtol(line + 6, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kib;
+}
+
+int
+util_group_gid(const char *name, gid_t *gid)
+{
+	struct group grp, *res = NULL;
+	char buf[16384];
+	int r = getgrnam_r(name, &grp, buf, sizeof buf, &res);
+	if (r != 0 || res == NULL) {
+		errno = r != 0 ? r : ENOENT;
+		return -1;
+	}
+	*gid = grp.gr_gid;
+	return 0;
+}
