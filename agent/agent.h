@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct event_base;
@@ -189,5 +190,179 @@ void	proxy_close_all(struct proxy *);
 void	proxy_stats(const struct proxy *, struct proxy_stats *);
 /* Stop accepting and free everything; does not close listen_fd. */
 void	proxy_free(struct proxy *);
+
+/* ------------------------------------------------------------------ */
+/* The running agent: one per distro. */
+
+#define LINK_MAX_ENTRIES	256	/* tools + plugins considered */
+#define CONFLICT_MAX		32
+
+enum link_state { LINK_OK, LINK_SHIM, LINK_CONFLICT, LINK_REFUSED };
+
+struct link_entry {
+	char		*path;		/* in bin_dir or plugin_dir */
+	char		*target;	/* what it points (or should point) to */
+	enum link_state	 state;
+	char		*detail;	/* why, for conflicts and refusals */
+};
+
+struct conflict {
+	char	*what;		/* "a hand-installed /usr/local/bin/docker" */
+	char	*fix;
+};
+
+struct manifest_entry {
+	char	*kind;		/* "link", "socket", "mount", "file" */
+	char	*path;
+	char	*target;	/* link target or mount source; may be NULL */
+};
+
+struct manifest {
+	char			*path;
+	struct manifest_entry	*entries;
+	size_t			 n;
+	bool			 dirty;
+};
+
+enum socket_state { SOCK_ABSENT, SOCK_OK, SOCK_WAITING, SOCK_CONFLICT,
+		    SOCK_ERROR, SOCK_DISABLED };
+
+struct engine_info {
+	bool	 reachable;
+	double	 ping_ms;
+	char	 version[64];
+	char	 api_version[16];
+	char	 error[256];
+	uint64_t checked_ms;	/* wall clock of the last probe */
+};
+
+struct agent {
+	struct config		 cfg;
+	char			**flag_argv;	/* flags to re-apply on reload */
+	int			 flag_argc;
+	struct event_base	*base;
+	uint64_t		 start_mono_ms;
+	char			 instance_id[40];
+	bool			 disabled;	/* integration turned off */
+	bool			 stopping;
+
+	/* Docker Desktop's tree as last seen. */
+	char			*engine_path;
+	bool			 desktop_present;
+	bool			 cli_present;
+	bool			 engine_socket_present;
+
+	struct manifest		 manifest;
+	struct link_entry	 links[LINK_MAX_ENTRIES];
+	size_t			 nlinks;
+	struct conflict		 conflicts[CONFLICT_MAX];
+	size_t			 nconflicts;
+
+	/* The engine socket exposed at socket.path. */
+	enum socket_state	 sock_state;
+	char			 sock_detail[512];
+	int			 listen_fd;
+	int			 activated_fd;	/* from systemd, or -1 */
+	bool			 listen_fd_activated;
+	ino_t			 listen_ino;
+	dev_t			 mounted_ino_dev;
+	ino_t			 mounted_ino;	/* engine inode bound (mount mode) */
+	gid_t			 socket_gid;
+	struct proxy		*proxy;
+
+	struct engine_info	 engine;
+	struct engine_probe	*probe;
+	struct watch		*watch;
+	struct control		*control;
+	struct health		*health;
+	struct event		*heartbeat_ev;
+	struct event		*watchdog_ev;
+	char			 last_summary[256];
+};
+
+/* agent.c */
+int	agent_run(struct agent *, int ready_fd);
+void	agent_reconcile(struct agent *, const char *why);
+/* Something in the state changed: refresh summaries, notify the host. */
+void	agent_state_changed(struct agent *);
+int	agent_set_disabled(struct agent *, bool disabled, char *err, size_t errlen);
+struct json_object *agent_status_json(struct agent *);
+bool	agent_healthy(struct agent *);
+
+/* manifest.c: what the agent created, so it removes exactly that */
+int	manifest_load(struct manifest *, const char *path, char *err, size_t errlen);
+int	manifest_save(struct manifest *);
+struct manifest_entry *manifest_find(struct manifest *, const char *kind,
+	    const char *path);
+int	manifest_add(struct manifest *, const char *kind, const char *path,
+	    const char *target);
+void	manifest_remove(struct manifest *, const char *kind, const char *path);
+void	manifest_free(struct manifest *);
+
+/* links.c */
+struct link_plan {
+	char	*path;
+	char	*target;
+	bool	 shim;		/* target is the shim */
+};
+/*
+ * Work out which links should exist: every tool in cli-tools' usr/bin and
+ * every plugin in its cli-plugins directories (validated), or the shim
+ * while the CLI is away.  Refused entries are reported in *refused.
+ */
+int	links_plan(const struct config *, bool cli_present, bool disabled,
+	    const struct manifest *, struct link_plan **plan, size_t *nplan,
+	    struct link_entry *refused, size_t *nrefused, size_t maxrefused);
+void	links_plan_free(struct link_plan *, size_t);
+/* Validate one tool: a regular executable inside desktop_dir. */
+bool	links_target_valid(const char *desktop_dir, const char *target,
+	    char *why, size_t whylen);
+void	links_reconcile(struct agent *);
+/* Agent stopping or integration off: hand links to the shim or remove. */
+void	links_release(struct agent *, bool remove_all);
+void	links_clear_state(struct agent *);
+void	conflicts_clear(struct agent *);
+void	conflict_add(struct agent *, const char *what, const char *fix);
+
+/* expose.c: /run/docker.sock */
+void	expose_reconcile(struct agent *);
+void	expose_stop(struct agent *, bool keep_activated);
+const char *expose_state_name(enum socket_state);
+
+/* engine.c: /_ping and /version against the engine socket */
+struct engine_probe;
+void	engine_probe_start(struct agent *);
+void	engine_probe_free(struct engine_probe *);
+
+/* watch.c: follow Docker Desktop's tree with inotify and mountinfo */
+struct watch;
+struct watch *watch_new(struct event_base *, const char *desktop_dir,
+	    void (*cb)(void *), void *arg);
+void	watch_free(struct watch *);
+int	watch_count(const struct watch *);	/* inotify watches held */
+
+/* control.c: the local control socket */
+struct control;
+struct control *control_new(struct agent *);
+void	control_free(struct control *);
+/* Client side: send one request, get the reply (malloc'd JSON text). */
+int	control_request(const char *socket_path, const char *request,
+	    char **reply, char *err, size_t errlen);
+
+/* status.c: render status JSON for a human */
+void	status_print_human(struct json_object *, FILE *);
+
+/* daemon.c: single instance, start/stop without systemd */
+int	daemon_lock_pidfile(const char *pidfile, pid_t *holder);
+int	daemon_start(struct agent *);
+int	daemon_stop(const struct config *);
+pid_t	daemon_running_pid(const char *pidfile);
+
+/* health.c: reports to the Windows host */
+struct health;
+struct health *health_new(struct agent *);
+void	health_state_changed(struct health *);
+struct json_object *health_status_json(struct health *);
+void	health_free(struct health *);
 
 #endif

@@ -1,0 +1,583 @@
+/*
+ * The running agent: one event loop that follows Docker Desktop's tree and
+ * keeps links and the socket right, answers the control socket, reports to
+ * the host, and tells systemd how it is.  Idle, it wakes only for its
+ * heartbeat and the watchdog.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+#include <systemd/sd-daemon.h>
+
+#include "agent.h"
+
+#define ENGINE_SOCKET_SUBPATH	"shared-sockets/guest-services/docker.proxy.sock"
+#define CLI_DOCKER_SUBPATH	"cli-tools/usr/bin/docker"
+#define PROBE_RETRY_FIRST_S	1
+
+static struct event *agent_probe_retry_ev;
+static int agent_probe_retry_s = PROBE_RETRY_FIRST_S;
+
+static bool
+agent_path_is(const char *dir, const char *sub, mode_t type)
+{
+	char *p = util_path_join(dir, sub);
+	struct stat st;
+	bool is = p != NULL && stat(p, &st) == 0 && (st.st_mode & S_IFMT) == type;
+	free(p);
+	return is;
+}
+
+static void
+agent_look_at_desktop(struct agent *a)
+{
+	const char *dir = a->cfg.desktop_dir;
+	a->desktop_present = agent_path_is(dir, "", S_IFDIR);
+	a->cli_present = a->desktop_present &&
+	    agent_path_is(dir, CLI_DOCKER_SUBPATH, S_IFREG);
+	a->engine_socket_present = a->desktop_present &&
+	    agent_path_is(dir, ENGINE_SOCKET_SUBPATH, S_IFSOCK);
+	log_state(LOG_LVL_NOTICE, "desktop", "desktop", "Docker Desktop at %s: "
+	    "%s, CLI tools %s, engine socket %s", dir,
+	    a->desktop_present ? "present" : "absent",
+	    a->cli_present ? "present" : "absent",
+	    a->engine_socket_present ? "present" : "absent");
+}
+
+void
+agent_reconcile(struct agent *a, const char *why)
+{
+	if (a->stopping)
+		return;
+	log_debug("agent", "reconciling: %s", why);
+	agent_look_at_desktop(a);
+	links_reconcile(a);
+	expose_reconcile(a);
+	engine_probe_start(a);
+	agent_state_changed(a);
+}
+
+static void
+agent_probe_retry(evutil_socket_t fd, short what, void *arg)
+{
+	engine_probe_start(arg);
+}
+
+static void
+agent_summary(struct agent *a, char *buf, size_t len)
+{
+	size_t nok = 0;
+	for (size_t i = 0; i < a->nlinks; i++)
+		nok += a->links[i].state == LINK_OK;
+	if (a->disabled)
+		snprintf(buf, len, "integration off for this distro");
+	else if (!a->desktop_present || !a->engine_socket_present)
+		snprintf(buf, len, "waiting for Docker Desktop (%s)",
+		    !a->desktop_present ? "its tree is absent" :
+		    "its engine socket is absent");
+	else if (a->sock_state != SOCK_OK)
+		snprintf(buf, len, "socket %s: %s: %s", a->cfg.socket_path,
+		    expose_state_name(a->sock_state), a->sock_detail);
+	else if (!a->engine.reachable)
+		snprintf(buf, len, "engine not answering: %s", a->engine.error);
+	else
+		snprintf(buf, len, "docker ready: engine %s at %s (%s), %zu links",
+		    a->engine.version, a->cfg.socket_path,
+		    config_socket_mode_name(a->cfg.socket_mode), nok);
+}
+
+void
+agent_state_changed(struct agent *a)
+{
+	char summary[sizeof a->last_summary];
+	agent_summary(a, summary, sizeof summary);
+	if (strcmp(summary, a->last_summary) != 0) {
+		snprintf(a->last_summary, sizeof a->last_summary, "%s", summary);
+		(void)sd_notifyf(0, "STATUS=%s", summary);
+	}
+	/* An engine that should answer but does not is asked again soon. */
+	if (a->engine_socket_present && !a->engine.reachable && !a->disabled &&
+	    agent_probe_retry_ev != NULL &&
+	    !evtimer_pending(agent_probe_retry_ev, NULL)) {
+		struct timeval tv = { agent_probe_retry_s, 0 };
+		evtimer_add(agent_probe_retry_ev, &tv);
+		if (agent_probe_retry_s < a->cfg.host_interval)
+			agent_probe_retry_s *= 2;
+	} else if (a->engine.reachable)
+		agent_probe_retry_s = PROBE_RETRY_FIRST_S;
+	if (a->health != NULL)
+		health_state_changed(a->health);
+}
+
+static char *
+agent_state_file(const struct agent *a, const char *name)
+{
+	return util_path_join(a->cfg.state_dir, name);
+}
+
+int
+agent_set_disabled(struct agent *a, bool disabled, char *err, size_t errlen)
+{
+	char *flag = agent_state_file(a, "disabled");
+	if (flag == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int r = 0;
+	if (disabled) {
+		static const char note[] = "integration turned off; remove this "
+		    "file or run 'wsl-docker-agent enable' to turn it on\n";
+		r = util_write_atomic(flag, note, sizeof note - 1, 0644);
+	} else if (unlink(flag) < 0 && errno != ENOENT)
+		r = -1;
+	if (r < 0) {
+		snprintf(err, errlen, "cannot record the change in %s: %s", flag,
+		    strerror(errno));
+		free(flag);
+		return -1;
+	}
+	free(flag);
+	if (a->disabled != disabled)
+		log_notice("agent", "integration turned %s for this distro",
+		    disabled ? "off" : "on");
+	a->disabled = disabled;
+	agent_reconcile(a, disabled ? "integration off" : "integration on");
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Status, as one JSON object (control socket, status --json, health). */
+
+static void
+json_add_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v != NULL ? json_object_new_string(v) : NULL);
+}
+
+static void
+agent_problem(struct json_object *problems, const char *what, const char *fix)
+{
+	struct json_object *p = json_object_new_object();
+	json_add_str(p, "what", what);
+	json_add_str(p, "fix", fix);
+	json_object_array_add(problems, p);
+}
+
+static struct json_object *
+agent_socket_json(struct agent *a, struct json_object *problems)
+{
+	struct json_object *s = json_object_new_object();
+	json_add_str(s, "path", a->cfg.socket_path);
+	json_add_str(s, "mode", config_socket_mode_name(a->cfg.socket_mode));
+	json_add_str(s, "state", expose_state_name(a->sock_state));
+	json_add_str(s, "detail", a->sock_detail);
+	json_add_str(s, "group", a->cfg.socket_group);
+	struct stat st;
+	if (stat(a->cfg.socket_path, &st) == 0) {
+		char perm[8];
+		snprintf(perm, sizeof perm, "%04o", (unsigned)(st.st_mode & 07777));
+		json_object_object_add(s, "owner_uid", json_object_new_int64(st.st_uid));
+		json_object_object_add(s, "group_gid", json_object_new_int64(st.st_gid));
+		json_add_str(s, "permissions", perm);
+		if (a->sock_state == SOCK_OK && st.st_gid != a->socket_gid &&
+		    (st.st_mode & 0006) != 0006) {
+			char what[256];
+			snprintf(what, sizeof what, "%s belongs to gid %u, not this "
+			    "distro's %s group (gid %u): its members get 'permission "
+			    "denied'", a->cfg.socket_path, (unsigned)st.st_gid,
+			    a->cfg.socket_group, (unsigned)a->socket_gid);
+			agent_problem(problems, what, a->cfg.socket_mode ==
+			    SOCKET_MODE_MOUNT ? "set socket.mode to proxy, which "
+			    "keeps this distro's docker group" :
+			    "restart the agent to fix the socket's ownership");
+		}
+	}
+	if (a->sock_state == SOCK_CONFLICT || a->sock_state == SOCK_ERROR) {
+		char what[700];
+		snprintf(what, sizeof what, "%s: %s", a->cfg.socket_path,
+		    a->sock_detail);
+		agent_problem(problems, what, "see above; the agent retries on "
+		    "every heartbeat and on 'wsl-docker-agent reconcile'");
+	}
+	return s;
+}
+
+static const char *
+agent_link_state_name(enum link_state s)
+{
+	switch (s) {
+	case LINK_OK:		return "ok";
+	case LINK_SHIM:		return "shim";
+	case LINK_CONFLICT:	return "conflict";
+	case LINK_REFUSED:	return "refused";
+	}
+	return "?";
+}
+
+static void
+agent_desktop_problems(struct agent *a, struct json_object *problems)
+{
+	if (a->disabled) {
+		agent_problem(problems, "the integration is off for this distro",
+		    "turn it on in Docker Desktop (Settings > Resources > WSL "
+		    "integration) or run 'sudo wsl-docker-agent enable'");
+		return;
+	}
+	char what[600];
+	if (!a->desktop_present) {
+		snprintf(what, sizeof what, "Docker Desktop's tree is not at %s: "
+		    "Docker Desktop is not running, or WSL integration is off for "
+		    "this distro", a->cfg.desktop_dir);
+		agent_problem(problems, what, "start Docker Desktop and turn on "
+		    "Settings > Resources > WSL integration for this distro");
+		return;
+	}
+	if (!a->cli_present)
+		agent_problem(problems, "Docker Desktop's CLI tools are not "
+		    "mounted (it is stopping or starting)", "wait for Docker "
+		    "Desktop to finish starting, or restart it");
+	if (!a->engine_socket_present) {
+		snprintf(what, sizeof what, "the engine socket %s is missing",
+		    a->engine_path);
+		agent_problem(problems, what, "start Docker Desktop, or restart it");
+	} else if (!a->engine.reachable && a->engine.checked_ms != 0) {
+		snprintf(what, sizeof what, "the engine does not answer: %s",
+		    a->engine.error);
+		agent_problem(problems, what, "restart Docker Desktop");
+	}
+}
+
+struct json_object *
+agent_status_json(struct agent *a)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *problems = json_object_new_array();
+	if (o == NULL || problems == NULL) {
+		json_object_put(o);
+		json_object_put(problems);
+		return NULL;
+	}
+
+	struct json_object *ag = json_object_new_object();
+	json_add_str(ag, "version", PACKAGE_VERSION);
+	json_object_object_add(ag, "pid", json_object_new_int64(getpid()));
+	json_add_str(ag, "instance_id", a->instance_id);
+	json_object_object_add(ag, "uptime_s", json_object_new_int64(
+	    (int64_t)((util_now_ms() - a->start_mono_ms) / 1000)));
+	json_object_object_add(ag, "rss_kib", json_object_new_int64(util_rss_kib()));
+	json_add_str(ag, "distro", a->cfg.distro);
+	json_add_str(ag, "config_file", a->cfg.config_file);
+	json_object_object_add(ag, "disabled", json_object_new_boolean(a->disabled));
+	json_object_object_add(ag, "wall_clock_ms",
+	    json_object_new_int64((int64_t)util_wall_ms()));
+	json_object_object_add(ag, "watches", json_object_new_int(watch_count(a->watch)));
+	json_object_object_add(o, "agent", ag);
+
+	struct json_object *dd = json_object_new_object();
+	json_add_str(dd, "dir", a->cfg.desktop_dir);
+	json_object_object_add(dd, "present", json_object_new_boolean(a->desktop_present));
+	json_object_object_add(dd, "cli_tools", json_object_new_boolean(a->cli_present));
+	json_object_object_add(dd, "engine_socket",
+	    json_object_new_boolean(a->engine_socket_present));
+	json_add_str(dd, "engine_socket_path", a->engine_path);
+	json_object_object_add(o, "desktop", dd);
+	agent_desktop_problems(a, problems);
+
+	struct json_object *links = json_object_new_array();
+	for (size_t i = 0; i < a->nlinks; i++) {
+		struct link_entry *e = &a->links[i];
+		struct json_object *l = json_object_new_object();
+		json_add_str(l, "path", e->path);
+		json_add_str(l, "target", e->target);
+		json_add_str(l, "state", agent_link_state_name(e->state));
+		json_add_str(l, "detail", e->detail);
+		json_object_array_add(links, l);
+	}
+	json_object_object_add(o, "links", links);
+
+	json_object_object_add(o, "socket", agent_socket_json(a, problems));
+
+	struct json_object *en = json_object_new_object();
+	json_object_object_add(en, "reachable", json_object_new_boolean(a->engine.reachable));
+	json_object_object_add(en, "ping_ms", a->engine.reachable ?
+	    json_object_new_double(a->engine.ping_ms) : NULL);
+	json_add_str(en, "version", a->engine.version[0] ? a->engine.version : NULL);
+	json_add_str(en, "api_version",
+	    a->engine.api_version[0] ? a->engine.api_version : NULL);
+	json_add_str(en, "error", a->engine.error[0] ? a->engine.error : NULL);
+	json_object_object_add(o, "engine", en);
+
+	struct proxy_stats ps = { 0 };
+	if (a->proxy != NULL)
+		proxy_stats(a->proxy, &ps);
+	struct json_object *px = json_object_new_object();
+	json_object_object_add(px, "active", json_object_new_int64((int64_t)ps.active));
+	json_object_object_add(px, "total", json_object_new_int64((int64_t)ps.total));
+	json_object_object_add(px, "refused", json_object_new_int64((int64_t)ps.refused));
+	json_object_object_add(px, "errors", json_object_new_int64((int64_t)ps.errors));
+	json_object_object_add(o, "proxy", px);
+
+	struct json_object *cf = json_object_new_array();
+	for (size_t i = 0; i < a->nconflicts; i++) {
+		struct json_object *c = json_object_new_object();
+		json_add_str(c, "what", a->conflicts[i].what);
+		json_add_str(c, "fix", a->conflicts[i].fix);
+		json_object_array_add(cf, c);
+	}
+	json_object_object_add(o, "conflicts", cf);
+	for (size_t i = 0; i < a->nlinks; i++)
+		if (a->links[i].state == LINK_CONFLICT ||
+		    a->links[i].state == LINK_REFUSED)
+			agent_problem(problems, a->links[i].detail != NULL ?
+			    a->links[i].detail : a->links[i].path,
+			    a->links[i].state == LINK_REFUSED ?
+			    "Docker Desktop's tree holds something unexpected; "
+			    "reinstall or restart Docker Desktop" :
+			    "remove or move aside the file, or ignore this if you "
+			    "want to keep it");
+
+	if (a->health != NULL)
+		json_object_object_add(o, "host", health_status_json(a->health));
+	json_object_object_add(o, "healthy",
+	    json_object_new_boolean(json_object_array_length(problems) == 0));
+	json_object_object_add(o, "problems", problems);
+	return o;
+}
+
+bool
+agent_healthy(struct agent *a)
+{
+	struct json_object *o = agent_status_json(a);
+	struct json_object *h;
+	bool healthy = o != NULL && json_object_object_get_ex(o, "healthy", &h) &&
+	    json_object_get_boolean(h);
+	json_object_put(o);
+	return healthy;
+}
+
+/* ---------------------------------------------------------------- */
+/* Signals, reload, heartbeat, watchdog. */
+
+static void agent_tree_changed(void *arg);
+
+static int
+agent_load_config(struct agent *a, struct config *out, char *err, size_t errlen)
+{
+	config_init(out);
+	const char *file = a->cfg.config_file != NULL ? a->cfg.config_file :
+	    CONFIG_DEFAULT_PATH;
+	if (config_load_file(out, file, a->cfg.config_file != NULL, err, errlen) < 0)
+		goto fail;
+	for (int i = 0; i + 1 < a->flag_argc; i += 2)
+		if (config_set(out, a->flag_argv[i], a->flag_argv[i + 1], err,
+		    errlen) < 0)
+			goto fail;
+	config_resolve(out);
+	return 0;
+fail:
+	config_free(out);
+	return -1;
+}
+
+static bool
+agent_str_changed(const char *x, const char *y)
+{
+	return (x == NULL) != (y == NULL) || (x != NULL && strcmp(x, y) != 0);
+}
+
+static void
+agent_reload(struct agent *a)
+{
+	struct config n;
+	char err[CONFIG_ERR_LEN];
+	if (agent_load_config(a, &n, err, sizeof err) < 0) {
+		log_err("config", "reload failed: %s; keeping the running "
+		    "configuration", err);
+		return;
+	}
+	bool socket_changed = agent_str_changed(n.socket_path, a->cfg.socket_path) ||
+	    n.socket_mode != a->cfg.socket_mode ||
+	    agent_str_changed(n.socket_group, a->cfg.socket_group) ||
+	    n.socket_max_connections != a->cfg.socket_max_connections;
+	bool desktop_changed = agent_str_changed(n.desktop_dir, a->cfg.desktop_dir);
+	bool host_changed = agent_str_changed(n.host_address, a->cfg.host_address) ||
+	    n.host_interval != a->cfg.host_interval;
+	if (socket_changed || desktop_changed)
+		expose_stop(a, false);
+	char *keep_config_file = a->cfg.config_file;
+	a->cfg.config_file = NULL;
+	config_free(&a->cfg);
+	a->cfg = n;
+	if (a->cfg.config_file == NULL)
+		a->cfg.config_file = keep_config_file;
+	else
+		free(keep_config_file);
+	free(a->engine_path);
+	a->engine_path = util_path_join(a->cfg.desktop_dir, ENGINE_SOCKET_SUBPATH);
+	if (desktop_changed) {
+		watch_free(a->watch);
+		a->watch = watch_new(a->base, a->cfg.desktop_dir,
+		    agent_tree_changed, a);
+	}
+	if (host_changed && a->health != NULL) {
+		health_free(a->health);
+		a->health = health_new(a);
+	}
+	log_notice("config", "configuration reloaded");
+	agent_reconcile(a, "configuration reloaded");
+}
+
+static void
+agent_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+	if (sig == SIGHUP) {
+		agent_reload(a);
+		return;
+	}
+	log_notice("agent", "stopping on %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	(void)sd_notify(0, "STOPPING=1");
+	a->stopping = true;
+	event_base_loopexit(a->base, NULL);
+}
+
+static void
+agent_tree_changed(void *arg)
+{
+	agent_reconcile(arg, "Docker Desktop's tree changed");
+}
+
+static void
+agent_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	/* A refused socket path is worth another look now and then. */
+	if (a->sock_state == SOCK_CONFLICT || a->sock_state == SOCK_ERROR)
+		agent_reconcile(a, "heartbeat retry");
+	else
+		engine_probe_start(a);
+}
+
+static void
+agent_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)sd_notify(0, "WATCHDOG=1");
+}
+
+static void
+agent_make_instance_id(struct agent *a)
+{
+	unsigned char r[16] = { 0 };
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, r, sizeof r) != (ssize_t)sizeof r)
+			memset(r, 0, sizeof r);
+		close(fd);
+	}
+	for (size_t i = 0; i < sizeof r; i++)
+		snprintf(a->instance_id + 2 * i, 3, "%02x", r[i]);
+}
+
+int
+agent_run(struct agent *a, int ready_fd)
+{
+	char err[512];
+	a->start_mono_ms = util_now_ms();
+	a->listen_fd = -1;
+	a->activated_fd = -1;
+	agent_make_instance_id(a);
+	signal(SIGPIPE, SIG_IGN);
+
+	a->base = event_base_new();
+	if (a->base == NULL)
+		fatal(EXIT_OSERR, "cannot create the event loop");
+	if (sd_listen_fds(1) >= 1)
+		a->activated_fd = SD_LISTEN_FDS_START;
+	if (util_mkdir_p(a->cfg.state_dir, 0755) < 0)
+		fatal(EXIT_OSERR, "cannot create state_dir %s: %s; fix the path "
+		    "or its parent's permissions", a->cfg.state_dir, strerror(errno));
+	err[0] = '\0';
+	char *mpath = agent_state_file(a, "manifest.json");
+	if (mpath == NULL || manifest_load(&a->manifest, mpath, err, sizeof err) < 0)
+		fatal(EXIT_OSERR, "manifest: %s", mpath != NULL ? err : "no memory");
+	if (err[0] != '\0')
+		log_warn("manifest", "%s", err);
+	free(mpath);
+	char *flag = agent_state_file(a, "disabled");
+	a->disabled = flag != NULL && access(flag, F_OK) == 0;
+	free(flag);
+	a->engine_path = util_path_join(a->cfg.desktop_dir, ENGINE_SOCKET_SUBPATH);
+
+	int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct event *sigev[3];
+	for (size_t i = 0; i < 3; i++) {
+		sigev[i] = evsignal_new(a->base, sigs[i], agent_signal, a);
+		if (sigev[i] == NULL || event_add(sigev[i], NULL) < 0)
+			fatal(EXIT_OSERR, "cannot handle signal %d", sigs[i]);
+	}
+	a->control = control_new(a);
+	a->watch = watch_new(a->base, a->cfg.desktop_dir, agent_tree_changed, a);
+	if (a->watch == NULL)
+		log_err("watch", "cannot follow Docker Desktop's tree; changes are "
+		    "noticed only on the heartbeat");
+	agent_probe_retry_ev = evtimer_new(a->base, agent_probe_retry, a);
+	a->health = health_new(a);
+	agent_reconcile(a, "start");
+
+	(void)sd_notifyf(0, "READY=1\nSTATUS=%s\nMAINPID=%ld", a->last_summary,
+	    (long)getpid());
+	log_notice("agent", "ready: %s", a->last_summary);
+	if (ready_fd >= 0) {
+		(void)!write(ready_fd, "ok\n", 3);
+		close(ready_fd);
+	}
+
+	struct timeval hb = { a->cfg.host_interval, 0 };
+	a->heartbeat_ev = event_new(a->base, -1, EV_PERSIST, agent_heartbeat, a);
+	if (a->heartbeat_ev != NULL)
+		event_add(a->heartbeat_ev, &hb);
+	uint64_t wd_usec = 0;
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+		struct timeval wd = { (time_t)(wd_usec / 2 / 1000000),
+		    (suseconds_t)((wd_usec / 2) % 1000000) };
+		a->watchdog_ev = event_new(a->base, -1, EV_PERSIST, agent_watchdog, a);
+		if (a->watchdog_ev != NULL)
+			event_add(a->watchdog_ev, &wd);
+	}
+
+	event_base_dispatch(a->base);
+
+	/* Leave nothing dangling: the shim explains while we are away. */
+	a->stopping = true;
+	watch_free(a->watch);
+	a->watch = NULL;
+	expose_stop(a, true);
+	links_release(a, a->cfg.links_on_stop == LINKS_ON_STOP_REMOVE);
+	manifest_save(&a->manifest);
+	health_free(a->health);
+	control_free(a->control);
+	engine_probe_free(a->probe);
+	for (size_t i = 0; i < 3; i++)
+		event_free(sigev[i]);
+	if (a->heartbeat_ev != NULL)
+		event_free(a->heartbeat_ev);
+	if (a->watchdog_ev != NULL)
+		event_free(a->watchdog_ev);
+	event_free(agent_probe_retry_ev);
+	agent_probe_retry_ev = NULL;
+	links_clear_state(a);
+	conflicts_clear(a);
+	manifest_free(&a->manifest);
+	free(a->engine_path);
+	event_base_free(a->base);
+	log_notice("agent", "stopped");
+	return 0;
+}

@@ -1,0 +1,363 @@
+/*
+ * The control socket: one JSON request line in, one JSON reply line out.
+ * Any local user may ask for status (the shim does, to explain itself);
+ * only root may change anything (checked with the peer's credentials).
+ *
+ *   {"request":"status"}     -> the status object (as `status --json`)
+ *   {"request":"ping"}       -> {"ok":true}
+ *   {"request":"reconcile"}  -> {"ok":true}           (root)
+ *   {"request":"disable"}    -> {"ok":true}           (root)
+ *   {"request":"enable"}     -> {"ok":true}           (root)
+ * Errors: {"ok":false,"error":CLASS,"message":TEXT} with CLASS one of
+ * bad-json, too-large, unknown-request, forbidden, failed.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <json-c/json.h>
+
+#include "agent.h"
+
+#define CONTROL_MAX_CLIENTS	64
+#define CONTROL_TIMEOUT_S	5
+#define CONTROL_REPLY_MAX	(1024 * 1024)
+
+struct control {
+	struct agent		*agent;
+	struct evconnlistener	*listener;
+	int			 nclients;
+	char			*path;
+};
+
+struct control_client {
+	struct control		*control;
+	struct bufferevent	*bev;
+	uid_t			 uid;
+	bool			 replied;
+};
+
+static void
+control_client_free(struct control_client *c)
+{
+	c->control->nclients--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+control_reply(struct control_client *c, struct json_object *reply)
+{
+	const char *text = json_object_to_json_string_ext(reply,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	evbuffer_add(out, text, strlen(text));
+	evbuffer_add(out, "\n", 1);
+	json_object_put(reply);
+	c->replied = true;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+static struct json_object *
+control_error(const char *class, const char *message)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "error", json_object_new_string(class));
+	json_object_object_add(o, "message", json_object_new_string(message));
+	return o;
+}
+
+static struct json_object *
+control_ok(void)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	return o;
+}
+
+static struct json_object *
+control_handle(struct control_client *c, const char *line)
+{
+	struct agent *a = c->control->agent;
+	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	if (tok == NULL)
+		return control_error("failed", "out of memory");
+	struct json_object *req = json_tokener_parse_ex(tok, line,
+	    (int)strlen(line));
+	bool complete = json_tokener_get_error(tok) == json_tokener_success &&
+	    tok->char_offset == (int)strlen(line);
+	json_tokener_free(tok);
+	struct json_object *verb;
+	if (req == NULL || !complete || !json_object_is_type(req, json_type_object) ||
+	    !json_object_object_get_ex(req, "request", &verb) ||
+	    !json_object_is_type(verb, json_type_string)) {
+		json_object_put(req);
+		return control_error("bad-json", "send one JSON object per line, "
+		    "such as {\"request\":\"status\"}");
+	}
+	char name[32];
+	snprintf(name, sizeof name, "%s", json_object_get_string(verb));
+	json_object_put(req);
+
+	if (strcmp(name, "status") == 0)
+		return agent_status_json(a);
+	if (strcmp(name, "ping") == 0)
+		return control_ok();
+	bool mutating = strcmp(name, "reconcile") == 0 ||
+	    strcmp(name, "disable") == 0 || strcmp(name, "enable") == 0;
+	if (!mutating)
+		return control_error("unknown-request", "known requests: status, "
+		    "ping, reconcile, disable, enable");
+	if (c->uid != 0)
+		return control_error("forbidden", "only root may change the "
+		    "agent; run it with sudo");
+	if (strcmp(name, "reconcile") == 0) {
+		agent_reconcile(a, "requested on the control socket");
+		return control_ok();
+	}
+	char err[256];
+	if (agent_set_disabled(a, strcmp(name, "disable") == 0, err,
+	    sizeof err) < 0)
+		return control_error("failed", err);
+	return control_ok();
+}
+
+static void
+control_read(struct bufferevent *bev, void *arg)
+{
+	struct control_client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	if (c->replied)
+		return;
+	size_t len;
+	char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+	if (line == NULL) {
+		if (evbuffer_get_length(in) > CONTROL_MAX_LINE)
+			control_reply(c, control_error("too-large", "a request "
+			    "line is limited to 4096 bytes"));
+		return;
+	}
+	struct json_object *reply = len > CONTROL_MAX_LINE ?
+	    control_error("too-large", "a request line is limited to 4096 bytes") :
+	    control_handle(c, line);
+	free(line);
+	if (reply == NULL)
+		reply = control_error("failed", "out of memory");
+	control_reply(c, reply);
+}
+
+static void
+control_write(struct bufferevent *bev, void *arg)
+{
+	struct control_client *c = arg;
+	if (c->replied)
+		control_client_free(c);	/* reply flushed */
+}
+
+static void
+control_event(struct bufferevent *bev, short what, void *arg)
+{
+	control_client_free(arg);	/* EOF, error or timeout */
+}
+
+static void
+control_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct control *ctl = arg;
+	if (ctl->nclients >= CONTROL_MAX_CLIENTS) {
+		log_state(LOG_LVL_WARN, "control", "control.cap", "more than %d "
+		    "control clients at once; refusing", CONTROL_MAX_CLIENTS);
+		close(fd);
+		return;
+	}
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		close(fd);
+		return;
+	}
+	struct control_client *c = calloc(1, sizeof *c);
+	struct bufferevent *bev = bufferevent_socket_new(ctl->agent->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c == NULL || bev == NULL) {
+		free(c);
+		if (bev != NULL)
+			bufferevent_free(bev);
+		else
+			close(fd);
+		return;
+	}
+	c->control = ctl;
+	c->bev = bev;
+	c->uid = cred.uid;
+	ctl->nclients++;
+	struct timeval tv = { CONTROL_TIMEOUT_S, 0 };
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_setcb(bev, control_read, control_write, control_event, c);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+struct control *
+control_new(struct agent *a)
+{
+	const char *path = a->cfg.control_socket;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sun.sun_path) {
+		log_err("control", "control_socket %s is too long for a unix "
+		    "socket; set a shorter one", path);
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	char *dir = strdup(path);
+	if (dir == NULL)
+		return NULL;
+	*strrchr(dir, '/') = '\0';
+	if (dir[0] != '\0' && util_mkdir_p(dir, 0755) < 0)
+		log_warn("control", "cannot create %s: %s", dir, strerror(errno));
+	free(dir);
+	/* We hold the single-instance lock, so whatever is there is stale. */
+	(void)unlink(path);
+	struct control *ctl = calloc(1, sizeof *ctl);
+	if (ctl == NULL)
+		return NULL;
+	ctl->agent = a;
+	ctl->path = strdup(path);
+	mode_t old = umask(0);
+	ctl->listener = evconnlistener_new_bind(a->base, control_accept, ctl,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
+	    (struct sockaddr *)&sun, sizeof sun);
+	umask(old);
+	if (ctl->listener == NULL || ctl->path == NULL) {
+		log_err("control", "cannot listen on %s: %s; status will not "
+		    "answer", path, strerror(errno));
+		control_free(ctl);
+		return NULL;
+	}
+	(void)chmod(path, 0666);
+	return ctl;
+}
+
+void
+control_free(struct control *ctl)
+{
+	if (ctl == NULL)
+		return;
+	if (ctl->listener != NULL) {
+		evconnlistener_free(ctl->listener);
+		(void)unlink(ctl->path);
+	}
+	free(ctl->path);
+	free(ctl);
+}
+
+/* ---------------------------------------------------------------- */
+/* Client side, for `status' and the shim: plain blocking I/O, bounded. */
+
+static int
+control_wait(int fd, short events, char *err, size_t errlen)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int r;
+	while ((r = poll(&pfd, 1, CONTROL_TIMEOUT_S * 1000)) < 0 && errno == EINTR)
+		;
+	if (r == 0) {
+		snprintf(err, errlen, "the agent did not answer within %d s",
+		    CONTROL_TIMEOUT_S);
+		return -1;
+	}
+	return r < 0 ? -1 : 0;
+}
+
+int
+control_request(const char *socket_path, const char *request, char **reply,
+    char *err, size_t errlen)
+{
+	*reply = NULL;
+	err[0] = '\0';
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(socket_path) >= sizeof sun.sun_path) {
+		snprintf(err, errlen, "%s: path too long", socket_path);
+		return -1;
+	}
+	strcpy(sun.sun_path, socket_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+		snprintf(err, errlen, "cannot reach the agent at %s: %s",
+		    socket_path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	size_t len = strlen(request);
+	char *line = malloc(len + 2);
+	if (line == NULL) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(line, request, len);
+	line[len] = '\n';
+	ssize_t w = write(fd, line, len + 1);
+	free(line);
+	if (w != (ssize_t)len + 1) {
+		snprintf(err, errlen, "writing to the agent: %s",
+		    w < 0 ? strerror(errno) : "short write");
+		close(fd);
+		return -1;
+	}
+	size_t cap = 8192, used = 0;
+	char *buf = malloc(cap);
+	while (buf != NULL) {
+		if (control_wait(fd, POLLIN, err, errlen) < 0)
+			break;
+		if (used + 4096 > cap) {
+			if (cap >= CONTROL_REPLY_MAX) {
+				snprintf(err, errlen, "reply too large");
+				break;
+			}
+			char *g = realloc(buf, cap * 2);
+			if (g == NULL)
+				break;
+			buf = g;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, buf + used, cap - used - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0)
+				snprintf(err, errlen, "reading from the agent: %s",
+				    strerror(errno));
+			break;
+		}
+		used += (size_t)n;
+		buf[used] = '\0';
+		if (memchr(buf, '\n', used) != NULL) {
+			close(fd);
+			*strchr(buf, '\n') = '\0';
+			*reply = buf;
+			return 0;
+		}
+	}
+	if (buf != NULL && err[0] == '\0')
+		snprintf(err, errlen, "the agent closed the connection without "
+		    "a reply");
+	free(buf);
+	close(fd);
+	return -1;
+}

@@ -1,0 +1,521 @@
+/*
+ * CLI links: every tool Docker Desktop publishes in cli-tools is linked into
+ * bin_dir (plugins into plugin_dir).  Links are made atomically, recorded in
+ * the manifest, and only links the manifest records are ever replaced or
+ * removed.  While the CLI is away, bin_dir links point at the shim, which
+ * explains, so `docker' never dangles.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+static const char *const links_bin_subdirs[] = { "cli-tools/usr/bin", NULL };
+static const char *const links_plugin_subdirs[] = {
+	"cli-tools/usr/lib/docker/cli-plugins",
+	"cli-tools/usr/libexec/docker/cli-plugins",
+	"cli-tools/usr/local/lib/docker/cli-plugins",
+	NULL
+};
+
+static bool
+links_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > NAME_MAX_LEN || name[0] == '.')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+bool
+links_target_valid(const char *desktop_dir, const char *target, char *why,
+    size_t whylen)
+{
+	char real_dir[PATH_MAX], real_target[PATH_MAX];
+	if (realpath(desktop_dir, real_dir) == NULL) {
+		snprintf(why, whylen, "%s cannot be resolved: %s", desktop_dir,
+		    strerror(errno));
+		return false;
+	}
+	if (realpath(target, real_target) == NULL) {
+		snprintf(why, whylen, "%s cannot be resolved: %s", target,
+		    strerror(errno));
+		return false;
+	}
+	if (!util_path_within(real_target, real_dir)) {
+		snprintf(why, whylen, "%s leads to %s, outside %s; refused",
+		    target, real_target, real_dir);
+		return false;
+	}
+	struct stat st;
+	if (stat(real_target, &st) < 0) {
+		snprintf(why, whylen, "%s: %s", target, strerror(errno));
+		return false;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "%s is not a regular file; refused", target);
+		return false;
+	}
+	if ((st.st_mode & 0111) == 0) {
+		snprintf(why, whylen, "%s is not executable; refused", target);
+		return false;
+	}
+	return true;
+}
+
+static int
+links_plan_add(struct link_plan **plan, size_t *n, const char *path,
+    const char *target, bool shim)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*plan)[i].path, path) == 0)
+			return 0;	/* first source wins */
+	if (*n >= LINK_MAX_ENTRIES)
+		return 0;
+	struct link_plan *grown = realloc(*plan, (*n + 1) * sizeof *grown);
+	if (grown == NULL)
+		return -1;
+	*plan = grown;
+	grown[*n].path = strdup(path);
+	grown[*n].target = strdup(target);
+	grown[*n].shim = shim;
+	if (grown[*n].path == NULL || grown[*n].target == NULL) {
+		free(grown[*n].path);
+		free(grown[*n].target);
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+void
+links_plan_free(struct link_plan *plan, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(plan[i].path);
+		free(plan[i].target);
+	}
+	free(plan);
+}
+
+static void
+links_refuse(struct link_entry *refused, size_t *nrefused, size_t max,
+    const char *path, const char *why)
+{
+	if (*nrefused >= max)
+		return;
+	struct link_entry *e = &refused[(*nrefused)++];
+	e->path = strdup(path);
+	e->target = NULL;
+	e->state = LINK_REFUSED;
+	e->detail = strdup(why);
+}
+
+/* Scan one cli-tools directory and plan a link for each valid tool. */
+static int
+links_plan_dir(const struct config *cfg, const char *subdir,
+    const char *dest_dir, bool plugins_only, struct link_plan **plan,
+    size_t *nplan, struct link_entry *refused, size_t *nrefused,
+    size_t maxrefused)
+{
+	char *dir = util_path_join(cfg->desktop_dir, subdir);
+	if (dir == NULL)
+		return -1;
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		free(dir);
+		return 0;
+	}
+	int rc = 0;
+	struct dirent *de;
+	size_t seen = 0;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (++seen > LINK_MAX_ENTRIES) {
+			log_state(LOG_LVL_WARN, "links", dir, "%s holds more than %d "
+			    "entries; only the first are linked", dir,
+			    LINK_MAX_ENTRIES);
+			break;
+		}
+		if (plugins_only && strncmp(de->d_name, "docker-", 7) != 0)
+			continue;
+		char *target = util_path_join(dir, de->d_name);
+		if (target == NULL) {
+			rc = -1;
+			break;
+		}
+		if (!links_name_ok(de->d_name)) {
+			links_refuse(refused, nrefused, maxrefused, target,
+			    "the name has control characters or is too long; refused");
+			free(target);
+			continue;
+		}
+		char why[PATH_MAX + 128];
+		if (!links_target_valid(cfg->desktop_dir, target, why, sizeof why)) {
+			links_refuse(refused, nrefused, maxrefused, target, why);
+			free(target);
+			continue;
+		}
+		char *path = util_path_join(dest_dir, de->d_name);
+		if (path == NULL || links_plan_add(plan, nplan, path, target,
+		    false) < 0)
+			rc = -1;
+		free(path);
+		free(target);
+	}
+	closedir(d);
+	free(dir);
+	return rc;
+}
+
+static bool
+links_shim_usable(const struct config *cfg)
+{
+	return cfg->links_on_stop == LINKS_ON_STOP_SHIM &&
+	    access(cfg->shim_path, X_OK) == 0;
+}
+
+int
+links_plan(const struct config *cfg, bool cli_present, bool disabled,
+    const struct manifest *m, struct link_plan **plan, size_t *nplan,
+    struct link_entry *refused, size_t *nrefused, size_t maxrefused)
+{
+	*plan = NULL;
+	*nplan = 0;
+	*nrefused = 0;
+	if (disabled)
+		return 0;
+	if (cli_present) {
+		for (size_t i = 0; links_bin_subdirs[i] != NULL; i++)
+			if (links_plan_dir(cfg, links_bin_subdirs[i], cfg->bin_dir,
+			    false, plan, nplan, refused, nrefused, maxrefused) < 0)
+				return -1;
+		for (size_t i = 0; links_plugin_subdirs[i] != NULL; i++)
+			if (links_plan_dir(cfg, links_plugin_subdirs[i],
+			    cfg->plugin_dir, true, plan, nplan, refused, nrefused,
+			    maxrefused) < 0)
+				return -1;
+		return 0;
+	}
+	/*
+	 * The CLI is away: tools we linked into bin_dir (and always `docker')
+	 * go to the shim, which explains; plugins just go, as the docker CLI
+	 * that would run them is away too.
+	 */
+	if (!links_shim_usable(cfg))
+		return 0;
+	char *docker = util_path_join(cfg->bin_dir, "docker");
+	if (docker == NULL || links_plan_add(plan, nplan, docker, cfg->shim_path,
+	    true) < 0) {
+		free(docker);
+		return -1;
+	}
+	free(docker);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct manifest_entry *e = &m->entries[i];
+		char *dir;
+		if (strcmp(e->kind, "link") != 0 || (dir = strdup(e->path)) == NULL)
+			continue;
+		char *slash = strrchr(dir, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		if (strcmp(dir, cfg->bin_dir) == 0 &&
+		    links_plan_add(plan, nplan, e->path, cfg->shim_path, true) < 0) {
+			free(dir);
+			return -1;
+		}
+		free(dir);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+
+static void
+links_record(struct agent *a, const char *path, const char *target,
+    enum link_state state, const char *detail)
+{
+	if (a->nlinks >= LINK_MAX_ENTRIES)
+		return;
+	struct link_entry *e = &a->links[a->nlinks++];
+	e->path = strdup(path);
+	e->target = target != NULL ? strdup(target) : NULL;
+	e->state = state;
+	e->detail = detail != NULL ? strdup(detail) : NULL;
+}
+
+void
+links_clear_state(struct agent *a)
+{
+	for (size_t i = 0; i < a->nlinks; i++) {
+		free(a->links[i].path);
+		free(a->links[i].target);
+		free(a->links[i].detail);
+	}
+	a->nlinks = 0;
+}
+
+void
+conflicts_clear(struct agent *a)
+{
+	for (size_t i = 0; i < a->nconflicts; i++) {
+		free(a->conflicts[i].what);
+		free(a->conflicts[i].fix);
+	}
+	a->nconflicts = 0;
+}
+
+void
+conflict_add(struct agent *a, const char *what, const char *fix)
+{
+	if (a->nconflicts >= CONFLICT_MAX)
+		return;
+	a->conflicts[a->nconflicts].what = strdup(what);
+	a->conflicts[a->nconflicts].fix = strdup(fix);
+	a->nconflicts++;
+	log_state(LOG_LVL_WARN, "links", what, "%s; %s", what, fix);
+}
+
+static char *
+links_readlink(const char *path)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink(path, buf, sizeof buf - 1);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+/* Create or replace a symlink atomically: make it under a temp name, rename. */
+static int
+links_make(const char *path, const char *target, bool replace)
+{
+	char tmp[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL || snprintf(tmp, sizeof tmp, "%.*s/.%s.wda-new",
+	    (int)(slash - path), path, slash + 1) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	(void)unlink(tmp);
+	if (symlink(target, tmp) < 0)
+		return -1;
+	/* A new link must not clobber a file that appeared meanwhile. */
+	int r = renameat2(AT_FDCWD, tmp, AT_FDCWD, path,
+	    replace ? 0 : RENAME_NOREPLACE);
+	if (r < 0 && errno == EINVAL && !replace) {
+		/* renameat2 flags unsupported on this file system. */
+		r = link(tmp, path);
+		if (r == 0)
+			(void)unlink(tmp);
+		return r;
+	}
+	if (r < 0) {
+		int saved = errno;
+		(void)unlink(tmp);
+		errno = saved;
+	}
+	return r;
+}
+
+static void
+links_apply_one(struct agent *a, const struct link_plan *p)
+{
+	enum link_state ok_state = p->shim ? LINK_SHIM : LINK_OK;
+	struct manifest_entry *mine = manifest_find(&a->manifest, "link", p->path);
+	struct stat st;
+	char detail[PATH_MAX + 160];
+
+	if (lstat(p->path, &st) == 0) {
+		char *cur = S_ISLNK(st.st_mode) ? links_readlink(p->path) : NULL;
+		if (cur != NULL && strcmp(cur, p->target) == 0) {
+			/* Already right; adopting an identical link clobbers nothing. */
+			manifest_add(&a->manifest, "link", p->path, p->target);
+			links_record(a, p->path, p->target, ok_state, NULL);
+		} else if (cur != NULL && mine != NULL) {
+			if (links_make(p->path, p->target, true) < 0) {
+				snprintf(detail, sizeof detail, "cannot replace: %s",
+				    strerror(errno));
+				links_record(a, p->path, p->target, LINK_CONFLICT, detail);
+			} else {
+				manifest_add(&a->manifest, "link", p->path, p->target);
+				links_record(a, p->path, p->target, ok_state, NULL);
+				log_info("links", "%s -> %s", p->path, p->target);
+			}
+		} else {
+			if (mine != NULL) {
+				/* Someone replaced our link with their own file. */
+				manifest_remove(&a->manifest, "link", p->path);
+			}
+			snprintf(detail, sizeof detail, "%s is %s the agent did not "
+			    "create", p->path, cur != NULL ? "a link" : "a file");
+			links_record(a, p->path, p->target, LINK_CONFLICT, detail);
+			char fix[PATH_MAX + 128];
+			snprintf(fix, sizeof fix, "left untouched; remove or move it "
+			    "aside to use Docker Desktop's %s", strrchr(p->path, '/') + 1);
+			conflict_add(a, detail, fix);
+		}
+		free(cur);
+		return;
+	}
+	if (errno != ENOENT) {
+		snprintf(detail, sizeof detail, "%s: %s", p->path, strerror(errno));
+		links_record(a, p->path, p->target, LINK_CONFLICT, detail);
+		return;
+	}
+	char *dir = strdup(p->path);
+	if (dir != NULL) {
+		*strrchr(dir, '/') = '\0';
+		if (util_mkdir_p(dir, 0755) < 0)
+			log_state(LOG_LVL_ERR, "links", dir, "cannot create %s: %s",
+			    dir, strerror(errno));
+		free(dir);
+	}
+	if (links_make(p->path, p->target, false) < 0) {
+		snprintf(detail, sizeof detail, "cannot create: %s", strerror(errno));
+		links_record(a, p->path, p->target, LINK_CONFLICT, detail);
+		log_state(LOG_LVL_ERR, "links", p->path, "%s: %s", p->path, detail);
+		return;
+	}
+	log_state(LOG_LVL_INFO, "links", p->path, NULL);
+	manifest_add(&a->manifest, "link", p->path, p->target);
+	links_record(a, p->path, p->target, ok_state, NULL);
+	log_info("links", "%s -> %s", p->path, p->target);
+}
+
+/* Remove a link from the manifest, and from disk if it is still ours. */
+static void
+links_remove_ours(struct agent *a, const char *path, const char *target)
+{
+	char *cur = links_readlink(path);
+	if (cur != NULL && target != NULL && strcmp(cur, target) == 0) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			log_err("links", "cannot remove %s: %s", path,
+			    strerror(errno));
+		else
+			log_info("links", "removed %s", path);
+	} else if (cur != NULL || errno != ENOENT)
+		log_notice("links", "%s changed since the agent made it; left "
+		    "untouched and forgotten", path);
+	free(cur);
+	manifest_remove(&a->manifest, "link", path);
+}
+
+static bool
+links_unit_installed(const char *unit)
+{
+	static const char *const dirs[] = { "/etc/systemd/system",
+	    "/usr/lib/systemd/system", "/lib/systemd/system", NULL };
+	for (size_t i = 0; dirs[i] != NULL; i++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s", dirs[i], unit);
+		struct stat st;
+		/* A unit masked to /dev/null is no conflict. */
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			return true;
+	}
+	return false;
+}
+
+/* Things in the distro that fight the integration, each with its fix. */
+static void
+links_check_distro_conflicts(struct agent *a)
+{
+	char *ours = util_path_join(a->cfg.bin_dir, "docker");
+	bool linked = ours != NULL && manifest_find(&a->manifest, "link", ours);
+	free(ours);
+	static const char *const local_clis[] = { "/usr/bin/docker",
+	    "/bin/docker", NULL };
+	char seen[PATH_MAX] = "";
+	for (size_t i = 0; linked && local_clis[i] != NULL; i++) {
+		char real[PATH_MAX];
+		/* With a merged /usr, /bin/docker is /usr/bin/docker: say it once. */
+		if (access(local_clis[i], X_OK) != 0 ||
+		    util_path_within(local_clis[i], a->cfg.bin_dir) ||
+		    realpath(local_clis[i], real) == NULL ||
+		    strcmp(real, seen) == 0)
+			continue;
+		snprintf(seen, sizeof seen, "%s", real);
+		char what[PATH_MAX + 96];
+		snprintf(what, sizeof what, "%s (a docker CLI installed in this "
+		    "distro, such as docker-ce) is shadowed by %s/docker",
+		    local_clis[i], a->cfg.bin_dir);
+		conflict_add(a, what, "remove the distro's docker packages "
+		    "(apt-get remove docker-ce-cli docker.io) so one docker is used");
+	}
+	if (links_unit_installed("docker.service"))
+		conflict_add(a, "a local docker.service is installed in this distro",
+		    "run 'systemctl disable --now docker.service docker.socket' so "
+		    "it does not take the docker socket");
+}
+
+void
+links_reconcile(struct agent *a)
+{
+	struct link_plan *plan = NULL;
+	size_t nplan = 0, nrefused = 0;
+	struct link_entry refused[32];
+
+	links_clear_state(a);
+	conflicts_clear(a);
+	if (links_plan(&a->cfg, a->cli_present, a->disabled, &a->manifest, &plan,
+	    &nplan, refused, &nrefused, 32) < 0) {
+		log_err("links", "out of memory planning links; will retry");
+		links_plan_free(plan, nplan);
+		return;
+	}
+	for (size_t i = 0; i < nrefused; i++) {
+		log_state(LOG_LVL_WARN, "links", refused[i].path, "%s: %s",
+		    refused[i].path, refused[i].detail);
+		links_record(a, refused[i].path, NULL, LINK_REFUSED, refused[i].detail);
+		free(refused[i].path);
+		free(refused[i].detail);
+	}
+	for (size_t i = 0; i < nplan; i++)
+		links_apply_one(a, &plan[i]);
+
+	/* Whatever we made that is no longer planned goes. */
+	for (size_t i = a->manifest.n; i-- > 0;) {
+		struct manifest_entry *e = &a->manifest.entries[i];
+		if (strcmp(e->kind, "link") != 0)
+			continue;
+		bool planned = false;
+		for (size_t j = 0; j < nplan && !planned; j++)
+			planned = strcmp(plan[j].path, e->path) == 0;
+		if (!planned) {
+			char *path = strdup(e->path);
+			char *target = e->target != NULL ? strdup(e->target) : NULL;
+			if (path != NULL)
+				links_remove_ours(a, path, target);
+			free(path);
+			free(target);
+		}
+	}
+	links_plan_free(plan, nplan);
+	if (!a->disabled)
+		links_check_distro_conflicts(a);
+	manifest_save(&a->manifest);
+}
+
+void
+links_release(struct agent *a, bool remove_all)
+{
+	bool saved_cli = a->cli_present, saved_disabled = a->disabled;
+	a->cli_present = false;
+	a->disabled = remove_all || !links_shim_usable(&a->cfg);
+	links_reconcile(a);
+	a->cli_present = saved_cli;
+	a->disabled = saved_disabled;
+}

@@ -1,0 +1,153 @@
+/* `wsl-docker-agent status': the status object, rendered for a person. */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "agent.h"
+
+static struct json_object *
+status_get(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+	if (o == NULL || !json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+static const char *
+status_str(struct json_object *o, const char *key, const char *def)
+{
+	struct json_object *v = status_get(o, key);
+	return v != NULL && json_object_is_type(v, json_type_string) ?
+	    json_object_get_string(v) : def;
+}
+
+static bool
+status_bool(struct json_object *o, const char *key)
+{
+	struct json_object *v = status_get(o, key);
+	return v != NULL && json_object_get_boolean(v);
+}
+
+static long long
+status_int(struct json_object *o, const char *key)
+{
+	struct json_object *v = status_get(o, key);
+	return v != NULL ? (long long)json_object_get_int64(v) : 0;
+}
+
+static void
+status_print_duration(FILE *out, long long s)
+{
+	if (s >= 86400)
+		fprintf(out, "%lldd%lldh", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		fprintf(out, "%lldh%lldm", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		fprintf(out, "%lldm%llds", s / 60, s % 60);
+	else
+		fprintf(out, "%llds", s);
+}
+
+static void
+status_print_permissions(FILE *out, const char *octal)
+{
+	unsigned mode = 0;
+	if (octal == NULL || sscanf(octal, "%o", &mode) != 1)
+		return;
+	char s[10];
+	const char *rwx = "rwxrwxrwx";
+	for (int i = 0; i < 9; i++)
+		s[i] = (mode & (0400u >> i)) ? rwx[i] : '-';
+	s[9] = '\0';
+	fprintf(out, " %s", s);
+}
+
+void
+status_print_human(struct json_object *st, FILE *out)
+{
+	struct json_object *ag = status_get(st, "agent");
+	bool healthy = status_bool(st, "healthy");
+	fprintf(out, "%s %s (pid %lld, up ", AGENT_NAME,
+	    status_str(ag, "version", "?"), status_int(ag, "pid"));
+	status_print_duration(out, status_int(ag, "uptime_s"));
+	fprintf(out, ", %lld KiB) in distro %s: %s\n", status_int(ag, "rss_kib"),
+	    status_str(ag, "distro", "?"),
+	    status_bool(ag, "disabled") ? "integration OFF" :
+	    healthy ? "healthy" : "needs attention");
+
+	struct json_object *dd = status_get(st, "desktop");
+	fprintf(out, "  Docker Desktop  %s: %s; CLI tools %s; engine socket %s\n",
+	    status_str(dd, "dir", "?"),
+	    status_bool(dd, "present") ? "present" : "absent",
+	    status_bool(dd, "cli_tools") ? "present" : "absent",
+	    status_bool(dd, "engine_socket") ? "present" : "absent");
+
+	struct json_object *en = status_get(st, "engine");
+	if (status_bool(en, "reachable"))
+		fprintf(out, "  Engine          reachable, version %s (API %s), "
+		    "/_ping %.2f ms\n", status_str(en, "version", "?"),
+		    status_str(en, "api_version", "?"),
+		    json_object_get_double(status_get(en, "ping_ms")));
+	else
+		fprintf(out, "  Engine          not reachable%s%s\n",
+		    status_get(en, "error") ? ": " : "",
+		    status_str(en, "error", ""));
+
+	struct json_object *so = status_get(st, "socket");
+	fprintf(out, "  Socket          %s: %s (%s)", status_str(so, "path", "?"),
+	    status_str(so, "state", "?"), status_str(so, "mode", "?"));
+	if (status_get(so, "permissions") != NULL) {
+		fprintf(out, ", uid %lld gid %lld", status_int(so, "owner_uid"),
+		    status_int(so, "group_gid"));
+		status_print_permissions(out, status_str(so, "permissions", NULL));
+	}
+	fputc('\n', out);
+	if (status_str(so, "detail", "")[0] != '\0')
+		fprintf(out, "                  %s\n", status_str(so, "detail", ""));
+	struct json_object *px = status_get(st, "proxy");
+	if (strcmp(status_str(so, "mode", ""), "proxy") == 0)
+		fprintf(out, "                  connections: %lld active, %lld total, "
+		    "%lld refused, %lld errors\n", status_int(px, "active"),
+		    status_int(px, "total"), status_int(px, "refused"),
+		    status_int(px, "errors"));
+
+	struct json_object *links = status_get(st, "links");
+	size_t n = links != NULL ? json_object_array_length(links) : 0;
+	fprintf(out, "  Links           %s\n", n == 0 ? "none" : "");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *l = json_object_array_get_idx(links, i);
+		fprintf(out, "    %-9s %s -> %s\n", status_str(l, "state", "?"),
+		    status_str(l, "path", "?"), status_str(l, "target", "(none)"));
+	}
+
+	struct json_object *host = status_get(st, "host");
+	if (host != NULL) {
+		fprintf(out, "  Host            %s: %s", status_str(host, "address", "?"),
+		    status_str(host, "state", "?"));
+		if (status_get(host, "last_error") != NULL)
+			fprintf(out, " (last error: %s)",
+			    status_str(host, "last_error", ""));
+		fputc('\n', out);
+	}
+
+	struct json_object *cf = status_get(st, "conflicts");
+	n = cf != NULL ? json_object_array_length(cf) : 0;
+	if (n > 0)
+		fprintf(out, "Conflicts:\n");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *c = json_object_array_get_idx(cf, i);
+		fprintf(out, "  - %s\n    fix: %s\n", status_str(c, "what", "?"),
+		    status_str(c, "fix", "?"));
+	}
+	struct json_object *pr = status_get(st, "problems");
+	n = pr != NULL ? json_object_array_length(pr) : 0;
+	if (n > 0)
+		fprintf(out, "Problems:\n");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(pr, i);
+		fprintf(out, "  - %s\n    fix: %s\n", status_str(p, "what", "?"),
+		    status_str(p, "fix", "?"));
+	}
+}

@@ -1,0 +1,232 @@
+/*
+ * Follow Docker Desktop's tree without polling.  inotify watches every
+ * existing directory on the way to the places we care about (the tree, the
+ * CLI directories, the socket directory), so any of them appearing or
+ * vanishing is an event; cli-tools is an image that is mounted and ejected,
+ * which inotify does not report, so mount table changes are watched too
+ * (/proc/self/mountinfo signals them through poll).  After any event the
+ * watch set is rebuilt and the owner told once, after a short coalescing
+ * delay that merges a burst into one reconcile.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "agent.h"
+
+#define WATCH_MAX	64
+#define WATCH_COALESCE_MS 5
+#define WATCH_MASK	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
+			 IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR)
+
+static const char *const watch_subdirs[] = {
+	"cli-tools/usr/bin",
+	"cli-tools/usr/lib/docker/cli-plugins",
+	"cli-tools/usr/libexec/docker/cli-plugins",
+	"cli-tools/usr/local/lib/docker/cli-plugins",
+	"shared-sockets/guest-services",
+	NULL
+};
+
+struct watch {
+	struct event_base *base;
+	char		*desktop_dir;
+	int		 ifd;
+	int		 mfd;
+	struct event	*iev;
+	struct event	*mev;
+	struct event	*coalesce;
+	int		 wds[WATCH_MAX];
+	int		 nwds;
+	void		(*cb)(void *);
+	void		*arg;
+};
+
+static void
+watch_add_unique(int *wds, int *n, int wd)
+{
+	for (int i = 0; i < *n; i++)
+		if (wds[i] == wd)
+			return;
+	if (*n < WATCH_MAX)
+		wds[(*n)++] = wd;
+}
+
+/* Watch every existing directory from the tree's parent down to path. */
+static void
+watch_add_chain(struct watch *w, const char *path, int *wds, int *n)
+{
+	char buf[PATH_MAX];
+	if (strlen(path) >= sizeof buf)
+		return;
+	strcpy(buf, path);
+	/* Start below the parent of desktop_dir: that is the shared root. */
+	size_t start = strlen(w->desktop_dir);
+	char *slash = strrchr(w->desktop_dir, '/');
+	if (slash != NULL && slash != w->desktop_dir)
+		start = (size_t)(slash - w->desktop_dir);
+	for (size_t i = start; ; i++) {
+		char c = buf[i];
+		if (c == '/' || c == '\0') {
+			buf[i] = '\0';
+			int wd = inotify_add_watch(w->ifd, i == 0 ? "/" : buf,
+			    WATCH_MASK);
+			buf[i] = c;
+			if (wd < 0) {
+				if (errno == ENOSPC)
+					log_state(LOG_LVL_ERR, "watch", "watch.limit",
+					    "out of inotify watches; raise "
+					    "fs.inotify.max_user_watches");
+				return;	/* deeper parts do not exist yet */
+			}
+			watch_add_unique(wds, n, wd);
+		}
+		if (c == '\0')
+			break;
+	}
+}
+
+static void
+watch_rearm(struct watch *w)
+{
+	int wds[WATCH_MAX];
+	int n = 0;
+	for (size_t i = 0; watch_subdirs[i] != NULL; i++) {
+		char *p = util_path_join(w->desktop_dir, watch_subdirs[i]);
+		if (p == NULL)
+			continue;
+		watch_add_chain(w, p, wds, &n);
+		free(p);
+	}
+	/* Drop watches on directories no longer on any chain. */
+	for (int i = 0; i < w->nwds; i++) {
+		bool kept = false;
+		for (int j = 0; j < n && !kept; j++)
+			kept = wds[j] == w->wds[i];
+		if (!kept)
+			(void)inotify_rm_watch(w->ifd, w->wds[i]);
+	}
+	memcpy(w->wds, wds, sizeof(int) * (size_t)n);
+	w->nwds = n;
+}
+
+static void
+watch_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *w = arg;
+	watch_rearm(w);
+	w->cb(w->arg);
+}
+
+static void
+watch_schedule(struct watch *w)
+{
+	if (evtimer_pending(w->coalesce, NULL))
+		return;
+	struct timeval tv = { 0, WATCH_COALESCE_MS * 1000 };
+	evtimer_add(w->coalesce, &tv);
+}
+
+static void
+watch_inotify_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *w = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	for (;;) {
+		ssize_t n = read(w->ifd, buf, sizeof buf);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_state(LOG_LVL_ERR, "watch", "watch.read",
+				    "reading inotify: %s", strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+	}
+	/* Any event (or an overflow) means: look again. */
+	watch_schedule(w);
+}
+
+static void
+watch_mounts_changed(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *w = arg;
+	/* poll() on mountinfo resets the change flag; reading is not needed. */
+	watch_schedule(w);
+}
+
+struct watch *
+watch_new(struct event_base *base, const char *desktop_dir,
+    void (*cb)(void *), void *arg)
+{
+	struct watch *w = calloc(1, sizeof *w);
+	if (w == NULL)
+		return NULL;
+	w->base = base;
+	w->cb = cb;
+	w->arg = arg;
+	w->ifd = w->mfd = -1;
+	w->desktop_dir = strdup(desktop_dir);
+	if (w->desktop_dir == NULL)
+		goto fail;
+	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->ifd < 0) {
+		log_err("watch", "inotify_init1: %s; raise "
+		    "fs.inotify.max_user_instances", strerror(errno));
+		goto fail;
+	}
+	w->iev = event_new(base, w->ifd, EV_READ | EV_PERSIST,
+	    watch_inotify_ready, w);
+	w->coalesce = evtimer_new(base, watch_fire, w);
+	if (w->iev == NULL || w->coalesce == NULL || event_add(w->iev, NULL) < 0)
+		goto fail;
+	/*
+	 * mountinfo is always "readable"; edge-triggered it wakes us only when
+	 * the mount table changes.
+	 */
+	w->mfd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (w->mfd >= 0) {
+		w->mev = event_new(base, w->mfd, EV_READ | EV_ET | EV_PERSIST,
+		    watch_mounts_changed, w);
+		if (w->mev == NULL || event_add(w->mev, NULL) < 0)
+			log_warn("watch", "cannot watch the mount table; an "
+			    "ejected cli-tools image is noticed on the next event");
+	}
+	watch_rearm(w);
+	return w;
+fail:
+	watch_free(w);
+	return NULL;
+}
+
+void
+watch_free(struct watch *w)
+{
+	if (w == NULL)
+		return;
+	if (w->iev != NULL)
+		event_free(w->iev);
+	if (w->mev != NULL)
+		event_free(w->mev);
+	if (w->coalesce != NULL)
+		event_free(w->coalesce);
+	if (w->ifd >= 0)
+		close(w->ifd);
+	if (w->mfd >= 0)
+		close(w->mfd);
+	free(w->desktop_dir);
+	free(w);
+}
+
+int
+watch_count(const struct watch *w)
+{
+	return w != NULL ? w->nwds : 0;
+}
