@@ -2,6 +2,7 @@
  * host.address: "none", "unix:/abs/path" or "vsock:CID:PORT" (CID may be
  * written "host" for 2).  Parsing only; connecting is health.c's business.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,9 +18,11 @@ static int
 address_parse_u32(const char *text, const char *what, uint32_t *out,
     char *err, size_t errlen)
 {
-	if (*text == '\0' || *text == '-' || *text == '+') {
-		snprintf(err, errlen, "%s is empty or signed in the address; "
-		    "write a decimal number", what);
+	/* strtoull() would skip leading blanks: "vsock: 2:1" is not meant. */
+	if (*text == '\0' || *text == '-' || *text == '+' ||
+	    isspace((unsigned char)*text)) {
+		snprintf(err, errlen, "%s is empty, signed or starts with a "
+		    "blank in the address; write a decimal number", what);
 		return -1;
 	}
 	errno = 0;
