@@ -1,0 +1,1065 @@
+#!/bin/bash
+# lab.sh: a WSL-like laboratory on a plain Linux machine (see DESIGN.md,
+# "A WSL-like laboratory on a plain Linux machine").
+#
+# The machine plays the WSL 2 VM and the docker-desktop distro:
+#   /mnt/wsl                  a shared tmpfs, as in WSL
+#   /mnt/wsl/docker-desktop/cli-tools
+#                             a read-only bind mount of $LAB_DIR/cli-tools-image,
+#                             present only while "Docker Desktop" runs
+#   .../shared-sockets/guest-services/docker.proxy.sock
+#                             a real dockerd (Debian docker.io) with its own
+#                             data-root, exec-root and pidfile
+# User distros are mount+pid namespaces chrooted into an overlay of the host
+# root file system, with /mnt/wsl rbind-mounted so that mounts made below it
+# inside a distro propagate back out, exactly as in WSL.
+#
+# Must run as root. Run "lab.sh help" for the subcommands.
+
+set -euo pipefail
+
+readonly PROG=${0##*/}
+LAB_DIR=${LAB_DIR:-/var/tmp/wda-lab}
+readonly WSL_MNT=/mnt/wsl
+readonly DESKTOP_DIR=$WSL_MNT/docker-desktop
+readonly CLI_TOOLS=$DESKTOP_DIR/cli-tools
+readonly SOCK_DIR=$DESKTOP_DIR/shared-sockets/guest-services
+readonly ENGINE_SOCK=$SOCK_DIR/docker.proxy.sock
+readonly BIND_MOUNTS_DIR=$WSL_MNT/docker-desktop-bind-mounts
+# The docker CLI of the docker.io package (/usr/local/bin/docker on the
+# development machines is an unrelated client; never pick it up from PATH).
+readonly DOCKER_CLI=/usr/bin/docker
+readonly DOCKERD=/usr/sbin/dockerd
+readonly BUSYBOX=/bin/busybox
+readonly SANE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+readonly DEFAULT_DOCKER_GID=2345
+readonly DEV_UID=1000
+readonly HOLDER_TAG=wda-lab-holder
+
+# Bounds of the readiness polls (seconds).
+readonly ENGINE_START_TIMEOUT=${LAB_ENGINE_START_TIMEOUT:-60}
+readonly ENGINE_STOP_TIMEOUT=${LAB_ENGINE_STOP_TIMEOUT:-60}
+readonly HOLDER_TIMEOUT=20
+
+ENGINE_DIR='' CLI_IMAGE='' DISTROS_DIR=''
+ENGINE_STARTED=0
+export PATH=$SANE_PATH
+
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
+
+# Print the last lines of a log file to stderr, for failure reports.
+show_tail() { # FILE [LINES]
+	if [[ -s $1 ]]; then
+		printf '%s: ---- last lines of %s ----\n' "$PROG" "$1" >&2
+		tail -n "${2:-25}" "$1" >&2 || true
+		printf '%s: ----\n' "$PROG" >&2
+	fi
+}
+
+now_ms() { local s; s=$(date +%s%N); printf '%s\n' "$((s / 1000000))"; }
+
+set_paths() {
+	[[ $LAB_DIR == /* ]] || die "LAB_DIR must be an absolute path (got '$LAB_DIR')"
+	[[ $LAB_DIR != *[[:space:]]* ]] || die "LAB_DIR must not contain white space (got '$LAB_DIR')"
+	LAB_DIR=$(realpath -m -- "$LAB_DIR")
+	case $LAB_DIR in
+	/ | /bin* | /boot* | /dev* | /etc* | /lib* | /proc* | /run | /sbin* | /sys* | /usr* | /mnt/wsl*)
+		die "refusing LAB_DIR=$LAB_DIR: choose a dedicated directory such as /var/tmp/wda-lab" ;;
+	esac
+	ENGINE_DIR=$LAB_DIR/engine
+	CLI_IMAGE=$LAB_DIR/cli-tools-image
+	DISTROS_DIR=$LAB_DIR/distros
+}
+
+require_root() {
+	[[ $(id -u) -eq 0 ]] || die "must run as root (mounts, namespaces and dockerd need it)"
+}
+
+require_plain_linux() {
+	# The lab imitates WSL 2; on a real WSL 2 kernel /mnt/wsl is the real
+	# thing and must not be touched.
+	local rel
+	rel=$(uname -r)
+	if [[ $rel == *[Mm]icrosoft* || -e /proc/sys/fs/binfmt_misc/WSLInterop ]]; then
+		die "this looks like a real WSL kernel ($rel); the lab only runs on plain Linux"
+	fi
+}
+
+require_tools() {
+	local t
+	for t in "$@"; do
+		[[ -x $t ]] || command -v "$t" >/dev/null 2>&1 || die "required tool '$t' not found (install it first)"
+	done
+}
+
+# Serialise the subcommands that change state. The lock fd is closed in every
+# long-lived child (dockerd, holders) so it never outlives this process.
+LOCK_FD=
+take_lock() {
+	mkdir -p -- "$LAB_DIR"
+	exec {LOCK_FD}>"$LAB_DIR/.lock"
+	flock -w 300 "$LOCK_FD" || die "could not take the lab lock $LAB_DIR/.lock within 300 s (another lab.sh running?)"
+}
+
+# ---------------------------------------------------------------- mounts ----
+
+# Mount points equal to or below PREFIX in this mount namespace, deepest first.
+# (Mount points are octal-escaped in mountinfo; the lab's paths have no
+# white space, which set_paths enforces for LAB_DIR.)
+mounts_under() { # PREFIX
+	awk -v p="$1" '$5 == p || index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
+
+umount_one() { # PATH
+	umount -- "$1" 2>/dev/null && return 0
+	# Busy (a process in some distro sits in it): detach it lazily, as an
+	# ejected image would vanish regardless.
+	if umount -l -- "$1"; then
+		log "note: $1 was busy; detached it lazily"
+		return 0
+	fi
+	return 1
+}
+
+# Unmount everything at or below PREFIX (stacked mounts too).
+umount_tree() { # PREFIX
+	local prefix=$1 m round=0 left
+	while left=$(mounts_under "$prefix") && [[ -n $left ]]; do
+		round=$((round + 1))
+		((round <= 20)) || die "could not unmount everything below $prefix; still mounted:"$'\n'"$left"
+		while IFS= read -r m; do
+			umount_one "$m" || log "warning: umount $m failed (will retry)"
+		done <<<"$left"
+	done
+}
+
+ensure_wsl_mount() {
+	if ! mountpoint -q "$WSL_MNT"; then
+		if [[ ! -d $WSL_MNT ]]; then
+			mkdir -p "$WSL_MNT" || die "cannot create $WSL_MNT"
+			: >"$LAB_DIR/.created-mnt-wsl"
+		fi
+		mount -t tmpfs -o mode=1777 wsl "$WSL_MNT" || die "mounting the shared tmpfs on $WSL_MNT failed"
+		mount --make-shared "$WSL_MNT" || die "mount --make-shared $WSL_MNT failed"
+		log "mounted shared tmpfs on $WSL_MNT"
+	fi
+	check_wsl_mount
+}
+
+# /mnt/wsl must be the lab's shared tmpfs: distros rely on its propagation.
+check_wsl_mount() {
+	local src fstype prop
+	mountpoint -q "$WSL_MNT" || die "$WSL_MNT is not mounted; run '$PROG up' first"
+	read -r src fstype prop < <(findmnt -n -o SOURCE,FSTYPE,PROPAGATION --mountpoint "$WSL_MNT" | tail -n 1) || true
+	[[ $fstype == tmpfs ]] || die "$WSL_MNT is a $fstype mount, not the lab's tmpfs"
+	[[ $prop == shared* ]] || die "$WSL_MNT is mounted $prop, not shared: mounts made in distros would not propagate"
+	[[ $src == wsl ]] || log "note: $WSL_MNT has source '$src' (the lab mounts it as 'wsl')"
+}
+
+# ------------------------------------------------------------- cli-tools ----
+
+write_file() { # PATH MODE  (content on stdin; rewritten only when it changed)
+	local tmp
+	tmp=$(mktemp "$1.XXXXXX")
+	cat >"$tmp"
+	chmod "$2" "$tmp"
+	if [[ -f $1 ]] && cmp -s "$tmp" "$1"; then
+		rm -f -- "$tmp"
+	else
+		mv -f -- "$tmp" "$1"
+	fi
+}
+
+build_cli_image() {
+	local img=$CLI_IMAGE
+	mkdir -p "$img/usr/bin" "$img/usr/lib/docker/cli-plugins"
+	chmod 0755 "$img" "$img/usr" "$img/usr/bin" "$img/usr/lib" "$img/usr/lib/docker" "$img/usr/lib/docker/cli-plugins"
+	if ! cmp -s "$DOCKER_CLI" "$img/usr/bin/docker"; then
+		cp -f -- "$DOCKER_CLI" "$img/usr/bin/docker.tmp" || die "copying $DOCKER_CLI into $img failed"
+		chmod 0755 "$img/usr/bin/docker.tmp"
+		mv -f -- "$img/usr/bin/docker.tmp" "$img/usr/bin/docker"
+	fi
+
+	# Stand-in for Docker Desktop's credential helper (the docker
+	# credential-helper protocol: the action is argv[1], the payload stdin).
+	write_file "$img/usr/bin/docker-credential-desktop.exe" 0755 <<'EOF'
+#!/bin/sh
+# Lab stand-in for Docker Desktop's docker-credential-desktop.exe.
+# get: ServerURL on stdin -> anonymous credentials (empty user and secret);
+# no ServerURL -> "credentials not found in native keychain", exit 1.
+# list -> {} ; store/erase accept and forget.
+case ${1-} in
+get)
+	url=$(cat)
+	if [ -z "$url" ]; then
+		echo "credentials not found in native keychain"
+		exit 1
+	fi
+	url=$(printf '%s' "$url" | sed 's/\\/\\\\/g; s/"/\\"/g')
+	printf '{"ServerURL":"%s","Username":"","Secret":""}\n' "$url"
+	;;
+list) echo '{}' ;;
+store | erase) cat >/dev/null ;;
+version) echo "docker-credential-desktop (wda-lab) 1.0" ;;
+*)
+	echo "Usage: docker-credential-desktop.exe <store|get|erase|list|version>" >&2
+	exit 1
+	;;
+esac
+EOF
+
+	# A docker CLI plugin ("docker hello").
+	write_file "$img/usr/lib/docker/cli-plugins/docker-hello" 0755 <<'EOF'
+#!/bin/sh
+# Lab CLI plugin: "docker hello".
+if [ "${1-}" = docker-cli-plugin-metadata ]; then
+	echo '{"SchemaVersion":"0.1.0","Vendor":"lab","Version":"1.0","ShortDescription":"lab plugin"}'
+	exit 0
+fi
+echo "hello from plugin"
+EOF
+}
+
+cli_tools_mounted() { mountpoint -q "$CLI_TOOLS"; }
+
+mount_cli_tools() {
+	mkdir -p "$CLI_TOOLS"
+	if ! cli_tools_mounted; then
+		mount --bind "$CLI_IMAGE" "$CLI_TOOLS" || die "bind-mounting $CLI_IMAGE on $CLI_TOOLS failed"
+		# An image: read-only, as Docker Desktop's is.
+		mount -o remount,bind,ro "$CLI_TOOLS" || die "remounting $CLI_TOOLS read-only failed"
+		log "mounted cli-tools on $CLI_TOOLS"
+	fi
+}
+
+umount_cli_tools() {
+	if mounts_under "$CLI_TOOLS" | grep -q .; then
+		umount_tree "$CLI_TOOLS"
+		log "unmounted $CLI_TOOLS"
+	fi
+}
+
+# ---------------------------------------------------------------- engine ----
+
+lab_docker() {
+	env -u DOCKER_HOST -u DOCKER_CONTEXT -u DOCKER_TLS_VERIFY -u DOCKER_CERT_PATH \
+		DOCKER_CONFIG="$LAB_DIR/client-config" "$DOCKER_CLI" -H "unix://$ENGINE_SOCK" "$@"
+}
+
+# The pid of the lab's dockerd, if it runs.
+engine_pid() {
+	local pid comm
+	[[ -r $ENGINE_DIR/dockerd.pid ]] || return 1
+	# (dockerd writes its pidfile without a newline.)
+	pid=$(head -n 1 -- "$ENGINE_DIR/dockerd.pid" 2>/dev/null) || return 1
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	read -r comm 2>/dev/null <"/proc/$pid/comm" || return 1
+	[[ $comm == dockerd ]] || return 1
+	is_zombie "$pid" && return 1
+	printf '%s\n' "$pid"
+}
+
+# Processes of the lab's engine (dockerd, its containerd, shims), found by
+# the lab's engine directory on their command line.
+engine_procs() {
+	local pid comm
+	for pid in $(procs_with_arg substr "$ENGINE_DIR/"); do
+		read -r comm 2>/dev/null <"/proc/$pid/comm" || continue
+		case $comm in dockerd | containerd* | docker-proxy) printf '%s\n' "$pid" ;; esac
+	done
+	return 0
+}
+
+# Live processes with an argument equal to (exact), starting with (prefix) or
+# containing (substr) STRING. One grep over /proc finds candidates; each is
+# then checked again, which also drops the grep itself.
+procs_with_arg() { # exact|prefix|substr STRING
+	local mode=$1 s=$2 f pid arg
+	local -a cands=()
+	mapfile -t cands < <(grep -lzF -- "$s" /proc/[0-9]*/cmdline 2>/dev/null || true)
+	for f in "${cands[@]}"; do
+		pid=${f#/proc/}
+		pid=${pid%/cmdline}
+		is_zombie "$pid" && continue
+		while IFS= read -r -d '' arg; do
+			case $mode in
+			exact) [[ $arg == "$s" ]] ;;
+			prefix) [[ $arg == "$s"* ]] ;;
+			*) [[ $arg == *"$s"* ]] ;;
+			esac && { printf '%s\n' "$pid"; break; }
+		done 2>/dev/null <"$f" || true
+	done
+	return 0
+}
+
+# Descendants of PID (children first, then theirs), for forced cleanup.
+descendants() { # PID
+	local kids k
+	kids=$(cat /proc/"$1"/task/*/children 2>/dev/null) || return 0
+	for k in $kids; do
+		printf '%s\n' "$k"
+		descendants "$k"
+	done
+}
+
+# A zombie has exited; its parent (often pid 1 here) just has not reaped it.
+is_zombie() { grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
+wait_gone() { # TIMEOUT_S PID...  -> 0 when all are gone
+	local timeout=$1 end p alive
+	shift
+	end=$(($(now_ms) + timeout * 1000))
+	while :; do
+		alive=0
+		for p in "$@"; do
+			[[ -e /proc/$p ]] && ! is_zombie "$p" && alive=1
+		done
+		((alive)) || return 0
+		(($(now_ms) < end)) || return 1
+		sleep 0.05
+	done
+}
+
+engine_ready() { lab_docker version >/dev/null 2>&1; }
+
+wait_engine_ready() { # PID
+	local pid=$1 end
+	end=$(($(now_ms) + ENGINE_START_TIMEOUT * 1000))
+	until engine_ready; do
+		if [[ ! -e /proc/$pid ]] || is_zombie "$pid"; then
+			show_tail "$ENGINE_DIR/dockerd.log" 40
+			die "dockerd (pid $pid) exited before answering on $ENGINE_SOCK; see $ENGINE_DIR/dockerd.log"
+		fi
+		if (($(now_ms) >= end)); then
+			show_tail "$ENGINE_DIR/dockerd.log" 40
+			die "dockerd (pid $pid) did not answer 'docker version' on $ENGINE_SOCK within ${ENGINE_START_TIMEOUT}s"
+		fi
+		sleep 0.1
+	done
+}
+
+start_engine() {
+	local pid
+	mkdir -p "$SOCK_DIR"
+	if pid=$(engine_pid); then
+		wait_engine_ready "$pid"
+		return 0
+	fi
+	# Leftovers of an engine that died (containerd, shims) would hold the
+	# data-root; a stale socket would look like a live engine to clients.
+	kill_engine_leftovers
+	# A containerd pidfile naming a dead (or not yet reaped) process makes
+	# dockerd wait for that containerd instead of starting its own.
+	rm -f -- "$ENGINE_SOCK" "$ENGINE_DIR/dockerd.pid" "$ENGINE_DIR/exec/containerd/containerd.pid"
+	mkdir -p "$ENGINE_DIR/data" "$ENGINE_DIR/exec" "$LAB_DIR/client-config"
+	# An empty configuration file of our own: /etc/docker/daemon.json of the
+	# machine must not change the lab's engine.
+	[[ -f $ENGINE_DIR/daemon.json ]] || echo '{}' >"$ENGINE_DIR/daemon.json"
+	printf '\n==== %s lab.sh starts dockerd ====\n' "$(date -Is)" >>"$ENGINE_DIR/dockerd.log"
+	# dockerd 20.10 starts its own containerd below --exec-root (state) and
+	# --data-root (content) when --containerd is not given; it stops it on
+	# SIGTERM. Only one -H: the lab engine never listens on
+	# /var/run/docker.sock.
+	env -u DOCKER_HOST -u NOTIFY_SOCKET PATH="$SANE_PATH" \
+		setsid "$DOCKERD" \
+		--config-file "$ENGINE_DIR/daemon.json" \
+		--data-root "$ENGINE_DIR/data" \
+		--exec-root "$ENGINE_DIR/exec" \
+		--pidfile "$ENGINE_DIR/dockerd.pid" \
+		--host "unix://$ENGINE_SOCK" \
+		--iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
+		--bridge=none \
+		</dev/null >>"$ENGINE_DIR/dockerd.log" 2>&1 {LOCK_FD}>&- &
+	pid=$!
+	ENGINE_STARTED=1
+	log "started dockerd (pid $pid), waiting for $ENGINE_SOCK"
+	wait_engine_ready "$pid"
+	log "engine ready on $ENGINE_SOCK"
+}
+
+# Kill whatever is left of the lab engine (after a crash or a failed stop):
+# container processes first, then shims, containerd, dockerd.
+kill_engine_leftovers() {
+	local procs p all=()
+	procs=$(engine_procs)
+	[[ -n $procs ]] || return 0
+	log "killing leftover engine processes: ${procs//$'\n'/ }"
+	for p in $procs; do
+		mapfile -t -O "${#all[@]}" all < <(descendants "$p")
+		all+=("$p")
+	done
+	# Shims listen on sockets below /run/containerd/s (a path containerd
+	# fixes, whatever its state dir); a killed shim leaves its socket there.
+	local socks
+	# shellcheck disable=SC2086
+	socks=$(shim_sockets $procs)
+	kill -KILL "${all[@]}" 2>/dev/null || true
+	wait_gone 10 "${all[@]}" || die "engine processes survive SIGKILL: ${all[*]}"
+	[[ -z $socks ]] || xargs -r -d '\n' rm -f -- <<<"$socks"
+}
+
+# Paths of the unix sockets below /run/containerd/s/ held by the shims among
+# PIDs.
+shim_sockets() { # PID...
+	local p fd comm inodes=''
+	for p in "$@"; do
+		read -r comm 2>/dev/null <"/proc/$p/comm" || continue
+		[[ $comm == containerd-shim* ]] || continue
+		for fd in /proc/"$p"/fd/*; do
+			fd=$(readlink "$fd" 2>/dev/null) || continue
+			[[ $fd == socket:\[*\] ]] && inodes+="${fd//[^0-9]/} "
+		done
+	done
+	[[ -n $inodes ]] || return 0
+	awk -v inodes="$inodes" 'BEGIN { n = split(inodes, a, " "); for (i = 1; i <= n; i++) want[a[i]] = 1 }
+		NR > 1 && ($7 in want) && index($8, "/run/containerd/s/") == 1 { print $8 }' /proc/net/unix
+}
+
+stop_engine() {
+	local pid stopped=0
+	if pid=$(engine_pid); then
+		stopped=1
+		log "stopping dockerd (pid $pid)"
+		kill -TERM "$pid" 2>/dev/null || true
+		if ! wait_gone "$ENGINE_STOP_TIMEOUT" "$pid"; then
+			show_tail "$ENGINE_DIR/dockerd.log" 20
+			log "error: dockerd (pid $pid) did not exit within ${ENGINE_STOP_TIMEOUT}s of SIGTERM; killing it"
+			kill -KILL "$pid" 2>/dev/null || true
+			wait_gone 10 "$pid" || die "dockerd (pid $pid) survives SIGKILL"
+		fi
+	fi
+	# dockerd stops its containerd and the shims on a clean exit (give the
+	# last shims a moment); after a crash or SIGKILL they would linger.
+	local procs
+	if ((stopped)); then
+		procs=$(engine_procs)
+		# shellcheck disable=SC2086
+		[[ -z $procs ]] || wait_gone 5 $procs || true
+	fi
+	kill_engine_leftovers
+	rm -f -- "$ENGINE_DIR/dockerd.pid"
+	if [[ -e $ENGINE_SOCK || -L $ENGINE_SOCK ]]; then
+		rm -f -- "$ENGINE_SOCK" || die "cannot remove the engine socket $ENGINE_SOCK"
+	fi
+}
+
+# Remove every container (running ones are killed): a clean slate that keeps
+# the images.
+remove_all_containers() {
+	local ids
+	ids=$(lab_docker ps -aq) || die "listing the engine's containers failed"
+	[[ -n $ids ]] || return 0
+	# shellcheck disable=SC2086
+	lab_docker rm -f $ids >/dev/null || die "removing the engine's containers failed"
+	log "removed $(wc -w <<<"$ids") container(s)"
+}
+
+# ------------------------------------------------------------- bb image ----
+
+ensure_bb_image() {
+	local rootfs=$LAB_DIR/bb-rootfs
+	if lab_docker image inspect bb >/dev/null 2>&1; then
+		return 0
+	fi
+	[[ -x $BUSYBOX ]] || die "$BUSYBOX not found (install busybox-static)"
+	rm -rf --one-file-system -- "$rootfs"
+	mkdir -m 0755 "$rootfs"
+	mkdir -m 0755 "$rootfs"/{bin,sbin,usr,etc,dev,proc,sys,root}
+	mkdir -m 0755 "$rootfs"/usr/{bin,sbin}
+	mkdir -m 1777 "$rootfs/tmp"
+	cp -- "$BUSYBOX" "$rootfs/bin/busybox"
+	chroot "$rootfs" /bin/busybox --install -s || die "busybox --install -s in $rootfs failed"
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$rootfs/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
+	if ! tar -C "$rootfs" --numeric-owner -c . |
+		lab_docker import -c 'CMD ["/bin/sh"]' -c "ENV PATH=$SANE_PATH" - bb >/dev/null; then
+		die "importing the busybox image 'bb' into the lab engine failed"
+	fi
+	rm -rf --one-file-system -- "$rootfs"
+	log "imported image bb"
+}
+
+# ---------------------------------------------------------------- desktop ---
+
+desktop_start() {
+	ensure_wsl_mount
+	mkdir -p "$DESKTOP_DIR" "$SOCK_DIR"
+	build_cli_image
+	mount_cli_tools
+	start_engine
+}
+
+desktop_stop() {
+	stop_engine
+	umount_cli_tools
+}
+
+desktop_status() {
+	local eng=0 cli=0
+	engine_pid >/dev/null && eng=1
+	cli_tools_mounted && cli=1
+	if ((eng && cli)); then
+		echo running
+	elif ((!eng && !cli)); then
+		echo stopped
+	else
+		echo partial
+		log "engine $([[ $eng == 1 ]] && echo running || echo stopped), cli-tools $([[ $cli == 1 ]] && echo mounted || echo not mounted)"
+	fi
+}
+
+# ---------------------------------------------------------------- distros ---
+
+check_name() { # NAME
+	[[ $1 =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] ||
+		die "bad distro name '$1' (letters, digits, '.', '_', '-'; at most 64)"
+}
+
+distro_dir() { printf '%s\n' "$DISTROS_DIR/$1"; }
+
+proc_starttime() { # PID -> field 22 of /proc/PID/stat
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	# shellcheck disable=SC2086
+	set -- $stat
+	printf '%s\n' "${20}"
+}
+
+# The host pid of NAME's holder (pid 1 of its pid namespace), if it lives.
+holder_pid() { # NAME
+	local d pid start
+	d=$(distro_dir "$1")
+	read -r pid 2>/dev/null <"$d/holder.pid" || return 1
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	read -r start 2>/dev/null <"$d/holder.start" || return 1
+	[[ $(proc_starttime "$pid" 2>/dev/null) == "$start" ]] || return 1
+	is_zombie "$pid" && return 1
+	printf '%s\n' "$pid"
+}
+
+# Create the directories leading to REL (relative to /) in the overlay's upper
+# layer with the owner, mode and times of the lower ones, so that merged
+# directories keep their attributes (/var/tmp stays 1777, ...).
+upper_mkdirs() { # UPPER REL
+	local upper=$1 rel=$2 part path=
+	local IFS=/
+	for part in $rel; do
+		[[ -n $part ]] || continue
+		path=$path/$part
+		# A directory in the upper layer over a lower symlink (/lib ->
+		# usr/lib on merged-/usr systems) would hide the whole target.
+		[[ -L $path ]] && die "internal: $path is a symlink; resolve it before touching the upper layer"
+		if [[ ! -d $upper$path ]]; then
+			mkdir -- "$upper$path"
+			if [[ -d $path && ! -L $path ]]; then
+				chown --reference="$path" -- "$upper$path"
+				chmod --reference="$path" -- "$upper$path"
+				touch -r "$path" -- "$upper$path"
+			fi
+		fi
+	done
+}
+
+# Hide PATH (absolute, in the host root fs) in the distro: an overlay whiteout.
+whiteout() { # UPPER PATH
+	local upper=$1 path=$2 dir
+	[[ -e $path || -L $path ]] || return 0
+	# Whiteout the physical entry: /lib/x is really /usr/lib/x.
+	dir=$(realpath -e -- "${path%/*}/") || return 0
+	[[ $dir == / ]] && dir=''
+	path=$dir/${path##*/}
+	upper_mkdirs "$upper" "${path%/*}"
+	rm -rf --one-file-system -- "${upper:?}$path"
+	mknod -- "$upper$path" c 0 0
+}
+
+# Prepare the overlay's upper layer: the distro's own identity and the removal
+# of the machine's docker. Written before the overlay is mounted (changing an
+# upper layer offline is supported; changing it under a mounted overlay is
+# not).
+prepare_upper() { # UPPER NAME GID
+	local upper=$1 name=$2 gid=$3 f days conflict
+	days=$(($(date +%s) / 86400))
+	upper_mkdirs "$upper" /etc
+
+	# Users and groups: the machine's, minus any docker group and anything
+	# in the way of user dev (uid/gid 1000).
+	if [[ $gid != none ]]; then
+		conflict=$(awk -F: -v g="$gid" '$3 == g && $1 != "docker" { print $1 }' /etc/group)
+		[[ -z $conflict ]] || die "--docker-gid $gid is already the GID of group '$conflict' in the host's /etc/group"
+	fi
+	awk -F: -v u="$DEV_UID" '$3 != u && $1 != "dev"' /etc/passwd >"$upper/etc/passwd"
+	printf 'dev:x:%s:%s:Lab developer:/home/dev:/bin/bash\n' "$DEV_UID" "$DEV_UID" >>"$upper/etc/passwd"
+	awk -F: -v u="$DEV_UID" '$3 != u && $1 != "dev" && $1 != "docker"' /etc/group >"$upper/etc/group"
+	printf 'dev:x:%s:\n' "$DEV_UID" >>"$upper/etc/group"
+	# Names of the dropped users/groups, for shadow and gshadow.
+	local dropped_users dropped_groups
+	dropped_users=$(awk -F: -v u="$DEV_UID" '$3 == u || $1 == "dev" { print $1 }' /etc/passwd | paste -sd,)
+	dropped_groups=$(awk -F: -v u="$DEV_UID" '$3 == u || $1 == "dev" || $1 == "docker" { print $1 }' /etc/group | paste -sd,)
+	if [[ -r /etc/shadow ]]; then
+		awk -F: -v drop="$dropped_users" 'BEGIN { n = split(drop, a, ","); for (i = 1; i <= n; i++) d[a[i]] = 1 } !($1 in d)' /etc/shadow >"$upper/etc/shadow"
+	else
+		: >"$upper/etc/shadow"
+	fi
+	printf 'dev:!:%s:0:99999:7:::\n' "$days" >>"$upper/etc/shadow"
+	if [[ -r /etc/gshadow ]]; then
+		awk -F: -v drop="$dropped_groups" 'BEGIN { n = split(drop, a, ","); for (i = 1; i <= n; i++) d[a[i]] = 1 } !($1 in d)' /etc/gshadow >"$upper/etc/gshadow"
+	else
+		: >"$upper/etc/gshadow"
+	fi
+	printf 'dev:!::\n' >>"$upper/etc/gshadow"
+	if [[ $gid != none ]]; then
+		printf 'docker:x:%s:dev\n' "$gid" >>"$upper/etc/group"
+		printf 'docker:!::dev\n' >>"$upper/etc/gshadow"
+	fi
+	chmod 0644 "$upper/etc/passwd" "$upper/etc/group"
+	chmod 0640 "$upper/etc/shadow" "$upper/etc/gshadow"
+	[[ -e /etc/shadow ]] && chown --reference=/etc/shadow -- "$upper/etc/shadow"
+	[[ -e /etc/gshadow ]] && chown --reference=/etc/gshadow -- "$upper/etc/gshadow"
+	printf '%s\n' "$name" >"$upper/etc/hostname"
+
+	# Home of dev.
+	upper_mkdirs "$upper" /home
+	rm -rf --one-file-system -- "$upper/home/dev"
+	mkdir -m 0755 "$upper/home/dev"
+	if [[ -d /etc/skel ]]; then
+		cp -a /etc/skel/. "$upper/home/dev/"
+	fi
+	chown -R "$DEV_UID:$DEV_UID" "$upper/home/dev"
+
+	# No docker of its own: every docker/containerd binary goes, and
+	# /usr/local/bin is empty.
+	for f in /usr/bin/docker* /usr/sbin/docker* /usr/bin/containerd* /usr/sbin/containerd* \
+		/usr/bin/ctr /usr/bin/runc /usr/sbin/runc /usr/libexec/docker /usr/lib/docker \
+		/usr/local/bin/* /usr/local/sbin/docker* /etc/docker \
+		/lib/systemd/system/docker.* /lib/systemd/system/containerd.service; do
+		whiteout "$upper" "$f"
+	done
+	# Hide the lab itself (engine data, other distros) from the distro.
+	whiteout "$upper" "$LAB_DIR"
+	# /var/run -> /run as on Debian (/run is the distro's own tmpfs).
+	upper_mkdirs "$upper" /var
+	rm -rf --one-file-system -- "$upper/var/run"
+	ln -s /run "$upper/var/run"
+}
+
+# Runs as pid 1 of the distro's pid namespace, in its new mount namespace,
+# before chroot. Arguments: ROOT RW NAME READY_FIFO. Reports "MOUNTED <host
+# pid>" then (from inside the chroot) "READY" on fd 3.
+# shellcheck disable=SC2016
+readonly HOLDER_SCRIPT='
+set -euo pipefail
+root=$1 rw=$2 name=$3
+exec 3>"$4"
+trap '\''echo "FAILED: holder setup command failed (line $LINENO); see holder.log" >&3'\'' ERR
+read -r hostpid _ </proc/self/stat
+# The overlay: lower = the host root file system alone (no submounts),
+# upper/work on the distro tmpfs.
+mount -t overlay "wda-lab-$name" -o "lowerdir=/,upperdir=$rw/upper,workdir=$rw/work" "$root"
+# /mnt/wsl as in WSL: the same shared tmpfs; binding a shared mount joins its
+# peer group, so mounts below it propagate in both directions.
+mount --rbind /mnt/wsl "$root/mnt/wsl"
+mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
+mount --rbind /dev "$root/dev"
+mount --rbind /sys "$root/sys"
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/tmp"
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$root/run"
+mkdir -p "$root/run/lock" "$root/run/user"
+chmod 1777 "$root/run/lock"
+echo "MOUNTED $hostpid" >&3
+trap - ERR
+# The holder: lives until killed; as pid 1 of the namespace it reaps orphans.
+exec chroot "$root" /bin/bash -c '\''echo READY >&3; exec 3>&-; trap "exit 0" TERM INT; while :; do sleep infinity & wait $! || :; done'\'' "$0" "$name"
+'
+
+start_holder() { # NAME
+	local name=$1 d root rw fifo rfd line pid='' bgpid end
+	d=$(distro_dir "$name")
+	root=$d/root rw=$d/rw
+	fifo=$d/ready.fifo
+	rm -f -- "$fifo"
+	mkfifo -m 0600 "$fifo"
+	# Held open read-write here so that neither side blocks in open(2).
+	exec {rfd}<>"$fifo"
+	: >>"$d/holder.log"
+	printf '==== %s lab.sh starts holder ====\n' "$(date -Is)" >>"$d/holder.log"
+	setsid unshare --mount --pid --fork --propagation unchanged -- \
+		/bin/bash -c "$HOLDER_SCRIPT" "$HOLDER_TAG:$d" "$root" "$rw" "$name" "$fifo" \
+		</dev/null >>"$d/holder.log" 2>&1 {LOCK_FD}>&- {rfd}>&- &
+	bgpid=$!
+	end=$(($(now_ms) + HOLDER_TIMEOUT * 1000))
+	while :; do
+		if read -r -t 0.2 -u "$rfd" line; then
+			case $line in
+			"MOUNTED "*) pid=${line#MOUNTED } ;;
+			READY) break ;;
+			FAILED*)
+				exec {rfd}>&-
+				show_tail "$d/holder.log"
+				die "creating distro $name: ${line#FAILED: }"
+				;;
+			esac
+			continue
+		fi
+		if ! kill -0 "$bgpid" 2>/dev/null; then
+			exec {rfd}>&-
+			show_tail "$d/holder.log"
+			die "creating distro $name: the namespace holder (unshare) exited before it was ready; see $d/holder.log"
+		fi
+		if (($(now_ms) >= end)); then
+			exec {rfd}>&-
+			show_tail "$d/holder.log"
+			die "creating distro $name: the namespace holder was not ready within ${HOLDER_TIMEOUT}s"
+		fi
+	done
+	exec {rfd}>&-
+	rm -f -- "$fifo"
+	[[ $pid =~ ^[0-9]+$ ]] || die "creating distro $name: the holder did not report its pid"
+	grep -Eq '^NSpid:[[:space:]]+'"$pid"'[[:space:]]+1$' "/proc/$pid/status" ||
+		die "creating distro $name: pid $pid is not pid 1 of a new pid namespace"
+	proc_starttime "$pid" >"$d/holder.start"
+	printf '%s\n' "$pid" >"$d/holder.pid"
+}
+
+# Make sure a mount made below /mnt/wsl inside the distro shows up outside.
+check_propagation() { # NAME PID
+	local name=$1 pid=$2 probe=$WSL_MNT/.lab-probe/$1 ok=0
+	mkdir -p "$probe"
+	nsenter -t "$pid" -m -r -- mount -t tmpfs "lab-probe-$name" "$probe" </dev/null ||
+		die "creating distro $name: test mount on $probe inside the distro failed"
+	if findmnt -n --mountpoint "$probe" | grep -q "lab-probe-$name"; then
+		ok=1
+	fi
+	umount_tree "$probe"
+	rmdir "$probe" 2>/dev/null || true
+	rmdir "$WSL_MNT/.lab-probe" 2>/dev/null || true
+	((ok)) || die "creating distro $name: a mount made below $WSL_MNT inside it is not visible outside (propagation broken)"
+}
+
+distro_create() { # NAME GID
+	local name=$1 gid=$2 d pid old t0
+	t0=$(now_ms)
+	check_wsl_mount
+	d=$(distro_dir "$name")
+	if pid=$(holder_pid "$name"); then
+		old=$(cat "$d/docker-gid" 2>/dev/null || echo '?')
+		[[ $old == "$gid" ]] ||
+			die "distro $name exists with --docker-gid $old; run '$PROG distro-rm $name' to change it to $gid"
+		log "distro $name already running (holder pid $pid)"
+		return 0
+	fi
+	if [[ -e $d ]]; then
+		log "distro $name: removing a stale (stopped or half-built) instance"
+		distro_remove "$name"
+	fi
+	mkdir -p "$d/root" "$d/rw"
+	mount -t tmpfs -o mode=0755 "wda-lab-$name-rw" "$d/rw" || die "creating distro $name: mounting its tmpfs on $d/rw failed"
+	mkdir -m 0755 "$d/rw/upper" "$d/rw/work"
+	prepare_upper "$d/rw/upper" "$name" "$gid"
+	printf '%s\n' "$gid" >"$d/docker-gid"
+	start_holder "$name"
+	pid=$(holder_pid "$name") || die "creating distro $name: its holder vanished"
+	check_propagation "$name" "$pid"
+	log "distro $name ready (holder pid $pid, docker gid $gid) in $(($(now_ms) - t0)) ms"
+}
+
+# Processes that belong to distro dir D: its holder and the unshare above it,
+# found by the tag on their command line.
+holder_procs() { procs_with_arg exact "$HOLDER_TAG:$1"; } # D
+
+# Live processes in the mount namespace NS (as readlink /proc/PID/ns/mnt
+# shows it, "mnt:[N]").
+procs_in_mntns() { # NS
+	local pat=$1 f pid
+	pat=${pat//[/\\[}
+	pat=${pat//]/\\]}
+	while IFS= read -r f; do
+		pid=${f#/proc/}
+		pid=${pid%%/*}
+		is_zombie "$pid" || printf '%s\n' "$pid"
+	done < <(find /proc/[0-9]*/ns/ -maxdepth 1 -name mnt -lname "$pat" 2>/dev/null || true)
+	return 0
+}
+
+distro_remove() { # NAME
+	local name=$1 d pids p ns='' more
+	d=$(distro_dir "$name")
+	pids=$(holder_procs "$d")
+	if [[ -n $pids ]]; then
+		# Everything in the distro's mount namespace: the holder, what
+		# runs in its pid namespace, and what entered only its mount
+		# namespace (nsenter -m without -p), which would keep the overlay
+		# alive. SIGKILL on the holder, pid 1 of the pid namespace, kills
+		# the rest of that namespace too.
+		for p in $pids; do
+			ns=$(readlink "/proc/$p/ns/mnt" 2>/dev/null) && break
+		done
+		if [[ -n $ns ]]; then
+			[[ $ns != "$(readlink /proc/self/ns/mnt)" ]] ||
+				die "removing distro $name: its holder is in the host's mount namespace; refusing to kill by namespace"
+			more=$(procs_in_mntns "$ns")
+			pids=$(printf '%s\n' "$pids" "$more" | sed '/^$/d' | sort -un)
+		fi
+		# shellcheck disable=SC2086
+		kill -KILL $pids 2>/dev/null || true
+		# shellcheck disable=SC2086
+		wait_gone 10 $pids || die "removing distro $name: its holder processes survive SIGKILL: ${pids//$'\n'/ }"
+		log "distro $name: holder killed"
+	fi
+	# Bind mounts the agent re-exposed for this distro.
+	if [[ -d $BIND_MOUNTS_DIR/$name ]]; then
+		umount_tree "$BIND_MOUNTS_DIR/$name"
+		rm -rf --one-file-system -- "${BIND_MOUNTS_DIR:?}/$name"
+	fi
+	[[ -e $d ]] || return 0
+	umount_tree "$d"
+	rm -rf --one-file-system -- "$d" || die "removing distro $name: cannot remove $d"
+	log "distro $name removed"
+}
+
+# ------------------------------------------------------------------- exec ---
+
+distro_exec() { # NAME [--user U] [--env K=V]... -- CMD...
+	local name=$1 user='' pid pw uid gid home
+	local -a envs=()
+	shift
+	while (($#)); do
+		case $1 in
+		--user)
+			(($# >= 2)) || die "exec: --user needs a user name"
+			user=$2
+			shift 2
+			;;
+		--user=*) user=${1#--user=}; shift ;;
+		--env)
+			(($# >= 2)) || die "exec: --env needs K=V"
+			[[ $2 == [A-Za-z_]*=* ]] || die "exec: bad --env '$2' (expected K=V)"
+			envs+=("$2")
+			shift 2
+			;;
+		--env=*)
+			[[ ${1#--env=} == [A-Za-z_]*=* ]] || die "exec: bad '$1' (expected --env K=V)"
+			envs+=("${1#--env=}")
+			shift
+			;;
+		--) shift; break ;;
+		*) die "exec: unexpected '$1' (usage: exec NAME [--user USER] [--env K=V]... -- CMD...)" ;;
+		esac
+	done
+	(($#)) || die "exec: no command given (usage: exec NAME [--user USER] [--env K=V]... -- CMD...)"
+	pid=$(holder_pid "$name") || die "exec: distro '$name' is not running (create it with '$PROG distro $name')"
+
+	local -a base=(PATH="$SANE_PATH" WSL_DISTRO_NAME="$name")
+	[[ -n ${TERM-} ]] && base+=(TERM="$TERM")
+	if [[ -z $user ]]; then
+		base+=(HOME=/root USER=root LOGNAME=root)
+		exec nsenter -t "$pid" -m -p -r -w -- /usr/bin/env -i "${base[@]}" "${envs[@]}" "$@"
+	fi
+	pw=$(nsenter -t "$pid" -m -r -w -- getent passwd "$user" </dev/null) ||
+		die "exec: no user '$user' in distro $name"
+	IFS=: read -r _ _ uid gid _ home _ <<<"$pw"
+	base+=(HOME="$home" USER="${pw%%:*}" LOGNAME="${pw%%:*}")
+	# setpriv runs inside the chroot, so --init-groups takes the supplementary
+	# groups from the distro's /etc/group.
+	exec nsenter -t "$pid" -m -p -r -w -- /usr/bin/env -i "${base[@]}" "${envs[@]}" \
+		setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$@"
+}
+
+# ---------------------------------------------------------------- up/down ---
+
+cmd_up() {
+	local t0
+	t0=$(now_ms)
+	require_tools "$DOCKERD" "$DOCKER_CLI" "$BUSYBOX" unshare nsenter setpriv mount umount findmnt flock
+	mkdir -p "$LAB_DIR" "$DISTROS_DIR" "$ENGINE_DIR"
+	desktop_start
+	# A lab brought up from down starts without containers (images stay);
+	# an 'up' of a running lab leaves its containers alone.
+	((ENGINE_STARTED)) && remove_all_containers
+	ensure_bb_image
+	log "lab up in $(($(now_ms) - t0)) ms (LAB_DIR=$LAB_DIR)"
+}
+
+cmd_down() {
+	local purge=0 t0 d left procs
+	t0=$(now_ms)
+	[[ ${1-} == --purge ]] && purge=1
+	if [[ -d $DISTROS_DIR ]]; then
+		for d in "$DISTROS_DIR"/*; do
+			[[ -e $d ]] || continue
+			distro_remove "${d##*/}"
+		done
+	fi
+	# Holders whose distro directory is gone (should not happen).
+	procs=$(holder_procs_all)
+	if [[ -n $procs ]]; then
+		log "killing stray distro holders: ${procs//$'\n'/ }"
+		# shellcheck disable=SC2086
+		kill -KILL $procs 2>/dev/null || true
+		# shellcheck disable=SC2086
+		wait_gone 10 $procs || die "down: stray holders survive SIGKILL: ${procs//$'\n'/ }"
+	fi
+	if engine_pid >/dev/null && engine_ready; then
+		remove_all_containers
+	fi
+	stop_engine
+	umount_cli_tools
+	# Anything else left below /mnt/wsl (bind-mount re-exposures, probes),
+	# then the shared tmpfs itself if it is the lab's.
+	if mountpoint -q "$WSL_MNT"; then
+		if [[ $(findmnt -rn -o SOURCE,FSTYPE --mountpoint "$WSL_MNT" | tail -n 1) == "wsl tmpfs" ]]; then
+			umount_tree "$WSL_MNT"
+			log "unmounted $WSL_MNT"
+		else
+			log "warning: $WSL_MNT is not the lab's tmpfs (source 'wsl'); left alone"
+		fi
+	fi
+	if [[ -e $LAB_DIR/.created-mnt-wsl ]] && ! mountpoint -q "$WSL_MNT"; then
+		rmdir "$WSL_MNT" 2>/dev/null || true
+		rm -f -- "$LAB_DIR/.created-mnt-wsl"
+	fi
+	umount_tree "$LAB_DIR"
+	# The engine's exec-root is runtime state (/var/run/docker normally):
+	# cleared, as a reboot would. Data (images) stay unless --purge.
+	rm -rf --one-file-system -- "$LAB_DIR/bb-rootfs" "$DISTROS_DIR" "$ENGINE_DIR/exec"
+	if ((purge)); then
+		rm -rf --one-file-system -- "$ENGINE_DIR" "$CLI_IMAGE" "$LAB_DIR/client-config"
+	fi
+
+	# Verify: no mounts and no processes of the lab remain.
+	left=$(mounts_under "$LAB_DIR"; mounts_under "$WSL_MNT")
+	[[ -z $left ]] || die "down: mounts remain:"$'\n'"$left"
+	procs=$(engine_procs; holder_procs_all)
+	[[ -z $procs ]] || die "down: lab processes remain: ${procs//$'\n'/ }"
+	if ((purge)); then
+		rm -f -- "$LAB_DIR/.lock" "$LAB_DIR/.created-mnt-wsl"
+		rmdir -- "$LAB_DIR" 2>/dev/null || log "note: $LAB_DIR is not empty; left in place"
+		log "lab down and purged in $(($(now_ms) - t0)) ms"
+	else
+		log "lab down in $(($(now_ms) - t0)) ms"
+	fi
+}
+
+holder_procs_all() { procs_with_arg prefix "$HOLDER_TAG:$DISTROS_DIR/"; }
+
+cmd_env() {
+	printf 'LAB_DIR=%q\n' "$LAB_DIR"
+	printf 'ENGINE_SOCK=%q\n' "$ENGINE_SOCK"
+	printf 'DESKTOP_DIR=%q\n' "$DESKTOP_DIR"
+	printf 'WSL_MNT=%q\n' "$WSL_MNT"
+	printf 'CLI_TOOLS=%q\n' "$CLI_TOOLS"
+	printf 'BIND_MOUNTS_DIR=%q\n' "$BIND_MOUNTS_DIR"
+	printf 'DOCKER_CLI=%q\n' "$DOCKER_CLI"
+}
+
+usage() {
+	cat <<EOF
+Usage: $PROG COMMAND [ARGS]   (as root; LAB_DIR=${LAB_DIR})
+
+A WSL-like laboratory: a shared /mnt/wsl tmpfs, Docker Desktop's tree with a
+real dockerd, and user distros as namespaces over an overlay of /.
+
+  up                      mount /mnt/wsl (shared), build and mount cli-tools,
+                          start the engine on the shared socket, import image
+                          'bb' (busybox). Idempotent; an up that starts the
+                          engine removes containers left from an earlier run.
+  down [--purge]          remove all distros and containers, stop the engine,
+                          unmount cli-tools and /mnt/wsl; verify that no lab
+                          process or mount is left. Images stay (the next up
+                          is faster); --purge deletes them and the rest of
+                          \$LAB_DIR's lab files too. Idempotent.
+  desktop-stop            "Docker Desktop quits": stop dockerd, remove the
+                          socket, eject cli-tools (an empty directory remains).
+  desktop-start           mount cli-tools, start dockerd, wait until it answers.
+  desktop-status          print running, stopped or partial.
+  distro NAME [--docker-gid N|none]
+                          create user distro NAME (docker group GID N, default
+                          $DEFAULT_DOCKER_GID; 'none': no docker group). User 'dev'
+                          (uid $DEV_UID) is a member of docker. Idempotent.
+  exec NAME [--user USER] [--env K=V]... -- CMD...
+                          run CMD in distro NAME (as root or USER); stdin,
+                          stdout, stderr and the exit status pass through.
+  distro-rm NAME          kill distro NAME's processes, unmount and delete it
+                          (and $BIND_MOUNTS_DIR/NAME).
+  env                     print shell assignments: LAB_DIR, ENGINE_SOCK,
+                          DESKTOP_DIR, ... (use: eval "\$($PROG env)")
+  help                    this text.
+
+The root of a running distro, seen from the host: /proc/\$(cat
+\$LAB_DIR/distros/NAME/holder.pid)/root. Logs: \$LAB_DIR/engine/dockerd.log,
+\$LAB_DIR/distros/NAME/holder.log.
+EOF
+}
+
+main() {
+	local cmd=${1-help} name gid
+	(($#)) && shift
+	case $cmd in
+	help | -h | --help) set_paths; usage; return 0 ;;
+	env) set_paths; cmd_env; return 0 ;;
+	esac
+	set_paths
+	require_root
+	case $cmd in
+	up)
+		(($# == 0)) || die "up takes no arguments"
+		require_plain_linux
+		take_lock
+		cmd_up
+		;;
+	down)
+		[[ $# -eq 0 || ($# -eq 1 && $1 == --purge) ]] || die "usage: down [--purge]"
+		require_plain_linux
+		take_lock
+		cmd_down "$@"
+		;;
+	desktop-start)
+		require_plain_linux
+		take_lock
+		desktop_start
+		;;
+	desktop-stop) require_plain_linux; take_lock; desktop_stop ;;
+	desktop-status) desktop_status ;;
+	distro)
+		(($# >= 1)) || die "usage: distro NAME [--docker-gid N|none]"
+		name=$1
+		shift
+		gid=$DEFAULT_DOCKER_GID
+		while (($#)); do
+			case $1 in
+			--docker-gid)
+				(($# >= 2)) || die "distro: --docker-gid needs a number or 'none'"
+				gid=$2
+				shift 2
+				;;
+			--docker-gid=*) gid=${1#--docker-gid=}; shift ;;
+			*) die "distro: unexpected '$1' (usage: distro NAME [--docker-gid N|none])" ;;
+			esac
+		done
+		check_name "$name"
+		[[ $gid == none || ($gid =~ ^[0-9]+$ && $gid -gt 0 && $gid -lt 65534 && $gid -ne $DEV_UID) ]] ||
+			die "distro: bad --docker-gid '$gid' (a GID in 1..65533 other than $DEV_UID, or 'none')"
+		require_plain_linux
+		require_tools unshare nsenter mknod
+		take_lock
+		distro_create "$name" "$gid"
+		;;
+	distro-rm)
+		(($# == 1)) || die "usage: distro-rm NAME"
+		check_name "$1"
+		require_plain_linux
+		take_lock
+		distro_remove "$1"
+		;;
+	exec)
+		(($# >= 1)) || die "usage: exec NAME [--user USER] [--env K=V]... -- CMD..."
+		check_name "$1"
+		distro_exec "$@"
+		;;
+	*) usage >&2; die "unknown command '$cmd'" ;;
+	esac
+}
+
+main "$@"
