@@ -1,0 +1,69 @@
+#!/bin/sh
+# Run every test of wsl-docker-agent, from a fresh Debian or Ubuntu machine,
+# as root:  sudo ./run-tests.sh
+#
+#  1. installs what it needs (apt-get), builds with warnings as errors;
+#  2. unit tests (Criterion) in a normal and an ASan+UBSan build;
+#  3. end-to-end tests in the WSL-like lab: a real dockerd, the real docker
+#     CLI, simulated distros in their own mount namespaces (tests/e2e/).
+# Ends with one line "N passed, M failed"; exits non-zero on any failure.
+set -eu
+top=$(cd "$(dirname "$0")" && pwd)
+cd "$top"
+
+./tests/deps.sh
+
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0
+failed=0
+failures=""
+
+# Count a step's TAP-ish results into the totals.
+count() { # name log rc
+	p=$(grep -cE '^(ok|PASS:) ' "$2" || true)
+	f=$(grep -cE '^(not ok|FAIL:|ERROR:) ' "$2" || true)
+	if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$f" -eq 0 ] || failures="$failures $1"
+	echo "== $1: $p passed, $f failed (log: $2)"
+}
+
+build() { # dir configure-args...
+	dir=$1; shift
+	mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" --prefix=/usr --sysconfdir=/etc \
+		--localstatedir=/var --runstatedir=/run --enable-werror "$@" \
+		>configure.out && make -j"$jobs" >make.out 2>&1) || {
+		echo "build in $dir failed:"; tail -30 "$dir/make.out" "$dir/configure.out" 2>/dev/null
+		exit 1
+	}
+}
+
+[ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null
+mkdir -p test-results
+build build
+build build-asan --enable-sanitizers
+
+rc=0; (cd build && make -j"$jobs" check) >test-results/unit.log 2>&1 || rc=$?
+count unit test-results/unit.log $rc
+rc=0; (cd build-asan && ASAN_OPTIONS=detect_leaks=1 make -j"$jobs" check) \
+	>test-results/unit-asan.log 2>&1 || rc=$?
+count unit-asan test-results/unit-asan.log $rc
+
+for t in tests/e2e/*.sh; do
+	case $t in */lib.sh) continue ;; esac
+	name=$(basename "$t" .sh)
+	rc=0
+	BUILD="$top/build" "$t" >"test-results/e2e-$name.log" 2>&1 || rc=$?
+	count "e2e-$name" "test-results/e2e-$name.log" $rc
+done
+
+[ -z "$failures" ] || {
+	echo "failed:$failures"
+	for f in $failures; do
+		echo "---- $f"; grep -E '^(not ok|FAIL:|ERROR:|#)' "test-results/$f.log" | head -40
+	done
+}
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

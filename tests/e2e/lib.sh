@@ -1,0 +1,86 @@
+# Shared helpers for the end-to-end tests: TAP output, bounded waits, and
+# short names for running things inside a lab distro.  Sourced, not run.
+# shellcheck shell=bash
+
+E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LAB="$E2E_TOP/tests/lab/lab.sh"
+BUILD=${BUILD:-$E2E_TOP/build}
+export LAB_DIR=${LAB_DIR:-/var/tmp/wda-lab}
+ENGINE_SOCK=/mnt/wsl/docker-desktop/shared-sockets/guest-services/docker.proxy.sock
+T_N=0
+T_FAILED=0
+
+diag() { printf '# %s\n' "$*"; }
+
+ok() { # description
+	T_N=$((T_N + 1)); printf 'ok %d - %s\n' "$T_N" "$1"
+}
+
+not_ok() { # description [detail...]
+	T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1))
+	printf 'not ok %d - %s\n' "$T_N" "$1"; shift
+	for d in "$@"; do printf '#   %s\n' "$d"; done
+}
+
+# check "description" command...: ok when the command succeeds.
+check() {
+	local desc=$1; shift
+	local out rc=0
+	out=$("$@" 2>&1) || rc=$?
+	if [ $rc -eq 0 ]; then ok "$desc"; else
+		not_ok "$desc" "command: $*" "exit $rc" "${out:0:2000}"; fi
+	return 0
+}
+
+# is "description" got expected
+is() {
+	if [ "$2" = "$3" ]; then ok "$1"; else
+		not_ok "$1" "expected: $3" "got:      ${2:0:2000}"; fi
+}
+
+# like "description" got regex
+like() {
+	if printf '%s' "$2" | grep -Eq -- "$3"; then ok "$1"; else
+		not_ok "$1" "expected to match: $3" "got: ${2:0:2000}"; fi
+}
+
+unlike() {
+	if printf '%s' "$2" | grep -Eq -- "$3"; then
+		not_ok "$1" "expected NOT to match: $3" "got: ${2:0:2000}"; else ok "$1"; fi
+}
+
+# wait_until SECONDS command...: poll an observable condition, bounded.
+# Polling here is the test's clock, never the product's synchronisation.
+wait_until() {
+	local limit=$1; shift
+	local end=$((SECONDS + limit))
+	while ! "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# ms since epoch, for reaction-time figures.
+now_ms() { date +%s%3N; }
+
+done_testing() {
+	printf '1..%d\n' "$T_N"
+	diag "$((T_N - T_FAILED)) passed, $T_FAILED failed"
+	[ "$T_FAILED" -eq 0 ]
+}
+
+# Inside a distro, as root or as the ordinary user dev.
+dx() { local d=$1; shift; "$LAB" exec "$d" -- "$@"; }
+dxu() { local d=$1; shift; "$LAB" exec "$d" --user dev -- "$@"; }
+
+# Host side: the engine directly, the physical reference.
+direct_docker() { /usr/bin/docker -H "unix://$ENGINE_SOCK" "$@"; }
+
+# Install the build into a distro (prefix /usr, /etc), as a package would.
+# Through /proc/PID/root of the distro's holder: what `make install` writes
+# lands in the distro's own file system, not the host's.
+install_into() { # distro
+	local pid
+	pid=$(cat "$LAB_DIR/distros/$1/holder.pid") &&
+	make -s -C "$BUILD" install DESTDIR="/proc/$pid/root" >/dev/null
+}
