@@ -1,1 +1,755 @@
-/* placeholder */
+/*
+ * The socket proxy: every client of socket.path gets its own connection to
+ * the engine's unix socket, and bytes move between the two with splice(2)
+ * through one pipe per direction, so they never enter user space and no
+ * connection owns a buffer of its own.  Bufferevents would copy every byte
+ * through an evbuffer, so each direction drives raw events by hand.
+ *
+ * Nothing here parses HTTP: upgraded (hijacked) attach/exec streams are
+ * opaque bytes like any other.  End of input is forwarded as
+ * shutdown(SHUT_WR), which is what lets `echo hi | docker exec -i c cat`
+ * finish (systemd-socket-proxyd drops it).  There is no idle timeout:
+ * `docker events` may stay silent for days.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "agent.h"
+
+#define PROXY_LOG		"proxy"
+#define PROXY_PIPE_SIZE		(1024 * 1024)	/* per direction, if allowed */
+/* Splices per wakeup before one busy stream lets the others run. */
+#define PROXY_PUMP_ROUNDS	8
+/* Out of file descriptors: accept again after this, or when one closes. */
+#define PROXY_ACCEPT_PAUSE_MS	250
+/* ...and call it over once none ran out for this long. */
+#define PROXY_FD_CALM_MS	10000
+/* The engine's listen backlog is full: retry this soon, backing off... */
+#define PROXY_RETRY_FIRST_MS	5
+#define PROXY_RETRY_MAX_MS	250
+/* ...for this long in all before giving up on that client. */
+#define PROXY_RETRY_PATIENCE_MS	5000
+
+struct proxy_conn;
+
+/* One direction of a connection: src -> pipe -> dst. */
+struct proxy_flow {
+	struct proxy_conn *conn;
+	int		 src;
+	int		 dst;
+	int		 pipe_r;
+	int		 pipe_w;
+	size_t		 queued;	/* in the pipe, not yet taken by dst */
+	bool		 eof;		/* src has ended */
+	bool		 done;		/* ...and dst was told (SHUT_WR) */
+	struct event	*ev_src;	/* src readable */
+	struct event	*ev_dst;	/* dst writable */
+	uint64_t	*bytes;		/* the proxy's bytes_up or bytes_down */
+};
+
+struct proxy_conn {
+	struct proxy	*proxy;
+	LIST_ENTRY(proxy_conn) entry;
+	int		 client;
+	int		 engine;
+	bool		 connecting;
+	struct proxy_flow up;		/* client -> engine */
+	struct proxy_flow down;		/* engine -> client */
+	struct event	*ev_retry;	/* while the engine's backlog is full */
+	uint64_t	 retry_deadline;
+	unsigned	 retry_ms;
+};
+
+struct proxy {
+	struct event_base *base;
+	int		 listen_fd;
+	char		*engine_path;
+	uint64_t	 max_conns;
+	struct event	*ev_accept;
+	struct event	*ev_resume;	/* ends a pause after fd exhaustion */
+	bool		 accept_paused;
+	bool		 accept_failing;
+	uint64_t	 accept_failed_ms;	/* when it last ran out */
+	bool		 engine_down;
+	bool		 cap_logged;
+	LIST_HEAD(, proxy_conn) conns;
+	struct proxy_stats stats;
+};
+
+enum engine_connect_result {
+	ENGINE_FAILED = -1,		/* errno says why */
+	ENGINE_CONNECTED,
+	ENGINE_IN_PROGRESS,		/* wait for writable, then SO_ERROR */
+	ENGINE_BUSY,			/* backlog full (EAGAIN on unix) */
+};
+
+static void	conn_close(struct proxy_conn *, bool failed);
+static void	flow_ready(evutil_socket_t, short, void *);
+
+/* ------------------------------------------------------------------ */
+/* Logging the proxy's state: once per change, never per client. */
+
+/* A logged state ended: forget its line so the next episode logs again. */
+static bool
+proxy_state_cleared(bool *logged, const char *key)
+{
+	if (!*logged)
+		return false;
+	*logged = false;
+	log_state(LOG_LVL_INFO, PROXY_LOG, key, NULL);
+	return true;
+}
+
+static void
+proxy_engine_unreachable(struct proxy *p, int err)
+{
+	p->engine_down = true;
+	if (err == EAGAIN)
+		log_state(LOG_LVL_WARN, PROXY_LOG, "proxy.engine",
+		    "the engine at %s is not accepting connections (its "
+		    "listen backlog stayed full for %d ms); closing clients "
+		    "until it catches up", p->engine_path,
+		    PROXY_RETRY_PATIENCE_MS);
+	else
+		log_state(LOG_LVL_WARN, PROXY_LOG, "proxy.engine",
+		    "cannot connect to the engine at %s: %s; closing clients "
+		    "until it is back (is Docker Desktop running?)",
+		    p->engine_path, strerror(err));
+}
+
+static void
+proxy_engine_reachable(struct proxy *p)
+{
+	if (proxy_state_cleared(&p->engine_down, "proxy.engine"))
+		log_notice(PROXY_LOG, "the engine at %s is reachable again",
+		    p->engine_path);
+}
+
+static void
+proxy_note_cap_reached(struct proxy *p)
+{
+	p->cap_logged = true;
+	log_state(LOG_LVL_WARN, PROXY_LOG, "proxy.cap",
+	    "connection cap %llu reached; closing new clients at once; "
+	    "raise socket.max_connections", (unsigned long long)p->max_conns);
+}
+
+/*
+ * Forget the cap message only well below the cap, so a load that hovers
+ * at the limit logs once rather than at every close.
+ */
+static void
+proxy_note_below_cap(struct proxy *p)
+{
+	if (p->stats.active <= p->max_conns * 3 / 4)
+		(void)proxy_state_cleared(&p->cap_logged, "proxy.cap");
+}
+
+/* ------------------------------------------------------------------ */
+/* Accepting, and pausing when file descriptors run out. */
+
+/*
+ * Level-triggered accept on a full fd table would spin at 100% CPU, so
+ * stop listening until a connection closes or a short timer runs out.
+ */
+static void
+proxy_pause_accept(struct proxy *p)
+{
+	if (p->accept_paused)
+		return;
+	struct timeval tv = { 0, PROXY_ACCEPT_PAUSE_MS * 1000 };
+	if (event_del(p->ev_accept) < 0 || evtimer_add(p->ev_resume, &tv) < 0) {
+		/* Without the timer nothing would resume; keep accepting. */
+		log_err(PROXY_LOG, "cannot pause accepting on %d; "
+		    "continuing without a pause", p->listen_fd);
+		(void)event_add(p->ev_accept, NULL);
+		return;
+	}
+	p->accept_paused = true;
+}
+
+static void
+proxy_resume_accept(struct proxy *p)
+{
+	if (!p->accept_paused)
+		return;
+	if (event_add(p->ev_accept, NULL) < 0) {
+		log_err(PROXY_LOG, "cannot resume accepting connections; "
+		    "retrying in %d ms", PROXY_ACCEPT_PAUSE_MS);
+		struct timeval tv = { 0, PROXY_ACCEPT_PAUSE_MS * 1000 };
+		(void)evtimer_add(p->ev_resume, &tv);
+		return;
+	}
+	(void)event_del(p->ev_resume);
+	p->accept_paused = false;
+}
+
+static void
+proxy_resume_timer_fired(evutil_socket_t fd, short what, void *arg)
+{
+	proxy_resume_accept(arg);
+}
+
+/*
+ * accept4(), socket() or pipe2() failed for want of resources.  The line
+ * does not say which call, so one shortage logs once whichever hits it.
+ */
+static void
+proxy_short_of_resources(struct proxy *p, const char *what, int err)
+{
+	p->accept_failing = true;
+	p->accept_failed_ms = util_now_ms();
+	if (err == EMFILE)
+		log_state(LOG_LVL_ERR, PROXY_LOG, "proxy.accept",
+		    "out of file descriptors; pausing new clients; raise "
+		    "LimitNOFILE= in the unit (or ulimit -n)");
+	else if (err == ENFILE)
+		log_state(LOG_LVL_ERR, PROXY_LOG, "proxy.accept",
+		    "the system's file table is full; pausing new clients; "
+		    "raise fs.file-max");
+	else
+		log_state(LOG_LVL_ERR, PROXY_LOG, "proxy.accept",
+		    "%s: %s; pausing new clients", what, strerror(err));
+	proxy_pause_accept(p);
+}
+
+/*
+ * Called when accept4() finds nobody waiting.  With the fd table full it
+ * says EMFILE instead, and a connection needs six fds, so one free fd
+ * proves little: call the shortage over only after a calm spell, or a
+ * load that sits at the limit would log at every close.
+ */
+static void
+proxy_accept_recovered(struct proxy *p)
+{
+	if (p->accept_failing &&
+	    util_now_ms() - p->accept_failed_ms >= PROXY_FD_CALM_MS &&
+	    proxy_state_cleared(&p->accept_failing, "proxy.accept"))
+		log_info(PROXY_LOG, "accepting clients again");
+}
+
+static void
+proxy_refuse(struct proxy *p, int client, int engine)
+{
+	p->stats.refused++;
+	if (engine >= 0)
+		close(engine);
+	close(client);
+}
+
+/* ------------------------------------------------------------------ */
+/* Connecting to the engine. */
+
+static enum engine_connect_result
+engine_connect(int fd, const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	size_t len = strlen(path);
+	if (len >= sizeof addr.sun_path) {
+		errno = ENAMETOOLONG;
+		return ENGINE_FAILED;
+	}
+	memcpy(addr.sun_path, path, len + 1);
+	for (;;) {
+		if (connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0)
+			return ENGINE_CONNECTED;
+		if (errno == EINTR)
+			continue;
+		if (errno == EINPROGRESS)
+			return ENGINE_IN_PROGRESS;
+		if (errno == EAGAIN)
+			return ENGINE_BUSY;
+		return ENGINE_FAILED;
+	}
+}
+
+/* A pipe per direction; a big one means fewer wakeups on bulk streams. */
+static int
+flow_open_pipe(struct proxy_flow *f)
+{
+	int fds[2];
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -1;
+	/*
+	 * Unprivileged or over fs.pipe-user-pages-soft the kernel refuses;
+	 * the default 64 KiB still works, only with more wakeups.
+	 */
+	(void)fcntl(fds[1], F_SETPIPE_SZ, PROXY_PIPE_SIZE);
+	f->pipe_r = fds[0];
+	f->pipe_w = fds[1];
+	return 0;
+}
+
+static void
+flow_close_pipe(struct proxy_flow *f)
+{
+	if (f->pipe_r >= 0)
+		close(f->pipe_r);
+	if (f->pipe_w >= 0)
+		close(f->pipe_w);
+	f->pipe_r = f->pipe_w = -1;
+}
+
+static int
+flow_init(struct proxy_flow *f, struct proxy_conn *c, int src, int dst,
+    uint64_t *bytes)
+{
+	struct event_base *base = c->proxy->base;
+	f->conn = c;
+	f->src = src;
+	f->dst = dst;
+	f->pipe_r = f->pipe_w = -1;
+	f->bytes = bytes;
+	f->ev_src = event_new(base, src, EV_READ | EV_PERSIST, flow_ready, f);
+	f->ev_dst = event_new(base, dst, EV_WRITE | EV_PERSIST, flow_ready, f);
+	return f->ev_src != NULL && f->ev_dst != NULL ? 0 : -1;
+}
+
+static void
+flow_free(struct proxy_flow *f)
+{
+	if (f->ev_src != NULL)
+		event_free(f->ev_src);
+	if (f->ev_dst != NULL)
+		event_free(f->ev_dst);
+	f->ev_src = f->ev_dst = NULL;
+	flow_close_pipe(f);
+}
+
+static struct proxy_conn *
+conn_new(struct proxy *p, int client, int engine)
+{
+	struct proxy_conn *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return NULL;
+	c->proxy = p;
+	c->client = client;
+	c->engine = engine;
+	if (flow_init(&c->up, c, client, engine, &p->stats.bytes_up) < 0 ||
+	    flow_init(&c->down, c, engine, client, &p->stats.bytes_down) < 0) {
+		flow_free(&c->up);
+		flow_free(&c->down);
+		free(c);
+		return NULL;
+	}
+	LIST_INSERT_HEAD(&p->conns, c, entry);
+	p->stats.active++;
+	return c;
+}
+
+static void
+conn_close(struct proxy_conn *c, bool failed)
+{
+	struct proxy *p = c->proxy;
+	LIST_REMOVE(c, entry);
+	flow_free(&c->up);
+	flow_free(&c->down);
+	if (c->ev_retry != NULL)
+		event_free(c->ev_retry);
+	close(c->client);
+	close(c->engine);
+	free(c);
+	p->stats.active--;
+	if (failed)
+		p->stats.errors++;
+	proxy_note_below_cap(p);
+	proxy_resume_accept(p);
+}
+
+static struct proxy_flow *
+flow_reverse(struct proxy_flow *f)
+{
+	struct proxy_conn *c = f->conn;
+	return f == &c->up ? &c->down : &c->up;
+}
+
+/*
+ * A splice on fd failed: end the whole connection now, so a client whose
+ * engine died sees EOF promptly rather than a stream that hangs.  A peer
+ * that already sent EOF and then refuses more data has simply closed;
+ * only other failures count as errors.
+ */
+static void
+flow_fail(struct proxy_flow *f, const char *op, int fd, int err)
+{
+	struct proxy_conn *c = f->conn;
+	struct proxy_flow *from_fd = c->up.src == fd ? &c->up : &c->down;
+	bool peer_left = (err == EPIPE || err == ECONNRESET) && from_fd->eof;
+	log_debug(PROXY_LOG, "connection %d/%d: %s the %s: %s; closing it",
+	    c->client, c->engine, op, fd == c->client ? "client" : "engine",
+	    strerror(err));
+	conn_close(c, !peer_left);
+}
+
+/* Watch whichever end this direction is waiting for, and only that one. */
+static int
+flow_wait(struct proxy_flow *f)
+{
+	if (f->queued > 0) {
+		/* Backpressure: leave src unread until dst takes the pipe. */
+		if (event_del(f->ev_src) < 0 || event_add(f->ev_dst, NULL) < 0)
+			return -1;
+	} else {
+		if (event_del(f->ev_dst) < 0 || event_add(f->ev_src, NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * src ended and everything it sent has reached dst: pass the EOF on with
+ * shutdown(SHUT_WR) and keep the other direction flowing until it ends
+ * too.  Returns false if that closed the connection.
+ */
+static bool
+proxy_half_close(struct proxy_flow *f)
+{
+	struct proxy_conn *c = f->conn;
+	/* ENOTCONN: dst is already gone; the other direction will notice. */
+	if (shutdown(f->dst, SHUT_WR) < 0 && errno != ENOTCONN) {
+		flow_fail(f, "shutdown(SHUT_WR) to", f->dst, errno);
+		return false;
+	}
+	f->done = true;
+	if (event_del(f->ev_src) < 0 || event_del(f->ev_dst) < 0) {
+		flow_fail(f, "event_del on", f->src, EINVAL);
+		return false;
+	}
+	/* A half-closed stream can live long (exec -i): give back the fds. */
+	flow_close_pipe(f);
+	if (flow_reverse(f)->done) {
+		conn_close(c, false);
+		return false;
+	}
+	return true;
+}
+
+static ssize_t
+splice_some(int from, int to, size_t len)
+{
+	ssize_t n;
+	do
+		n = splice(from, NULL, to, NULL, len,
+		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/*
+ * Move what is ready: pipe -> dst first, then src -> pipe.  The read is
+ * only tried with an empty pipe, so EAGAIN there means src has nothing.
+ */
+static void
+conn_pump(struct proxy_flow *f)
+{
+	for (int round = 0; round < PROXY_PUMP_ROUNDS; round++) {
+		ssize_t n;
+		if (f->queued > 0) {
+			n = splice_some(f->pipe_r, f->dst, f->queued);
+			if (n < 0 && errno == EAGAIN)
+				break;
+			if (n < 0) {
+				flow_fail(f, "splice to", f->dst, errno);
+				return;
+			}
+			f->queued -= (size_t)n;
+			*f->bytes += (uint64_t)n;
+			continue;
+		}
+		if (f->eof) {
+			(void)proxy_half_close(f);
+			return;
+		}
+		n = splice_some(f->src, f->pipe_w, PROXY_PIPE_SIZE);
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0) {
+			flow_fail(f, "splice from", f->src, errno);
+			return;
+		}
+		if (n == 0)
+			f->eof = true;
+		f->queued += (size_t)n;
+	}
+	if (flow_wait(f) < 0)
+		flow_fail(f, "event_add on", f->src, EINVAL);
+}
+
+/* The engine accepted: set up the pipes and let bytes flow. */
+static void
+conn_start(struct proxy_conn *c)
+{
+	c->connecting = false;
+	if (flow_open_pipe(&c->up) < 0 || flow_open_pipe(&c->down) < 0) {
+		int err = errno;
+		struct proxy *p = c->proxy;
+		/* Close first: a close resumes accepting; the pause wins. */
+		p->stats.refused++;
+		conn_close(c, false);
+		if (err == EMFILE || err == ENFILE)
+			proxy_short_of_resources(p, "pipe2", err);
+		else
+			log_warn(PROXY_LOG, "pipe2: %s; closed a client",
+			    strerror(err));
+		return;
+	}
+	if (flow_wait(&c->up) < 0 || flow_wait(&c->down) < 0) {
+		log_warn(PROXY_LOG, "cannot watch a new connection: %s; "
+		    "closing it", strerror(errno));
+		conn_close(c, true);
+	}
+}
+
+/* Same treatment for every way the engine can say no. */
+static void
+conn_engine_refused(struct proxy_conn *c, int err)
+{
+	proxy_engine_unreachable(c->proxy, err);
+	c->proxy->stats.refused++;
+	conn_close(c, false);
+}
+
+static void
+conn_connect_done(struct proxy_conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+	if (getsockopt(c->engine, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err != 0) {
+		conn_engine_refused(c, err);
+		return;
+	}
+	proxy_engine_reachable(c->proxy);
+	conn_start(c);
+}
+
+static void
+conn_retry_fired(evutil_socket_t fd, short what, void *arg);
+
+/*
+ * A unix socket whose listen backlog is full answers EAGAIN and cannot be
+ * waited on, so try again shortly: a busy engine is no reason to refuse.
+ */
+static void
+conn_retry_later(struct proxy_conn *c)
+{
+	uint64_t now = util_now_ms();
+	if (c->ev_retry == NULL) {
+		c->ev_retry = evtimer_new(c->proxy->base, conn_retry_fired, c);
+		c->retry_deadline = now + PROXY_RETRY_PATIENCE_MS;
+		c->retry_ms = PROXY_RETRY_FIRST_MS;
+	} else {
+		c->retry_ms = c->retry_ms * 2 < PROXY_RETRY_MAX_MS ?
+		    c->retry_ms * 2 : PROXY_RETRY_MAX_MS;
+	}
+	if (now >= c->retry_deadline) {
+		conn_engine_refused(c, EAGAIN);
+		return;
+	}
+	struct timeval tv = { 0, (suseconds_t)c->retry_ms * 1000 };
+	if (c->ev_retry == NULL || evtimer_add(c->ev_retry, &tv) < 0) {
+		log_warn(PROXY_LOG, "cannot wait for the engine's backlog: "
+		    "out of memory; closing a client");
+		conn_close(c, true);
+	}
+}
+
+static void
+conn_follow_connect(struct proxy_conn *c, enum engine_connect_result r)
+{
+	switch (r) {
+	case ENGINE_CONNECTED:
+		proxy_engine_reachable(c->proxy);
+		conn_start(c);
+		return;
+	case ENGINE_IN_PROGRESS:
+		/* Connecting: up's dst event doubles as "connect finished". */
+		if (event_add(c->up.ev_dst, NULL) < 0) {
+			log_warn(PROXY_LOG, "cannot watch a connection to the "
+			    "engine; closing a client");
+			conn_close(c, true);
+		}
+		return;
+	case ENGINE_BUSY:
+		conn_retry_later(c);
+		return;
+	case ENGINE_FAILED:
+		conn_engine_refused(c, errno);
+		return;
+	}
+}
+
+static void
+conn_retry_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_conn *c = arg;
+	enum engine_connect_result r = engine_connect(c->engine,
+	    c->proxy->engine_path);
+	conn_follow_connect(c, r);
+}
+
+static void
+flow_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_flow *f = arg;
+	if (f->conn->connecting)
+		conn_connect_done(f->conn);
+	else
+		conn_pump(f);
+}
+
+/* One accepted client: reach the engine for it, or close it at once. */
+static void
+proxy_serve(struct proxy *p, int client)
+{
+	if (p->stats.active >= p->max_conns) {
+		proxy_note_cap_reached(p);
+		proxy_refuse(p, client, -1);
+		return;
+	}
+	int engine = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (engine < 0) {
+		proxy_short_of_resources(p, "socket", errno);
+		proxy_refuse(p, client, -1);
+		return;
+	}
+	/* Connect before allocating: an engine-down storm costs no memory. */
+	enum engine_connect_result r = engine_connect(engine, p->engine_path);
+	if (r == ENGINE_FAILED) {
+		proxy_engine_unreachable(p, errno);
+		proxy_refuse(p, client, engine);
+		return;
+	}
+	struct proxy_conn *c = conn_new(p, client, engine);
+	if (c == NULL) {
+		log_warn(PROXY_LOG, "out of memory for a new connection; "
+		    "closing the client");
+		proxy_refuse(p, client, engine);
+		return;
+	}
+	c->connecting = true;
+	conn_follow_connect(c, r);
+}
+
+static void
+proxy_accept_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy *p = arg;
+	for (;;) {
+		int client = accept4(p->listen_fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (client < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				proxy_accept_recovered(p);
+				return;
+			}
+			proxy_short_of_resources(p, "accept", errno);
+			return;
+		}
+		p->stats.total++;
+		proxy_serve(p, client);
+		if (p->accept_paused)
+			return;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The interface. */
+
+struct proxy *
+proxy_new(struct event_base *base, int listen_fd, const char *engine_path,
+    int max_conns)
+{
+	/*
+	 * splice() into a socket cannot say MSG_NOSIGNAL, so a client that
+	 * vanished would kill the agent with SIGPIPE; EPIPE is handled.
+	 */
+	struct sigaction sa;
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
+	    signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		log_warn(PROXY_LOG, "cannot ignore SIGPIPE: %s",
+		    strerror(errno));
+
+	struct proxy *p = calloc(1, sizeof *p);
+	if (p == NULL) {
+		log_err(PROXY_LOG, "out of memory starting the proxy");
+		return NULL;
+	}
+	p->base = base;
+	p->listen_fd = listen_fd;
+	/* The config bounds it; 0 would refuse everyone, so mean at least 1. */
+	p->max_conns = max_conns > 0 ? (uint64_t)max_conns : 1;
+	LIST_INIT(&p->conns);
+	p->engine_path = strdup(engine_path);
+	p->ev_accept = event_new(base, listen_fd, EV_READ | EV_PERSIST,
+	    proxy_accept_ready, p);
+	p->ev_resume = evtimer_new(base, proxy_resume_timer_fired, p);
+	if (p->engine_path == NULL || p->ev_accept == NULL ||
+	    p->ev_resume == NULL) {
+		log_err(PROXY_LOG, "out of memory starting the proxy");
+		proxy_free(p);
+		return NULL;
+	}
+	if (event_add(p->ev_accept, NULL) < 0) {
+		log_err(PROXY_LOG, "cannot watch the listening socket (fd %d)",
+		    listen_fd);
+		proxy_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+proxy_set_engine(struct proxy *p, const char *engine_path)
+{
+	char *copy = strdup(engine_path);
+	if (copy == NULL) {
+		log_warn(PROXY_LOG, "out of memory switching the engine to %s; "
+		    "still using %s", engine_path, p->engine_path);
+		return;
+	}
+	free(p->engine_path);
+	p->engine_path = copy;
+}
+
+void
+proxy_close_all(struct proxy *p)
+{
+	while (!LIST_EMPTY(&p->conns))
+		conn_close(LIST_FIRST(&p->conns), false);
+}
+
+void
+proxy_stats(const struct proxy *p, struct proxy_stats *out)
+{
+	*out = p->stats;
+}
+
+void
+proxy_free(struct proxy *p)
+{
+	if (p == NULL)
+		return;
+	if (p->ev_accept != NULL)
+		event_free(p->ev_accept);
+	p->ev_accept = NULL;
+	p->accept_paused = false;	/* so closing does not re-arm it */
+	proxy_close_all(p);
+	if (p->ev_resume != NULL)
+		event_free(p->ev_resume);
+	free(p->engine_path);
+	free(p);
+}

@@ -10,6 +10,10 @@ ENGINE_SOCK=/mnt/wsl/docker-desktop/shared-sockets/guest-services/docker.proxy.s
 T_N=0
 T_FAILED=0
 
+# One lab per machine (/mnt/wsl is global): tests that use it take turns.
+exec 9>/run/wda-e2e.lock
+flock 9
+
 diag() { printf '# %s\n' "$*"; }
 
 ok() { # description

@@ -1,0 +1,364 @@
+/*
+ * Link planning, target validation, the manifest, and finding the shared
+ * /mnt/wsl mount: the decisions that keep `docker' from dangling and the
+ * agent from clobbering what it did not make.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+static char root[PATH_MAX];
+static char desktop[PATH_MAX];
+static struct config cfg;
+
+static void
+put_file(const char *rel, mode_t mode, const char *text)
+{
+	char path[PATH_MAX * 2], dir[PATH_MAX * 2];
+	snprintf(path, sizeof path, "%s/%s", root, rel);
+	snprintf(dir, sizeof dir, "%s", path);
+	*strrchr(dir, '/') = '\0';
+	cr_assert_eq(util_mkdir_p(dir, 0755), 0, "mkdir %s: %s", dir, strerror(errno));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	cr_assert_geq(fd, 0, "create %s: %s", path, strerror(errno));
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	cr_assert_eq(chmod(path, mode), 0);
+}
+
+static void
+put_link(const char *rel, const char *target)
+{
+	char path[PATH_MAX * 2];
+	snprintf(path, sizeof path, "%s/%s", root, rel);
+	cr_assert_eq(symlink(target, path), 0, "symlink %s: %s", path, strerror(errno));
+}
+
+static void
+setup(void)
+{
+	snprintf(root, sizeof root, "/tmp/wda-links-XXXXXX");
+	cr_assert_not_null(mkdtemp(root));
+	snprintf(desktop, sizeof desktop, "%s/dd", root);
+	put_file("dd/cli-tools/usr/bin/docker", 0755, "#!/bin/sh\n");
+	put_file("dd/cli-tools/usr/bin/docker-credential-desktop.exe", 0755, "x");
+	put_file("dd/cli-tools/usr/bin/readme.txt", 0644, "not a tool");
+	put_link("dd/cli-tools/usr/bin/docker-alias", "docker");
+	put_link("dd/cli-tools/usr/bin/escape", "/bin/sh");
+	put_link("dd/cli-tools/usr/bin/dangling", "nowhere");
+	cr_assert_eq(util_mkdir_p("/tmp", 0755), 0);
+	char sub[PATH_MAX + 64];
+	snprintf(sub, sizeof sub, "%s/cli-tools/usr/bin/subdir", desktop);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	put_file("dd/cli-tools/usr/lib/docker/cli-plugins/docker-compose", 0755, "x");
+	put_file("dd/cli-tools/usr/lib/docker/cli-plugins/not-a-plugin", 0755, "x");
+	put_file("shim", 0755, "#!/bin/sh\n");
+
+	config_init(&cfg);
+	char err[CONFIG_ERR_LEN], v[PATH_MAX * 2];
+	cr_assert_eq(config_set(&cfg, "desktop_dir", desktop, err, sizeof err), 0, "%s", err);
+	snprintf(v, sizeof v, "%s/bin", root);
+	cr_assert_eq(config_set(&cfg, "links.bin_dir", v, err, sizeof err), 0, "%s", err);
+	snprintf(v, sizeof v, "%s/plugins", root);
+	cr_assert_eq(config_set(&cfg, "links.plugin_dir", v, err, sizeof err), 0, "%s", err);
+	snprintf(v, sizeof v, "%s/shim", root);
+	cr_assert_eq(config_set(&cfg, "links.shim", v, err, sizeof err), 0, "%s", err);
+}
+
+static void
+teardown(void)
+{
+	config_free(&cfg);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static const struct link_plan *
+plan_find(const struct link_plan *plan, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *base = strrchr(plan[i].path, '/');
+		if (base != NULL && strcmp(base + 1, name) == 0)
+			return &plan[i];
+	}
+	return NULL;
+}
+
+static bool
+refused_has(struct link_entry *r, size_t n, const char *name, const char *why)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strstr(r[i].path, name) != NULL && strstr(r[i].detail, why) != NULL)
+			return true;
+	return false;
+}
+
+static void
+refused_free(struct link_entry *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(r[i].path);
+		free(r[i].detail);
+	}
+}
+
+TestSuite(links, .init = setup, .fini = teardown);
+
+Test(links, plans_every_valid_tool_and_plugin)
+{
+	struct manifest m = { 0 };
+	struct link_plan *plan;
+	size_t n, nref;
+	struct link_entry refused[16];
+	cr_assert_eq(links_plan(&cfg, true, false, &m, &plan, &n, refused, &nref, 16), 0);
+
+	const struct link_plan *d = plan_find(plan, n, "docker");
+	cr_assert_not_null(d);
+	char want[PATH_MAX * 2];
+	snprintf(want, sizeof want, "%s/bin/docker", root);
+	cr_assert_str_eq(d->path, want);
+	snprintf(want, sizeof want, "%s/cli-tools/usr/bin/docker", desktop);
+	cr_assert_str_eq(d->target, want);
+	cr_assert_not(d->shim);
+	cr_assert_not_null(plan_find(plan, n, "docker-credential-desktop.exe"));
+	cr_assert_not_null(plan_find(plan, n, "docker-alias"), "a link inside the tree is fine");
+
+	const struct link_plan *c = plan_find(plan, n, "docker-compose");
+	cr_assert_not_null(c);
+	snprintf(want, sizeof want, "%s/plugins/docker-compose", root);
+	cr_assert_str_eq(c->path, want);
+	cr_assert_null(plan_find(plan, n, "not-a-plugin"), "plugins are named docker-*");
+
+	cr_assert_null(plan_find(plan, n, "readme.txt"));
+	cr_assert_null(plan_find(plan, n, "escape"));
+	cr_assert_null(plan_find(plan, n, "dangling"));
+	cr_assert_null(plan_find(plan, n, "subdir"));
+	cr_assert(refused_has(refused, nref, "readme.txt", "not executable"));
+	cr_assert(refused_has(refused, nref, "escape", "outside"));
+	cr_assert(refused_has(refused, nref, "dangling", "cannot be resolved"));
+	cr_assert(refused_has(refused, nref, "subdir", "not a regular file"));
+	cr_assert_eq(n, 4);
+	links_plan_free(plan, n);
+	refused_free(refused, nref);
+}
+
+Test(links, cli_away_points_docker_and_our_bin_links_at_the_shim)
+{
+	struct manifest m = { 0 };
+	char p1[PATH_MAX * 2], p2[PATH_MAX * 2], p3[PATH_MAX * 2];
+	snprintf(p1, sizeof p1, "%s/bin/docker-credential-desktop.exe", root);
+	snprintf(p2, sizeof p2, "%s/plugins/docker-compose", root);
+	snprintf(p3, sizeof p3, "%s/elsewhere/tool", root);
+	cr_assert_eq(manifest_add(&m, "link", p1, "x"), 0);
+	cr_assert_eq(manifest_add(&m, "link", p2, "y"), 0);
+	cr_assert_eq(manifest_add(&m, "link", p3, "z"), 0);
+
+	struct link_plan *plan;
+	size_t n, nref;
+	struct link_entry refused[4];
+	cr_assert_eq(links_plan(&cfg, false, false, &m, &plan, &n, refused, &nref, 4), 0);
+	cr_assert_eq(n, 2, "docker (always) and the credential helper we linked");
+	const struct link_plan *d = plan_find(plan, n, "docker");
+	cr_assert_not_null(d);
+	cr_assert(d->shim);
+	cr_assert_str_eq(d->target, cfg.shim_path);
+	cr_assert_not_null(plan_find(plan, n, "docker-credential-desktop.exe"));
+	cr_assert_null(plan_find(plan, n, "docker-compose"), "plugins go with the CLI");
+	links_plan_free(plan, n);
+	manifest_free(&m);
+}
+
+Test(links, cli_away_without_a_usable_shim_plans_nothing)
+{
+	char err[CONFIG_ERR_LEN];
+	cr_assert_eq(config_set(&cfg, "links.on_stop", "remove", err, sizeof err), 0);
+	struct manifest m = { 0 };
+	struct link_plan *plan;
+	size_t n, nref;
+	struct link_entry refused[4];
+	cr_assert_eq(links_plan(&cfg, false, false, &m, &plan, &n, refused, &nref, 4), 0);
+	cr_assert_eq(n, 0);
+
+	cr_assert_eq(config_set(&cfg, "links.on_stop", "shim", err, sizeof err), 0);
+	cr_assert_eq(config_set(&cfg, "links.shim", "/nonexistent/shim", err, sizeof err), 0);
+	cr_assert_eq(links_plan(&cfg, false, false, &m, &plan, &n, refused, &nref, 4), 0);
+	cr_assert_eq(n, 0, "a missing shim must not be linked to: it would dangle");
+	links_plan_free(plan, n);
+}
+
+Test(links, disabled_plans_nothing_even_with_the_cli_present)
+{
+	struct manifest m = { 0 };
+	struct link_plan *plan;
+	size_t n, nref;
+	struct link_entry refused[4];
+	cr_assert_eq(links_plan(&cfg, true, true, &m, &plan, &n, refused, &nref, 4), 0);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(nref, 0);
+	links_plan_free(plan, n);
+}
+
+Test(links, target_validation)
+{
+	char why[PATH_MAX + 128], t[PATH_MAX * 2];
+	snprintf(t, sizeof t, "%s/cli-tools/usr/bin/docker", desktop);
+	cr_assert(links_target_valid(desktop, t, why, sizeof why), "%s", why);
+	snprintf(t, sizeof t, "%s/cli-tools/usr/bin/escape", desktop);
+	cr_assert_not(links_target_valid(desktop, t, why, sizeof why));
+	cr_assert(strstr(why, "outside") != NULL, "%s", why);
+	snprintf(t, sizeof t, "%s/cli-tools/usr/bin/../../../../shim", desktop);
+	cr_assert_not(links_target_valid(desktop, t, why, sizeof why), "dot-dot out of the tree");
+	snprintf(t, sizeof t, "%s/nonexistent-desktop", root);
+	cr_assert_not(links_target_valid(t, "/bin/sh", why, sizeof why));
+}
+
+Test(links, a_directory_replaced_by_a_symlink_is_refused)
+{
+	/* The tree is not trusted: usr/bin swapped for a link to /usr/bin. */
+	char bin[PATH_MAX * 2], moved[PATH_MAX * 2];
+	snprintf(bin, sizeof bin, "%s/cli-tools/usr/bin", desktop);
+	snprintf(moved, sizeof moved, "%s/cli-tools/usr/bin.real", desktop);
+	cr_assert_eq(rename(bin, moved), 0);
+	cr_assert_eq(symlink("/usr/bin", bin), 0);
+	struct manifest m = { 0 };
+	struct link_plan *plan;
+	size_t n, nref;
+	struct link_entry refused[64];
+	cr_assert_eq(links_plan(&cfg, true, false, &m, &plan, &n, refused, &nref, 64), 0);
+	for (size_t i = 0; i < n; i++)
+		cr_assert(strstr(plan[i].path, "/plugins/") != NULL,
+		    "%s planned from a tree that leads outside", plan[i].path);
+	cr_assert_gt(nref, 0);
+	links_plan_free(plan, n);
+	refused_free(refused, nref);
+}
+
+Test(links, odd_names_are_refused)
+{
+	put_file("dd/cli-tools/usr/bin/bad\nname", 0755, "x");
+	char longname[300];
+	memset(longname, 'a', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	struct manifest m = { 0 };
+	struct link_plan *plan;
+	size_t n, nref;
+	struct link_entry refused[16];
+	cr_assert_eq(links_plan(&cfg, true, false, &m, &plan, &n, refused, &nref, 16), 0);
+	cr_assert_null(plan_find(plan, n, "bad\nname"));
+	cr_assert(refused_has(refused, nref, "bad\nname", "control characters"));
+	links_plan_free(plan, n);
+	refused_free(refused, nref);
+}
+
+/* ---- manifest ---- */
+
+Test(links, manifest_round_trip)
+{
+	char path[PATH_MAX * 2], err[256] = "";
+	snprintf(path, sizeof path, "%s/manifest.json", root);
+	struct manifest m;
+	cr_assert_eq(manifest_load(&m, path, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(m.n, 0, "a missing manifest is empty");
+	cr_assert_eq(manifest_add(&m, "link", "/usr/local/bin/docker", "/t/docker"), 0);
+	cr_assert_eq(manifest_add(&m, "socket", "/run/docker.sock", NULL), 0);
+	cr_assert_eq(manifest_add(&m, "link", "/usr/local/bin/docker", "/t/docker2"), 0);
+	cr_assert_eq(m.n, 2, "adding the same path updates it");
+	cr_assert(m.dirty);
+	cr_assert_eq(manifest_save(&m), 0);
+	cr_assert_not(m.dirty);
+	manifest_free(&m);
+
+	cr_assert_eq(manifest_load(&m, path, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(m.n, 2);
+	struct manifest_entry *e = manifest_find(&m, "link", "/usr/local/bin/docker");
+	cr_assert_not_null(e);
+	cr_assert_str_eq(e->target, "/t/docker2");
+	cr_assert_null(manifest_find(&m, "link", "/run/docker.sock"), "kind matters");
+	manifest_remove(&m, "socket", "/run/docker.sock");
+	cr_assert_eq(m.n, 1);
+	manifest_free(&m);
+}
+
+Test(links, a_corrupt_manifest_is_kept_aside_not_lost)
+{
+	char path[PATH_MAX * 2], bad[PATH_MAX * 2 + 8], err[512] = "";
+	snprintf(path, sizeof path, "%s/manifest.json", root);
+	snprintf(bad, sizeof bad, "%s.bad", path);
+	put_file("manifest.json", 0644, "{\"version\":1,\"entries\":[{\"kind\":");
+	struct manifest m;
+	cr_assert_eq(manifest_load(&m, path, err, sizeof err), 0);
+	cr_assert_eq(m.n, 0);
+	cr_assert(strstr(err, "set aside") != NULL, "%s", err);
+	cr_assert_eq(access(bad, F_OK), 0, "the unreadable manifest is kept as .bad");
+	manifest_free(&m);
+
+	put_file("manifest.json", 0644, "{\"version\":99,\"entries\":[]}");
+	err[0] = '\0';
+	cr_assert_eq(manifest_load(&m, path, err, sizeof err), 0);
+	cr_assert(strstr(err, "not a version 1 manifest") != NULL, "%s", err);
+	manifest_free(&m);
+}
+
+Test(links, manifest_entries_must_be_absolute_paths)
+{
+	char path[PATH_MAX * 2], err[256] = "";
+	snprintf(path, sizeof path, "%s/manifest.json", root);
+	put_file("manifest.json", 0644, "{\"version\":1,\"entries\":["
+	    "{\"kind\":\"link\",\"path\":\"relative/x\",\"target\":\"t\"},"
+	    "{\"kind\":\"link\",\"path\":7},"
+	    "{\"kind\":\"link\",\"path\":\"/ok\",\"target\":\"t\"}]}");
+	struct manifest m;
+	cr_assert_eq(manifest_load(&m, path, err, sizeof err), 0);
+	cr_assert_eq(m.n, 1);
+	cr_assert_str_eq(m.entries[0].path, "/ok");
+	manifest_free(&m);
+}
+
+/* ---- mountinfo and paths ---- */
+
+Test(links, finds_the_shared_wsl_tmpfs_in_mountinfo)
+{
+	put_file("mi1",  0644,
+	    "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
+	    "90 27 0:50 / /home/me/wsl rw - tmpfs x rw\n"
+	    "91 27 0:51 / /mnt/wsl rw,relatime shared:1 - tmpfs none rw\n");
+	char p[PATH_MAX * 2];
+	snprintf(p, sizeof p, "%s/mi1", root);
+	char *found = wsl_find_shared_root(p);
+	cr_assert_not_null(found);
+	cr_assert_str_eq(found, "/mnt/wsl", "a private tmpfs named wsl is not it");
+	free(found);
+
+	put_file("mi2", 0644,
+	    "91 27 0:51 / /wsl rw,relatime shared:1 master:2 - tmpfs none rw\n");
+	snprintf(p, sizeof p, "%s/mi2", root);
+	found = wsl_find_shared_root(p);
+	cr_assert_str_eq(found, "/wsl", "[automount] root=/ puts it at /wsl");
+	free(found);
+
+	put_file("mi3", 0644, "garbage\n\n91 27 0:51 / /odd\\040dir/wsl rw shared:3 - tmpfs x rw\n");
+	snprintf(p, sizeof p, "%s/mi3", root);
+	found = wsl_find_shared_root(p);
+	cr_assert_str_eq(found, "/odd dir/wsl", "mountinfo escapes are decoded");
+	free(found);
+	cr_assert(wsl_is_mount_point(p, "/odd dir/wsl"));
+	cr_assert_not(wsl_is_mount_point(p, "/odd dir"));
+}
+
+Test(links, path_within)
+{
+	cr_assert(util_path_within("/mnt/wsl/docker-desktop/x", "/mnt/wsl/docker-desktop"));
+	cr_assert(util_path_within("/mnt/wsl/docker-desktop", "/mnt/wsl/docker-desktop/"));
+	cr_assert_not(util_path_within("/mnt/wsl/docker-desktop-evil/x", "/mnt/wsl/docker-desktop"));
+	cr_assert_not(util_path_within("/usr/bin/docker", "/mnt/wsl"));
+	cr_assert(util_path_within("/anything", "/"));
+}
