@@ -372,9 +372,10 @@ static int
 agent_load_config(struct agent *a, struct config *out, char *err, size_t errlen)
 {
 	config_init(out);
-	const char *file = a->cfg.config_file != NULL ? a->cfg.config_file :
+	/* Only a file named with -c must exist; the default may come and go. */
+	const char *file = a->config_explicit != NULL ? a->config_explicit :
 	    CONFIG_DEFAULT_PATH;
-	if (config_load_file(out, file, a->cfg.config_file != NULL, err, errlen) < 0)
+	if (config_load_file(out, file, a->config_explicit != NULL, err, errlen) < 0)
 		goto fail;
 	for (int i = 0; i + 1 < a->flag_argc; i += 2)
 		if (config_set(out, a->flag_argv[i], a->flag_argv[i + 1], err,
@@ -412,14 +413,8 @@ agent_reload(struct agent *a)
 	    n.host_interval != a->cfg.host_interval;
 	if (socket_changed || desktop_changed)
 		expose_stop(a, false);
-	char *keep_config_file = a->cfg.config_file;
-	a->cfg.config_file = NULL;
 	config_free(&a->cfg);
 	a->cfg = n;
-	if (a->cfg.config_file == NULL)
-		a->cfg.config_file = keep_config_file;
-	else
-		free(keep_config_file);
 	free(a->engine_path);
 	a->engine_path = util_path_join(a->cfg.desktop_dir, ENGINE_SOCKET_SUBPATH);
 	if (desktop_changed) {

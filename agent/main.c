@@ -277,10 +277,9 @@ main(int argc, char **argv)
 	log_open(daemon_cmd && strcmp(c.command, "run") == 0 &&
 	    log_journal_available(), LOG_LVL_INFO);
 	load_config(&c, &a.cfg);
+	a.config_explicit = c.config_file;
 	a.flag_argv = c.flags;
 	a.flag_argc = c.nflags;
-	if (c.config_file != NULL && a.cfg.config_file == NULL)
-		a.cfg.config_file = strdup(c.config_file);
 
 	int rc;
 	if (strcmp(c.command, "run") == 0)
