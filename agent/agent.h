@@ -32,6 +32,7 @@ struct json_object;
 #define CONFIG_MAX_BYTES	(256 * 1024)
 #define JSON_MAX_DEPTH		16
 #define CONTROL_MAX_LINE	4096
+#define CONTROL_TIMEOUT_S	5	/* seconds, both ends */
 #define NAME_MAX_LEN		255
 
 /* ------------------------------------------------------------------ */
@@ -301,6 +302,8 @@ void	manifest_remove(struct manifest *, const char *kind, const char *path);
 void	manifest_free(struct manifest *);
 
 /* links.c */
+extern const char *const links_bin_subdirs[];	/* below desktop_dir */
+extern const char *const links_plugin_subdirs[];
 struct link_plan {
 	char	*path;
 	char	*target;
@@ -346,7 +349,8 @@ int	watch_count(const struct watch *);	/* inotify watches held */
 struct control;
 struct control *control_new(struct agent *);
 void	control_free(struct control *);
-/* Client side: send one request, get the reply (malloc'd JSON text). */
+
+/* control-client.c: send one request, get the reply (malloc'd JSON text). */
 int	control_request(const char *socket_path, const char *request,
 	    char **reply, char *err, size_t errlen);
 
@@ -411,6 +415,8 @@ struct proto_item {
 	struct json_object *msg;	/* PROTO_STEP_MESSAGE; the caller's */
 	enum proto_error    error;	/* PROTO_STEP_ERROR */
 	char		    message[256];
+	const char	   *line;	/* the line, LF removed; valid until */
+	size_t		    line_len;	/* the next call (NULL: too long) */
 };
 void	proto_reader_init(struct proto_reader *, size_t max);
 void	proto_reader_reset(struct proto_reader *);	/* drop a partial line */

@@ -1127,6 +1127,27 @@ fail:
 	return NULL;
 }
 
+/*
+ * The same duplicate-name check for other JSON text json-c has accepted
+ * (the host channel's messages): "origin:LINE:COL: name: duplicate key".
+ */
+int
+config_check_duplicate_keys(const char *buf, size_t len, const char *origin,
+    char *err, size_t errlen)
+{
+	struct config_ctx x = { origin, err, errlen };
+	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+
+	if (tok == NULL) {
+		config_fail(&x, NULL, "out of memory");
+		return -1;
+	}
+	struct config_scan scan = { buf, len, 0, tok, &x };
+	int rc = config_scan_value(&scan, "", 0);
+	json_tokener_free(tok);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Life cycle */
 

@@ -17,8 +17,9 @@
 
 #include "agent.h"
 
-static const char *const links_bin_subdirs[] = { "cli-tools/usr/bin", NULL };
-static const char *const links_plugin_subdirs[] = {
+/* Where Docker Desktop keeps tools and plugins (the shim and watch.c look too). */
+const char *const links_bin_subdirs[] = { "cli-tools/usr/bin", NULL };
+const char *const links_plugin_subdirs[] = {
 	"cli-tools/usr/lib/docker/cli-plugins",
 	"cli-tools/usr/libexec/docker/cli-plugins",
 	"cli-tools/usr/local/lib/docker/cli-plugins",

@@ -26,14 +26,7 @@
 #define WATCH_MASK	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
 			 IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR)
 
-static const char *const watch_subdirs[] = {
-	"cli-tools/usr/bin",
-	"cli-tools/usr/lib/docker/cli-plugins",
-	"cli-tools/usr/libexec/docker/cli-plugins",
-	"cli-tools/usr/local/lib/docker/cli-plugins",
-	"shared-sockets/guest-services",
-	NULL
-};
+#define WATCH_SOCKET_SUBDIR "shared-sockets/guest-services"
 
 struct watch {
 	struct event_base *base;
@@ -94,17 +87,24 @@ watch_add_chain(struct watch *w, const char *path, int *wds, int *n)
 }
 
 static void
+watch_add_subdir(struct watch *w, const char *sub, int *wds, int *n)
+{
+	char *p = util_path_join(w->desktop_dir, sub);
+	if (p != NULL)
+		watch_add_chain(w, p, wds, n);
+	free(p);
+}
+
+static void
 watch_rearm(struct watch *w)
 {
 	int wds[WATCH_MAX];
 	int n = 0;
-	for (size_t i = 0; watch_subdirs[i] != NULL; i++) {
-		char *p = util_path_join(w->desktop_dir, watch_subdirs[i]);
-		if (p == NULL)
-			continue;
-		watch_add_chain(w, p, wds, &n);
-		free(p);
-	}
+	const char *const *lists[] = { links_bin_subdirs, links_plugin_subdirs };
+	for (size_t l = 0; l < 2; l++)
+		for (size_t i = 0; lists[l][i] != NULL; i++)
+			watch_add_subdir(w, lists[l][i], wds, &n);
+	watch_add_subdir(w, WATCH_SOCKET_SUBDIR, wds, &n);
 	/* Drop watches on directories no longer on any chain. */
 	for (int i = 0; i < w->nwds; i++) {
 		bool kept = false;
