@@ -182,6 +182,16 @@ shim_ask_agent(const char *control_socket, struct shim_status *st,
 	return true;
 }
 
+static bool
+shim_agent_answers(const char *control_socket)
+{
+	char *reply = NULL, err[256];
+	bool ok = control_request(control_socket, "{\"request\":\"ping\"}",
+	    &reply, err, sizeof err) == 0;
+	free(reply);
+	return ok;
+}
+
 static int
 shim_explain(struct shim_run *r, const struct shim_decision *d)
 {
@@ -273,6 +283,15 @@ shim_run_tool(struct shim_run *r)
 		config_free(&r->cfg);
 		return code;
 	}
+	/*
+	 * The tool is there but the agent is not: then /run/docker.sock is
+	 * gone too, and docker would only say "Cannot connect to the Docker
+	 * daemon".  Say what is wrong instead.  Credential helpers talk to
+	 * Windows, not the engine, so they still run.
+	 */
+	if (found > 0 && r->kind != SHIM_KIND_CREDENTIAL &&
+	    !shim_agent_answers(r->cfg.control_socket))
+		found = 0;
 	if (found <= 0)
 		found = shim_why_not(r, found, &d);
 	/* Nothing of ours needs to outlive an exec: the image goes anyway. */

@@ -84,8 +84,14 @@ check "Docker Desktop stopped: no link dangles" no_dangling
 out=$(dx "$D" $AG status 2>&1); rc=$?
 is "Docker Desktop stopped: status exits 1" "$rc" 1
 like "Docker Desktop stopped: status says what to do" "$out" "start Docker Desktop"
+is "Docker Desktop stopped: docker points at the shim" "$(dx "$D" readlink /usr/local/bin/docker)" "$SHIM"
 out=$(dxu "$D" docker version 2>&1); rc=$?
 unlike "Docker Desktop stopped: docker does not say 'No such file'" "$out" "No such file or directory"
+like "Docker Desktop stopped: docker says why and what to do" "$out" "^docker: Docker Desktop is not running.*Start Docker Desktop"
+is "Docker Desktop stopped: docker exits 69" "$rc" 69
+out=$(echo https://index.docker.io/v1/ | dxu "$D" docker-credential-desktop.exe get 2>/dev/null); rc=$?
+is "Docker Desktop stopped: the credential helper answers as the protocol expects" "$out/$rc" \
+	"credentials not found in native keychain/1"
 "$LAB" desktop-start >/dev/null 2>&1
 if wait_until 10 docker_ok; then ok "Docker Desktop back: docker works again within seconds"; else
 	not_ok "Docker Desktop back: docker works again" "$(dx "$D" $AG status 2>&1)"; fi
@@ -96,6 +102,10 @@ is "Docker Desktop back: the agent was not restarted" "$(agent_pid)" "$pid1"
 dx "$D" $AG stop >/dev/null
 is "stop removes the socket" "$(dx "$D" sh -c 'test -e /run/docker.sock && echo there || echo gone')" gone
 check "stop leaves no dangling link" no_dangling
+out=$(dxu "$D" docker ps 2>&1); rc=$?
+like "agent stopped: docker says the agent is not running and how to start it" "$out" \
+	"service is not running.*wsl-docker-agent start"
+is "agent stopped: docker exits 76" "$rc" 76
 dx "$D" sh -c 'mkdir -p /usr/local/lib/docker/cli-plugins && rm -f /usr/local/lib/docker/cli-plugins/docker-hello && echo mine > /usr/local/lib/docker/cli-plugins/docker-hello'
 dx "$D" $AG start >/dev/null
 out=$(dx "$D" $AG status 2>&1)

@@ -731,6 +731,85 @@ assert_no_children_left(void)
 	cr_assert(eq(int, errno, ECHILD), "a child process is left behind");
 }
 
+/* With an agent that answers: a child serving one status or ping request */
+
+struct fake_agent {
+	pid_t	pid;
+	int	served;	/* read end: the child writes 'S' once it has a request */
+};
+
+static void
+fake_agent_serve(int lfd, int served, const char *reply)
+{
+	int c = accept(lfd, NULL, NULL);
+	if (c < 0)
+		_exit(1);
+	char buf[CONTROL_MAX_LINE + 1];
+	size_t used = 0;
+	while (used < sizeof buf && memchr(buf, '\n', used) == NULL) {
+		ssize_t n = read(c, buf + used, sizeof buf - used);
+		if (n <= 0)
+			_exit(1);
+		used += (size_t)n;
+	}
+	static const char status[] = "{\"request\":\"status\"}\n";
+	static const char ping[] = "{\"request\":\"ping\"}\n";
+	if ((used != sizeof status - 1 || memcmp(buf, status, used) != 0) &&
+	    (used != sizeof ping - 1 || memcmp(buf, ping, used) != 0))
+		_exit(2);
+	/* Said before the reply, so the test knows it was asked. */
+	if (write(served, "S", 1) != 1)
+		_exit(1);
+	size_t len = strlen(reply);
+	if (write(c, reply, len) != (ssize_t)len || write(c, "\n", 1) != 1)
+		_exit(1);
+	_exit(0);
+}
+
+static struct fake_agent
+fake_agent_start(const char *reply)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", t.socket);
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(ge(int, lfd, 0));
+	(void)unlink(t.socket);
+	cr_assert(eq(int, bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0),
+	    "bind: %s", strerror(errno));
+	cr_assert(eq(int, listen(lfd, 4), 0));
+	int p[2];
+	cr_assert(eq(int, pipe2(p, O_CLOEXEC), 0));
+	struct fake_agent a = { .pid = fork() };
+	cr_assert(ge(int, a.pid, 0));
+	if (a.pid == 0) {
+		close(p[0]);
+		fake_agent_serve(lfd, p[1], reply);
+	}
+	close(lfd);
+	close(p[1]);
+	a.served = p[0];
+	return a;
+}
+
+/* Stop the stand-in; true if it was asked for the status. */
+static bool
+fake_agent_stop(struct fake_agent *a)
+{
+	char c = 0;
+	(void)kill(a->pid, SIGKILL);
+	cr_assert(eq(int, waitpid(a->pid, NULL, 0), a->pid));
+	bool asked = read(a->served, &c, 1) == 1 && c == 'S';
+	close(a->served);
+	return asked;
+}
+
+/* The agent is up: a shim that finds the tool runs it. */
+static struct fake_agent
+agent_up(void)
+{
+	return fake_agent_start("{\"ok\":true}");
+}
+
 TestSuite(e2e, .init = tree_setup, .fini = tree_teardown, .timeout = 60);
 
 Test(e2e, execs_the_real_tool_transparently)
@@ -748,7 +827,9 @@ Test(e2e, execs_the_real_tool_transparently)
 	const char *input = "line one\n€ two\nno newline at the end";
 	tree_tool("cli-tools/usr/bin", "docker", tool_script);
 	tree_link("docker");
+	struct fake_agent a = agent_up();
 	run_link(&r, "docker", args, input);
+	cr_assert(fake_agent_stop(&a), "the shim did not check the agent");
 
 	char want[OUTPUT_MAX];
 	size_t o = (size_t)snprintf(want, sizeof want,
@@ -770,7 +851,9 @@ Test(e2e, signal_death_shows_through)
 	static struct run r;
 	tree_tool("cli-tools/usr/bin", "docker", "#!/bin/sh\nkill -TERM $$\n");
 	tree_link("docker");
+	struct fake_agent a = agent_up();
 	run_link(&r, "docker", NULL, NULL);
+	fake_agent_stop(&a);
 	cr_assert(eq(int, r.code, 128 + SIGTERM));
 	assert_no_children_left();
 }
@@ -802,13 +885,27 @@ Test(e2e, agent_not_running)
 	assert_has(r.err, "Docker Desktop may not be running either");
 }
 
+Test(e2e, tool_present_but_agent_down_explains)
+{
+	/* No agent means no /run/docker.sock: say so rather than run docker. */
+	static struct run r;
+	tree_tool("cli-tools/usr/bin", "docker", tool_script);
+	tree_link("docker");
+	run_link(&r, "docker", NULL, NULL);
+	cr_assert(eq(int, r.code, 76), "stderr: %s", r.err);
+	assert_has(r.err, "wsl-docker-agent service is not running");
+	cr_assert(eq(str, r.out, ""), "the tool must not have run");
+}
+
 Test(e2e, tool_removed_after_use)
 {
 	static struct run r;
 	char p[256];
 	tree_tool("cli-tools/usr/bin", "docker", tool_script);
 	tree_link("docker");
+	struct fake_agent a = agent_up();
 	run_link(&r, "docker", NULL, NULL);
+	fake_agent_stop(&a);
 	cr_assert(eq(int, r.code, 3));
 	snprintf(p, sizeof p, "%s/docker", t.bin_tools);
 	cr_assert(eq(int, unlink(p), 0));
@@ -897,76 +994,6 @@ Test(e2e, plugin_metadata)
 }
 
 /* ------------------------------------------------------------------ */
-/* With an agent that answers: a child serving one status request */
-
-struct fake_agent {
-	pid_t	pid;
-	int	served;	/* read end: the child writes 'S' once it has a request */
-};
-
-static void
-fake_agent_serve(int lfd, int served, const char *reply)
-{
-	int c = accept(lfd, NULL, NULL);
-	if (c < 0)
-		_exit(1);
-	char buf[CONTROL_MAX_LINE + 1];
-	size_t used = 0;
-	while (used < sizeof buf && memchr(buf, '\n', used) == NULL) {
-		ssize_t n = read(c, buf + used, sizeof buf - used);
-		if (n <= 0)
-			_exit(1);
-		used += (size_t)n;
-	}
-	static const char want[] = "{\"request\":\"status\"}\n";
-	if (used != sizeof want - 1 || memcmp(buf, want, used) != 0)
-		_exit(2);
-	/* Said before the reply, so the test knows it was asked. */
-	if (write(served, "S", 1) != 1)
-		_exit(1);
-	size_t len = strlen(reply);
-	if (write(c, reply, len) != (ssize_t)len || write(c, "\n", 1) != 1)
-		_exit(1);
-	_exit(0);
-}
-
-static struct fake_agent
-fake_agent_start(const char *reply)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", t.socket);
-	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert(ge(int, lfd, 0));
-	(void)unlink(t.socket);
-	cr_assert(eq(int, bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0),
-	    "bind: %s", strerror(errno));
-	cr_assert(eq(int, listen(lfd, 4), 0));
-	int p[2];
-	cr_assert(eq(int, pipe2(p, O_CLOEXEC), 0));
-	struct fake_agent a = { .pid = fork() };
-	cr_assert(ge(int, a.pid, 0));
-	if (a.pid == 0) {
-		close(p[0]);
-		fake_agent_serve(lfd, p[1], reply);
-	}
-	close(lfd);
-	close(p[1]);
-	a.served = p[0];
-	return a;
-}
-
-/* Stop the stand-in; true if it was asked for the status. */
-static bool
-fake_agent_stop(struct fake_agent *a)
-{
-	char c = 0;
-	(void)kill(a->pid, SIGKILL);
-	cr_assert(eq(int, waitpid(a->pid, NULL, 0), a->pid));
-	bool asked = read(a->served, &c, 1) == 1 && c == 'S';
-	close(a->served);
-	return asked;
-}
-
 static void
 run_with_agent(struct run *r, const char *reply, const char *name,
     char *const args[], const char *input)
@@ -1071,7 +1098,9 @@ Test(e2e, which)
 	assert_has(r.out, "agent-down 76 docker: the wsl-docker-agent service");
 
 	tree_tool("cli-tools/usr/bin", "docker", tool_script);
+	struct fake_agent a = agent_up();
 	run_self(&r, which);
+	fake_agent_stop(&a);
 	cr_assert(eq(int, r.code, 0));
 	char want[256];
 	snprintf(want, sizeof want, "exec %s/docker\n", t.bin_tools);
