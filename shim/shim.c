@@ -290,8 +290,11 @@ shim_run_tool(struct shim_run *r)
 	 * Windows, not the engine, so they still run.
 	 */
 	if (found > 0 && r->kind != SHIM_KIND_CREDENTIAL &&
-	    !shim_agent_answers(r->cfg.control_socket))
+	    !shim_agent_answers(r->cfg.control_socket)) {
+		free(r->path);
+		r->path = NULL;
 		found = 0;
+	}
 	if (found <= 0)
 		found = shim_why_not(r, found, &d);
 	/* Nothing of ours needs to outlive an exec: the image goes anyway. */
