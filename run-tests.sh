@@ -3,7 +3,8 @@
 # as root:  sudo ./run-tests.sh
 #
 #  1. installs what it needs (apt-get), builds with warnings as errors;
-#  2. unit tests (Criterion) in a normal and an ASan+UBSan build;
+#  2. unit tests (Criterion) in a normal and an ASan+UBSan build, and the
+#     libFuzzer targets for a short fixed time (tests/fuzz/run.sh);
 #  3. end-to-end tests in the WSL-like lab: a real dockerd, the real docker
 #     CLI, simulated distros in their own mount namespaces (tests/e2e/).
 # Ends with one line "N passed, M failed"; exits non-zero on any failure.
@@ -50,6 +51,9 @@ count unit test-results/unit.log $rc
 rc=0; (cd build-asan && ASAN_OPTIONS=detect_leaks=1 make -j"$jobs" check) \
 	>test-results/unit-asan.log 2>&1 || rc=$?
 count unit-asan test-results/unit-asan.log $rc
+
+rc=0; tests/fuzz/run.sh >test-results/fuzz.log 2>&1 || rc=$?
+count fuzz test-results/fuzz.log $rc
 
 for t in tests/e2e/*.sh; do
 	case $t in */lib.sh) continue ;; esac
