@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential autoconf automake pkg-config
 libevent-dev libjson-c-dev libsystemd-dev libcriterion-dev
 docker.io busybox-static socat util-linux procps psmisc curl
-mandoc groff-base"
+mandoc groff-base clang libclang-rt-dev
+systemd-container debootstrap debhelper lintian dpkg-dev"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps.sh: run as root (the lab mounts file systems and runs dockerd)" >&2
