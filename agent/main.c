@@ -134,7 +134,7 @@ cli_parse(struct cli *c, int argc, char **argv)
 		}
 		if (value == NULL)
 			goto missing;
-		cli_add_flag(c, name, value);	/* errors then name the flag */
+		cli_add_flag(c, k->flag, value);	/* errors then name the flag */
 		continue;
 missing:
 		fprintf(stderr, "%s: %s needs a value; see --help\n", AGENT_NAME,
