@@ -4,7 +4,8 @@
 #
 #  1. installs what it needs (apt-get), builds with warnings as errors;
 #  2. unit tests (Criterion) in a normal and an ASan+UBSan build, and the
-#     libFuzzer targets for a short fixed time (tests/fuzz/run.sh);
+#     libFuzzer targets for a short fixed time (tests/fuzz/run.sh), and the
+#     static checks (tests/lint.sh: cppcheck, clang-tidy, man page lint);
 #  3. end-to-end tests in the WSL-like lab: a real dockerd, the real docker
 #     CLI, simulated distros in their own mount namespaces (tests/e2e/).
 # Ends with one line "N passed, M failed"; exits non-zero on any failure.
@@ -52,6 +53,8 @@ rc=0; (cd build-asan && ASAN_OPTIONS=detect_leaks=1 make -j"$jobs" check) \
 	>test-results/unit-asan.log 2>&1 || rc=$?
 count unit-asan test-results/unit-asan.log $rc
 
+rc=0; tests/lint.sh >test-results/lint.log 2>&1 || rc=$?
+count lint test-results/lint.log $rc
 rc=0; tests/fuzz/run.sh >test-results/fuzz.log 2>&1 || rc=$?
 count fuzz test-results/fuzz.log $rc
 

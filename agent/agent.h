@@ -318,6 +318,7 @@ int	links_plan(const struct config *, bool cli_present, bool disabled,
 	    const struct manifest *, struct link_plan **plan, size_t *nplan,
 	    struct link_entry *refused, size_t *nrefused, size_t maxrefused);
 void	links_plan_free(struct link_plan *, size_t);
+void	links_refused_free(struct link_entry *, size_t);
 /* Validate one tool: a regular executable inside desktop_dir. */
 bool	links_target_valid(const char *desktop_dir, const char *target,
 	    char *why, size_t whylen);

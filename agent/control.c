@@ -253,7 +253,8 @@ control_free(struct control *ctl)
 		return;
 	if (ctl->listener != NULL) {
 		evconnlistener_free(ctl->listener);
-		(void)unlink(ctl->path);
+		if (ctl->path != NULL)
+			(void)unlink(ctl->path);
 	}
 	free(ctl->path);
 	free(ctl);

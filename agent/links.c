@@ -115,11 +115,26 @@ links_refuse(struct link_entry *refused, size_t *nrefused, size_t max,
 {
 	if (*nrefused >= max)
 		return;
-	struct link_entry *e = &refused[(*nrefused)++];
+	struct link_entry *e = &refused[*nrefused];
 	e->path = strdup(path);
 	e->target = NULL;
 	e->state = LINK_REFUSED;
 	e->detail = strdup(why);
+	if (e->path == NULL || e->detail == NULL) {
+		free(e->path);
+		free(e->detail);
+		return;		/* out of memory: unreported, still not linked */
+	}
+	(*nrefused)++;
+}
+
+void
+links_refused_free(struct link_entry *refused, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(refused[i].path);
+		free(refused[i].detail);
+	}
 }
 
 /* Scan one cli-tools directory and plan a link for each valid tool. */
@@ -475,15 +490,15 @@ links_reconcile(struct agent *a)
 	    &nplan, refused, &nrefused, 32) < 0) {
 		log_err("links", "out of memory planning links; will retry");
 		links_plan_free(plan, nplan);
+		links_refused_free(refused, nrefused);
 		return;
 	}
 	for (size_t i = 0; i < nrefused; i++) {
 		log_state(LOG_LVL_WARN, "links", refused[i].path, "%s: %s",
 		    refused[i].path, refused[i].detail);
 		links_record(a, refused[i].path, NULL, LINK_REFUSED, refused[i].detail);
-		free(refused[i].path);
-		free(refused[i].detail);
 	}
+	links_refused_free(refused, nrefused);
 	for (size_t i = 0; i < nplan; i++)
 		links_apply_one(a, &plan[i]);
 

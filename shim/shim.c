@@ -204,8 +204,9 @@ shim_explain(struct shim_run *r, const struct shim_decision *d)
 	if (r->kind == SHIM_KIND_CREDENTIAL) {
 		char out[SHIM_ANSWER_MAX];
 		enum shim_cred_action a = shim_cred_action_of(r->argc, r->argv);
-		return shim_answer(out, shim_cred_answer(a, r->name, d->message,
-		    out, sizeof out));
+		int code = shim_cred_answer(a, r->name, d->message, out,
+		    sizeof out);
+		return shim_answer(out, code);
 	}
 	shim_say(d->message);
 	return d->exit_code;
@@ -224,8 +225,8 @@ shim_answer_at_once(struct shim_run *r, int *code)
 		if (shim_cred_needs_cause(a))
 			return false;
 		char out[SHIM_ANSWER_MAX];
-		*code = shim_answer(out, shim_cred_answer(a, r->name, NULL, out,
-		    sizeof out));
+		int c = shim_cred_answer(a, r->name, NULL, out, sizeof out);
+		*code = shim_answer(out, c);
 		return true;
 	}
 	if (r->kind == SHIM_KIND_PLUGIN &&

@@ -102,15 +102,6 @@ refused_has(struct link_entry *r, size_t n, const char *name, const char *why)
 	return false;
 }
 
-static void
-refused_free(struct link_entry *r, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(r[i].path);
-		free(r[i].detail);
-	}
-}
-
 TestSuite(links, .init = setup, .fini = teardown);
 
 Test(links, plans_every_valid_tool_and_plugin)
@@ -148,7 +139,7 @@ Test(links, plans_every_valid_tool_and_plugin)
 	cr_assert(refused_has(refused, nref, "subdir", "not a regular file"));
 	cr_assert_eq(n, 4);
 	links_plan_free(plan, n);
-	refused_free(refused, nref);
+	links_refused_free(refused, nref);
 }
 
 Test(links, cli_away_points_docker_and_our_bin_links_at_the_shim)
@@ -239,7 +230,7 @@ Test(links, a_directory_replaced_by_a_symlink_is_refused)
 		    "%s planned from a tree that leads outside", plan[i].path);
 	cr_assert_gt(nref, 0);
 	links_plan_free(plan, n);
-	refused_free(refused, nref);
+	links_refused_free(refused, nref);
 }
 
 Test(links, odd_names_are_refused)
@@ -256,7 +247,7 @@ Test(links, odd_names_are_refused)
 	cr_assert_null(plan_find(plan, n, "bad\nname"));
 	cr_assert(refused_has(refused, nref, "bad\nname", "control characters"));
 	links_plan_free(plan, n);
-	refused_free(refused, nref);
+	links_refused_free(refused, nref);
 }
 
 /* ---- manifest ---- */
