@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +62,7 @@ agent_reconcile(struct agent *a, const char *why)
 	agent_look_at_desktop(a);
 	links_reconcile(a);
 	expose_reconcile(a);
+	bind_reconcile(a);
 	engine_probe_start(a);
 	agent_state_changed(a);
 }
@@ -86,6 +88,9 @@ agent_summary(struct agent *a, char *buf, size_t len)
 	else if (a->sock_state != SOCK_OK)
 		snprintf(buf, len, "socket %s: %s: %s", a->cfg.socket_path,
 		    expose_state_name(a->sock_state), a->sock_detail);
+	else if (!a->engine.reachable && a->engine.checked_ms == 0)
+		snprintf(buf, len, "socket %s ready (%s); asking the engine",
+		    a->cfg.socket_path, config_socket_mode_name(a->cfg.socket_mode));
 	else if (!a->engine.reachable)
 		snprintf(buf, len, "engine not answering: %s", a->engine.error);
 	else
@@ -324,6 +329,7 @@ agent_status_json(struct agent *a)
 	json_object_object_add(px, "refused", json_object_new_int64((int64_t)ps.refused));
 	json_object_object_add(px, "errors", json_object_new_int64((int64_t)ps.errors));
 	json_object_object_add(o, "proxy", px);
+	json_object_object_add(o, "binds", bind_status_json(a->bind));
 
 	struct json_object *cf = json_object_new_array();
 	for (size_t i = 0; i < a->nconflicts; i++) {
@@ -415,6 +421,7 @@ agent_reload(struct agent *a)
 		expose_stop(a, false);
 	config_free(&a->cfg);
 	a->cfg = n;
+	log_set_level(log_level_from_name(a->cfg.log_level));
 	free(a->engine_path);
 	a->engine_path = util_path_join(a->cfg.desktop_dir, ENGINE_SOCKET_SUBPATH);
 	if (desktop_changed) {
@@ -481,6 +488,23 @@ agent_make_instance_id(struct agent *a)
 		snprintf(a->instance_id + 2 * i, 3, "%02x", r[i]);
 }
 
+/*
+ * Each proxied stream holds six descriptors (two sockets, two pipes), so
+ * the usual soft limit of 1024 would cap us near 170 streams: take the
+ * hard limit, which is what LimitNOFILE= sets under systemd anyway.
+ */
+static void
+agent_raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("agent", "cannot raise the open-file limit: %s",
+			    strerror(errno));
+	}
+}
+
 int
 agent_run(struct agent *a, int ready_fd)
 {
@@ -494,8 +518,15 @@ agent_run(struct agent *a, int ready_fd)
 	a->base = event_base_new();
 	if (a->base == NULL)
 		fatal(EXIT_OSERR, "cannot create the event loop");
-	if (sd_listen_fds(1) >= 1)
+	if (sd_listen_fds(1) >= 1) {
+		/* systemd hands it over blocking; the proxy accepts until EAGAIN. */
 		a->activated_fd = SD_LISTEN_FDS_START;
+		int fl = fcntl(a->activated_fd, F_GETFL);
+		if (fl < 0 || fcntl(a->activated_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+			fatal(EXIT_OSERR, "socket activation: cannot make fd %d "
+			    "non-blocking: %s", a->activated_fd, strerror(errno));
+	}
+	agent_raise_fd_limit();
 	if (util_mkdir_p(a->cfg.state_dir, 0755) < 0)
 		fatal(EXIT_OSERR, "cannot create state_dir %s: %s; fix the path "
 		    "or its parent's permissions", a->cfg.state_dir, strerror(errno));
@@ -554,6 +585,7 @@ agent_run(struct agent *a, int ready_fd)
 	a->stopping = true;
 	watch_free(a->watch);
 	a->watch = NULL;
+	bind_free(a->bind);		/* exposures stay, in the manifest */
 	expose_stop(a, true);
 	links_release(a, a->cfg.links_on_stop == LINKS_ON_STOP_REMOVE);
 	manifest_save(&a->manifest);

@@ -44,6 +44,7 @@ enum log_level { LOG_LVL_ERR = 3, LOG_LVL_WARN = 4, LOG_LVL_NOTICE = 5,
 /* Where log lines go: journald (structured) or stderr. */
 void	log_open(bool to_journal, enum log_level max_level);
 void	log_set_level(enum log_level max_level);
+enum log_level log_level_from_name(const char *);	/* config's log_level */
 bool	log_journal_available(void);
 void	log_msg(enum log_level lvl, const char *component, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
@@ -91,6 +92,7 @@ struct config {
 	char	*log_file;
 	char	*log_level;
 	char	*distro;		/* NULL: derived at start */
+	char	*bind_shared_paths;	/* ':'-separated, seen by the engine */
 };
 
 /* One row per key: the JSON key and the flag mirror each other. */
@@ -159,6 +161,8 @@ char	*util_path_join(const char *a, const char *b);	/* malloc'd */
 /* Is `path' (after resolving) at or below `dir'? Both absolute. */
 bool	util_path_within(const char *path, const char *dir);
 void	util_set_cloexec(int fd);
+/* A blocking, close-on-exec connection to a unix socket; -1 and errno. */
+int	util_unix_connect(const char *path);
 uint64_t util_now_ms(void);		/* CLOCK_MONOTONIC */
 uint64_t util_wall_ms(void);		/* CLOCK_REALTIME */
 long	util_rss_kib(void);
@@ -271,6 +275,7 @@ struct agent {
 	ino_t			 mounted_ino;	/* engine inode bound (mount mode) */
 	gid_t			 socket_gid;
 	struct proxy		*proxy;
+	struct bind		*bind;		/* bind.c: re-exposed bind sources */
 
 	struct engine_info	 engine;
 	struct engine_probe	*probe;
@@ -499,5 +504,161 @@ int	vsock_connect(const struct address *, bool *in_progress, char *err,
 /* config.c, shared: json-c keeps the last of two equal names silently. */
 int	config_check_duplicate_keys(const char *buf, size_t len,
 	    const char *origin, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ */
+/* http.c, bind.c (bind-mount re-exposure) */
+
+/*
+ * http.c: just enough HTTP/1.1 to find request boundaries on a docker
+ * API connection and to rewrite the body of a container create.  Pure:
+ * no I/O, no globals, so a fuzzer can drive every function.
+ */
+#define HTTP_HEAD_MAX		(64 * 1024)	/* request line + headers */
+#define HTTP_CREATE_BODY_MAX	(16 * 1024 * 1024)	/* rewritten at most */
+#define HTTP_CHUNK_LINE_MAX	4096	/* a chunk-size line, extensions too */
+#define HTTP_CREATE_DEPTH_MAX	64	/* JSON nesting of a create body */
+
+enum http_framing { HTTP_BODY_NONE, HTTP_BODY_LENGTH, HTTP_BODY_CHUNKED };
+enum http_result { HTTP_MORE, HTTP_DONE, HTTP_BAD, HTTP_OPAQUE,
+		   HTTP_TOO_LARGE };
+/* What the proxy must do with a request, from its method and path. */
+enum http_route {
+	HTTP_ROUTE_OTHER,	/* forward, then look for the next request */
+	HTTP_ROUTE_CREATE,	/* POST [/vX.Y]/containers/create */
+	HTTP_ROUTE_HIJACK,	/* upgrade or attach/exec start: then opaque */
+};
+
+struct http_head {
+	size_t		 len;		/* bytes, the blank line included */
+	char		 method[16];
+	size_t		 target_off;	/* request-target, in the buffer */
+	size_t		 target_len;
+	int		 minor;		/* HTTP/1.minor */
+	enum http_framing framing;
+	uint64_t	 length;	/* HTTP_BODY_LENGTH */
+	bool		 upgrade;	/* Connection: upgrade, or Upgrade: */
+	bool		 close;		/* no request may follow this one */
+	bool		 expect_continue;
+};
+
+/* Remembers how far the search for the end of a head got. */
+struct http_head_parser {
+	size_t		 scanned;
+};
+void	http_head_parser_init(struct http_head_parser *);
+/*
+ * Look at buf[0..len), all the client sent so far on this request: MORE
+ * until the blank line ends the head, then DONE with *h filled in; BAD
+ * (why says what) for framing the proxy and the engine could read
+ * differently: Content-Length with Transfer-Encoding (RFC 9112 6.3, a
+ * request smuggling vector), differing or malformed Content-Lengths, a
+ * coding other than chunked.  OPAQUE for anything else that is not a
+ * request this parser follows (not HTTP/1.x, bad syntax: the engine will
+ * answer it), as soon as the first line shows it; TOO_LARGE past
+ * HTTP_HEAD_MAX.
+ */
+enum http_result http_head_parse(struct http_head_parser *, const char *buf,
+	    size_t len, struct http_head *h, char *why, size_t whylen);
+enum http_route http_route(const struct http_head *, const char *buf);
+
+/* Chunked transfer coding, followed without decoding. */
+struct http_chunked {
+	int		 state;
+	uint64_t	 left;		/* data bytes left in this chunk */
+	size_t		 line;		/* bytes of the framing line so far */
+	size_t		 trailer;	/* bytes of trailers so far */
+	bool		 digits;	/* chunk-size has a digit */
+	bool		 bws;		/* white space after the size */
+	bool		 in_ext;	/* past the size, in extensions */
+	bool		 cr;		/* a CR was just seen */
+};
+enum http_chunk_step { HTTP_CHUNK_MORE, HTTP_CHUNK_DATA, HTTP_CHUNK_DONE,
+		       HTTP_CHUNK_BAD };
+void	http_chunked_init(struct http_chunked *);
+/*
+ * Consume framing from buf[0..len) (*used says how much): DATA when chunk
+ * data comes next (left bytes of it; pass them on and call
+ * http_chunked_take()), DONE after the last chunk and trailers, MORE when
+ * buf ran out inside framing, BAD on malformed framing.
+ */
+enum http_chunk_step http_chunked_feed(struct http_chunked *, const char *buf,
+	    size_t len, size_t *used, char *why, size_t whylen);
+void	http_chunked_take(struct http_chunked *, uint64_t n);
+/* Chunk data bytes that come next without framing (0: framing next). */
+uint64_t http_chunked_data_left(const struct http_chunked *);
+/* Decode a whole chunked body (malloc'd; max bounds the result). */
+int	http_chunked_decode(const char *buf, size_t len, size_t max, char **out,
+	    size_t *outlen, char *why, size_t whylen);
+
+/*
+ * Split a HostConfig.Binds entry "src:dst[:opts]": *src_len is the length
+ * of the source; false for entries without a host path (named volumes,
+ * anonymous ones, malformed ones), which are left alone.
+ */
+bool	http_bind_spec(const char *spec, size_t *src_len, bool *read_only);
+
+/*
+ * Called for each absolute bind source of a create: set *replacement
+ * (malloc'd) to rewrite it, or leave it NULL to keep it; -1 refuses the
+ * request with why as the message.
+ */
+typedef int (*http_bind_fn)(void *arg, const char *source, bool read_only,
+	    char **replacement, char *why, size_t whylen);
+enum http_rewrite { HTTP_REWRITE_UNCHANGED, HTTP_REWRITE_CHANGED,
+		    HTTP_REWRITE_REFUSED, HTTP_REWRITE_UNREADABLE };
+/*
+ * Rewrite the bind sources of a create body (JSON) in HostConfig.Binds
+ * and HostConfig.Mounts (Type "bind").  CHANGED: *out (malloc'd) is the
+ * new body; UNCHANGED or UNREADABLE: forward the original bytes.
+ */
+enum http_rewrite http_rewrite_create(const char *body, size_t len,
+	    http_bind_fn, void *arg, char **out, size_t *outlen, char *why,
+	    size_t whylen);
+/*
+ * The head again, framed for a body of body_len bytes that follows at
+ * once: Content-Length replaces Transfer-Encoding, Expect goes (malloc'd).
+ */
+char	*http_head_with_length(const char *head, const struct http_head *,
+	    uint64_t body_len, size_t *outlen);
+/* A complete error reply in the engine's format, Connection: close. */
+char	*http_error_reply(int status, const char *message, size_t *outlen);
+
+/*
+ * proxy.c, with bind.c: a hook that sees each container create before
+ * the engine does.  Without one the proxy splices blindly (fast path).
+ */
+void	proxy_set_create_hook(struct proxy *, http_bind_fn, void *arg);
+
+/* bind.c: bind-mount sources re-exposed below the shared /mnt/wsl */
+#define BIND_ENGINE_ROOT	"/mnt/wsl"	/* /mnt/wsl as the engine sees it */
+#define BIND_DIR_NAME		"docker-desktop-bind-mounts"
+#define BIND_MANIFEST_KIND	"bindmount"
+#define BIND_PENDING_MS		30000	/* a create not seen by then failed */
+
+struct bind;
+/* Follow the engine, hook the proxy, collect unused exposures. */
+void	bind_reconcile(struct agent *);
+/* Stop following the engine; exposures stay (containers may need them). */
+void	bind_free(struct bind *);
+struct json_object *bind_status_json(struct bind *);
+/* "sha256 of the path", lowercase hex. */
+void	bind_path_hash(const char *path, char hex[65]);
+
+/* What to do with one source (pure apart from realpath). */
+enum bind_decision { BIND_KEEP, BIND_REPLACE, BIND_EXPOSE, BIND_MISSING };
+struct bind_policy {
+	const char	*local_root;	/* the shared tmpfs here (/mnt/wsl) */
+	const char	*shared_paths;	/* "/mnt:/srv", visible to the engine */
+};
+/*
+ * KEEP: the engine sees the path as it is.  REPLACE: it sees *out (the
+ * same place under its own /mnt/wsl, or the target of a symlink into a
+ * shared path).  EXPOSE: *out is the resolved source to expose.
+ * MISSING: the source does not exist here (*out says why).
+ */
+enum bind_decision bind_decide(const struct bind_policy *, const char *source,
+	    char **out);
+/* Is path at or below one of the ':'-separated prefixes? */
+bool	bind_path_in_list(const char *path, const char *list);
 
 #endif

@@ -37,21 +37,10 @@ control_request(const char *socket_path, const char *request, char **reply,
 {
 	*reply = NULL;
 	err[0] = '\0';
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (strlen(socket_path) >= sizeof sun.sun_path) {
-		snprintf(err, errlen, "%s: path too long", socket_path);
-		return -1;
-	}
-	strcpy(sun.sun_path, socket_path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = util_unix_connect(socket_path);
 	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
 		snprintf(err, errlen, "cannot reach the agent at %s: %s",
 		    socket_path, strerror(errno));
-		close(fd);
 		return -1;
 	}
 	size_t len = strlen(request);

@@ -90,17 +90,9 @@ expose_group_gid(struct agent *a, gid_t *gid)
 static bool
 expose_socket_alive(const char *path, char *who, size_t wholen)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof sun.sun_path)
-		return false;
-	strcpy(sun.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = util_unix_connect(path);
 	if (fd < 0)
 		return false;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-		close(fd);
-		return false;
-	}
 	struct ucred cred;
 	socklen_t len = sizeof cred;
 	snprintf(who, wholen, "an unknown process");

@@ -39,6 +39,15 @@ log_level_name(enum log_level lvl)
 	return "?";
 }
 
+enum log_level
+log_level_from_name(const char *name)
+{
+	for (int l = LOG_LVL_ERR; l <= LOG_LVL_DEBUG; l++)
+		if (name != NULL && strcmp(name, log_level_name((enum log_level)l)) == 0)
+			return (enum log_level)l;
+	return LOG_LVL_INFO;
+}
+
 bool
 log_journal_available(void)
 {

@@ -57,7 +57,7 @@ usage(FILE *out)
 "\n"
 "Exit status: 0 success (status: healthy); 1 status: needs attention;\n"
 "64 usage error; 69 agent not running; 70 internal error; 71 system error;\n"
-"77 permission denied; 78 bad configuration.\n"
+"75 another agent already runs; 77 permission denied; 78 bad configuration.\n"
 "See wsl-docker-agent(8), wsl-docker-agent.conf(5).\n");
 }
 
@@ -162,13 +162,7 @@ load_config(struct cli *c, struct config *cfg)
 		    sizeof err) < 0)
 			fatal(EXIT_CONFIG, "%s", err);
 	config_resolve(cfg);
-	enum log_level lvl = LOG_LVL_INFO;
-	static const char *const names[] = { "error", "warning", "notice",
-	    "info", "debug" };
-	for (int i = 0; i < 5; i++)
-		if (cfg->log_level != NULL && strcmp(cfg->log_level, names[i]) == 0)
-			lvl = (enum log_level)(LOG_LVL_ERR + i);
-	log_set_level(lvl);
+	log_set_level(log_level_from_name(cfg->log_level));
 }
 
 static void

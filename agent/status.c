@@ -122,6 +122,25 @@ status_print_human(struct json_object *st, FILE *out)
 		    status_str(l, "path", "?"), status_str(l, "target", "(none)"));
 	}
 
+	struct json_object *binds = status_get(st, "binds");
+	struct json_object *ex = status_get(binds, "exposures");
+	n = ex != NULL ? json_object_array_length(ex) : 0;
+	if (status_bool(binds, "active"))
+		fprintf(out, "  Bind mounts     %zu source%s re-exposed below %s\n", n,
+		    n == 1 ? "" : "s", status_str(binds, "engine_dir", "?"));
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(ex, i);
+		struct json_object *users = status_get(e, "containers");
+		fprintf(out, "    %s -> %s%s (containers:", status_str(e, "source", "?"),
+		    status_str(e, "path", "?"), status_bool(e, "read_only") ?
+		    ", read-only" : "");
+		size_t nu = users != NULL ? json_object_array_length(users) : 0;
+		for (size_t j = 0; j < nu; j++)
+			fprintf(out, " %s", status_str(json_object_array_get_idx(users,
+			    j), "name", "?"));
+		fprintf(out, "%s)\n", nu == 0 ? " none yet" : "");
+	}
+
 	struct json_object *host = status_get(st, "host");
 	if (host != NULL) {
 		fprintf(out, "  Host            %s: %s", status_str(host, "address", "?"),

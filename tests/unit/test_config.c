@@ -193,7 +193,7 @@ Test(config, every_row_has_flag_help_and_is_found)
 			cr_assert(ne(str, (char *)o->flag, (char *)k->flag));
 		}
 	}
-	cr_assert(eq(sz, rows, (size_t)17));
+	cr_assert(eq(sz, rows, (size_t)18));
 	cr_assert(eq(ptr, (void *)config_key_by_name("socket"), NULL));
 	cr_assert(eq(ptr, (void *)config_key_by_flag("--socket-path"),
 	    (void *)config_key_by_name("socket.path")));
@@ -616,7 +616,7 @@ Test(config, unknown_key_lists_what_the_object_holds)
 	load_fails_str("{\"colour\": true}");
 	assert_has(err, "colour: unknown key; the top level holds desktop_dir, "
 	    "socket, links, host, control_socket, state_dir, pidfile, "
-	    "log_file, log_level and distro");
+	    "log_file, log_level, distro and bind");
 }
 
 Test(config, unknown_nested_object)

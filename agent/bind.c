@@ -1,0 +1,1121 @@
+/*
+ * Bind-mount re-exposure.  The engine runs in another distro and cannot
+ * see this one's files, so `docker run -v /home/me/app:/app` would mount
+ * an empty directory the engine makes on its side.  The proxy hands every
+ * container create to bind_on_source(): a source the engine cannot see is
+ * bind-mounted (MS_BIND|MS_REC) below the shared tmpfs, at
+ * /mnt/wsl/docker-desktop-bind-mounts/<distro>/<sha256 of the path>, which
+ * propagates to every distro, and the create is rewritten to that path.
+ *
+ * Exposures live as long as a container uses one.  Which containers do is
+ * asked of the engine (GET /containers/json?all=1, each container's
+ * Mounts[].Source) after every create and destroy it reports on its event
+ * stream; a create still on its way holds its exposure for up to
+ * BIND_PENDING_MS, until a container using it shows up.  Unused ones are
+ * unmounted (MNT_DETACH) and removed.  Every exposure is in the manifest
+ * before it is mounted, so a restart, even after kill -9, finds them all;
+ * the first collection then keeps (and re-mounts, after a reboot) those
+ * containers use, and removes the rest.
+ *
+ * A source that does not exist in this distro is refused: the proxy
+ * answers the create itself with the engine's own error format (400,
+ * {"message": "bind source path does not exist: ..."}).  Forwarding it
+ * would have the engine create an empty directory on its side, the very
+ * confusion this module exists to prevent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "agent.h"
+
+#define BIND_LOG		"bind"
+#define BIND_REPLY_MAX		(16 * 1024 * 1024)	/* containers/json */
+#define BIND_EVENT_MAX		(1024 * 1024)	/* unread event bytes held */
+#define BIND_TIMEOUT_S		10
+#define BIND_GC_DELAY_MS	50	/* events come in bursts */
+#define BIND_RETRY_FIRST_MS	500
+#define BIND_RETRY_MAX_MS	30000
+#define BIND_TICKETS_MAX	64
+#define BIND_EXPOSURES_MAX	1024
+#define BIND_NAMES_SHOWN	8
+
+/* The engine's events that change who uses what. */
+#define BIND_EVENTS_PATH	"/events?filters=%7B%22type%22%3A%5B%22" \
+	"container%22%5D%2C%22event%22%3A%5B%22create%22%2C%22destroy%22%5D%7D"
+#define BIND_CONTAINERS_PATH	"/containers/json?all=1"
+
+struct bind_exposure {
+	char		*source;	/* resolved, in this distro */
+	char		*local;		/* the mount point here */
+	char		*engine;	/* the same, as the engine sees it */
+	bool		 read_only;
+	bool		 mounted;
+	uint64_t	 pending[BIND_TICKETS_MAX];	/* deadlines, oldest first */
+	size_t		 npending;
+	struct json_object *users;	/* [{"id","name"}] as last seen */
+};
+
+/* One GET to the engine: a one-shot reply, or the event stream. */
+struct bind_get {
+	struct bind		*bind;
+	struct bufferevent	*bev;
+	bool			 stream;
+	bool			 head_seen;
+};
+
+struct bind {
+	struct agent		*agent;
+	struct bind_exposure	*x;
+	size_t			 n;
+	char			*local_root;	/* the shared tmpfs here */
+	char			*local_dir;	/* .../docker-desktop-bind-mounts/D */
+	char			*engine_dir;	/* the same, for the engine */
+	bool			 hooked;
+	struct bind_get		*events;
+	struct bind_get		*gc;
+	bool			 gc_again;
+	bool			 gc_done_once;
+	struct event		*gc_timer;
+	struct event		*events_timer;
+	unsigned		 retry_ms;
+	uint64_t		 gc_runs;
+	char			 error[256];
+};
+
+/* ------------------------------------------------------------------ */
+/* SHA-256 (FIPS 180-4), for naming exposures as Docker Desktop does. */
+
+static const uint32_t sha256_k[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
+	0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+	0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+	0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
+	0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+	0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+	0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+static uint32_t
+sha256_rotr(uint32_t x, int n)
+{
+	return (x >> n) | (x << (32 - n));
+}
+
+static void
+sha256_block(uint32_t h[8], const unsigned char *p)
+{
+	uint32_t w[64], v[8];
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		    (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (int i = 16; i < 64; i++) {
+		uint32_t s0 = sha256_rotr(w[i - 15], 7) ^
+		    sha256_rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t s1 = sha256_rotr(w[i - 2], 17) ^
+		    sha256_rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	memcpy(v, h, sizeof v);
+	for (int i = 0; i < 64; i++) {
+		uint32_t s1 = sha256_rotr(v[4], 6) ^ sha256_rotr(v[4], 11) ^
+		    sha256_rotr(v[4], 25);
+		uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
+		uint32_t t1 = v[7] + s1 + ch + sha256_k[i] + w[i];
+		uint32_t s0 = sha256_rotr(v[0], 2) ^ sha256_rotr(v[0], 13) ^
+		    sha256_rotr(v[0], 22);
+		uint32_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
+		uint32_t t2 = s0 + maj;
+		memmove(v + 1, v, 7 * sizeof v[0]);
+		v[4] += t1;
+		v[0] = t1 + t2;
+	}
+	for (int i = 0; i < 8; i++)
+		h[i] += v[i];
+}
+
+void
+bind_path_hash(const char *path, char hex[65])
+{
+	uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+	    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	size_t len = strlen(path), i = 0;
+	unsigned char block[64];
+	for (; len - i >= 64; i += 64)
+		sha256_block(h, (const unsigned char *)path + i);
+	size_t rest = len - i;
+	memset(block, 0, sizeof block);
+	memcpy(block, path + i, rest);
+	block[rest] = 0x80;
+	if (rest >= 56) {
+		sha256_block(h, block);
+		memset(block, 0, sizeof block);
+	}
+	uint64_t bits = (uint64_t)len * 8;
+	for (int b = 0; b < 8; b++)
+		block[63 - b] = (unsigned char)(bits >> (8 * b));
+	sha256_block(h, block);
+	for (int j = 0; j < 8; j++)
+		snprintf(hex + 8 * j, 9, "%08x", h[j]);
+}
+
+/* ------------------------------------------------------------------ */
+/* Deciding what a source needs. */
+
+bool
+bind_path_in_list(const char *path, const char *list)
+{
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		const char *colon = strchr(p, ':');
+		size_t n = colon != NULL ? (size_t)(colon - p) : strlen(p);
+		char prefix[PATH_MAX];
+		if (n > 0 && n < sizeof prefix) {
+			memcpy(prefix, p, n);
+			prefix[n] = '\0';
+			if (util_path_within(path, prefix))
+				return true;
+		}
+		p = colon != NULL ? colon + 1 : NULL;
+	}
+	return false;
+}
+
+/* "/a//b/./c/../d/" -> "/a/b/d", as the engine cleans paths; malloc'd. */
+static char *
+bind_clean_path(const char *path)
+{
+	size_t len = strlen(path);
+	char *out = malloc(len + 2);
+	if (out == NULL)
+		return NULL;
+	size_t o = 0;
+	const char *p = path;
+	while (*p != '\0') {
+		while (*p == '/')
+			p++;
+		const char *e = strchrnul(p, '/');
+		size_t n = (size_t)(e - p);
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			/* nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else {
+			out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p = e;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return out;
+}
+
+/* The engine's view of a path below the local shared root; malloc'd. */
+static char *
+bind_engine_view(const char *local_root, const char *path)
+{
+	size_t rl = strlen(local_root);
+	while (rl > 1 && local_root[rl - 1] == '/')
+		rl--;
+	const char *rest = path + (rl == 1 ? 0 : rl);
+	size_t el = strlen(BIND_ENGINE_ROOT), tl = strlen(rest);
+	char *out = malloc(el + tl + 1);
+	if (out != NULL) {
+		memcpy(out, BIND_ENGINE_ROOT, el);
+		memcpy(out + el, rest, tl + 1);
+	}
+	return out;
+}
+
+enum bind_decision
+bind_decide(const struct bind_policy *pol, const char *source, char **out)
+{
+	*out = NULL;
+	char *clean = bind_clean_path(source);
+	if (clean == NULL)
+		goto oom;
+	enum bind_decision d = BIND_KEEP;
+	if (util_path_within(clean, pol->local_root)) {
+		*out = bind_engine_view(pol->local_root, clean);
+		d = BIND_REPLACE;
+	} else if (bind_path_in_list(clean, pol->shared_paths)) {
+		d = BIND_KEEP;
+	} else {
+		char *real = realpath(clean, NULL);
+		if (real == NULL) {
+			*out = strdup(strerror(errno));
+			free(clean);
+			if (*out == NULL)
+				goto oom;
+			return BIND_MISSING;
+		}
+		if (util_path_within(real, pol->local_root)) {
+			*out = bind_engine_view(pol->local_root, real);
+			free(real);
+			d = BIND_REPLACE;
+		} else if (bind_path_in_list(real, pol->shared_paths)) {
+			*out = real;
+			d = BIND_REPLACE;
+		} else {
+			*out = real;
+			d = BIND_EXPOSE;
+		}
+	}
+	free(clean);
+	if (d != BIND_KEEP && *out == NULL)
+		goto oom;
+	/* Same text as the request: nothing to rewrite. */
+	if (d == BIND_REPLACE && strcmp(*out, source) == 0) {
+		free(*out);
+		*out = NULL;
+		d = BIND_KEEP;
+	}
+	return d;
+oom:
+	*out = strdup("out of memory");
+	return BIND_MISSING;
+}
+
+/* ------------------------------------------------------------------ */
+/* Exposures: mount, record, remove. */
+
+static struct bind_exposure *
+bind_find(struct bind *b, const char *local)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(b->x[i].local, local) == 0)
+			return &b->x[i];
+	return NULL;
+}
+
+static struct bind_exposure *
+bind_add(struct bind *b, const char *source, const char *local)
+{
+	if (b->n >= BIND_EXPOSURES_MAX) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	struct bind_exposure *grown = realloc(b->x, (b->n + 1) * sizeof *grown);
+	if (grown == NULL)
+		return NULL;
+	b->x = grown;
+	struct bind_exposure *x = &b->x[b->n];
+	memset(x, 0, sizeof *x);
+	x->source = strdup(source);
+	x->local = strdup(local);
+	x->engine = util_path_within(local, b->local_root) ?
+	    bind_engine_view(b->local_root, local) : strdup(local);
+	x->users = json_object_new_array();
+	if (x->source == NULL || x->local == NULL || x->engine == NULL ||
+	    x->users == NULL) {
+		free(x->source);
+		free(x->local);
+		free(x->engine);
+		json_object_put(x->users);
+		errno = ENOMEM;
+		return NULL;
+	}
+	b->n++;
+	return x;
+}
+
+static void
+bind_drop(struct bind *b, struct bind_exposure *x)
+{
+	free(x->source);
+	free(x->local);
+	free(x->engine);
+	json_object_put(x->users);
+	size_t i = (size_t)(x - b->x);
+	memmove(x, x + 1, (b->n - i - 1) * sizeof *x);
+	b->n--;
+}
+
+static int
+bind_mount(struct bind_exposure *x, bool read_only)
+{
+	if (mount(x->source, x->local, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	x->mounted = true;
+	x->read_only = false;
+	if (read_only && mount(NULL, x->local, NULL,
+	    MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0)
+		x->read_only = true;
+	return 0;
+}
+
+/* Make the mount point: a directory, or a file for a file source. */
+static int
+bind_make_point(const char *local, bool dir)
+{
+	if (dir)
+		return mkdir(local, 0755) < 0 && errno != EEXIST ? -1 : 0;
+	int fd = open(local, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static void
+bind_remove_point(const char *local)
+{
+	if (rmdir(local) < 0 && errno == ENOTDIR)
+		(void)unlink(local);
+}
+
+static void bind_events_start(struct bind *);
+
+/* Make `source' visible to the engine; *engine is where (borrowed). */
+static int
+bind_expose(struct bind *b, const char *source, bool read_only,
+    const char **engine, char *why, size_t whylen)
+{
+	struct agent *a = b->agent;
+	char hash[65];
+	bind_path_hash(source, hash);
+	char *local = util_path_join(b->local_dir, hash);
+	if (local == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	struct bind_exposure *x = bind_find(b, local);
+	bool fresh = x == NULL;
+	if (fresh) {
+		struct stat st;
+		if (stat(source, &st) < 0 || util_mkdir_p(b->local_dir, 0755) < 0 ||
+		    (x = bind_add(b, source, local)) == NULL) {
+			snprintf(why, whylen, "cannot re-expose %s to the engine "
+			    "below %s: %s", source, b->local_dir, strerror(errno));
+			free(local);
+			return -1;
+		}
+		/* Recorded before it exists: a crash cannot leave it unknown. */
+		if (manifest_add(&a->manifest, BIND_MANIFEST_KIND, local,
+		    source) < 0 || manifest_save(&a->manifest) < 0 ||
+		    bind_make_point(local, S_ISDIR(st.st_mode)) < 0) {
+			snprintf(why, whylen, "cannot re-expose %s to the engine "
+			    "at %s: %s", source, local, strerror(errno));
+			manifest_remove(&a->manifest, BIND_MANIFEST_KIND, local);
+			manifest_save(&a->manifest);
+			bind_drop(b, x);
+			free(local);
+			return -1;
+		}
+	}
+	free(local);
+	if (!x->mounted && bind_mount(x, read_only) < 0) {
+		snprintf(why, whylen, "cannot re-expose %s to the engine: mount "
+		    "on %s: %s", source, x->local, strerror(errno));
+		if (fresh) {
+			bind_remove_point(x->local);
+			manifest_remove(&a->manifest, BIND_MANIFEST_KIND, x->local);
+			manifest_save(&a->manifest);
+			bind_drop(b, x);
+		}
+		return -1;
+	}
+	if (x->read_only && !read_only) {
+		/* A writer came: the readers' containers stay read-only. */
+		if (mount(NULL, x->local, NULL, MS_REMOUNT | MS_BIND, NULL) < 0)
+			log_warn(BIND_LOG, "cannot make %s writable: %s",
+			    x->local, strerror(errno));
+		else
+			x->read_only = false;
+	}
+	if (x->npending == BIND_TICKETS_MAX)
+		memmove(x->pending, x->pending + 1,
+		    (BIND_TICKETS_MAX - 1) * sizeof x->pending[0]);
+	else
+		x->npending++;
+	x->pending[x->npending - 1] = util_now_ms() + BIND_PENDING_MS;
+	if (fresh)
+		log_notice(BIND_LOG, "re-exposed %s to the engine at %s%s",
+		    source, x->engine, x->read_only ? " (read-only)" : "");
+	else
+		log_info(BIND_LOG, "%s: already exposed at %s; used by one more "
+		    "create", source, x->engine);
+	*engine = x->engine;
+	bind_events_start(b);
+	agent_state_changed(a);
+	return 0;
+}
+
+static void
+bind_unexpose(struct bind *b, struct bind_exposure *x)
+{
+	struct agent *a = b->agent;
+	if (umount2(x->local, MNT_DETACH) < 0 && errno != EINVAL &&
+	    errno != ENOENT) {
+		log_state(LOG_LVL_ERR, BIND_LOG, x->local, "cannot unmount %s "
+		    "(the exposure of %s): %s; will try again", x->local,
+		    x->source, strerror(errno));
+		return;
+	}
+	log_state(LOG_LVL_INFO, BIND_LOG, x->local, NULL);
+	bind_remove_point(x->local);
+	manifest_remove(&a->manifest, BIND_MANIFEST_KIND, x->local);
+	log_notice(BIND_LOG, "removed the exposure of %s at %s: no container "
+	    "uses it", x->source, x->engine);
+	bind_drop(b, x);
+}
+
+/* The proxy's hook, for each absolute bind source of a create. */
+static int
+bind_on_source(void *arg, const char *source, bool read_only,
+    char **replacement, char *why, size_t whylen)
+{
+	struct bind *b = arg;
+	struct bind_policy pol = { b->local_root,
+	    b->agent->cfg.bind_shared_paths };
+	char *out;
+	const char *engine;
+	switch (bind_decide(&pol, source, &out)) {
+	case BIND_KEEP:
+		return 0;
+	case BIND_REPLACE:
+		log_info(BIND_LOG, "bind source %s is %s for the engine", source,
+		    out);
+		*replacement = out;
+		return 0;
+	case BIND_MISSING:
+		/* The engine's own wording, as for --mount. */
+		snprintf(why, whylen, "invalid mount config for type \"bind\": "
+		    "bind source path does not exist: %s (in WSL distro %s: %s)",
+		    source, b->agent->cfg.distro, out);
+		free(out);
+		return -1;
+	case BIND_EXPOSE:
+		break;
+	}
+	int r = bind_expose(b, out, read_only, &engine, why, whylen);
+	free(out);
+	if (r < 0)
+		return -1;
+	*replacement = strdup(engine);
+	if (*replacement == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Asking the engine. */
+
+static void bind_gc_reply(struct bind *, struct evbuffer *);
+static void bind_events_data(struct bind *, struct evbuffer *);
+static void bind_get_ended(struct bind_get *, const char *error);
+static void bind_events_ended(struct bind *, const char *error);
+
+static void
+bind_get_free(struct bind_get *g)
+{
+	if (g == NULL)
+		return;
+	if (g->bev != NULL)
+		bufferevent_free(g->bev);
+	free(g);
+}
+
+/* The status of a reply whose head is whole; 0 while it is not. */
+static int
+bind_reply_status(struct evbuffer *in, size_t *head_len)
+{
+	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	if (end.pos < 0)
+		return 0;
+	char line[32] = "";
+	evbuffer_copyout(in, line, sizeof line - 1);
+	int code = -1;
+	if (sscanf(line, "HTTP/1.%*d %d", &code) != 1)
+		code = -1;
+	*head_len = (size_t)end.pos + 4;
+	return code;
+}
+
+static void
+bind_get_read(struct bufferevent *bev, void *arg)
+{
+	struct bind_get *g = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	if (!g->stream) {
+		if (evbuffer_get_length(in) > BIND_REPLY_MAX)
+			bind_get_ended(g, "the engine's reply is too large");
+		return;
+	}
+	if (!g->head_seen) {
+		size_t hl;
+		int code = bind_reply_status(in, &hl);
+		if (code == 0) {
+			if (evbuffer_get_length(in) > 64 * 1024)
+				bind_get_ended(g, "no HTTP head from the engine");
+			return;
+		}
+		if (code != 200) {
+			char err[64];
+			snprintf(err, sizeof err, "GET /events answered %d", code);
+			bind_get_ended(g, err);
+			return;
+		}
+		evbuffer_drain(in, hl);
+		g->head_seen = true;
+		g->bind->retry_ms = 0;
+		log_state(LOG_LVL_INFO, BIND_LOG, "bind.events", NULL);
+		/* Anything may have happened while we were not listening. */
+		bind_events_data(g->bind, NULL);
+	}
+	if (evbuffer_get_length(in) > 0)
+		bind_events_data(g->bind, in);
+}
+
+static void
+bind_get_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct bind_get *g = arg;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if ((what & BEV_EVENT_EOF) && !g->stream) {
+		bind_get_ended(g, NULL);
+		return;
+	}
+	char err[160];
+	if (what & BEV_EVENT_TIMEOUT)
+		snprintf(err, sizeof err, "no answer within %d s",
+		    BIND_TIMEOUT_S);
+	else if (what & BEV_EVENT_EOF)
+		snprintf(err, sizeof err, "the engine ended the event stream");
+	else
+		snprintf(err, sizeof err, "%s", strerror(EVUTIL_SOCKET_ERROR() ?
+		    EVUTIL_SOCKET_ERROR() : ECONNRESET));
+	bind_get_ended(g, err);
+}
+
+static struct bind_get *
+bind_get_start(struct bind *b, const char *path, bool stream)
+{
+	struct agent *a = b->agent;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (a->engine_path == NULL || strlen(a->engine_path) >=
+	    sizeof sun.sun_path)
+		return NULL;
+	strcpy(sun.sun_path, a->engine_path);
+	struct bind_get *g = calloc(1, sizeof *g);
+	if (g == NULL)
+		return NULL;
+	g->bind = b;
+	g->stream = stream;
+	g->bev = bufferevent_socket_new(a->base, -1,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (g->bev == NULL) {
+		free(g);
+		return NULL;
+	}
+	bufferevent_setcb(g->bev, bind_get_read, NULL, bind_get_event, g);
+	struct timeval tv = { BIND_TIMEOUT_S, 0 };
+	/* The event stream may stay silent for days: no read timeout. */
+	bufferevent_set_timeouts(g->bev, stream ? NULL : &tv, &tv);
+	if (bufferevent_socket_connect(g->bev, (struct sockaddr *)&sun,
+	    sizeof sun) < 0) {
+		bind_get_free(g);
+		return NULL;
+	}
+	char req[512];
+	int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: docker\r\n"
+	    "User-Agent: " AGENT_NAME "\r\n\r\n", path);
+	bufferevent_write(g->bev, req, (size_t)n);
+	bufferevent_enable(g->bev, EV_READ | EV_WRITE);
+	return g;
+}
+
+static void bind_gc_start(struct bind *);
+
+static void
+bind_gc_later(struct bind *b, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
+	if (b->gc_timer != NULL)
+		evtimer_add(b->gc_timer, &tv);
+}
+
+static void
+bind_gc_fired(evutil_socket_t fd, short what, void *arg)
+{
+	bind_gc_start(arg);
+}
+
+static void
+bind_events_fired(evutil_socket_t fd, short what, void *arg)
+{
+	bind_events_start(arg);
+}
+
+/* A create or destroy (or a fresh start): collect soon, once. */
+static void
+bind_events_data(struct bind *b, struct evbuffer *in)
+{
+	if (in != NULL)
+		evbuffer_drain(in, evbuffer_get_length(in));
+	bind_gc_later(b, BIND_GC_DELAY_MS);
+}
+
+static void
+bind_events_stop(struct bind *b)
+{
+	bind_get_free(b->events);
+	b->events = NULL;
+	if (b->events_timer != NULL)
+		evtimer_del(b->events_timer);
+}
+
+/* Follow the engine's events while there is anything to collect. */
+static void
+bind_events_start(struct bind *b)
+{
+	if (b->events != NULL || b->n == 0 ||
+	    !b->agent->engine_socket_present)
+		return;
+	if (b->events_timer != NULL && evtimer_pending(b->events_timer, NULL))
+		return;
+	b->events = bind_get_start(b, BIND_EVENTS_PATH, true);
+	if (b->events == NULL)
+		bind_events_ended(b, "cannot connect to the engine");
+}
+
+/*
+ * The event stream ended (the engine restarted, or refused): try again,
+ * backing off, while there is something to collect.  Reconnecting
+ * collects once, for what happened meanwhile.
+ */
+static void
+bind_events_ended(struct bind *b, const char *error)
+{
+	bind_get_free(b->events);
+	b->events = NULL;
+	if (b->n == 0 || !b->agent->engine_socket_present)
+		return;
+	log_state(LOG_LVL_WARN, BIND_LOG, "bind.events", "not following the "
+	    "engine's events (%s); retrying, and keeping every exposed bind "
+	    "source meanwhile", error);
+	b->retry_ms = b->retry_ms == 0 ? BIND_RETRY_FIRST_MS :
+	    b->retry_ms * 2 > BIND_RETRY_MAX_MS ? BIND_RETRY_MAX_MS :
+	    b->retry_ms * 2;
+	struct timeval tv = { b->retry_ms / 1000,
+	    (suseconds_t)(b->retry_ms % 1000) * 1000 };
+	evtimer_add(b->events_timer, &tv);
+}
+
+static void
+bind_get_ended(struct bind_get *g, const char *error)
+{
+	struct bind *b = g->bind;
+	if (!g->stream) {
+		struct evbuffer *in = bufferevent_get_input(g->bev);
+		b->gc = NULL;
+		if (error == NULL)
+			bind_gc_reply(b, in);
+		else {
+			snprintf(b->error, sizeof b->error, "GET %s: %s",
+			    BIND_CONTAINERS_PATH, error);
+			log_state(LOG_LVL_WARN, BIND_LOG, "bind.gc", "cannot ask "
+			    "the engine which containers use the %zu exposed "
+			    "bind sources: %s; keeping them", b->n, error);
+		}
+		bind_get_free(g);
+		if (b->gc_again) {
+			b->gc_again = false;
+			bind_gc_later(b, BIND_GC_DELAY_MS);
+		}
+		return;
+	}
+	bind_events_ended(g->bind, error);
+}
+/* ------------------------------------------------------------------ */
+/* Collecting: who uses which exposure. */
+
+/* Does a container mount this exposure (its path or below)? */
+static bool
+bind_container_uses(struct json_object *c, const char *engine)
+{
+	struct json_object *mounts;
+	if (!json_object_object_get_ex(c, "Mounts", &mounts) ||
+	    !json_object_is_type(mounts, json_type_array))
+		return false;
+	size_t n = json_object_array_length(mounts);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *m = json_object_array_get_idx(mounts, i), *s;
+		if (json_object_object_get_ex(m, "Source", &s) &&
+		    json_object_is_type(s, json_type_string) &&
+		    util_path_within(json_object_get_string(s), engine))
+			return true;
+	}
+	return false;
+}
+
+static const char *
+bind_container_name(struct json_object *c)
+{
+	struct json_object *names, *first;
+	if (json_object_object_get_ex(c, "Names", &names) &&
+	    json_object_is_type(names, json_type_array) &&
+	    (first = json_object_array_get_idx(names, 0)) != NULL &&
+	    json_object_is_type(first, json_type_string)) {
+		const char *s = json_object_get_string(first);
+		return s[0] == '/' ? s + 1 : s;
+	}
+	return "?";
+}
+
+static bool
+bind_users_have(struct json_object *users, const char *id)
+{
+	size_t n = json_object_array_length(users);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *u = json_object_array_get_idx(users, i), *v;
+		if (json_object_object_get_ex(u, "id", &v) &&
+		    strcmp(json_object_get_string(v), id) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* "a, b and 3 more" */
+static void
+bind_users_text(struct json_object *users, char *buf, size_t len)
+{
+	size_t n = json_object_array_length(users), o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && i < BIND_NAMES_SHOWN && o < len; i++) {
+		struct json_object *v;
+		json_object_object_get_ex(json_object_array_get_idx(users, i),
+		    "name", &v);
+		int w = snprintf(buf + o, len - o, "%s%s", i > 0 ? ", " : "",
+		    json_object_get_string(v));
+		if (w > 0)
+			o += (size_t)w;
+	}
+	if (n > BIND_NAMES_SHOWN && o < len)
+		snprintf(buf + o, len - o, " and %zu more", n - BIND_NAMES_SHOWN);
+}
+
+/* Who uses x now; retires one pending create per new container. */
+static void
+bind_update_users(struct bind_exposure *x, struct json_object *containers,
+    uint64_t now)
+{
+	struct json_object *users = json_object_new_array();
+	if (users == NULL)
+		return;
+	size_t n = json_object_array_length(containers), fresh = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *c = json_object_array_get_idx(containers, i);
+		struct json_object *id;
+		if (!json_object_object_get_ex(c, "Id", &id) ||
+		    !json_object_is_type(id, json_type_string) ||
+		    !bind_container_uses(c, x->engine))
+			continue;
+		struct json_object *u = json_object_new_object();
+		if (u == NULL)
+			continue;
+		json_object_object_add(u, "id", json_object_new_string(
+		    json_object_get_string(id)));
+		json_object_object_add(u, "name", json_object_new_string(
+		    bind_container_name(c)));
+		json_object_array_add(users, u);
+		fresh += !bind_users_have(x->users, json_object_get_string(id));
+	}
+	/* Creates seen through: their containers exist now. */
+	size_t retire = fresh < x->npending ? fresh : x->npending;
+	size_t keep = 0;
+	for (size_t i = retire; i < x->npending; i++)
+		if (x->pending[i] > now)
+			x->pending[keep++] = x->pending[i];
+	x->npending = keep;
+	char before[512], after[512];
+	bind_users_text(x->users, before, sizeof before);
+	bind_users_text(users, after, sizeof after);
+	if (strcmp(before, after) != 0 && after[0] != '\0')
+		log_notice(BIND_LOG, "%s (at %s) is used by %s", x->source,
+		    x->engine, after);
+	json_object_put(x->users);
+	x->users = users;
+}
+
+static void
+bind_gc_apply(struct bind *b, struct json_object *containers)
+{
+	uint64_t now = util_now_ms(), next = 0;
+	for (size_t i = 0; i < b->n;) {
+		struct bind_exposure *x = &b->x[i];
+		bind_update_users(x, containers, now);
+		bool used = json_object_array_length(x->users) > 0;
+		if (!used && x->npending == 0) {
+			size_t before = b->n;
+			bind_unexpose(b, x);
+			i += b->n == before;	/* kept (unmount failed) */
+			continue;
+		}
+		if (used && !x->mounted) {
+			/* After a reboot: containers still need it. */
+			if (bind_mount(x, false) < 0)
+				log_state(LOG_LVL_ERR, BIND_LOG, x->local,
+				    "cannot re-mount %s on %s for %s: %s",
+				    x->source, x->local, "its containers",
+				    strerror(errno));
+			else
+				log_notice(BIND_LOG, "re-mounted %s at %s for "
+				    "the containers using it", x->source,
+				    x->engine);
+		}
+		for (size_t t = 0; t < x->npending; t++)
+			if (next == 0 || x->pending[t] < next)
+				next = x->pending[t];
+		i++;
+	}
+	manifest_save(&b->agent->manifest);
+	if (next != 0)
+		bind_gc_later(b, (unsigned)(next - now + 10));
+	if (b->n == 0)
+		bind_events_stop(b);
+	agent_state_changed(b->agent);
+}
+
+static void
+bind_gc_reply(struct bind *b, struct evbuffer *in)
+{
+	size_t hl = 0;
+	int code = bind_reply_status(in, &hl);
+	struct json_object *all = NULL;
+	if (code == 200) {
+		evbuffer_drain(in, hl);
+		size_t len = evbuffer_get_length(in);
+		const char *body = (const char *)evbuffer_pullup(in, -1);
+		struct json_tokener *tok = json_tokener_new_ex(
+		    HTTP_CREATE_DEPTH_MAX);
+		if (tok != NULL && body != NULL && len <= INT32_MAX)
+			all = json_tokener_parse_ex(tok, body, (int)len);
+		if (tok != NULL)
+			json_tokener_free(tok);
+	}
+	if (all == NULL || !json_object_is_type(all, json_type_array)) {
+		snprintf(b->error, sizeof b->error, "GET %s answered %d%s",
+		    BIND_CONTAINERS_PATH, code, code == 200 ?
+		    " without a JSON array" : "");
+		log_state(LOG_LVL_WARN, BIND_LOG, "bind.gc", "cannot tell which "
+		    "containers use the exposed bind sources: %s; keeping "
+		    "them", b->error);
+		json_object_put(all);
+		return;
+	}
+	b->error[0] = '\0';
+	b->gc_runs++;
+	b->gc_done_once = true;
+	log_state(LOG_LVL_INFO, BIND_LOG, "bind.gc", NULL);
+	bind_gc_apply(b, all);
+	json_object_put(all);
+}
+
+static void
+bind_gc_start(struct bind *b)
+{
+	if (b->gc != NULL) {
+		b->gc_again = true;
+		return;
+	}
+	if (b->n == 0 || !b->agent->engine_socket_present)
+		return;
+	b->gc = bind_get_start(b, BIND_CONTAINERS_PATH, false);
+	if (b->gc == NULL)
+		log_state(LOG_LVL_WARN, BIND_LOG, "bind.gc", "cannot connect to "
+		    "the engine at %s to collect exposed bind sources",
+		    b->agent->engine_path);
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle. */
+
+/* Where exposures go here and for the engine, for this distro. */
+static int
+bind_set_dirs(struct bind *b)
+{
+	char *root = wsl_find_shared_root(NULL);
+	if (root == NULL && (root = strdup(BIND_ENGINE_ROOT)) == NULL)
+		return -1;
+	char *base = util_path_join(root, BIND_DIR_NAME);
+	char *dir = base != NULL ? util_path_join(base,
+	    b->agent->cfg.distro) : NULL;
+	char *engine = dir != NULL ? bind_engine_view(root, dir) : NULL;
+	free(base);
+	if (engine == NULL) {
+		free(root);
+		free(dir);
+		return -1;
+	}
+	free(b->local_root);
+	free(b->local_dir);
+	free(b->engine_dir);
+	b->local_root = root;
+	b->local_dir = dir;
+	b->engine_dir = engine;
+	return 0;
+}
+
+/* What an earlier run left: ours to keep or remove. */
+static void
+bind_load_manifest(struct bind *b)
+{
+	struct manifest *m = &b->agent->manifest;
+	for (size_t i = 0; i < m->n; i++) {
+		struct manifest_entry *e = &m->entries[i];
+		if (strcmp(e->kind, BIND_MANIFEST_KIND) != 0 || e->target == NULL ||
+		    bind_find(b, e->path) != NULL)
+			continue;
+		struct bind_exposure *x = bind_add(b, e->target, e->path);
+		if (x == NULL) {
+			log_err(BIND_LOG, "cannot track %s from the manifest: %s",
+			    e->path, strerror(errno));
+			continue;
+		}
+		x->mounted = wsl_is_mount_point(NULL, x->local);
+	}
+	if (b->n > 0)
+		log_info(BIND_LOG, "%zu bind source(s) exposed by an earlier run; "
+		    "keeping those containers use", b->n);
+}
+
+static struct bind *
+bind_new(struct agent *a)
+{
+	struct bind *b = calloc(1, sizeof *b);
+	if (b == NULL)
+		return NULL;
+	b->agent = a;
+	b->gc_timer = evtimer_new(a->base, bind_gc_fired, b);
+	b->events_timer = evtimer_new(a->base, bind_events_fired, b);
+	if (b->gc_timer == NULL || b->events_timer == NULL ||
+	    bind_set_dirs(b) < 0) {
+		bind_free(b);
+		return NULL;
+	}
+	bind_load_manifest(b);
+	return b;
+}
+
+void
+bind_reconcile(struct agent *a)
+{
+	if (a->bind == NULL && (a->bind = bind_new(a)) == NULL) {
+		log_state(LOG_LVL_ERR, BIND_LOG, "bind.new", "out of memory: "
+		    "bind-mount sources are not re-exposed");
+		return;
+	}
+	struct bind *b = a->bind;
+	/* The distro's name or the shared root may have changed (reload). */
+	(void)bind_set_dirs(b);
+	b->hooked = a->proxy != NULL && a->cfg.socket_mode == SOCKET_MODE_PROXY;
+	if (b->hooked)
+		proxy_set_create_hook(a->proxy, bind_on_source, b);
+	if (!a->engine_socket_present) {
+		bind_events_stop(b);
+		return;
+	}
+	bind_events_start(b);
+	/* The first look, or the engine came back: who still uses what. */
+	if (b->n > 0 && (!b->gc_done_once || b->events == NULL))
+		bind_gc_later(b, 0);
+}
+
+void
+bind_free(struct bind *b)
+{
+	if (b == NULL)
+		return;
+	if (b->agent->proxy != NULL && b->hooked)
+		proxy_set_create_hook(b->agent->proxy, NULL, NULL);
+	bind_events_stop(b);
+	bind_get_free(b->gc);
+	if (b->gc_timer != NULL)
+		event_free(b->gc_timer);
+	if (b->events_timer != NULL)
+		event_free(b->events_timer);
+	while (b->n > 0)
+		bind_drop(b, &b->x[b->n - 1]);
+	free(b->x);
+	free(b->local_root);
+	free(b->local_dir);
+	free(b->engine_dir);
+	if (b->agent->bind == b)
+		b->agent->bind = NULL;
+	free(b);
+}
+
+struct json_object *
+bind_status_json(struct bind *b)
+{
+	struct json_object *o = json_object_new_object();
+	if (o == NULL || b == NULL)
+		return o;
+	json_object_object_add(o, "active", json_object_new_boolean(b->hooked));
+	json_object_object_add(o, "dir", json_object_new_string(b->local_dir));
+	json_object_object_add(o, "engine_dir",
+	    json_object_new_string(b->engine_dir));
+	json_object_object_add(o, "shared_paths", json_object_new_string(
+	    b->agent->cfg.bind_shared_paths != NULL ?
+	    b->agent->cfg.bind_shared_paths : ""));
+	json_object_object_add(o, "following_engine",
+	    json_object_new_boolean(b->events != NULL && b->events->head_seen));
+	json_object_object_add(o, "collections",
+	    json_object_new_int64((int64_t)b->gc_runs));
+	json_object_object_add(o, "error", b->error[0] != '\0' ?
+	    json_object_new_string(b->error) : NULL);
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; i < b->n && arr != NULL; i++) {
+		struct bind_exposure *x = &b->x[i];
+		struct json_object *e = json_object_new_object();
+		if (e == NULL)
+			break;
+		json_object_object_add(e, "source", json_object_new_string(x->source));
+		json_object_object_add(e, "path", json_object_new_string(x->engine));
+		json_object_object_add(e, "local", json_object_new_string(x->local));
+		json_object_object_add(e, "read_only",
+		    json_object_new_boolean(x->read_only));
+		json_object_object_add(e, "mounted",
+		    json_object_new_boolean(x->mounted));
+		struct json_object *names = json_object_new_array();
+		size_t nu = json_object_array_length(x->users);
+		for (size_t u = 0; u < nu && names != NULL; u++) {
+			struct json_object *v;
+			json_object_object_get_ex(json_object_array_get_idx(
+			    x->users, u), "name", &v);
+			json_object_array_add(names, json_object_get(v));
+		}
+		json_object_object_add(e, "containers", names);
+		json_object_object_add(e, "pending_creates",
+		    json_object_new_int64((int64_t)x->npending));
+		json_object_array_add(arr, e);
+	}
+	json_object_object_add(o, "exposures", arr);
+	return o;
+}

@@ -1,0 +1,89 @@
+/*
+ * libFuzzer target: what a docker client sends through the proxy.  The
+ * first byte picks the piece size, so heads and chunked bodies split
+ * across reads are covered; the rest goes through the head parser, the
+ * router, the chunked follower (fed in pieces, as proxy.c does), the
+ * chunked decoder and the create rewrite.  Any input: no crash, no leak,
+ * no undefined behaviour, and the followers never claim more bytes than
+ * they were given.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int
+fuzz_bind(void *arg, const char *source, bool ro, char **repl, char *why,
+    size_t whylen)
+{
+	if (source[1] == 'x') {
+		snprintf(why, whylen, "refused %s", source);
+		return -1;
+	}
+	return asprintf(repl, "/mnt/wsl/x%s%s", ro ? "ro" : "", source) < 0 ?
+	    -1 : 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	size_t piece = (size_t)data[0] + 1;
+	const char *in = (const char *)data + 1;
+	size_t n = size - 1;
+	char why[256];
+
+	struct http_head_parser p;
+	struct http_head h;
+	http_head_parser_init(&p);
+	enum http_result r = HTTP_MORE;
+	for (size_t have = piece < n ? piece : n;; have = have + piece < n ?
+	    have + piece : n) {
+		r = http_head_parse(&p, in, have, &h, why, sizeof why);
+		if (r != HTTP_MORE || have == n)
+			break;
+	}
+	if (r == HTTP_DONE) {
+		if (h.len > n || h.target_off + h.target_len > h.len)
+			abort();
+		(void)http_route(&h, in);
+		size_t hl;
+		char *nh = http_head_with_length(in, &h, 42, &hl);
+		free(nh);
+	}
+
+	struct http_chunked c;
+	size_t pos = 0;
+	http_chunked_init(&c);
+	while (pos < n) {
+		size_t avail = n - pos < piece ? n - pos : piece, used;
+		enum http_chunk_step s = http_chunked_feed(&c, in + pos, avail,
+		    &used, why, sizeof why);
+		if (used > avail)
+			abort();
+		pos += used;
+		if (s == HTTP_CHUNK_DONE || s == HTTP_CHUNK_BAD)
+			break;
+		if (s == HTTP_CHUNK_DATA) {
+			size_t take = n - pos < c.left ? n - pos : (size_t)c.left;
+			if (take > piece)
+				take = piece;
+			pos += take;
+			http_chunked_take(&c, take);
+		}
+	}
+	char *dec = NULL, *out = NULL;
+	size_t dlen, olen;
+	if (http_chunked_decode(in, n, 4096, &dec, &dlen, why, sizeof why) == 0)
+		free(dec);
+	if (http_rewrite_create(in, n, fuzz_bind, NULL, &out, &olen, why,
+	    sizeof why) == HTTP_REWRITE_CHANGED && (out == NULL || olen == 0))
+		abort();
+	free(out);
+	return 0;
+}

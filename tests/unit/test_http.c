@@ -1,0 +1,1215 @@
+/*
+ * http.c (request heads, chunked framing, the create rewrite), bind.c's
+ * pure parts (the policy, the path hash), and the proxy following HTTP
+ * with a create hook, against real sockets: a child runs the proxy, the
+ * test plays both the client and the engine and checks byte for byte
+ * what the engine receives.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "agent.h"
+
+#define WAIT_MS	3000
+
+/* ------------------------------------------------------------------ */
+/* Heads */
+
+static enum http_result
+parse(const char *text, struct http_head *h)
+{
+	struct http_head_parser p;
+	char why[256];
+	http_head_parser_init(&p);
+	return http_head_parse(&p, text, strlen(text), h, why, sizeof why);
+}
+
+static enum http_result
+parse_why(const char *text, char *why, size_t len)
+{
+	struct http_head_parser p;
+	struct http_head h;
+	http_head_parser_init(&p);
+	return http_head_parse(&p, text, strlen(text), &h, why, len);
+}
+
+Test(http_head, simple_get)
+{
+	struct http_head h;
+	const char *t = "GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n";
+	cr_assert(eq(int, parse(t, &h), HTTP_DONE));
+	cr_assert(eq(sz, h.len, strlen(t)));
+	cr_assert(eq(str, h.method, "GET"));
+	cr_assert(eq(int, h.minor, 1));
+	cr_assert(eq(int, h.framing, HTTP_BODY_NONE));
+	cr_assert(not(h.close));
+	cr_assert(not(h.upgrade));
+	cr_assert(eq(int, memcmp(t + h.target_off, "/_ping", 6), 0));
+	cr_assert(eq(sz, h.target_len, 6));
+}
+
+Test(http_head, incomplete_then_split_reads)
+{
+	const char *t = "POST /v1.41/containers/create?name=x HTTP/1.1\r\n"
+	    "Host: docker\r\nContent-Length: 12\r\n\r\n{\"Image\":1}\n";
+	size_t head = strstr(t, "\r\n\r\n") + 4 - t;
+	struct http_head_parser p;
+	struct http_head h;
+	char why[128];
+	http_head_parser_init(&p);
+	/* Byte by byte: MORE until the blank line, then DONE. */
+	for (size_t i = 1; i < head; i++)
+		cr_assert(eq(int, http_head_parse(&p, t, i, &h, why, sizeof why),
+		    HTTP_MORE), "at %zu", i);
+	cr_assert(eq(int, http_head_parse(&p, t, head, &h, why, sizeof why),
+	    HTTP_DONE));
+	cr_assert(eq(sz, h.len, head));
+	cr_assert(eq(int, h.framing, HTTP_BODY_LENGTH));
+	cr_assert(eq(u64, h.length, 12));
+}
+
+Test(http_head, pipelined_head_ends_at_first_blank_line)
+{
+	const char *t = "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
+	struct http_head h;
+	cr_assert(eq(int, parse(t, &h), HTTP_DONE));
+	cr_assert(eq(sz, h.len, 19));
+	struct http_head h2;
+	cr_assert(eq(int, parse(t + h.len, &h2), HTTP_DONE));
+	cr_assert(eq(int, memcmp(t + h.len + h2.target_off, "/b", 2), 0));
+}
+
+Test(http_head, bare_lf_and_leading_empty_lines)
+{
+	struct http_head h;
+	cr_assert(eq(int, parse("\r\nGET / HTTP/1.1\nHost: x\n\n", &h),
+	    HTTP_DONE));
+	cr_assert(eq(str, h.method, "GET"));
+}
+
+Test(http_head, chunked_and_case)
+{
+	struct http_head h;
+	cr_assert(eq(int, parse("POST /build HTTP/1.1\r\ntransfer-ENCODING: "
+	    "Chunked\r\n\r\n", &h), HTTP_DONE));
+	cr_assert(eq(int, h.framing, HTTP_BODY_CHUNKED));
+}
+
+Test(http_head, content_length_zero_is_no_body)
+{
+	struct http_head h;
+	cr_assert(eq(int, parse("POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+	    &h), HTTP_DONE));
+	cr_assert(eq(int, h.framing, HTTP_BODY_NONE));
+}
+
+Test(http_head, refuses_ambiguous_framing)
+{
+	char why[256];
+	cr_assert(eq(int, parse_why("POST / HTTP/1.1\r\nContent-Length: 3\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n", why, sizeof why), HTTP_BAD));
+	cr_assert(not(eq(ptr, strstr(why, "Content-Length and Transfer"), NULL)));
+	cr_assert(eq(int, parse_why("POST / HTTP/1.1\r\nTransfer-Encoding: "
+	    "chunked\r\nContent-Length: 3\r\n\r\n", why, sizeof why), HTTP_BAD));
+	cr_assert(eq(int, parse_why("POST / HTTP/1.1\r\nContent-Length: 3\r\n"
+	    "Content-Length: 4\r\n\r\n", why, sizeof why), HTTP_BAD));
+	cr_assert(not(eq(ptr, strstr(why, "two different"), NULL)));
+	cr_assert(eq(int, parse_why("POST / HTTP/1.1\r\nContent-Length: -1\r\n"
+	    "\r\n", why, sizeof why), HTTP_BAD));
+	cr_assert(eq(int, parse_why("POST / HTTP/1.1\r\nContent-Length: 1,2\r\n"
+	    "\r\n", why, sizeof why), HTTP_BAD));
+	cr_assert(eq(int, parse_why("POST / HTTP/1.1\r\nContent-Length: "
+	    "99999999999999999999\r\n\r\n", why, sizeof why), HTTP_BAD));
+	cr_assert(eq(int, parse_why("POST / HTTP/1.1\r\nTransfer-Encoding: "
+	    "gzip, chunked\r\n\r\n", why, sizeof why), HTTP_BAD));
+	cr_assert(eq(int, parse_why("POST / HTTP/1.1\r\nTransfer-Encoding: "
+	    "chunked\r\nTransfer-Encoding: chunked\r\n\r\n", why, sizeof why),
+	    HTTP_BAD));
+}
+
+Test(http_head, same_content_length_twice_is_fine)
+{
+	struct http_head h;
+	cr_assert(eq(int, parse("POST / HTTP/1.1\r\nContent-Length: 5\r\n"
+	    "Content-Length: 5\r\n\r\n", &h), HTTP_DONE));
+	cr_assert(eq(u64, h.length, 5));
+}
+
+Test(http_head, malformed_heads_are_opaque)
+{
+	char why[256];
+	const char *bad[] = {
+		"GET\r\n\r\n",
+		"GET /\r\n\r\n",
+		"GET / HTTP/2.0\r\n\r\n",
+		"GET / FTP/1.1\r\n\r\n",
+		"GET  / HTTP/1.1\r\n\r\n",
+		"G(T / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1\r\nNo colon here\r\n\r\n",
+		"GET / HTTP/1.1\r\nName : v\r\n\r\n",
+		"GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",
+		"GET / HTTP/1.1\r\nA: b\rc\r\n\r\n",
+		"GET /a\x01 HTTP/1.1\r\n\r\n",
+		"\r\n\r\n",
+	};
+	/* Not requests to follow: passed on, the engine answers them. */
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_assert(eq(int, parse_why(bad[i], why, sizeof why),
+		    HTTP_OPAQUE), "head %zu: not OPAQUE", i);
+}
+
+Test(http_head, not_http_is_seen_from_the_first_line)
+{
+	char why[256];
+	/* No blank line needed: the first line already says it. */
+	cr_assert(eq(int, parse_why("SINK 1048576\n\0\0", why, sizeof why),
+	    HTTP_OPAQUE));
+	cr_assert(eq(int, parse_why("PRI * HTTP/2.0\r\n", why, sizeof why),
+	    HTTP_OPAQUE));
+	cr_assert(eq(int, parse_why("GET / HTTP/1.1\r\nHost: x\r\n", why,
+	    sizeof why), HTTP_MORE));
+	cr_assert(eq(int, parse_why("GET / HTT", why, sizeof why), HTTP_MORE));
+}
+
+Test(http_head, huge_head_is_too_large)
+{
+	size_t n = HTTP_HEAD_MAX + 100;
+	char *t = malloc(n + 1);
+	cr_assert(not(eq(ptr, t, NULL)));
+	memcpy(t, "GET / HTTP/1.1\r\nX-Big: ", 23);
+	memset(t + 23, 'a', n - 23);
+	t[n] = '\0';
+	char why[256];
+	cr_assert(eq(int, parse_why(t, why, sizeof why), HTTP_TOO_LARGE));
+	/* Just under the bound, complete: fine. */
+	size_t m = HTTP_HEAD_MAX - 4;
+	memcpy(t + m, "\r\n\r\n", 5);
+	struct http_head h;
+	cr_assert(eq(int, parse(t, &h), HTTP_DONE));
+	cr_assert(eq(sz, h.len, HTTP_HEAD_MAX));
+	free(t);
+}
+
+Test(http_head, connection_semantics)
+{
+	struct http_head h;
+	cr_assert(eq(int, parse("GET / HTTP/1.0\r\n\r\n", &h), HTTP_DONE));
+	cr_assert(h.close, "HTTP/1.0 closes by default");
+	cr_assert(eq(int, parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n"
+	    "\r\n", &h), HTTP_DONE));
+	cr_assert(not(h.close));
+	cr_assert(eq(int, parse("GET / HTTP/1.1\r\nConnection: foo, Close\r\n"
+	    "\r\n", &h), HTTP_DONE));
+	cr_assert(h.close);
+	cr_assert(eq(int, parse("POST /containers/x/attach HTTP/1.1\r\n"
+	    "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n", &h), HTTP_DONE));
+	cr_assert(h.upgrade);
+	cr_assert(eq(int, parse("GET / HTTP/1.1\r\nUpgrade: tcp\r\n\r\n", &h),
+	    HTTP_DONE));
+	cr_assert(not(h.upgrade), "Upgrade without Connection: upgrade");
+	cr_assert(eq(int, parse("POST / HTTP/1.1\r\nExpect: 100-continue\r\n"
+	    "Content-Length: 2\r\n\r\n", &h), HTTP_DONE));
+	cr_assert(h.expect_continue);
+}
+
+static enum http_route
+route(const char *text)
+{
+	struct http_head h;
+	cr_assert(eq(int, parse(text, &h), HTTP_DONE), "%s", text);
+	return http_route(&h, text);
+}
+
+Test(http_route, creates_under_any_version_prefix)
+{
+	cr_assert(eq(int, route("POST /containers/create HTTP/1.1\r\n\r\n"),
+	    HTTP_ROUTE_CREATE));
+	cr_assert(eq(int, route("POST /v1.41/containers/create?name=x "
+	    "HTTP/1.1\r\n\r\n"), HTTP_ROUTE_CREATE));
+	cr_assert(eq(int, route("POST /v1/containers/create HTTP/1.1\r\n\r\n"),
+	    HTTP_ROUTE_CREATE));
+	cr_assert(eq(int, route("POST /v1.24/containers/%63reate HTTP/1.1\r\n"
+	    "\r\n"), HTTP_ROUTE_CREATE), "percent-encoded, as Go decodes it");
+	cr_assert(eq(int, route("POST http://docker/v1.41/containers/create "
+	    "HTTP/1.1\r\n\r\n"), HTTP_ROUTE_CREATE));
+	cr_assert(eq(int, route("GET /v1.41/containers/create HTTP/1.1\r\n\r\n"),
+	    HTTP_ROUTE_OTHER));
+	cr_assert(eq(int, route("POST /v1.41/containers/createx HTTP/1.1\r\n"
+	    "\r\n"), HTTP_ROUTE_OTHER));
+	cr_assert(eq(int, route("POST /vx/containers/create HTTP/1.1\r\n\r\n"),
+	    HTTP_ROUTE_OTHER));
+	cr_assert(eq(int, route("POST /v1.41/containers/abc/start HTTP/1.1\r\n"
+	    "\r\n"), HTTP_ROUTE_OTHER));
+}
+
+Test(http_route, hijacks)
+{
+	cr_assert(eq(int, route("POST /v1.41/containers/abc/attach?stream=1 "
+	    "HTTP/1.1\r\n\r\n"), HTTP_ROUTE_HIJACK));
+	cr_assert(eq(int, route("POST /v1.41/exec/123/start HTTP/1.1\r\n"
+	    "Content-Length: 2\r\n\r\n"), HTTP_ROUTE_HIJACK));
+	cr_assert(eq(int, route("GET /containers/abc/attach/ws HTTP/1.1\r\n"
+	    "\r\n"), HTTP_ROUTE_HIJACK));
+	cr_assert(eq(int, route("POST /session HTTP/1.1\r\n\r\n"),
+	    HTTP_ROUTE_HIJACK));
+	cr_assert(eq(int, route("POST /v1.41/build HTTP/1.1\r\nConnection: "
+	    "Upgrade\r\nUpgrade: h2c\r\n\r\n"), HTTP_ROUTE_HIJACK));
+	cr_assert(eq(int, route("CONNECT / HTTP/1.1\r\n\r\n"),
+	    HTTP_ROUTE_HIJACK));
+	cr_assert(eq(int, route("GET /exec/123/json HTTP/1.1\r\n\r\n"),
+	    HTTP_ROUTE_OTHER));
+}
+
+/* ------------------------------------------------------------------ */
+/* Chunked framing */
+
+/* Follow a whole chunked body fed in pieces of `step' bytes. */
+static enum http_chunk_step
+follow(const char *body, size_t len, size_t step, size_t *end)
+{
+	struct http_chunked c;
+	char why[256];
+	size_t pos = 0, fed = 0;
+	http_chunked_init(&c);
+	enum http_chunk_step s = HTTP_CHUNK_MORE;
+	while (pos < len || s == HTTP_CHUNK_DATA) {
+		fed = fed + step > len ? len : fed + step;
+		if (fed < pos)
+			fed = pos;
+		size_t used;
+		s = http_chunked_feed(&c, body + pos, fed - pos, &used, why,
+		    sizeof why);
+		pos += used;
+		if (s == HTTP_CHUNK_DONE || s == HTTP_CHUNK_BAD)
+			break;
+		if (s == HTTP_CHUNK_DATA) {
+			size_t take = fed - pos < c.left ? fed - pos : c.left;
+			pos += take;
+			http_chunked_take(&c, take);
+			if (take == 0 && fed == len)
+				break;
+		} else if (fed == len)
+			break;
+	}
+	*end = pos;
+	return s;
+}
+
+Test(http_chunked, whole_and_split)
+{
+	const char *b = "5\r\nhello\r\n1A;name=value;q=\"a;b\"\r\n"
+	    "abcdefghijklmnopqrstuvwxyz\r\n0\r\nTrailer: x\r\n\r\nGET /next";
+	size_t want = strstr(b, "GET /next") - b;
+	for (size_t step = 1; step <= strlen(b); step++) {
+		size_t end;
+		cr_assert(eq(int, follow(b, strlen(b), step, &end),
+		    HTTP_CHUNK_DONE), "step %zu", step);
+		cr_assert(eq(sz, end, want), "step %zu", step);
+	}
+}
+
+Test(http_chunked, zero_only_and_bare_lf)
+{
+	size_t end;
+	cr_assert(eq(int, follow("0\r\n\r\n", 5, 5, &end), HTTP_CHUNK_DONE));
+	cr_assert(eq(sz, end, 5));
+	cr_assert(eq(int, follow("0\n\n", 3, 1, &end), HTTP_CHUNK_DONE));
+	cr_assert(eq(int, follow("3 ;ext\r\nabc\r\n000\r\n\r\n", 20, 3, &end),
+	    HTTP_CHUNK_DONE));
+}
+
+Test(http_chunked, malformed)
+{
+	const char *bad[] = {
+		"\r\n",			/* no size */
+		"g\r\n",		/* not hex */
+		"3\r\nabcX\r\n",	/* no CRLF after data */
+		"3\r\nabc\n0\r\n\r\n",	/* LF alone after data */
+		"1 2\r\n",		/* white space inside the size */
+		"-1\r\n",
+		"11111111111111111\r\n", /* too large */
+		"3\rx\n",		/* bare CR */
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		size_t end;
+		cr_assert(eq(int, follow(bad[i], strlen(bad[i]), 64, &end),
+		    HTTP_CHUNK_BAD), "body %zu accepted", i);
+	}
+}
+
+Test(http_chunked, long_extension_line_refused)
+{
+	size_t n = HTTP_CHUNK_LINE_MAX + 10;
+	char *b = malloc(n + 3);
+	memcpy(b, "1;", 2);
+	memset(b + 2, 'x', n - 2);
+	memcpy(b + n, "\r\n", 3);
+	size_t end;
+	cr_assert(eq(int, follow(b, n + 2, 4096, &end), HTTP_CHUNK_BAD));
+	free(b);
+}
+
+Test(http_chunked, decode)
+{
+	const char *b = "4\r\n{\"a\"\r\n3;x\r\n:1}\r\n0\r\n\r\n";
+	char *out, why[256];
+	size_t n;
+	cr_assert(eq(int, http_chunked_decode(b, strlen(b), 100, &out, &n, why,
+	    sizeof why), 0), "%s", why);
+	cr_assert(eq(sz, n, 7));
+	cr_assert(eq(str, out, "{\"a\":1}"));
+	free(out);
+	cr_assert(eq(int, http_chunked_decode(b, strlen(b), 5, &out, &n, why,
+	    sizeof why), -1), "over the bound");
+	cr_assert(eq(int, http_chunked_decode(b, 10, 100, &out, &n, why,
+	    sizeof why), -1), "truncated");
+}
+
+/* ------------------------------------------------------------------ */
+/* Binds specs and the rewrite */
+
+Test(http_rewrite, bind_spec)
+{
+	size_t n;
+	bool ro;
+	cr_assert(http_bind_spec("/home/a b:/w", &n, &ro));
+	cr_assert(eq(sz, n, 9));
+	cr_assert(not(ro));
+	cr_assert(http_bind_spec("/src:/dst:ro", &n, &ro));
+	cr_assert(ro);
+	cr_assert(http_bind_spec("/src:/dst:z,ro", &n, &ro));
+	cr_assert(ro);
+	cr_assert(http_bind_spec("/src:/dst:rw,rprivate", &n, &ro));
+	cr_assert(not(ro));
+	cr_assert(not(http_bind_spec("vol:/dst", &n, &ro)), "named volume");
+	cr_assert(not(http_bind_spec("/dst", &n, &ro)), "anonymous volume");
+	cr_assert(not(http_bind_spec("/a:/b:ro:x", &n, &ro)), "malformed");
+	cr_assert(not(http_bind_spec("/a:", &n, &ro)));
+	cr_assert(not(http_bind_spec("/a::ro", &n, &ro)));
+}
+
+/* A stand-in for bind.c: /home/... goes to /X/<source>, /missing fails. */
+static int
+fake_bind(void *arg, const char *source, bool ro, char **repl, char *why,
+    size_t whylen)
+{
+	int *calls = arg;
+	(*calls)++;
+	if (strncmp(source, "/missing", 8) == 0) {
+		snprintf(why, whylen, "bind source path does not exist: %s",
+		    source);
+		return -1;
+	}
+	if (strncmp(source, "/home/", 6) != 0)
+		return 0;
+	if (asprintf(repl, "/X%s%s", ro ? "/ro" : "", source) < 0)
+		return -1;
+	return 0;
+}
+
+static enum http_rewrite
+rewrite(const char *body, char **out, int *calls)
+{
+	size_t n;
+	char why[512];
+	*calls = 0;
+	return http_rewrite_create(body, strlen(body), fake_bind, calls, out, &n,
+	    why, sizeof why);
+}
+
+static struct json_object *
+host_config(const char *json)
+{
+	struct json_object *o = json_tokener_parse(json), *hc;
+	cr_assert(not(eq(ptr, o, NULL)), "not JSON: %s", json);
+	cr_assert(json_object_object_get_ex(o, "HostConfig", &hc));
+	json_object_get(hc);
+	json_object_put(o);
+	return hc;
+}
+
+static const char *
+array_str(struct json_object *hc, const char *key, size_t i)
+{
+	struct json_object *a;
+	cr_assert(json_object_object_get_ex(hc, key, &a));
+	return json_object_get_string(json_object_array_get_idx(a, i));
+}
+
+Test(http_rewrite, binds_with_spaces_unicode_and_options)
+{
+	const char *body = "{\"Image\":\"bb\",\"HostConfig\":{\"Binds\":["
+	    "\"/home/dev/my proj:/w\",\"/home/dév/ünï:/u:ro\","
+	    "\"vol:/v\",\"/mnt/wsl/x:/x\",\"/srv:/s:rw\"]},\"Labels\":{\"a\":1.50}}";
+	char *out;
+	int calls;
+	cr_assert(eq(int, rewrite(body, &out, &calls), HTTP_REWRITE_CHANGED));
+	cr_assert(eq(int, calls, 4), "named volumes are not asked about");
+	struct json_object *hc = host_config(out);
+	cr_assert(eq(str, (char *)array_str(hc, "Binds", 0),
+	    "/X/home/dev/my proj:/w"));
+	cr_assert(eq(str, (char *)array_str(hc, "Binds", 1),
+	    "/X/ro/home/dév/ünï:/u:ro"));
+	cr_assert(eq(str, (char *)array_str(hc, "Binds", 2), "vol:/v"));
+	cr_assert(eq(str, (char *)array_str(hc, "Binds", 3), "/mnt/wsl/x:/x"));
+	cr_assert(eq(str, (char *)array_str(hc, "Binds", 4), "/srv:/s:rw"));
+	json_object_put(hc);
+	/* Other members survive, numbers as written, unicode raw. */
+	cr_assert(not(eq(ptr, strstr(out, "\"Labels\":{\"a\":1.50}"), NULL)),
+	    "%s", out);
+	cr_assert(not(eq(ptr, strstr(out, "ünï"), NULL)));
+	free(out);
+}
+
+Test(http_rewrite, mounts_type_bind_only)
+{
+	const char *body = "{\"HostConfig\":{\"Mounts\":["
+	    "{\"Type\":\"bind\",\"Source\":\"/home/dev/a\",\"Target\":\"/a\"},"
+	    "{\"Type\":\"bind\",\"Source\":\"/home/dev/b\",\"Target\":\"/b\","
+	    "\"ReadOnly\":true},"
+	    "{\"Type\":\"volume\",\"Source\":\"/home/dev/c\",\"Target\":\"/c\"},"
+	    "{\"Type\":\"bind\",\"Source\":\"rel\",\"Target\":\"/d\"},"
+	    "{\"Type\":\"tmpfs\",\"Target\":\"/t\"}]}}";
+	char *out;
+	int calls;
+	cr_assert(eq(int, rewrite(body, &out, &calls), HTTP_REWRITE_CHANGED));
+	cr_assert(eq(int, calls, 2));
+	struct json_object *hc = host_config(out), *m, *s;
+	cr_assert(json_object_object_get_ex(hc, "Mounts", &m));
+	json_object_object_get_ex(json_object_array_get_idx(m, 0), "Source", &s);
+	cr_assert(eq(str, (char *)json_object_get_string(s), "/X/home/dev/a"));
+	json_object_object_get_ex(json_object_array_get_idx(m, 1), "Source", &s);
+	cr_assert(eq(str, (char *)json_object_get_string(s),
+	    "/X/ro/home/dev/b"));
+	json_object_object_get_ex(json_object_array_get_idx(m, 2), "Source", &s);
+	cr_assert(eq(str, (char *)json_object_get_string(s), "/home/dev/c"));
+	json_object_put(hc);
+	free(out);
+}
+
+Test(http_rewrite, member_names_match_as_the_engine_reads_them)
+{
+	/* Go's decoder: any case, and the last of equal names counts. */
+	const char *body = "{\"hostconfig\":{\"BINDS\":[\"/home/a:/a\"],"
+	    "\"mounts\":[{\"type\":\"bind\",\"source\":\"/home/b\"}]}}";
+	char *out;
+	int calls;
+	cr_assert(eq(int, rewrite(body, &out, &calls), HTTP_REWRITE_CHANGED));
+	cr_assert(eq(int, calls, 2));
+	cr_assert(eq(str, out, "{\"hostconfig\":{\"BINDS\":[\"/X/home/a:/a\"],"
+	    "\"mounts\":[{\"type\":\"bind\",\"source\":\"/X/home/b\"}]}}"));
+	free(out);
+	body = "{\"HostConfig\":{\"Binds\":[\"/srv:/s\"]},"
+	    "\"hostConfig\":{\"Binds\":[\"/home/c:/c\"]}}";
+	cr_assert(eq(int, rewrite(body, &out, &calls), HTTP_REWRITE_CHANGED));
+	cr_assert(eq(int, calls, 1), "only the last HostConfig counts");
+	cr_assert(not(eq(ptr, strstr(out, "/X/home/c:/c"), NULL)));
+	free(out);
+}
+
+Test(http_rewrite, unchanged_refused_unreadable)
+{
+	char *out;
+	int calls;
+	cr_assert(eq(int, rewrite("{\"Image\":\"bb\"}", &out, &calls),
+	    HTTP_REWRITE_UNCHANGED));
+	cr_assert(eq(ptr, out, NULL));
+	cr_assert(eq(int, rewrite("{\"HostConfig\":{\"Binds\":[\"/srv:/s\"]}}",
+	    &out, &calls), HTTP_REWRITE_UNCHANGED));
+	cr_assert(eq(int, calls, 1));
+	cr_assert(eq(int, rewrite("{\"HostConfig\":{\"Binds\":[\"/missing/x:/"
+	    "s\"]}}", &out, &calls), HTTP_REWRITE_REFUSED));
+	cr_assert(eq(int, rewrite("{\"HostConfig\":", &out, &calls),
+	    HTTP_REWRITE_UNREADABLE));
+	cr_assert(eq(int, rewrite("[1,2]", &out, &calls),
+	    HTTP_REWRITE_UNREADABLE));
+	cr_assert(eq(int, rewrite("{} {}", &out, &calls),
+	    HTTP_REWRITE_UNREADABLE));
+	cr_assert(eq(int, rewrite("{}\r\n", &out, &calls),
+	    HTTP_REWRITE_UNCHANGED));
+	cr_assert(eq(int, rewrite("{\"HostConfig\":{\"Binds\":\"/home/x:/y\"}}",
+	    &out, &calls), HTTP_REWRITE_UNCHANGED), "Binds not an array");
+}
+
+Test(http_rewrite, head_gets_new_length)
+{
+	const char *head = "POST /v1.41/containers/create HTTP/1.1\r\n"
+	    "Host: docker\r\nTransfer-Encoding: chunked\r\n"
+	    "Expect: 100-continue\r\n"
+	    "Content-Type: application/json\r\n\r\n";
+	struct http_head h;
+	cr_assert(eq(int, parse(head, &h), HTTP_DONE));
+	size_t n;
+	char *out = http_head_with_length(head, &h, 1234, &n);
+	cr_assert(eq(str, out, "POST /v1.41/containers/create HTTP/1.1\r\n"
+	    "Host: docker\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 1234\r\n\r\n"));
+	cr_assert(eq(sz, n, strlen(out)));
+	free(out);
+}
+
+Test(http_rewrite, head_with_bare_lf_lines_gets_crlf)
+{
+	/* Found by fuzzing: every short LF line grows by a CR. */
+	const char *head = "POST /containers/create HTTP/1.1\nA:\nB:\nC:\n"
+	    "D:\nE:\nF:\nG:\nH:\nI:\nJ:\nK:\nL:\nM:\nN:\nO:\nP:\nQ:\nR:\n"
+	    "S:\nT:\nU:\nV:\nW:\nX:\nY:\nZ:\nContent-Length: 9\n\n";
+	struct http_head h;
+	cr_assert(eq(int, parse(head, &h), HTTP_DONE));
+	size_t n;
+	char *out = http_head_with_length(head, &h, 7, &n);
+	cr_assert(eq(sz, n, strlen(out)));
+	cr_assert(not(eq(ptr, strstr(out, "Z:\r\nContent-Length: 7\r\n\r\n"),
+	    NULL)), "%s", out);
+	free(out);
+}
+
+Test(http_rewrite, error_reply)
+{
+	size_t n;
+	char *r = http_error_reply(400, "bind source path does not exist: /a "
+	    "\"b\"", &n);
+	cr_assert(eq(sz, n, strlen(r)));
+	cr_assert(eq(int, strncmp(r, "HTTP/1.1 400 Bad Request\r\n", 26), 0));
+	const char *body = strstr(r, "\r\n\r\n") + 4;
+	struct json_object *o = json_tokener_parse(body), *m;
+	cr_assert(json_object_object_get_ex(o, "message", &m));
+	cr_assert(eq(str, (char *)json_object_get_string(m),
+	    "bind source path does not exist: /a \"b\""));
+	char cl[64];
+	snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", strlen(body));
+	cr_assert(not(eq(ptr, strstr(r, cl), NULL)));
+	json_object_put(o);
+	free(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Mangled input: never a crash, never a read out of bounds (ASan). */
+
+static uint32_t
+prng(uint32_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 17;
+	*state ^= *state << 5;
+	return *state;
+}
+
+static int
+keep_all(void *arg, const char *source, bool ro, char **repl, char *why,
+    size_t whylen)
+{
+	return asprintf(repl, "/r%s", source) < 0 ? -1 : 0;
+}
+
+Test(http_mangled, heads_chunks_and_bodies)
+{
+	static const char *seeds[] = {
+		"POST /v1.41/containers/create?name=x HTTP/1.1\r\nHost: d\r\n"
+		    "Content-Length: 10\r\nConnection: Upgrade\r\n\r\n",
+		"5;a=\"b\"\r\nhello\r\n0\r\nT: x\r\n\r\n",
+		"{\"HostConfig\":{\"Binds\":[\"/a b:/c:ro\",\"v:/d\"],\"Mounts\":"
+		    "[{\"Type\":\"bind\",\"Source\":\"/e\"}]}}",
+	};
+	uint32_t st = 2463534242u;
+	char buf[512], why[256];
+	for (int iter = 0; iter < 30000; iter++) {
+		const char *seed = seeds[iter % 3];
+		size_t n = strlen(seed);
+		memcpy(buf, seed, n);
+		for (int k = prng(&st) % 6; k >= 0; k--) {
+			size_t at = prng(&st) % n;
+			switch (prng(&st) % 3) {
+			case 0:	buf[at] = (char)prng(&st); break;
+			case 1:	n = at + 1; break;		/* cut */
+			default: buf[at] = "\r\n:;\" 0{}[]"[prng(&st) % 12];
+			}
+		}
+		/* A heap copy of exactly n bytes: ASan sees any overread. */
+		char *in = malloc(n);
+		memcpy(in, buf, n);
+		struct http_head_parser p;
+		struct http_head h;
+		http_head_parser_init(&p);
+		if (http_head_parse(&p, in, n, &h, why, sizeof why) == HTTP_DONE)
+			(void)http_route(&h, in);
+		struct http_chunked c;
+		size_t pos = 0, used;
+		http_chunked_init(&c);
+		for (int guard = 0; guard < 1000 && pos <= n; guard++) {
+			enum http_chunk_step s = http_chunked_feed(&c, in + pos,
+			    n - pos, &used, why, sizeof why);
+			pos += used;
+			if (s != HTTP_CHUNK_DATA)
+				break;
+			size_t take = n - pos < c.left ? n - pos : c.left;
+			if (take == 0)
+				break;
+			pos += take;
+			http_chunked_take(&c, take);
+		}
+		char *out = NULL, *dec = NULL;
+		size_t olen;
+		(void)http_chunked_decode(in, n, 1024, &dec, &olen, why,
+		    sizeof why);
+		free(dec);
+		(void)http_rewrite_create(in, n, keep_all, NULL, &out, &olen, why,
+		    sizeof why);
+		free(out);
+		free(in);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* bind.c's pure parts */
+
+Test(bind, sha256_known_answers)
+{
+	char hex[65];
+	bind_path_hash("", hex);
+	cr_assert(eq(str, hex, "e3b0c44298fc1c149afbf4c8996fb924"
+	    "27ae41e4649b934ca495991b7852b855"));
+	bind_path_hash("abc", hex);
+	cr_assert(eq(str, hex, "ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad"));
+	bind_path_hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+	    hex);
+	cr_assert(eq(str, hex, "248d6a61d20638b8e5c026930c3e6039"
+	    "a33ce45964ff2167f6ecedd419db06c1"));
+}
+
+Test(bind, path_lists)
+{
+	cr_assert(bind_path_in_list("/mnt/c/Users", "/mnt"));
+	cr_assert(bind_path_in_list("/srv", "/mnt:/srv"));
+	cr_assert(not(bind_path_in_list("/mntx", "/mnt")));
+	cr_assert(not(bind_path_in_list("/home", "")));
+	cr_assert(not(bind_path_in_list("/home", "/mnt:/srv")));
+}
+
+static char tmpdir[64];
+
+static void
+mk_tree(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_http.XXXXXX");
+	cr_assert(not(eq(ptr, mkdtemp(tmpdir), NULL)));
+	char p[256], q[256];
+	snprintf(p, sizeof p, "%s/real dir", tmpdir);
+	cr_assert(eq(int, mkdir(p, 0755), 0));
+	snprintf(p, sizeof p, "%s/wsl", tmpdir);
+	cr_assert(eq(int, mkdir(p, 0755), 0));
+	snprintf(p, sizeof p, "%s/wsl/inside", tmpdir);
+	cr_assert(eq(int, mkdir(p, 0755), 0));
+	snprintf(p, sizeof p, "%s/link", tmpdir);
+	snprintf(q, sizeof q, "%s/real dir", tmpdir);
+	cr_assert(eq(int, symlink(q, p), 0));
+	snprintf(p, sizeof p, "%s/to-wsl", tmpdir);
+	snprintf(q, sizeof q, "%s/wsl/inside", tmpdir);
+	cr_assert(eq(int, symlink(q, p), 0));
+	snprintf(p, sizeof p, "%s/dangling", tmpdir);
+	cr_assert(eq(int, symlink("/nonexistent/x", p), 0));
+}
+
+static void
+rm_tree(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	(void)!system(cmd);
+}
+
+/* Decide about tmpdir + rel. */
+static enum bind_decision
+decide(const char *root, const char *shared, const char *rel, char **out)
+{
+	char src[256];
+	snprintf(src, sizeof src, "%s%s", tmpdir, rel);
+	struct bind_policy pol = { root, shared };
+	return bind_decide(&pol, src, out);
+}
+
+Test(bind, decisions, .init = mk_tree, .fini = rm_tree)
+{
+	char root[128], want[256], *out;
+	snprintf(root, sizeof root, "%s/wsl", tmpdir);
+
+	/* An ordinary directory of this distro: exposed, resolved. */
+	cr_assert(eq(int, decide(root, "/mnt", "/real dir", &out),
+	    BIND_EXPOSE));
+	snprintf(want, sizeof want, "%s/real dir", tmpdir);
+	cr_assert(eq(str, out, want));
+	free(out);
+	/* A symlink: its target is exposed, as mount(2) would follow it. */
+	cr_assert(eq(int, decide(root, "/mnt", "/link", &out), BIND_EXPOSE));
+	cr_assert(eq(str, out, want));
+	free(out);
+	cr_assert(eq(int, decide(root, "/mnt", "//./link/", &out),
+	    BIND_EXPOSE));
+	free(out);
+	/* Missing, or a dangling symlink: refused with the reason. */
+	cr_assert(eq(int, decide(root, "/mnt", "/nope", &out), BIND_MISSING));
+	cr_assert(eq(str, out, "No such file or directory"));
+	free(out);
+	cr_assert(eq(int, decide(root, "/mnt", "/dangling", &out),
+	    BIND_MISSING));
+	free(out);
+	/* Below the shared root: the engine's own /mnt/wsl. */
+	cr_assert(eq(int, decide(root, "/mnt", "/wsl/inside", &out),
+	    BIND_REPLACE));
+	cr_assert(eq(str, out, "/mnt/wsl/inside"));
+	free(out);
+	cr_assert(eq(int, decide(root, "/mnt", "/to-wsl", &out),
+	    BIND_REPLACE), "a symlink into the shared root");
+	cr_assert(eq(str, out, "/mnt/wsl/inside"));
+	free(out);
+	/* A shared prefix: kept as it is, even when missing here. */
+	cr_assert(eq(int, decide(root, tmpdir, "/nope", &out), BIND_KEEP));
+	cr_assert(eq(ptr, out, NULL));
+	/* When the shared root is /mnt/wsl itself, its paths stay. */
+	struct bind_policy pol = { "/mnt/wsl", "" };
+	cr_assert(eq(int, bind_decide(&pol, "/mnt/wsl/docker-desktop-bind-"
+	    "mounts/d/abc", &out), BIND_KEEP));
+	cr_assert(eq(int, bind_decide(&pol, "/mnt/wsl/../../etc", &out),
+	    BIND_EXPOSE), "cleaned before it is compared");
+	cr_assert(eq(str, out, "/etc"));
+	free(out);
+}
+
+/* ------------------------------------------------------------------ */
+/* The proxy following HTTP, against real sockets. */
+
+static struct {
+	char	 dir[64];
+	char	 listen_path[128];
+	char	 engine_path[128];
+	pid_t	 proxy_pid;
+	int	 engine_lfd;
+} px;
+
+/* The child's hook: /home/... -> /E/<hash>, /missing refused. */
+static int
+child_hook(void *arg, const char *source, bool ro, char **repl, char *why,
+    size_t whylen)
+{
+	if (strncmp(source, "/missing", 8) == 0) {
+		snprintf(why, whylen, "bind source path does not exist: %s",
+		    source);
+		return -1;
+	}
+	if (strncmp(source, "/home/", 6) != 0)
+		return 0;
+	char hex[65];
+	bind_path_hash(source, hex);
+	return asprintf(repl, "/E/%s", hex) < 0 ? -1 : 0;
+}
+
+static int
+listen_at(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(ge(int, fd, 0));
+	cr_assert(eq(int, bind(fd, (struct sockaddr *)&a, sizeof a), 0));
+	cr_assert(eq(int, listen(fd, 64), 0));
+	return fd;
+}
+
+static void
+px_setup(void)
+{
+	snprintf(px.dir, sizeof px.dir, "/tmp/test_httpx.XXXXXX");
+	cr_assert(not(eq(ptr, mkdtemp(px.dir), NULL)));
+	snprintf(px.listen_path, sizeof px.listen_path, "%s/l.sock", px.dir);
+	snprintf(px.engine_path, sizeof px.engine_path, "%s/e.sock", px.dir);
+	signal(SIGPIPE, SIG_IGN);
+	px.engine_lfd = listen_at(px.engine_path);
+	int lfd = listen_at(px.listen_path);
+	pid_t parent = getpid();
+	px.proxy_pid = fork();
+	cr_assert(ge(int, px.proxy_pid, 0));
+	if (px.proxy_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		close(px.engine_lfd);
+		fcntl(lfd, F_SETFL, O_NONBLOCK);
+		log_open(false, LOG_LVL_ERR);
+		struct event_base *base = event_base_new();
+		struct proxy *p = proxy_new(base, lfd, px.engine_path, 64);
+		if (p == NULL)
+			_exit(1);
+		proxy_set_create_hook(p, child_hook, NULL);
+		event_base_dispatch(base);
+		_exit(0);
+	}
+	close(lfd);
+}
+
+static void
+px_teardown(void)
+{
+	if (px.proxy_pid > 0) {
+		kill(px.proxy_pid, SIGKILL);
+		waitpid(px.proxy_pid, NULL, 0);
+	}
+	close(px.engine_lfd);
+	unlink(px.listen_path);
+	unlink(px.engine_path);
+	rmdir(px.dir);
+}
+
+static bool
+ready(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, ms) > 0;
+}
+
+/* A client connection and the engine side the proxy opened for it. */
+static void
+px_connect(int *client, int *engine)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", px.listen_path);
+	*client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(eq(int, connect(*client, (struct sockaddr *)&a, sizeof a),
+	    0));
+	cr_assert(ready(px.engine_lfd, WAIT_MS), "the proxy did not connect");
+	*engine = accept4(px.engine_lfd, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert(ge(int, *engine, 0));
+}
+
+static void
+send_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		cr_assert(gt(int, (int)n, 0), "send: %s", strerror(errno));
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Send in pieces of `piece' bytes with a pause, to split reads. */
+static void
+send_split(int fd, const char *p, size_t len, size_t piece)
+{
+	while (len > 0) {
+		size_t n = len < piece ? len : piece;
+		send_all(fd, p, n);
+		p += n;
+		len -= n;
+		usleep(2000);
+	}
+}
+
+/* Read exactly len bytes (or fail after WAIT_MS of silence). */
+static char *
+recv_n(int fd, size_t len)
+{
+	char *buf = malloc(len + 1);
+	size_t got = 0;
+	while (got < len) {
+		cr_assert(ready(fd, WAIT_MS), "only %zu of %zu bytes came", got,
+		    len);
+		ssize_t n = read(fd, buf + got, len - got);
+		cr_assert(gt(int, (int)n, 0), "read after %zu of %zu: %s", got,
+		    len, n == 0 ? "EOF" : strerror(errno));
+		got += (size_t)n;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+static void
+expect_recv(int fd, const char *want, size_t len)
+{
+	char *got = recv_n(fd, len);
+	cr_assert(eq(int, memcmp(got, want, len), 0), "got other bytes:\n%.*s",
+	    (int)(len > 600 ? 600 : len), got);
+	free(got);
+}
+
+/* The client writes while the engine reads, as real ones would. */
+static void
+send_while_engine_reads(int c, int e, const char *all, size_t total)
+{
+	pid_t w = fork();
+	cr_assert(ge(int, w, 0));
+	if (w == 0) {
+		send_all(c, all, total);
+		_exit(0);
+	}
+	expect_recv(e, all, total);
+	waitpid(w, NULL, 0);
+}
+
+static void
+expect_nothing_more(int fd)
+{
+	cr_assert(not(ready(fd, 100)), "unexpected bytes");
+}
+
+TestSuite(proxy_http, .init = px_setup, .fini = px_teardown, .timeout = 30);
+
+Test(proxy_http, pipelined_requests_pass_byte_exact)
+{
+	int c, e;
+	px_connect(&c, &e);
+	const char *reqs = "GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n"
+	    "POST /v1.41/images/load HTTP/1.1\r\nContent-Length: 10\r\n\r\n"
+	    "0123456789"
+	    "POST /build HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n"
+	    "GET /v1.41/info HTTP/1.1\r\n\r\n";
+	send_split(c, reqs, strlen(reqs), 7);
+	expect_recv(e, reqs, strlen(reqs));
+	/* The engine's answer comes back untouched. */
+	send_all(e, "HTTP/1.1 200 OK\r\n\r\n", 19);
+	expect_recv(c, "HTTP/1.1 200 OK\r\n\r\n", 19);
+	close(c);
+	close(e);
+}
+
+Test(proxy_http, create_is_rewritten_with_new_length)
+{
+	int c, e;
+	px_connect(&c, &e);
+	const char *body = "{\"Image\":\"bb\",\"HostConfig\":{\"Binds\":"
+	    "[\"/home/dev/my proj:/w\"]}}";
+	char req[1024];
+	int n = snprintf(req, sizeof req, "POST /v1.41/containers/create?name=x "
+	    "HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n\r\n%sGET /_ping HTTP/1.1\r\n\r\n",
+	    strlen(body), body);
+	send_split(c, req, (size_t)n, 11);
+	char hex[65], want_body[512], want[1024];
+	bind_path_hash("/home/dev/my proj", hex);
+	int bl = snprintf(want_body, sizeof want_body, "{\"Image\":\"bb\","
+	    "\"HostConfig\":{\"Binds\":[\"/E/%s:/w\"]}}", hex);
+	int wl = snprintf(want, sizeof want, "POST /v1.41/containers/create?"
+	    "name=x HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json"
+	    "\r\nContent-Length: %d\r\n\r\n%sGET /_ping HTTP/1.1\r\n\r\n", bl,
+	    want_body);
+	expect_recv(e, want, (size_t)wl);
+	expect_nothing_more(e);
+	close(c);
+	close(e);
+}
+
+Test(proxy_http, chunked_create_is_decoded_and_rewritten)
+{
+	int c, e;
+	px_connect(&c, &e);
+	const char *req = "POST /containers/create HTTP/1.1\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "10\r\n{\"HostConfig\":{\"\r\n"
+	    "1d\r\nMounts\":[{\"Type\":\"bind\",\"Sour\r\n"
+	    "19\r\nce\":\"/home/a\",\"Target\":\"/\r\n"
+	    "4\r\na\"}]\r\n2\r\n}}\r\n0\r\n\r\n";
+	send_split(c, req, strlen(req), 5);
+	char hex[65], body[256], want[512];
+	bind_path_hash("/home/a", hex);
+	int bl = snprintf(body, sizeof body, "{\"HostConfig\":{\"Mounts\":"
+	    "[{\"Type\":\"bind\",\"Source\":\"/E/%s\",\"Target\":\"/a\"}]}}",
+	    hex);
+	int wl = snprintf(want, sizeof want, "POST /containers/create "
+	    "HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s", bl, body);
+	expect_recv(e, want, (size_t)wl);
+	close(c);
+	close(e);
+}
+
+Test(proxy_http, create_without_binds_is_untouched)
+{
+	int c, e;
+	px_connect(&c, &e);
+	const char *req = "POST /v1.41/containers/create HTTP/1.1\r\n"
+	    "Content-Length: 44\r\n\r\n"
+	    "{\"Image\":\"bb\",  \"HostConfig\":{\"Binds\":null}}";
+	send_all(c, req, strlen(req));
+	expect_recv(e, req, strlen(req));
+	close(c);
+	close(e);
+}
+
+Test(proxy_http, missing_source_is_answered_locally)
+{
+	int c, e;
+	px_connect(&c, &e);
+	const char *req = "POST /containers/create HTTP/1.1\r\n"
+	    "Content-Length: 42\r\n\r\n"
+	    "{\"HostConfig\":{\"Binds\":[\"/missing/x:/x\"]}}";
+	send_all(c, req, strlen(req));
+	/* The engine sees nothing but EOF; then the client gets a 400. */
+	cr_assert(ready(e, WAIT_MS));
+	char ch;
+	cr_assert(eq(int, (int)read(e, &ch, 1), 0), "the engine got bytes");
+	close(e);
+	char buf[1024];
+	size_t got = 0;
+	while (got < sizeof buf - 1 && ready(c, WAIT_MS)) {
+		ssize_t n = read(c, buf + got, sizeof buf - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	cr_assert(eq(int, strncmp(buf, "HTTP/1.1 400 ", 13), 0), "%s", buf);
+	cr_assert(not(eq(ptr, strstr(buf, "{\"message\":\"bind source path does "
+	    "not exist: /missing/x\"}"), NULL)), "%s", buf);
+	close(c);
+}
+
+Test(proxy_http, bad_framing_is_refused)
+{
+	int c, e;
+	px_connect(&c, &e);
+	const char *req = "POST /x HTTP/1.1\r\nContent-Length: 3\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+	send_all(c, req, strlen(req));
+	cr_assert(ready(e, WAIT_MS));
+	char ch;
+	cr_assert(eq(int, (int)read(e, &ch, 1), 0));
+	close(e);
+	char *got = recv_n(c, 13);
+	cr_assert(eq(str, got, "HTTP/1.1 400 "));
+	free(got);
+	close(c);
+}
+
+Test(proxy_http, not_http_passes_untouched)
+{
+	int c, e;
+	px_connect(&c, &e);
+	/* A raw protocol (the benchmarks' sink): bytes, then more bytes. */
+	const char *a = "SINK 40\n0123456789";
+	const char *b = "POST /containers/create HTTP/1.1\r\n\r\n";
+	send_all(c, a, strlen(a));
+	expect_recv(e, a, strlen(a));
+	send_all(c, b, strlen(b));
+	expect_recv(e, b, strlen(b));
+	close(c);
+	close(e);
+}
+
+Test(proxy_http, upgrade_then_blind_both_ways)
+{
+	int c, e;
+	px_connect(&c, &e);
+	const char *req = "POST /v1.41/containers/abc/attach?stream=1&stdin=1 "
+	    "HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
+	/* Raw stream bytes that look like a create must pass untouched. */
+	const char *raw = "POST /containers/create HTTP/1.1\r\n"
+	    "Content-Length: 40\r\n\r\n{\"HostConfig\":{\"Binds\":[\"/home/x:/"
+	    "x\"]}}";
+	send_all(c, req, strlen(req));
+	expect_recv(e, req, strlen(req));
+	send_all(e, "HTTP/1.1 101 UPGRADED\r\n\r\n", 26);
+	expect_recv(c, "HTTP/1.1 101 UPGRADED\r\n\r\n", 26);
+	send_all(c, raw, strlen(raw));
+	expect_recv(e, raw, strlen(raw));
+	/* Half-close passes through. */
+	shutdown(c, SHUT_WR);
+	cr_assert(ready(e, WAIT_MS));
+	char ch;
+	cr_assert(eq(int, (int)read(e, &ch, 1), 0));
+	send_all(e, "bye", 3);
+	expect_recv(c, "bye", 3);
+	close(e);
+	close(c);
+}
+
+Test(proxy_http, exec_start_with_body_then_blind)
+{
+	int c, e;
+	px_connect(&c, &e);
+	const char *req = "POST /v1.41/exec/123/start HTTP/1.1\r\n"
+	    "Content-Length: 14\r\n\r\n{\"Detach\":false}";
+	/* (Content-Length 14 covers "{\"Detach\":fals"; the rest is stream.) */
+	send_all(c, req, strlen(req));
+	expect_recv(e, req, strlen(req));
+	close(c);
+	close(e);
+}
+
+Test(proxy_http, large_body_over_a_mebibyte)
+{
+	int c, e;
+	px_connect(&c, &e);
+	size_t blen = 3 * 1024 * 1024 + 17;
+	char head[256];
+	int hl = snprintf(head, sizeof head, "POST /v1.41/images/load HTTP/1.1"
+	    "\r\nContent-Length: %zu\r\n\r\n", blen);
+	const char *next = "GET /_ping HTTP/1.1\r\n\r\n";
+	size_t total = (size_t)hl + blen + strlen(next);
+	char *all = malloc(total);
+	memcpy(all, head, (size_t)hl);
+	for (size_t i = 0; i < blen; i++)
+		all[hl + i] = (char)(i * 7 + 3);
+	memcpy(all + hl + blen, next, strlen(next));
+	send_while_engine_reads(c, e, all, total);
+	free(all);
+	close(c);
+	close(e);
+}
+
+Test(proxy_http, large_chunked_create_passes_untouched)
+{
+	int c, e;
+	px_connect(&c, &e);
+	/* A chunked create body over 16 MiB: forwarded as it came. */
+	size_t chunk = 1024 * 1024, nchunks = 18;
+	const char *head = "POST /containers/create HTTP/1.1\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n";
+	size_t total = strlen(head) + nchunks * (chunk + 16) + 5;
+	char *all = malloc(total), *p = all;
+	p += sprintf(p, "%s", head);
+	for (size_t i = 0; i < nchunks; i++) {
+		p += sprintf(p, "%zx\r\n", chunk);
+		memset(p, 'a' + (int)i, chunk);
+		p += chunk;
+		p += sprintf(p, "\r\n");
+	}
+	p += sprintf(p, "0\r\n\r\n");
+	total = (size_t)(p - all);
+	send_while_engine_reads(c, e, all, total);
+	free(all);
+	close(c);
+	close(e);
+}
+
+Test(proxy_http, huge_head_goes_blind_untouched)
+{
+	int c, e;
+	px_connect(&c, &e);
+	size_t n = HTTP_HEAD_MAX + 1000;
+	char *req = malloc(n + 64);
+	int hl = sprintf(req, "GET / HTTP/1.1\r\nX-Big: ");
+	memset(req + hl, 'b', n - (size_t)hl);
+	size_t len = n + (size_t)sprintf(req + n, "\r\n\r\n");
+	send_all(c, req, len);
+	expect_recv(e, req, len);
+	free(req);
+	close(c);
+	close(e);
+}
