@@ -15,6 +15,9 @@ keep=0
 [ "${1:-}" = --keep ] && keep=1
 
 LAB=$top/tests/lab/lab.sh
+# One lab per machine: wait for any test run that is using it.
+exec 9>/run/wda-e2e.lock
+flock 9
 D=Ubuntu
 HOST_DIR=/mnt/wsl/wda-demo-host
 PEER_LOG=$(mktemp)
@@ -33,6 +36,7 @@ cleanup() {
 		echo "lab left up: $LAB exec $D --user dev -- docker ps; $LAB down to finish"
 	fi
 	rm -f "$PEER_LOG"
+	rm -rf "$HOST_DIR"
 }
 trap cleanup EXIT
 
@@ -53,7 +57,7 @@ make -s -C build install DESTDIR="/proc/$holder/root" >/dev/null
 
 say "The Windows host's side: a peer receiving health reports"
 mkdir -p "$HOST_DIR"
-build/tests/peer/wsl-docker-host-peer --listen "$HOST_DIR/host.sock" >"$PEER_LOG" 2>&1 &
+build/tests/peer/wsl-docker-host-peer --request ping "$HOST_DIR/host.sock" >"$PEER_LOG" 2>&1 &
 peer_pid=$!
 while ! [ -S "$HOST_DIR/host.sock" ]; do
 	kill -0 "$peer_pid" 2>/dev/null || { cat "$PEER_LOG"; exit 1; }

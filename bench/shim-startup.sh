@@ -44,8 +44,17 @@ else
 	cp /bin/true "$TOOL"
 	tool_kind="copy of /bin/true (no static libc here)"
 fi
-printf '{"desktop_dir": "%s", "control_socket": "%s/none.sock"}\n' \
-	"$T/desktop" "$T" >"$T/config.json"
+# The shim runs a tool only while docker can work: the agent answers, or
+# something serves socket.path.  A listener that accepts and closes plays
+# the latter (systemd's socket unit), costing the shim one connect.
+printf '{"desktop_dir": "%s", "control_socket": "%s/none.sock", "socket": {"path": "%s/engine.sock"}}\n' \
+	"$T/desktop" "$T" "$T" >"$T/config.json"
+/usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4096)
+while True: s.accept()[0].close()' "$T/engine.sock" &
+listener=$!
+trap 'kill "$listener" 2>/dev/null; rm -rf -- "$T"' EXIT
+while ! [[ -S $T/engine.sock ]]; do sleep 0.01; done
 ln -s "$SHIM" "$T/bin/docker"
 ln -s "$SHIM" "$T/bin/absent-tool"
 export WSL_DOCKER_AGENT_CONFIG=$T/config.json

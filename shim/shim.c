@@ -182,13 +182,25 @@ shim_ask_agent(const char *control_socket, struct shim_status *st,
 	return true;
 }
 
+/*
+ * Is docker usable without us explaining?  The agent answers, or something
+ * serves socket.path (systemd's .socket unit starts the agent on the first
+ * connection, so the real CLI is what should run).
+ */
 static bool
-shim_agent_answers(const char *control_socket)
+shim_engine_reachable(const struct config *cfg)
 {
 	char *reply = NULL, err[256];
-	bool ok = control_request(control_socket, "{\"request\":\"ping\"}",
+	bool ok = control_request(cfg->control_socket, "{\"request\":\"ping\"}",
 	    &reply, err, sizeof err) == 0;
 	free(reply);
+	if (!ok) {
+		int fd = util_unix_connect(cfg->socket_path);
+		if (fd >= 0) {
+			close(fd);
+			ok = true;
+		}
+	}
 	return ok;
 }
 
@@ -291,7 +303,7 @@ shim_run_tool(struct shim_run *r)
 	 * Windows, not the engine, so they still run.
 	 */
 	if (found > 0 && r->kind != SHIM_KIND_CREDENTIAL &&
-	    !shim_agent_answers(r->cfg.control_socket)) {
+	    !shim_engine_reachable(&r->cfg)) {
 		free(r->path);
 		r->path = NULL;
 		found = 0;
