@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential autoconf automake pkg-config
 libevent-dev libjson-c-dev libsystemd-dev libcriterion-dev
 docker.io busybox-static socat util-linux procps psmisc curl
-mandoc groff-base clang libclang-rt-dev
+mandoc groff-base clang libclang-rt-dev valgrind python3
 systemd-container debootstrap debhelper lintian dpkg-dev"
 
 if [ "$(id -u)" -ne 0 ]; then
