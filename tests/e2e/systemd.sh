@@ -315,7 +315,8 @@ mkdir /run/ours-bind && mount -t tmpfs wda-test /run/ours-bind
 '
 # A stale socket (its listener is gone) and a live one.
 X sh -c 'systemd-socket-activate -l /run/ours-stale.sock true >/dev/null 2>&1 & p=$!; while ! test -S /run/ours-stale.sock; do sleep 0.05; done; kill -9 $p'
-X sh -c 'exec systemd-socket-activate -l /run/theirs-live.sock true' >/dev/null 2>&1 &
+# fd 9 (the lab lock) closed: a straggler must never hold the lab.
+X sh -c 'exec systemd-socket-activate -l /run/theirs-live.sock true' >/dev/null 2>&1 9>&- &
 live_pid=$!
 wait_until 10 X test -S /run/theirs-live.sock
 X sh -c 'cat >/var/lib/wsl-docker-agent/manifest.json' <<'EOF'
@@ -388,7 +389,10 @@ is "purge: no mount is left below /run" "$(X findmnt -rn -o TARGET | grep -E '^/
 is "purge: no configuration, state, log or runtime files" \
 	"$(gone /etc/wsl-docker-agent /var/lib/wsl-docker-agent /var/log/wsl-docker-agent.log /run/wsl-docker-agent /run/wsl-docker-agent.pid /run/docker.sock)" ""
 is "purge: the units are gone" "$(X systemctl list-unit-files 'wsl-docker-agent*' --no-legend | wc -l)" 0
+# The listener lives inside the container: end it there, then our side.
+X pkill -f 'systemd-socket-activate -l /run/theirs-live.sock' 2>/dev/null
 kill "$live_pid" 2>/dev/null
+wait "$live_pid" 2>/dev/null
 
 stop_container
 diag "ran $((SECONDS - t_lock)) s (after the lab lock)"
