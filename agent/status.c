@@ -64,6 +64,20 @@ status_print_permissions(FILE *out, const char *octal)
 	fprintf(out, " %s", s);
 }
 
+/* A titled list of {what, fix} objects, as conflicts and problems are. */
+static void
+status_print_what_fix(FILE *out, const char *title, struct json_object *arr)
+{
+	size_t n = arr != NULL ? json_object_array_length(arr) : 0;
+	if (n > 0)
+		fprintf(out, "%s:\n", title);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i);
+		fprintf(out, "  - %s\n    fix: %s\n", status_str(e, "what", "?"),
+		    status_str(e, "fix", "?"));
+	}
+}
+
 void
 status_print_human(struct json_object *st, FILE *out)
 {
@@ -151,22 +165,6 @@ status_print_human(struct json_object *st, FILE *out)
 		fputc('\n', out);
 	}
 
-	struct json_object *cf = status_get(st, "conflicts");
-	n = cf != NULL ? json_object_array_length(cf) : 0;
-	if (n > 0)
-		fprintf(out, "Conflicts:\n");
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *c = json_object_array_get_idx(cf, i);
-		fprintf(out, "  - %s\n    fix: %s\n", status_str(c, "what", "?"),
-		    status_str(c, "fix", "?"));
-	}
-	struct json_object *pr = status_get(st, "problems");
-	n = pr != NULL ? json_object_array_length(pr) : 0;
-	if (n > 0)
-		fprintf(out, "Problems:\n");
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *p = json_object_array_get_idx(pr, i);
-		fprintf(out, "  - %s\n    fix: %s\n", status_str(p, "what", "?"),
-		    status_str(p, "fix", "?"));
-	}
+	status_print_what_fix(out, "Conflicts", status_get(st, "conflicts"));
+	status_print_what_fix(out, "Problems", status_get(st, "problems"));
 }
