@@ -18,7 +18,7 @@
 # against direct.  A full run writes its table into bench/RESULTS.md.
 #
 # Usage: bench/run.sh [--quick] [--no-save]
-#   --quick    a smoke run of small sizes (for tests: "does it run?")
+#   --quick    a smoke run of small sizes, printed only (for tests: "does it run?")
 #   --no-save  print only; leave bench/RESULTS.md alone
 #   BUILD=DIR  the build to measure (default: the project's build/)
 #   AGENT=PATH the agent binary (default: $BUILD/wsl-docker-agent)
@@ -640,11 +640,12 @@ report() {
 	dockerd=$(ldocker "$ENGINE_SOCK" version --format '{{.Server.Version}}' 2>/dev/null || echo '?')
 	when=$(date -u '+%Y-%m-%d %H:%M UTC')
 	load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-	rev=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')
+	# The commit of the tree the measured agent was built from.
+	rev=$(git -C "$(dirname "$AGENT")" describe --always --dirty 2>/dev/null || echo '?')
 	cat <<EOF
 Run of $when$( ((QUICK)) && printf ' (--quick: smoke sizes, not figures)')
 Machine: $(nproc) CPUs ($cpu), $(awk '/^MemTotal/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo), kernel $kernel;
-dockerd $dockerd (Debian docker.io); agent $("$AGENT" --version 2>/dev/null | awk '{ print $2 }') ($AGENT, tree $rev);
+dockerd $dockerd (Debian docker.io); agent $("$AGENT" --version 2>/dev/null | awk '{ print $2 }') ($AGENT, built from $rev);
 socat $(socat -V 2>/dev/null | awk '/socat version/ { print $3; exit }'), systemd-socket-proxyd $(systemctl --version 2>/dev/null | awk 'NR == 1 { print $2 }').
 Load average at start $LOAD_START, at end $load_end (other work on the machine shows here).
 Medians: throughput over $RUNS runs, save/load over $SAVELOAD_RUNS, ping over $PING_RUNS runs of $PING_N,

@@ -585,10 +585,10 @@ cmd_streams(int argc, char **argv)
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, s[i].fd, &ev) < 0)
 			die("epoll_ctl: %s", strerror(errno));
 	}
+	/* SIGTERM is the end of the window: blocked before anyone is told. */
+	int sfd = stop_signalfd();
 	printf("READY %zu %.1f\n", n, now_ms() - t0);
 	fflush(stdout);
-	/* SIGTERM is the end of the window. */
-	int sfd = stop_signalfd();
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &s[n] };
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
 		die("epoll_ctl on a signalfd: %s", strerror(errno));
