@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,12 @@
 
 #define PROXY_LOG		"proxy"
 #define PROXY_PIPE_SIZE		(1024 * 1024)	/* per direction, if allowed */
+/* One splice this large marks a bulk stream: only then grow its pipe. */
+#define PROXY_BULK_SPLICE	(32 * 1024)
+/* This many connections at once, all gone: give their memory back. */
+#define PROXY_CROWD		64
+/* Send buffer towards the engine (the kernel caps it at wmem_max, x2). */
+#define PROXY_ENGINE_SNDBUF	(1024 * 1024)
 /* Splices per wakeup before one busy stream lets the others run. */
 #define PROXY_PUMP_ROUNDS	8
 /* Out of file descriptors: accept again after this, or when one closes. */
@@ -58,6 +65,9 @@ struct proxy_flow {
 	size_t		 queued;	/* in the pipe, not yet taken by dst */
 	bool		 eof;		/* src has ended */
 	bool		 done;		/* ...and dst was told (SHUT_WR) */
+	bool		 bulk;		/* the pipe was grown for a bulk stream */
+	bool		 full;		/* the pipe took no more: wait for dst */
+	bool		 dry;		/* src came short this wakeup: likely empty */
 	struct event	*ev_src;	/* src readable */
 	struct event	*ev_dst;	/* dst writable */
 	uint64_t	*bytes;		/* the proxy's bytes_up or bytes_down */
@@ -126,6 +136,7 @@ struct proxy {
 	bool		 cap_logged;
 	LIST_HEAD(, proxy_conn) conns;
 	struct proxy_stats stats;
+	uint64_t	 crowd;		/* most at once since memory went back */
 	http_bind_fn	 create_fn;	/* NULL: no connection follows HTTP */
 	void		*create_arg;
 };
@@ -320,21 +331,35 @@ engine_connect(int fd, const char *path)
 	}
 }
 
-/* A pipe per direction; a big one means fewer wakeups on bulk streams. */
+/*
+ * A pipe per direction, at the kernel's default size: a 1 MiB pipe's ring
+ * is a 16 KiB kernel allocation whether or not bytes ever flow, ~30 MiB
+ * for 1,000 quiet `docker events' streams.  flow_note_bulk() grows it.
+ */
 static int
 flow_open_pipe(struct proxy_flow *f)
 {
 	int fds[2];
 	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -1;
-	/*
-	 * Unprivileged or over fs.pipe-user-pages-soft the kernel refuses;
-	 * the default 64 KiB still works, only with more wakeups.
-	 */
-	(void)fcntl(fds[1], F_SETPIPE_SZ, PROXY_PIPE_SIZE);
 	f->pipe_r = fds[0];
 	f->pipe_w = fds[1];
 	return 0;
+}
+
+/*
+ * A splice this large means a bulk stream (save, load, a build context):
+ * a big pipe then means fewer wakeups.  Unprivileged or over
+ * fs.pipe-user-pages-soft the kernel refuses; the default size still
+ * works, only with more wakeups.
+ */
+static void
+flow_note_bulk(struct proxy_flow *f, ssize_t n)
+{
+	if (f->bulk || n < PROXY_BULK_SPLICE)
+		return;
+	f->bulk = true;
+	(void)fcntl(f->pipe_w, F_SETPIPE_SZ, PROXY_PIPE_SIZE);
 }
 
 static void
@@ -395,7 +420,23 @@ conn_new(struct proxy *p, int client, int engine)
 	/* Without memory for it, the connection is spliced blindly. */
 	LIST_INSERT_HEAD(&p->conns, c, entry);
 	p->stats.active++;
+	if (p->stats.active > p->crowd)
+		p->crowd = p->stats.active;
 	return c;
+}
+
+/*
+ * After a crowd of connections has gone (1,000 `docker events' clients),
+ * glibc keeps the heap they used: the agent would idle at twice its
+ * fresh size.  Hand it back when the last of a big crowd closes.
+ */
+static void
+proxy_give_back_memory(struct proxy *p)
+{
+	if (p->stats.active > 0 || p->crowd < PROXY_CROWD)
+		return;
+	p->crowd = 0;
+	(void)malloc_trim(0);
 }
 
 static void
@@ -412,6 +453,7 @@ conn_close(struct proxy_conn *c, bool failed)
 	close(c->engine);
 	free(c);
 	p->stats.active--;
+	proxy_give_back_memory(p);
 	if (failed)
 		p->stats.errors++;
 	proxy_note_below_cap(p);
@@ -443,18 +485,27 @@ flow_fail(struct proxy_flow *f, const char *op, int fd, int err)
 	conn_close(c, !peer_left);
 }
 
-/* Watch whichever end this direction is waiting for, and only that one. */
+/*
+ * A spliced direction watches src while the pipe may take more and dst
+ * while the pipe holds bytes, both at once: the client goes on writing
+ * while the engine drains, as systemd-socket-proxyd does.  One that
+ * follows HTTP waits for each output to go before reading on.  Re-adding
+ * a pending event costs libevent nothing.
+ */
 static int
 flow_wait(struct proxy_flow *f)
 {
-	if (f->queued > 0 || (f == &f->conn->up && http_has_output(f->conn))) {
-		/* Backpressure: leave src unread until dst takes the pipe. */
-		if (event_del(f->ev_src) < 0 || event_add(f->ev_dst, NULL) < 0)
-			return -1;
+	bool want_src, want_dst;
+	if (f == &f->conn->up && f->conn->http != NULL) {
+		want_dst = f->queued > 0 || http_has_output(f->conn);
+		want_src = !want_dst;
 	} else {
-		if (event_del(f->ev_dst) < 0 || event_add(f->ev_src, NULL) < 0)
-			return -1;
+		want_dst = f->queued > 0;
+		want_src = !f->eof && !f->full;
 	}
+	if ((want_src ? event_add(f->ev_src, NULL) : event_del(f->ev_src)) < 0 ||
+	    (want_dst ? event_add(f->ev_dst, NULL) : event_del(f->ev_dst)) < 0)
+		return -1;
 	return 0;
 }
 
@@ -498,28 +549,36 @@ splice_some(int from, int to, size_t len)
 }
 
 /*
- * Move what is ready: pipe -> dst first, then src -> pipe.  The read is
- * only tried with an empty pipe, so EAGAIN there means src has nothing.
+ * Move what is ready: pipe -> dst, then src -> pipe, round after round
+ * while either moves.  EAGAIN from src with the pipe empty means src has
+ * nothing; with bytes in the pipe it may mean the pipe is full (its slots
+ * run out before its bytes do), so src is left alone until dst takes
+ * some: never a busy loop.  A small read that came short (a request, an
+ * answer) means src is empty: it is not asked again, only to hear EAGAIN,
+ * before the next wakeup (epoll is level-triggered: more bytes wake it).
  */
 static void
 conn_pump(struct proxy_flow *f)
 {
+	f->dry = false;
 	for (int round = 0; round < PROXY_PUMP_ROUNDS; round++) {
 		ssize_t n;
+		bool moved = false;
 		if (f->queued > 0) {
 			n = splice_some(f->pipe_r, f->dst, f->queued);
-			if (n < 0 && errno == EAGAIN)
-				break;
-			if (n < 0) {
+			if (n < 0 && errno != EAGAIN) {
 				flow_fail(f, "splice to", f->dst, errno);
 				return;
 			}
-			f->queued -= (size_t)n;
-			*f->bytes += (uint64_t)n;
-			continue;
+			if (n > 0) {
+				f->queued -= (size_t)n;
+				*f->bytes += (uint64_t)n;
+				f->full = false;
+				moved = true;
+			}
 		}
-		if (f->eof && f == &f->conn->down && f->conn->http != NULL &&
-		    f->conn->http->reply != NULL) {
+		if (f->eof && f->queued == 0 && f == &f->conn->down &&
+		    f->conn->http != NULL && f->conn->http->reply != NULL) {
 			/* The engine has answered all it will: now ours. */
 			struct proxy_http *h = f->conn->http;
 			n = write(f->pipe_w, h->reply, h->reply_len);
@@ -530,19 +589,30 @@ conn_pump(struct proxy_flow *f)
 			continue;
 		}
 		if (f->eof) {
-			(void)proxy_half_close(f);
-			return;
+			if (f->queued == 0) {
+				(void)proxy_half_close(f);
+				return;
+			}
+		} else if (!f->full && !f->dry) {
+			n = splice_some(f->src, f->pipe_w, PROXY_PIPE_SIZE);
+			if (n < 0 && errno != EAGAIN) {
+				flow_fail(f, "splice from", f->src, errno);
+				return;
+			}
+			if (n < 0) {
+				f->full = f->queued > 0;
+			} else if (n == 0) {
+				f->eof = true;
+				moved = true;	/* the next round ends it */
+			} else {
+				flow_note_bulk(f, n);
+				f->queued += (size_t)n;
+				f->dry = n < PROXY_BULK_SPLICE;
+				moved = true;
+			}
 		}
-		n = splice_some(f->src, f->pipe_w, PROXY_PIPE_SIZE);
-		if (n < 0 && errno == EAGAIN)
+		if (!moved)
 			break;
-		if (n < 0) {
-			flow_fail(f, "splice from", f->src, errno);
-			return;
-		}
-		if (n == 0)
-			f->eof = true;
-		f->queued += (size_t)n;
 	}
 	if (flow_wait(f) < 0)
 		flow_fail(f, "event_add on", f->src, EINVAL);
@@ -707,6 +777,11 @@ up_read(struct proxy_conn *c, size_t limit, bool *failed)
 {
 	struct proxy_http *h = c->http;
 	*failed = false;
+	if (c->up.dry) {	/* see conn_pump() */
+		http_release_buffer(h);
+		errno = EAGAIN;
+		return -1;
+	}
 	if (!http_make_room(c->http, limit)) {
 		log_warn(PROXY_LOG, "cannot hold more of a request (%zu bytes, "
 		    "out of memory); passing the connection on untouched",
@@ -724,8 +799,11 @@ up_read(struct proxy_conn *c, size_t limit, bool *failed)
 		*failed = true;
 		return -1;
 	}
-	if (n > 0)
+	if (n > 0) {
+		c->up.dry = (size_t)n < h->cap - h->len;
 		h->len += (size_t)n;
+	} else if (n < 0)
+		http_release_buffer(h);	/* a quiet stream holds no buffer */
 	return n;
 }
 
@@ -968,6 +1046,7 @@ up_body_step(struct proxy_conn *c)
 	}
 	size_t want = left < PROXY_PIPE_SIZE ? (size_t)left : PROXY_PIPE_SIZE;
 	ssize_t n = splice_some(f->src, f->pipe_w, want);
+	flow_note_bulk(f, n);
 	if (n < 0 && errno == EAGAIN)
 		return 0;
 	if (n < 0) {
@@ -1041,6 +1120,7 @@ up_pump(struct proxy_conn *c)
 {
 	struct proxy_http *h = c->http;
 	struct proxy_flow *f = &c->up;
+	f->dry = false;
 	for (int round = 0; round < PROXY_PUMP_ROUNDS * 4; round++) {
 		bool failed;
 		if (!up_flush(c, &failed)) {
@@ -1088,6 +1168,16 @@ static void
 conn_start(struct proxy_conn *c)
 {
 	c->connecting = false;
+	/*
+	 * The engine side's default send buffer (wmem_default, 208 KiB) is
+	 * what the pump can hand the engine per wakeup on uploads (docker
+	 * load, build contexts); a bigger one halves the wakeups when the
+	 * engine drains from another CPU.  Only a limit: nothing is
+	 * allocated until bytes flow.
+	 */
+	int sndbuf = PROXY_ENGINE_SNDBUF;
+	(void)setsockopt(c->engine, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    sizeof sndbuf);
 	if (flow_open_pipe(&c->up) < 0 || flow_open_pipe(&c->down) < 0) {
 		int err = errno;
 		struct proxy *p = c->proxy;
