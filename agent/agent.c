@@ -99,6 +99,18 @@ agent_summary(struct agent *a, char *buf, size_t len)
 		    config_socket_mode_name(a->cfg.socket_mode), nok);
 }
 
+/*
+ * STATUS= for systemctl status.  A supervisor whose queue is full misses
+ * the changes in between and gets the latest on the next tick: the agent
+ * never waits on it.
+ */
+static void
+agent_notify_status(struct agent *a)
+{
+	if (a->status_unsent && daemon_notify("STATUS=%s", a->last_summary) == 0)
+		a->status_unsent = false;
+}
+
 void
 agent_state_changed(struct agent *a)
 {
@@ -106,8 +118,9 @@ agent_state_changed(struct agent *a)
 	agent_summary(a, summary, sizeof summary);
 	if (strcmp(summary, a->last_summary) != 0) {
 		snprintf(a->last_summary, sizeof a->last_summary, "%s", summary);
-		(void)sd_notifyf(0, "STATUS=%s", summary);
+		a->status_unsent = true;
 	}
+	agent_notify_status(a);
 	/* An engine that should answer but does not is asked again soon. */
 	if (a->engine_socket_present && !a->engine.reachable && !a->disabled &&
 	    agent_probe_retry_ev != NULL &&
@@ -446,7 +459,7 @@ agent_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_notice("agent", "stopping on %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	(void)sd_notify(0, "STOPPING=1");
+	(void)daemon_notify("STOPPING=1");
 	a->stopping = true;
 	event_base_loopexit(a->base, NULL);
 }
@@ -461,6 +474,7 @@ static void
 agent_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
+	agent_notify_status(a);
 	/* A refused socket path is worth another look now and then. */
 	if (a->sock_state == SOCK_CONFLICT || a->sock_state == SOCK_ERROR)
 		agent_reconcile(a, "heartbeat retry");
@@ -471,7 +485,9 @@ agent_heartbeat(evutil_socket_t fd, short what, void *arg)
 static void
 agent_watchdog(evutil_socket_t fd, short what, void *arg)
 {
-	(void)sd_notify(0, "WATCHDOG=1");
+	struct agent *a = arg;
+	(void)daemon_notify("WATCHDOG=1");
+	agent_notify_status(a);
 }
 
 static void
@@ -558,8 +574,13 @@ agent_run(struct agent *a, int ready_fd)
 	a->health = health_new(a);
 	agent_reconcile(a, "start");
 
-	(void)sd_notifyf(0, "READY=1\nSTATUS=%s\nMAINPID=%ld", a->last_summary,
-	    (long)getpid());
+	if (daemon_notify("READY=1\nSTATUS=%s\nMAINPID=%ld", a->last_summary,
+	    (long)getpid()) == 0)
+		a->status_unsent = false;
+	else if (errno != EAFNOSUPPORT)
+		log_warn("agent", "cannot tell the supervisor (NOTIFY_SOCKET) "
+		    "the agent is ready: %s; is it reading its socket?",
+		    strerror(errno));
 	log_notice("agent", "ready: %s", a->last_summary);
 	if (ready_fd >= 0) {
 		(void)!write(ready_fd, "ok\n", 3);

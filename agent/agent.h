@@ -285,6 +285,7 @@ struct agent {
 	struct event		*heartbeat_ev;
 	struct event		*watchdog_ev;
 	char			 last_summary[256];
+	bool			 status_unsent;	/* NOTIFY_SOCKET was full */
 };
 
 /* agent.c */
@@ -365,6 +366,7 @@ void	status_print_human(struct json_object *, FILE *);
 
 /* daemon.c: single instance, start/stop without systemd */
 int	daemon_lock_pidfile(const char *pidfile, pid_t *holder);
+int	daemon_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	daemon_start(struct agent *);
 int	daemon_stop(const struct config *);
 pid_t	daemon_running_pid(const char *pidfile);

@@ -8,18 +8,69 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent.h"
 
 #define DAEMON_STOP_TIMEOUT_MS	15000
+
+/*
+ * sd_notify(3), but never blocking: libsystemd sends on a blocking socket,
+ * so a supervisor that stops draining NOTIFY_SOCKET (systemd always
+ * drains; a hand-made one may not) would freeze the agent on its tenth
+ * STATUS=.  Only unix sockets ("/path" or "@abstract"); anything else is
+ * not ours to connect to.  0 sent or no supervisor, -1 with errno
+ * (EAGAIN: its queue is full, try later).
+ */
+int
+daemon_notify(const char *fmt, ...)
+{
+	static int fd = -1;
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (path == NULL || path[0] == '\0')
+		return 0;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	size_t plen = strlen(path);
+	if ((path[0] != '/' && path[0] != '@') || plen >= sizeof sun.sun_path) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	memcpy(sun.sun_path, path, plen);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof msg)
+		n = (int)sizeof msg - 1;
+	if (fd < 0)
+		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	ssize_t sent;
+	do
+		sent = sendto(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL,
+		    (struct sockaddr *)&sun,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen));
+	while (sent < 0 && errno == EINTR);
+	if (sent < 0 && errno == EWOULDBLOCK)
+		errno = EAGAIN;
+	return sent < 0 ? -1 : 0;
+}
 
 static pid_t
 daemon_read_pid(int fd)

@@ -180,16 +180,33 @@ cmd_status(struct cli *c, struct config *cfg)
 	char err[512];
 	if (control_request(cfg->control_socket, "{\"request\":\"status\"}",
 	    &reply, err, sizeof err) < 0) {
+		/* Running (it holds its pidfile) but silent is not "not running". */
 		pid_t pid = daemon_running_pid(cfg->pidfile);
-		if (c->json)
-			printf("{\"running\":false,\"healthy\":false,\"error\":"
-			    "\"%s\"}\n", "the agent is not running");
+		char why[768];
+		if (pid > 0)
+			snprintf(why, sizeof why, "the agent (pid %ld) is running "
+			    "but does not answer: %s", (long)pid, err);
 		else
-			fprintf(stderr, "%s: the agent is not running (%s).\n"
-			    "  fix: with systemd: sudo systemctl start "
-			    "wsl-docker-agent; without: sudo wsl-docker-agent start\n",
-			    AGENT_NAME, pid > 0 ? "it holds its pidfile but does not "
-			    "answer" : err);
+			snprintf(why, sizeof why, "the agent is not running: %s",
+			    err);
+		if (c->json) {
+			struct json_object *o = json_object_new_object();
+			json_object_object_add(o, "running",
+			    json_object_new_boolean(pid > 0));
+			json_object_object_add(o, "healthy",
+			    json_object_new_boolean(false));
+			json_object_object_add(o, "error",
+			    json_object_new_string(why));
+			printf("%s\n", json_object_to_json_string_ext(o,
+			    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_put(o);
+		} else
+			fprintf(stderr, "%s: %s.\n  fix: %s\n", AGENT_NAME, why,
+			    pid > 0 ? "restart it: with systemd: sudo systemctl "
+			    "restart wsl-docker-agent; without: sudo "
+			    "wsl-docker-agent stop && sudo wsl-docker-agent start" :
+			    "with systemd: sudo systemctl start wsl-docker-agent; "
+			    "without: sudo wsl-docker-agent start");
 		return EXIT_UNAVAILABLE;
 	}
 	struct json_object *st = json_tokener_parse(reply);

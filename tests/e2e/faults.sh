@@ -30,7 +30,7 @@ start_agent() {
 	wait_until 60 test -S "$T/ctl.sock" && wait_until 60 test -S "$T/docker.sock"
 }
 stop_agent() { kill "$apid" 2>/dev/null; wait "$apid" 2>/dev/null; apid=""; }
-status_json() { "$AGENT" status --json --control-socket "$T/ctl.sock"; }
+status_json() { "$AGENT" status --json --control-socket "$T/ctl.sock" --pidfile "$T/agent.pid"; }
 fds() { ls "/proc/$apid/fd" | wc -l; }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$apid/status"; }
 via_agent() { /usr/bin/docker -H "unix://$T/docker.sock" "$@"; }
@@ -56,7 +56,7 @@ print(bad)
 EOF
 }
 
-"$LAB" up >/dev/null 2>&1 || { not_ok "lab up"; done_testing; exit 1; }
+lab_up
 DD=/mnt/wsl/docker-desktop
 
 # ---- the engine killed mid-stream, then restarted -------------------------
@@ -101,7 +101,21 @@ python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8); time.sleep(3600)' \
 	"$F/shared-sockets/guest-services/docker.proxy.sock" &
 lpid=$!
-start_agent "$F"
+# ...under a supervisor that never reads NOTIFY_SOCKET (its queue holds ten
+# datagrams): the agent must not wait on it.
+mkfifo "$T/drain-go"
+python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+open(sys.argv[2], "w").close()
+sys.stdin.read(1)
+s.setblocking(False)
+try:
+    while True: print(s.recv(4096).decode().split("\n")[0])
+except BlockingIOError: pass' "$T/notify.sock" "$T/notify.bound" <"$T/drain-go" >"$T/notify.msgs" &
+npid=$!
+exec 8>"$T/drain-go"
+wait_until 10 test -e "$T/notify.bound"
+start_agent "$F" env NOTIFY_SOCKET="$T/notify.sock"
 wait_until 10 test -L "$T/bin/docker"
 f0=$(fds); r0=$(rss); w0=$(status_json | grep -o '"watches":[0-9]*')
 for i in $(seq 100); do
@@ -129,6 +143,28 @@ if [ $((r1 - r0)) -le 128 ]; then ok "tree flapped: RSS flat ($r0 -> $r1 KiB)"; 
 lines=$(wc -l <"$T/agent.log")
 if [ "$lines" -le 400 ]; then ok "tree flapped: the log stays short ($lines lines)"; else
 	not_ok "tree flapped: $lines log lines"; fi
+# Each of these changes the STATUS= line: far more than the queue holds.
+qlen=$(cat /proc/sys/net/unix/max_dgram_qlen)
+for i in $(seq "$qlen"); do
+	"$AGENT" disable --control-socket "$T/ctl.sock" >/dev/null
+	"$AGENT" enable --control-socket "$T/ctl.sock" >/dev/null
+done
+if wait_until 10 test -L "$T/bin/docker" &&
+	status_json | grep -q '"disabled":false'; then
+	ok "$((2 * qlen)) state changes with NOTIFY_SOCKET's queue full: the agent answers, integration on"
+else not_ok "state changes with NOTIFY_SOCKET's queue full" "$(status_json; tail -n5 "$T/agent.log")"; fi
+echo go >&8; exec 8>&-; wait "$npid"
+nmsg=$(wc -l <"$T/notify.msgs")
+diag "the undrained NOTIFY_SOCKET held $nmsg messages (queue $qlen); first: $(head -n1 "$T/notify.msgs")"
+# The kernel queues one datagram past max_dgram_qlen.
+if [ "$nmsg" -ge "$qlen" ]; then ok "the supervisor's queue was full ($nmsg messages) and the agent went on"
+else not_ok "the supervisor's queue never filled: $nmsg messages" "$(cat "$T/notify.msgs")"; fi
+# A hung agent (stopped here) is running but silent, and status says so.
+kill -STOP "$apid"
+out=$(status_json); rc=$?
+kill -CONT "$apid"
+like "a hung agent: status --json says running, not answering (exit $rc)" "$rc $out" \
+	'^69 \{"running":true,"healthy":false,"error":"the agent \(pid [0-9]+\) is running but does not answer: the agent did not answer within [0-9]+ s"\}$'
 stop_agent
 kill "$lpid" 2>/dev/null
 
