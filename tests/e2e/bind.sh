@@ -30,9 +30,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$LAB" up >/dev/null 2>&1 || { not_ok "lab up"; done_testing; exit 1; }
-"$LAB" distro "$D" >/dev/null 2>&1 || { not_ok "lab distro"; done_testing; exit 1; }
-check "the build installs into the distro" install_into "$D"
+lab_up
+lab_distro "$D"
 like "the agent starts" "$(dx "$D" $AG start 2>&1)" "started"
 
 hash_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }

@@ -13,11 +13,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$LAB" up >/dev/null 2>&1 || { not_ok "lab up"; done_testing; exit 1; }
-"$LAB" distro d2 --docker-gid none >/dev/null 2>&1 || { not_ok "distro d2"; done_testing; exit 1; }
-"$LAB" distro d3 --docker-gid 3456 >/dev/null 2>&1 || { not_ok "distro d3"; done_testing; exit 1; }
-check "installs into d2" install_into d2
-check "installs into d3" install_into d3
+lab_up
+lab_distro d2 --docker-gid none
+lab_distro d3 --docker-gid 3456
 
 is "d2 starts with no docker group" "$(dx d2 getent group docker)" ""
 like "agent starts in d2" "$(dx d2 $AG start 2>&1)" "started"

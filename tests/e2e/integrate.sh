@@ -18,9 +18,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$LAB" up >/dev/null 2>&1 || { not_ok "lab up"; done_testing; exit 1; }
-"$LAB" distro "$D" >/dev/null 2>&1 || { not_ok "lab distro"; done_testing; exit 1; }
-check "the build installs into the distro" install_into "$D"
+lab_up
+lab_distro "$D"
 
 agent_pid() { dx "$D" cat /run/wsl-docker-agent.pid 2>/dev/null; }
 no_dangling() { [ -z "$(dx "$D" find /usr/local/bin /usr/local/lib/docker -xtype l 2>/dev/null)" ]; }

@@ -11,8 +11,12 @@ T_N=0
 T_FAILED=0
 
 # One lab per machine (/mnt/wsl is global): tests that use it take turns.
-exec 9>/run/wda-e2e.lock
-flock 9
+# A test that uses no lab (nothing below /mnt/wsl, no dockerd) sets
+# E2E_NO_LAB=1 before sourcing this and need not wait its turn.
+if [ -z "${E2E_NO_LAB:-}" ]; then
+	exec 9>/run/wda-e2e.lock
+	flock 9
+fi
 
 diag() { printf '# %s\n' "$*"; }
 
@@ -73,6 +77,9 @@ done_testing() {
 	[ "$T_FAILED" -eq 0 ]
 }
 
+# bail "description" [detail...]: a failure the rest cannot go on from.
+bail() { not_ok "$@"; done_testing; exit 1; }
+
 # Inside a distro, as root or as the ordinary user dev.
 dx() { local d=$1; shift; "$LAB" exec "$d" -- "$@"; }
 dxu() { local d=$1; shift; "$LAB" exec "$d" --user dev -- "$@"; }
@@ -87,4 +94,14 @@ install_into() { # distro
 	local pid
 	pid=$(cat "$LAB_DIR/distros/$1/holder.pid") &&
 	make -s -C "$BUILD" install DESTDIR="/proc/$pid/root" >/dev/null
+}
+
+# lab_up: the lab's engine and Docker Desktop's tree, or the test ends.
+lab_up() { "$LAB" up >/dev/null 2>&1 || bail "lab up" "see $LAB_DIR/engine/dockerd.log"; }
+
+# lab_distro NAME [lab.sh distro options]: a fresh distro NAME with this
+# build installed.
+lab_distro() {
+	"$LAB" distro "$@" >/dev/null 2>&1 || bail "lab distro $*" "see $LAB_DIR/distros/$1/holder.log"
+	check "the build installs into distro $1" install_into "$1"
 }

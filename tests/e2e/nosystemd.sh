@@ -18,11 +18,9 @@ CLI=/mnt/wsl/docker-desktop/cli-tools
 SHIM=/usr/libexec/wsl-docker-agent/wsl-docker-shim
 tmp=$(mktemp -d)
 trap '"$LAB" down >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-bail() { not_ok "$@"; done_testing; exit 1; }
 
-"$LAB" up >/dev/null 2>&1 || bail "lab up"
-"$LAB" distro "$D" >/dev/null 2>&1 || bail "lab distro $D"
-check "the build installs into the distro" install_into "$D"
+lab_up
+lab_distro "$D"
 
 # ---- wsl-docker-agent-wslconf ----------------------------------------------
 # put FILE: stdin becomes FILE in the distro.  sum FILE: its checksum.

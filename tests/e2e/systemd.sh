@@ -63,7 +63,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bail() { not_ok "$@"; done_testing; exit 1; }
 
 # ---- the root file system, cached --------------------------------------
 cache_ok() { [ "$(cat "$CACHE/.wda-ready" 2>/dev/null)" = "$SUITE $INCLUDE" ]; }
@@ -106,7 +105,7 @@ debdir=$("$E2E_TOP/tests/e2e/build-deb" 2>"$tmp/build-deb.err") ||
 deb=$(ls "$debdir"/wsl-docker-agent_*.deb)
 ok "the package is built: ${deb##*/} ($(($(date +%s) - t0)) s)"
 
-"$LAB" up >/dev/null 2>&1 || bail "lab up"
+lab_up
 
 # ---- boot ----------------------------------------------------------------
 mkdir -p "$run/upper" "$run/work" "$root"

@@ -93,8 +93,9 @@ require_tools() {
 	done
 }
 
-# Serialise the subcommands that change state. The lock fd is closed in every
-# long-lived child (dockerd, holders) so it never outlives this process.
+# Serialise the subcommands that change state.  Long-lived children (dockerd,
+# holders) close this lock and the e2e tests' lock (fd 9, tests/e2e/lib.sh)
+# so neither outlives the process that took it.
 LOCK_FD=
 take_lock() {
 	mkdir -p -- "$LAB_DIR"
@@ -370,7 +371,7 @@ start_engine() {
 		--host "unix://$ENGINE_SOCK" \
 		--iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
 		--bridge=none \
-		</dev/null >>"$ENGINE_DIR/dockerd.log" 2>&1 {LOCK_FD}>&- &
+		</dev/null >>"$ENGINE_DIR/dockerd.log" 2>&1 {LOCK_FD}>&- 9>&- &
 	pid=$!
 	ENGINE_STARTED=1
 	log "started dockerd (pid $pid), waiting for $ENGINE_SOCK"
@@ -687,7 +688,7 @@ start_holder() { # NAME
 	printf '==== %s lab.sh starts holder ====\n' "$(date -Is)" >>"$d/holder.log"
 	setsid unshare --mount --pid --fork --propagation unchanged -- \
 		/bin/bash -c "$HOLDER_SCRIPT" "$HOLDER_TAG:$d" "$root" "$rw" "$name" "$fifo" \
-		</dev/null >>"$d/holder.log" 2>&1 {LOCK_FD}>&- {rfd}>&- &
+		</dev/null >>"$d/holder.log" 2>&1 {LOCK_FD}>&- {rfd}>&- 9>&- &
 	bgpid=$!
 	end=$(($(now_ms) + HOLDER_TIMEOUT * 1000))
 	while :; do
