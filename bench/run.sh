@@ -13,7 +13,8 @@
 # GET /_ping latency (new connection each, and keep-alive); 1,000 concurrent
 # GET /events streams (memory and CPU of each proxy); idle memory and
 # wakeups; reaction to Docker Desktop's tree reappearing; start to ready;
-# the shim's start-up cost (bench/shim-startup.sh).  Medians over several
+# the shim's start-up cost (bench/shim-startup.sh); the create-request
+# overhead of bind re-exposure, from a distro.  Medians over several
 # runs, runs interleaved across paths so drift hits them alike, ratios
 # against direct.  A full run writes its table into bench/RESULTS.md.
 #
@@ -73,10 +74,11 @@ readonly PROXIES=(proxy mount socat proxyd)
 
 if ((QUICK)); then
 	RUNS=1 STREAM_MIB=64 PING_N=200 PING_RUNS=1 STREAMS=50 EVENTS=2 WINDOW=1
-	IDLE=2 REACT_RUNS=1 READY_RUNS=2 SHIM_N=20 SAVELOAD_RUNS=1
+	IDLE=2 REACT_RUNS=1 READY_RUNS=2 SHIM_N=20 SAVELOAD_RUNS=1 CREATE_N=5 CLI_N=5
 else
 	RUNS=5 STREAM_MIB=4096 PING_N=5000 PING_RUNS=3 STREAMS=1000 EVENTS=10
 	WINDOW=10 IDLE=60 REACT_RUNS=5 READY_RUNS=10 SHIM_N=1000 SAVELOAD_RUNS=3
+	CREATE_N=50 CLI_N=30
 fi
 BIG_MIB=1024	# the random payload of the large image
 
@@ -397,7 +399,19 @@ bench_ping() {
 			k50[$p]+="$a " k99[$p]+="$b "
 		done
 	done
+	# What a user waits for: the docker CLI's own small request.
+	local -A cli=()
+	local i t0
+	for ((i = 0; i < CLI_N; i++)); do
+		for p in "${PATHS[@]}"; do
+			t0=$(now_ns)
+			ldocker "${SOCK[$p]}" version --format '{{.Server.Version}}' >/dev/null ||
+				die "docker version through $p failed"
+			cli[$p]+="$((($(now_ns) - t0) / 1000)) "
+		done
+	done
 	for p in "${PATHS[@]}"; do
+		record cli_ms "$p" "$(median_of "${cli[$p]}" | awk '{ printf "%.1f", $1 / 1000 }')"
 		record ping_p50 "$p" "$(tr ' ' '\n' <<<"${p50[$p]}" | grep . | median)"
 		record ping_p99 "$p" "$(tr ' ' '\n' <<<"${p99[$p]}" | grep . | median)"
 		record ka_p50 "$p" "$(tr ' ' '\n' <<<"${k50[$p]}" | grep . | median)"
@@ -601,6 +615,66 @@ bench_shim() {
 	fi
 }
 
+# ------------------------------------- 9. create-request overhead (bind) --
+
+# POST /containers/create from inside a lab distro whose agent (installed
+# from $BUILD, started as a user would) re-exposes bind sources: straight to
+# the engine, through the agent without a bind, with a bind whose source is
+# already exposed, and with one that needs a new exposure (a mount below
+# /mnt/wsl).  Each container is removed straight away, on the engine.
+# Requests interleaved, one connection each, as the docker CLI makes them.
+bench_create() {
+	local d=wda-bench pid out
+	log "create-request overhead of bind re-exposure: $CREATE_N creates per case in distro $d"
+	"$LAB" distro "$d" >>"$T/lab.log" 2>&1 || die "lab.sh distro $d failed"
+	pid=$(cat "$LAB_DIR/distros/$d/holder.pid")
+	make -s -C "$BUILD" install DESTDIR="/proc/$pid/root" >>"$T/lab.log" 2>&1 ||
+		die "installing $BUILD into distro $d failed"
+	"$LAB" exec "$d" -- wsl-docker-agent start >>"$T/lab.log" 2>&1 ||
+		die "the agent did not start in distro $d; see $T/lab.log"
+	out=$("$LAB" exec "$d" -- python3 - "$ENGINE_SOCK" /run/docker.sock "$CREATE_N" <<'EOF'
+import json, os, socket, statistics, sys, time
+engine, agent, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def req(path, method, url, body=None):
+    data = b"" if body is None else json.dumps(body).encode()
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.sendall(("%s %s HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
+               "Content-Length: %d\r\nConnection: close\r\n\r\n" % (method, url, len(data))).encode() + data)
+    with s, s.makefile("rb") as f:
+        buf = f.read()
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    return int(head.split()[1]), rest
+def create(path, binds, name=""):
+    code, out = req(path, "POST", "/v1.41/containers/create" + name,
+                    {"Image": "bb", "Cmd": ["true"], "HostConfig": {"Binds": binds}})
+    if code != 201:
+        sys.exit("create through %s: %d %s" % (path, code, out))
+    return json.loads(out)["Id"]
+os.makedirs("/home/dev/app", exist_ok=True)
+# A container that keeps /home/dev/app exposed for the "reused" case.
+keep = create(agent, ["/home/dev/app:/w"], "?name=wda-bench-keep")
+cases = [("direct", engine, lambda i: []), ("nobind", agent, lambda i: []),
+         ("reused", agent, lambda i: ["/home/dev/app:/w"]),
+         ("fresh", agent, lambda i: ["/home/dev/fresh%d:/w" % i])]
+got = {c[0]: [] for c in cases}
+for i in range(n):
+    os.makedirs("/home/dev/fresh%d" % i, exist_ok=True)
+    for name, path, binds in cases:
+        t0 = time.perf_counter()
+        cid = create(path, binds(i))
+        got[name].append((time.perf_counter() - t0) * 1e3)
+        req(engine, "DELETE", "/v1.41/containers/%s?force=1" % cid)
+req(engine, "DELETE", "/v1.41/containers/%s?force=1" % keep)
+print(" ".join("%s=%.2f" % (c[0], statistics.median(got[c[0]])) for c in cases))
+EOF
+) || die "the create benchmark failed in distro $d: $out"
+	local kv
+	for kv in $out; do record create "${kv%%=*}" "${kv#*=}"; done
+	"$LAB" exec "$d" -- wsl-docker-agent stop >>"$T/lab.log" 2>&1 || true
+	"$LAB" distro-rm "$d" >>"$T/lab.log" 2>&1 || true
+}
+
 # ------------------------------------------------------------- report ------
 
 ratio() { # VALUE DIRECT -> " (0.93x)"
@@ -666,6 +740,7 @@ $(row "GET /_ping new connection p50, us" ping_p50 r)
 $(row "GET /_ping new connection p99, us" ping_p99 r)
 $(row "GET /_ping keep-alive p50, us" ka_p50 r)
 $(row "GET /_ping keep-alive p99, us" ka_p99 r)
+$(row "docker version (the CLI, median of $CLI_N), ms" cli_ms r)
 $(row "$STREAMS streams: open at the end" streams_open)
 $(row "$STREAMS streams: events min/max per stream (want ${NOTE[streams_expected]-})" streams_events)
 $(row "$STREAMS streams: time to open all, ms" streams_setup r)
@@ -699,7 +774,12 @@ side of them (the direct column) is in every column.
 Shim start-up (bench/shim-startup.sh, N=$SHIM_N):
 $(sed 's/^/    /' <<<"$SHIM_LINES")
 
-Create-request overhead of bind re-exposure: n/a (issue 6)
+Create-request overhead of bind re-exposure (POST /containers/create from a
+distro, median of $CREATE_N each, ms; ratio against direct):
+
+| direct | agent, no bind | agent, bind already exposed | agent, bind newly exposed |
+| --- | --- | --- | --- |
+| ${R[create.direct]-} | ${R[create.nobind]-}$(ratio "${R[create.nobind]-}" "${R[create.direct]-}") | ${R[create.reused]-}$(ratio "${R[create.reused]-}" "${R[create.direct]-}") | ${R[create.fresh]-}$(ratio "${R[create.fresh]-}" "${R[create.direct]-}") |
 
 Targets (DESIGN.md), judged on this run:
 $(targets)
@@ -732,6 +812,8 @@ targets() {
 		"proxy faster than socat: $(x "$u" "${R[sink_put.socat]-}")x up, $(x "$ud" "${R[sink_get.socat]-}")x down, $(x "${R[load.proxy]-}" "${R[load.socat]-}")x docker load"
 	verdict "$(lt "$(x "${R[ping_p50.proxy]-}" "${R[ping_p50.direct]-}")" 1.15 && lt "$(x "${R[ka_p50.proxy]-}" "${R[ka_p50.direct]-}")" 1.15 && echo 1 || echo 0)" \
 		"small request latency within 15% of direct (p50): $(x "${R[ping_p50.proxy]-}" "${R[ping_p50.direct]-}")x new connection, $(x "${R[ka_p50.proxy]-}" "${R[ka_p50.direct]-}")x keep-alive (p99 $(x "${R[ping_p99.proxy]-}" "${R[ping_p99.direct]-}")x, $(x "${R[ka_p99.proxy]-}" "${R[ka_p99.direct]-}")x)"
+	verdict "$(lt "$(x "${R[cli_ms.proxy]-}" "${R[cli_ms.direct]-}")" 1.15 && echo 1 || echo 0)" \
+		"a small request as users make it (docker version, the CLI) within 15% of direct: $(x "${R[cli_ms.proxy]-}" "${R[cli_ms.direct]-}")x proxy, $(x "${R[cli_ms.mount]-}" "${R[cli_ms.direct]-}")x mount"
 	local want=${NOTE[streams_expected]-0}
 	verdict "$([[ ${R[streams_open.proxy]-} == "$STREAMS" && ${R[streams_events.proxy]-} == "$want/$want" ]] && echo 1 || echo 0)" \
 		"$STREAMS concurrent streams: ${R[streams_open.proxy]-?} open, events ${R[streams_events.proxy]-?} per stream (want $want/$want)"
@@ -782,6 +864,7 @@ bench_react
 anchors_stop
 bench_ready
 bench_shim
+bench_create
 report >"$T/table.md"
 printf '\n'
 cat "$T/table.md"
