@@ -36,7 +36,7 @@
 #define PROXY_LOG		"proxy"
 #define PROXY_PIPE_SIZE		(1024 * 1024)	/* per direction, if allowed */
 /* One splice this large marks a bulk stream: only then grow its pipe. */
-#define PROXY_BULK_SPLICE	(32 * 1024)
+#define PROXY_BULK_SPLICE	(16 * 1024)
 /* This many connections at once, all gone: give their memory back. */
 #define PROXY_CROWD		64
 /* Send buffer towards the engine (the kernel caps it at wmem_max, x2). */
@@ -622,6 +622,8 @@ conn_pump(struct proxy_flow *f)
 /* Following HTTP from the client, while a create hook is set. */
 
 #define UP_BUF_FIRST	(16 * 1024)
+/* A chunk-size line and what follows it, read to find the chunk's end. */
+#define UP_FRAMING_READ	256
 /* A chunked create whose framing adds more than this is passed on raw. */
 #define UP_CREATE_RAW_MAX (HTTP_CREATE_BODY_MAX + HTTP_CREATE_BODY_MAX / 8)
 
@@ -771,9 +773,12 @@ up_reply_locally(struct proxy_conn *c, int status, const char *message)
 	return proxy_half_close(&c->up);
 }
 
-/* Read from the client into the buffer: >0 read, 0 EOF, -1 EAGAIN/fail. */
+/*
+ * Read from the client into the buffer, at most `most' bytes at a time:
+ * >0 read, 0 EOF, -1 EAGAIN/fail.
+ */
 static ssize_t
-up_read(struct proxy_conn *c, size_t limit, bool *failed)
+up_read(struct proxy_conn *c, size_t limit, size_t most, bool *failed)
 {
 	struct proxy_http *h = c->http;
 	*failed = false;
@@ -789,10 +794,10 @@ up_read(struct proxy_conn *c, size_t limit, bool *failed)
 		up_go_blind(c);
 		return 1;
 	}
+	size_t room = h->cap - h->len < most ? h->cap - h->len : most;
 	ssize_t n;
 	do
-		n = recv(c->client, h->buf + h->len, h->cap - h->len,
-		    MSG_DONTWAIT);
+		n = recv(c->client, h->buf + h->len, room, MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 		flow_fail(&c->up, "recv from", c->client, errno);
@@ -800,7 +805,7 @@ up_read(struct proxy_conn *c, size_t limit, bool *failed)
 		return -1;
 	}
 	if (n > 0) {
-		c->up.dry = (size_t)n < h->cap - h->len;
+		c->up.dry = (size_t)n < room;
 		h->len += (size_t)n;
 	} else if (n < 0)
 		http_release_buffer(h);	/* a quiet stream holds no buffer */
@@ -817,10 +822,10 @@ up_client_ended(struct proxy_conn *c)
 
 /* Read more of a request: 1 go on, 0 wait for the client, -1 gone. */
 static int
-up_read_step(struct proxy_conn *c, size_t limit)
+up_read_step(struct proxy_conn *c, size_t limit, size_t most)
 {
 	bool failed;
-	ssize_t n = up_read(c, limit, &failed);
+	ssize_t n = up_read(c, limit, most, &failed);
 	if (failed)
 		return -1;
 	if (n == 0)
@@ -1042,7 +1047,11 @@ up_body_step(struct proxy_conn *c)
 		}
 		return 1;
 	} else if ((left = http_chunked_data_left(&h->chunked)) == 0) {
-		return up_read_step(c, HTTP_HEAD_MAX);	/* framing next */
+		/*
+		 * Framing next: read little, so that the chunk's data after
+		 * it is spliced, not copied (docker load sends 32 KiB chunks).
+		 */
+		return up_read_step(c, HTTP_HEAD_MAX, UP_FRAMING_READ);
 	}
 	size_t want = left < PROXY_PIPE_SIZE ? (size_t)left : PROXY_PIPE_SIZE;
 	ssize_t n = splice_some(f->src, f->pipe_w, want);
@@ -1100,7 +1109,7 @@ up_head_step(struct proxy_conn *c)
 		}
 	} else
 		http_release_buffer(h);	/* a big create's, say */
-	return up_read_step(c, HTTP_HEAD_MAX);
+	return up_read_step(c, HTTP_HEAD_MAX, SIZE_MAX);
 }
 
 /* UP_CREATE: 1 go on, 0 wait for the client, -1 gone. */
@@ -1112,7 +1121,7 @@ up_create_read(struct proxy_conn *c)
 		return 1;
 	return up_read_step(c, h->head.len +
 	    (h->head.framing == HTTP_BODY_LENGTH ? (size_t)h->head.length :
-	    UP_CREATE_RAW_MAX + HTTP_HEAD_MAX));
+	    UP_CREATE_RAW_MAX + HTTP_HEAD_MAX), SIZE_MAX);
 }
 
 static void

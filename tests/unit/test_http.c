@@ -1173,6 +1173,32 @@ Test(proxy_http, large_body_over_a_mebibyte)
 	close(e);
 }
 
+/* docker load: a chunked upload in 32 KiB chunks, spliced past the framing. */
+Test(proxy_http, chunked_upload_passes_byte_exact)
+{
+	int c, e;
+	px_connect(&c, &e);
+	const char *head = "POST /v1.41/images/load?quiet=1 HTTP/1.1\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n";
+	const char *next = "GET /_ping HTTP/1.1\r\n\r\n";
+	size_t nchunks = 300, most = 32768;
+	char *all = malloc(strlen(head) + nchunks * (most + 32) + 64), *p = all;
+	p += sprintf(p, "%s", head);
+	for (size_t i = 0; i < nchunks; i++) {
+		/* Mostly 32 KiB, some odd sizes, an extension now and then. */
+		size_t len = i % 7 == 3 ? 1 + i * 37 % most : most;
+		p += sprintf(p, i % 11 == 5 ? "%zx;n=%zu\r\n" : "%zx\r\n", len, i);
+		for (size_t k = 0; k < len; k++)
+			*p++ = (char)(i * 131 + k * 7);
+		p += sprintf(p, "\r\n");
+	}
+	p += sprintf(p, "0\r\n\r\n%s", next);
+	send_while_engine_reads(c, e, all, (size_t)(p - all));
+	free(all);
+	close(c);
+	close(e);
+}
+
 Test(proxy_http, large_chunked_create_passes_untouched)
 {
 	int c, e;
