@@ -2,8 +2,10 @@
 # Faults and load, in the lab, with the agent run on the machine itself
 # (private paths, so nothing of the machine's is touched): the engine killed
 # mid-stream and restarted, Docker Desktop's tree flapping a hundred times,
-# fd exhaustion, 10,000 connections, and a valgrind memcheck run.  Fd and
-# memory growth are measured, not guessed.  Prints TAP.
+# fd exhaustion, 10,000 connections one after another and 1,000 at once,
+# a supervisor that never reads NOTIFY_SOCKET, a hung agent's status, and a
+# valgrind memcheck run.  Fd and memory growth are measured, not guessed.
+# Prints TAP.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -89,6 +91,39 @@ diag "fds $f0 -> $f1, RSS $r0 -> $r1 KiB"
 is "10,000 connections: no fd leaked" "$f1" "$f0"
 if [ $((r1 - r0)) -le 256 ]; then ok "10,000 connections: RSS flat ($r0 -> $r1 KiB)"; else
 	not_ok "10,000 connections: RSS grew $r0 -> $r1 KiB"; fi
+
+# ---- a crowd of 1,000 streams at once, then gone: memory comes back --------
+crowd() { # SOCKET: 1,000 `docker events' streams open at once, then closed
+	python3 - "$1" <<'EOF'
+import resource, select, socket, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+ss = []
+for _ in range(1000):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(b"GET /v1.41/events HTTP/1.1\r\nHost: docker\r\n\r\n")
+    ss.append(s)
+ok = 0
+for s in ss:
+    if select.select([s], [], [], 10)[0] and s.recv(4096).startswith(b"HTTP/1.1 200"):
+        ok += 1
+for s in ss:
+    s.close()
+print(ok)
+EOF
+}
+r0=$(rss)
+is "1,000 streams at once through the agent: every one answered" "$(crowd "$T/docker.sock")" 1000
+wait_until 10 sh -c "[ \$(ls /proc/$apid/fd | wc -l) -le $f0 ]"
+r1=$(rss)
+is "1,000 streams at once: at the end no fd is left" "$(fds)" "$f0"
+crowd "$T/docker.sock" >/dev/null
+wait_until 10 sh -c "[ \$(ls /proc/$apid/fd | wc -l) -le $f0 ]"
+r2=$(rss)
+diag "RSS before a crowd of 1,000 streams $r0 KiB, after it $r1 KiB, after a second $r2 KiB"
+if [ $((r1 - r0)) -le 512 ] && [ $((r2 - r1)) -le 128 ]; then
+	ok "1,000 streams at once, then gone: RSS back near where it was ($r0 -> $r1 -> $r2 KiB)"
+else not_ok "1,000 streams at once, then gone: RSS $r0 -> $r1 -> $r2 KiB"; fi
 stop_agent
 
 # ---- Docker Desktop's tree flapping a hundred times --------------------------
