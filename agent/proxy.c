@@ -24,12 +24,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <linux/sockios.h>
 #include <event2/event.h>
 
 #include "agent.h"
@@ -692,11 +694,25 @@ splice_some(int from, int to, size_t len)
 }
 
 /*
+ * After EAGAIN from src -> pipe: does src still hold bytes (so the pipe
+ * is what is full)?  If it cannot say, assume so: waiting for dst is
+ * always safe, only slower.
+ */
+static bool
+socket_has_bytes(int fd)
+{
+	int n = 0;
+	return ioctl(fd, SIOCINQ, &n) < 0 || n > 0;
+}
+
+/*
  * Move what is ready: pipe -> dst, then src -> pipe, round after round
  * while either moves.  EAGAIN from src with the pipe empty means src has
- * nothing; with bytes in the pipe it may mean the pipe is full (its slots
- * run out before its bytes do), so src is left alone until dst takes
- * some: never a busy loop.  A small read that came short (a request, an
+ * nothing; with bytes in the pipe it may also mean the pipe is full (its
+ * slots run out before its bytes do).  Only then (src still holds bytes)
+ * is src left alone until dst takes some, never a busy loop; otherwise
+ * src is watched on, so a slow client does not stall the engine while the
+ * pipe has room.  A small read that came short (a request, an
  * answer) means src is empty: it is not asked again, only to hear EAGAIN,
  * before the next wakeup (epoll is level-triggered: more bytes wake it).
  */
@@ -743,7 +759,8 @@ conn_pump(struct proxy_flow *f)
 				return;
 			}
 			if (n < 0) {
-				f->full = f->queued > 0;
+				f->full = f->queued > 0 &&
+				    socket_has_bytes(f->src);
 			} else if (n == 0) {
 				f->eof = true;
 				moved = true;	/* the next round ends it */
