@@ -56,8 +56,9 @@ usage(FILE *out)
 	fprintf(out,
 "\n"
 "Exit status: 0 success (status: healthy); 1 status: needs attention;\n"
-"64 usage error; 69 agent not running; 70 internal error; 71 system error;\n"
-"75 another agent already runs; 77 permission denied; 78 bad configuration.\n"
+"64 usage error; 69 agent not running or not answering; 70 internal error;\n"
+"71 system error; 75 another agent already runs; 77 permission denied;\n"
+"78 bad configuration.\n"
 "See wsl-docker-agent(8), wsl-docker-agent.conf(5).\n");
 }
 
