@@ -18,13 +18,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <linux/sockios.h>
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <event2/event.h>
@@ -723,6 +726,51 @@ Test(proxy, forwards_8_mib_byte_exact)
 	cr_assert(eq(u64, st.total, 1));
 	cr_assert(eq(u64, st.active, 0));
 	cr_assert(eq(u64, st.errors, 0));
+	proxy_stop();
+}
+
+/* Has the reader taken all the engine wrote (SIOCOUTQ back to 0)? */
+static bool
+taken_within(int fd, int ms)
+{
+	for (int waited = 0; waited <= ms; waited++) {
+		int outq = -1;
+		cr_assert(eq(int, ioctl(fd, SIOCOUTQ, &outq), 0));
+		if (outq == 0)
+			return true;
+		struct timespec tick = { 0, 1000000 };
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+/*
+ * A download to a client that does not read yet (docker save into a slow
+ * pipe): while the proxy's pipe has room it goes on taking what the engine
+ * writes, even when the engine pauses between writes.  It once took a
+ * pause for a full pipe and stopped at the client's socket buffer.
+ */
+Test(proxy, a_slow_client_does_not_stall_the_engine_while_the_pipe_has_room)
+{
+	struct link l = link_through_proxy();
+	cr_assert(eq(int, fcntl(l.engine, F_SETFL, O_NONBLOCK), 0));
+	static char piece[32 * 1024];
+	memset(piece, 'x', sizeof piece);
+	size_t taken = 0;
+	while (taken < 4 * 1024 * 1024) {
+		ssize_t n = send(l.engine, piece, sizeof piece, MSG_NOSIGNAL);
+		if (n < 0 && errno == EAGAIN)
+			break;
+		cr_assert(gt(int, (int)n, 0), "send: %s", strerror(errno));
+		if (!taken_within(l.engine, 1000))
+			break;		/* the proxy stopped reading the engine */
+		taken += (size_t)n;
+	}
+	/* The client's socket holds ~200 KiB; the pipe grows to 1 MiB. */
+	cr_assert(ge(sz, taken, (size_t)768 * 1024), "the proxy stopped "
+	    "reading the engine after %zu bytes although its pipe had room",
+	    taken);
+	link_close(&l);
 	proxy_stop();
 }
 
