@@ -1289,12 +1289,14 @@ up_pump(struct proxy_conn *c)
 {
 	struct proxy_http *h = c->http;
 	struct proxy_flow *f = &c->up;
+	bool out_of_rounds = true;
 	f->dry = false;
 	for (int round = 0; round < PROXY_PUMP_ROUNDS * 4; round++) {
 		bool failed;
 		if (!up_flush(c, &failed)) {
 			if (failed)
 				return;
+			out_of_rounds = false;
 			break;		/* the engine is not taking more now */
 		}
 		int r = 1;
@@ -1320,15 +1322,22 @@ up_pump(struct proxy_conn *c)
 		}
 		if (r < 0 || h->mode == UP_REPLYING)
 			return;
-		if (r == 0)
-			break;
+		if (r == 0) {
+			out_of_rounds = false;
+			break;		/* the client must send more first */
+		}
 	}
 	if (flow_wait(f) < 0) {
 		flow_fail(f, "event_add on", f->src, EINVAL);
 		return;
 	}
-	/* Pipelined requests already buffered would wait for nothing. */
-	if (!http_has_output(c) && f->queued == 0 && h->off < h->len)
+	/*
+	 * Out of rounds with requests still buffered: they would wait for
+	 * nothing, so come back.  Never when waiting for the client (a
+	 * partial request buffered) or the engine: that would spin.
+	 */
+	if (out_of_rounds && !http_has_output(c) && f->queued == 0 &&
+	    h->off < h->len)
 		event_active(f->ev_src, EV_READ, 1);
 }
 

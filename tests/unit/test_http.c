@@ -990,6 +990,49 @@ Test(proxy_http, pipelined_requests_pass_byte_exact)
 	close(e);
 }
 
+/* CPU time of a process so far, in clock ticks. */
+static long
+cpu_ticks(pid_t pid)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	cr_assert(f != NULL);
+	cr_assert(fgets(line, sizeof line, f) != NULL);
+	fclose(f);
+	long utime = 0, stime = 0;
+	const char *p = strrchr(line, ')');
+	cr_assert(p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u "
+	    "%*u %*u %*u %*u %ld %ld", &utime, &stime) == 2);
+	return utime + stime;
+}
+
+/* Half a request waits for the rest without the proxy spinning. */
+Test(proxy_http, a_partial_request_waits_without_spinning)
+{
+	int c, e;
+	px_connect(&c, &e);
+	const char *first = "GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n";
+	const char *half = "GET /v1.41/in", *rest = "fo HTTP/1.1\r\n\r\n";
+	char both[128];
+	snprintf(both, sizeof both, "%s%s", first, half);
+	send_all(c, both, strlen(both));
+	expect_recv(e, first, strlen(first));
+	long t0 = cpu_ticks(px.proxy_pid);
+	expect_nothing_more(e);		/* 100 ms */
+	expect_nothing_more(e);
+	expect_nothing_more(e);
+	long spent = cpu_ticks(px.proxy_pid) - t0;
+	cr_assert(le(long, spent, sysconf(_SC_CLK_TCK) / 20),
+	    "the proxy used %ld ticks waiting 300 ms for the rest", spent);
+	send_all(c, rest, strlen(rest));
+	char second[128];
+	snprintf(second, sizeof second, "%s%s", half, rest);
+	expect_recv(e, second, strlen(second));
+	close(c);
+	close(e);
+}
+
 Test(proxy_http, create_is_rewritten_with_new_length)
 {
 	int c, e;
