@@ -26,6 +26,7 @@
 #include <json-c/json.h>
 
 #include "agent.h"
+#include "testlib.h"
 
 #define WAIT_MS	3000
 
@@ -821,18 +822,6 @@ child_hook(void *arg, const char *source, bool ro, char **repl, char *why,
 	return asprintf(repl, "/E/%s", hex) < 0 ? -1 : 0;
 }
 
-static int
-listen_at(const char *path)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert(ge(int, fd, 0));
-	cr_assert(eq(int, bind(fd, (struct sockaddr *)&a, sizeof a), 0));
-	cr_assert(eq(int, listen(fd, 64), 0));
-	return fd;
-}
-
 static void
 px_setup(void)
 {
@@ -841,8 +830,8 @@ px_setup(void)
 	snprintf(px.listen_path, sizeof px.listen_path, "%s/l.sock", px.dir);
 	snprintf(px.engine_path, sizeof px.engine_path, "%s/e.sock", px.dir);
 	signal(SIGPIPE, SIG_IGN);
-	px.engine_lfd = listen_at(px.engine_path);
-	int lfd = listen_at(px.listen_path);
+	px.engine_lfd = unix_listen(px.engine_path, 64);
+	int lfd = unix_listen(px.listen_path, 64);
 	pid_t parent = getpid();
 	px.proxy_pid = fork();
 	cr_assert(ge(int, px.proxy_pid, 0));
@@ -877,36 +866,12 @@ px_teardown(void)
 	rmdir(px.dir);
 }
 
-static bool
-ready(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	return poll(&p, 1, ms) > 0;
-}
-
 /* A client connection and the engine side the proxy opened for it. */
 static void
 px_connect(int *client, int *engine)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	snprintf(a.sun_path, sizeof a.sun_path, "%s", px.listen_path);
-	*client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert(eq(int, connect(*client, (struct sockaddr *)&a, sizeof a),
-	    0));
-	cr_assert(ready(px.engine_lfd, WAIT_MS), "the proxy did not connect");
-	*engine = accept4(px.engine_lfd, NULL, NULL, SOCK_CLOEXEC);
-	cr_assert(ge(int, *engine, 0));
-}
-
-static void
-send_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		cr_assert(gt(int, (int)n, 0), "send: %s", strerror(errno));
-		p += n;
-		len -= (size_t)n;
-	}
+	*client = unix_connect(px.listen_path);
+	*engine = accept_within(px.engine_lfd, WAIT_MS);
 }
 
 /* Send in pieces of `piece' bytes with a pause, to split reads. */
@@ -915,7 +880,7 @@ send_split(int fd, const char *p, size_t len, size_t piece)
 {
 	while (len > 0) {
 		size_t n = len < piece ? len : piece;
-		send_all(fd, p, n);
+		write_all(fd, p, n);
 		p += n;
 		len -= n;
 		usleep(2000);
@@ -927,15 +892,8 @@ static char *
 recv_n(int fd, size_t len)
 {
 	char *buf = malloc(len + 1);
-	size_t got = 0;
-	while (got < len) {
-		cr_assert(ready(fd, WAIT_MS), "only %zu of %zu bytes came", got,
-		    len);
-		ssize_t n = read(fd, buf + got, len - got);
-		cr_assert(gt(int, (int)n, 0), "read after %zu of %zu: %s", got,
-		    len, n == 0 ? "EOF" : strerror(errno));
-		got += (size_t)n;
-	}
+	cr_assert(not(eq(ptr, buf, NULL)));
+	read_exactly(fd, buf, len, WAIT_MS);
 	buf[len] = '\0';
 	return buf;
 }
@@ -956,7 +914,7 @@ send_while_engine_reads(int c, int e, const char *all, size_t total)
 	pid_t w = fork();
 	cr_assert(ge(int, w, 0));
 	if (w == 0) {
-		send_all(c, all, total);
+		write_all(c, all, total);
 		_exit(0);
 	}
 	expect_recv(e, all, total);
@@ -966,7 +924,7 @@ send_while_engine_reads(int c, int e, const char *all, size_t total)
 static void
 expect_nothing_more(int fd)
 {
-	cr_assert(not(ready(fd, 100)), "unexpected bytes");
+	cr_assert(not(wait_for(fd, POLLIN, 100)), "unexpected bytes");
 }
 
 TestSuite(proxy_http, .init = px_setup, .fini = px_teardown, .timeout = 30);
@@ -984,27 +942,10 @@ Test(proxy_http, pipelined_requests_pass_byte_exact)
 	send_split(c, reqs, strlen(reqs), 7);
 	expect_recv(e, reqs, strlen(reqs));
 	/* The engine's answer comes back untouched. */
-	send_all(e, "HTTP/1.1 200 OK\r\n\r\n", 19);
+	write_all(e, "HTTP/1.1 200 OK\r\n\r\n", 19);
 	expect_recv(c, "HTTP/1.1 200 OK\r\n\r\n", 19);
 	close(c);
 	close(e);
-}
-
-/* CPU time of a process so far, in clock ticks. */
-static long
-cpu_ticks(pid_t pid)
-{
-	char path[64], line[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	cr_assert(f != NULL);
-	cr_assert(fgets(line, sizeof line, f) != NULL);
-	fclose(f);
-	long utime = 0, stime = 0;
-	const char *p = strrchr(line, ')');
-	cr_assert(p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u "
-	    "%*u %*u %*u %*u %ld %ld", &utime, &stime) == 2);
-	return utime + stime;
 }
 
 /* Half a request waits for the rest without the proxy spinning. */
@@ -1016,7 +957,7 @@ Test(proxy_http, a_partial_request_waits_without_spinning)
 	const char *half = "GET /v1.41/in", *rest = "fo HTTP/1.1\r\n\r\n";
 	char both[128];
 	snprintf(both, sizeof both, "%s%s", first, half);
-	send_all(c, both, strlen(both));
+	write_all(c, both, strlen(both));
 	expect_recv(e, first, strlen(first));
 	long t0 = cpu_ticks(px.proxy_pid);
 	expect_nothing_more(e);		/* 100 ms */
@@ -1025,7 +966,7 @@ Test(proxy_http, a_partial_request_waits_without_spinning)
 	long spent = cpu_ticks(px.proxy_pid) - t0;
 	cr_assert(le(long, spent, sysconf(_SC_CLK_TCK) / 20),
 	    "the proxy used %ld ticks waiting 300 ms for the rest", spent);
-	send_all(c, rest, strlen(rest));
+	write_all(c, rest, strlen(rest));
 	char second[128];
 	snprintf(second, sizeof second, "%s%s", half, rest);
 	expect_recv(e, second, strlen(second));
@@ -1089,7 +1030,7 @@ Test(proxy_http, create_without_binds_is_untouched)
 	const char *req = "POST /v1.41/containers/create HTTP/1.1\r\n"
 	    "Content-Length: 44\r\n\r\n"
 	    "{\"Image\":\"bb\",  \"HostConfig\":{\"Binds\":null}}";
-	send_all(c, req, strlen(req));
+	write_all(c, req, strlen(req));
 	expect_recv(e, req, strlen(req));
 	close(c);
 	close(e);
@@ -1102,15 +1043,15 @@ Test(proxy_http, missing_source_is_answered_locally)
 	const char *req = "POST /containers/create HTTP/1.1\r\n"
 	    "Content-Length: 42\r\n\r\n"
 	    "{\"HostConfig\":{\"Binds\":[\"/missing/x:/x\"]}}";
-	send_all(c, req, strlen(req));
+	write_all(c, req, strlen(req));
 	/* The engine sees nothing but EOF; then the client gets a 400. */
-	cr_assert(ready(e, WAIT_MS));
+	cr_assert(wait_for(e, POLLIN, WAIT_MS));
 	char ch;
 	cr_assert(eq(int, (int)read(e, &ch, 1), 0), "the engine got bytes");
 	close(e);
 	char buf[1024];
 	size_t got = 0;
-	while (got < sizeof buf - 1 && ready(c, WAIT_MS)) {
+	while (got < sizeof buf - 1 && wait_for(c, POLLIN, WAIT_MS)) {
 		ssize_t n = read(c, buf + got, sizeof buf - 1 - got);
 		if (n <= 0)
 			break;
@@ -1129,8 +1070,8 @@ Test(proxy_http, bad_framing_is_refused)
 	px_connect(&c, &e);
 	const char *req = "POST /x HTTP/1.1\r\nContent-Length: 3\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
-	send_all(c, req, strlen(req));
-	cr_assert(ready(e, WAIT_MS));
+	write_all(c, req, strlen(req));
+	cr_assert(wait_for(e, POLLIN, WAIT_MS));
 	char ch;
 	cr_assert(eq(int, (int)read(e, &ch, 1), 0));
 	close(e);
@@ -1147,9 +1088,9 @@ Test(proxy_http, not_http_passes_untouched)
 	/* A raw protocol (the benchmarks' sink): bytes, then more bytes. */
 	const char *a = "SINK 40\n0123456789";
 	const char *b = "POST /containers/create HTTP/1.1\r\n\r\n";
-	send_all(c, a, strlen(a));
+	write_all(c, a, strlen(a));
 	expect_recv(e, a, strlen(a));
-	send_all(c, b, strlen(b));
+	write_all(c, b, strlen(b));
 	expect_recv(e, b, strlen(b));
 	close(c);
 	close(e);
@@ -1165,18 +1106,18 @@ Test(proxy_http, upgrade_then_blind_both_ways)
 	const char *raw = "POST /containers/create HTTP/1.1\r\n"
 	    "Content-Length: 40\r\n\r\n{\"HostConfig\":{\"Binds\":[\"/home/x:/"
 	    "x\"]}}";
-	send_all(c, req, strlen(req));
+	write_all(c, req, strlen(req));
 	expect_recv(e, req, strlen(req));
-	send_all(e, "HTTP/1.1 101 UPGRADED\r\n\r\n", 26);
+	write_all(e, "HTTP/1.1 101 UPGRADED\r\n\r\n", 26);
 	expect_recv(c, "HTTP/1.1 101 UPGRADED\r\n\r\n", 26);
-	send_all(c, raw, strlen(raw));
+	write_all(c, raw, strlen(raw));
 	expect_recv(e, raw, strlen(raw));
 	/* Half-close passes through. */
 	shutdown(c, SHUT_WR);
-	cr_assert(ready(e, WAIT_MS));
+	cr_assert(wait_for(e, POLLIN, WAIT_MS));
 	char ch;
 	cr_assert(eq(int, (int)read(e, &ch, 1), 0));
-	send_all(e, "bye", 3);
+	write_all(e, "bye", 3);
 	expect_recv(c, "bye", 3);
 	close(e);
 	close(c);
@@ -1189,7 +1130,7 @@ Test(proxy_http, exec_start_with_body_then_blind)
 	const char *req = "POST /v1.41/exec/123/start HTTP/1.1\r\n"
 	    "Content-Length: 14\r\n\r\n{\"Detach\":false}";
 	/* (Content-Length 14 covers "{\"Detach\":fals"; the rest is stream.) */
-	send_all(c, req, strlen(req));
+	write_all(c, req, strlen(req));
 	expect_recv(e, req, strlen(req));
 	close(c);
 	close(e);
@@ -1276,7 +1217,7 @@ Test(proxy_http, huge_head_goes_blind_untouched)
 	int hl = sprintf(req, "GET / HTTP/1.1\r\nX-Big: ");
 	memset(req + hl, 'b', n - (size_t)hl);
 	size_t len = n + (size_t)sprintf(req + n, "\r\n\r\n");
-	send_all(c, req, len);
+	write_all(c, req, len);
 	expect_recv(e, req, len);
 	free(req);
 	close(c);

@@ -33,6 +33,7 @@
 #include <event2/event.h>
 
 #include "agent.h"
+#include "testlib.h"
 
 /* Generous bound for anything that should happen "promptly". */
 #define WAIT_MS		2000
@@ -69,93 +70,6 @@ static struct {
 /* ------------------------------------------------------------------ */
 /* Sockets and timed I/O, as a client or engine would do them. */
 
-static bool
-wait_for(int fd, short events, int ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	int r;
-	do
-		r = poll(&pfd, 1, ms);
-	while (r < 0 && errno == EINTR);
-	return r > 0;
-}
-
-/* A unix stream socket and the address of path, for bind or connect. */
-static int
-unix_socket_for(const char *path, struct sockaddr_un *addr)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert(ge(int, fd, 0), "socket: %s", strerror(errno));
-	memset(addr, 0, sizeof *addr);
-	addr->sun_family = AF_UNIX;
-	snprintf(addr->sun_path, sizeof addr->sun_path, "%s", path);
-	return fd;
-}
-
-static int
-unix_listen(const char *path, int backlog)
-{
-	struct sockaddr_un addr;
-	int fd = unix_socket_for(path, &addr);
-	cr_assert(eq(int, bind(fd, (struct sockaddr *)&addr, sizeof addr), 0),
-	    "bind %s: %s", path, strerror(errno));
-	cr_assert(eq(int, listen(fd, backlog), 0), "listen: %s",
-	    strerror(errno));
-	return fd;
-}
-
-static int
-unix_connect(const char *path)
-{
-	struct sockaddr_un addr;
-	int fd = unix_socket_for(path, &addr);
-	int r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
-	cr_assert(eq(int, r, 0), "connect %s: %s", path, strerror(errno));
-	return fd;
-}
-
-static int
-accept_within(int lfd, int ms)
-{
-	cr_assert(wait_for(lfd, POLLIN, ms), "nobody reached the engine");
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	cr_assert(ge(int, fd, 0), "accept: %s", strerror(errno));
-	return fd;
-}
-
-static void
-write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		cr_assert(gt(sz, (size_t)(n < 0 ? 0 : n), 0), "send: %s",
-		    strerror(errno));
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-static void
-read_exactly(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-	size_t got = 0;
-	while (got < len) {
-		cr_assert(wait_for(fd, POLLIN, WAIT_MS),
-		    "only %zu of %zu bytes arrived", got, len);
-		ssize_t n = read(fd, p + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		cr_assert(gt(sz, (size_t)(n < 0 ? 0 : n), 0),
-		    "read after %zu of %zu bytes: %s", got, len,
-		    n == 0 ? "EOF" : strerror(errno));
-		got += (size_t)n;
-	}
-}
-
 /* The peer ended the stream: EOF, or a reset because it closed at once. */
 static void
 expect_eof(int fd)
@@ -183,7 +97,7 @@ expect_bytes(int fd, const void *want, size_t len)
 {
 	unsigned char buf[256];
 	cr_assert(le(sz, len, sizeof buf));
-	read_exactly(fd, buf, len);
+	read_exactly(fd, buf, len, WAIT_MS);
 	cr_assert(eq(int, memcmp(buf, want, len), 0), "other bytes arrived");
 }
 
@@ -548,26 +462,6 @@ log_count(const char *needle)
 	return count;
 }
 
-/* CPU time of a process so far, in clock ticks. */
-static long
-cpu_ticks(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	cr_assert(not(eq(ptr, f, NULL)), "%s: %s", path, strerror(errno));
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* Fields 14 and 15 (utime, stime), counted after the ")" of comm. */
-	const char *p = strrchr(buf, ')');
-	cr_assert(not(eq(ptr, (void *)p, NULL)));
-	unsigned long utime = 0, stime = 0;
-	cr_assert(eq(int, sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
-	    "%*u %*u %lu %lu", &utime, &stime), 2));
-	return (long)(utime + stime);
-}
-
 /* ------------------------------------------------------------------ */
 /* Fixture. */
 
@@ -792,7 +686,7 @@ Test(proxy, half_close_reaches_the_engine_and_the_reply_comes_back)
 	write_all(l.engine, reply, len);
 	close(l.engine);
 	l.engine = -1;
-	read_exactly(l.client, seen, len);
+	read_exactly(l.client, seen, len, WAIT_MS);
 	cr_assert(eq(int, memcmp(seen, reply, len), 0));
 	expect_eof(l.client);
 	free(reply);

@@ -25,6 +25,7 @@
 
 #include "agent.h"
 #include "shim.h"
+#include "testlib.h"
 
 #define assert_has(s, sub) \
 	cr_assert(strstr((s), (sub)) != NULL, "expected \"%s\" in: %s", (sub), (s))
@@ -775,14 +776,8 @@ fake_agent_serve(int lfd, int served, const char *reply)
 static struct fake_agent
 fake_agent_start(const char *reply)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", t.socket);
-	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert(ge(int, lfd, 0));
 	(void)unlink(t.socket);
-	cr_assert(eq(int, bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0),
-	    "bind: %s", strerror(errno));
-	cr_assert(eq(int, listen(lfd, 4), 0));
+	int lfd = unix_listen(t.socket, 4);
 	int p[2];
 	cr_assert(eq(int, pipe2(p, O_CLOEXEC), 0));
 	struct fake_agent a = { .pid = fork() };
@@ -909,12 +904,7 @@ Test(e2e, tool_present_and_socket_served_runs_the_tool)
 	static struct run r;
 	char path[300];
 	snprintf(path, sizeof path, "%s.engine", t.socket);
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert(ge(int, lfd, 0));
-	cr_assert(eq(int, bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0));
-	cr_assert(eq(int, listen(lfd, 4), 0));
+	int lfd = unix_listen(path, 4);
 	tree_tool("cli-tools/usr/bin", "docker", tool_script);
 	tree_link("docker");
 	run_link(&r, "docker", NULL, NULL);
