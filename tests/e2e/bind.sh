@@ -24,8 +24,7 @@ fi
 cleanup() {
 	rm -rf --one-file-system /home/dev
 	direct_docker rm -f s1 s2 s3 c9 c10 big chunked >/dev/null 2>&1
-	"$LAB" distro-rm "$D" >/dev/null 2>&1
-	"$LAB" down >/dev/null 2>&1
+	lab_down "$D"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

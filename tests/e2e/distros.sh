@@ -7,9 +7,7 @@ set -uo pipefail
 
 AG=wsl-docker-agent
 cleanup() {
-	"$LAB" distro-rm d2 >/dev/null 2>&1
-	"$LAB" distro-rm d3 >/dev/null 2>&1
-	"$LAB" down >/dev/null 2>&1
+	lab_down d2 d3
 }
 trap cleanup EXIT
 

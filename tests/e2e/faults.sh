@@ -15,7 +15,7 @@ apid=""
 cleanup() {
 	[ -z "$apid" ] || kill "$apid" 2>/dev/null
 	[ -z "$apid" ] || wait "$apid" 2>/dev/null
-	"$LAB" down >/dev/null 2>&1
+	lab_down
 	rm -rf "$T"
 }
 trap cleanup EXIT

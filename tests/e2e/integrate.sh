@@ -12,8 +12,7 @@ CLI=/mnt/wsl/docker-desktop/cli-tools
 SHIM=/usr/libexec/wsl-docker-agent/wsl-docker-shim
 tmp=$(mktemp -d)
 cleanup() {
-	"$LAB" distro-rm "$D" >/dev/null 2>&1
-	"$LAB" down >/dev/null 2>&1
+	lab_down "$D"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -99,6 +99,14 @@ install_into() { # distro
 # lab_up: the lab's engine and Docker Desktop's tree, or the test ends.
 lab_up() { "$LAB" up >/dev/null 2>&1 || bail "lab up" "see $LAB_DIR/engine/dockerd.log"; }
 
+# lab_down [DISTRO...]: remove those distros and take the lab down (for a
+# test's cleanup: quiet, never failing).
+lab_down() {
+	local d
+	for d in "$@"; do "$LAB" distro-rm "$d" >/dev/null 2>&1; done
+	"$LAB" down >/dev/null 2>&1
+}
+
 # lab_distro NAME [lab.sh distro options]: a fresh distro NAME with this
 # build installed.
 lab_distro() {

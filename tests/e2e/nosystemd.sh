@@ -17,7 +17,7 @@ OURS="/usr/sbin/wsl-docker-agent start"
 CLI=/mnt/wsl/docker-desktop/cli-tools
 SHIM=/usr/libexec/wsl-docker-agent/wsl-docker-shim
 tmp=$(mktemp -d)
-trap '"$LAB" down >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'lab_down; rm -rf "$tmp"' EXIT
 
 lab_up
 lab_distro "$D"

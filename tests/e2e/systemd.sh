@@ -59,7 +59,7 @@ cleanup() {
 	# nspawn cannot remove its propagation directory when /run is not a
 	# tmpfs (it refuses to rm -rf on a disk file system).
 	rm -rf "/run/systemd/nspawn/propagate/$MACHINE"
-	"$LAB" down >/dev/null 2>&1
+	lab_down
 }
 trap cleanup EXIT
 
