@@ -402,7 +402,7 @@ flow_close_pipe(struct proxy_flow *f)
 #define ROUND16(n)	(((n) + 15) & ~(size_t)15)
 
 struct conn_slab {
-	LIST_ENTRY(conn_slab) entry;	/* in conn_slabs while it has room */
+	LIST_ENTRY(conn_slab) entry;	/* in blocks.slabs while it has room */
 	char		*free;		/* free blocks, linked through their conn */
 	unsigned	 used;
 };
@@ -572,8 +572,9 @@ conn_new(struct proxy *p, int client, int engine)
 
 /*
  * After a crowd of connections has gone (1,000 `docker events' clients),
- * glibc keeps the heap they used: the agent would idle at twice its
- * fresh size.  Hand it back when the last of a big crowd closes.
+ * glibc keeps the heap their requests' buffers used (the connections
+ * themselves live in slabs, above).  Hand it back when the last of a big
+ * crowd closes.
  */
 static void
 proxy_give_back_memory(struct proxy *p)
