@@ -455,6 +455,7 @@ struct proto_request_msg {
 enum proto_error proto_parse_request(struct json_object *msg,
 	    struct proto_request_msg *, char *why, size_t whylen);
 const char *proto_request_name(enum proto_request);
+bool	proto_request_by_name(const char *, enum proto_request *);
 bool	proto_request_changes_state(enum proto_request);
 /* A reply; takes result (may be NULL), shares id (may be NULL). */
 struct json_object *proto_reply(struct json_object *id, enum proto_error,
@@ -487,6 +488,20 @@ bool	proto_guid_normalize(const char *text, char out[37]);
  * tests use it): 0 conforms, 1 an unknown type (to be ignored), -1 not.
  */
 int	proto_check_agent_message(struct json_object *, char *why, size_t len);
+
+/*
+ * request.c: what a request does, for both channels.  `trusted' says
+ * whether the caller may change the distro (each channel decides);
+ * NULL with *e and `why' set when the request fails.
+ */
+struct request_origin {
+	const char	*name;		/* "on the control socket", for the log */
+	const char	*refusal;	/* told to an untrusted caller: the fix */
+};
+struct json_object *agent_request(struct agent *,
+	    const struct proto_request_msg *, bool trusted,
+	    const struct request_origin *, enum proto_error *e, char *why,
+	    size_t whylen);
 
 /* vsock.c: connecting out to the host (AF_VSOCK, guarded; or unix) */
 #define VSOCK_CID_LOCAL	1	/* VMADDR_CID_LOCAL: tests only */

@@ -427,6 +427,17 @@ proto_request_name(enum proto_request r)
 }
 
 bool
+proto_request_by_name(const char *name, enum proto_request *r)
+{
+	for (size_t i = 0; i < PROTO_NREQUESTS; i++)
+		if (strcmp(name, proto_request_names[i]) == 0) {
+			*r = (enum proto_request)i;
+			return true;
+		}
+	return false;
+}
+
+bool
 proto_request_changes_state(enum proto_request r)
 {
 	return r == PROTO_REQ_RECONCILE || r == PROTO_REQ_DISABLE ||
@@ -529,16 +540,11 @@ proto_parse_request(struct json_object *msg, struct proto_request_msg *rq,
 		    "request, such as \"ping\"");
 		return PROTO_ERR_BAD_ARGUMENTS;
 	}
-	size_t i;
-	for (i = 0; i < PROTO_NREQUESTS; i++)
-		if (strcmp(s, proto_request_names[i]) == 0)
-			break;
-	if (i == PROTO_NREQUESTS) {
+	if (!proto_request_by_name(s, &rq->request)) {
 		snprintf(why, whylen, "unknown request \"%.64s\"; this agent "
 		    "answers ping, status, reconcile, disable and enable", s);
 		return PROTO_ERR_UNKNOWN_REQUEST;
 	}
-	rq->request = (enum proto_request)i;
 	return proto_parse_args(msg, rq, why, whylen);
 }
 
