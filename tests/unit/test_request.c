@@ -341,3 +341,139 @@ Test(request, control_socket_frames_the_results)
 	control_expect("{\"request\":\"reboot\"}", "unknown-request", "message");
 	control_expect("[1]", "bad-json", "message");
 }
+
+/* ------------------------------------------------------------------ */
+/* The status table (status.c) against the status the agent makes */
+
+TestSuite(status_table, .init = agent_setup, .fini = agent_teardown,
+    .timeout = 30);
+
+static void
+assert_conforms_exactly(struct json_object *st)
+{
+	char why[512];
+	cr_assert(eq(int, status_check(st, "status", true, why, sizeof why), 0),
+	    "%s", why);
+}
+
+Test(status_table, is_well_formed)
+{
+	for (const struct status_field *f = status_fields; f->path != NULL; f++) {
+		char parent[128];
+		snprintf(parent, sizeof parent, "%s", f->path);
+		size_t n = strlen(parent);
+		bool elem = n > 2 && strcmp(parent + n - 2, "[]") == 0;
+		char *cut = elem ? parent + n - 2 : strrchr(parent, '.');
+		cr_assert(f->values == NULL || f->type == STATUS_STRING,
+		    "%s: values for a string only", f->path);
+		cr_assert(not(eq(ptr, (char *)f->help, NULL)), "%s", f->path);
+		if (f->type == STATUS_ARRAY) {
+			char e[140];
+			snprintf(e, sizeof e, "%s[]", f->path);
+			cr_assert(not(eq(ptr, (void *)status_field_find(e), NULL)),
+			    "%s has no element entry", f->path);
+		}
+		if (cut == NULL)
+			continue;
+		*cut = '\0';
+		const struct status_field *p = status_field_find(parent);
+		cr_assert(not(eq(ptr, (void *)p, NULL)), "%s: no %s", f->path,
+		    parent);
+		cr_assert(eq(int, p->type, elem ? STATUS_ARRAY : STATUS_OBJECT),
+		    "%s: %s is not its container", f->path, parent);
+		cr_assert(lt(ptr, (void *)p, (void *)f), "%s after %s", f->path,
+		    parent);
+	}
+}
+
+Test(status_table, lists_what_the_agent_sends)
+{
+	/* Before the first reconcile: the bind state is still an empty object. */
+	struct json_object *st = agent_status_json(&t.a);
+	assert_conforms_exactly(st);
+	json_object_put(st);
+
+	json_object_put(ask_ok(PROTO_REQ_RECONCILE));
+	st = agent_status_json(&t.a);
+	assert_conforms_exactly(st);
+	/* Every member of the table the agent has here, it sends. */
+	struct json_object *sock = json_object_object_get(st, "socket");
+	cr_assert(json_object_object_get_ex(sock, "permissions", NULL),
+	    "the socket exists, so its mode is shown");
+	cr_assert(json_object_object_get_ex(st, "host", NULL));
+	cr_assert(gt(int, json_object_object_length(json_object_object_get(st,
+	    "binds")), 0));
+	cr_assert(gt(sz, json_object_array_length(json_object_object_get(st,
+	    "problems")), (size_t)0));
+	json_object_put(st);
+}
+
+Test(status_table, volatile_fields_are_left_out_of_comparisons)
+{
+	json_object_put(ask_ok(PROTO_REQ_RECONCILE));
+	struct json_object *st = agent_status_json(&t.a);
+	struct json_object *canon = proto_status_canonical(st);
+
+	for (const struct status_field *f = status_fields; f->path != NULL; f++) {
+		char path[128];
+		snprintf(path, sizeof path, "%s", f->path);
+		char *dot = strchr(path, '.');
+		if (dot != NULL)
+			*dot = '\0';
+		struct json_object *v = json_object_object_get(canon, path);
+		bool volatile_field = (f->flags & STATUS_VOLATILE) != 0;
+		bool sent = json_object_object_get_ex(st, path, NULL);
+		if (dot == NULL)
+			cr_assert(eq(int, json_object_object_get_ex(canon, path,
+			    NULL), sent && !volatile_field), "%s", f->path);
+		else if (volatile_field)
+			cr_assert(not(json_object_object_get_ex(v, dot + 1, NULL)),
+			    "%s is still in the canonical status", f->path);
+	}
+	cr_assert(not(json_object_object_get_ex(canon, "host", NULL)));
+	cr_assert(json_object_object_get_ex(canon, "agent", NULL));
+	json_object_put(canon);
+	json_object_put(st);
+}
+
+Test(status_table, catches_what_breaks_it)
+{
+	static const struct { const char *path, *json, *says; } bad[] = {
+		{ "agent", "{\"pid\":\"1\"}", "status.agent.pid is string, not integer" },
+		{ "socket", "{\"state\":\"fine\"}", "not one of absent|ok" },
+		{ "links", "[{\"path\":null}]", "status.links[0].path is null" },
+		{ "healthy", "1", "status.healthy is int, not boolean" },
+		{ "surprise", "true", "status.surprise is not in the status table" },
+	};
+	struct json_object *good = agent_status_json(&t.a);
+	char why[512];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct json_object *st = NULL, *part = NULL;
+		cr_assert(eq(int, json_object_deep_copy(good, &st, NULL), 0));
+		struct json_object *v = json_tokener_parse(bad[i].json);
+		if (json_object_object_get_ex(st, bad[i].path, &part) &&
+		    json_object_is_type(part, json_type_object) &&
+		    json_object_is_type(v, json_type_object)) {
+			json_object_object_foreach(v, k, m)
+				json_object_object_add(part, k, json_object_get(m));
+			json_object_put(v);
+		} else
+			json_object_object_add(st, bad[i].path, v);
+		cr_assert(eq(int, status_check(st, "status", true, why,
+		    sizeof why), -1), "%s: accepted", bad[i].json);
+		assert_has(why, bad[i].says);
+		json_object_put(st);
+	}
+	/* Missing, and unknown members when not exact (receivers ignore them). */
+	struct json_object *st = NULL;
+	cr_assert(eq(int, json_object_deep_copy(good, &st, NULL), 0));
+	json_object_object_add(st, "later", json_object_new_int(1));
+	cr_assert(eq(int, status_check(st, "status", false, why, sizeof why), 0),
+	    "%s", why);
+	json_object_object_del(json_object_object_get(st, "engine"), "reachable");
+	cr_assert(eq(int, status_check(st, "status", false, why, sizeof why), -1));
+	assert_has(why, "status.engine.reachable is missing");
+	json_object_put(st);
+	json_object_put(good);
+}
