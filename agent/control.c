@@ -99,8 +99,9 @@ control_ok(struct json_object *result)
 		return NULL;
 	}
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
-	json_object_object_foreach(result, name, v)
+	json_object_object_foreach(result, name, v) {
 		json_object_object_add(o, name, json_object_get(v));
+	}
 	json_object_put(result);
 	return o;
 }
