@@ -361,7 +361,33 @@ void	control_free(struct control *);
 int	control_request(const char *socket_path, const char *request,
 	    char **reply, char *err, size_t errlen);
 
-/* status.c: render status JSON for a human */
+/* status.c: the status object's one table, and its rendering for a human */
+enum status_type { STATUS_STRING, STATUS_INT, STATUS_NUMBER, STATUS_BOOL,
+		   STATUS_OBJECT, STATUS_ARRAY };
+#define STATUS_NULLABLE	0x1u	/* may be null */
+#define STATUS_OPTIONAL	0x2u	/* may be absent */
+#define STATUS_EMPTY	0x4u	/* an object that may have no members */
+#define STATUS_VOLATILE	0x8u	/* changes by itself: not compared */
+struct status_field {
+	const char	*path;		/* "agent.pid"; "links[]" each element */
+	enum status_type type;
+	unsigned	 flags;
+	const char	*values;	/* "a|b": the strings allowed, or NULL */
+	const char	*help;		/* one line */
+};
+extern const struct status_field status_fields[];
+const struct status_field *status_field_find(const char *path);
+/*
+ * Check a status against the table: 0, or -1 with why naming the field
+ * (`where' is the status's own name, "status").  exact: members the
+ * table does not list are errors too (tests; receivers ignore them).
+ */
+int	status_check(struct json_object *, const char *where, bool exact,
+	    char *why, size_t len);
+/* Builders: add v under path's last name, checked against the table. */
+int	status_put(struct json_object *parent, const char *path,
+	    struct json_object *v);
+void	status_dump_fields(FILE *);	/* --dump-status-fields */
 void	status_print_human(struct json_object *, FILE *);
 
 /* daemon.c: single instance, start/stop without systemd */
@@ -455,6 +481,9 @@ struct proto_request_msg {
 enum proto_error proto_parse_request(struct json_object *msg,
 	    struct proto_request_msg *, char *why, size_t whylen);
 const char *proto_request_name(enum proto_request);
+bool	proto_request_by_name(const char *, enum proto_request *);
+/* Is s one of the '|'-separated words of list? */
+bool	proto_in_list(const char *list, const char *s);
 bool	proto_request_changes_state(enum proto_request);
 /* A reply; takes result (may be NULL), shares id (may be NULL). */
 struct json_object *proto_reply(struct json_object *id, enum proto_error,
@@ -487,6 +516,20 @@ bool	proto_guid_normalize(const char *text, char out[37]);
  * tests use it): 0 conforms, 1 an unknown type (to be ignored), -1 not.
  */
 int	proto_check_agent_message(struct json_object *, char *why, size_t len);
+
+/*
+ * request.c: what a request does, for both channels.  `trusted' says
+ * whether the caller may change the distro (each channel decides);
+ * NULL with *e and `why' set when the request fails.
+ */
+struct request_origin {
+	const char	*name;		/* "on the control socket", for the log */
+	const char	*refusal;	/* told to an untrusted caller: the fix */
+};
+struct json_object *agent_request(struct agent *,
+	    const struct proto_request_msg *, bool trusted,
+	    const struct request_origin *, enum proto_error *e, char *why,
+	    size_t whylen);
 
 /* vsock.c: connecting out to the host (AF_VSOCK, guarded; or unix) */
 #define VSOCK_CID_LOCAL	1	/* VMADDR_CID_LOCAL: tests only */

@@ -2,12 +2,19 @@
  * The control socket: one JSON request line in, one JSON reply line out.
  * Any local user may ask for status (the shim does, to explain itself);
  * only root may change anything (checked with the peer's credentials).
+ * What each request does and returns is request.c's, shared with the
+ * host channel; this file frames it.
  *
  *   {"request":"status"}     -> the status object (as `status --json`)
- *   {"request":"ping"}       -> {"ok":true}
- *   {"request":"reconcile"}  -> {"ok":true}           (root)
- *   {"request":"disable"}    -> {"ok":true}           (root)
- *   {"request":"enable"}     -> {"ok":true}           (root)
+ *   {"request":"ping"}       -> {"ok":true,"pong":true,"echo":null,
+ *                                "wall_clock_ms":N}
+ *   {"request":"reconcile"}  -> {"ok":true, the status object's members}
+ *                                                            (root)
+ *   {"request":"disable"}    -> {"ok":true,"disabled":true}  (root)
+ *   {"request":"enable"}     -> {"ok":true,"disabled":false} (root)
+ * That is: the status request's reply is the status object; any other
+ * request's is {"ok":true} with the members of its result in
+ * wsl-docker-agent-protocol(7).
  * Errors: {"ok":false,"error":CLASS,"message":TEXT} with CLASS one of
  * bad-json, too-large, unknown-request, forbidden, failed.
  */
@@ -75,21 +82,40 @@ control_error(const char *class, const char *message)
 	return o;
 }
 
+static const struct request_origin control_origin = {
+	"on the control socket",
+	"only root may change the agent: run it with sudo"
+};
+
+/* {"ok":true} and the members of the result (taken). */
 static struct json_object *
-control_ok(void)
+control_ok(struct json_object *result)
 {
 	struct json_object *o = json_object_new_object();
+
+	if (o == NULL || result == NULL) {
+		json_object_put(o);
+		json_object_put(result);
+		return NULL;
+	}
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_foreach(result, name, v) {
+		json_object_object_add(o, name, json_object_get(v));
+	}
+	json_object_put(result);
 	return o;
 }
 
-static struct json_object *
-control_handle(struct control_client *c, const char *line)
+/* The request's name from a line; false when none (*reply says why). */
+static bool
+control_parse(const char *line, char *name, size_t namelen,
+    struct json_object **reply)
 {
-	struct agent *a = c->control->agent;
 	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-	if (tok == NULL)
-		return control_error("failed", "out of memory");
+	if (tok == NULL) {
+		*reply = control_error("failed", "out of memory");
+		return false;
+	}
 	struct json_object *req = json_tokener_parse_ex(tok, line,
 	    (int)strlen(line));
 	bool complete = json_tokener_get_error(tok) == json_tokener_success &&
@@ -100,34 +126,33 @@ control_handle(struct control_client *c, const char *line)
 	    !json_object_object_get_ex(req, "request", &verb) ||
 	    !json_object_is_type(verb, json_type_string)) {
 		json_object_put(req);
-		return control_error("bad-json", "send one JSON object per line, "
+		*reply = control_error("bad-json", "send one JSON object per line, "
 		    "such as {\"request\":\"status\"}");
+		return false;
 	}
-	char name[32];
-	snprintf(name, sizeof name, "%s", json_object_get_string(verb));
+	snprintf(name, namelen, "%s", json_object_get_string(verb));
 	json_object_put(req);
+	return true;
+}
 
-	if (strcmp(name, "status") == 0)
-		return agent_status_json(a);
-	if (strcmp(name, "ping") == 0)
-		return control_ok();
-	bool mutating = strcmp(name, "reconcile") == 0 ||
-	    strcmp(name, "disable") == 0 || strcmp(name, "enable") == 0;
-	if (!mutating)
+static struct json_object *
+control_handle(struct control_client *c, const char *line)
+{
+	struct proto_request_msg rq = { 0 };
+	struct json_object *reply = NULL;
+	char name[32], why[CONFIG_ERR_LEN];
+	enum proto_error e;
+
+	if (!control_parse(line, name, sizeof name, &reply))
+		return reply;
+	if (!proto_request_by_name(name, &rq.request))
 		return control_error("unknown-request", "known requests: status, "
 		    "ping, reconcile, disable, enable");
-	if (c->uid != 0)
-		return control_error("forbidden", "only root may change the "
-		    "agent; run it with sudo");
-	if (strcmp(name, "reconcile") == 0) {
-		agent_reconcile(a, "requested on the control socket");
-		return control_ok();
-	}
-	char err[256];
-	if (agent_set_disabled(a, strcmp(name, "disable") == 0, err,
-	    sizeof err) < 0)
-		return control_error("failed", err);
-	return control_ok();
+	struct json_object *result = agent_request(c->control->agent, &rq,
+	    c->uid == 0, &control_origin, &e, why, sizeof why);
+	if (e != PROTO_OK)
+		return control_error(proto_error_name(e), why);
+	return rq.request == PROTO_REQ_STATUS ? result : control_ok(result);
 }
 
 static void

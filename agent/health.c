@@ -365,56 +365,10 @@ health_hello(struct health *h)
 /* ------------------------------------------------------------------ */
 /* Requests */
 
-static struct json_object *
-health_ping_result(const char *echo)
-{
-	struct json_object *o = json_object_new_object();
-
-	if (o == NULL)
-		return NULL;
-	json_object_object_add(o, "pong", json_object_new_boolean(1));
-	json_object_object_add(o, "echo",
-	    echo != NULL ? json_object_new_string(echo) : NULL);
-	json_object_object_add(o, "wall_clock_ms",
-	    json_object_new_int64((int64_t)util_wall_ms()));
-	return o;
-}
-
-static struct json_object *
-health_run(struct health *h, const struct proto_request_msg *rq,
-    enum proto_error *e, char *why, size_t whylen)
-{
-	struct agent *a = h->agent;
-	struct json_object *result = NULL;
-
-	switch (rq->request) {
-	case PROTO_REQ_PING:
-		result = health_ping_result(rq->echo);
-		break;
-	case PROTO_REQ_RECONCILE:
-		agent_reconcile(a, "requested by the host");
-		/* FALLTHROUGH */
-	case PROTO_REQ_STATUS:
-		result = agent_status_json(a);
-		break;
-	case PROTO_REQ_DISABLE:
-	case PROTO_REQ_ENABLE:
-		if (agent_set_disabled(a, rq->request == PROTO_REQ_DISABLE, why,
-		    whylen) < 0) {
-			*e = PROTO_ERR_FAILED;
-			return NULL;
-		}
-		if ((result = json_object_new_object()) != NULL)
-			json_object_object_add(result, "disabled",
-			    json_object_new_boolean(a->disabled));
-		break;
-	}
-	if (result == NULL) {
-		*e = PROTO_ERR_FAILED;
-		snprintf(why, whylen, "out of memory");
-	}
-	return result;
-}
+static const struct request_origin health_origin = {
+	"by the host",
+	"only a host running as root or as the agent's user may ask for it"
+};
 
 static void
 health_handle(struct health *h, struct json_object *msg)
@@ -424,17 +378,11 @@ health_handle(struct health *h, struct json_object *msg)
 	struct json_object *result = NULL;
 	enum proto_error e = proto_parse_request(msg, &rq, why, sizeof why);
 
-	if (e == PROTO_OK && proto_request_changes_state(rq.request) &&
-	    !h->trusted) {
-		e = PROTO_ERR_FORBIDDEN;
-		snprintf(why, sizeof why, "%s changes the distro; only a host "
-		    "running as root or as the agent's user may ask for it",
-		    proto_request_name(rq.request));
-	}
 	if (e == PROTO_OK) {
 		/* Events the request causes follow its reply. */
 		h->busy++;
-		result = health_run(h, &rq, &e, why, sizeof why);
+		result = agent_request(h->agent, &rq, h->trusted,
+		    &health_origin, &e, why, sizeof why);
 		h->busy--;
 	}
 	if (e != PROTO_OK)

@@ -39,6 +39,9 @@ usage(FILE *out)
 "  -c, --config FILE   configuration file (default %s;\n"
 "                      a missing default file means all defaults)\n"
 "      --json          status: print JSON instead of text\n"
+"      --dump-status-fields\n"
+"                      print the status object's fields, one a line (path,\n"
+"                      type, flags, allowed values, meaning), and exit\n"
 "  -h, --help          show this help\n"
 "  -V, --version       show the version\n"
 "\n"
@@ -93,6 +96,10 @@ cli_parse(struct cli *c, int argc, char **argv)
 		}
 		if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
 			printf("%s %s\n", AGENT_NAME, PACKAGE_VERSION);
+			exit(0);
+		}
+		if (strcmp(arg, "--dump-status-fields") == 0) {
+			status_dump_fields(stdout);
 			exit(0);
 		}
 		if (strcmp(arg, "--json") == 0) {

@@ -427,6 +427,17 @@ proto_request_name(enum proto_request r)
 }
 
 bool
+proto_request_by_name(const char *name, enum proto_request *r)
+{
+	for (size_t i = 0; i < PROTO_NREQUESTS; i++)
+		if (strcmp(name, proto_request_names[i]) == 0) {
+			*r = (enum proto_request)i;
+			return true;
+		}
+	return false;
+}
+
+bool
 proto_request_changes_state(enum proto_request r)
 {
 	return r == PROTO_REQ_RECONCILE || r == PROTO_REQ_DISABLE ||
@@ -529,16 +540,11 @@ proto_parse_request(struct json_object *msg, struct proto_request_msg *rq,
 		    "request, such as \"ping\"");
 		return PROTO_ERR_BAD_ARGUMENTS;
 	}
-	size_t i;
-	for (i = 0; i < PROTO_NREQUESTS; i++)
-		if (strcmp(s, proto_request_names[i]) == 0)
-			break;
-	if (i == PROTO_NREQUESTS) {
+	if (!proto_request_by_name(s, &rq->request)) {
 		snprintf(why, whylen, "unknown request \"%.64s\"; this agent "
 		    "answers ping, status, reconcile, disable and enable", s);
 		return PROTO_ERR_UNKNOWN_REQUEST;
 	}
-	rq->request = (enum proto_request)i;
 	return proto_parse_args(msg, rq, why, whylen);
 }
 
@@ -598,35 +604,44 @@ proto_limits_json(void)
 /* ------------------------------------------------------------------ */
 /* Status: what changes by itself is left out of comparisons */
 
-static const char *const proto_volatile[][2] = {
-	{ "agent", "uptime_s" },
-	{ "agent", "rss_kib" },
-	{ "agent", "wall_clock_ms" },
-	{ "agent", "watches" },		/* bookkeeping that follows the tree */
-	{ "engine", "ping_ms" },
-	{ "proxy", "active" },
-	{ "proxy", "total" },
-	{ "proxy", "refused" },
-	{ "proxy", "errors" },
-	{ "binds", "collections" },
-	{ "host", NULL },
-};
+/* Remove the member at a dotted path ("a.b"; "a[].b" in each element). */
+static void
+proto_delete_path(struct json_object *o, const char *path)
+{
+	const char *dot = strchr(path, '.');
+	size_t n = dot != NULL ? (size_t)(dot - path) : strlen(path);
+	bool each = n >= 2 && strncmp(path + n - 2, "[]", 2) == 0;
+	char name[64];
+	struct json_object *sub;
+
+	snprintf(name, sizeof name, "%.*s", (int)(each ? n - 2 : n), path);
+	if (!json_object_is_type(o, json_type_object))
+		return;
+	if (dot == NULL && !each) {
+		json_object_object_del(o, name);
+		return;
+	}
+	if (!json_object_object_get_ex(o, name, &sub) || dot == NULL)
+		return;
+	if (!each) {
+		proto_delete_path(sub, dot + 1);
+		return;
+	}
+	for (size_t i = 0; json_object_is_type(sub, json_type_array) &&
+	    i < json_object_array_length(sub); i++)
+		proto_delete_path(json_object_array_get_idx(sub, i), dot + 1);
+}
 
 struct json_object *
 proto_status_canonical(struct json_object *status)
 {
-	struct json_object *copy = NULL, *sub;
+	struct json_object *copy = NULL;
 
 	if (status == NULL || json_object_deep_copy(status, &copy, NULL) < 0)
 		return NULL;
-	for (size_t i = 0; i < sizeof proto_volatile / sizeof proto_volatile[0];
-	    i++) {
-		if (proto_volatile[i][1] == NULL)
-			json_object_object_del(copy, proto_volatile[i][0]);
-		else if (json_object_object_get_ex(copy, proto_volatile[i][0],
-		    &sub) && json_object_is_type(sub, json_type_object))
-			json_object_object_del(sub, proto_volatile[i][1]);
-	}
+	for (const struct status_field *f = status_fields; f->path != NULL; f++)
+		if (f->flags & STATUS_VOLATILE)
+			proto_delete_path(copy, f->path);
 	return copy;
 }
 
@@ -711,7 +726,8 @@ proto_guid_normalize(const char *text, char out[37])
 /*
  * type: 's' string, 'i' integer, 'n' number, 'b' boolean, 'o' object
  * (members below), 'a' array (of objects with members below, or of
- * `elem'), '*' anything, 'I' a request id (string, integer or null).
+ * `elem'), '*' anything, 'I' a request id (string, integer or null), 'S'
+ * the status object (checked against status_fields, status.c).
  * A trailing '?' allows null; a leading '-' allows the member to be absent.
  */
 struct proto_field {
@@ -722,91 +738,6 @@ struct proto_field {
 	const char			*elem;		/* arrays of scalars */
 };
 
-static const struct proto_field proto_what_fix[] = {
-	{ "what", "s", NULL, NULL, NULL },
-	{ "fix", "s", NULL, NULL, NULL },
-	{ NULL, NULL, NULL, NULL, NULL }
-};
-static const struct proto_field proto_agent_fields[] = {
-	{ "version", "s", NULL, NULL, NULL },
-	{ "pid", "i", NULL, NULL, NULL },
-	{ "instance_id", "s", NULL, NULL, NULL },
-	{ "uptime_s", "i", NULL, NULL, NULL },
-	{ "rss_kib", "i", NULL, NULL, NULL },
-	{ "distro", "s", NULL, NULL, NULL },
-	{ "config_file", "s?", NULL, NULL, NULL },
-	{ "disabled", "b", NULL, NULL, NULL },
-	{ "wall_clock_ms", "i", NULL, NULL, NULL },
-	{ "watches", "i", NULL, NULL, NULL },
-	{ NULL, NULL, NULL, NULL, NULL }
-};
-static const struct proto_field proto_desktop_fields[] = {
-	{ "dir", "s", NULL, NULL, NULL },
-	{ "present", "b", NULL, NULL, NULL },
-	{ "cli_tools", "b", NULL, NULL, NULL },
-	{ "engine_socket", "b", NULL, NULL, NULL },
-	{ "engine_socket_path", "s?", NULL, NULL, NULL },
-	{ NULL, NULL, NULL, NULL, NULL }
-};
-static const struct proto_field proto_link_fields[] = {
-	{ "path", "s", NULL, NULL, NULL },
-	{ "target", "s?", NULL, NULL, NULL },
-	{ "state", "s", "ok|shim|conflict|refused", NULL, NULL },
-	{ "detail", "s?", NULL, NULL, NULL },
-	{ NULL, NULL, NULL, NULL, NULL }
-};
-static const struct proto_field proto_socket_fields[] = {
-	{ "path", "s", NULL, NULL, NULL },
-	{ "mode", "s", "proxy|mount", NULL, NULL },
-	{ "state", "s", "absent|ok|waiting|conflict|error|disabled", NULL, NULL },
-	{ "detail", "s", NULL, NULL, NULL },
-	{ "group", "s", NULL, NULL, NULL },
-	{ "owner_uid", "-i", NULL, NULL, NULL },
-	{ "group_gid", "-i", NULL, NULL, NULL },
-	{ "permissions", "-s", NULL, NULL, NULL },
-	{ NULL, NULL, NULL, NULL, NULL }
-};
-static const struct proto_field proto_engine_fields[] = {
-	{ "reachable", "b", NULL, NULL, NULL },
-	{ "ping_ms", "n?", NULL, NULL, NULL },
-	{ "version", "s?", NULL, NULL, NULL },
-	{ "api_version", "s?", NULL, NULL, NULL },
-	{ "error", "s?", NULL, NULL, NULL },
-	{ NULL, NULL, NULL, NULL, NULL }
-};
-static const struct proto_field proto_proxy_fields[] = {
-	{ "active", "i", NULL, NULL, NULL },
-	{ "total", "i", NULL, NULL, NULL },
-	{ "refused", "i", NULL, NULL, NULL },
-	{ "errors", "i", NULL, NULL, NULL },
-	{ NULL, NULL, NULL, NULL, NULL }
-};
-static const struct proto_field proto_host_fields[] = {
-	{ "address", "s", NULL, NULL, NULL },
-	{ "state", "s", "connected|connecting|backoff|off", NULL, NULL },
-	{ "since", "i", NULL, NULL, NULL },
-	{ "last_error", "s?", NULL, NULL, NULL },
-	{ "reports_sent", "i", NULL, NULL, NULL },
-	{ "events_sent", "i", NULL, NULL, NULL },
-	{ "coalesced", "i", NULL, NULL, NULL },
-	{ "connects", "i", NULL, NULL, NULL },
-	{ "service_id", "s?", NULL, NULL, NULL },
-	{ NULL, NULL, NULL, NULL, NULL }
-};
-static const struct proto_field proto_status_fields[] = {
-	{ "agent", "o", NULL, proto_agent_fields, NULL },
-	{ "desktop", "o", NULL, proto_desktop_fields, NULL },
-	{ "links", "a", NULL, proto_link_fields, NULL },
-	{ "socket", "o", NULL, proto_socket_fields, NULL },
-	{ "engine", "o", NULL, proto_engine_fields, NULL },
-	{ "proxy", "o", NULL, proto_proxy_fields, NULL },
-	{ "binds", "-o", NULL, NULL, NULL },	/* see the man page */
-	{ "conflicts", "a", NULL, proto_what_fix, NULL },
-	{ "host", "-o", NULL, proto_host_fields, NULL },
-	{ "healthy", "b", NULL, NULL, NULL },
-	{ "problems", "a", NULL, proto_what_fix, NULL },
-	{ NULL, NULL, NULL, NULL, NULL }
-};
 static const struct proto_field proto_systemd_fields[] = {
 	{ "booted", "b", NULL, NULL, NULL },
 	{ "service", "b", NULL, NULL, NULL },
@@ -842,7 +773,7 @@ static const struct proto_field proto_report_fields[] = {
 	{ "type", "s", NULL, NULL, NULL },
 	{ "seq", "i", NULL, NULL, NULL },
 	{ "changed", "-a", NULL, NULL, "s" },
-	{ "status", "o", NULL, proto_status_fields, NULL },
+	{ "status", "S", NULL, NULL, NULL },
 	{ "truncated", "-b", NULL, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
@@ -862,7 +793,7 @@ static const struct proto_field proto_bye_fields[] = {
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
-static bool
+bool
 proto_in_list(const char *list, const char *s)
 {
 	size_t n = strlen(s);
@@ -885,7 +816,8 @@ proto_has_type(struct json_object *v, char t)
 	case 'n':	return json_object_is_type(v, json_type_int) ||
 			    json_object_is_type(v, json_type_double);
 	case 'b':	return json_object_is_type(v, json_type_boolean);
-	case 'o':	return json_object_is_type(v, json_type_object);
+	case 'o':
+	case 'S':	return json_object_is_type(v, json_type_object);
 	case 'a':	return json_object_is_type(v, json_type_array);
 	case 'I':	return v == NULL || json_object_is_type(v, json_type_int) ||
 			    json_object_is_type(v, json_type_string);
@@ -916,6 +848,8 @@ proto_check_value(struct json_object *v, const struct proto_field *f,
 		    json_object_get_string(v), f->values);
 		return -1;
 	}
+	if (t[0] == 'S')
+		return status_check(v, path, false, why, len);
 	if (t[0] == 'o' && f->members != NULL)
 		return proto_check_fields(v, f->members, path, why, len);
 	if (t[0] != 'a')

@@ -29,6 +29,15 @@
 #define SHIM_EXIT_BAD_CONFIG	 78	/* EX_CONFIG: configuration unreadable */
 #define SHIM_EXIT_TOOL_REFUSED	126	/* the tool is there but cannot be run */
 #define SHIM_EXIT_NO_TOOL	127	/* Docker Desktop runs but has no such tool */
+/* One code per cause, so no two may be equal: kept in ascending order. */
+_Static_assert(SHIM_EXIT_USAGE < SHIM_EXIT_DESKTOP_DOWN &&
+    SHIM_EXIT_DESKTOP_DOWN < SHIM_EXIT_IOERR &&
+    SHIM_EXIT_IOERR < SHIM_EXIT_AGENT_DOWN &&
+    SHIM_EXIT_AGENT_DOWN < SHIM_EXIT_INTEGRATION_OFF &&
+    SHIM_EXIT_INTEGRATION_OFF < SHIM_EXIT_BAD_CONFIG &&
+    SHIM_EXIT_BAD_CONFIG < SHIM_EXIT_TOOL_REFUSED &&
+    SHIM_EXIT_TOOL_REFUSED < SHIM_EXIT_NO_TOOL,
+    "the shim's exit codes are distinct, in ascending order");
 
 /* ------------------------------------------------------------------ */
 /* shim-decide.c */

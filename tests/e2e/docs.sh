@@ -4,7 +4,11 @@
 # commands and exit statuses; every key of the key table (as --help lists
 # it) is in wsl-docker-agent.conf(5) with its option, default and allowed
 # values, and nothing else is; wsl-docker-agent-wslconf(8) against the
-# script's --help; the pages render without a warning.  Needs the build,
+# script's --help; the status object's fields (--dump-status-fields, the
+# table the agent checks its status with) are those of
+# wsl-docker-agent-protocol(7) with their types, flags and values, and its
+# volatile ones are those the page says never cause an event; the pages
+# render without a warning.  Needs the build,
 # not the lab (so it does not take the lab's lock).  Prints TAP.
 set -uo pipefail
 
@@ -15,7 +19,8 @@ WSLCONF=$BUILD/agent/wsl-docker-agent-wslconf
 MAN8=$top/man/wsl-docker-agent.8
 MAN5=$top/man/wsl-docker-agent.conf.5
 MAN8W=$top/man/wsl-docker-agent-wslconf.8
-OUR_PAGES="$MAN8 $MAN5 $MAN8W"
+MAN7=$top/man/wsl-docker-agent-protocol.7
+OUR_PAGES="$MAN8 $MAN5 $MAN8W $MAN7"
 
 n=0 failed=0
 pass() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -133,6 +138,72 @@ while IFS=$'\t' read -r key flag _ _; do
 done <<<"$keytab"
 if [ ${#bad[@]} -eq 0 ]; then pass "wsl-docker-agent(8) names the key of each option"; else
 	fail "wsl-docker-agent(8) names the key of each option" "${bad[@]}"; fi
+
+# ---- wsl-docker-agent-protocol(7) against the status table ------------------
+# The page's THE STATUS OBJECT as "path TAB type TAB flags TAB text": each
+# tag ".BR name[, name...] (type)" after a .TP, nested by .RS/.RE below the
+# last tag; "array of objects" and "array of strings" also give the
+# elements' line ("links[]").
+status_page=$(section "$MAN7" "THE STATUS OBJECT" | awk '
+	function flush() { if (np) for (i = 1; i <= np; i++) print pend[i] "\t" text; np = 0; text = "" }
+	function prefix(   p, i) { p = ""; for (i = 1; i <= depth; i++) p = p stack[i] "."; return p }
+	/^\.TP/ { flush(); tag = 1; next }
+	/^\.RS/ { flush(); stack[++depth] = last; next }
+	/^\.RE/ { flush(); depth--; next }
+	/^\.PP/ { flush(); next }
+	tag {
+		tag = 0; line = $0
+		sub(/^\.BR? /, "", line); gsub(/"/, "", line)
+		names = line; sub(/ *\(.*/, "", names)
+		type = line; sub(/^[^(]*\(/, "", type); sub(/\).*/, "", type)
+		flags = ""
+		if (type ~ /or null/) flags = flags ",null"
+		if (type ~ /may be absent/) flags = flags ",optional"
+		if (type ~ /empty/) flags = flags ",empty"
+		flags = flags == "" ? "-" : substr(flags, 2)
+		elem = ""
+		if (type ~ /^array of objects/) elem = "object"
+		else if (type ~ /^array of strings/) elem = "string"
+		if (type ~ /^array/) base = "array"
+		else if (type ~ /^object/) base = "object"
+		else if (type ~ /^string/) base = "string"
+		else if (type ~ /^integer/) base = "integer"
+		else if (type ~ /^number/) base = "number"
+		else if (type ~ /^boolean/) base = "boolean"
+		else base = "?" type
+		n = split(names, nm, /[ ,]+/)
+		for (k = 1; k <= n; k++) {
+			if (nm[k] == "") continue
+			pend[++np] = prefix() nm[k] "\t" base "\t" flags
+			if (elem != "") pend[++np] = prefix() nm[k] "[]\t" elem "\t-"
+			last = nm[k] (elem == "object" ? "[]" : "")
+		}
+		next
+	}
+	{ text = text " " $0 }
+	END { flush() }')
+status_table=$("$AGENT" --dump-status-fields)
+same "the fields of the status table are those of wsl-docker-agent-protocol(7) THE STATUS OBJECT, with their types and flags" \
+	"--dump-status-fields" "$(printf '%s\n' "$status_table" | cut -f1-3 | sed -e 's/,volatile//' -e 's/\tvolatile$/\t-/')" \
+	"wsl-docker-agent-protocol(7)" "$(printf '%s\n' "$status_page" | cut -f1-3)"
+bad=()
+while IFS=$'\t' read -r path _ _ values _; do
+	[ "$values" != - ] || continue
+	entry=$(printf '%s\n' "$status_page" | awk -F'\t' -v p="$path" '$1 == p { print $4 }')
+	for v in ${values//|/ }; do
+		printf '%s' "$entry" | grep -qwF -- "$v" || bad+=("$path: value $v not named")
+	done
+done <<<"$status_table"
+if [ ${#bad[@]} -eq 0 ]; then pass "wsl-docker-agent-protocol(7) names every value the status table allows"; else
+	fail "wsl-docker-agent-protocol(7) names every value the status table allows" "${bad[@]}"; fi
+# The event's paragraph: "less the members that change by themselves: ..."
+page_volatile=$(section "$MAN7" MESSAGES\ FROM\ THE\ AGENT | awk '
+	/less the members that change/ { on = 1; next }
+	on && /These are sent/ { exit }
+	on && /^\.BR? / { print $2 }')
+same "the volatile fields of the status table are those wsl-docker-agent-protocol(7) says never cause an event" \
+	"--dump-status-fields" "$(printf '%s\n' "$status_table" | awk -F'\t' '$3 ~ /volatile/ { print $1 }')" \
+	"wsl-docker-agent-protocol(7)" "$page_volatile"
 
 # ---- wsl-docker-agent-wslconf(8) against the script ------------------------
 w_help=$("$WSLCONF" --help)

@@ -5,7 +5,9 @@
 # answered; garbage, a 10 MB line and a flood of bad lines handled as
 # documented while the agent stays up; an untrusted host refused changes;
 # an absent or flapping host leaves the agent's memory flat and its log
-# short.  Never vsock (DESIGN.md).  Prints TAP.
+# short.  The peer checks every status exactly against the agent's status
+# table (--exact-status): a member the table does not list is a violation.
+# Never vsock (DESIGN.md).  Prints TAP.
 set -uo pipefail
 # This test uses no lab: it need not wait for lib.sh's lock.
 E2E_NO_LAB=1
@@ -79,7 +81,7 @@ stop_agent() {
 # start_peer OUTFILE [options...]: the peer as root, output to OUTFILE.
 start_peer() {
 	OUT=$1; shift
-	"$PEER" --json --out "$OUT" --control "$FIFO" "$@" "$HOST" \
+	"$PEER" --json --exact-status --out "$OUT" --control "$FIFO" "$@" "$HOST" \
 		>/dev/null 2>>"$tmp/peer.err" &
 	peer_pid=$!
 	wait_until 5 test -S "$HOST"
@@ -235,7 +237,7 @@ stop_peer
 # ---- 6. a host that is not root: may look, not change ---------------------
 
 OUT=$HOSTDIR/peer-nobody.jsonl
-setpriv --reuid=65534 --regid=65534 --clear-groups -- "$PEER" --json --out "$OUT" \
+setpriv --reuid=65534 --regid=65534 --clear-groups -- "$PEER" --json --exact-status --out "$OUT" \
 	--control "$FIFO" "$HOST" >/dev/null 2>>"$tmp/peer.err" &
 peer_pid=$!
 expect "the agent reconnects to a host run by nobody" '"type":"hello"' 15

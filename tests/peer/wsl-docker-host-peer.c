@@ -78,6 +78,7 @@ static struct {
 	bool		 no_read;
 	bool		 once;
 	bool		 strict;
+	bool		 exact_status;	/* status members not in the table */
 	long		 timeout_s;
 	int		 listen_fd;
 	int		 control_fd;
@@ -150,6 +151,9 @@ usage(FILE *f)
 "  --once               serve one connection, exit when it ends\n"
 "  --timeout SECONDS    give up (exit 2) after SECONDS\n"
 "  --strict             exit at the first violation\n"
+"  --exact-status       a member of a report's or event's status that the\n"
+"                       agent's status table does not list is a violation\n"
+"                       too (a host ignores them; this checks the table)\n"
 "  -h, --help           show this help\n"
 "\n"
 "Exit status: 0 done, 1 error, 2 timeout, 3 protocol violations seen,\n"
@@ -396,6 +400,10 @@ peer_message(struct client *c, struct json_object *m, const char *line,
 	int rc = proto_check_agent_message(m, why, sizeof why);
 	const char *type = peer_str(m, "type", "?");
 
+	if (rc == 0 && peer.exact_status && (strcmp(type, "report") == 0 ||
+	    strcmp(type, "event") == 0) && status_check(json_object_object_get(m,
+	    "status"), "status", true, why, sizeof why) < 0)
+		rc = -1;
 	if (rc < 0)
 		peer_violation(c, "%s", why);
 	else if (rc > 0)
@@ -686,7 +694,7 @@ static void
 peer_options(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_OUT, O_REQUEST, O_SEND, O_JUNK, O_CONTROL,
-	    O_EXIT_AFTER, O_CLOSE_AFTER, O_NO_READ, O_ONCE, O_TIMEOUT, O_STRICT,
+	    O_EXIT_AFTER, O_CLOSE_AFTER, O_NO_READ, O_ONCE, O_TIMEOUT, O_STRICT, O_EXACT_STATUS,
 	    O_REPEAT };
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, O_JSON },
@@ -701,6 +709,7 @@ peer_options(int argc, char **argv)
 		{ "once", no_argument, NULL, O_ONCE },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "strict", no_argument, NULL, O_STRICT },
+		{ "exact-status", no_argument, NULL, O_EXACT_STATUS },
 		{ "repeat", required_argument, NULL, O_REPEAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -738,6 +747,7 @@ peer_options(int argc, char **argv)
 			peer.timeout_s = (long)peer_number("--timeout", optarg);
 			break;
 		case O_STRICT:	peer.strict = true; break;
+		case O_EXACT_STATUS: peer.exact_status = true; break;
 		case O_REPEAT:
 			peer.repeat = peer_number("--repeat", optarg);
 			break;

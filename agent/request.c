@@ -1,0 +1,86 @@
+/*
+ * One request path for both channels that take requests: the control
+ * socket (control.c) and the host channel (health.c).  Each channel reads
+ * and frames requests its own way and decides, its own way, whether the
+ * caller may change the distro; what a request does and what it returns
+ * is decided here once, so both channels give the same answer.  The
+ * results are those of wsl-docker-agent-protocol(7), REQUESTS.
+ */
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "agent.h"
+
+static struct json_object *
+request_ping(const char *echo)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_object_add(o, "pong", json_object_new_boolean(1));
+	json_object_object_add(o, "echo",
+	    echo != NULL ? json_object_new_string(echo) : NULL);
+	json_object_object_add(o, "wall_clock_ms",
+	    json_object_new_int64((int64_t)util_wall_ms()));
+	return o;
+}
+
+static struct json_object *
+request_set_disabled(struct agent *a, bool disabled, enum proto_error *e,
+    char *why, size_t whylen)
+{
+	struct json_object *o;
+
+	if (agent_set_disabled(a, disabled, why, whylen) < 0) {
+		*e = PROTO_ERR_FAILED;
+		return NULL;
+	}
+	if ((o = json_object_new_object()) != NULL)
+		json_object_object_add(o, "disabled",
+		    json_object_new_boolean(a->disabled));
+	return o;
+}
+
+struct json_object *
+agent_request(struct agent *a, const struct proto_request_msg *rq,
+    bool trusted, const struct request_origin *from, enum proto_error *e,
+    char *why, size_t whylen)
+{
+	struct json_object *result = NULL;
+	char reason[128];
+
+	*e = PROTO_OK;
+	if (proto_request_changes_state(rq->request) && !trusted) {
+		*e = PROTO_ERR_FORBIDDEN;
+		snprintf(why, whylen, "%s changes the distro; %s",
+		    proto_request_name(rq->request), from->refusal);
+		return NULL;
+	}
+	switch (rq->request) {
+	case PROTO_REQ_PING:
+		result = request_ping(rq->echo);
+		break;
+	case PROTO_REQ_RECONCILE:
+		snprintf(reason, sizeof reason, "requested %s", from->name);
+		agent_reconcile(a, reason);
+		/* The answer is the status the reconcile left. */
+		/* FALLTHROUGH */
+	case PROTO_REQ_STATUS:
+		result = agent_status_json(a);
+		break;
+	case PROTO_REQ_DISABLE:
+	case PROTO_REQ_ENABLE:
+		result = request_set_disabled(a, rq->request ==
+		    PROTO_REQ_DISABLE, e, why, whylen);
+		if (*e != PROTO_OK)
+			return NULL;
+		break;
+	}
+	if (result == NULL) {
+		*e = PROTO_ERR_FAILED;
+		snprintf(why, whylen, "out of memory");
+	}
+	return result;
+}
