@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -35,6 +34,7 @@
 #include <event2/event.h>
 
 #include "agent.h"
+#include "slab.h"
 
 #define PROXY_LOG		"proxy"
 #define PROXY_PIPE_SIZE		(1024 * 1024)	/* per direction, if allowed */
@@ -140,6 +140,7 @@ struct proxy {
 	LIST_HEAD(, proxy_conn) conns;
 	struct proxy_stats stats;
 	uint64_t	 crowd;		/* most at once since memory went back */
+	struct slab_pool pool;		/* the connections */
 	http_bind_fn	 create_fn;	/* NULL: no connection follows HTTP */
 	void		*create_arg;
 };
@@ -377,137 +378,34 @@ flow_close_pipe(struct proxy_flow *f)
 
 /* ------------------------------------------------------------------ */
 /*
- * Connection blocks.  Each connection is one block: the connection, its
- * HTTP follower and its events (set up with event_assign).  Blocks come
- * from 64 KiB slabs mapped for them, not from the heap: libevent keeps a
- * small entry for every descriptor number it has ever watched, and on the
- * heap those entries land between a crowd's connections and keep every
- * page the crowd used resident after it has gone (1.1 MiB of heap after
- * 1,000 streams, 180 KB of it in use).  A slab goes back to the kernel
- * when its last block is freed, unless it is the only one.  Sanitizer
- * builds take each block from the heap, where ASan can watch it.
+ * Connection blocks.  Each connection is one block from the proxy's slab
+ * pool (slab.c says why not the heap): the connection, its HTTP follower
+ * and its events (set up with event_assign).
  */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CONN_ON_HEAP	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CONN_ON_HEAP	1
-#endif
-#endif
-
-#define CONN_SLAB_SIZE	(64 * 1024)
 #define CONN_EVENTS	5		/* up src/dst, down src/dst, retry */
 #define CONN_EV_RETRY	4
 #define ROUND16(n)	(((n) + 15) & ~(size_t)15)
 
-struct conn_slab {
-	LIST_ENTRY(conn_slab) entry;	/* in blocks.slabs while it has room */
-	char		*free;		/* free blocks, linked through their conn */
-	unsigned	 used;
-};
-
-/* A block: [its slab][struct proxy_conn][struct proxy_http][events]. */
+/* A block: [struct proxy_conn][struct proxy_http][events]. */
 static struct {
-	size_t	 conn_off, http_off, ev_off, ev_size, size;
-	size_t	 nslabs;
-	LIST_HEAD(, conn_slab) slabs;	/* those with a free block */
-} blocks;
+	size_t	 http_off, ev_off, ev_size, size;
+} layout;
 
 static void
-conn_blocks_layout(void)
+conn_layout_init(void)
 {
-	blocks.conn_off = ROUND16(sizeof(struct conn_slab *));
-	blocks.http_off = blocks.conn_off + ROUND16(sizeof(struct proxy_conn));
-	blocks.ev_off = blocks.http_off + ROUND16(sizeof(struct proxy_http));
-	blocks.ev_size = ROUND16(event_get_struct_event_size());
-	blocks.size = blocks.ev_off + CONN_EVENTS * blocks.ev_size;
-}
-
-static char *
-conn_block_of(struct proxy_conn *c)
-{
-	return (char *)c - blocks.conn_off;
+	layout.http_off = ROUND16(sizeof(struct proxy_conn));
+	layout.ev_off = layout.http_off + ROUND16(sizeof(struct proxy_http));
+	layout.ev_size = ROUND16(event_get_struct_event_size());
+	layout.size = layout.ev_off + CONN_EVENTS * layout.ev_size;
 }
 
 static struct event *
 conn_event(struct proxy_conn *c, int i)
 {
-	return (struct event *)(void *)(conn_block_of(c) + blocks.ev_off +
-	    (size_t)i * blocks.ev_size);
-}
-
-#ifndef CONN_ON_HEAP
-static struct conn_slab *
-conn_slab_new(void)
-{
-	void *m = mmap(NULL, CONN_SLAB_SIZE, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		return NULL;
-	struct conn_slab *s = m;
-	char *first = (char *)m + ROUND16(sizeof *s);
-	size_t n = (CONN_SLAB_SIZE - ROUND16(sizeof *s)) / blocks.size;
-	s->free = NULL;
-	s->used = 0;
-	for (size_t i = n; i-- > 0;) {
-		char *b = first + i * blocks.size;
-		*(struct conn_slab **)(void *)b = s;
-		*(char **)(void *)(b + blocks.conn_off) = s->free;
-		s->free = b;
-	}
-	LIST_INSERT_HEAD(&blocks.slabs, s, entry);
-	blocks.nslabs++;
-	return s;
-}
-#endif
-
-/* A zeroed connection block, or NULL with errno set. */
-static struct proxy_conn *
-conn_alloc(void)
-{
-	if (blocks.size == 0)
-		conn_blocks_layout();
-	char *b;
-#ifdef CONN_ON_HEAP
-	if ((b = calloc(1, blocks.size)) == NULL)
-		return NULL;
-#else
-	struct conn_slab *s = LIST_FIRST(&blocks.slabs);
-	if (s == NULL && (s = conn_slab_new()) == NULL)
-		return NULL;
-	b = s->free;
-	if (b == NULL) {	/* a listed slab has room: cannot happen */
-		errno = ENOMEM;
-		return NULL;
-	}
-	s->free = *(char **)(void *)(b + blocks.conn_off);
-	if (s->free == NULL)
-		LIST_REMOVE(s, entry);
-	s->used++;
-	memset(b + blocks.conn_off, 0, blocks.size - blocks.conn_off);
-#endif
-	return (struct proxy_conn *)(void *)(b + blocks.conn_off);
-}
-
-static void
-conn_release(struct proxy_conn *c)
-{
-	char *b = conn_block_of(c);
-#ifdef CONN_ON_HEAP
-	free(b);
-#else
-	struct conn_slab *s = *(struct conn_slab **)(void *)b;
-	if (s->free == NULL)
-		LIST_INSERT_HEAD(&blocks.slabs, s, entry);
-	*(char **)(void *)(b + blocks.conn_off) = s->free;
-	s->free = b;
-	if (--s->used == 0 && blocks.nslabs > 1) {
-		LIST_REMOVE(s, entry);
-		blocks.nslabs--;
-		(void)munmap(s, CONN_SLAB_SIZE);
-	}
-#endif
+	return (struct event *)(void *)((char *)c + layout.ev_off +
+	    (size_t)i * layout.ev_size);
 }
 
 static int
@@ -545,7 +443,7 @@ flow_free(struct proxy_flow *f)
 static struct proxy_conn *
 conn_new(struct proxy *p, int client, int engine)
 {
-	struct proxy_conn *c = conn_alloc();
+	struct proxy_conn *c = slab_alloc(&p->pool);
 	if (c == NULL)
 		return NULL;
 	c->proxy = p;
@@ -555,12 +453,12 @@ conn_new(struct proxy *p, int client, int engine)
 	    flow_init(&c->down, c, engine, client, &p->stats.bytes_down, 2) < 0) {
 		flow_free(&c->up);
 		flow_free(&c->down);
-		conn_release(c);
+		slab_free(&p->pool, c);
 		return NULL;
 	}
 	if (p->create_fn != NULL) {
-		c->http = (struct proxy_http *)(void *)(conn_block_of(c) +
-		    blocks.http_off);
+		c->http = (struct proxy_http *)(void *)((char *)c +
+		    layout.http_off);
 		http_head_parser_init(&c->http->parser);
 	}
 	LIST_INSERT_HEAD(&p->conns, c, entry);
@@ -597,7 +495,7 @@ conn_close(struct proxy_conn *c, bool failed)
 	http_free(c->http);
 	close(c->client);
 	close(c->engine);
-	conn_release(c);
+	slab_free(&p->pool, c);
 	p->stats.active--;
 	proxy_give_back_memory(p);
 	if (failed)
@@ -1566,6 +1464,14 @@ proxy_new(struct event_base *base, int listen_fd, const char *engine_path,
 	/* The config bounds it; 0 would refuse everyone, so mean at least 1. */
 	p->max_conns = max_conns > 0 ? (uint64_t)max_conns : 1;
 	LIST_INIT(&p->conns);
+	if (layout.size == 0)
+		conn_layout_init();
+	if (slab_pool_init(&p->pool, layout.size) < 0) {
+		log_err(PROXY_LOG, "a connection block of %zu bytes does not "
+		    "fit a %d-byte slab", layout.size, SLAB_SIZE);
+		free(p);
+		return NULL;
+	}
 	p->engine_path = strdup(engine_path);
 	p->ev_accept = event_new(base, listen_fd, EV_READ | EV_PERSIST,
 	    proxy_accept_ready, p);
@@ -1629,6 +1535,7 @@ proxy_free(struct proxy *p)
 	p->ev_accept = NULL;
 	p->accept_paused = false;	/* so closing does not re-arm it */
 	proxy_close_all(p);
+	slab_trim(&p->pool);
 	if (p->ev_resume != NULL)
 		event_free(p->ev_resume);
 	free(p->engine_path);
