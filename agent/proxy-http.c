@@ -293,8 +293,11 @@ proxy_http_read_step(struct proxy_conn *c, size_t limit, size_t most)
 	return n >= 0 ? 1 : 0;
 }
 
-/* A create body is whole in buf + off: rewrite it and send it on. */
-static void
+/*
+ * A create body is whole in buf + off: rewrite it and send it on.  False
+ * when refusing it closed the connection.
+ */
+static bool
 proxy_http_create_complete(struct proxy_conn *c, size_t raw_len)
 {
 	struct proxy *p = c->proxy;
@@ -310,7 +313,7 @@ proxy_http_create_complete(struct proxy_conn *c, size_t raw_len)
 	if (p->create_fn == NULL) {
 		h->fwd = raw_len;	/* unhooked meanwhile: as it is */
 		proxy_http_request_done(c);
-		return;
+		return true;
 	}
 	if (h->head.framing == HTTP_BODY_CHUNKED) {
 		if (http_chunked_decode(raw, body_len, HTTP_CREATE_BODY_MAX,
@@ -319,7 +322,7 @@ proxy_http_create_complete(struct proxy_conn *c, size_t raw_len)
 			    "to the engine as it is", why);
 			h->fwd = raw_len;
 			proxy_http_request_done(c);
-			return;
+			return true;
 		}
 		json = decoded;
 	}
@@ -334,11 +337,10 @@ proxy_http_create_complete(struct proxy_conn *c, size_t raw_len)
 	case HTTP_REWRITE_UNCHANGED:
 		h->fwd = raw_len;
 		proxy_http_request_done(c);
-		return;
+		return true;
 	case HTTP_REWRITE_REFUSED:
 		log_notice(PROXY_LOG, "refused a container create: %s", why);
-		(void)proxy_http_reply_locally(c, 400, why);
-		return;
+		return proxy_http_reply_locally(c, 400, why);
 	case HTTP_REWRITE_CHANGED:
 		break;
 	}
@@ -352,7 +354,7 @@ proxy_http_create_complete(struct proxy_conn *c, size_t raw_len)
 		    "create; passing it on as it is");
 		h->fwd = raw_len;
 		proxy_http_request_done(c);
-		return;
+		return true;
 	}
 	memcpy(out + hlen, body, blen);
 	free(body);
@@ -361,22 +363,24 @@ proxy_http_create_complete(struct proxy_conn *c, size_t raw_len)
 	h->out_len = hlen + blen;
 	h->off += raw_len;		/* the original is replaced */
 	proxy_http_request_done(c);
+	return true;
 }
 
 /*
- * UP_CREATE: wait for the whole body.  Returns true when it can go on
- * (complete, or given up and passed on), false when more must be read.
+ * UP_CREATE: wait for the whole body.  Returns 1 when it can go on
+ * (complete, or given up and passed on), 0 when more must be read, -1
+ * when the connection is gone.
  */
-static bool
+static int
 proxy_http_create_step(struct proxy_conn *c)
 {
 	struct proxy_http *h = c->http;
 	size_t have = h->len - h->off;
 	if (h->head.framing == HTTP_BODY_LENGTH) {
 		if (have < h->head.len + h->head.length)
-			return false;
-		proxy_http_create_complete(c, h->head.len + (size_t)h->head.length);
-		return true;
+			return 0;
+		return proxy_http_create_complete(c, h->head.len +
+		    (size_t)h->head.length) ? 1 : -1;
 	}
 	/* Chunked: follow the framing over what has come so far. */
 	char why[256];
@@ -386,15 +390,13 @@ proxy_http_create_step(struct proxy_conn *c)
 		enum http_chunk_step s = http_chunked_feed(&h->chunked, p, avail,
 		    &used, why, sizeof why);
 		h->scan += used;
-		if (s == HTTP_CHUNK_DONE) {
-			proxy_http_create_complete(c, h->scan);
-			return true;
-		}
+		if (s == HTTP_CHUNK_DONE)
+			return proxy_http_create_complete(c, h->scan) ? 1 : -1;
 		if (s == HTTP_CHUNK_BAD) {
 			log_warn(PROXY_LOG, "a container create: %s; passing the "
 			    "connection on untouched", why);
 			proxy_http_go_blind(c);
-			return true;
+			return 1;
 		}
 		if (s == HTTP_CHUNK_MORE || avail == used)
 			break;
@@ -410,9 +412,9 @@ proxy_http_create_step(struct proxy_conn *c)
 		    HTTP_CREATE_BODY_MAX);
 		h->fwd = h->scan;	/* framing state matches scan */
 		h->mode = UP_BODY_CHUNKED;
-		return true;
+		return 1;
 	}
-	return false;
+	return 0;
 }
 
 /* A head is whole: decide what this request needs. */
@@ -577,8 +579,9 @@ static int
 proxy_http_create_read(struct proxy_conn *c)
 {
 	struct proxy_http *h = c->http;
-	if (proxy_http_create_step(c))
-		return 1;
+	int r = proxy_http_create_step(c);
+	if (r != 0)
+		return r;
 	return proxy_http_read_step(c, h->head.len +
 	    (h->head.framing == HTTP_BODY_LENGTH ? (size_t)h->head.length :
 	    UP_CREATE_RAW_MAX + HTTP_HEAD_MAX), SIZE_MAX);
