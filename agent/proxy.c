@@ -3,19 +3,16 @@
  * the engine's unix socket, and bytes move between the two with splice(2)
  * through one pipe per direction, so they never enter user space and no
  * connection owns a buffer of its own.  Bufferevents would copy every byte
- * through an evbuffer, so each direction drives raw events by hand.
+ * through an evbuffer, so each direction drives raw events by hand.  This
+ * file accepts, connects and pumps; connections live in slabs (slab.c).
  *
  * With a create hook (bind.c, in proxy mode) the client -> engine
- * direction follows HTTP until the connection is upgraded or hijacked:
- * heads are read into a buffer and forwarded as read, bodies are passed
- * on by Content-Length or chunk framing (spliced where they are large),
- * and only container creates are held whole, so their bind sources can be
- * re-exposed and the body rewritten.  After an upgrade, an attach or exec
- * start, or a head too large to follow, the connection is spliced blindly
- * both ways, as every connection is without a hook.  The engine -> client
- * direction is always spliced untouched.  End of input is forwarded as
- * shutdown(SHUT_WR), which is what lets `echo hi | docker exec -i c cat`
- * finish (systemd-socket-proxyd drops it).  There is no idle timeout:
+ * direction follows HTTP (proxy-http.c) until the connection is upgraded
+ * or hijacked; otherwise, and after that, the connection is spliced
+ * blindly both ways.  The engine -> client direction is always spliced
+ * untouched.  End of input is forwarded as shutdown(SHUT_WR), which is
+ * what lets `echo hi | docker exec -i c cat` finish
+ * (systemd-socket-proxyd drops it).  There is no idle timeout:
  * `docker events` may stay silent for days.
  */
 #include <errno.h>
@@ -25,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -35,17 +31,14 @@
 #include <event2/event.h>
 
 #include "agent.h"
+#include "proxy-int.h"
 
-#define PROXY_LOG		"proxy"
-#define PROXY_PIPE_SIZE		(1024 * 1024)	/* per direction, if allowed */
 /* One splice this large marks a bulk stream: only then grow its pipe. */
 #define PROXY_BULK_SPLICE	(16 * 1024)
 /* This many connections at once, all gone: give their memory back. */
 #define PROXY_CROWD		64
 /* Send buffer towards the engine (the kernel caps it at wmem_max, x2). */
 #define PROXY_ENGINE_SNDBUF	(1024 * 1024)
-/* Splices per wakeup before one busy stream lets the others run. */
-#define PROXY_PUMP_ROUNDS	8
 /* Out of file descriptors: accept again after this, or when one closes. */
 #define PROXY_ACCEPT_PAUSE_MS	250
 /* ...and call it over once none ran out for this long. */
@@ -56,106 +49,15 @@
 /* ...for this long in all before giving up on that client. */
 #define PROXY_RETRY_PATIENCE_MS	5000
 
-struct proxy_conn;
-
-/* One direction of a connection: src -> pipe -> dst. */
-struct proxy_flow {
-	struct proxy_conn *conn;
-	int		 src;
-	int		 dst;
-	int		 pipe_r;
-	int		 pipe_w;
-	size_t		 queued;	/* in the pipe, not yet taken by dst */
-	bool		 eof;		/* src has ended */
-	bool		 done;		/* ...and dst was told (SHUT_WR) */
-	bool		 bulk;		/* the pipe was grown for a bulk stream */
-	bool		 full;		/* the pipe took no more: wait for dst */
-	bool		 dry;		/* src came short this wakeup: likely empty */
-	struct event	*ev_src;	/* src readable */
-	struct event	*ev_dst;	/* dst writable */
-	uint64_t	*bytes;		/* the proxy's bytes_up or bytes_down */
-};
-
-/*
- * Following HTTP on the client -> engine direction.  Output to the engine
- * comes from one place at a time, in order: the pipe (spliced body bytes),
- * `out' (a rewritten create), or `fwd' bytes at buf + off (as read).  The
- * next request is looked at only once all of it has gone.
- */
-enum up_mode {
-	UP_HEAD,		/* reading a request head */
-	UP_BODY_LENGTH,		/* passing body_left more bytes */
-	UP_BODY_CHUNKED,	/* passing a chunked body, following framing */
-	UP_CREATE,		/* holding a create until its body is whole */
-	UP_REPLYING,		/* answering locally once the engine is done */
-	UP_BLIND,		/* once the buffer is sent: splice */
-};
-
-struct proxy_http {
-	enum up_mode	 mode;
-	char		*buf;		/* read from the client, unhandled */
-	size_t		 off;		/* first unhandled byte */
-	size_t		 len;
-	size_t		 cap;
-	size_t		 fwd;		/* bytes at buf + off to send as they are */
-	char		*out;		/* rewritten bytes to send */
-	size_t		 out_off;
-	size_t		 out_len;
-	struct http_head_parser parser;
-	struct http_head head;		/* of the request being passed on */
-	uint64_t	 body_left;
-	struct http_chunked chunked;
-	size_t		 scan;		/* UP_CREATE chunked: framing seen */
-	bool		 blind_after;	/* hijacked or last: then splice */
-	char		*reply;		/* UP_REPLYING: what the client gets */
-	size_t		 reply_len;
-};
-
-struct proxy_conn {
-	struct proxy	*proxy;
-	LIST_ENTRY(proxy_conn) entry;
-	int		 client;
-	int		 engine;
-	bool		 connecting;
-	struct proxy_flow up;		/* client -> engine */
-	struct proxy_flow down;		/* engine -> client */
-	struct proxy_http *http;	/* NULL: spliced blindly */
-	struct event	*ev_retry;	/* while the engine's backlog is full */
-	uint64_t	 retry_deadline;
-	unsigned	 retry_ms;
-};
-
-struct proxy {
-	struct event_base *base;
-	int		 listen_fd;
-	char		*engine_path;
-	uint64_t	 max_conns;
-	struct event	*ev_accept;
-	struct event	*ev_resume;	/* ends a pause after fd exhaustion */
-	bool		 accept_paused;
-	bool		 accept_failing;
-	uint64_t	 accept_failed_ms;	/* when it last ran out */
-	bool		 engine_down;
-	bool		 cap_logged;
-	LIST_HEAD(, proxy_conn) conns;
-	struct proxy_stats stats;
-	uint64_t	 crowd;		/* most at once since memory went back */
-	http_bind_fn	 create_fn;	/* NULL: no connection follows HTTP */
-	void		*create_arg;
-};
-
-enum engine_connect_result {
-	ENGINE_FAILED = -1,		/* errno says why */
-	ENGINE_CONNECTED,
-	ENGINE_IN_PROGRESS,		/* wait for writable, then SO_ERROR */
-	ENGINE_BUSY,			/* backlog full (EAGAIN on unix) */
+enum proxy_engine_connect_result {
+	PROXY_ENGINE_FAILED = -1,	/* errno says why */
+	PROXY_ENGINE_CONNECTED,
+	PROXY_ENGINE_IN_PROGRESS,	/* wait for writable, then SO_ERROR */
+	PROXY_ENGINE_BUSY,		/* backlog full (EAGAIN on unix) */
 };
 
 static void	conn_close(struct proxy_conn *, bool failed);
 static void	flow_ready(evutil_socket_t, short, void *);
-static void	http_free(struct proxy_http *);
-static bool	http_has_output(const struct proxy_conn *);
-static void	up_pump(struct proxy_conn *);
 
 /* ------------------------------------------------------------------ */
 /* Logging the proxy's state: once per change, never per client. */
@@ -311,33 +213,33 @@ proxy_refuse(struct proxy *p, int client, int engine)
 /* ------------------------------------------------------------------ */
 /* Connecting to the engine. */
 
-static enum engine_connect_result
-engine_connect(int fd, const char *path)
+static enum proxy_engine_connect_result
+proxy_engine_connect(int fd, const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	size_t len = strlen(path);
 	if (len >= sizeof addr.sun_path) {
 		errno = ENAMETOOLONG;
-		return ENGINE_FAILED;
+		return PROXY_ENGINE_FAILED;
 	}
 	memcpy(addr.sun_path, path, len + 1);
 	for (;;) {
 		if (connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0)
-			return ENGINE_CONNECTED;
+			return PROXY_ENGINE_CONNECTED;
 		if (errno == EINTR)
 			continue;
 		if (errno == EINPROGRESS)
-			return ENGINE_IN_PROGRESS;
+			return PROXY_ENGINE_IN_PROGRESS;
 		if (errno == EAGAIN)
-			return ENGINE_BUSY;
-		return ENGINE_FAILED;
+			return PROXY_ENGINE_BUSY;
+		return PROXY_ENGINE_FAILED;
 	}
 }
 
 /*
  * A pipe per direction, at the kernel's default size: a 1 MiB pipe's ring
  * is a 16 KiB kernel allocation whether or not bytes ever flow, ~30 MiB
- * for 1,000 quiet `docker events' streams.  flow_note_bulk() grows it.
+ * for 1,000 quiet `docker events' streams.  proxy_flow_note_bulk() grows it.
  */
 static int
 flow_open_pipe(struct proxy_flow *f)
@@ -356,8 +258,8 @@ flow_open_pipe(struct proxy_flow *f)
  * fs.pipe-user-pages-soft the kernel refuses; the default size still
  * works, only with more wakeups.
  */
-static void
-flow_note_bulk(struct proxy_flow *f, ssize_t n)
+void
+proxy_flow_note_bulk(struct proxy_flow *f, ssize_t n)
 {
 	if (f->bulk || n < PROXY_BULK_SPLICE)
 		return;
@@ -377,137 +279,34 @@ flow_close_pipe(struct proxy_flow *f)
 
 /* ------------------------------------------------------------------ */
 /*
- * Connection blocks.  Each connection is one block: the connection, its
- * HTTP follower and its events (set up with event_assign).  Blocks come
- * from 64 KiB slabs mapped for them, not from the heap: libevent keeps a
- * small entry for every descriptor number it has ever watched, and on the
- * heap those entries land between a crowd's connections and keep every
- * page the crowd used resident after it has gone (1.1 MiB of heap after
- * 1,000 streams, 180 KB of it in use).  A slab goes back to the kernel
- * when its last block is freed, unless it is the only one.  Sanitizer
- * builds take each block from the heap, where ASan can watch it.
+ * Connection blocks.  Each connection is one block from the proxy's slab
+ * pool (slab.c says why not the heap): the connection, its HTTP follower
+ * and its events (set up with event_assign).
  */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CONN_ON_HEAP	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CONN_ON_HEAP	1
-#endif
-#endif
-
-#define CONN_SLAB_SIZE	(64 * 1024)
 #define CONN_EVENTS	5		/* up src/dst, down src/dst, retry */
 #define CONN_EV_RETRY	4
 #define ROUND16(n)	(((n) + 15) & ~(size_t)15)
 
-struct conn_slab {
-	LIST_ENTRY(conn_slab) entry;	/* in blocks.slabs while it has room */
-	char		*free;		/* free blocks, linked through their conn */
-	unsigned	 used;
-};
-
-/* A block: [its slab][struct proxy_conn][struct proxy_http][events]. */
+/* A block: [struct proxy_conn][struct proxy_http][events]. */
 static struct {
-	size_t	 conn_off, http_off, ev_off, ev_size, size;
-	size_t	 nslabs;
-	LIST_HEAD(, conn_slab) slabs;	/* those with a free block */
-} blocks;
+	size_t	 http_off, ev_off, ev_size, size;
+} layout;
 
 static void
-conn_blocks_layout(void)
+conn_layout_init(void)
 {
-	blocks.conn_off = ROUND16(sizeof(struct conn_slab *));
-	blocks.http_off = blocks.conn_off + ROUND16(sizeof(struct proxy_conn));
-	blocks.ev_off = blocks.http_off + ROUND16(sizeof(struct proxy_http));
-	blocks.ev_size = ROUND16(event_get_struct_event_size());
-	blocks.size = blocks.ev_off + CONN_EVENTS * blocks.ev_size;
-}
-
-static char *
-conn_block_of(struct proxy_conn *c)
-{
-	return (char *)c - blocks.conn_off;
+	layout.http_off = ROUND16(sizeof(struct proxy_conn));
+	layout.ev_off = layout.http_off + ROUND16(proxy_http_size());
+	layout.ev_size = ROUND16(event_get_struct_event_size());
+	layout.size = layout.ev_off + CONN_EVENTS * layout.ev_size;
 }
 
 static struct event *
 conn_event(struct proxy_conn *c, int i)
 {
-	return (struct event *)(void *)(conn_block_of(c) + blocks.ev_off +
-	    (size_t)i * blocks.ev_size);
-}
-
-#ifndef CONN_ON_HEAP
-static struct conn_slab *
-conn_slab_new(void)
-{
-	void *m = mmap(NULL, CONN_SLAB_SIZE, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		return NULL;
-	struct conn_slab *s = m;
-	char *first = (char *)m + ROUND16(sizeof *s);
-	size_t n = (CONN_SLAB_SIZE - ROUND16(sizeof *s)) / blocks.size;
-	s->free = NULL;
-	s->used = 0;
-	for (size_t i = n; i-- > 0;) {
-		char *b = first + i * blocks.size;
-		*(struct conn_slab **)(void *)b = s;
-		*(char **)(void *)(b + blocks.conn_off) = s->free;
-		s->free = b;
-	}
-	LIST_INSERT_HEAD(&blocks.slabs, s, entry);
-	blocks.nslabs++;
-	return s;
-}
-#endif
-
-/* A zeroed connection block, or NULL with errno set. */
-static struct proxy_conn *
-conn_alloc(void)
-{
-	if (blocks.size == 0)
-		conn_blocks_layout();
-	char *b;
-#ifdef CONN_ON_HEAP
-	if ((b = calloc(1, blocks.size)) == NULL)
-		return NULL;
-#else
-	struct conn_slab *s = LIST_FIRST(&blocks.slabs);
-	if (s == NULL && (s = conn_slab_new()) == NULL)
-		return NULL;
-	b = s->free;
-	if (b == NULL) {	/* a listed slab has room: cannot happen */
-		errno = ENOMEM;
-		return NULL;
-	}
-	s->free = *(char **)(void *)(b + blocks.conn_off);
-	if (s->free == NULL)
-		LIST_REMOVE(s, entry);
-	s->used++;
-	memset(b + blocks.conn_off, 0, blocks.size - blocks.conn_off);
-#endif
-	return (struct proxy_conn *)(void *)(b + blocks.conn_off);
-}
-
-static void
-conn_release(struct proxy_conn *c)
-{
-	char *b = conn_block_of(c);
-#ifdef CONN_ON_HEAP
-	free(b);
-#else
-	struct conn_slab *s = *(struct conn_slab **)(void *)b;
-	if (s->free == NULL)
-		LIST_INSERT_HEAD(&blocks.slabs, s, entry);
-	*(char **)(void *)(b + blocks.conn_off) = s->free;
-	s->free = b;
-	if (--s->used == 0 && blocks.nslabs > 1) {
-		LIST_REMOVE(s, entry);
-		blocks.nslabs--;
-		(void)munmap(s, CONN_SLAB_SIZE);
-	}
-#endif
+	return (struct event *)(void *)((char *)c + layout.ev_off +
+	    (size_t)i * layout.ev_size);
 }
 
 static int
@@ -545,7 +344,7 @@ flow_free(struct proxy_flow *f)
 static struct proxy_conn *
 conn_new(struct proxy *p, int client, int engine)
 {
-	struct proxy_conn *c = conn_alloc();
+	struct proxy_conn *c = slab_alloc(&p->pool);
 	if (c == NULL)
 		return NULL;
 	c->proxy = p;
@@ -555,13 +354,13 @@ conn_new(struct proxy *p, int client, int engine)
 	    flow_init(&c->down, c, engine, client, &p->stats.bytes_down, 2) < 0) {
 		flow_free(&c->up);
 		flow_free(&c->down);
-		conn_release(c);
+		slab_free(&p->pool, c);
 		return NULL;
 	}
 	if (p->create_fn != NULL) {
-		c->http = (struct proxy_http *)(void *)(conn_block_of(c) +
-		    blocks.http_off);
-		http_head_parser_init(&c->http->parser);
+		c->http = (struct proxy_http *)(void *)((char *)c +
+		    layout.http_off);
+		proxy_http_init(c->http);
 	}
 	LIST_INSERT_HEAD(&p->conns, c, entry);
 	p->stats.active++;
@@ -594,10 +393,10 @@ conn_close(struct proxy_conn *c, bool failed)
 	flow_free(&c->down);
 	if (c->ev_retry != NULL)
 		(void)event_del(c->ev_retry);
-	http_free(c->http);
+	proxy_http_free(c->http);
 	close(c->client);
 	close(c->engine);
-	conn_release(c);
+	slab_free(&p->pool, c);
 	p->stats.active--;
 	proxy_give_back_memory(p);
 	if (failed)
@@ -619,8 +418,8 @@ flow_reverse(struct proxy_flow *f)
  * that already sent EOF and then refuses more data has simply closed;
  * only other failures count as errors.
  */
-static void
-flow_fail(struct proxy_flow *f, const char *op, int fd, int err)
+void
+proxy_flow_fail(struct proxy_flow *f, const char *op, int fd, int err)
 {
 	struct proxy_conn *c = f->conn;
 	struct proxy_flow *from_fd = c->up.src == fd ? &c->up : &c->down;
@@ -638,12 +437,12 @@ flow_fail(struct proxy_flow *f, const char *op, int fd, int err)
  * follows HTTP waits for each output to go before reading on.  Re-adding
  * a pending event costs libevent nothing.
  */
-static int
-flow_wait(struct proxy_flow *f)
+int
+proxy_flow_wait(struct proxy_flow *f)
 {
 	bool want_src, want_dst;
 	if (f == &f->conn->up && f->conn->http != NULL) {
-		want_dst = f->queued > 0 || http_has_output(f->conn);
+		want_dst = f->queued > 0 || proxy_http_has_output(f->conn);
 		want_src = !want_dst;
 	} else {
 		want_dst = f->queued > 0;
@@ -660,18 +459,18 @@ flow_wait(struct proxy_flow *f)
  * shutdown(SHUT_WR) and keep the other direction flowing until it ends
  * too.  Returns false if that closed the connection.
  */
-static bool
+bool
 proxy_half_close(struct proxy_flow *f)
 {
 	struct proxy_conn *c = f->conn;
 	/* ENOTCONN: dst is already gone; the other direction will notice. */
 	if (shutdown(f->dst, SHUT_WR) < 0 && errno != ENOTCONN) {
-		flow_fail(f, "shutdown(SHUT_WR) to", f->dst, errno);
+		proxy_flow_fail(f, "shutdown(SHUT_WR) to", f->dst, errno);
 		return false;
 	}
 	f->done = true;
 	if (event_del(f->ev_src) < 0 || event_del(f->ev_dst) < 0) {
-		flow_fail(f, "event_del on", f->src, EINVAL);
+		proxy_flow_fail(f, "event_del on", f->src, EINVAL);
 		return false;
 	}
 	/* A half-closed stream can live long (exec -i): give back the fds. */
@@ -681,17 +480,6 @@ proxy_half_close(struct proxy_flow *f)
 		return false;
 	}
 	return true;
-}
-
-static ssize_t
-splice_some(int from, int to, size_t len)
-{
-	ssize_t n;
-	do
-		n = splice(from, NULL, to, NULL, len,
-		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-	while (n < 0 && errno == EINTR);
-	return n;
 }
 
 /*
@@ -717,17 +505,17 @@ socket_has_bytes(int fd)
  * answer) means src is empty: it is not asked again, only to hear EAGAIN,
  * before the next wakeup (epoll is level-triggered: more bytes wake it).
  */
-static void
-conn_pump(struct proxy_flow *f)
+void
+proxy_conn_pump(struct proxy_flow *f)
 {
 	f->dry = false;
 	for (int round = 0; round < PROXY_PUMP_ROUNDS; round++) {
 		ssize_t n;
 		bool moved = false;
 		if (f->queued > 0) {
-			n = splice_some(f->pipe_r, f->dst, f->queued);
+			n = proxy_splice(f->pipe_r, f->dst, f->queued);
 			if (n < 0 && errno != EAGAIN) {
-				flow_fail(f, "splice to", f->dst, errno);
+				proxy_flow_fail(f, "splice to", f->dst, errno);
 				return;
 			}
 			if (n > 0) {
@@ -737,26 +525,19 @@ conn_pump(struct proxy_flow *f)
 				moved = true;
 			}
 		}
+		/* The engine has answered all it will: now our reply. */
 		if (f->eof && f->queued == 0 && f == &f->conn->down &&
-		    f->conn->http != NULL && f->conn->http->reply != NULL) {
-			/* The engine has answered all it will: now ours. */
-			struct proxy_http *h = f->conn->http;
-			n = write(f->pipe_w, h->reply, h->reply_len);
-			free(h->reply);
-			h->reply = NULL;
-			if (n > 0)
-				f->queued += (size_t)n;
+		    f->conn->http != NULL && proxy_http_queue_reply(f->conn))
 			continue;
-		}
 		if (f->eof) {
 			if (f->queued == 0) {
 				(void)proxy_half_close(f);
 				return;
 			}
 		} else if (!f->full && !f->dry) {
-			n = splice_some(f->src, f->pipe_w, PROXY_PIPE_SIZE);
+			n = proxy_splice(f->src, f->pipe_w, PROXY_PIPE_SIZE);
 			if (n < 0 && errno != EAGAIN) {
-				flow_fail(f, "splice from", f->src, errno);
+				proxy_flow_fail(f, "splice from", f->src, errno);
 				return;
 			}
 			if (n < 0) {
@@ -766,7 +547,7 @@ conn_pump(struct proxy_flow *f)
 				f->eof = true;
 				moved = true;	/* the next round ends it */
 			} else {
-				flow_note_bulk(f, n);
+				proxy_flow_note_bulk(f, n);
 				f->queued += (size_t)n;
 				f->dry = n < PROXY_BULK_SPLICE;
 				moved = true;
@@ -775,571 +556,8 @@ conn_pump(struct proxy_flow *f)
 		if (!moved)
 			break;
 	}
-	if (flow_wait(f) < 0)
-		flow_fail(f, "event_add on", f->src, EINVAL);
-}
-
-/* ------------------------------------------------------------------ */
-/* Following HTTP from the client, while a create hook is set. */
-
-#define UP_BUF_FIRST	(16 * 1024)
-/* A chunk-size line and what follows it, read to find the chunk's end. */
-#define UP_FRAMING_READ	256
-/* A chunked create whose framing adds more than this is passed on raw. */
-#define UP_CREATE_RAW_MAX (HTTP_CREATE_BODY_MAX + HTTP_CREATE_BODY_MAX / 8)
-
-static void
-http_free(struct proxy_http *h)
-{
-	if (h == NULL)
-		return;
-	free(h->buf);
-	free(h->out);
-	free(h->reply);
-	memset(h, 0, sizeof *h);	/* it lives in the connection's block */
-}
-
-static bool
-http_has_output(const struct proxy_conn *c)
-{
-	const struct proxy_http *h = c->http;
-	return h != NULL && (h->fwd > 0 || h->out_off < h->out_len);
-}
-
-/* Nothing buffered: give the memory back (idle keep-alive connections). */
-static void
-http_release_buffer(struct proxy_http *h)
-{
-	if (h->off < h->len || h->fwd > 0)
-		return;
-	free(h->buf);
-	h->buf = NULL;
-	h->off = h->len = h->cap = 0;
-}
-
-/* Room for `want' more bytes, never holding more than `limit' in all. */
-static bool
-http_make_room(struct proxy_http *h, size_t limit)
-{
-	if (h->off > 0) {
-		memmove(h->buf, h->buf + h->off, h->len - h->off);
-		h->len -= h->off;
-		h->off = 0;
-	}
-	if (h->len < h->cap)
-		return true;
-	if (h->cap >= limit)
-		return false;
-	size_t cap = h->cap == 0 ? UP_BUF_FIRST : h->cap * 2;
-	if (cap > limit)
-		cap = limit;
-	char *grown = realloc(h->buf, cap);
-	if (grown == NULL)
-		return false;
-	h->buf = grown;
-	h->cap = cap;
-	return true;
-}
-
-/* Send what is waiting, in order; true when all of it went. */
-static bool
-up_flush(struct proxy_conn *c, bool *failed)
-{
-	struct proxy_flow *f = &c->up;
-	struct proxy_http *h = c->http;
-	*failed = false;
-	while (f->queued > 0) {
-		ssize_t n = splice_some(f->pipe_r, f->dst, f->queued);
-		if (n < 0 && errno == EAGAIN)
-			return false;
-		if (n < 0) {
-			flow_fail(f, "splice to", f->dst, errno);
-			*failed = true;
-			return false;
-		}
-		f->queued -= (size_t)n;
-		*f->bytes += (uint64_t)n;
-	}
-	while (h->out_off < h->out_len || h->fwd > 0) {
-		bool from_out = h->out_off < h->out_len;
-		const char *p = from_out ? h->out + h->out_off : h->buf + h->off;
-		size_t len = from_out ? h->out_len - h->out_off : h->fwd;
-		ssize_t n;
-		do
-			n = send(f->dst, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		while (n < 0 && errno == EINTR);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return false;
-		if (n < 0) {
-			flow_fail(f, "send to", f->dst, errno);
-			*failed = true;
-			return false;
-		}
-		*f->bytes += (uint64_t)n;
-		if (from_out) {
-			h->out_off += (size_t)n;
-			if (h->out_off == h->out_len) {
-				free(h->out);
-				h->out = NULL;
-				h->out_off = h->out_len = 0;
-			}
-		} else {
-			h->off += (size_t)n;
-			h->fwd -= (size_t)n;
-		}
-	}
-	return true;
-}
-
-/*
- * Stop following HTTP: what is buffered goes as it is, then both
- * directions are spliced for the rest of the connection.
- */
-static void
-up_go_blind(struct proxy_conn *c)
-{
-	struct proxy_http *h = c->http;
-	h->fwd = h->len - h->off;
-	h->mode = UP_BLIND;
-}
-
-/* A request is through: the next one, or blind for the rest. */
-static void
-up_request_done(struct proxy_conn *c)
-{
-	struct proxy_http *h = c->http;
-	if (h->blind_after) {
-		up_go_blind(c);
-		return;
-	}
-	h->mode = UP_HEAD;
-	http_head_parser_init(&h->parser);
-	http_release_buffer(h);
-}
-
-/*
- * Answer the client ourselves and end the connection: the engine is told
- * EOF, and once it has sent everything it owes (earlier pipelined
- * requests), the reply follows on the engine -> client direction.
- */
-static bool
-up_reply_locally(struct proxy_conn *c, int status, const char *message)
-{
-	struct proxy_http *h = c->http;
-	h->reply = http_error_reply(status, message, &h->reply_len);
-	h->mode = UP_REPLYING;
-	free(h->buf);
-	h->buf = NULL;
-	h->off = h->len = h->cap = h->fwd = 0;
-	return proxy_half_close(&c->up);
-}
-
-/*
- * Read from the client into the buffer, at most `most' bytes at a time:
- * >0 read, 0 EOF, -1 EAGAIN/fail.
- */
-static ssize_t
-up_read(struct proxy_conn *c, size_t limit, size_t most, bool *failed)
-{
-	struct proxy_http *h = c->http;
-	*failed = false;
-	if (c->up.dry) {	/* see conn_pump() */
-		http_release_buffer(h);
-		errno = EAGAIN;
-		return -1;
-	}
-	if (!http_make_room(c->http, limit)) {
-		log_warn(PROXY_LOG, "cannot hold more of a request (%zu bytes, "
-		    "out of memory); passing the connection on untouched",
-		    h->len);
-		up_go_blind(c);
-		return 1;
-	}
-	size_t room = h->cap - h->len < most ? h->cap - h->len : most;
-	ssize_t n;
-	do
-		n = recv(c->client, h->buf + h->len, room, MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-		flow_fail(&c->up, "recv from", c->client, errno);
-		*failed = true;
-		return -1;
-	}
-	if (n > 0) {
-		c->up.dry = (size_t)n < room;
-		h->len += (size_t)n;
-	} else if (n < 0)
-		http_release_buffer(h);	/* a quiet stream holds no buffer */
-	return n;
-}
-
-/* The client ended: what is buffered goes, then EOF is passed on. */
-static void
-up_client_ended(struct proxy_conn *c)
-{
-	c->up.eof = true;
-	up_go_blind(c);
-}
-
-/* Read more of a request: 1 go on, 0 wait for the client, -1 gone. */
-static int
-up_read_step(struct proxy_conn *c, size_t limit, size_t most)
-{
-	bool failed;
-	ssize_t n = up_read(c, limit, most, &failed);
-	if (failed)
-		return -1;
-	if (n == 0)
-		up_client_ended(c);
-	return n >= 0 ? 1 : 0;
-}
-
-/* A create body is whole in buf + off: rewrite it and send it on. */
-static void
-up_create_complete(struct proxy_conn *c, size_t raw_len)
-{
-	struct proxy *p = c->proxy;
-	struct proxy_http *h = c->http;
-	const char *head = h->buf + h->off;
-	const char *raw = head + h->head.len;
-	size_t body_len = raw_len - h->head.len;
-	char why[1024] = "";
-	char *decoded = NULL, *body = NULL;
-	size_t dlen = body_len, blen = 0;
-	const char *json = raw;
-
-	if (p->create_fn == NULL) {
-		h->fwd = raw_len;	/* unhooked meanwhile: as it is */
-		up_request_done(c);
-		return;
-	}
-	if (h->head.framing == HTTP_BODY_CHUNKED) {
-		if (http_chunked_decode(raw, body_len, HTTP_CREATE_BODY_MAX,
-		    &decoded, &dlen, why, sizeof why) < 0) {
-			log_warn(PROXY_LOG, "a container create: %s; passing it "
-			    "to the engine as it is", why);
-			h->fwd = raw_len;
-			up_request_done(c);
-			return;
-		}
-		json = decoded;
-	}
-	enum http_rewrite r = http_rewrite_create(json, dlen, p->create_fn,
-	    p->create_arg, &body, &blen, why, sizeof why);
-	free(decoded);
-	switch (r) {
-	case HTTP_REWRITE_UNREADABLE:
-		log_debug(PROXY_LOG, "a container create: %s; passing it to "
-		    "the engine as it is", why);
-		/* FALLTHROUGH */
-	case HTTP_REWRITE_UNCHANGED:
-		h->fwd = raw_len;
-		up_request_done(c);
-		return;
-	case HTTP_REWRITE_REFUSED:
-		log_notice(PROXY_LOG, "refused a container create: %s", why);
-		(void)up_reply_locally(c, 400, why);
-		return;
-	case HTTP_REWRITE_CHANGED:
-		break;
-	}
-	size_t hlen;
-	char *nh = http_head_with_length(head, &h->head, blen, &hlen);
-	char *out = nh != NULL ? realloc(nh, hlen + blen) : NULL;
-	if (out == NULL) {
-		free(nh);
-		free(body);
-		log_warn(PROXY_LOG, "out of memory rewriting a container "
-		    "create; passing it on as it is");
-		h->fwd = raw_len;
-		up_request_done(c);
-		return;
-	}
-	memcpy(out + hlen, body, blen);
-	free(body);
-	h->out = out;
-	h->out_off = 0;
-	h->out_len = hlen + blen;
-	h->off += raw_len;		/* the original is replaced */
-	up_request_done(c);
-}
-
-/*
- * UP_CREATE: wait for the whole body.  Returns true when it can go on
- * (complete, or given up and passed on), false when more must be read.
- */
-static bool
-up_create_step(struct proxy_conn *c)
-{
-	struct proxy_http *h = c->http;
-	size_t have = h->len - h->off;
-	if (h->head.framing == HTTP_BODY_LENGTH) {
-		if (have < h->head.len + h->head.length)
-			return false;
-		up_create_complete(c, h->head.len + (size_t)h->head.length);
-		return true;
-	}
-	/* Chunked: follow the framing over what has come so far. */
-	char why[256];
-	for (;;) {
-		const char *p = h->buf + h->off + h->scan;
-		size_t avail = have - h->scan, used;
-		enum http_chunk_step s = http_chunked_feed(&h->chunked, p, avail,
-		    &used, why, sizeof why);
-		h->scan += used;
-		if (s == HTTP_CHUNK_DONE) {
-			up_create_complete(c, h->scan);
-			return true;
-		}
-		if (s == HTTP_CHUNK_BAD) {
-			log_warn(PROXY_LOG, "a container create: %s; passing the "
-			    "connection on untouched", why);
-			up_go_blind(c);
-			return true;
-		}
-		if (s == HTTP_CHUNK_MORE || avail == used)
-			break;
-		size_t take = avail - used < h->chunked.left ?
-		    avail - used : (size_t)h->chunked.left;
-		h->scan += take;
-		http_chunked_take(&h->chunked, take);
-	}
-	if (h->scan - h->head.len > UP_CREATE_RAW_MAX) {
-		log_state(LOG_LVL_WARN, PROXY_LOG, "proxy.create.large",
-		    "a container create with a chunked body over %d bytes; "
-		    "passed on untouched (its bind sources are not re-exposed)",
-		    HTTP_CREATE_BODY_MAX);
-		h->fwd = h->scan;	/* framing state matches scan */
-		h->mode = UP_BODY_CHUNKED;
-		return true;
-	}
-	return false;
-}
-
-/* A head is whole: decide what this request needs. */
-static void
-up_head_done(struct proxy_conn *c)
-{
-	struct proxy_http *h = c->http;
-	const char *buf = h->buf + h->off;
-	enum http_route route = http_route(&h->head, buf);
-	h->blind_after = route == HTTP_ROUTE_HIJACK || h->head.close;
-	/*
-	 * A create asking for 100-continue is held too: the client sends its
-	 * body after its own wait (1 s for curl and Go), and the rewritten
-	 * head no longer asks.  The engine -> client direction is the
-	 * engine's alone, so the proxy never answers 100 itself.
-	 */
-	if (route == HTTP_ROUTE_CREATE && h->head.framing != HTTP_BODY_NONE) {
-		if (h->head.framing == HTTP_BODY_LENGTH &&
-		    h->head.length > HTTP_CREATE_BODY_MAX) {
-			log_state(LOG_LVL_WARN, PROXY_LOG, "proxy.create.large",
-			    "a container create with a body over %d bytes; "
-			    "passed on untouched (its bind sources are not "
-			    "re-exposed)", HTTP_CREATE_BODY_MAX);
-		} else {
-			h->mode = UP_CREATE;
-			h->scan = h->head.len;
-			http_chunked_init(&h->chunked);
-			return;
-		}
-	}
-	h->fwd = h->head.len;
-	switch (h->head.framing) {
-	case HTTP_BODY_NONE:
-		up_request_done(c);
-		break;
-	case HTTP_BODY_LENGTH:
-		h->mode = UP_BODY_LENGTH;
-		h->body_left = h->head.length;
-		break;
-	case HTTP_BODY_CHUNKED:
-		h->mode = UP_BODY_CHUNKED;
-		http_chunked_init(&h->chunked);
-		break;
-	}
-}
-
-/*
- * Pass body bytes on: first what is buffered, then straight from the
- * client through the pipe, never past the end of this body.  Returns 1
- * to go on, 0 to wait for the client, -1 when the connection is gone.
- */
-static int
-up_body_step(struct proxy_conn *c)
-{
-	struct proxy_http *h = c->http;
-	struct proxy_flow *f = &c->up;
-	size_t avail = h->len - h->off;
-	uint64_t left;
-	if (h->mode == UP_BODY_LENGTH) {
-		if (h->body_left == 0) {
-			up_request_done(c);
-			return 1;
-		}
-		if (avail > 0) {
-			h->fwd = avail < h->body_left ? avail :
-			    (size_t)h->body_left;
-			h->body_left -= h->fwd;
-			return 1;
-		}
-		left = h->body_left;
-	} else if (avail > 0) {
-		char why[256];
-		size_t used;
-		enum http_chunk_step s = http_chunked_feed(&h->chunked,
-		    h->buf + h->off, avail, &used, why, sizeof why);
-		if (s == HTTP_CHUNK_BAD) {
-			log_info(PROXY_LOG, "%s; passing the connection on "
-			    "untouched", why);
-			up_go_blind(c);
-			return 1;
-		}
-		h->fwd = used;
-		if (s == HTTP_CHUNK_DONE) {
-			/* The rest of this request goes, then the next. */
-			h->mode = UP_BODY_LENGTH;
-			h->body_left = 0;
-		} else if (s == HTTP_CHUNK_DATA && avail > used) {
-			size_t take = avail - used < h->chunked.left ?
-			    avail - used : (size_t)h->chunked.left;
-			h->fwd += take;
-			http_chunked_take(&h->chunked, take);
-		}
-		return 1;
-	} else if ((left = http_chunked_data_left(&h->chunked)) == 0) {
-		/*
-		 * Framing next: read little, so that the chunk's data after
-		 * it is spliced, not copied (docker load sends 32 KiB chunks).
-		 */
-		return up_read_step(c, HTTP_HEAD_MAX, UP_FRAMING_READ);
-	}
-	size_t want = left < PROXY_PIPE_SIZE ? (size_t)left : PROXY_PIPE_SIZE;
-	ssize_t n = splice_some(f->src, f->pipe_w, want);
-	flow_note_bulk(f, n);
-	if (n < 0 && errno == EAGAIN)
-		return 0;
-	if (n < 0) {
-		flow_fail(f, "splice from", f->src, errno);
-		return -1;
-	}
-	if (n == 0) {
-		up_client_ended(c);
-		return 1;
-	}
-	f->queued += (size_t)n;
-	if (h->mode == UP_BODY_LENGTH)
-		h->body_left -= (uint64_t)n;
-	else
-		http_chunked_take(&h->chunked, (uint64_t)n);
-	return 1;
-}
-
-/* UP_HEAD: 1 go on, 0 wait for the client, -1 gone. */
-static int
-up_head_step(struct proxy_conn *c)
-{
-	struct proxy_http *h = c->http;
-	size_t avail = h->len - h->off;
-	if (avail > 0) {
-		char why[256];
-		switch (http_head_parse(&h->parser, h->buf + h->off, avail,
-		    &h->head, why, sizeof why)) {
-		case HTTP_DONE:
-			up_head_done(c);
-			return 1;
-		case HTTP_BAD: {
-			char msg[320];
-			log_info(PROXY_LOG, "refused a request: %s", why);
-			snprintf(msg, sizeof msg, "bad request: %s", why);
-			return up_reply_locally(c, 400, msg) ? 0 : -1;
-		}
-		case HTTP_OPAQUE:
-			log_debug(PROXY_LOG, "not a request to follow (%s); "
-			    "passing the connection on untouched", why);
-			up_go_blind(c);
-			return 1;
-		case HTTP_TOO_LARGE:
-			log_state(LOG_LVL_WARN, PROXY_LOG, "proxy.head.large",
-			    "a request head over %d bytes; that connection is "
-			    "passed on untouched", HTTP_HEAD_MAX);
-			up_go_blind(c);
-			return 1;
-		case HTTP_MORE:
-			break;
-		}
-	} else
-		http_release_buffer(h);	/* a big create's, say */
-	return up_read_step(c, HTTP_HEAD_MAX, SIZE_MAX);
-}
-
-/* UP_CREATE: 1 go on, 0 wait for the client, -1 gone. */
-static int
-up_create_read(struct proxy_conn *c)
-{
-	struct proxy_http *h = c->http;
-	if (up_create_step(c))
-		return 1;
-	return up_read_step(c, h->head.len +
-	    (h->head.framing == HTTP_BODY_LENGTH ? (size_t)h->head.length :
-	    UP_CREATE_RAW_MAX + HTTP_HEAD_MAX), SIZE_MAX);
-}
-
-static void
-up_pump(struct proxy_conn *c)
-{
-	struct proxy_http *h = c->http;
-	struct proxy_flow *f = &c->up;
-	bool out_of_rounds = true;
-	f->dry = false;
-	for (int round = 0; round < PROXY_PUMP_ROUNDS * 4; round++) {
-		bool failed;
-		if (!up_flush(c, &failed)) {
-			if (failed)
-				return;
-			out_of_rounds = false;
-			break;		/* the engine is not taking more now */
-		}
-		int r = 1;
-		switch (h->mode) {
-		case UP_REPLYING:
-			return;		/* this direction is over */
-		case UP_BLIND:
-			/* All buffered bytes went: splice from now on. */
-			http_free(h);
-			c->http = NULL;
-			conn_pump(f);
-			return;
-		case UP_HEAD:
-			r = up_head_step(c);
-			break;
-		case UP_CREATE:
-			r = up_create_read(c);
-			break;
-		case UP_BODY_LENGTH:
-		case UP_BODY_CHUNKED:
-			r = up_body_step(c);
-			break;
-		}
-		if (r < 0 || h->mode == UP_REPLYING)
-			return;
-		if (r == 0) {
-			out_of_rounds = false;
-			break;		/* the client must send more first */
-		}
-	}
-	if (flow_wait(f) < 0) {
-		flow_fail(f, "event_add on", f->src, EINVAL);
-		return;
-	}
-	/*
-	 * Out of rounds with requests still buffered: they would wait for
-	 * nothing, so come back.  Never when waiting for the client (a
-	 * partial request buffered) or the engine: that would spin.
-	 */
-	if (out_of_rounds && !http_has_output(c) && f->queued == 0 &&
-	    h->off < h->len)
-		event_active(f->ev_src, EV_READ, 1);
+	if (proxy_flow_wait(f) < 0)
+		proxy_flow_fail(f, "event_add on", f->src, EINVAL);
 }
 
 /* The engine accepted: set up the pipes and let bytes flow. */
@@ -1370,7 +588,7 @@ conn_start(struct proxy_conn *c)
 			    strerror(err));
 		return;
 	}
-	if (flow_wait(&c->up) < 0 || flow_wait(&c->down) < 0) {
+	if (proxy_flow_wait(&c->up) < 0 || proxy_flow_wait(&c->down) < 0) {
 		log_warn(PROXY_LOG, "cannot watch a new connection: %s; "
 		    "closing it", strerror(errno));
 		conn_close(c, true);
@@ -1436,14 +654,14 @@ conn_retry_later(struct proxy_conn *c)
 }
 
 static void
-conn_follow_connect(struct proxy_conn *c, enum engine_connect_result r)
+conn_follow_connect(struct proxy_conn *c, enum proxy_engine_connect_result r)
 {
 	switch (r) {
-	case ENGINE_CONNECTED:
+	case PROXY_ENGINE_CONNECTED:
 		proxy_engine_reachable(c->proxy);
 		conn_start(c);
 		return;
-	case ENGINE_IN_PROGRESS:
+	case PROXY_ENGINE_IN_PROGRESS:
 		/* Connecting: up's dst event doubles as "connect finished". */
 		if (event_add(c->up.ev_dst, NULL) < 0) {
 			log_warn(PROXY_LOG, "cannot watch a connection to the "
@@ -1451,10 +669,10 @@ conn_follow_connect(struct proxy_conn *c, enum engine_connect_result r)
 			conn_close(c, true);
 		}
 		return;
-	case ENGINE_BUSY:
+	case PROXY_ENGINE_BUSY:
 		conn_retry_later(c);
 		return;
-	case ENGINE_FAILED:
+	case PROXY_ENGINE_FAILED:
 		conn_engine_refused(c, errno);
 		return;
 	}
@@ -1464,7 +682,7 @@ static void
 conn_retry_fired(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy_conn *c = arg;
-	enum engine_connect_result r = engine_connect(c->engine,
+	enum proxy_engine_connect_result r = proxy_engine_connect(c->engine,
 	    c->proxy->engine_path);
 	conn_follow_connect(c, r);
 }
@@ -1476,9 +694,9 @@ flow_ready(evutil_socket_t fd, short what, void *arg)
 	if (f->conn->connecting)
 		conn_connect_done(f->conn);
 	else if (f == &f->conn->up && f->conn->http != NULL)
-		up_pump(f->conn);
+		proxy_http_pump(f->conn);
 	else
-		conn_pump(f);
+		proxy_conn_pump(f);
 }
 
 /* One accepted client: reach the engine for it, or close it at once. */
@@ -1498,8 +716,9 @@ proxy_serve(struct proxy *p, int client)
 		return;
 	}
 	/* Connect before allocating: an engine-down storm costs no memory. */
-	enum engine_connect_result r = engine_connect(engine, p->engine_path);
-	if (r == ENGINE_FAILED) {
+	enum proxy_engine_connect_result r = proxy_engine_connect(engine,
+	    p->engine_path);
+	if (r == PROXY_ENGINE_FAILED) {
 		proxy_engine_unreachable(p, errno);
 		proxy_refuse(p, client, engine);
 		return;
@@ -1566,6 +785,14 @@ proxy_new(struct event_base *base, int listen_fd, const char *engine_path,
 	/* The config bounds it; 0 would refuse everyone, so mean at least 1. */
 	p->max_conns = max_conns > 0 ? (uint64_t)max_conns : 1;
 	LIST_INIT(&p->conns);
+	if (layout.size == 0)
+		conn_layout_init();
+	if (slab_pool_init(&p->pool, layout.size) < 0) {
+		log_err(PROXY_LOG, "a connection block of %zu bytes does not "
+		    "fit a %d-byte slab", layout.size, SLAB_SIZE);
+		free(p);
+		return NULL;
+	}
 	p->engine_path = strdup(engine_path);
 	p->ev_accept = event_new(base, listen_fd, EV_READ | EV_PERSIST,
 	    proxy_accept_ready, p);
@@ -1629,6 +856,7 @@ proxy_free(struct proxy *p)
 	p->ev_accept = NULL;
 	p->accept_paused = false;	/* so closing does not re-arm it */
 	proxy_close_all(p);
+	slab_trim(&p->pool);
 	if (p->ev_resume != NULL)
 		event_free(p->ev_resume);
 	free(p->engine_path);

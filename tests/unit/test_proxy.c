@@ -51,6 +51,7 @@ struct proxy_opts {
 	const char *engine;
 	int	 max_conns;
 	int	 fd_room;		/* > 0: fds left free under the limit */
+	int	 refuse_binds;		/* 1: a create hook that refuses all */
 };
 
 static struct {
@@ -267,6 +268,15 @@ child_limit_fds(int room)
 		_exit(4);
 }
 
+/* The child's create hook, when asked for: every bind source refused. */
+static int
+refuse_every_bind(void *arg, const char *source, bool read_only,
+    char **replacement, char *why, size_t whylen)
+{
+	snprintf(why, whylen, "%s: refused by the test", source);
+	return -1;
+}
+
 static void __attribute__((noreturn))
 proxy_child_run(const struct proxy_opts *o, int lfd, int cmd_fd, int reply_fd)
 {
@@ -277,6 +287,8 @@ proxy_child_run(const struct proxy_opts *o, int lfd, int cmd_fd, int reply_fd)
 	struct proxy *p = proxy_new(base, lfd, o->engine, o->max_conns);
 	if (p == NULL)
 		_exit(2);
+	if (o->refuse_binds)
+		proxy_set_create_hook(p, refuse_every_bind, NULL);
 	struct proxy_child ch = { base, p, cmd_fd, reply_fd };
 	struct event *ev = event_new(base, cmd_fd, EV_READ | EV_PERSIST,
 	    proxy_child_command, &ch);
@@ -310,8 +322,9 @@ proxy_child_entry(void)
 		return;
 	struct proxy_opts o;
 	int lfd, cmd_fd, reply_fd, used = 0;
-	if (sscanf(spec, "%d %d %d %d %d %n", &lfd, &cmd_fd, &reply_fd,
-	    &o.max_conns, &o.fd_room, &used) != 5 || used == 0)
+	if (sscanf(spec, "%d %d %d %d %d %d %n", &lfd, &cmd_fd, &reply_fd,
+	    &o.max_conns, &o.fd_room, &o.refuse_binds, &used) != 6 ||
+	    used == 0)
 		_exit(2);
 	o.engine = spec + used;
 	proxy_child_run(&o, lfd, cmd_fd, reply_fd);
@@ -339,8 +352,9 @@ proxy_start_with(const struct proxy_opts *o)
 		int fds[3] = { lfd, cmd[0], reply[1] };
 		child_keep_only(fds, 3);
 		char spec[256];
-		snprintf(spec, sizeof spec, "%d %d %d %d %d %s", fds[0], fds[1],
-		    fds[2], o->max_conns, o->fd_room, o->engine);
+		snprintf(spec, sizeof spec, "%d %d %d %d %d %d %s", fds[0],
+		    fds[1], fds[2], o->max_conns, o->fd_room, o->refuse_binds,
+		    o->engine);
 		if (setenv(PROXY_CHILD_ENV, spec, 1) < 0)
 			_exit(2);
 		char *argv[] = { "test_proxy (proxy child)", NULL };
@@ -698,6 +712,46 @@ Test(proxy, half_close_reaches_the_engine_and_the_reply_comes_back)
 	cr_assert(eq(u64, st.bytes_up, sizeof request - 1));
 	cr_assert(eq(u64, st.bytes_down, len));
 	proxy_stop();
+}
+
+/*
+ * The engine has ended its side, and the client then sends a create the
+ * hook refuses: the proxy ends the connection and carries on (it once
+ * went on reading that connection's freed block).
+ */
+Test(proxy, a_create_refused_after_the_engine_ended_closes_cleanly)
+{
+	engine_echo_start(fx.engine2_path);	/* for the client after */
+	int listener = unix_listen(fx.engine_path, 8);
+	struct proxy_opts o = { .engine = fx.engine_path, .max_conns = 16,
+	    .refuse_binds = 1 };
+	proxy_start_with(&o);
+	int client = unix_connect(fx.listen_path);
+	int engine = accept_within(listener, WAIT_MS);
+	cr_assert(eq(int, shutdown(engine, SHUT_WR), 0));
+	expect_eof(client);
+
+	const char body[] = "{\"HostConfig\":{\"Binds\":[\"/src:/dst\"]}}";
+	char request[512];
+	int len = snprintf(request, sizeof request, "POST /containers/create "
+	    "HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", sizeof body - 1, body);
+	write_all(client, request, (size_t)len);
+	expect_eof(engine);
+	proxy_wait_for_active(0);
+	close(engine);
+	close(client);
+	close(listener);
+
+	/* Still serving, and ends cleanly (no sanitizer report). */
+	(void)proxy_command('E', fx.engine2_path);
+	client = unix_connect(fx.listen_path);
+	/* This connection follows HTTP too: a request, echoed. */
+	expect_echo(client, "GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n");
+	close(client);
+	proxy_wait_for_active(0);
+	proxy_stop();
+	cr_assert(eq(int, log_count("refused a container create"), 1));
 }
 
 Test(proxy, engine_down_closes_clients_at_once_and_logs_once)

@@ -1,0 +1,121 @@
+/*
+ * What the two halves of the proxy share: proxy.c accepts, connects and
+ * splices; proxy-http.c follows HTTP on the client -> engine direction of
+ * a connection while a create hook is set.  Private to them: the rest of
+ * the agent sees the proxy section of agent.h.
+ */
+#ifndef WDA_PROXY_INT_H
+#define WDA_PROXY_INT_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+
+#include "agent.h"
+#include "slab.h"
+
+#define PROXY_LOG		"proxy"
+#define PROXY_PIPE_SIZE		(1024 * 1024)	/* per direction, if allowed */
+/* Splices per wakeup before one busy stream lets the others run. */
+#define PROXY_PUMP_ROUNDS	8
+
+struct proxy_conn;
+struct proxy_http;		/* proxy-http.c */
+
+/* One direction of a connection: src -> pipe -> dst. */
+struct proxy_flow {
+	struct proxy_conn *conn;
+	int		 src;
+	int		 dst;
+	int		 pipe_r;
+	int		 pipe_w;
+	size_t		 queued;	/* in the pipe, not yet taken by dst */
+	bool		 eof;		/* src has ended */
+	bool		 done;		/* ...and dst was told (SHUT_WR) */
+	bool		 bulk;		/* the pipe was grown for a bulk stream */
+	bool		 full;		/* the pipe took no more: wait for dst */
+	bool		 dry;		/* src came short this wakeup: likely empty */
+	struct event	*ev_src;	/* src readable */
+	struct event	*ev_dst;	/* dst writable */
+	uint64_t	*bytes;		/* the proxy's bytes_up or bytes_down */
+};
+
+struct proxy_conn {
+	struct proxy	*proxy;
+	LIST_ENTRY(proxy_conn) entry;
+	int		 client;
+	int		 engine;
+	bool		 connecting;
+	struct proxy_flow up;		/* client -> engine */
+	struct proxy_flow down;		/* engine -> client */
+	struct proxy_http *http;	/* NULL: spliced blindly */
+	struct event	*ev_retry;	/* while the engine's backlog is full */
+	uint64_t	 retry_deadline;
+	unsigned	 retry_ms;
+};
+
+struct proxy {
+	struct event_base *base;
+	int		 listen_fd;
+	char		*engine_path;
+	uint64_t	 max_conns;
+	struct event	*ev_accept;
+	struct event	*ev_resume;	/* ends a pause after fd exhaustion */
+	bool		 accept_paused;
+	bool		 accept_failing;
+	uint64_t	 accept_failed_ms;	/* when it last ran out */
+	bool		 engine_down;
+	bool		 cap_logged;
+	LIST_HEAD(, proxy_conn) conns;
+	struct proxy_stats stats;
+	uint64_t	 crowd;		/* most at once since memory went back */
+	struct slab_pool pool;		/* the connections */
+	http_bind_fn	 create_fn;	/* NULL: no connection follows HTTP */
+	void		*create_arg;
+};
+
+/* proxy.c */
+static inline ssize_t
+proxy_splice(int from, int to, size_t len)
+{
+	ssize_t n;
+	do
+		n = splice(from, NULL, to, NULL, len,
+		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/* A splice of n bytes: a bulk stream grows its pipe. */
+void	proxy_flow_note_bulk(struct proxy_flow *, ssize_t n);
+/* `op' on fd failed with err: close the connection (it is gone after). */
+void	proxy_flow_fail(struct proxy_flow *, const char *op, int fd, int err);
+/* Watch src and dst as the flow's state asks; -1 if libevent refused. */
+int	proxy_flow_wait(struct proxy_flow *);
+/* Pass the EOF on; false if that closed the connection. */
+bool	proxy_half_close(struct proxy_flow *);
+/* Splice what is ready, then wait for more. */
+void	proxy_conn_pump(struct proxy_flow *);
+
+/* proxy-http.c */
+/* The follower lives in its connection's block: this many bytes. */
+size_t	proxy_http_size(void);
+/* A zeroed follower begins at a request head. */
+void	proxy_http_init(struct proxy_http *);
+/* Free what it holds; the block itself belongs to the connection. */
+void	proxy_http_free(struct proxy_http *);
+bool	proxy_http_has_output(const struct proxy_conn *);
+/* Move the client -> engine direction on, following HTTP. */
+void	proxy_http_pump(struct proxy_conn *);
+/*
+ * The engine has sent all it will: put a local reply, if one waits, into
+ * the engine -> client pipe.  True if there was one.
+ */
+bool	proxy_http_queue_reply(struct proxy_conn *);
+
+#endif
