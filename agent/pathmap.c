@@ -109,6 +109,10 @@ pathmap_set(struct pathmap *m, const char *local, size_t local_len,
 		goto drop;
 	}
 	struct pathmap_entry *x = pathmap_find(m, l);
+	/* Only the configuration overrides the shared tree's entry. */
+	if (x != NULL && x->kind == PATHMAP_SHARED_TREE &&
+	    kind != PATHMAP_CONFIGURED)
+		goto drop;
 	if (x == NULL) {
 		if (m->n >= PATHMAP_ENTRIES_MAX)
 			goto drop;	/* the bound: such paths are re-exposed */
@@ -384,7 +388,8 @@ pathmap_new(const struct pathmap_options *o)
 	    *o->engine_drive_root != '\0' ? o->engine_drive_root : NULL;
 
 	char *shared = wsl_find_shared_root(mountinfo);
-	const char *local = shared != NULL ? shared : PATHMAP_LOCAL_FALLBACK;
+	const char *local = shared != NULL && shared[0] == '/' ? shared :
+	    PATHMAP_LOCAL_FALLBACK;
 	const char *engine = o->engine_wsl_root != NULL ? o->engine_wsl_root :
 	    PATHMAP_ENGINE_WSL_ROOT;
 	pathmap_set(m, local, strlen(local), engine, strlen(engine),
@@ -437,8 +442,8 @@ pathmap_translate(const struct pathmap *m, const char *path, char **engine)
 	if (x == NULL || x->engine == NULL)
 		return PATHMAP_EXPOSE;
 	/* What follows the prefix: "" or "/...". */
-	const char *rest = strcmp(x->local, "/") == 0 ? path :
-	    path + strlen(x->local);
+	const char *rest = strcmp(x->local, "/") != 0 ?
+	    path + strlen(x->local) : path[1] != '\0' ? path : "";
 	size_t el = strlen(x->engine), rl = strlen(rest);
 	if (el == 1 && rl > 0)
 		el = 0;		/* the engine's "/" */

@@ -274,6 +274,11 @@ Test(pathmap, mounts_over_a_drive_hide_it)
 	/* A mount at /mnt hides every drive below it. */
 	build_default(MI_SHARED MI_C "130 86 0:72 / /mnt rw - tmpfs tmpfs rw\n");
 	expect("/mnt/c/x", NULL);
+	/* Nothing found in mountinfo replaces the shared tree's entry. */
+	build_default(MI_SHARED
+	    "100 86 0:60 / /mnt/wsl rw - virtiofs drvfsC0 rw\n"
+	    "130 86 0:72 / /mnt rw - tmpfs tmpfs rw\n");
+	expect("/mnt/wsl/x", "/run/desktop/mnt/host/wsl/x");
 	/* A drive mounted again over a hole brings it back. */
 	build_default(MI_SHARED MI_C "120 95 0:70 / /mnt/c/tmp rw - tmpfs t rw\n"
 	    MI_C);
@@ -313,6 +318,12 @@ Test(pathmap, configured_entries_override)
 	expect("/data", "/engine/data");
 	expect("/x/a", "/a");
 	expect("/x", "/");
+	/* "/" as a prefix (a drive is mounted there), at and below it. */
+	build_default("1 0 0:1 / / rw - 9p C:\\134 aname=drvfs;path=C:\\\n"
+	    MI_SHARED);
+	expect("/", "/run/desktop/mnt/host/c");
+	expect("/a", "/run/desktop/mnt/host/c/a");
+	expect("/mnt/wsl/a", "/run/desktop/mnt/host/wsl/a");
 	/* Even the shared tree: the lab's simple flavour sees it at /mnt/wsl. */
 	build(MI_SHARED, "/mnt/wsl", PATHMAP_ENGINE_DRIVE_ROOT, "");
 	expect("/mnt/wsl/docker-desktop-bind-mounts/d/x",
