@@ -696,7 +696,7 @@ struct pathmap;
 /* Read mountinfo once and build the table; NULL only for lack of memory. */
 struct pathmap *pathmap_new(const struct pathmap_options *);
 void	pathmap_free(struct pathmap *);
-/* The shared tmpfs here (mountinfo's, else /mnt/wsl); NULL: configured away. */
+/* The shared tmpfs here: mountinfo's, else /mnt/wsl. */
 const char *pathmap_shared_root(const struct pathmap *);
 enum pathmap_result { PATHMAP_KEEP_AS, PATHMAP_EXPOSE, PATHMAP_NOMEM };
 /*

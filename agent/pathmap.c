@@ -49,7 +49,7 @@ struct pathmap {
 	struct pathmap_entry e[PATHMAP_ENTRIES_MAX];
 	size_t		 n;
 	bool		 oom;
-	const char	*shared_root;	/* local of the shared-tree entry */
+	char		*shared_root;	/* the shared tmpfs here */
 };
 
 const char *
@@ -394,6 +394,7 @@ pathmap_new(const struct pathmap_options *o)
 	    PATHMAP_ENGINE_WSL_ROOT;
 	pathmap_set(m, local, strlen(local), engine, strlen(engine),
 	    PATHMAP_SHARED_TREE);
+	m->shared_root = pathmap_strip(local, strlen(local));
 	free(shared);
 	pathmap_read_mounts(m, mountinfo, drive_root, tag_dir);
 
@@ -406,11 +407,7 @@ pathmap_new(const struct pathmap_options *o)
 			    it.engine_len, PATHMAP_CONFIGURED);
 
 	qsort(m->e, m->n, sizeof m->e[0], pathmap_by_local);
-	/* The shared tree's entry, unless configured away. */
-	for (size_t i = 0; i < m->n; i++)
-		if (m->e[i].kind == PATHMAP_SHARED_TREE)
-			m->shared_root = m->e[i].local;
-	if (m->oom) {
+	if (m->oom || m->shared_root == NULL) {
 		pathmap_free(m);
 		return NULL;
 	}
@@ -424,6 +421,7 @@ pathmap_free(struct pathmap *m)
 		return;
 	while (m->n > 0)
 		pathmap_remove_at(m, m->n - 1);
+	free(m->shared_root);
 	free(m);
 }
 
