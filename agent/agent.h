@@ -93,6 +93,8 @@ struct config {
 	char	*log_level;
 	char	*distro;		/* NULL: derived at start */
 	char	*bind_shared_paths;	/* ':'-separated, seen by the engine */
+	char	*bind_engine_wsl_root;	/* the shared tmpfs, as the engine sees it */
+	char	*bind_engine_drive_root; /* drive X at ROOT/x for it; "": off */
 };
 
 /* One row per key: the JSON key and the flag mirror each other. */
@@ -150,6 +152,16 @@ bool	 wsl_kernel_is_wsl2(void);
 /* Is path a mount point, per mountinfo? */
 bool	 wsl_is_mount_point(const char *mountinfo_path, const char *path);
 char	*wsl_distro_name(void);			/* malloc'd */
+/* One mountinfo line, split in place; all but super_opts unescaped. */
+struct mountinfo_entry {
+	char	*root;		/* of the mount, within its file system */
+	char	*mount_point;
+	char	*optional;	/* "shared:5 master:1" ... */
+	char	*fstype;
+	char	*source;	/* "" when the line has none */
+	char	*super_opts;	/* the rest of the line, as the kernel wrote it */
+};
+bool	 wsl_parse_mountinfo_line(char *line, struct mountinfo_entry *);
 
 /* ------------------------------------------------------------------ */
 /* util.c */
@@ -705,5 +717,42 @@ enum bind_decision bind_decide(const struct bind_policy *, const char *source,
 	    char **out);
 /* Is path at or below one of the ':'-separated prefixes? */
 bool	bind_path_in_list(const char *path, const char *list);
+
+/* ------------------------------------------------------------------ */
+/* pathmap.c: the engine's view of a path, one small table */
+
+#define PATHMAP_ENGINE_WSL_ROOT	"/run/desktop/mnt/host/wsl"
+#define PATHMAP_ENGINE_DRIVE_ROOT "/run/desktop/mnt/host"
+#define PATHMAP_VIRTIOFS_TAGS	"/run/wsl/virtiofs"	/* WSL's tag links */
+#define PATHMAP_ENTRIES_MAX	256
+
+enum pathmap_kind { PATHMAP_SHARED_TREE, PATHMAP_DRIVE, PATHMAP_CONFIGURED,
+		    PATHMAP_LOCAL /* mounted over a drive: the engine cannot see */ };
+struct pathmap_options {
+	const char	*mountinfo;		/* NULL: /proc/self/mountinfo */
+	const char	*virtiofs_tags;		/* NULL: PATHMAP_VIRTIOFS_TAGS */
+	const char	*engine_wsl_root;	/* bind.engine_wsl_root */
+	const char	*engine_drive_root;	/* bind.engine_drive_root; "": off */
+	const char	*shared_paths;		/* bind.shared_paths */
+};
+struct pathmap;
+/* Read mountinfo once and build the table; NULL only for lack of memory. */
+struct pathmap *pathmap_new(const struct pathmap_options *);
+void	pathmap_free(struct pathmap *);
+/* The shared tmpfs here: mountinfo's, else /mnt/wsl. */
+const char *pathmap_shared_root(const struct pathmap *);
+enum pathmap_result { PATHMAP_KEEP_AS, PATHMAP_EXPOSE, PATHMAP_NOMEM };
+/*
+ * For an absolute, clean (resolved) path: KEEP_AS when the engine sees it,
+ * *engine (malloc'd) saying where; EXPOSE when it does not (re-expose it).
+ */
+enum pathmap_result pathmap_translate(const struct pathmap *, const char *path,
+	    char **engine);
+/* [{"local", "engine", "kind"}], sorted by local. */
+struct json_object *pathmap_status_json(const struct pathmap *);
+const char *pathmap_kind_name(enum pathmap_kind);
+/* Checks of bind.shared_paths and bind.engine_drive_root for config.c. */
+int	pathmap_check_list(const char *list, char *why, size_t len);
+int	pathmap_check_drive_root(const char *root, char *why, size_t len);
 
 #endif

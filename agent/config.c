@@ -78,10 +78,18 @@ const struct config_key config_keys[] = {
 	  "This distro's name, used in bind-mount paths (auto: WSL_DISTRO_NAME "
 	  "or the host name)" },
 	{ "bind.shared_paths", "bind-shared-paths", CFG_STRING,
-	  CFG(bind_shared_paths), "/mnt", NULL,
-	  "Absolute paths, separated by ':', that the engine sees as they are "
-	  "(Windows drives live under /mnt); other bind-mount sources are "
-	  "re-exposed below /mnt/wsl. \"\" for none" },
+	  CFG(bind_shared_paths), "", NULL,
+	  "Paths the engine sees besides the shared tree and the Windows "
+	  "drives, separated by ':': LOCAL (at the same path) or LOCAL=ENGINE. "
+	  "\"\" for none" },
+	{ "bind.engine_wsl_root", "bind-engine-wsl-root", CFG_PATH,
+	  CFG(bind_engine_wsl_root), PATHMAP_ENGINE_WSL_ROOT, NULL,
+	  "Where the engine sees the shared /mnt/wsl tmpfs; bind-mount sources "
+	  "are re-exposed below it" },
+	{ "bind.engine_drive_root", "bind-engine-drive-root", CFG_STRING,
+	  CFG(bind_engine_drive_root), PATHMAP_ENGINE_DRIVE_ROOT, NULL,
+	  "Where the engine sees Windows drives: drive C: at ROOT/c. \"\" "
+	  "re-exposes drive paths like any other" },
 	{ NULL, NULL, CFG_STRING, 0, NULL, NULL, NULL }
 };
 
@@ -549,33 +557,6 @@ config_check_distro(const char *s, char *why, size_t len)
 	return 0;
 }
 
-/* bind.shared_paths: "" or absolute paths separated by ':'. */
-static int
-config_check_path_list(const char *s, char *why, size_t len)
-{
-	for (const char *p = s; *p != '\0';) {
-		const char *colon = strchr(p, ':');
-		size_t n = colon != NULL ? (size_t)(colon - p) : strlen(p);
-		if (n == 0 || p[0] != '/') {
-			snprintf(why, len, "is not a list of absolute paths; write "
-			    "paths starting with /, separated by ':', as in "
-			    "\"/mnt:/srv\" (or \"\" for none)");
-			return -1;
-		}
-		if (n > PATH_MAX - 1) {
-			snprintf(why, len, "holds a path longer than %d bytes; "
-			    "choose a shorter one", PATH_MAX - 1);
-			return -1;
-		}
-		p += n + (colon != NULL);
-		if (colon != NULL && *p == '\0') {
-			snprintf(why, len, "ends with ':'; remove it");
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static int
 config_check_address(const char *s, char *canon, size_t canonlen, char *why,
     size_t len)
@@ -620,7 +601,9 @@ config_apply_text(struct config *c, const struct config_key *k,
 		else if (k->offset == CFG(distro))
 			rc = config_check_distro(s, why, sizeof why);
 		else if (k->offset == CFG(bind_shared_paths))
-			rc = config_check_path_list(s, why, sizeof why);
+			rc = pathmap_check_list(s, why, sizeof why);
+		else if (k->offset == CFG(bind_engine_drive_root))
+			rc = pathmap_check_drive_root(s, why, sizeof why);
 		break;
 	case CFG_ADDRESS:
 		if (config_check_address(s, canon, sizeof canon, why,

@@ -54,7 +54,8 @@ usage(FILE *out)
 		fprintf(out, "  %-26s key %s", "", k->key);
 		if (k->allowed != NULL)
 			fprintf(out, "; %s", k->allowed);
-		fprintf(out, "; default %s\n", k->def != NULL ? k->def : "auto");
+		fprintf(out, "; default %s\n", k->def == NULL ? "auto" :
+		    *k->def == '\0' ? "\"\"" : k->def);
 	}
 	fprintf(out,
 "\n"

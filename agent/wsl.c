@@ -32,14 +32,7 @@ wsl_unescape(char *s)
 	*out = '\0';
 }
 
-struct mountinfo_entry {
-	char	*mount_point;
-	char	*optional;	/* "shared:5 master:1" ... */
-	char	*fstype;
-};
-
-/* Split one mountinfo line in place; returns false on a malformed line. */
-static bool
+bool
 wsl_parse_mountinfo_line(char *line, struct mountinfo_entry *e)
 {
 	char *fields[6];
@@ -52,6 +45,7 @@ wsl_parse_mountinfo_line(char *line, struct mountinfo_entry *e)
 	}
 	if (n < 6)
 		return false;
+	e->root = fields[3];
 	e->mount_point = fields[4];
 	/* Optional fields run up to a lone "-". */
 	char *rest = save;
@@ -65,7 +59,16 @@ wsl_parse_mountinfo_line(char *line, struct mountinfo_entry *e)
 	e->fstype = strtok_r(dash + 2, " \n", &save);
 	if (e->fstype == NULL)
 		return false;
+	/* Super options run to the end: drvfs writes spaces there raw. */
+	e->source = strtok_r(NULL, " \n", &save);
+	if (e->source == NULL || save == NULL)
+		e->source = e->super_opts = e->fstype + strlen(e->fstype);
+	else
+		e->super_opts = save;
+	e->super_opts[strcspn(e->super_opts, "\n")] = '\0';
+	wsl_unescape(e->root);
 	wsl_unescape(e->mount_point);
+	wsl_unescape(e->source);
 	return true;
 }
 
