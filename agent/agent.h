@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 struct event_base;
@@ -161,6 +162,13 @@ char	*util_path_join(const char *a, const char *b);	/* malloc'd */
 /* Is `path' (after resolving) at or below `dir'? Both absolute. */
 bool	util_path_within(const char *path, const char *dir);
 void	util_set_cloexec(int fd);
+struct sockaddr_un;
+/*
+ * Fill a unix socket address: "/path" names a file, "@name" an abstract
+ * socket (as NOTIFY_SOCKET writes it).  Returns the length to pass to
+ * bind(2) or connect(2); 0 and errno (ENAMETOOLONG, EINVAL) otherwise.
+ */
+socklen_t util_sockaddr_un(struct sockaddr_un *, const char *path);
 /* A blocking, close-on-exec connection to a unix socket; -1 and errno. */
 int	util_unix_connect(const char *path);
 uint64_t util_now_ms(void);		/* CLOCK_MONOTONIC */

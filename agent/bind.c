@@ -617,11 +617,11 @@ static struct bind_get *
 bind_get_start(struct bind *b, const char *path, bool stream)
 {
 	struct agent *a = b->agent;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (a->engine_path == NULL || strlen(a->engine_path) >=
-	    sizeof sun.sun_path)
+	struct sockaddr_un sun;
+	socklen_t sunlen;
+	if (a->engine_path == NULL ||
+	    (sunlen = util_sockaddr_un(&sun, a->engine_path)) == 0)
 		return NULL;
-	strcpy(sun.sun_path, a->engine_path);
 	struct bind_get *g = calloc(1, sizeof *g);
 	if (g == NULL)
 		return NULL;
@@ -638,7 +638,7 @@ bind_get_start(struct bind *b, const char *path, bool stream)
 	/* The event stream may stay silent for days: no read timeout. */
 	bufferevent_set_timeouts(g->bev, stream ? NULL : &tv, &tv);
 	if (bufferevent_socket_connect(g->bev, (struct sockaddr *)&sun,
-	    sizeof sun) < 0) {
+	    (int)sunlen) < 0) {
 		bind_get_free(g);
 		return NULL;
 	}

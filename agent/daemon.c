@@ -39,15 +39,13 @@ daemon_notify(const char *fmt, ...)
 	const char *path = getenv("NOTIFY_SOCKET");
 	if (path == NULL || path[0] == '\0')
 		return 0;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	size_t plen = strlen(path);
-	if ((path[0] != '/' && path[0] != '@') || plen >= sizeof sun.sun_path) {
+	struct sockaddr_un sun;
+	socklen_t sunlen;
+	if ((path[0] != '/' && path[0] != '@') ||
+	    (sunlen = util_sockaddr_un(&sun, path)) == 0) {
 		errno = EAFNOSUPPORT;
 		return -1;
 	}
-	memcpy(sun.sun_path, path, plen);
-	if (path[0] == '@')
-		sun.sun_path[0] = '\0';
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
@@ -64,8 +62,7 @@ daemon_notify(const char *fmt, ...)
 	ssize_t sent;
 	do
 		sent = sendto(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL,
-		    (struct sockaddr *)&sun,
-		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen));
+		    (struct sockaddr *)&sun, sunlen);
 	while (sent < 0 && errno == EINTR);
 	if (sent < 0 && errno == EWOULDBLOCK)
 		errno = EAGAIN;

@@ -163,12 +163,12 @@ static void
 engine_probe_step(struct engine_probe *p)
 {
 	struct agent *a = p->agent;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (strlen(a->engine_path) >= sizeof sun.sun_path) {
+	struct sockaddr_un sun;
+	socklen_t sunlen = util_sockaddr_un(&sun, a->engine_path);
+	if (sunlen == 0) {
 		engine_probe_finish(p, false, "engine socket path too long");
 		return;
 	}
-	strcpy(sun.sun_path, a->engine_path);
 	p->bev = bufferevent_socket_new(a->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (p->bev == NULL) {
 		engine_probe_finish(p, false, "out of memory");
@@ -179,7 +179,7 @@ engine_probe_step(struct engine_probe *p)
 	bufferevent_set_timeouts(p->bev, &tv, &tv);
 	p->started_us = engine_now_us();
 	if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&sun,
-	    sizeof sun) < 0) {
+	    (int)sunlen) < 0) {
 		engine_probe_finish(p, false, strerror(errno ? errno : ECONNREFUSED));
 		return;
 	}

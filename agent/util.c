@@ -110,19 +110,40 @@ util_path_within(const char *path, const char *dir)
 	return path[ld] == '\0' || path[ld] == '/' || ld == 1;
 }
 
+socklen_t
+util_sockaddr_un(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof *sun);
+	sun->sun_family = AF_UNIX;
+	size_t len = strlen(path);
+	bool abstract = path[0] == '@';
+	if (len == 0 || (abstract && len == 1)) {
+		errno = EINVAL;
+		return 0;
+	}
+	/* A file's name keeps its NUL; an abstract name has none. */
+	if (len + !abstract > sizeof sun->sun_path) {
+		errno = ENAMETOOLONG;
+		return 0;
+	}
+	memcpy(sun->sun_path, path, len);
+	if (abstract)
+		sun->sun_path[0] = '\0';
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
+	    !abstract);
+}
+
 int
 util_unix_connect(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof sun.sun_path) {
-		errno = ENAMETOOLONG;
+	struct sockaddr_un sun;
+	socklen_t len = util_sockaddr_un(&sun, path);
+	if (len == 0)
 		return -1;
-	}
-	strcpy(sun.sun_path, path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+	if (connect(fd, (struct sockaddr *)&sun, len) < 0) {
 		int saved = errno;
 		close(fd);
 		errno = saved;
