@@ -158,6 +158,8 @@ char	*wsl_distro_name(void);			/* malloc'd */
 /* Writes a file atomically: temp name in the same directory, fsync, rename. */
 int	util_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 int	util_mkdir_p(const char *path, mode_t mode);
+/* util_mkdir_p() of the directory path is in (for a file about to be made). */
+int	util_mkdir_parent(const char *path, mode_t mode);
 char	*util_path_join(const char *a, const char *b);	/* malloc'd */
 /* Is `path' (after resolving) at or below `dir'? Both absolute. */
 bool	util_path_within(const char *path, const char *dir);

@@ -85,13 +85,7 @@ int
 daemon_lock_pidfile(const char *pidfile, pid_t *holder)
 {
 	*holder = 0;
-	char *dir = strdup(pidfile);
-	if (dir != NULL) {
-		*strrchr(dir, '/') = '\0';
-		if (dir[0] != '\0')
-			(void)util_mkdir_p(dir, 0755);
-		free(dir);
-	}
+	(void)util_mkdir_parent(pidfile, 0755);
 	int fd = open(pidfile, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -1;
@@ -156,13 +150,7 @@ daemon_child(struct agent *a, int ready_fd)
 	(void)umask(022);
 	if (chdir("/") < 0)
 		_exit(EXIT_OSERR);
-	char *dir = strdup(a->cfg.log_file);
-	if (dir != NULL) {
-		*strrchr(dir, '/') = '\0';
-		if (dir[0] != '\0')
-			(void)util_mkdir_p(dir, 0755);
-		free(dir);
-	}
+	(void)util_mkdir_parent(a->cfg.log_file, 0755);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int log = open(a->cfg.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0640);

@@ -60,15 +60,17 @@ fail: {
 	}
 }
 
-int
-util_mkdir_p(const char *path, mode_t mode)
+/* mkdir -p of path's first len bytes. */
+static int
+util_mkdir_upto(const char *path, size_t len, mode_t mode)
 {
 	char buf[PATH_MAX];
-	if (strlen(path) >= sizeof buf) {
+	if (len >= sizeof buf) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	strcpy(buf, path);
+	memcpy(buf, path, len);
+	buf[len] = '\0';
 	for (char *p = buf + 1; *p != '\0'; p++) {
 		if (*p != '/')
 			continue;
@@ -80,6 +82,21 @@ util_mkdir_p(const char *path, mode_t mode)
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+int
+util_mkdir_p(const char *path, mode_t mode)
+{
+	return util_mkdir_upto(path, strlen(path), mode);
+}
+
+int
+util_mkdir_parent(const char *path, mode_t mode)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL || slash == path)
+		return 0;	/* the current directory, or / */
+	return util_mkdir_upto(path, (size_t)(slash - path), mode);
 }
 
 char *

@@ -4,6 +4,7 @@
  * backoff; reading a string member of a JSON object.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,4 +132,60 @@ Test(sockaddr, a_file_socket_is_reached_by_its_path, .init = make_dir,
 	close(accept_within(l, 2000));
 	close(c);
 	close(l);
+}
+
+/* ------------------------------------------------------------------ */
+/* util_mkdir_parent */
+
+static bool
+is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+Test(mkdir_parent, makes_every_directory_above_the_file, .init = make_dir,
+    .fini = remove_dir)
+{
+	char file[128], top[128], mid[128];
+	snprintf(file, sizeof file, "%s/a/b/agent.pid", dir);
+	snprintf(top, sizeof top, "%s/a", dir);
+	snprintf(mid, sizeof mid, "%s/a/b", dir);
+	(void)umask(022);
+	cr_assert(eq(int, util_mkdir_parent(file, 0750), 0), "%s",
+	    strerror(errno));
+	cr_assert(is_dir(top) && is_dir(mid), "no %s", mid);
+	struct stat st;
+	cr_assert(eq(int, stat(file, &st), -1), "the file itself is not made");
+	cr_assert(eq(int, stat(mid, &st), 0));
+	cr_assert(eq(int, (int)(st.st_mode & 0777), 0750));
+	/* Again: the directories are there, which is no error. */
+	cr_assert(eq(int, util_mkdir_parent(file, 0750), 0));
+}
+
+Test(mkdir_parent, nothing_to_make_for_a_bare_name_or_the_root)
+{
+	cr_assert(eq(int, util_mkdir_parent("agent.pid", 0755), 0));
+	cr_assert(eq(int, util_mkdir_parent("/agent.pid", 0755), 0));
+}
+
+Test(mkdir_parent, fails_with_the_reason, .init = make_dir, .fini = remove_dir)
+{
+	char file[128], blocker[128];
+	snprintf(blocker, sizeof blocker, "%s/plain", dir);
+	FILE *f = fopen(blocker, "w");
+	cr_assert(ne(ptr, f, NULL));
+	fclose(f);
+	snprintf(file, sizeof file, "%s/plain/sub/x.log", dir);
+	errno = 0;
+	cr_assert(eq(int, util_mkdir_parent(file, 0755), -1));
+	cr_assert(eq(int, errno, ENOTDIR));
+	char huge[PATH_MAX + 8];
+	memset(huge, 'a', sizeof huge - 1);
+	huge[0] = '/';
+	huge[sizeof huge - 3] = '/';	/* its parent is too long, too */
+	huge[sizeof huge - 1] = '\0';
+	errno = 0;
+	cr_assert(eq(int, util_mkdir_parent(huge, 0755), -1));
+	cr_assert(eq(int, errno, ENAMETOOLONG));
 }
