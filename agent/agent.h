@@ -354,6 +354,30 @@ const char *expose_state_name(enum socket_state);
 struct engine_probe;
 void	engine_probe_start(struct agent *);
 void	engine_probe_free(struct engine_probe *);
+/*
+ * One HTTP/1.0 GET to the engine socket, on the event loop.  With error
+ * NULL, code is the reply's status and body (head removed) holds: for a
+ * reply, all of it, once the engine closed; for a stream, what arrived,
+ * at its head and at every arrival after (the callback drains it).  An
+ * error (no connection, no answer in time, over max, not HTTP, the stream
+ * ended) is the last call.  The callback may free the get (it must, in
+ * the end); nothing touches the get after calling it.
+ */
+struct evbuffer;
+struct engine_get;
+struct engine_get_opts {
+	size_t	max;		/* bytes held unread (for a reply: all) */
+	int	timeout_s;	/* to connect and send; to read a reply */
+	bool	stream;		/* no read timeout, body as it comes */
+};
+typedef void engine_get_cb(int code, struct evbuffer *body,
+	    const char *error, void *arg);
+struct engine_get *engine_get_new(struct event_base *, const char *socket_path,
+	    const char *target, const struct engine_get_opts *,
+	    engine_get_cb *, void *arg);		/* NULL and errno */
+void	engine_get_free(struct engine_get *);
+/* A body's JSON nested at most depth deep; NULL if it is not JSON. */
+struct json_object *engine_get_json(struct evbuffer *body, int depth);
 
 /* watch.c: follow Docker Desktop's tree with inotify and mountinfo */
 struct watch;
