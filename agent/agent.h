@@ -173,6 +173,19 @@ struct sockaddr_un;
 socklen_t util_sockaddr_un(struct sockaddr_un *, const char *path);
 /* A blocking, close-on-exec connection to a unix socket; -1 and errno. */
 int	util_unix_connect(const char *path);
+/*
+ * Capped exponential backoff with jitter: each wait is uniform in
+ * [base, min(cap, 3 * the last)], so waits grow, retries from many agents
+ * spread out, and none is over cap.
+ */
+struct backoff {
+	uint32_t	 base_ms;
+	uint32_t	 cap_ms;
+	uint32_t	 last_ms;	/* 0: no wait yet */
+};
+uint32_t backoff_next(struct backoff *, uint32_t random);
+void	backoff_reset(struct backoff *);	/* it worked: start over */
+uint32_t util_random(void);		/* getrandom(2), for jitter */
 uint64_t util_now_ms(void);		/* CLOCK_MONOTONIC */
 uint64_t util_wall_ms(void);		/* CLOCK_REALTIME */
 long	util_rss_kib(void);

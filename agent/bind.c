@@ -82,7 +82,7 @@ struct bind {
 	bool			 gc_done_once;
 	struct event		*gc_timer;
 	struct event		*events_timer;
-	unsigned		 retry_ms;
+	struct backoff		 retry;		/* following the events */
 	uint64_t		 gc_runs;
 	char			 error[256];
 };
@@ -562,7 +562,7 @@ bind_events_got(int code, struct evbuffer *body, const char *error,
 	}
 	if (!b->events_up) {
 		b->events_up = true;
-		b->retry_ms = 0;
+		backoff_reset(&b->retry);
 		log_state(LOG_LVL_INFO, BIND_LOG, "bind.events", NULL);
 	}
 	/* An event; or, at the head, whatever happened while we were away. */
@@ -653,11 +653,8 @@ bind_events_ended(struct bind *b, const char *error)
 	log_state(LOG_LVL_WARN, BIND_LOG, "bind.events", "not following the "
 	    "engine's events (%s); retrying, and keeping every exposed bind "
 	    "source meanwhile", error);
-	b->retry_ms = b->retry_ms == 0 ? BIND_RETRY_FIRST_MS :
-	    b->retry_ms * 2 > BIND_RETRY_MAX_MS ? BIND_RETRY_MAX_MS :
-	    b->retry_ms * 2;
-	struct timeval tv = { b->retry_ms / 1000,
-	    (suseconds_t)(b->retry_ms % 1000) * 1000 };
+	uint32_t ms = backoff_next(&b->retry, util_random());
+	struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
 	evtimer_add(b->events_timer, &tv);
 }
 
@@ -909,6 +906,7 @@ bind_new(struct agent *a)
 	if (b == NULL)
 		return NULL;
 	b->agent = a;
+	b->retry = (struct backoff){ BIND_RETRY_FIRST_MS, BIND_RETRY_MAX_MS, 0 };
 	b->gc_timer = evtimer_new(a->base, bind_gc_fired, b);
 	b->events_timer = evtimer_new(a->base, bind_events_fired, b);
 	if (b->gc_timer == NULL || b->events_timer == NULL ||

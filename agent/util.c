@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -175,6 +176,35 @@ util_set_cloexec(int fd)
 	int flags = fcntl(fd, F_GETFD);
 	if (flags >= 0)
 		(void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+uint32_t
+backoff_next(struct backoff *b, uint32_t random)
+{
+	uint64_t last = b->last_ms < b->base_ms ? b->base_ms : b->last_ms;
+	uint64_t hi = last * 3;
+	if (hi > b->cap_ms)
+		hi = b->cap_ms;
+	if (hi < b->base_ms)
+		hi = b->base_ms;
+	b->last_ms = (uint32_t)(b->base_ms + random % (hi - b->base_ms + 1));
+	return b->last_ms;
+}
+
+void
+backoff_reset(struct backoff *b)
+{
+	b->last_ms = 0;
+}
+
+uint32_t
+util_random(void)
+{
+	uint32_t r;
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) == (ssize_t)sizeof r)
+		return r;
+	/* No entropy yet (early boot): enough to keep agents out of step. */
+	return (uint32_t)(util_now_ms() * 2654435761u) ^ (uint32_t)getpid();
 }
 
 static uint64_t

@@ -189,3 +189,87 @@ Test(mkdir_parent, fails_with_the_reason, .init = make_dir, .fini = remove_dir)
 	cr_assert(eq(int, util_mkdir_parent(huge, 0755), -1));
 	cr_assert(eq(int, errno, ENAMETOOLONG));
 }
+
+/* ------------------------------------------------------------------ */
+/* backoff */
+
+/* Knuth's MMIX LCG, high half: the same numbers every run. */
+static uint32_t
+rnd(void)
+{
+	static uint64_t x = 0x243f6a8885a308d3ULL;
+	x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(x >> 32);
+}
+
+Test(backoff, every_wait_within_base_cap_and_three_times_the_last)
+{
+	for (int run = 0; run < 200; run++) {
+		struct backoff b = { 500, 30000, 0 };
+		uint32_t last = 0;
+		for (int i = 0; i < 40; i++) {
+			uint32_t w = backoff_next(&b, rnd());
+			cr_assert(ge(u32, w, 500));
+			cr_assert(le(u32, w, 30000));
+			cr_assert(le(u64, (uint64_t)w,
+			    3 * (uint64_t)(last < 500 ? 500 : last)));
+			cr_assert(eq(u32, b.last_ms, w));
+			last = w;
+		}
+	}
+	struct backoff b = { 500, 30000, 0 };
+	cr_assert(eq(u32, backoff_next(&b, 0), 500), "the least is base");
+	b.last_ms = UINT32_MAX;
+	cr_assert(eq(u32, backoff_next(&b, UINT32_MAX),
+	    500 + UINT32_MAX % 29501), "no overflow near the top");
+}
+
+Test(backoff, grows_with_jitter_and_starts_over_on_reset)
+{
+	double early = 0, late = 0;
+	int distinct = 0;
+	uint32_t first0 = 0;
+	for (int run = 0; run < 64; run++) {
+		struct backoff b = { 1000, 60000, 0 };
+		uint32_t w = backoff_next(&b, rnd());
+		cr_assert(le(u32, w, 3000), "the first wait is base to 3 base");
+		if (run == 0)
+			first0 = w;
+		distinct += w != first0;
+		early += w;
+		for (int i = 0; i < 20; i++)
+			w = backoff_next(&b, rnd());
+		late += w;
+		backoff_reset(&b);
+		cr_assert(le(u32, backoff_next(&b, rnd()), 3000),
+		    "after a reset the waits start over");
+	}
+	cr_assert(gt(int, distinct, 50), "agents do not retry in step");
+	cr_assert(gt(dbl, late / 64, 4 * (early / 64)));
+}
+
+Test(backoff, a_cap_below_base_waits_base)
+{
+	struct backoff b = { 2000, 1000, 0 };
+	cr_assert(eq(u32, backoff_next(&b, rnd()), 2000));
+	cr_assert(eq(u32, backoff_next(&b, rnd()), 2000));
+}
+
+Test(backoff, the_protocol_waits_are_these)
+{
+	struct backoff b = { PROTO_BACKOFF_BASE_MS, PROTO_BACKOFF_CAP_MS, 0 };
+	uint32_t prev = 0;
+	for (int i = 0; i < 30; i++) {
+		uint32_t r = rnd();
+		prev = proto_backoff_next(prev, r);
+		cr_assert(eq(u32, backoff_next(&b, r), prev));
+	}
+}
+
+Test(backoff, random_values_differ)
+{
+	uint32_t a = util_random(), differ = 0;
+	for (int i = 0; i < 16; i++)
+		differ += util_random() != a;
+	cr_assert(gt(u32, differ, 0));
+}
