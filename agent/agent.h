@@ -186,6 +186,8 @@ struct backoff {
 uint32_t backoff_next(struct backoff *, uint32_t random);
 void	backoff_reset(struct backoff *);	/* it worked: start over */
 uint32_t util_random(void);		/* getrandom(2), for jitter */
+/* Member key of o when it is a string; NULL otherwise (o may be NULL). */
+const char *util_json_string(struct json_object *o, const char *key);
 uint64_t util_now_ms(void);		/* CLOCK_MONOTONIC */
 uint64_t util_wall_ms(void);		/* CLOCK_REALTIME */
 long	util_rss_kib(void);

@@ -671,10 +671,9 @@ bind_container_uses(struct json_object *c, const char *engine)
 		return false;
 	size_t n = json_object_array_length(mounts);
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *m = json_object_array_get_idx(mounts, i), *s;
-		if (json_object_object_get_ex(m, "Source", &s) &&
-		    json_object_is_type(s, json_type_string) &&
-		    util_path_within(json_object_get_string(s), engine))
+		const char *source = util_json_string(
+		    json_object_array_get_idx(mounts, i), "Source");
+		if (source != NULL && util_path_within(source, engine))
 			return true;
 	}
 	return false;
@@ -699,9 +698,9 @@ bind_users_have(struct json_object *users, const char *id)
 {
 	size_t n = json_object_array_length(users);
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *u = json_object_array_get_idx(users, i), *v;
-		if (json_object_object_get_ex(u, "id", &v) &&
-		    strcmp(json_object_get_string(v), id) == 0)
+		const char *uid = util_json_string(
+		    json_object_array_get_idx(users, i), "id");
+		if (uid != NULL && strcmp(uid, id) == 0)
 			return true;
 	}
 	return false;
@@ -714,11 +713,10 @@ bind_users_text(struct json_object *users, char *buf, size_t len)
 	size_t n = json_object_array_length(users), o = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < n && i < BIND_NAMES_SHOWN && o < len; i++) {
-		struct json_object *v;
-		json_object_object_get_ex(json_object_array_get_idx(users, i),
-		    "name", &v);
+		const char *name = util_json_string(
+		    json_object_array_get_idx(users, i), "name");
 		int w = snprintf(buf + o, len - o, "%s%s", i > 0 ? ", " : "",
-		    json_object_get_string(v));
+		    name != NULL ? name : "?");
 		if (w > 0)
 			o += (size_t)w;
 	}
@@ -737,20 +735,17 @@ bind_update_users(struct bind_exposure *x, struct json_object *containers,
 	size_t n = json_object_array_length(containers), fresh = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *c = json_object_array_get_idx(containers, i);
-		struct json_object *id;
-		if (!json_object_object_get_ex(c, "Id", &id) ||
-		    !json_object_is_type(id, json_type_string) ||
-		    !bind_container_uses(c, x->engine))
+		const char *id = util_json_string(c, "Id");
+		if (id == NULL || !bind_container_uses(c, x->engine))
 			continue;
 		struct json_object *u = json_object_new_object();
 		if (u == NULL)
 			continue;
-		json_object_object_add(u, "id", json_object_new_string(
-		    json_object_get_string(id)));
+		json_object_object_add(u, "id", json_object_new_string(id));
 		json_object_object_add(u, "name", json_object_new_string(
 		    bind_container_name(c)));
 		json_object_array_add(users, u);
-		fresh += !bind_users_have(x->users, json_object_get_string(id));
+		fresh += !bind_users_have(x->users, id);
 	}
 	/* Creates seen through: their containers exist now. */
 	size_t retire = fresh < x->npending ? fresh : x->npending;

@@ -235,10 +235,9 @@ engine_probe_finish(struct engine_probe *p, bool ok, const char *error)
 static void
 engine_copy_field(struct json_object *o, const char *key, char *dst, size_t len)
 {
-	struct json_object *v;
-	if (json_object_object_get_ex(o, key, &v) &&
-	    json_object_is_type(v, json_type_string))
-		snprintf(dst, len, "%s", json_object_get_string(v));
+	const char *s = util_json_string(o, key);
+	if (s != NULL)
+		snprintf(dst, len, "%s", s);
 }
 
 static void

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "agent.h"
 
 int
@@ -205,6 +207,16 @@ util_random(void)
 		return r;
 	/* No entropy yet (early boot): enough to keep agents out of step. */
 	return (uint32_t)(util_now_ms() * 2654435761u) ^ (uint32_t)getpid();
+}
+
+const char *
+util_json_string(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
 }
 
 static uint64_t

@@ -15,6 +15,7 @@
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <json-c/json.h>
 
 #include "agent.h"
 #include "testlib.h"
@@ -272,4 +273,26 @@ Test(backoff, random_values_differ)
 	for (int i = 0; i < 16; i++)
 		differ += util_random() != a;
 	cr_assert(gt(u32, differ, 0));
+}
+
+/* ------------------------------------------------------------------ */
+/* util_json_string */
+
+Test(json_string, a_string_member_or_null)
+{
+	struct json_object *o = json_tokener_parse(
+	    "{\"s\":\"text\",\"empty\":\"\",\"n\":1,\"b\":true,\"o\":{},"
+	    "\"a\":[\"x\"],\"z\":null}");
+	cr_assert(ne(ptr, o, NULL));
+	cr_assert(eq(str, (char *)util_json_string(o, "s"), "text"));
+	cr_assert(eq(str, (char *)util_json_string(o, "empty"), ""));
+	const char *others[] = { "n", "b", "o", "a", "z", "missing" };
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+		cr_assert(eq(ptr, (void *)util_json_string(o, others[i]), NULL),
+		    "member %s is no string", others[i]);
+	cr_assert(eq(ptr, (void *)util_json_string(NULL, "s"), NULL));
+	struct json_object *arr = json_object_object_get(o, "a");
+	cr_assert(eq(ptr, (void *)util_json_string(arr, "s"), NULL),
+	    "an array has no members");
+	json_object_put(o);
 }
