@@ -163,7 +163,6 @@ int	util_mkdir_parent(const char *path, mode_t mode);
 char	*util_path_join(const char *a, const char *b);	/* malloc'd */
 /* Is `path' (after resolving) at or below `dir'? Both absolute. */
 bool	util_path_within(const char *path, const char *dir);
-void	util_set_cloexec(int fd);
 struct sockaddr_un;
 /*
  * Fill a unix socket address: "/path" names a file, "@name" an abstract

@@ -172,14 +172,6 @@ util_unix_connect(const char *path)
 	return fd;
 }
 
-void
-util_set_cloexec(int fd)
-{
-	int flags = fcntl(fd, F_GETFD);
-	if (flags >= 0)
-		(void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-}
-
 uint32_t
 backoff_next(struct backoff *b, uint32_t random)
 {
