@@ -386,9 +386,10 @@ struct engine_get_opts {
 };
 typedef void engine_get_cb(int code, struct evbuffer *body,
 	    const char *error, void *arg);
-struct engine_get *engine_get_new(struct event_base *, const char *socket_path,
-	    const char *target, const struct engine_get_opts *,
-	    engine_get_cb *, void *arg);		/* NULL and errno */
+struct engine_get *engine_get_new(struct event_base *base,
+	    const char *socket_path, const char *target,
+	    const struct engine_get_opts *opts, engine_get_cb *cb,
+	    void *arg);				/* NULL and errno */
 void	engine_get_free(struct engine_get *);
 /* A body's JSON nested at most depth deep; NULL if it is not JSON. */
 struct json_object *engine_get_json(struct evbuffer *body, int depth);
