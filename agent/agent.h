@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 struct event_base;
@@ -169,12 +170,35 @@ bool	 wsl_parse_mountinfo_line(char *line, struct mountinfo_entry *);
 /* Writes a file atomically: temp name in the same directory, fsync, rename. */
 int	util_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 int	util_mkdir_p(const char *path, mode_t mode);
+/* util_mkdir_p() of the directory path is in (for a file about to be made). */
+int	util_mkdir_parent(const char *path, mode_t mode);
 char	*util_path_join(const char *a, const char *b);	/* malloc'd */
 /* Is `path' (after resolving) at or below `dir'? Both absolute. */
 bool	util_path_within(const char *path, const char *dir);
-void	util_set_cloexec(int fd);
+struct sockaddr_un;
+/*
+ * Fill a unix socket address: "/path" names a file, "@name" an abstract
+ * socket (as NOTIFY_SOCKET writes it).  Returns the length to pass to
+ * bind(2) or connect(2); 0 and errno (ENAMETOOLONG, EINVAL) otherwise.
+ */
+socklen_t util_sockaddr_un(struct sockaddr_un *, const char *path);
 /* A blocking, close-on-exec connection to a unix socket; -1 and errno. */
 int	util_unix_connect(const char *path);
+/*
+ * Capped exponential backoff with jitter: each wait is uniform in
+ * [base, min(cap, 3 * the last)], so waits grow, retries from many agents
+ * spread out, and none is over cap.
+ */
+struct backoff {
+	uint32_t	 base_ms;
+	uint32_t	 cap_ms;
+	uint32_t	 last_ms;	/* 0: no wait yet */
+};
+uint32_t backoff_next(struct backoff *, uint32_t random);
+void	backoff_reset(struct backoff *);	/* it worked: start over */
+uint32_t util_random(void);		/* getrandom(2), for jitter */
+/* Member key of o when it is a string; NULL otherwise (o may be NULL). */
+const char *util_json_string(struct json_object *o, const char *key);
 uint64_t util_now_ms(void);		/* CLOCK_MONOTONIC */
 uint64_t util_wall_ms(void);		/* CLOCK_REALTIME */
 long	util_rss_kib(void);
@@ -356,6 +380,31 @@ const char *expose_state_name(enum socket_state);
 struct engine_probe;
 void	engine_probe_start(struct agent *);
 void	engine_probe_free(struct engine_probe *);
+/*
+ * One HTTP/1.0 GET to the engine socket, on the event loop.  With error
+ * NULL, code is the reply's status and body (head removed) holds: for a
+ * reply, all of it, once the engine closed; for a stream, what arrived,
+ * at its head and at every arrival after (the callback drains it).  An
+ * error (no connection, no answer in time, over max, not HTTP, the stream
+ * ended) is the last call.  The callback may free the get (it must, in
+ * the end); nothing touches the get after calling it.
+ */
+struct evbuffer;
+struct engine_get;
+struct engine_get_opts {
+	size_t	max;		/* bytes held unread (for a reply: all) */
+	int	timeout_s;	/* to connect and send; to read a reply */
+	bool	stream;		/* no read timeout, body as it comes */
+};
+typedef void engine_get_cb(int code, struct evbuffer *body,
+	    const char *error, void *arg);
+struct engine_get *engine_get_new(struct event_base *base,
+	    const char *socket_path, const char *target,
+	    const struct engine_get_opts *opts, engine_get_cb *cb,
+	    void *arg);				/* NULL and errno */
+void	engine_get_free(struct engine_get *);
+/* A body's JSON nested at most depth deep; NULL if it is not JSON. */
+struct json_object *engine_get_json(struct evbuffer *body, int depth);
 
 /* watch.c: follow Docker Desktop's tree with inotify and mountinfo */
 struct watch;

@@ -32,11 +32,9 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <json-c/json.h>
 
@@ -69,14 +67,6 @@ struct bind_exposure {
 	struct json_object *users;	/* [{"id","name"}] as last seen */
 };
 
-/* One GET to the engine: a one-shot reply, or the event stream. */
-struct bind_get {
-	struct bind		*bind;
-	struct bufferevent	*bev;
-	bool			 stream;
-	bool			 head_seen;
-};
-
 struct bind {
 	struct agent		*agent;
 	struct bind_exposure	*x;
@@ -85,13 +75,14 @@ struct bind {
 	char			*local_dir;	/* .../docker-desktop-bind-mounts/D */
 	char			*engine_dir;	/* the same, for the engine */
 	bool			 hooked;
-	struct bind_get		*events;
-	struct bind_get		*gc;
+	struct engine_get	*events;	/* the event stream */
+	bool			 events_up;	/* its head said 200 */
+	struct engine_get	*gc;		/* GET /containers/json */
 	bool			 gc_again;
 	bool			 gc_done_once;
 	struct event		*gc_timer;
 	struct event		*events_timer;
-	unsigned		 retry_ms;
+	struct backoff		 retry;		/* following the events */
 	uint64_t		 gc_runs;
 	char			 error[256];
 };
@@ -525,129 +516,71 @@ bind_on_source(void *arg, const char *source, bool read_only,
 /* ------------------------------------------------------------------ */
 /* Asking the engine. */
 
-static void bind_gc_reply(struct bind *, struct evbuffer *);
+static void bind_gc_reply(struct bind *, int code, struct evbuffer *);
 static void bind_events_data(struct bind *, struct evbuffer *);
-static void bind_get_ended(struct bind_get *, const char *error);
 static void bind_events_ended(struct bind *, const char *error);
+static void bind_gc_later(struct bind *, unsigned ms);
 
+/* The reply to GET /containers/json. */
 static void
-bind_get_free(struct bind_get *g)
+bind_gc_got(int code, struct evbuffer *body, const char *error, void *arg)
 {
-	if (g == NULL)
-		return;
-	if (g->bev != NULL)
-		bufferevent_free(g->bev);
-	free(g);
+	struct bind *b = arg;
+	struct engine_get *g = b->gc;
+	b->gc = NULL;
+	if (error == NULL)
+		bind_gc_reply(b, code, body);
+	else {
+		snprintf(b->error, sizeof b->error, "GET %s: %s",
+		    BIND_CONTAINERS_PATH, error);
+		log_state(LOG_LVL_WARN, BIND_LOG, "bind.gc", "cannot ask "
+		    "the engine which containers use the %zu exposed "
+		    "bind sources: %s; keeping them", b->n, error);
+	}
+	engine_get_free(g);
+	if (b->gc_again) {
+		b->gc_again = false;
+		bind_gc_later(b, BIND_GC_DELAY_MS);
+	}
 }
 
-/* The status of a reply whose head is whole; 0 while it is not. */
-static int
-bind_reply_status(struct evbuffer *in, size_t *head_len)
-{
-	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-	if (end.pos < 0)
-		return 0;
-	char line[32] = "";
-	evbuffer_copyout(in, line, sizeof line - 1);
-	int code = -1;
-	if (sscanf(line, "HTTP/1.%*d %d", &code) != 1)
-		code = -1;
-	*head_len = (size_t)end.pos + 4;
-	return code;
-}
-
+/* The event stream: its head, then whatever the engine reports. */
 static void
-bind_get_read(struct bufferevent *bev, void *arg)
+bind_events_got(int code, struct evbuffer *body, const char *error,
+    void *arg)
 {
-	struct bind_get *g = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	if (!g->stream) {
-		if (evbuffer_get_length(in) > BIND_REPLY_MAX)
-			bind_get_ended(g, "the engine's reply is too large");
+	struct bind *b = arg;
+	if (error != NULL) {
+		bind_events_ended(b, error);
 		return;
 	}
-	if (!g->head_seen) {
-		size_t hl;
-		int code = bind_reply_status(in, &hl);
-		if (code == 0) {
-			if (evbuffer_get_length(in) > 64 * 1024)
-				bind_get_ended(g, "no HTTP head from the engine");
-			return;
-		}
-		if (code != 200) {
-			char err[64];
-			snprintf(err, sizeof err, "GET /events answered %d", code);
-			bind_get_ended(g, err);
-			return;
-		}
-		evbuffer_drain(in, hl);
-		g->head_seen = true;
-		g->bind->retry_ms = 0;
+	if (code != 200) {
+		char err[64];
+		snprintf(err, sizeof err, "GET /events answered %d", code);
+		bind_events_ended(b, err);
+		return;
+	}
+	if (!b->events_up) {
+		b->events_up = true;
+		backoff_reset(&b->retry);
 		log_state(LOG_LVL_INFO, BIND_LOG, "bind.events", NULL);
-		/* Anything may have happened while we were not listening. */
-		bind_events_data(g->bind, NULL);
 	}
-	if (evbuffer_get_length(in) > 0)
-		bind_events_data(g->bind, in);
+	/* An event; or, at the head, whatever happened while we were away. */
+	bind_events_data(b, body);
 }
 
-static void
-bind_get_event(struct bufferevent *bev, short what, void *arg)
+static struct engine_get *
+bind_get_start(struct bind *b, const char *target, bool stream)
 {
-	struct bind_get *g = arg;
-	if (what & BEV_EVENT_CONNECTED)
-		return;
-	if ((what & BEV_EVENT_EOF) && !g->stream) {
-		bind_get_ended(g, NULL);
-		return;
-	}
-	char err[160];
-	if (what & BEV_EVENT_TIMEOUT)
-		snprintf(err, sizeof err, "no answer within %d s",
-		    BIND_TIMEOUT_S);
-	else if (what & BEV_EVENT_EOF)
-		snprintf(err, sizeof err, "the engine ended the event stream");
-	else
-		snprintf(err, sizeof err, "%s", strerror(EVUTIL_SOCKET_ERROR() ?
-		    EVUTIL_SOCKET_ERROR() : ECONNRESET));
-	bind_get_ended(g, err);
-}
-
-static struct bind_get *
-bind_get_start(struct bind *b, const char *path, bool stream)
-{
+	const struct engine_get_opts opts = {
+		.max = stream ? BIND_EVENT_MAX : BIND_REPLY_MAX,
+		.timeout_s = BIND_TIMEOUT_S, .stream = stream,
+	};
 	struct agent *a = b->agent;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (a->engine_path == NULL || strlen(a->engine_path) >=
-	    sizeof sun.sun_path)
+	if (a->engine_path == NULL)
 		return NULL;
-	strcpy(sun.sun_path, a->engine_path);
-	struct bind_get *g = calloc(1, sizeof *g);
-	if (g == NULL)
-		return NULL;
-	g->bind = b;
-	g->stream = stream;
-	g->bev = bufferevent_socket_new(a->base, -1,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (g->bev == NULL) {
-		free(g);
-		return NULL;
-	}
-	bufferevent_setcb(g->bev, bind_get_read, NULL, bind_get_event, g);
-	struct timeval tv = { BIND_TIMEOUT_S, 0 };
-	/* The event stream may stay silent for days: no read timeout. */
-	bufferevent_set_timeouts(g->bev, stream ? NULL : &tv, &tv);
-	if (bufferevent_socket_connect(g->bev, (struct sockaddr *)&sun,
-	    sizeof sun) < 0) {
-		bind_get_free(g);
-		return NULL;
-	}
-	char req[512];
-	int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: docker\r\n"
-	    "User-Agent: " AGENT_NAME "\r\n\r\n", path);
-	bufferevent_write(g->bev, req, (size_t)n);
-	bufferevent_enable(g->bev, EV_READ | EV_WRITE);
-	return g;
+	return engine_get_new(a->base, a->engine_path, target, &opts,
+	    stream ? bind_events_got : bind_gc_got, b);
 }
 
 static void bind_gc_start(struct bind *);
@@ -676,16 +609,16 @@ bind_events_fired(evutil_socket_t fd, short what, void *arg)
 static void
 bind_events_data(struct bind *b, struct evbuffer *in)
 {
-	if (in != NULL)
-		evbuffer_drain(in, evbuffer_get_length(in));
+	evbuffer_drain(in, evbuffer_get_length(in));
 	bind_gc_later(b, BIND_GC_DELAY_MS);
 }
 
 static void
 bind_events_stop(struct bind *b)
 {
-	bind_get_free(b->events);
+	engine_get_free(b->events);
 	b->events = NULL;
+	b->events_up = false;
 	if (b->events_timer != NULL)
 		evtimer_del(b->events_timer);
 }
@@ -712,46 +645,19 @@ bind_events_start(struct bind *b)
 static void
 bind_events_ended(struct bind *b, const char *error)
 {
-	bind_get_free(b->events);
+	engine_get_free(b->events);
 	b->events = NULL;
+	b->events_up = false;
 	if (b->n == 0 || !b->agent->engine_socket_present)
 		return;
 	log_state(LOG_LVL_WARN, BIND_LOG, "bind.events", "not following the "
 	    "engine's events (%s); retrying, and keeping every exposed bind "
 	    "source meanwhile", error);
-	b->retry_ms = b->retry_ms == 0 ? BIND_RETRY_FIRST_MS :
-	    b->retry_ms * 2 > BIND_RETRY_MAX_MS ? BIND_RETRY_MAX_MS :
-	    b->retry_ms * 2;
-	struct timeval tv = { b->retry_ms / 1000,
-	    (suseconds_t)(b->retry_ms % 1000) * 1000 };
+	uint32_t ms = backoff_next(&b->retry, util_random());
+	struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
 	evtimer_add(b->events_timer, &tv);
 }
 
-static void
-bind_get_ended(struct bind_get *g, const char *error)
-{
-	struct bind *b = g->bind;
-	if (!g->stream) {
-		struct evbuffer *in = bufferevent_get_input(g->bev);
-		b->gc = NULL;
-		if (error == NULL)
-			bind_gc_reply(b, in);
-		else {
-			snprintf(b->error, sizeof b->error, "GET %s: %s",
-			    BIND_CONTAINERS_PATH, error);
-			log_state(LOG_LVL_WARN, BIND_LOG, "bind.gc", "cannot ask "
-			    "the engine which containers use the %zu exposed "
-			    "bind sources: %s; keeping them", b->n, error);
-		}
-		bind_get_free(g);
-		if (b->gc_again) {
-			b->gc_again = false;
-			bind_gc_later(b, BIND_GC_DELAY_MS);
-		}
-		return;
-	}
-	bind_events_ended(g->bind, error);
-}
 /* ------------------------------------------------------------------ */
 /* Collecting: who uses which exposure. */
 
@@ -765,10 +671,9 @@ bind_container_uses(struct json_object *c, const char *engine)
 		return false;
 	size_t n = json_object_array_length(mounts);
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *m = json_object_array_get_idx(mounts, i), *s;
-		if (json_object_object_get_ex(m, "Source", &s) &&
-		    json_object_is_type(s, json_type_string) &&
-		    util_path_within(json_object_get_string(s), engine))
+		const char *source = util_json_string(
+		    json_object_array_get_idx(mounts, i), "Source");
+		if (source != NULL && util_path_within(source, engine))
 			return true;
 	}
 	return false;
@@ -793,9 +698,9 @@ bind_users_have(struct json_object *users, const char *id)
 {
 	size_t n = json_object_array_length(users);
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *u = json_object_array_get_idx(users, i), *v;
-		if (json_object_object_get_ex(u, "id", &v) &&
-		    strcmp(json_object_get_string(v), id) == 0)
+		const char *uid = util_json_string(
+		    json_object_array_get_idx(users, i), "id");
+		if (uid != NULL && strcmp(uid, id) == 0)
 			return true;
 	}
 	return false;
@@ -808,11 +713,10 @@ bind_users_text(struct json_object *users, char *buf, size_t len)
 	size_t n = json_object_array_length(users), o = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < n && i < BIND_NAMES_SHOWN && o < len; i++) {
-		struct json_object *v;
-		json_object_object_get_ex(json_object_array_get_idx(users, i),
-		    "name", &v);
+		const char *name = util_json_string(
+		    json_object_array_get_idx(users, i), "name");
 		int w = snprintf(buf + o, len - o, "%s%s", i > 0 ? ", " : "",
-		    json_object_get_string(v));
+		    name != NULL ? name : "?");
 		if (w > 0)
 			o += (size_t)w;
 	}
@@ -831,20 +735,17 @@ bind_update_users(struct bind_exposure *x, struct json_object *containers,
 	size_t n = json_object_array_length(containers), fresh = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *c = json_object_array_get_idx(containers, i);
-		struct json_object *id;
-		if (!json_object_object_get_ex(c, "Id", &id) ||
-		    !json_object_is_type(id, json_type_string) ||
-		    !bind_container_uses(c, x->engine))
+		const char *id = util_json_string(c, "Id");
+		if (id == NULL || !bind_container_uses(c, x->engine))
 			continue;
 		struct json_object *u = json_object_new_object();
 		if (u == NULL)
 			continue;
-		json_object_object_add(u, "id", json_object_new_string(
-		    json_object_get_string(id)));
+		json_object_object_add(u, "id", json_object_new_string(id));
 		json_object_object_add(u, "name", json_object_new_string(
 		    bind_container_name(c)));
 		json_object_array_add(users, u);
-		fresh += !bind_users_have(x->users, json_object_get_string(id));
+		fresh += !bind_users_have(x->users, id);
 	}
 	/* Creates seen through: their containers exist now. */
 	size_t retire = fresh < x->npending ? fresh : x->npending;
@@ -903,22 +804,10 @@ bind_gc_apply(struct bind *b, struct json_object *containers)
 }
 
 static void
-bind_gc_reply(struct bind *b, struct evbuffer *in)
+bind_gc_reply(struct bind *b, int code, struct evbuffer *body)
 {
-	size_t hl = 0;
-	int code = bind_reply_status(in, &hl);
-	struct json_object *all = NULL;
-	if (code == 200) {
-		evbuffer_drain(in, hl);
-		size_t len = evbuffer_get_length(in);
-		const char *body = (const char *)evbuffer_pullup(in, -1);
-		struct json_tokener *tok = json_tokener_new_ex(
-		    HTTP_CREATE_DEPTH_MAX);
-		if (tok != NULL && body != NULL && len <= INT32_MAX)
-			all = json_tokener_parse_ex(tok, body, (int)len);
-		if (tok != NULL)
-			json_tokener_free(tok);
-	}
+	struct json_object *all = code == 200 ?
+	    engine_get_json(body, HTTP_CREATE_DEPTH_MAX) : NULL;
 	if (all == NULL || !json_object_is_type(all, json_type_array)) {
 		snprintf(b->error, sizeof b->error, "GET %s answered %d%s",
 		    BIND_CONTAINERS_PATH, code, code == 200 ?
@@ -1012,6 +901,7 @@ bind_new(struct agent *a)
 	if (b == NULL)
 		return NULL;
 	b->agent = a;
+	b->retry = (struct backoff){ BIND_RETRY_FIRST_MS, BIND_RETRY_MAX_MS, 0 };
 	b->gc_timer = evtimer_new(a->base, bind_gc_fired, b);
 	b->events_timer = evtimer_new(a->base, bind_events_fired, b);
 	if (b->gc_timer == NULL || b->events_timer == NULL ||
@@ -1055,7 +945,7 @@ bind_free(struct bind *b)
 	if (b->agent->proxy != NULL && b->hooked)
 		proxy_set_create_hook(b->agent->proxy, NULL, NULL);
 	bind_events_stop(b);
-	bind_get_free(b->gc);
+	engine_get_free(b->gc);
 	if (b->gc_timer != NULL)
 		event_free(b->gc_timer);
 	if (b->events_timer != NULL)
@@ -1085,7 +975,7 @@ bind_status_json(struct bind *b)
 	    b->agent->cfg.bind_shared_paths != NULL ?
 	    b->agent->cfg.bind_shared_paths : ""));
 	json_object_object_add(o, "following_engine",
-	    json_object_new_boolean(b->events != NULL && b->events->head_seen));
+	    json_object_new_boolean(b->events != NULL && b->events_up));
 	json_object_object_add(o, "collections",
 	    json_object_new_int64((int64_t)b->gc_runs));
 	json_object_object_add(o, "error", b->error[0] != '\0' ?

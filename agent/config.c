@@ -1,8 +1,10 @@
 /*
  * The configuration.  One table lists every key once: its JSON name (nested
  * objects map to dotted names), its flag, type, default, allowed values and
- * help.  Defaults, the JSON file, command-line flags, `status --json' and
- * --help are all driven from that table, so they cannot drift apart.
+ * help.  Defaults, the JSON file, command-line flags, --help and
+ * config_to_json() (a configuration written back in the file's shape) are
+ * all driven from that table, and tests/e2e/docs.sh checks
+ * wsl-docker-agent.conf(5) against --help, so they cannot drift apart.
  *
  * Loading is all or nothing: a file is applied to a copy, and the copy
  * replaces the caller's struct only when every key was accepted, so a bad

@@ -39,15 +39,13 @@ daemon_notify(const char *fmt, ...)
 	const char *path = getenv("NOTIFY_SOCKET");
 	if (path == NULL || path[0] == '\0')
 		return 0;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	size_t plen = strlen(path);
-	if ((path[0] != '/' && path[0] != '@') || plen >= sizeof sun.sun_path) {
+	struct sockaddr_un sun;
+	socklen_t sunlen;
+	if ((path[0] != '/' && path[0] != '@') ||
+	    (sunlen = util_sockaddr_un(&sun, path)) == 0) {
 		errno = EAFNOSUPPORT;
 		return -1;
 	}
-	memcpy(sun.sun_path, path, plen);
-	if (path[0] == '@')
-		sun.sun_path[0] = '\0';
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
@@ -64,8 +62,7 @@ daemon_notify(const char *fmt, ...)
 	ssize_t sent;
 	do
 		sent = sendto(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL,
-		    (struct sockaddr *)&sun,
-		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen));
+		    (struct sockaddr *)&sun, sunlen);
 	while (sent < 0 && errno == EINTR);
 	if (sent < 0 && errno == EWOULDBLOCK)
 		errno = EAGAIN;
@@ -88,13 +85,7 @@ int
 daemon_lock_pidfile(const char *pidfile, pid_t *holder)
 {
 	*holder = 0;
-	char *dir = strdup(pidfile);
-	if (dir != NULL) {
-		*strrchr(dir, '/') = '\0';
-		if (dir[0] != '\0')
-			(void)util_mkdir_p(dir, 0755);
-		free(dir);
-	}
+	(void)util_mkdir_parent(pidfile, 0755);
 	int fd = open(pidfile, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -1;
@@ -159,13 +150,7 @@ daemon_child(struct agent *a, int ready_fd)
 	(void)umask(022);
 	if (chdir("/") < 0)
 		_exit(EXIT_OSERR);
-	char *dir = strdup(a->cfg.log_file);
-	if (dir != NULL) {
-		*strrchr(dir, '/') = '\0';
-		if (dir[0] != '\0')
-			(void)util_mkdir_p(dir, 0755);
-		free(dir);
-	}
+	(void)util_mkdir_parent(a->cfg.log_file, 0755);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int log = open(a->cfg.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0640);

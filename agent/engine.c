@@ -1,7 +1,9 @@
 /*
  * Ask the engine how it is: GET /_ping (latency) then GET /version, each on
  * its own HTTP/1.0 connection to the engine socket, asynchronously on the
- * event loop.  A probe never blocks the proxy.
+ * event loop.  A probe never blocks the proxy.  The GET itself
+ * (engine_get_new) is the one every module asks the engine with: bounded
+ * in size and time, non-blocking, close-on-exec.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -19,12 +22,174 @@
 
 #define ENGINE_TIMEOUT_S	3
 #define ENGINE_REPLY_MAX	(64 * 1024)
+#define ENGINE_HEAD_MAX		(64 * 1024)
+
+/* ------------------------------------------------------------------ */
+/* One HTTP/1.0 GET to the engine socket. */
+
+struct engine_get {
+	struct bufferevent	*bev;
+	struct engine_get_opts	 opts;
+	engine_get_cb		*cb;
+	void			*arg;
+	int			 code;		/* a stream's, once its head is in */
+};
+
+/* The status of a reply whose head is whole (-1: not HTTP); 0 while not. */
+static int
+engine_get_status(struct evbuffer *in, size_t *head_len)
+{
+	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	if (end.pos < 0)
+		return 0;
+	char line[32] = "";
+	evbuffer_copyout(in, line, sizeof line - 1);
+	int code = -1;
+	if (sscanf(line, "HTTP/1.%*d %d", &code) != 1)
+		code = -1;
+	*head_len = (size_t)end.pos + 4;
+	return code;
+}
+
+/* The last word: nothing is called after, the caller frees the get. */
+static void
+engine_get_fail(struct engine_get *g, const char *error)
+{
+	bufferevent_disable(g->bev, EV_READ | EV_WRITE);
+	g->cb(-1, NULL, error, g->arg);
+}
+
+static void
+engine_get_read(struct bufferevent *bev, void *arg)
+{
+	struct engine_get *g = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len = evbuffer_get_length(in);
+	if (len > g->opts.max) {
+		engine_get_fail(g, "the engine's reply is too large");
+		return;
+	}
+	if (!g->opts.stream)
+		return;		/* a reply is whole when the engine closes */
+	if (g->code == 0) {
+		size_t hl;
+		int code = engine_get_status(in, &hl);
+		if (code == 0) {
+			if (len > ENGINE_HEAD_MAX)
+				engine_get_fail(g, "no HTTP head from the engine");
+			return;
+		}
+		evbuffer_drain(in, hl);
+		g->code = code;
+	}
+	g->cb(g->code, in, NULL, g->arg);
+}
+
+static void
+engine_get_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct engine_get *g = arg;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	char err[160];
+	if ((what & BEV_EVENT_EOF) && !g->opts.stream) {
+		struct evbuffer *in = bufferevent_get_input(bev);
+		size_t hl;
+		int code = engine_get_status(in, &hl);
+		if (code == 0) {
+			engine_get_fail(g, "no HTTP head from the engine");
+			return;
+		}
+		evbuffer_drain(in, hl);
+		bufferevent_disable(bev, EV_READ | EV_WRITE);
+		g->cb(code, in, NULL, g->arg);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		snprintf(err, sizeof err, "no answer within %d s",
+		    g->opts.timeout_s);
+	else if (what & BEV_EVENT_EOF)
+		snprintf(err, sizeof err, "the engine ended the stream");
+	else
+		snprintf(err, sizeof err, "%s", strerror(EVUTIL_SOCKET_ERROR() ?
+		    EVUTIL_SOCKET_ERROR() : ECONNRESET));
+	engine_get_fail(g, err);
+}
+
+struct engine_get *
+engine_get_new(struct event_base *base, const char *socket_path,
+    const char *target, const struct engine_get_opts *opts,
+    engine_get_cb *cb, void *arg)
+{
+	struct sockaddr_un sun;
+	socklen_t sunlen = util_sockaddr_un(&sun, socket_path);
+	if (sunlen == 0)
+		return NULL;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	struct engine_get *g = calloc(1, sizeof *g);
+	if (g == NULL ||
+	    (g->bev = bufferevent_socket_new(base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		free(g);
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	g->opts = *opts;
+	g->cb = cb;
+	g->arg = arg;
+	bufferevent_setcb(g->bev, engine_get_read, NULL, engine_get_event, g);
+	struct timeval tv = { opts->timeout_s, 0 };
+	/* A stream may stay silent for days: no read timeout. */
+	bufferevent_set_timeouts(g->bev, opts->stream ? NULL : &tv, &tv);
+	if (bufferevent_socket_connect(g->bev, (struct sockaddr *)&sun,
+	    (int)sunlen) < 0 ||
+	    evbuffer_add_printf(bufferevent_get_output(g->bev),
+	    "GET %s HTTP/1.0\r\nHost: docker\r\nUser-Agent: " AGENT_NAME
+	    "\r\n\r\n", target) < 0 ||
+	    bufferevent_enable(g->bev, EV_READ | EV_WRITE) < 0) {
+		int saved = errno != 0 ? errno : ECONNREFUSED;
+		engine_get_free(g);
+		errno = saved;
+		return NULL;
+	}
+	return g;
+}
+
+void
+engine_get_free(struct engine_get *g)
+{
+	if (g == NULL)
+		return;
+	bufferevent_free(g->bev);
+	free(g);
+}
+
+struct json_object *
+engine_get_json(struct evbuffer *body, int depth)
+{
+	size_t len = evbuffer_get_length(body);
+	const char *text = (const char *)evbuffer_pullup(body, -1);
+	if (text == NULL || len > INT32_MAX)
+		return NULL;
+	struct json_tokener *tok = json_tokener_new_ex(depth);
+	if (tok == NULL)
+		return NULL;
+	struct json_object *v = json_tokener_parse_ex(tok, text, (int)len);
+	json_tokener_free(tok);
+	return v;
+}
+
+/* ------------------------------------------------------------------ */
+/* The probe: /_ping, then /version. */
 
 enum probe_step { PROBE_PING, PROBE_VERSION };
 
 struct engine_probe {
 	struct agent		*agent;
-	struct bufferevent	*bev;
+	struct engine_get	*get;
 	enum probe_step		 step;
 	uint64_t		 started_us;
 	double			 ping_ms;
@@ -58,8 +223,7 @@ engine_probe_finish(struct engine_probe *p, bool ok, const char *error)
 		log_state(LOG_LVL_WARN, "engine", "engine", "engine not "
 		    "reachable at %s: %s", a->engine_path, error);
 	}
-	if (p->bev != NULL)
-		bufferevent_free(p->bev);
+	engine_get_free(p->get);
 	a->probe = NULL;
 	free(p);
 	if (old.reachable != a->engine.reachable ||
@@ -68,58 +232,39 @@ engine_probe_finish(struct engine_probe *p, bool ok, const char *error)
 		agent_state_changed(a);
 }
 
-/* Parse "HTTP/1.x 200 ..." headers and body; returns the status code. */
-static int
-engine_parse_reply(struct evbuffer *in, char **body)
-{
-	size_t len = evbuffer_get_length(in);
-	char *text = malloc(len + 1);
-	if (text == NULL)
-		return -1;
-	evbuffer_remove(in, text, len);
-	text[len] = '\0';
-	int code = -1;
-	if (sscanf(text, "HTTP/1.%*d %d", &code) != 1)
-		code = -1;
-	char *sep = strstr(text, "\r\n\r\n");
-	*body = sep != NULL ? strdup(sep + 4) : NULL;
-	free(text);
-	return code;
-}
-
 static void
 engine_copy_field(struct json_object *o, const char *key, char *dst, size_t len)
 {
-	struct json_object *v;
-	if (json_object_object_get_ex(o, key, &v) &&
-	    json_object_is_type(v, json_type_string))
-		snprintf(dst, len, "%s", json_object_get_string(v));
+	const char *s = util_json_string(o, key);
+	if (s != NULL)
+		snprintf(dst, len, "%s", s);
 }
 
 static void
-engine_reply_complete(struct engine_probe *p)
+engine_probe_reply(int code, struct evbuffer *body, const char *error,
+    void *arg)
 {
-	char *body = NULL;
-	int code = engine_parse_reply(bufferevent_get_input(p->bev), &body);
+	struct engine_probe *p = arg;
+	if (error != NULL) {
+		engine_probe_finish(p, false, error);
+		return;
+	}
 	if (code != 200) {
 		char err[128];
 		snprintf(err, sizeof err, "GET %s answered %d",
 		    p->step == PROBE_PING ? "/_ping" : "/version", code);
-		free(body);
 		engine_probe_finish(p, false, err);
 		return;
 	}
 	if (p->step == PROBE_PING) {
 		p->ping_ms = (double)(engine_now_us() - p->started_us) / 1000.0;
-		free(body);
-		bufferevent_free(p->bev);
-		p->bev = NULL;
+		engine_get_free(p->get);
+		p->get = NULL;
 		p->step = PROBE_VERSION;
 		engine_probe_step(p);
 		return;
 	}
-	struct json_object *v = body != NULL ? json_tokener_parse(body) : NULL;
-	free(body);
+	struct json_object *v = engine_get_json(body, JSON_MAX_DEPTH);
 	if (v == NULL) {
 		engine_probe_finish(p, false, "GET /version returned no JSON");
 		return;
@@ -133,61 +278,18 @@ engine_reply_complete(struct engine_probe *p)
 }
 
 static void
-engine_read(struct bufferevent *bev, void *arg)
-{
-	struct engine_probe *p = arg;
-	if (evbuffer_get_length(bufferevent_get_input(bev)) > ENGINE_REPLY_MAX)
-		engine_probe_finish(p, false, "reply too large");
-}
-
-static void
-engine_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct engine_probe *p = arg;
-	if (what & BEV_EVENT_CONNECTED)
-		return;
-	if (what & BEV_EVENT_EOF) {
-		engine_reply_complete(p);
-		return;
-	}
-	char err[160];
-	if (what & BEV_EVENT_TIMEOUT)
-		snprintf(err, sizeof err, "no answer within %d s", ENGINE_TIMEOUT_S);
-	else
-		snprintf(err, sizeof err, "%s",
-		    strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNRESET));
-	engine_probe_finish(p, false, err);
-}
-
-static void
 engine_probe_step(struct engine_probe *p)
 {
+	static const struct engine_get_opts opts = {
+		.max = ENGINE_REPLY_MAX, .timeout_s = ENGINE_TIMEOUT_S,
+	};
 	struct agent *a = p->agent;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (strlen(a->engine_path) >= sizeof sun.sun_path) {
-		engine_probe_finish(p, false, "engine socket path too long");
-		return;
-	}
-	strcpy(sun.sun_path, a->engine_path);
-	p->bev = bufferevent_socket_new(a->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (p->bev == NULL) {
-		engine_probe_finish(p, false, "out of memory");
-		return;
-	}
-	bufferevent_setcb(p->bev, engine_read, NULL, engine_event, p);
-	struct timeval tv = { ENGINE_TIMEOUT_S, 0 };
-	bufferevent_set_timeouts(p->bev, &tv, &tv);
 	p->started_us = engine_now_us();
-	if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&sun,
-	    sizeof sun) < 0) {
-		engine_probe_finish(p, false, strerror(errno ? errno : ECONNREFUSED));
-		return;
-	}
-	const char *req = p->step == PROBE_PING ?
-	    "GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n" :
-	    "GET /version HTTP/1.0\r\nHost: docker\r\n\r\n";
-	bufferevent_write(p->bev, req, strlen(req));
-	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+	p->get = engine_get_new(a->base, a->engine_path,
+	    p->step == PROBE_PING ? "/_ping" : "/version", &opts,
+	    engine_probe_reply, p);
+	if (p->get == NULL)
+		engine_probe_finish(p, false, strerror(errno));
 }
 
 void
@@ -219,8 +321,7 @@ engine_probe_free(struct engine_probe *p)
 {
 	if (p == NULL)
 		return;
-	if (p->bev != NULL)
-		bufferevent_free(p->bev);
+	engine_get_free(p->get);
 	p->agent->probe = NULL;
 	free(p);
 }

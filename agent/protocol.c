@@ -675,14 +675,9 @@ proto_status_changes(struct json_object *old, struct json_object *new)
 uint32_t
 proto_backoff_next(uint32_t prev_ms, uint32_t random)
 {
-	uint64_t prev = prev_ms < PROTO_BACKOFF_BASE_MS ?
-	    PROTO_BACKOFF_BASE_MS : prev_ms;
-	uint64_t hi = prev * 3;
-
-	if (hi > PROTO_BACKOFF_CAP_MS)
-		hi = PROTO_BACKOFF_CAP_MS;
-	return (uint32_t)(PROTO_BACKOFF_BASE_MS +
-	    random % (hi - PROTO_BACKOFF_BASE_MS + 1));
+	struct backoff b = { PROTO_BACKOFF_BASE_MS, PROTO_BACKOFF_CAP_MS,
+	    prev_ms };
+	return backoff_next(&b, random);
 }
 
 bool

@@ -8,9 +8,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "agent.h"
 
@@ -60,15 +63,17 @@ fail: {
 	}
 }
 
-int
-util_mkdir_p(const char *path, mode_t mode)
+/* mkdir -p of path's first len bytes. */
+static int
+util_mkdir_upto(const char *path, size_t len, mode_t mode)
 {
 	char buf[PATH_MAX];
-	if (strlen(path) >= sizeof buf) {
+	if (len >= sizeof buf) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	strcpy(buf, path);
+	memcpy(buf, path, len);
+	buf[len] = '\0';
 	for (char *p = buf + 1; *p != '\0'; p++) {
 		if (*p != '/')
 			continue;
@@ -80,6 +85,21 @@ util_mkdir_p(const char *path, mode_t mode)
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+int
+util_mkdir_p(const char *path, mode_t mode)
+{
+	return util_mkdir_upto(path, strlen(path), mode);
+}
+
+int
+util_mkdir_parent(const char *path, mode_t mode)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL || slash == path)
+		return 0;	/* the current directory, or / */
+	return util_mkdir_upto(path, (size_t)(slash - path), mode);
 }
 
 char *
@@ -110,19 +130,40 @@ util_path_within(const char *path, const char *dir)
 	return path[ld] == '\0' || path[ld] == '/' || ld == 1;
 }
 
+socklen_t
+util_sockaddr_un(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof *sun);
+	sun->sun_family = AF_UNIX;
+	size_t len = strlen(path);
+	bool abstract = path[0] == '@';
+	if (len == 0 || (abstract && len == 1)) {
+		errno = EINVAL;
+		return 0;
+	}
+	/* A file's name keeps its NUL; an abstract name has none. */
+	if (len + !abstract > sizeof sun->sun_path) {
+		errno = ENAMETOOLONG;
+		return 0;
+	}
+	memcpy(sun->sun_path, path, len);
+	if (abstract)
+		sun->sun_path[0] = '\0';
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
+	    !abstract);
+}
+
 int
 util_unix_connect(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof sun.sun_path) {
-		errno = ENAMETOOLONG;
+	struct sockaddr_un sun;
+	socklen_t len = util_sockaddr_un(&sun, path);
+	if (len == 0)
 		return -1;
-	}
-	strcpy(sun.sun_path, path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+	if (connect(fd, (struct sockaddr *)&sun, len) < 0) {
 		int saved = errno;
 		close(fd);
 		errno = saved;
@@ -131,12 +172,43 @@ util_unix_connect(const char *path)
 	return fd;
 }
 
-void
-util_set_cloexec(int fd)
+uint32_t
+backoff_next(struct backoff *b, uint32_t random)
 {
-	int flags = fcntl(fd, F_GETFD);
-	if (flags >= 0)
-		(void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+	uint64_t last = b->last_ms < b->base_ms ? b->base_ms : b->last_ms;
+	uint64_t hi = last * 3;
+	if (hi > b->cap_ms)
+		hi = b->cap_ms;
+	if (hi < b->base_ms)
+		hi = b->base_ms;
+	b->last_ms = (uint32_t)(b->base_ms + random % (hi - b->base_ms + 1));
+	return b->last_ms;
+}
+
+void
+backoff_reset(struct backoff *b)
+{
+	b->last_ms = 0;
+}
+
+uint32_t
+util_random(void)
+{
+	uint32_t r;
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) == (ssize_t)sizeof r)
+		return r;
+	/* No entropy yet (early boot): enough to keep agents out of step. */
+	return (uint32_t)(util_now_ms() * 2654435761u) ^ (uint32_t)getpid();
+}
+
+const char *
+util_json_string(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
 }
 
 static uint64_t

@@ -75,17 +75,13 @@ vsock_connect(const struct address *addr, bool *in_progress, char *err,
 		family = AF_VSOCK;
 		break;
 	case ADDRESS_UNIX:
-		memset(&sun, 0, sizeof sun);
-		sun.sun_family = AF_UNIX;
-		if (strlen(addr->path) >= sizeof sun.sun_path) {
+		if ((salen = util_sockaddr_un(&sun, addr->path)) == 0) {
 			snprintf(err, errlen, "%s: too long for a unix socket",
 			    addr->path);
 			errno = ENAMETOOLONG;
 			return -1;
 		}
-		strcpy(sun.sun_path, addr->path);
 		sa = (struct sockaddr *)&sun;
-		salen = sizeof sun;
 		family = AF_UNIX;
 		break;
 	case ADDRESS_NONE:

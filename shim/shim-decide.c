@@ -89,8 +89,8 @@ static void
 shim_member_string(struct json_object *o, const char *key, char *out,
     size_t len)
 {
-	struct json_object *v = shim_member(o, key, json_type_string);
-	snprintf(out, len, "%s", v != NULL ? json_object_get_string(v) : "");
+	const char *s = util_json_string(o, key);
+	snprintf(out, len, "%s", s != NULL ? s : "");
 }
 
 void

@@ -99,11 +99,3 @@ shim_desktop_present(const char *desktop_dir)
 	struct stat st;
 	return stat(desktop_dir, &st) == 0 && S_ISDIR(st.st_mode);
 }
-
-bool
-shim_systemd_booted(void)
-{
-	/* sd_booted()'s test, without asking libsystemd for it. */
-	struct stat st;
-	return lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
-}

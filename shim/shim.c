@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "agent.h"
 #include "shim.h"
 
@@ -274,7 +276,7 @@ shim_why_not(struct shim_run *r, int found, struct shim_decision *d)
 	}
 	struct shim_facts facts = {
 		.desktop_present = shim_desktop_present(r->cfg.desktop_dir),
-		.systemd = shim_systemd_booted(),
+		.systemd = sd_booted() > 0,
 		.distro = r->cfg.distro,
 		.agent_error = agent_error[0] != '\0' ? agent_error : NULL,
 		.config_error = r->config_error[0] != '\0' ? r->config_error : NULL,

@@ -131,6 +131,5 @@ void	shim_plugin_metadata(char *out, size_t outlen);
 int	shim_find_tool(const char *desktop_dir, const char *name, char **path,
 	    char *why, size_t whylen);
 bool	shim_desktop_present(const char *desktop_dir);
-bool	shim_systemd_booted(void);
 
 #endif

@@ -478,13 +478,13 @@ peer_receive(struct client *c, const char *buf, size_t len)
 static int
 peer_listen(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun;
+	socklen_t sunlen = util_sockaddr_un(&sun, path);
 
-	if (strlen(path) >= sizeof sun.sun_path) {
+	if (sunlen == 0) {
 		peer_note("%s: too long for a unix socket", path);
 		return -1;
 	}
-	strcpy(sun.sun_path, path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		peer_note("socket: %s", strerror(errno));
@@ -493,7 +493,7 @@ peer_listen(const char *path)
 	struct stat st;
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		(void)unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
+	if (bind(fd, (struct sockaddr *)&sun, sunlen) < 0 ||
 	    listen(fd, 16) < 0) {
 		peer_note("cannot listen on %s: %s", path, strerror(errno));
 		close(fd);

@@ -829,9 +829,9 @@ Test(vsock, unix_connect)
 	assert_has(err, "nothing listens there");
 
 	int l = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	strcpy(sun.sun_path, a.path);
-	cr_assert(eq(int, bind(l, (struct sockaddr *)&sun, sizeof sun), 0));
+	struct sockaddr_un sun;
+	socklen_t sunlen = util_sockaddr_un(&sun, a.path);
+	cr_assert(eq(int, bind(l, (struct sockaddr *)&sun, sunlen), 0));
 	cr_assert(eq(int, listen(l, 4), 0));
 	int fd = vsock_connect(&a, &in_progress, err, sizeof err);
 	cr_assert(ge(int, fd, 0), "%s", err);
@@ -920,10 +920,10 @@ agent_teardown(void)
 static void
 host_listen(void)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun;
+	socklen_t sunlen = util_sockaddr_un(&sun, hx.host_path);
 	hx.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	strcpy(sun.sun_path, hx.host_path);
-	cr_assert(eq(int, bind(hx.listen_fd, (struct sockaddr *)&sun, sizeof sun),
+	cr_assert(eq(int, bind(hx.listen_fd, (struct sockaddr *)&sun, sunlen),
 	    0));
 	cr_assert(eq(int, listen(hx.listen_fd, 4), 0));
 }
@@ -1246,10 +1246,10 @@ Test(health, forbidden_for_untrusted_host)
 		close(p[0]);
 		if (setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(2);
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		struct sockaddr_un sun;
+		socklen_t sunlen = util_sockaddr_un(&sun, hx.host_path);
 		int l = socket(AF_UNIX, SOCK_STREAM, 0);
-		strcpy(sun.sun_path, hx.host_path);
-		if (bind(l, (struct sockaddr *)&sun, sizeof sun) < 0 ||
+		if (bind(l, (struct sockaddr *)&sun, sunlen) < 0 ||
 		    listen(l, 1) < 0)
 			_exit(3);
 		(void)!write(p[1], "L", 1);

@@ -22,6 +22,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <json-c/json.h>
+#include <systemd/sd-daemon.h>
 
 #include "agent.h"
 #include "shim.h"
@@ -861,7 +862,7 @@ Test(e2e, agent_not_running)
 	assert_has(r.err, "docker: the wsl-docker-agent service is not running "
 	    "(cannot reach the agent at ");
 	assert_has(r.err, "control.sock: No such file or directory), so ");
-	assert_has(r.err, shim_systemd_booted() ?
+	assert_has(r.err, sd_booted() > 0 ?
 	    "'sudo systemctl start wsl-docker-agent'" :
 	    "'sudo wsl-docker-agent start'");
 	assert_lacks(r.err, "Docker Desktop may not be running");

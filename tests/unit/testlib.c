@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
+#include "agent.h"
 #include "testlib.h"
 
 bool
@@ -25,13 +26,12 @@ wait_for(int fd, short events, int ms)
 
 /* A unix stream socket and the address of path, for bind or connect. */
 static int
-unix_socket_for(const char *path, struct sockaddr_un *addr)
+unix_socket_for(const char *path, struct sockaddr_un *addr, socklen_t *len)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	cr_assert(ge(int, fd, 0), "socket: %s", strerror(errno));
-	memset(addr, 0, sizeof *addr);
-	addr->sun_family = AF_UNIX;
-	snprintf(addr->sun_path, sizeof addr->sun_path, "%s", path);
+	*len = util_sockaddr_un(addr, path);
+	cr_assert(ne(u32, (uint32_t)*len, 0), "%s: %s", path, strerror(errno));
 	return fd;
 }
 
@@ -39,8 +39,9 @@ int
 unix_listen(const char *path, int backlog)
 {
 	struct sockaddr_un addr;
-	int fd = unix_socket_for(path, &addr);
-	cr_assert(eq(int, bind(fd, (struct sockaddr *)&addr, sizeof addr), 0),
+	socklen_t len;
+	int fd = unix_socket_for(path, &addr, &len);
+	cr_assert(eq(int, bind(fd, (struct sockaddr *)&addr, len), 0),
 	    "bind %s: %s", path, strerror(errno));
 	cr_assert(eq(int, listen(fd, backlog), 0), "listen: %s",
 	    strerror(errno));
@@ -51,8 +52,9 @@ int
 unix_connect(const char *path)
 {
 	struct sockaddr_un addr;
-	int fd = unix_socket_for(path, &addr);
-	int r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+	socklen_t len;
+	int fd = unix_socket_for(path, &addr, &len);
+	int r = connect(fd, (struct sockaddr *)&addr, len);
 	cr_assert(eq(int, r, 0), "connect %s: %s", path, strerror(errno));
 	return fd;
 }
