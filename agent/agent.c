@@ -60,7 +60,7 @@ agent_reconcile(struct agent *a, const char *why)
 		return;
 	log_debug("agent", "reconciling: %s", why);
 	agent_look_at_desktop(a);
-	links_reconcile(a);
+	links_reconcile(a->links, a->cli_present, a->disabled);
 	expose_reconcile(a);
 	bind_reconcile(a);
 	engine_probe_start(a);
@@ -76,9 +76,6 @@ agent_probe_retry(evutil_socket_t fd, short what, void *arg)
 static void
 agent_summary(struct agent *a, char *buf, size_t len)
 {
-	size_t nok = 0;
-	for (size_t i = 0; i < a->nlinks; i++)
-		nok += a->links[i].state == LINK_OK;
 	if (a->disabled)
 		snprintf(buf, len, "integration off for this distro");
 	else if (!a->desktop_present || !a->engine_socket_present)
@@ -96,7 +93,8 @@ agent_summary(struct agent *a, char *buf, size_t len)
 	else
 		snprintf(buf, len, "docker ready: engine %s at %s (%s), %zu links",
 		    a->engine.version, a->cfg.socket_path,
-		    config_socket_mode_name(a->cfg.socket_mode), nok);
+		    config_socket_mode_name(a->cfg.socket_mode),
+		    links_count(a->links, LINK_OK));
 }
 
 /*
@@ -174,18 +172,19 @@ agent_set_disabled(struct agent *a, bool disabled, char *err, size_t errlen)
 /* ---------------------------------------------------------------- */
 /* Status, as one JSON object (control socket, status --json, health). */
 
-static void
-json_add_str(struct json_object *o, const char *k, const char *v)
+void
+agent_json_add_str(struct json_object *o, const char *k, const char *v)
 {
 	json_object_object_add(o, k, v != NULL ? json_object_new_string(v) : NULL);
 }
 
-static void
-agent_problem(struct json_object *problems, const char *what, const char *fix)
+void
+agent_add_problem(struct json_object *problems, const char *what,
+    const char *fix)
 {
 	struct json_object *p = json_object_new_object();
-	json_add_str(p, "what", what);
-	json_add_str(p, "fix", fix);
+	agent_json_add_str(p, "what", what);
+	agent_json_add_str(p, "fix", fix);
 	json_object_array_add(problems, p);
 }
 
@@ -193,18 +192,18 @@ static struct json_object *
 agent_socket_json(struct agent *a, struct json_object *problems)
 {
 	struct json_object *s = json_object_new_object();
-	json_add_str(s, "path", a->cfg.socket_path);
-	json_add_str(s, "mode", config_socket_mode_name(a->cfg.socket_mode));
-	json_add_str(s, "state", expose_state_name(a->sock_state));
-	json_add_str(s, "detail", a->sock_detail);
-	json_add_str(s, "group", a->cfg.socket_group);
+	agent_json_add_str(s, "path", a->cfg.socket_path);
+	agent_json_add_str(s, "mode", config_socket_mode_name(a->cfg.socket_mode));
+	agent_json_add_str(s, "state", expose_state_name(a->sock_state));
+	agent_json_add_str(s, "detail", a->sock_detail);
+	agent_json_add_str(s, "group", a->cfg.socket_group);
 	struct stat st;
 	if (stat(a->cfg.socket_path, &st) == 0) {
 		char perm[8];
 		snprintf(perm, sizeof perm, "%04o", (unsigned)(st.st_mode & 07777));
 		json_object_object_add(s, "owner_uid", json_object_new_int64(st.st_uid));
 		json_object_object_add(s, "group_gid", json_object_new_int64(st.st_gid));
-		json_add_str(s, "permissions", perm);
+		agent_json_add_str(s, "permissions", perm);
 		if (a->sock_state == SOCK_OK && st.st_gid != a->socket_gid &&
 		    (st.st_mode & 0006) != 0006) {
 			char what[256];
@@ -212,7 +211,7 @@ agent_socket_json(struct agent *a, struct json_object *problems)
 			    "distro's %s group (gid %u): its members get 'permission "
 			    "denied'", a->cfg.socket_path, (unsigned)st.st_gid,
 			    a->cfg.socket_group, (unsigned)a->socket_gid);
-			agent_problem(problems, what, a->cfg.socket_mode ==
+			agent_add_problem(problems, what, a->cfg.socket_mode ==
 			    SOCKET_MODE_MOUNT ? "set socket.mode to proxy, which "
 			    "keeps this distro's docker group" :
 			    "restart the agent to fix the socket's ownership");
@@ -222,29 +221,17 @@ agent_socket_json(struct agent *a, struct json_object *problems)
 		char what[700];
 		snprintf(what, sizeof what, "%s: %s", a->cfg.socket_path,
 		    a->sock_detail);
-		agent_problem(problems, what, "see above; the agent retries on "
+		agent_add_problem(problems, what, "see above; the agent retries on "
 		    "every heartbeat and on 'wsl-docker-agent reconcile'");
 	}
 	return s;
-}
-
-static const char *
-agent_link_state_name(enum link_state s)
-{
-	switch (s) {
-	case LINK_OK:		return "ok";
-	case LINK_SHIM:		return "shim";
-	case LINK_CONFLICT:	return "conflict";
-	case LINK_REFUSED:	return "refused";
-	}
-	return "?";
 }
 
 static void
 agent_desktop_problems(struct agent *a, struct json_object *problems)
 {
 	if (a->disabled) {
-		agent_problem(problems, "the integration is off for this distro",
+		agent_add_problem(problems, "the integration is off for this distro",
 		    "turn it on in Docker Desktop (Settings > Resources > WSL "
 		    "integration) or run 'sudo wsl-docker-agent enable'");
 		return;
@@ -254,22 +241,22 @@ agent_desktop_problems(struct agent *a, struct json_object *problems)
 		snprintf(what, sizeof what, "Docker Desktop's tree is not at %s: "
 		    "Docker Desktop is not running, or WSL integration is off for "
 		    "this distro", a->cfg.desktop_dir);
-		agent_problem(problems, what, "start Docker Desktop and turn on "
+		agent_add_problem(problems, what, "start Docker Desktop and turn on "
 		    "Settings > Resources > WSL integration for this distro");
 		return;
 	}
 	if (!a->cli_present)
-		agent_problem(problems, "Docker Desktop's CLI tools are not "
+		agent_add_problem(problems, "Docker Desktop's CLI tools are not "
 		    "mounted (it is stopping or starting)", "wait for Docker "
 		    "Desktop to finish starting, or restart it");
 	if (!a->engine_socket_present) {
 		snprintf(what, sizeof what, "the engine socket %s is missing",
 		    a->engine_path);
-		agent_problem(problems, what, "start Docker Desktop, or restart it");
+		agent_add_problem(problems, what, "start Docker Desktop, or restart it");
 	} else if (!a->engine.reachable && a->engine.checked_ms != 0) {
 		snprintf(what, sizeof what, "the engine does not answer: %s",
 		    a->engine.error);
-		agent_problem(problems, what, "restart Docker Desktop");
+		agent_add_problem(problems, what, "restart Docker Desktop");
 	}
 }
 
@@ -285,14 +272,14 @@ agent_status_json(struct agent *a)
 	}
 
 	struct json_object *ag = json_object_new_object();
-	json_add_str(ag, "version", PACKAGE_VERSION);
+	agent_json_add_str(ag, "version", PACKAGE_VERSION);
 	json_object_object_add(ag, "pid", json_object_new_int64(getpid()));
-	json_add_str(ag, "instance_id", a->instance_id);
+	agent_json_add_str(ag, "instance_id", a->instance_id);
 	json_object_object_add(ag, "uptime_s", json_object_new_int64(
 	    (int64_t)((util_now_ms() - a->start_mono_ms) / 1000)));
 	json_object_object_add(ag, "rss_kib", json_object_new_int64(util_rss_kib()));
-	json_add_str(ag, "distro", a->cfg.distro);
-	json_add_str(ag, "config_file", a->cfg.config_file);
+	agent_json_add_str(ag, "distro", a->cfg.distro);
+	agent_json_add_str(ag, "config_file", a->cfg.config_file);
 	json_object_object_add(ag, "disabled", json_object_new_boolean(a->disabled));
 	json_object_object_add(ag, "wall_clock_ms",
 	    json_object_new_int64((int64_t)util_wall_ms()));
@@ -300,37 +287,28 @@ agent_status_json(struct agent *a)
 	json_object_object_add(o, "agent", ag);
 
 	struct json_object *dd = json_object_new_object();
-	json_add_str(dd, "dir", a->cfg.desktop_dir);
+	agent_json_add_str(dd, "dir", a->cfg.desktop_dir);
 	json_object_object_add(dd, "present", json_object_new_boolean(a->desktop_present));
 	json_object_object_add(dd, "cli_tools", json_object_new_boolean(a->cli_present));
 	json_object_object_add(dd, "engine_socket",
 	    json_object_new_boolean(a->engine_socket_present));
-	json_add_str(dd, "engine_socket_path", a->engine_path);
+	agent_json_add_str(dd, "engine_socket_path", a->engine_path);
 	json_object_object_add(o, "desktop", dd);
 	agent_desktop_problems(a, problems);
 
-	struct json_object *links = json_object_new_array();
-	for (size_t i = 0; i < a->nlinks; i++) {
-		struct link_entry *e = &a->links[i];
-		struct json_object *l = json_object_new_object();
-		json_add_str(l, "path", e->path);
-		json_add_str(l, "target", e->target);
-		json_add_str(l, "state", agent_link_state_name(e->state));
-		json_add_str(l, "detail", e->detail);
-		json_object_array_add(links, l);
-	}
-	json_object_object_add(o, "links", links);
-
-	json_object_object_add(o, "socket", agent_socket_json(a, problems));
+	/* Problems are listed desktop first, then the socket, then links. */
+	struct json_object *socket = agent_socket_json(a, problems);
+	json_object_object_add(o, "links", links_status_json(a->links, problems));
+	json_object_object_add(o, "socket", socket);
 
 	struct json_object *en = json_object_new_object();
 	json_object_object_add(en, "reachable", json_object_new_boolean(a->engine.reachable));
 	json_object_object_add(en, "ping_ms", a->engine.reachable ?
 	    json_object_new_double(a->engine.ping_ms) : NULL);
-	json_add_str(en, "version", a->engine.version[0] ? a->engine.version : NULL);
-	json_add_str(en, "api_version",
+	agent_json_add_str(en, "version", a->engine.version[0] ? a->engine.version : NULL);
+	agent_json_add_str(en, "api_version",
 	    a->engine.api_version[0] ? a->engine.api_version : NULL);
-	json_add_str(en, "error", a->engine.error[0] ? a->engine.error : NULL);
+	agent_json_add_str(en, "error", a->engine.error[0] ? a->engine.error : NULL);
 	json_object_object_add(o, "engine", en);
 
 	struct proxy_stats ps = { 0 };
@@ -344,24 +322,7 @@ agent_status_json(struct agent *a)
 	json_object_object_add(o, "proxy", px);
 	json_object_object_add(o, "binds", bind_status_json(a->bind));
 
-	struct json_object *cf = json_object_new_array();
-	for (size_t i = 0; i < a->nconflicts; i++) {
-		struct json_object *c = json_object_new_object();
-		json_add_str(c, "what", a->conflicts[i].what);
-		json_add_str(c, "fix", a->conflicts[i].fix);
-		json_object_array_add(cf, c);
-	}
-	json_object_object_add(o, "conflicts", cf);
-	for (size_t i = 0; i < a->nlinks; i++)
-		if (a->links[i].state == LINK_CONFLICT ||
-		    a->links[i].state == LINK_REFUSED)
-			agent_problem(problems, a->links[i].detail != NULL ?
-			    a->links[i].detail : a->links[i].path,
-			    a->links[i].state == LINK_REFUSED ?
-			    "Docker Desktop's tree holds something unexpected; "
-			    "reinstall or restart Docker Desktop" :
-			    "remove or move aside the file, or ignore this if you "
-			    "want to keep it");
+	json_object_object_add(o, "conflicts", links_conflicts_json(a->links));
 
 	if (a->health != NULL)
 		json_object_object_add(o, "host", health_status_json(a->health));
@@ -369,17 +330,6 @@ agent_status_json(struct agent *a)
 	    json_object_new_boolean(json_object_array_length(problems) == 0));
 	json_object_object_add(o, "problems", problems);
 	return o;
-}
-
-bool
-agent_healthy(struct agent *a)
-{
-	struct json_object *o = agent_status_json(a);
-	struct json_object *h;
-	bool healthy = o != NULL && json_object_object_get_ex(o, "healthy", &h) &&
-	    json_object_get_boolean(h);
-	json_object_put(o);
-	return healthy;
 }
 
 /* ---------------------------------------------------------------- */
@@ -565,6 +515,9 @@ agent_run(struct agent *a, int ready_fd)
 		if (sigev[i] == NULL || event_add(sigev[i], NULL) < 0)
 			fatal(EXIT_OSERR, "cannot handle signal %d", sigs[i]);
 	}
+	a->links = links_new(a);
+	if (a->links == NULL)
+		fatal(EXIT_OSERR, "out of memory");
 	a->control = control_new(a);
 	a->watch = watch_new(a->base, a->cfg.desktop_dir, agent_tree_changed, a);
 	if (a->watch == NULL)
@@ -608,7 +561,7 @@ agent_run(struct agent *a, int ready_fd)
 	a->watch = NULL;
 	bind_free(a->bind);		/* exposures stay, in the manifest */
 	expose_stop(a, true);
-	links_release(a, a->cfg.links_on_stop == LINKS_ON_STOP_REMOVE);
+	links_release(a->links, a->cfg.links_on_stop == LINKS_ON_STOP_REMOVE);
 	manifest_save(&a->manifest);
 	health_free(a->health);
 	control_free(a->control);
@@ -621,8 +574,8 @@ agent_run(struct agent *a, int ready_fd)
 		event_free(a->watchdog_ev);
 	event_free(agent_probe_retry_ev);
 	agent_probe_retry_ev = NULL;
-	links_clear_state(a);
-	conflicts_clear(a);
+	links_free(a->links);
+	a->links = NULL;
 	manifest_free(&a->manifest);
 	free(a->engine_path);
 	event_base_free(a->base);

@@ -200,7 +200,6 @@ void	proxy_free(struct proxy *);
 /* The running agent: one per distro. */
 
 #define LINK_MAX_ENTRIES	256	/* tools + plugins considered */
-#define CONFLICT_MAX		32
 
 enum link_state { LINK_OK, LINK_SHIM, LINK_CONFLICT, LINK_REFUSED };
 
@@ -209,11 +208,6 @@ struct link_entry {
 	char		*target;	/* what it points (or should point) to */
 	enum link_state	 state;
 	char		*detail;	/* why, for conflicts and refusals */
-};
-
-struct conflict {
-	char	*what;		/* "a hand-installed /usr/local/bin/docker" */
-	char	*fix;
 };
 
 struct manifest_entry {
@@ -259,10 +253,7 @@ struct agent {
 	bool			 engine_socket_present;
 
 	struct manifest		 manifest;
-	struct link_entry	 links[LINK_MAX_ENTRIES];
-	size_t			 nlinks;
-	struct conflict		 conflicts[CONFLICT_MAX];
-	size_t			 nconflicts;
+	struct links		*links;		/* links.c: bin_dir, plugin_dir */
 
 	/* The engine socket exposed at socket.path. */
 	enum socket_state	 sock_state;
@@ -295,7 +286,11 @@ void	agent_reconcile(struct agent *, const char *why);
 void	agent_state_changed(struct agent *);
 int	agent_set_disabled(struct agent *, bool disabled, char *err, size_t errlen);
 struct json_object *agent_status_json(struct agent *);
-bool	agent_healthy(struct agent *);
+/* For the modules' _status_json: a string member (NULL: null), a problem. */
+void	agent_json_add_str(struct json_object *, const char *key,
+	    const char *value);
+void	agent_add_problem(struct json_object *problems, const char *what,
+	    const char *fix);
 
 /* manifest.c: what the agent created, so it removes exactly that */
 int	manifest_load(struct manifest *, const char *path, char *err, size_t errlen);
@@ -328,12 +323,19 @@ void	links_refused_free(struct link_entry *, size_t);
 /* Validate one tool: a regular executable inside desktop_dir. */
 bool	links_target_valid(const char *desktop_dir, const char *target,
 	    char *why, size_t whylen);
-void	links_reconcile(struct agent *);
-/* Agent stopping or integration off: hand links to the shim or remove. */
-void	links_release(struct agent *, bool remove_all);
-void	links_clear_state(struct agent *);
-void	conflicts_clear(struct agent *);
-void	conflict_add(struct agent *, const char *what, const char *fix);
+struct links;
+struct links *links_new(struct agent *);
+/* Make the links match the tree (cli_present) or remove them (disabled). */
+void	links_reconcile(struct links *, bool cli_present, bool disabled);
+/* Agent stopping: hand links to the shim, or remove them all. */
+void	links_release(struct links *, bool remove_all);
+void	links_free(struct links *);
+size_t	links_count(const struct links *, enum link_state);
+/* The "links" array; conflicting and refused links add to problems. */
+struct json_object *links_status_json(const struct links *,
+	    struct json_object *problems);
+/* The "conflicts" array: what in the distro fights the integration. */
+struct json_object *links_conflicts_json(const struct links *);
 
 /* expose.c: /run/docker.sock */
 void	expose_reconcile(struct agent *);
