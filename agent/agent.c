@@ -61,7 +61,7 @@ agent_reconcile(struct agent *a, const char *why)
 	log_debug("agent", "reconciling: %s", why);
 	agent_look_at_desktop(a);
 	links_reconcile(a->links, a->cli_present, a->disabled);
-	expose_reconcile(a);
+	expose_reconcile(a->expose);
 	bind_reconcile(a);
 	engine_probe_start(a);
 	agent_state_changed(a);
@@ -82,9 +82,10 @@ agent_summary(struct agent *a, char *buf, size_t len)
 		snprintf(buf, len, "waiting for Docker Desktop (%s)",
 		    !a->desktop_present ? "its tree is absent" :
 		    "its engine socket is absent");
-	else if (a->sock_state != SOCK_OK)
+	else if (expose_state(a->expose) != SOCK_OK)
 		snprintf(buf, len, "socket %s: %s: %s", a->cfg.socket_path,
-		    expose_state_name(a->sock_state), a->sock_detail);
+		    expose_state_name(expose_state(a->expose)),
+		    expose_detail(a->expose));
 	else if (!a->engine.reachable && a->engine.checked_ms == 0)
 		snprintf(buf, len, "socket %s ready (%s); asking the engine",
 		    a->cfg.socket_path, config_socket_mode_name(a->cfg.socket_mode));
@@ -188,45 +189,6 @@ agent_add_problem(struct json_object *problems, const char *what,
 	json_object_array_add(problems, p);
 }
 
-static struct json_object *
-agent_socket_json(struct agent *a, struct json_object *problems)
-{
-	struct json_object *s = json_object_new_object();
-	agent_json_add_str(s, "path", a->cfg.socket_path);
-	agent_json_add_str(s, "mode", config_socket_mode_name(a->cfg.socket_mode));
-	agent_json_add_str(s, "state", expose_state_name(a->sock_state));
-	agent_json_add_str(s, "detail", a->sock_detail);
-	agent_json_add_str(s, "group", a->cfg.socket_group);
-	struct stat st;
-	if (stat(a->cfg.socket_path, &st) == 0) {
-		char perm[8];
-		snprintf(perm, sizeof perm, "%04o", (unsigned)(st.st_mode & 07777));
-		json_object_object_add(s, "owner_uid", json_object_new_int64(st.st_uid));
-		json_object_object_add(s, "group_gid", json_object_new_int64(st.st_gid));
-		agent_json_add_str(s, "permissions", perm);
-		if (a->sock_state == SOCK_OK && st.st_gid != a->socket_gid &&
-		    (st.st_mode & 0006) != 0006) {
-			char what[256];
-			snprintf(what, sizeof what, "%s belongs to gid %u, not this "
-			    "distro's %s group (gid %u): its members get 'permission "
-			    "denied'", a->cfg.socket_path, (unsigned)st.st_gid,
-			    a->cfg.socket_group, (unsigned)a->socket_gid);
-			agent_add_problem(problems, what, a->cfg.socket_mode ==
-			    SOCKET_MODE_MOUNT ? "set socket.mode to proxy, which "
-			    "keeps this distro's docker group" :
-			    "restart the agent to fix the socket's ownership");
-		}
-	}
-	if (a->sock_state == SOCK_CONFLICT || a->sock_state == SOCK_ERROR) {
-		char what[700];
-		snprintf(what, sizeof what, "%s: %s", a->cfg.socket_path,
-		    a->sock_detail);
-		agent_add_problem(problems, what, "see above; the agent retries on "
-		    "every heartbeat and on 'wsl-docker-agent reconcile'");
-	}
-	return s;
-}
-
 static void
 agent_desktop_problems(struct agent *a, struct json_object *problems)
 {
@@ -297,7 +259,7 @@ agent_status_json(struct agent *a)
 	agent_desktop_problems(a, problems);
 
 	/* Problems are listed desktop first, then the socket, then links. */
-	struct json_object *socket = agent_socket_json(a, problems);
+	struct json_object *socket = expose_status_json(a->expose, problems);
 	json_object_object_add(o, "links", links_status_json(a->links, problems));
 	json_object_object_add(o, "socket", socket);
 
@@ -311,15 +273,7 @@ agent_status_json(struct agent *a)
 	agent_json_add_str(en, "error", a->engine.error[0] ? a->engine.error : NULL);
 	json_object_object_add(o, "engine", en);
 
-	struct proxy_stats ps = { 0 };
-	if (a->proxy != NULL)
-		proxy_stats(a->proxy, &ps);
-	struct json_object *px = json_object_new_object();
-	json_object_object_add(px, "active", json_object_new_int64((int64_t)ps.active));
-	json_object_object_add(px, "total", json_object_new_int64((int64_t)ps.total));
-	json_object_object_add(px, "refused", json_object_new_int64((int64_t)ps.refused));
-	json_object_object_add(px, "errors", json_object_new_int64((int64_t)ps.errors));
-	json_object_object_add(o, "proxy", px);
+	json_object_object_add(o, "proxy", expose_proxy_json(a->expose));
 	json_object_object_add(o, "binds", bind_status_json(a->bind));
 
 	json_object_object_add(o, "conflicts", links_conflicts_json(a->links));
@@ -381,7 +335,7 @@ agent_reload(struct agent *a)
 	bool host_changed = agent_str_changed(n.host_address, a->cfg.host_address) ||
 	    n.host_interval != a->cfg.host_interval;
 	if (socket_changed || desktop_changed)
-		expose_stop(a, false);
+		expose_stop(a->expose, false);
 	config_free(&a->cfg);
 	a->cfg = n;
 	log_set_level(log_level_from_name(a->cfg.log_level));
@@ -426,7 +380,8 @@ agent_heartbeat(evutil_socket_t fd, short what, void *arg)
 	struct agent *a = arg;
 	agent_notify_status(a);
 	/* A refused socket path is worth another look now and then. */
-	if (a->sock_state == SOCK_CONFLICT || a->sock_state == SOCK_ERROR)
+	enum socket_state s = expose_state(a->expose);
+	if (s == SOCK_CONFLICT || s == SOCK_ERROR)
 		agent_reconcile(a, "heartbeat retry");
 	else
 		engine_probe_start(a);
@@ -475,9 +430,8 @@ int
 agent_run(struct agent *a, int ready_fd)
 {
 	char err[512];
+	int activated_fd = -1;
 	a->start_mono_ms = util_now_ms();
-	a->listen_fd = -1;
-	a->activated_fd = -1;
 	agent_make_instance_id(a);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -486,11 +440,11 @@ agent_run(struct agent *a, int ready_fd)
 		fatal(EXIT_OSERR, "cannot create the event loop");
 	if (sd_listen_fds(1) >= 1) {
 		/* systemd hands it over blocking; the proxy accepts until EAGAIN. */
-		a->activated_fd = SD_LISTEN_FDS_START;
-		int fl = fcntl(a->activated_fd, F_GETFL);
-		if (fl < 0 || fcntl(a->activated_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		activated_fd = SD_LISTEN_FDS_START;
+		int fl = fcntl(activated_fd, F_GETFL);
+		if (fl < 0 || fcntl(activated_fd, F_SETFL, fl | O_NONBLOCK) < 0)
 			fatal(EXIT_OSERR, "socket activation: cannot make fd %d "
-			    "non-blocking: %s", a->activated_fd, strerror(errno));
+			    "non-blocking: %s", activated_fd, strerror(errno));
 	}
 	agent_raise_fd_limit();
 	if (util_mkdir_p(a->cfg.state_dir, 0755) < 0)
@@ -516,7 +470,8 @@ agent_run(struct agent *a, int ready_fd)
 			fatal(EXIT_OSERR, "cannot handle signal %d", sigs[i]);
 	}
 	a->links = links_new(a);
-	if (a->links == NULL)
+	a->expose = expose_new(a, activated_fd);
+	if (a->links == NULL || a->expose == NULL)
 		fatal(EXIT_OSERR, "out of memory");
 	a->control = control_new(a);
 	a->watch = watch_new(a->base, a->cfg.desktop_dir, agent_tree_changed, a);
@@ -560,7 +515,7 @@ agent_run(struct agent *a, int ready_fd)
 	watch_free(a->watch);
 	a->watch = NULL;
 	bind_free(a->bind);		/* exposures stay, in the manifest */
-	expose_stop(a, true);
+	expose_stop(a->expose, true);
 	links_release(a->links, a->cfg.links_on_stop == LINKS_ON_STOP_REMOVE);
 	manifest_save(&a->manifest);
 	health_free(a->health);
@@ -576,6 +531,8 @@ agent_run(struct agent *a, int ready_fd)
 	agent_probe_retry_ev = NULL;
 	links_free(a->links);
 	a->links = NULL;
+	expose_free(a->expose);
+	a->expose = NULL;
 	manifest_free(&a->manifest);
 	free(a->engine_path);
 	event_base_free(a->base);

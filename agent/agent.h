@@ -255,17 +255,7 @@ struct agent {
 	struct manifest		 manifest;
 	struct links		*links;		/* links.c: bin_dir, plugin_dir */
 
-	/* The engine socket exposed at socket.path. */
-	enum socket_state	 sock_state;
-	char			 sock_detail[512];
-	int			 listen_fd;
-	int			 activated_fd;	/* from systemd, or -1 */
-	bool			 listen_fd_activated;
-	ino_t			 listen_ino;
-	dev_t			 mounted_ino_dev;
-	ino_t			 mounted_ino;	/* engine inode bound (mount mode) */
-	gid_t			 socket_gid;
-	struct proxy		*proxy;
+	struct expose		*expose;	/* expose.c: socket.path */
 	struct bind		*bind;		/* bind.c: re-exposed bind sources */
 
 	struct engine_info	 engine;
@@ -338,8 +328,20 @@ struct json_object *links_status_json(const struct links *,
 struct json_object *links_conflicts_json(const struct links *);
 
 /* expose.c: /run/docker.sock */
-void	expose_reconcile(struct agent *);
-void	expose_stop(struct agent *, bool keep_activated);
+struct expose;
+/* activated_fd: the listening socket systemd passed, or -1. */
+struct expose *expose_new(struct agent *, int activated_fd);
+void	expose_reconcile(struct expose *);
+/* Stop serving socket.path; keep_activated keeps systemd's socket open. */
+void	expose_stop(struct expose *, bool keep_activated);
+void	expose_free(struct expose *);
+enum socket_state expose_state(const struct expose *);
+const char *expose_detail(const struct expose *);
+struct proxy *expose_proxy(const struct expose *);	/* NULL: none */
+/* The "socket" object; a conflict or a locked-out group adds a problem. */
+struct json_object *expose_status_json(const struct expose *,
+	    struct json_object *problems);
+struct json_object *expose_proxy_json(const struct expose *);	/* "proxy" */
 const char *expose_state_name(enum socket_state);
 
 /* engine.c: /_ping and /version against the engine socket */
