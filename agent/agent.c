@@ -63,14 +63,15 @@ agent_reconcile(struct agent *a, const char *why)
 	links_reconcile(a->links, a->cli_present, a->disabled);
 	expose_reconcile(a->expose);
 	bind_reconcile(a);
-	engine_probe_start(a);
+	engine_probe_start(a->engine);
 	agent_state_changed(a);
 }
 
 static void
 agent_probe_retry(evutil_socket_t fd, short what, void *arg)
 {
-	engine_probe_start(arg);
+	struct agent *a = arg;
+	engine_probe_start(a->engine);
 }
 
 static void
@@ -86,14 +87,15 @@ agent_summary(struct agent *a, char *buf, size_t len)
 		snprintf(buf, len, "socket %s: %s: %s", a->cfg.socket_path,
 		    expose_state_name(expose_state(a->expose)),
 		    expose_detail(a->expose));
-	else if (!a->engine.reachable && a->engine.checked_ms == 0)
+	else if (!engine_reachable(a->engine) && engine_failure(a->engine) == NULL)
 		snprintf(buf, len, "socket %s ready (%s); asking the engine",
 		    a->cfg.socket_path, config_socket_mode_name(a->cfg.socket_mode));
-	else if (!a->engine.reachable)
-		snprintf(buf, len, "engine not answering: %s", a->engine.error);
+	else if (!engine_reachable(a->engine))
+		snprintf(buf, len, "engine not answering: %s",
+		    engine_failure(a->engine));
 	else
 		snprintf(buf, len, "docker ready: engine %s at %s (%s), %zu links",
-		    a->engine.version, a->cfg.socket_path,
+		    engine_version(a->engine), a->cfg.socket_path,
 		    config_socket_mode_name(a->cfg.socket_mode),
 		    links_count(a->links, LINK_OK));
 }
@@ -121,14 +123,15 @@ agent_state_changed(struct agent *a)
 	}
 	agent_notify_status(a);
 	/* An engine that should answer but does not is asked again soon. */
-	if (a->engine_socket_present && !a->engine.reachable && !a->disabled &&
+	bool reachable = engine_reachable(a->engine);
+	if (a->engine_socket_present && !reachable && !a->disabled &&
 	    agent_probe_retry_ev != NULL &&
 	    !evtimer_pending(agent_probe_retry_ev, NULL)) {
 		struct timeval tv = { agent_probe_retry_s, 0 };
 		evtimer_add(agent_probe_retry_ev, &tv);
 		if (agent_probe_retry_s < a->cfg.host_interval)
 			agent_probe_retry_s *= 2;
-	} else if (a->engine.reachable)
+	} else if (reachable)
 		agent_probe_retry_s = PROBE_RETRY_FIRST_S;
 	if (a->health != NULL)
 		health_state_changed(a->health);
@@ -189,8 +192,29 @@ agent_add_problem(struct json_object *problems, const char *what,
 	json_object_array_add(problems, p);
 }
 
+/* The "agent" member: the process itself. */
+static struct json_object *
+agent_self_json(const struct agent *a)
+{
+	struct json_object *o = json_object_new_object();
+	agent_json_add_str(o, "version", PACKAGE_VERSION);
+	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
+	agent_json_add_str(o, "instance_id", a->instance_id);
+	json_object_object_add(o, "uptime_s", json_object_new_int64(
+	    (int64_t)((util_now_ms() - a->start_mono_ms) / 1000)));
+	json_object_object_add(o, "rss_kib", json_object_new_int64(util_rss_kib()));
+	agent_json_add_str(o, "distro", a->cfg.distro);
+	agent_json_add_str(o, "config_file", a->cfg.config_file);
+	json_object_object_add(o, "disabled", json_object_new_boolean(a->disabled));
+	json_object_object_add(o, "wall_clock_ms",
+	    json_object_new_int64((int64_t)util_wall_ms()));
+	json_object_object_add(o, "watches",
+	    json_object_new_int(watch_count(a->watch)));
+	return o;
+}
+
 static void
-agent_desktop_problems(struct agent *a, struct json_object *problems)
+agent_desktop_problems(const struct agent *a, struct json_object *problems)
 {
 	if (a->disabled) {
 		agent_add_problem(problems, "the integration is off for this distro",
@@ -215,13 +239,34 @@ agent_desktop_problems(struct agent *a, struct json_object *problems)
 		snprintf(what, sizeof what, "the engine socket %s is missing",
 		    a->engine_path);
 		agent_add_problem(problems, what, "start Docker Desktop, or restart it");
-	} else if (!a->engine.reachable && a->engine.checked_ms != 0) {
+	} else if (engine_failure(a->engine) != NULL) {
 		snprintf(what, sizeof what, "the engine does not answer: %s",
-		    a->engine.error);
+		    engine_failure(a->engine));
 		agent_add_problem(problems, what, "restart Docker Desktop");
 	}
 }
 
+/* The "desktop" member: Docker Desktop's tree as last seen. */
+static struct json_object *
+agent_desktop_json(const struct agent *a, struct json_object *problems)
+{
+	struct json_object *o = json_object_new_object();
+	agent_json_add_str(o, "dir", a->cfg.desktop_dir);
+	json_object_object_add(o, "present",
+	    json_object_new_boolean(a->desktop_present));
+	json_object_object_add(o, "cli_tools",
+	    json_object_new_boolean(a->cli_present));
+	json_object_object_add(o, "engine_socket",
+	    json_object_new_boolean(a->engine_socket_present));
+	agent_json_add_str(o, "engine_socket_path", a->engine_path);
+	agent_desktop_problems(a, problems);
+	return o;
+}
+
+/*
+ * Each module describes itself.  Problems are listed desktop first, then
+ * the socket, then links, whatever the order of the members.
+ */
 struct json_object *
 agent_status_json(struct agent *a)
 {
@@ -232,52 +277,15 @@ agent_status_json(struct agent *a)
 		json_object_put(problems);
 		return NULL;
 	}
-
-	struct json_object *ag = json_object_new_object();
-	agent_json_add_str(ag, "version", PACKAGE_VERSION);
-	json_object_object_add(ag, "pid", json_object_new_int64(getpid()));
-	agent_json_add_str(ag, "instance_id", a->instance_id);
-	json_object_object_add(ag, "uptime_s", json_object_new_int64(
-	    (int64_t)((util_now_ms() - a->start_mono_ms) / 1000)));
-	json_object_object_add(ag, "rss_kib", json_object_new_int64(util_rss_kib()));
-	agent_json_add_str(ag, "distro", a->cfg.distro);
-	agent_json_add_str(ag, "config_file", a->cfg.config_file);
-	json_object_object_add(ag, "disabled", json_object_new_boolean(a->disabled));
-	json_object_object_add(ag, "wall_clock_ms",
-	    json_object_new_int64((int64_t)util_wall_ms()));
-	json_object_object_add(ag, "watches", json_object_new_int(watch_count(a->watch)));
-	json_object_object_add(o, "agent", ag);
-
-	struct json_object *dd = json_object_new_object();
-	agent_json_add_str(dd, "dir", a->cfg.desktop_dir);
-	json_object_object_add(dd, "present", json_object_new_boolean(a->desktop_present));
-	json_object_object_add(dd, "cli_tools", json_object_new_boolean(a->cli_present));
-	json_object_object_add(dd, "engine_socket",
-	    json_object_new_boolean(a->engine_socket_present));
-	agent_json_add_str(dd, "engine_socket_path", a->engine_path);
-	json_object_object_add(o, "desktop", dd);
-	agent_desktop_problems(a, problems);
-
-	/* Problems are listed desktop first, then the socket, then links. */
+	json_object_object_add(o, "agent", agent_self_json(a));
+	json_object_object_add(o, "desktop", agent_desktop_json(a, problems));
 	struct json_object *socket = expose_status_json(a->expose, problems);
 	json_object_object_add(o, "links", links_status_json(a->links, problems));
 	json_object_object_add(o, "socket", socket);
-
-	struct json_object *en = json_object_new_object();
-	json_object_object_add(en, "reachable", json_object_new_boolean(a->engine.reachable));
-	json_object_object_add(en, "ping_ms", a->engine.reachable ?
-	    json_object_new_double(a->engine.ping_ms) : NULL);
-	agent_json_add_str(en, "version", a->engine.version[0] ? a->engine.version : NULL);
-	agent_json_add_str(en, "api_version",
-	    a->engine.api_version[0] ? a->engine.api_version : NULL);
-	agent_json_add_str(en, "error", a->engine.error[0] ? a->engine.error : NULL);
-	json_object_object_add(o, "engine", en);
-
+	json_object_object_add(o, "engine", engine_status_json(a->engine));
 	json_object_object_add(o, "proxy", expose_proxy_json(a->expose));
 	json_object_object_add(o, "binds", bind_status_json(a->bind));
-
 	json_object_object_add(o, "conflicts", links_conflicts_json(a->links));
-
 	if (a->health != NULL)
 		json_object_object_add(o, "host", health_status_json(a->health));
 	json_object_object_add(o, "healthy",
@@ -384,7 +392,7 @@ agent_heartbeat(evutil_socket_t fd, short what, void *arg)
 	if (s == SOCK_CONFLICT || s == SOCK_ERROR)
 		agent_reconcile(a, "heartbeat retry");
 	else
-		engine_probe_start(a);
+		engine_probe_start(a->engine);
 }
 
 static void
@@ -471,7 +479,8 @@ agent_run(struct agent *a, int ready_fd)
 	}
 	a->links = links_new(a);
 	a->expose = expose_new(a, activated_fd);
-	if (a->links == NULL || a->expose == NULL)
+	a->engine = engine_new(a);
+	if (a->links == NULL || a->expose == NULL || a->engine == NULL)
 		fatal(EXIT_OSERR, "out of memory");
 	a->control = control_new(a);
 	a->watch = watch_new(a->base, a->cfg.desktop_dir, agent_tree_changed, a);
@@ -520,7 +529,8 @@ agent_run(struct agent *a, int ready_fd)
 	manifest_save(&a->manifest);
 	health_free(a->health);
 	control_free(a->control);
-	engine_probe_free(a->probe);
+	engine_free(a->engine);
+	a->engine = NULL;
 	for (size_t i = 0; i < 3; i++)
 		event_free(sigev[i]);
 	if (a->heartbeat_ev != NULL)

@@ -226,15 +226,6 @@ struct manifest {
 enum socket_state { SOCK_ABSENT, SOCK_OK, SOCK_WAITING, SOCK_CONFLICT,
 		    SOCK_ERROR, SOCK_DISABLED };
 
-struct engine_info {
-	bool	 reachable;
-	double	 ping_ms;
-	char	 version[64];
-	char	 api_version[16];
-	char	 error[256];
-	uint64_t checked_ms;	/* wall clock of the last probe */
-};
-
 struct agent {
 	struct config		 cfg;
 	const char		*config_explicit; /* -c FILE, or NULL */
@@ -258,8 +249,7 @@ struct agent {
 	struct expose		*expose;	/* expose.c: socket.path */
 	struct bind		*bind;		/* bind.c: re-exposed bind sources */
 
-	struct engine_info	 engine;
-	struct engine_probe	*probe;
+	struct engine		*engine;	/* engine.c: what the engine says */
 	struct watch		*watch;
 	struct control		*control;
 	struct health		*health;
@@ -345,9 +335,15 @@ struct json_object *expose_proxy_json(const struct expose *);	/* "proxy" */
 const char *expose_state_name(enum socket_state);
 
 /* engine.c: /_ping and /version against the engine socket */
-struct engine_probe;
-void	engine_probe_start(struct agent *);
-void	engine_probe_free(struct engine_probe *);
+struct engine;
+struct engine *engine_new(struct agent *);
+void	engine_probe_start(struct engine *);	/* unless one is under way */
+void	engine_free(struct engine *);
+bool	engine_reachable(const struct engine *);
+/* Why the last probe failed; NULL when it answered or none ended yet. */
+const char *engine_failure(const struct engine *);
+const char *engine_version(const struct engine *);
+struct json_object *engine_status_json(const struct engine *);	/* "engine" */
 
 /* watch.c: follow Docker Desktop's tree with inotify and mountinfo */
 struct watch;

@@ -1161,7 +1161,6 @@ Test(health, event_on_meaningful_change_only)
 
 	/* Nothing meaningful changed: no event. */
 	health_state_changed(hx.a.health);
-	hx.a.engine.ping_ms = 3.5;
 	health_state_changed(hx.a.health);
 	host_send("{\"type\":\"request\",\"id\":1,\"request\":\"ping\"}\n");
 	struct json_object *m = host_read();
