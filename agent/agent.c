@@ -87,7 +87,8 @@ agent_summary(struct agent *a, char *buf, size_t len)
 		snprintf(buf, len, "socket %s: %s: %s", a->cfg.socket_path,
 		    expose_state_name(expose_state(a->expose)),
 		    expose_detail(a->expose));
-	else if (!engine_reachable(a->engine) && engine_failure(a->engine) == NULL)
+	else if (!engine_reachable(a->engine) &&
+	    engine_failure(a->engine) == NULL)
 		snprintf(buf, len, "socket %s ready (%s); asking the engine",
 		    a->cfg.socket_path, config_socket_mode_name(a->cfg.socket_mode));
 	else if (!engine_reachable(a->engine))

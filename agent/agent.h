@@ -237,18 +237,19 @@ struct agent {
 	bool			 disabled;	/* integration turned off */
 	bool			 stopping;
 
-	/* Docker Desktop's tree as last seen. */
+	/* Docker Desktop's tree as last seen; the modules read it. */
 	char			*engine_path;
 	bool			 desktop_present;
 	bool			 cli_present;
 	bool			 engine_socket_present;
 
+	/* What the agent made, shared by links, expose and bind. */
 	struct manifest		 manifest;
-	struct links		*links;		/* links.c: bin_dir, plugin_dir */
 
+	/* The modules, each owning its state. */
+	struct links		*links;		/* links.c: bin_dir, plugin_dir */
 	struct expose		*expose;	/* expose.c: socket.path */
 	struct bind		*bind;		/* bind.c: re-exposed bind sources */
-
 	struct engine		*engine;	/* engine.c: what the engine says */
 	struct watch		*watch;
 	struct control		*control;
