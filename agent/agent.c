@@ -60,43 +60,45 @@ agent_reconcile(struct agent *a, const char *why)
 		return;
 	log_debug("agent", "reconciling: %s", why);
 	agent_look_at_desktop(a);
-	links_reconcile(a);
-	expose_reconcile(a);
+	links_reconcile(a->links, a->cli_present, a->disabled);
+	expose_reconcile(a->expose);
 	bind_reconcile(a);
-	engine_probe_start(a);
+	engine_probe_start(a->engine);
 	agent_state_changed(a);
 }
 
 static void
 agent_probe_retry(evutil_socket_t fd, short what, void *arg)
 {
-	engine_probe_start(arg);
+	struct agent *a = arg;
+	engine_probe_start(a->engine);
 }
 
 static void
 agent_summary(struct agent *a, char *buf, size_t len)
 {
-	size_t nok = 0;
-	for (size_t i = 0; i < a->nlinks; i++)
-		nok += a->links[i].state == LINK_OK;
 	if (a->disabled)
 		snprintf(buf, len, "integration off for this distro");
 	else if (!a->desktop_present || !a->engine_socket_present)
 		snprintf(buf, len, "waiting for Docker Desktop (%s)",
 		    !a->desktop_present ? "its tree is absent" :
 		    "its engine socket is absent");
-	else if (a->sock_state != SOCK_OK)
+	else if (expose_state(a->expose) != SOCK_OK)
 		snprintf(buf, len, "socket %s: %s: %s", a->cfg.socket_path,
-		    expose_state_name(a->sock_state), a->sock_detail);
-	else if (!a->engine.reachable && a->engine.checked_ms == 0)
+		    expose_state_name(expose_state(a->expose)),
+		    expose_detail(a->expose));
+	else if (!engine_reachable(a->engine) &&
+	    engine_failure(a->engine) == NULL)
 		snprintf(buf, len, "socket %s ready (%s); asking the engine",
 		    a->cfg.socket_path, config_socket_mode_name(a->cfg.socket_mode));
-	else if (!a->engine.reachable)
-		snprintf(buf, len, "engine not answering: %s", a->engine.error);
+	else if (!engine_reachable(a->engine))
+		snprintf(buf, len, "engine not answering: %s",
+		    engine_failure(a->engine));
 	else
 		snprintf(buf, len, "docker ready: engine %s at %s (%s), %zu links",
-		    a->engine.version, a->cfg.socket_path,
-		    config_socket_mode_name(a->cfg.socket_mode), nok);
+		    engine_version(a->engine), a->cfg.socket_path,
+		    config_socket_mode_name(a->cfg.socket_mode),
+		    links_count(a->links, LINK_OK));
 }
 
 /*
@@ -122,14 +124,15 @@ agent_state_changed(struct agent *a)
 	}
 	agent_notify_status(a);
 	/* An engine that should answer but does not is asked again soon. */
-	if (a->engine_socket_present && !a->engine.reachable && !a->disabled &&
+	bool reachable = engine_reachable(a->engine);
+	if (a->engine_socket_present && !reachable && !a->disabled &&
 	    agent_probe_retry_ev != NULL &&
 	    !evtimer_pending(agent_probe_retry_ev, NULL)) {
 		struct timeval tv = { agent_probe_retry_s, 0 };
 		evtimer_add(agent_probe_retry_ev, &tv);
 		if (agent_probe_retry_s < a->cfg.host_interval)
 			agent_probe_retry_s *= 2;
-	} else if (a->engine.reachable)
+	} else if (reachable)
 		agent_probe_retry_s = PROBE_RETRY_FIRST_S;
 	if (a->health != NULL)
 		health_state_changed(a->health);
@@ -174,77 +177,48 @@ agent_set_disabled(struct agent *a, bool disabled, char *err, size_t errlen)
 /* ---------------------------------------------------------------- */
 /* Status, as one JSON object (control socket, status --json, health). */
 
-static void
-json_add_str(struct json_object *o, const char *k, const char *v)
+void
+agent_json_add_str(struct json_object *o, const char *k, const char *v)
 {
 	json_object_object_add(o, k, v != NULL ? json_object_new_string(v) : NULL);
 }
 
-static void
-agent_problem(struct json_object *problems, const char *what, const char *fix)
+void
+agent_add_problem(struct json_object *problems, const char *what,
+    const char *fix)
 {
 	struct json_object *p = json_object_new_object();
-	json_add_str(p, "what", what);
-	json_add_str(p, "fix", fix);
+	agent_json_add_str(p, "what", what);
+	agent_json_add_str(p, "fix", fix);
 	json_object_array_add(problems, p);
 }
 
+/* The "agent" member: the process itself. */
 static struct json_object *
-agent_socket_json(struct agent *a, struct json_object *problems)
+agent_self_json(const struct agent *a)
 {
-	struct json_object *s = json_object_new_object();
-	json_add_str(s, "path", a->cfg.socket_path);
-	json_add_str(s, "mode", config_socket_mode_name(a->cfg.socket_mode));
-	json_add_str(s, "state", expose_state_name(a->sock_state));
-	json_add_str(s, "detail", a->sock_detail);
-	json_add_str(s, "group", a->cfg.socket_group);
-	struct stat st;
-	if (stat(a->cfg.socket_path, &st) == 0) {
-		char perm[8];
-		snprintf(perm, sizeof perm, "%04o", (unsigned)(st.st_mode & 07777));
-		json_object_object_add(s, "owner_uid", json_object_new_int64(st.st_uid));
-		json_object_object_add(s, "group_gid", json_object_new_int64(st.st_gid));
-		json_add_str(s, "permissions", perm);
-		if (a->sock_state == SOCK_OK && st.st_gid != a->socket_gid &&
-		    (st.st_mode & 0006) != 0006) {
-			char what[256];
-			snprintf(what, sizeof what, "%s belongs to gid %u, not this "
-			    "distro's %s group (gid %u): its members get 'permission "
-			    "denied'", a->cfg.socket_path, (unsigned)st.st_gid,
-			    a->cfg.socket_group, (unsigned)a->socket_gid);
-			agent_problem(problems, what, a->cfg.socket_mode ==
-			    SOCKET_MODE_MOUNT ? "set socket.mode to proxy, which "
-			    "keeps this distro's docker group" :
-			    "restart the agent to fix the socket's ownership");
-		}
-	}
-	if (a->sock_state == SOCK_CONFLICT || a->sock_state == SOCK_ERROR) {
-		char what[700];
-		snprintf(what, sizeof what, "%s: %s", a->cfg.socket_path,
-		    a->sock_detail);
-		agent_problem(problems, what, "see above; the agent retries on "
-		    "every heartbeat and on 'wsl-docker-agent reconcile'");
-	}
-	return s;
-}
-
-static const char *
-agent_link_state_name(enum link_state s)
-{
-	switch (s) {
-	case LINK_OK:		return "ok";
-	case LINK_SHIM:		return "shim";
-	case LINK_CONFLICT:	return "conflict";
-	case LINK_REFUSED:	return "refused";
-	}
-	return "?";
+	struct json_object *o = json_object_new_object();
+	agent_json_add_str(o, "version", PACKAGE_VERSION);
+	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
+	agent_json_add_str(o, "instance_id", a->instance_id);
+	json_object_object_add(o, "uptime_s", json_object_new_int64(
+	    (int64_t)((util_now_ms() - a->start_mono_ms) / 1000)));
+	json_object_object_add(o, "rss_kib", json_object_new_int64(util_rss_kib()));
+	agent_json_add_str(o, "distro", a->cfg.distro);
+	agent_json_add_str(o, "config_file", a->cfg.config_file);
+	json_object_object_add(o, "disabled", json_object_new_boolean(a->disabled));
+	json_object_object_add(o, "wall_clock_ms",
+	    json_object_new_int64((int64_t)util_wall_ms()));
+	json_object_object_add(o, "watches",
+	    json_object_new_int(watch_count(a->watch)));
+	return o;
 }
 
 static void
-agent_desktop_problems(struct agent *a, struct json_object *problems)
+agent_desktop_problems(const struct agent *a, struct json_object *problems)
 {
 	if (a->disabled) {
-		agent_problem(problems, "the integration is off for this distro",
+		agent_add_problem(problems, "the integration is off for this distro",
 		    "turn it on in Docker Desktop (Settings > Resources > WSL "
 		    "integration) or run 'sudo wsl-docker-agent enable'");
 		return;
@@ -254,25 +228,46 @@ agent_desktop_problems(struct agent *a, struct json_object *problems)
 		snprintf(what, sizeof what, "Docker Desktop's tree is not at %s: "
 		    "Docker Desktop is not running, or WSL integration is off for "
 		    "this distro", a->cfg.desktop_dir);
-		agent_problem(problems, what, "start Docker Desktop and turn on "
+		agent_add_problem(problems, what, "start Docker Desktop and turn on "
 		    "Settings > Resources > WSL integration for this distro");
 		return;
 	}
 	if (!a->cli_present)
-		agent_problem(problems, "Docker Desktop's CLI tools are not "
+		agent_add_problem(problems, "Docker Desktop's CLI tools are not "
 		    "mounted (it is stopping or starting)", "wait for Docker "
 		    "Desktop to finish starting, or restart it");
 	if (!a->engine_socket_present) {
 		snprintf(what, sizeof what, "the engine socket %s is missing",
 		    a->engine_path);
-		agent_problem(problems, what, "start Docker Desktop, or restart it");
-	} else if (!a->engine.reachable && a->engine.checked_ms != 0) {
+		agent_add_problem(problems, what, "start Docker Desktop, or restart it");
+	} else if (engine_failure(a->engine) != NULL) {
 		snprintf(what, sizeof what, "the engine does not answer: %s",
-		    a->engine.error);
-		agent_problem(problems, what, "restart Docker Desktop");
+		    engine_failure(a->engine));
+		agent_add_problem(problems, what, "restart Docker Desktop");
 	}
 }
 
+/* The "desktop" member: Docker Desktop's tree as last seen. */
+static struct json_object *
+agent_desktop_json(const struct agent *a, struct json_object *problems)
+{
+	struct json_object *o = json_object_new_object();
+	agent_json_add_str(o, "dir", a->cfg.desktop_dir);
+	json_object_object_add(o, "present",
+	    json_object_new_boolean(a->desktop_present));
+	json_object_object_add(o, "cli_tools",
+	    json_object_new_boolean(a->cli_present));
+	json_object_object_add(o, "engine_socket",
+	    json_object_new_boolean(a->engine_socket_present));
+	agent_json_add_str(o, "engine_socket_path", a->engine_path);
+	agent_desktop_problems(a, problems);
+	return o;
+}
+
+/*
+ * Each module describes itself.  Problems are listed desktop first, then
+ * the socket, then links, whatever the order of the members.
+ */
 struct json_object *
 agent_status_json(struct agent *a)
 {
@@ -283,103 +278,21 @@ agent_status_json(struct agent *a)
 		json_object_put(problems);
 		return NULL;
 	}
-
-	struct json_object *ag = json_object_new_object();
-	json_add_str(ag, "version", PACKAGE_VERSION);
-	json_object_object_add(ag, "pid", json_object_new_int64(getpid()));
-	json_add_str(ag, "instance_id", a->instance_id);
-	json_object_object_add(ag, "uptime_s", json_object_new_int64(
-	    (int64_t)((util_now_ms() - a->start_mono_ms) / 1000)));
-	json_object_object_add(ag, "rss_kib", json_object_new_int64(util_rss_kib()));
-	json_add_str(ag, "distro", a->cfg.distro);
-	json_add_str(ag, "config_file", a->cfg.config_file);
-	json_object_object_add(ag, "disabled", json_object_new_boolean(a->disabled));
-	json_object_object_add(ag, "wall_clock_ms",
-	    json_object_new_int64((int64_t)util_wall_ms()));
-	json_object_object_add(ag, "watches", json_object_new_int(watch_count(a->watch)));
-	json_object_object_add(o, "agent", ag);
-
-	struct json_object *dd = json_object_new_object();
-	json_add_str(dd, "dir", a->cfg.desktop_dir);
-	json_object_object_add(dd, "present", json_object_new_boolean(a->desktop_present));
-	json_object_object_add(dd, "cli_tools", json_object_new_boolean(a->cli_present));
-	json_object_object_add(dd, "engine_socket",
-	    json_object_new_boolean(a->engine_socket_present));
-	json_add_str(dd, "engine_socket_path", a->engine_path);
-	json_object_object_add(o, "desktop", dd);
-	agent_desktop_problems(a, problems);
-
-	struct json_object *links = json_object_new_array();
-	for (size_t i = 0; i < a->nlinks; i++) {
-		struct link_entry *e = &a->links[i];
-		struct json_object *l = json_object_new_object();
-		json_add_str(l, "path", e->path);
-		json_add_str(l, "target", e->target);
-		json_add_str(l, "state", agent_link_state_name(e->state));
-		json_add_str(l, "detail", e->detail);
-		json_object_array_add(links, l);
-	}
-	json_object_object_add(o, "links", links);
-
-	json_object_object_add(o, "socket", agent_socket_json(a, problems));
-
-	struct json_object *en = json_object_new_object();
-	json_object_object_add(en, "reachable", json_object_new_boolean(a->engine.reachable));
-	json_object_object_add(en, "ping_ms", a->engine.reachable ?
-	    json_object_new_double(a->engine.ping_ms) : NULL);
-	json_add_str(en, "version", a->engine.version[0] ? a->engine.version : NULL);
-	json_add_str(en, "api_version",
-	    a->engine.api_version[0] ? a->engine.api_version : NULL);
-	json_add_str(en, "error", a->engine.error[0] ? a->engine.error : NULL);
-	json_object_object_add(o, "engine", en);
-
-	struct proxy_stats ps = { 0 };
-	if (a->proxy != NULL)
-		proxy_stats(a->proxy, &ps);
-	struct json_object *px = json_object_new_object();
-	json_object_object_add(px, "active", json_object_new_int64((int64_t)ps.active));
-	json_object_object_add(px, "total", json_object_new_int64((int64_t)ps.total));
-	json_object_object_add(px, "refused", json_object_new_int64((int64_t)ps.refused));
-	json_object_object_add(px, "errors", json_object_new_int64((int64_t)ps.errors));
-	json_object_object_add(o, "proxy", px);
+	json_object_object_add(o, "agent", agent_self_json(a));
+	json_object_object_add(o, "desktop", agent_desktop_json(a, problems));
+	struct json_object *socket = expose_status_json(a->expose, problems);
+	json_object_object_add(o, "links", links_status_json(a->links, problems));
+	json_object_object_add(o, "socket", socket);
+	json_object_object_add(o, "engine", engine_status_json(a->engine));
+	json_object_object_add(o, "proxy", expose_proxy_json(a->expose));
 	json_object_object_add(o, "binds", bind_status_json(a->bind));
-
-	struct json_object *cf = json_object_new_array();
-	for (size_t i = 0; i < a->nconflicts; i++) {
-		struct json_object *c = json_object_new_object();
-		json_add_str(c, "what", a->conflicts[i].what);
-		json_add_str(c, "fix", a->conflicts[i].fix);
-		json_object_array_add(cf, c);
-	}
-	json_object_object_add(o, "conflicts", cf);
-	for (size_t i = 0; i < a->nlinks; i++)
-		if (a->links[i].state == LINK_CONFLICT ||
-		    a->links[i].state == LINK_REFUSED)
-			agent_problem(problems, a->links[i].detail != NULL ?
-			    a->links[i].detail : a->links[i].path,
-			    a->links[i].state == LINK_REFUSED ?
-			    "Docker Desktop's tree holds something unexpected; "
-			    "reinstall or restart Docker Desktop" :
-			    "remove or move aside the file, or ignore this if you "
-			    "want to keep it");
-
+	json_object_object_add(o, "conflicts", links_conflicts_json(a->links));
 	if (a->health != NULL)
 		json_object_object_add(o, "host", health_status_json(a->health));
 	json_object_object_add(o, "healthy",
 	    json_object_new_boolean(json_object_array_length(problems) == 0));
 	json_object_object_add(o, "problems", problems);
 	return o;
-}
-
-bool
-agent_healthy(struct agent *a)
-{
-	struct json_object *o = agent_status_json(a);
-	struct json_object *h;
-	bool healthy = o != NULL && json_object_object_get_ex(o, "healthy", &h) &&
-	    json_object_get_boolean(h);
-	json_object_put(o);
-	return healthy;
 }
 
 /* ---------------------------------------------------------------- */
@@ -431,7 +344,7 @@ agent_reload(struct agent *a)
 	bool host_changed = agent_str_changed(n.host_address, a->cfg.host_address) ||
 	    n.host_interval != a->cfg.host_interval;
 	if (socket_changed || desktop_changed)
-		expose_stop(a, false);
+		expose_stop(a->expose, false);
 	config_free(&a->cfg);
 	a->cfg = n;
 	log_set_level(log_level_from_name(a->cfg.log_level));
@@ -476,10 +389,11 @@ agent_heartbeat(evutil_socket_t fd, short what, void *arg)
 	struct agent *a = arg;
 	agent_notify_status(a);
 	/* A refused socket path is worth another look now and then. */
-	if (a->sock_state == SOCK_CONFLICT || a->sock_state == SOCK_ERROR)
+	enum socket_state s = expose_state(a->expose);
+	if (s == SOCK_CONFLICT || s == SOCK_ERROR)
 		agent_reconcile(a, "heartbeat retry");
 	else
-		engine_probe_start(a);
+		engine_probe_start(a->engine);
 }
 
 static void
@@ -525,9 +439,8 @@ int
 agent_run(struct agent *a, int ready_fd)
 {
 	char err[512];
+	int activated_fd = -1;
 	a->start_mono_ms = util_now_ms();
-	a->listen_fd = -1;
-	a->activated_fd = -1;
 	agent_make_instance_id(a);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -536,11 +449,11 @@ agent_run(struct agent *a, int ready_fd)
 		fatal(EXIT_OSERR, "cannot create the event loop");
 	if (sd_listen_fds(1) >= 1) {
 		/* systemd hands it over blocking; the proxy accepts until EAGAIN. */
-		a->activated_fd = SD_LISTEN_FDS_START;
-		int fl = fcntl(a->activated_fd, F_GETFL);
-		if (fl < 0 || fcntl(a->activated_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		activated_fd = SD_LISTEN_FDS_START;
+		int fl = fcntl(activated_fd, F_GETFL);
+		if (fl < 0 || fcntl(activated_fd, F_SETFL, fl | O_NONBLOCK) < 0)
 			fatal(EXIT_OSERR, "socket activation: cannot make fd %d "
-			    "non-blocking: %s", a->activated_fd, strerror(errno));
+			    "non-blocking: %s", activated_fd, strerror(errno));
 	}
 	agent_raise_fd_limit();
 	if (util_mkdir_p(a->cfg.state_dir, 0755) < 0)
@@ -565,6 +478,11 @@ agent_run(struct agent *a, int ready_fd)
 		if (sigev[i] == NULL || event_add(sigev[i], NULL) < 0)
 			fatal(EXIT_OSERR, "cannot handle signal %d", sigs[i]);
 	}
+	a->links = links_new(a);
+	a->expose = expose_new(a, activated_fd);
+	a->engine = engine_new(a);
+	if (a->links == NULL || a->expose == NULL || a->engine == NULL)
+		fatal(EXIT_OSERR, "out of memory");
 	a->control = control_new(a);
 	a->watch = watch_new(a->base, a->cfg.desktop_dir, agent_tree_changed, a);
 	if (a->watch == NULL)
@@ -607,12 +525,13 @@ agent_run(struct agent *a, int ready_fd)
 	watch_free(a->watch);
 	a->watch = NULL;
 	bind_free(a->bind);		/* exposures stay, in the manifest */
-	expose_stop(a, true);
-	links_release(a, a->cfg.links_on_stop == LINKS_ON_STOP_REMOVE);
+	expose_stop(a->expose, true);
+	links_release(a->links, a->cfg.links_on_stop == LINKS_ON_STOP_REMOVE);
 	manifest_save(&a->manifest);
 	health_free(a->health);
 	control_free(a->control);
-	engine_probe_free(a->probe);
+	engine_free(a->engine);
+	a->engine = NULL;
 	for (size_t i = 0; i < 3; i++)
 		event_free(sigev[i]);
 	if (a->heartbeat_ev != NULL)
@@ -621,8 +540,10 @@ agent_run(struct agent *a, int ready_fd)
 		event_free(a->watchdog_ev);
 	event_free(agent_probe_retry_ev);
 	agent_probe_retry_ev = NULL;
-	links_clear_state(a);
-	conflicts_clear(a);
+	links_free(a->links);
+	a->links = NULL;
+	expose_free(a->expose);
+	a->expose = NULL;
 	manifest_free(&a->manifest);
 	free(a->engine_path);
 	event_base_free(a->base);

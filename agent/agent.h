@@ -236,7 +236,6 @@ void	proxy_free(struct proxy *);
 /* The running agent: one per distro. */
 
 #define LINK_MAX_ENTRIES	256	/* tools + plugins considered */
-#define CONFLICT_MAX		32
 
 enum link_state { LINK_OK, LINK_SHIM, LINK_CONFLICT, LINK_REFUSED };
 
@@ -245,11 +244,6 @@ struct link_entry {
 	char		*target;	/* what it points (or should point) to */
 	enum link_state	 state;
 	char		*detail;	/* why, for conflicts and refusals */
-};
-
-struct conflict {
-	char	*what;		/* "a hand-installed /usr/local/bin/docker" */
-	char	*fix;
 };
 
 struct manifest_entry {
@@ -268,15 +262,6 @@ struct manifest {
 enum socket_state { SOCK_ABSENT, SOCK_OK, SOCK_WAITING, SOCK_CONFLICT,
 		    SOCK_ERROR, SOCK_DISABLED };
 
-struct engine_info {
-	bool	 reachable;
-	double	 ping_ms;
-	char	 version[64];
-	char	 api_version[16];
-	char	 error[256];
-	uint64_t checked_ms;	/* wall clock of the last probe */
-};
-
 struct agent {
 	struct config		 cfg;
 	const char		*config_explicit; /* -c FILE, or NULL */
@@ -288,33 +273,20 @@ struct agent {
 	bool			 disabled;	/* integration turned off */
 	bool			 stopping;
 
-	/* Docker Desktop's tree as last seen. */
+	/* Docker Desktop's tree as last seen; the modules read it. */
 	char			*engine_path;
 	bool			 desktop_present;
 	bool			 cli_present;
 	bool			 engine_socket_present;
 
+	/* What the agent made, shared by links, expose and bind. */
 	struct manifest		 manifest;
-	struct link_entry	 links[LINK_MAX_ENTRIES];
-	size_t			 nlinks;
-	struct conflict		 conflicts[CONFLICT_MAX];
-	size_t			 nconflicts;
 
-	/* The engine socket exposed at socket.path. */
-	enum socket_state	 sock_state;
-	char			 sock_detail[512];
-	int			 listen_fd;
-	int			 activated_fd;	/* from systemd, or -1 */
-	bool			 listen_fd_activated;
-	ino_t			 listen_ino;
-	dev_t			 mounted_ino_dev;
-	ino_t			 mounted_ino;	/* engine inode bound (mount mode) */
-	gid_t			 socket_gid;
-	struct proxy		*proxy;
+	/* The modules, each owning its state. */
+	struct links		*links;		/* links.c: bin_dir, plugin_dir */
+	struct expose		*expose;	/* expose.c: socket.path */
 	struct bind		*bind;		/* bind.c: re-exposed bind sources */
-
-	struct engine_info	 engine;
-	struct engine_probe	*probe;
+	struct engine		*engine;	/* engine.c: what the engine says */
 	struct watch		*watch;
 	struct control		*control;
 	struct health		*health;
@@ -331,7 +303,11 @@ void	agent_reconcile(struct agent *, const char *why);
 void	agent_state_changed(struct agent *);
 int	agent_set_disabled(struct agent *, bool disabled, char *err, size_t errlen);
 struct json_object *agent_status_json(struct agent *);
-bool	agent_healthy(struct agent *);
+/* For the modules' _status_json: a string member (NULL: null), a problem. */
+void	agent_json_add_str(struct json_object *, const char *key,
+	    const char *value);
+void	agent_add_problem(struct json_object *problems, const char *what,
+	    const char *fix);
 
 /* manifest.c: what the agent created, so it removes exactly that */
 int	manifest_load(struct manifest *, const char *path, char *err, size_t errlen);
@@ -364,22 +340,47 @@ void	links_refused_free(struct link_entry *, size_t);
 /* Validate one tool: a regular executable inside desktop_dir. */
 bool	links_target_valid(const char *desktop_dir, const char *target,
 	    char *why, size_t whylen);
-void	links_reconcile(struct agent *);
-/* Agent stopping or integration off: hand links to the shim or remove. */
-void	links_release(struct agent *, bool remove_all);
-void	links_clear_state(struct agent *);
-void	conflicts_clear(struct agent *);
-void	conflict_add(struct agent *, const char *what, const char *fix);
+struct links;
+struct links *links_new(struct agent *);
+/* Make the links match the tree (cli_present) or remove them (disabled). */
+void	links_reconcile(struct links *, bool cli_present, bool disabled);
+/* Agent stopping: hand links to the shim, or remove them all. */
+void	links_release(struct links *, bool remove_all);
+void	links_free(struct links *);
+size_t	links_count(const struct links *, enum link_state);
+/* The "links" array; conflicting and refused links add to problems. */
+struct json_object *links_status_json(const struct links *,
+	    struct json_object *problems);
+/* The "conflicts" array: what in the distro fights the integration. */
+struct json_object *links_conflicts_json(const struct links *);
 
 /* expose.c: /run/docker.sock */
-void	expose_reconcile(struct agent *);
-void	expose_stop(struct agent *, bool keep_activated);
+struct expose;
+/* activated_fd: the listening socket systemd passed, or -1. */
+struct expose *expose_new(struct agent *, int activated_fd);
+void	expose_reconcile(struct expose *);
+/* Stop serving socket.path; keep_activated keeps systemd's socket open. */
+void	expose_stop(struct expose *, bool keep_activated);
+void	expose_free(struct expose *);
+enum socket_state expose_state(const struct expose *);
+const char *expose_detail(const struct expose *);
+struct proxy *expose_proxy(const struct expose *);	/* NULL: none */
+/* The "socket" object; a conflict or a locked-out group adds a problem. */
+struct json_object *expose_status_json(const struct expose *,
+	    struct json_object *problems);
+struct json_object *expose_proxy_json(const struct expose *);	/* "proxy" */
 const char *expose_state_name(enum socket_state);
 
 /* engine.c: /_ping and /version against the engine socket */
-struct engine_probe;
-void	engine_probe_start(struct agent *);
-void	engine_probe_free(struct engine_probe *);
+struct engine;
+struct engine *engine_new(struct agent *);
+void	engine_probe_start(struct engine *);	/* unless one is under way */
+void	engine_free(struct engine *);
+bool	engine_reachable(const struct engine *);
+/* Why the last probe failed; NULL when it answered or none ended yet. */
+const char *engine_failure(const struct engine *);
+const char *engine_version(const struct engine *);
+struct json_object *engine_status_json(const struct engine *);	/* "engine" */
 /*
  * One HTTP/1.0 GET to the engine socket, on the event loop.  With error
  * NULL, code is the reply's status and body (head removed) holds: for a

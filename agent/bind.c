@@ -924,9 +924,10 @@ bind_reconcile(struct agent *a)
 	struct bind *b = a->bind;
 	/* The distro's name or the shared root may have changed (reload). */
 	(void)bind_set_dirs(b);
-	b->hooked = a->proxy != NULL && a->cfg.socket_mode == SOCKET_MODE_PROXY;
+	b->hooked = expose_proxy(a->expose) != NULL &&
+	    a->cfg.socket_mode == SOCKET_MODE_PROXY;
 	if (b->hooked)
-		proxy_set_create_hook(a->proxy, bind_on_source, b);
+		proxy_set_create_hook(expose_proxy(a->expose), bind_on_source, b);
 	if (!a->engine_socket_present) {
 		bind_events_stop(b);
 		return;
@@ -942,8 +943,8 @@ bind_free(struct bind *b)
 {
 	if (b == NULL)
 		return;
-	if (b->agent->proxy != NULL && b->hooked)
-		proxy_set_create_hook(b->agent->proxy, NULL, NULL);
+	if (expose_proxy(b->agent->expose) != NULL && b->hooked)
+		proxy_set_create_hook(expose_proxy(b->agent->expose), NULL, NULL);
 	bind_events_stop(b);
 	engine_get_free(b->gc);
 	if (b->gc_timer != NULL)

@@ -187,6 +187,22 @@ engine_get_json(struct evbuffer *body, int depth)
 
 enum probe_step { PROBE_PING, PROBE_VERSION };
 
+/* What the last probe learned. */
+struct engine_info {
+	bool	 reachable;
+	double	 ping_ms;
+	char	 version[64];
+	char	 api_version[16];
+	char	 error[256];
+	uint64_t checked_ms;	/* wall clock of the last probe */
+};
+
+struct engine {
+	struct agent		*agent;		/* engine_path, the event loop */
+	struct engine_probe	*probe;		/* the one under way, or NULL */
+	struct engine_info	 info;
+};
+
 struct engine_probe {
 	struct agent		*agent;
 	struct engine_get	*get;
@@ -209,26 +225,26 @@ static void
 engine_probe_finish(struct engine_probe *p, bool ok, const char *error)
 {
 	struct agent *a = p->agent;
-	struct engine_info old = a->engine;
-	a->engine.reachable = ok;
-	a->engine.checked_ms = util_wall_ms();
+	struct engine_info *i = &a->engine->info;
+	struct engine_info old = *i;
+	i->reachable = ok;
+	i->checked_ms = util_wall_ms();
 	if (ok) {
-		a->engine.ping_ms = p->ping_ms;
-		a->engine.error[0] = '\0';
+		i->ping_ms = p->ping_ms;
+		i->error[0] = '\0';
 		log_state(LOG_LVL_NOTICE, "engine", "engine", "engine reachable "
-		    "(version %s, API %s)", a->engine.version,
-		    a->engine.api_version);
+		    "(version %s, API %s)", i->version, i->api_version);
 	} else {
-		snprintf(a->engine.error, sizeof a->engine.error, "%s", error);
+		snprintf(i->error, sizeof i->error, "%s", error);
 		log_state(LOG_LVL_WARN, "engine", "engine", "engine not "
 		    "reachable at %s: %s", a->engine_path, error);
 	}
 	engine_get_free(p->get);
-	a->probe = NULL;
+	a->engine->probe = NULL;
 	free(p);
-	if (old.reachable != a->engine.reachable ||
-	    strcmp(old.version, a->engine.version) != 0 ||
-	    strcmp(old.error, a->engine.error) != 0)
+	if (old.reachable != i->reachable ||
+	    strcmp(old.version, i->version) != 0 ||
+	    strcmp(old.error, i->error) != 0)
 		agent_state_changed(a);
 }
 
@@ -269,10 +285,10 @@ engine_probe_reply(int code, struct evbuffer *body, const char *error,
 		engine_probe_finish(p, false, "GET /version returned no JSON");
 		return;
 	}
-	engine_copy_field(v, "Version", p->agent->engine.version,
-	    sizeof p->agent->engine.version);
-	engine_copy_field(v, "ApiVersion", p->agent->engine.api_version,
-	    sizeof p->agent->engine.api_version);
+	engine_copy_field(v, "Version", p->agent->engine->info.version,
+	    sizeof p->agent->engine->info.version);
+	engine_copy_field(v, "ApiVersion", p->agent->engine->info.api_version,
+	    sizeof p->agent->engine->info.api_version);
 	json_object_put(v);
 	engine_probe_finish(p, true, NULL);
 }
@@ -293,35 +309,82 @@ engine_probe_step(struct engine_probe *p)
 }
 
 void
-engine_probe_start(struct agent *a)
+engine_probe_start(struct engine *e)
 {
-	if (a->probe != NULL)
+	if (e->probe != NULL)
 		return;		/* one at a time; its result is fresh enough */
-	if (!a->engine_socket_present) {
-		bool was = a->engine.reachable;
-		a->engine.reachable = false;
-		snprintf(a->engine.error, sizeof a->engine.error,
-		    "no engine socket at %s", a->engine_path);
+	if (!e->agent->engine_socket_present) {
+		bool was = e->info.reachable;
+		e->info.reachable = false;
+		snprintf(e->info.error, sizeof e->info.error,
+		    "no engine socket at %s", e->agent->engine_path);
 		if (was)
 			log_state(LOG_LVL_WARN, "engine", "engine",
-			    "engine gone: %s", a->engine.error);
+			    "engine gone: %s", e->info.error);
 		return;
 	}
 	struct engine_probe *p = calloc(1, sizeof *p);
 	if (p == NULL)
 		return;
-	p->agent = a;
+	p->agent = e->agent;
 	p->step = PROBE_PING;
-	a->probe = p;
+	e->probe = p;
 	engine_probe_step(p);
 }
 
-void
-engine_probe_free(struct engine_probe *p)
+struct engine *
+engine_new(struct agent *a)
 {
-	if (p == NULL)
+	struct engine *e = calloc(1, sizeof *e);
+	if (e != NULL)
+		e->agent = a;
+	return e;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
 		return;
-	engine_get_free(p->get);
-	p->agent->probe = NULL;
-	free(p);
+	if (e->probe != NULL) {
+		engine_get_free(e->probe->get);
+		free(e->probe);
+	}
+	free(e);
+}
+
+bool
+engine_reachable(const struct engine *e)
+{
+	return e != NULL && e->info.reachable;
+}
+
+const char *
+engine_failure(const struct engine *e)
+{
+	if (e == NULL || e->info.reachable || e->info.checked_ms == 0)
+		return NULL;
+	return e->info.error;
+}
+
+const char *
+engine_version(const struct engine *e)
+{
+	return e != NULL ? e->info.version : "";
+}
+
+struct json_object *
+engine_status_json(const struct engine *e)
+{
+	static const struct engine_info never;
+	const struct engine_info *i = e != NULL ? &e->info : &never;
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "reachable", json_object_new_boolean(i->reachable));
+	json_object_object_add(o, "ping_ms", i->reachable ?
+	    json_object_new_double(i->ping_ms) : NULL);
+	agent_json_add_str(o, "version", i->version[0] ? i->version : NULL);
+	agent_json_add_str(o, "api_version",
+	    i->api_version[0] ? i->api_version : NULL);
+	agent_json_add_str(o, "error", i->error[0] ? i->error : NULL);
+	return o;
 }

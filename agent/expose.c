@@ -22,7 +22,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "agent.h"
+
+struct expose {
+	struct agent	*agent;		/* cfg, manifest, the tree as last seen */
+	enum socket_state state;
+	char		 detail[512];
+	int		 listen_fd;
+	int		 activated_fd;	/* from systemd, or -1 */
+	bool		 listen_fd_activated;
+	ino_t		 listen_ino;
+	ino_t		 mounted_ino;	/* engine inode bound (mount mode) */
+	gid_t		 socket_gid;
+	struct proxy	*proxy;
+};
 
 const char *
 expose_state_name(enum socket_state s)
@@ -39,30 +54,31 @@ expose_state_name(enum socket_state s)
 }
 
 static void
-expose_set(struct agent *a, enum socket_state s, const char *fmt, ...)
+expose_set(struct expose *x, enum socket_state s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
-expose_set(struct agent *a, enum socket_state s, const char *fmt, ...)
+expose_set(struct expose *x, enum socket_state s, const char *fmt, ...)
 {
-	char detail[sizeof a->sock_detail] = "";
+	char detail[sizeof x->detail] = "";
 	if (fmt != NULL) {
 		va_list ap;
 		va_start(ap, fmt);
 		vsnprintf(detail, sizeof detail, fmt, ap);
 		va_end(ap);
 	}
-	a->sock_state = s;
-	snprintf(a->sock_detail, sizeof a->sock_detail, "%s", detail);
+	x->state = s;
+	snprintf(x->detail, sizeof x->detail, "%s", detail);
 	enum log_level lvl = s == SOCK_CONFLICT || s == SOCK_ERROR ?
 	    LOG_LVL_ERR : LOG_LVL_NOTICE;
-	log_state(lvl, "socket", "socket", "%s: %s%s%s", a->cfg.socket_path,
-	    expose_state_name(s), detail[0] ? ": " : "", detail);
+	log_state(lvl, "socket", "socket", "%s: %s%s%s",
+	    x->agent->cfg.socket_path, expose_state_name(s),
+	    detail[0] ? ": " : "", detail);
 }
 
 /* The docker group's gid, created (as a system group) when missing. */
 static int
-expose_group_gid(struct agent *a, gid_t *gid)
+expose_group_gid(const struct agent *a, gid_t *gid)
 {
 	if (util_group_gid(a->cfg.socket_group, gid) == 0)
 		return 0;
@@ -114,8 +130,9 @@ expose_socket_alive(const char *path, char *who, size_t wholen)
 }
 
 static void
-expose_unmount(struct agent *a)
+expose_unmount(struct expose *x)
 {
+	struct agent *a = x->agent;
 	const char *path = a->cfg.socket_path;
 	if (manifest_find(&a->manifest, "mount", path) != NULL) {
 		if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL &&
@@ -128,7 +145,7 @@ expose_unmount(struct agent *a)
 		(void)unlink(path);
 		manifest_remove(&a->manifest, "file", path);
 	}
-	a->mounted_ino = 0;
+	x->mounted_ino = 0;
 	manifest_save(&a->manifest);
 }
 
@@ -137,29 +154,30 @@ expose_unmount(struct agent *a)
  * left and stale sockets; refuses anything live or not ours.
  */
 static bool
-expose_claim_path(struct agent *a)
+expose_claim_path(struct expose *x)
 {
+	struct agent *a = x->agent;
 	const char *path = a->cfg.socket_path;
 	struct stat st;
 	if (wsl_is_mount_point(NULL, path)) {
 		if (manifest_find(&a->manifest, "mount", path) != NULL) {
-			expose_unmount(a);
-			return expose_claim_path(a);
+			expose_unmount(x);
+			return expose_claim_path(x);
 		}
-		expose_set(a, SOCK_CONFLICT, "something else is mounted there; "
+		expose_set(x, SOCK_CONFLICT, "something else is mounted there; "
 		    "not taking it over. Unmount it or set socket.path");
 		return false;
 	}
 	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT)
 			return true;
-		expose_set(a, SOCK_ERROR, "%s", strerror(errno));
+		expose_set(x, SOCK_ERROR, "%s", strerror(errno));
 		return false;
 	}
 	if (S_ISSOCK(st.st_mode)) {
 		char who[128];
 		if (expose_socket_alive(path, who, sizeof who)) {
-			expose_set(a, SOCK_CONFLICT, "served by %s; not taking it "
+			expose_set(x, SOCK_CONFLICT, "served by %s; not taking it "
 			    "over. Stop docker.service (systemctl disable --now "
 			    "docker.service docker.socket) or set socket.path", who);
 			return false;
@@ -167,7 +185,7 @@ expose_claim_path(struct agent *a)
 		log_notice("socket", "replacing the stale socket %s (nothing "
 		    "answers there)", path);
 		if (unlink(path) < 0 && errno != ENOENT) {
-			expose_set(a, SOCK_ERROR, "cannot remove the stale socket: %s",
+			expose_set(x, SOCK_ERROR, "cannot remove the stale socket: %s",
 			    strerror(errno));
 			return false;
 		}
@@ -180,20 +198,21 @@ expose_claim_path(struct agent *a)
 		manifest_remove(&a->manifest, "file", path);
 		return true;
 	}
-	expose_set(a, SOCK_CONFLICT, "a %s the agent did not create is there; "
+	expose_set(x, SOCK_CONFLICT, "a %s the agent did not create is there; "
 	    "left untouched. Remove it or set socket.path",
 	    S_ISDIR(st.st_mode) ? "directory" : "file");
 	return false;
 }
 
 static int
-expose_listen(struct agent *a)
+expose_listen(struct expose *x)
 {
+	struct agent *a = x->agent;
 	const char *path = a->cfg.socket_path;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	char tmp[sizeof sun.sun_path];
 	if (snprintf(tmp, sizeof tmp, "%s.wda-new", path) >= (int)sizeof tmp) {
-		expose_set(a, SOCK_ERROR, "the path is too long for a unix "
+		expose_set(x, SOCK_ERROR, "the path is too long for a unix "
 		    "socket; set a shorter socket.path");
 		return -1;
 	}
@@ -206,84 +225,86 @@ expose_listen(struct agent *a)
 	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		expose_set(a, SOCK_ERROR, "socket: %s", strerror(errno));
+		expose_set(x, SOCK_ERROR, "socket: %s", strerror(errno));
 		return -1;
 	}
 	strcpy(sun.sun_path, tmp);
 	(void)unlink(tmp);
 	/* Bound, owned and restricted before it appears under its name. */
 	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
-	    chown(tmp, 0, a->socket_gid) < 0 || chmod(tmp, 0660) < 0 ||
+	    chown(tmp, 0, x->socket_gid) < 0 || chmod(tmp, 0660) < 0 ||
 	    listen(fd, SOMAXCONN) < 0 || rename(tmp, path) < 0) {
-		expose_set(a, SOCK_ERROR, "cannot listen: %s", strerror(errno));
+		expose_set(x, SOCK_ERROR, "cannot listen: %s", strerror(errno));
 		(void)unlink(tmp);
 		close(fd);
 		return -1;
 	}
 	struct stat st;
-	a->listen_ino = stat(path, &st) == 0 ? st.st_ino : 0;
-	a->listen_fd = fd;
+	x->listen_ino = stat(path, &st) == 0 ? st.st_ino : 0;
+	x->listen_fd = fd;
 	manifest_add(&a->manifest, "socket", path, NULL);
 	manifest_save(&a->manifest);
 	return 0;
 }
 
 static void
-expose_proxy(struct agent *a)
+expose_start_proxy(struct expose *x)
 {
-	if (a->listen_fd < 0) {
-		if (a->activated_fd >= 0) {
-			a->listen_fd = a->activated_fd;
-			a->listen_fd_activated = true;
+	struct agent *a = x->agent;
+	if (x->listen_fd < 0) {
+		if (x->activated_fd >= 0) {
+			x->listen_fd = x->activated_fd;
+			x->listen_fd_activated = true;
 			log_info("socket", "using %s from socket activation",
 			    a->cfg.socket_path);
-		} else if (!expose_claim_path(a) || expose_listen(a) < 0)
+		} else if (!expose_claim_path(x) || expose_listen(x) < 0)
 			return;
 	}
-	if (a->proxy != NULL)
-		proxy_set_engine(a->proxy, a->engine_path);
+	if (x->proxy != NULL)
+		proxy_set_engine(x->proxy, a->engine_path);
 	else {
-		a->proxy = proxy_new(a->base, a->listen_fd, a->engine_path,
+		x->proxy = proxy_new(a->base, x->listen_fd, a->engine_path,
 		    a->cfg.socket_max_connections);
-		if (a->proxy == NULL) {
-			expose_set(a, SOCK_ERROR, "cannot start the proxy (out of "
+		if (x->proxy == NULL) {
+			expose_set(x, SOCK_ERROR, "cannot start the proxy (out of "
 			    "memory)");
 			return;
 		}
 	}
 	if (a->engine_socket_present)
-		expose_set(a, SOCK_OK, "proxy to %s", a->engine_path);
+		expose_set(x, SOCK_OK, "proxy to %s", a->engine_path);
 	else
-		expose_set(a, SOCK_WAITING, "listening; Docker Desktop's engine "
+		expose_set(x, SOCK_WAITING, "listening; Docker Desktop's engine "
 		    "socket is away, so clients are told at once");
 }
 
 static void
-expose_mount(struct agent *a)
+expose_mount(struct expose *x)
 {
+	struct agent *a = x->agent;
 	const char *path = a->cfg.socket_path;
 	struct stat est;
 	if (!a->engine_socket_present || stat(a->engine_path, &est) < 0 ||
 	    !S_ISSOCK(est.st_mode)) {
-		if (a->mounted_ino != 0 ||
+		if (x->mounted_ino != 0 ||
 		    manifest_find(&a->manifest, "mount", path) != NULL)
-			expose_unmount(a);
-		expose_set(a, SOCK_WAITING, "waiting for Docker Desktop's engine "
+			expose_unmount(x);
+		expose_set(x, SOCK_WAITING, "waiting for Docker Desktop's engine "
 		    "socket to bind-mount it");
 		return;
 	}
-	if (a->mounted_ino == est.st_ino)
+	if (x->mounted_ino == est.st_ino)
 		goto check_group;
-	if (a->mounted_ino != 0) {
+	if (x->mounted_ino != 0) {
 		log_info("socket", "Docker Desktop re-created its socket; "
 		    "re-mounting %s", path);
-		expose_unmount(a);
+		expose_unmount(x);
 	}
-	if (!expose_claim_path(a))
+	if (!expose_claim_path(x))
 		return;
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
 	if (fd < 0) {
-		expose_set(a, SOCK_ERROR, "cannot create the mount point: %s",
+		expose_set(x, SOCK_ERROR, "cannot create the mount point: %s",
 		    strerror(errno));
 		return;
 	}
@@ -292,46 +313,47 @@ expose_mount(struct agent *a)
 	if (mount(a->engine_path, path, NULL, MS_BIND, NULL) < 0) {
 		int e = errno;
 		manifest_save(&a->manifest);
-		expose_unmount(a);
-		expose_set(a, SOCK_ERROR, "cannot bind-mount %s: %s%s",
+		expose_unmount(x);
+		expose_set(x, SOCK_ERROR, "cannot bind-mount %s: %s%s",
 		    a->engine_path, strerror(e), e == EPERM ?
 		    " (mount mode needs CAP_SYS_ADMIN; use socket.mode=proxy)" : "");
 		return;
 	}
 	manifest_add(&a->manifest, "mount", path, a->engine_path);
 	manifest_save(&a->manifest);
-	a->mounted_ino = est.st_ino;
+	x->mounted_ino = est.st_ino;
 check_group:
-	if (est.st_gid != a->socket_gid && (est.st_mode & 0007) != 0007)
-		expose_set(a, SOCK_OK, "bind mount of %s, but its group is gid %u, "
+	if (est.st_gid != x->socket_gid && (est.st_mode & 0007) != 0007)
+		expose_set(x, SOCK_OK, "bind mount of %s, but its group is gid %u, "
 		    "not this distro's %s group (gid %u): its members get "
 		    "'permission denied'. Use socket.mode=proxy", a->engine_path,
 		    (unsigned)est.st_gid, a->cfg.socket_group,
-		    (unsigned)a->socket_gid);
+		    (unsigned)x->socket_gid);
 	else
-		expose_set(a, SOCK_OK, "bind mount of %s", a->engine_path);
+		expose_set(x, SOCK_OK, "bind mount of %s", a->engine_path);
 }
 
 void
-expose_reconcile(struct agent *a)
+expose_reconcile(struct expose *x)
 {
-	if (a->disabled && a->listen_fd_activated && a->proxy != NULL) {
+	struct agent *a = x->agent;
+	if (a->disabled && x->listen_fd_activated && x->proxy != NULL) {
 		/*
 		 * systemd holds the activated socket; closing our copy would
 		 * leave clients queued forever, so keep it and turn them away.
 		 */
-		proxy_set_engine(a->proxy, "");
-		expose_set(a, SOCK_DISABLED, "integration is off for this distro");
+		proxy_set_engine(x->proxy, "");
+		expose_set(x, SOCK_DISABLED, "integration is off for this distro");
 		return;
 	}
 	if (a->disabled || a->stopping) {
-		expose_stop(a, true);
-		expose_set(a, SOCK_DISABLED, a->disabled ?
+		expose_stop(x, true);
+		expose_set(x, SOCK_DISABLED, a->disabled ?
 		    "integration is off for this distro" : NULL);
 		return;
 	}
-	if (expose_group_gid(a, &a->socket_gid) < 0) {
-		a->socket_gid = 0;
+	if (expose_group_gid(a, &x->socket_gid) < 0) {
+		x->socket_gid = 0;
 		log_state(LOG_LVL_ERR, "socket", "socket.group", "group %s does "
 		    "not exist and cannot be created; only root can use %s. "
 		    "Create it with 'groupadd --system %s'", a->cfg.socket_group,
@@ -339,33 +361,140 @@ expose_reconcile(struct agent *a)
 	} else
 		log_state(LOG_LVL_INFO, "socket", "socket.group", NULL);
 	if (a->cfg.socket_mode == SOCKET_MODE_PROXY)
-		expose_proxy(a);
+		expose_start_proxy(x);
 	else
-		expose_mount(a);
+		expose_mount(x);
 }
 
 void
-expose_stop(struct agent *a, bool keep_activated)
+expose_stop(struct expose *x, bool keep_activated)
 {
-	if (a->proxy != NULL) {
-		proxy_free(a->proxy);
-		a->proxy = NULL;
+	struct agent *a = x->agent;
+	if (x->proxy != NULL) {
+		proxy_free(x->proxy);
+		x->proxy = NULL;
 	}
-	if (a->listen_fd >= 0 && !(a->listen_fd_activated && keep_activated)) {
+	if (x->listen_fd >= 0 && !(x->listen_fd_activated && keep_activated)) {
 		const char *path = a->cfg.socket_path;
 		struct stat st;
-		if (!a->listen_fd_activated && stat(path, &st) == 0 &&
-		    st.st_ino == a->listen_ino)
+		if (!x->listen_fd_activated && stat(path, &st) == 0 &&
+		    st.st_ino == x->listen_ino)
 			(void)unlink(path);
-		close(a->listen_fd);
-		if (a->listen_fd_activated)
-			a->activated_fd = -1;
-		a->listen_fd = -1;
-		a->listen_fd_activated = false;
+		close(x->listen_fd);
+		if (x->listen_fd_activated)
+			x->activated_fd = -1;
+		x->listen_fd = -1;
+		x->listen_fd_activated = false;
 		manifest_remove(&a->manifest, "socket", path);
 		manifest_save(&a->manifest);
 	}
-	if (a->mounted_ino != 0 ||
+	if (x->mounted_ino != 0 ||
 	    manifest_find(&a->manifest, "mount", a->cfg.socket_path) != NULL)
-		expose_unmount(a);
+		expose_unmount(x);
+}
+
+struct expose *
+expose_new(struct agent *a, int activated_fd)
+{
+	struct expose *x = calloc(1, sizeof *x);
+	if (x == NULL)
+		return NULL;
+	x->agent = a;
+	x->listen_fd = -1;
+	x->activated_fd = activated_fd;
+	return x;
+}
+
+/* An activated socket stays open: systemd still holds it. */
+void
+expose_free(struct expose *x)
+{
+	if (x == NULL)
+		return;
+	expose_stop(x, true);
+	free(x);
+}
+
+enum socket_state
+expose_state(const struct expose *x)
+{
+	return x != NULL ? x->state : SOCK_ABSENT;
+}
+
+const char *
+expose_detail(const struct expose *x)
+{
+	return x != NULL ? x->detail : "";
+}
+
+struct proxy *
+expose_proxy(const struct expose *x)
+{
+	return x != NULL ? x->proxy : NULL;
+}
+
+/* Ownership as it is on disk: a problem when the docker group is locked out. */
+static void
+expose_ownership_json(const struct expose *x, struct json_object *s,
+    struct json_object *problems)
+{
+	const struct config *cfg = &x->agent->cfg;
+	struct stat st;
+	if (stat(cfg->socket_path, &st) < 0)
+		return;
+	char perm[8];
+	snprintf(perm, sizeof perm, "%04o", (unsigned)(st.st_mode & 07777));
+	json_object_object_add(s, "owner_uid", json_object_new_int64(st.st_uid));
+	json_object_object_add(s, "group_gid", json_object_new_int64(st.st_gid));
+	agent_json_add_str(s, "permissions", perm);
+	if (x->state == SOCK_OK && st.st_gid != x->socket_gid &&
+	    (st.st_mode & 0006) != 0006) {
+		char what[256];
+		snprintf(what, sizeof what, "%s belongs to gid %u, not this "
+		    "distro's %s group (gid %u): its members get 'permission "
+		    "denied'", cfg->socket_path, (unsigned)st.st_gid,
+		    cfg->socket_group, (unsigned)x->socket_gid);
+		agent_add_problem(problems, what, cfg->socket_mode ==
+		    SOCKET_MODE_MOUNT ? "set socket.mode to proxy, which "
+		    "keeps this distro's docker group" :
+		    "restart the agent to fix the socket's ownership");
+	}
+}
+
+struct json_object *
+expose_status_json(const struct expose *x, struct json_object *problems)
+{
+	struct json_object *s = json_object_new_object();
+	if (s == NULL || x == NULL)
+		return s;
+	const struct config *cfg = &x->agent->cfg;
+	agent_json_add_str(s, "path", cfg->socket_path);
+	agent_json_add_str(s, "mode", config_socket_mode_name(cfg->socket_mode));
+	agent_json_add_str(s, "state", expose_state_name(x->state));
+	agent_json_add_str(s, "detail", x->detail);
+	agent_json_add_str(s, "group", cfg->socket_group);
+	expose_ownership_json(x, s, problems);
+	if (x->state == SOCK_CONFLICT || x->state == SOCK_ERROR) {
+		char what[700];
+		snprintf(what, sizeof what, "%s: %s", cfg->socket_path,
+		    x->detail);
+		agent_add_problem(problems, what, "see above; the agent retries "
+		    "on every heartbeat and on 'wsl-docker-agent reconcile'");
+	}
+	return s;
+}
+
+struct json_object *
+expose_proxy_json(const struct expose *x)
+{
+	struct proxy_stats ps = { 0 };
+	if (x != NULL && x->proxy != NULL)
+		proxy_stats(x->proxy, &ps);
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "active", json_object_new_int64((int64_t)ps.active));
+	json_object_object_add(o, "total", json_object_new_int64((int64_t)ps.total));
+	json_object_object_add(o, "refused",
+	    json_object_new_int64((int64_t)ps.refused));
+	json_object_object_add(o, "errors", json_object_new_int64((int64_t)ps.errors));
+	return o;
 }

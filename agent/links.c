@@ -15,7 +15,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "agent.h"
+
+#define CONFLICT_MAX		32
+
+struct conflict {
+	char	*what;		/* "a hand-installed /usr/local/bin/docker" */
+	char	*fix;
+};
+
+/* The links as last reconciled, and what in the distro fights them. */
+struct links {
+	struct agent		*agent;		/* its cfg and manifest */
+	struct link_entry	 e[LINK_MAX_ENTRIES];
+	size_t			 n;
+	struct conflict		 conflicts[CONFLICT_MAX];
+	size_t			 nconflicts;
+};
 
 /* Where Docker Desktop keeps tools and plugins (the shim and watch.c look too). */
 const char *const links_bin_subdirs[] = { "cli-tools/usr/bin", NULL };
@@ -259,47 +277,47 @@ links_plan(const struct config *cfg, bool cli_present, bool disabled,
 /* ---------------------------------------------------------------- */
 
 static void
-links_record(struct agent *a, const char *path, const char *target,
+links_record(struct links *l, const char *path, const char *target,
     enum link_state state, const char *detail)
 {
-	if (a->nlinks >= LINK_MAX_ENTRIES)
+	if (l->n >= LINK_MAX_ENTRIES)
 		return;
-	struct link_entry *e = &a->links[a->nlinks++];
+	struct link_entry *e = &l->e[l->n++];
 	e->path = strdup(path);
 	e->target = target != NULL ? strdup(target) : NULL;
 	e->state = state;
 	e->detail = detail != NULL ? strdup(detail) : NULL;
 }
 
-void
-links_clear_state(struct agent *a)
+static void
+links_clear_state(struct links *l)
 {
-	for (size_t i = 0; i < a->nlinks; i++) {
-		free(a->links[i].path);
-		free(a->links[i].target);
-		free(a->links[i].detail);
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->e[i].path);
+		free(l->e[i].target);
+		free(l->e[i].detail);
 	}
-	a->nlinks = 0;
+	l->n = 0;
 }
 
-void
-conflicts_clear(struct agent *a)
+static void
+links_conflicts_clear(struct links *l)
 {
-	for (size_t i = 0; i < a->nconflicts; i++) {
-		free(a->conflicts[i].what);
-		free(a->conflicts[i].fix);
+	for (size_t i = 0; i < l->nconflicts; i++) {
+		free(l->conflicts[i].what);
+		free(l->conflicts[i].fix);
 	}
-	a->nconflicts = 0;
+	l->nconflicts = 0;
 }
 
-void
-conflict_add(struct agent *a, const char *what, const char *fix)
+static void
+links_conflict_add(struct links *l, const char *what, const char *fix)
 {
-	if (a->nconflicts >= CONFLICT_MAX)
+	if (l->nconflicts >= CONFLICT_MAX)
 		return;
-	a->conflicts[a->nconflicts].what = strdup(what);
-	a->conflicts[a->nconflicts].fix = strdup(fix);
-	a->nconflicts++;
+	l->conflicts[l->nconflicts].what = strdup(what);
+	l->conflicts[l->nconflicts].fix = strdup(fix);
+	l->nconflicts++;
 	log_state(LOG_LVL_WARN, "links", what, "%s; %s", what, fix);
 }
 
@@ -347,10 +365,11 @@ links_make(const char *path, const char *target, bool replace)
 }
 
 static void
-links_apply_one(struct agent *a, const struct link_plan *p)
+links_apply_one(struct links *l, const struct link_plan *p)
 {
+	struct manifest *m = &l->agent->manifest;
 	enum link_state ok_state = p->shim ? LINK_SHIM : LINK_OK;
-	struct manifest_entry *mine = manifest_find(&a->manifest, "link", p->path);
+	struct manifest_entry *mine = manifest_find(m, "link", p->path);
 	struct stat st;
 	char detail[PATH_MAX + 160];
 
@@ -358,37 +377,37 @@ links_apply_one(struct agent *a, const struct link_plan *p)
 		char *cur = S_ISLNK(st.st_mode) ? links_readlink(p->path) : NULL;
 		if (cur != NULL && strcmp(cur, p->target) == 0) {
 			/* Already right; adopting an identical link clobbers nothing. */
-			manifest_add(&a->manifest, "link", p->path, p->target);
-			links_record(a, p->path, p->target, ok_state, NULL);
+			manifest_add(m, "link", p->path, p->target);
+			links_record(l, p->path, p->target, ok_state, NULL);
 		} else if (cur != NULL && mine != NULL) {
 			if (links_make(p->path, p->target, true) < 0) {
 				snprintf(detail, sizeof detail, "cannot replace: %s",
 				    strerror(errno));
-				links_record(a, p->path, p->target, LINK_CONFLICT, detail);
+				links_record(l, p->path, p->target, LINK_CONFLICT, detail);
 			} else {
-				manifest_add(&a->manifest, "link", p->path, p->target);
-				links_record(a, p->path, p->target, ok_state, NULL);
+				manifest_add(m, "link", p->path, p->target);
+				links_record(l, p->path, p->target, ok_state, NULL);
 				log_info("links", "%s -> %s", p->path, p->target);
 			}
 		} else {
 			if (mine != NULL) {
 				/* Someone replaced our link with their own file. */
-				manifest_remove(&a->manifest, "link", p->path);
+				manifest_remove(m, "link", p->path);
 			}
 			snprintf(detail, sizeof detail, "%s is %s the agent did not "
 			    "create", p->path, cur != NULL ? "a link" : "a file");
-			links_record(a, p->path, p->target, LINK_CONFLICT, detail);
+			links_record(l, p->path, p->target, LINK_CONFLICT, detail);
 			char fix[PATH_MAX + 128];
 			snprintf(fix, sizeof fix, "left untouched; remove or move it "
 			    "aside to use Docker Desktop's %s", strrchr(p->path, '/') + 1);
-			conflict_add(a, detail, fix);
+			links_conflict_add(l, detail, fix);
 		}
 		free(cur);
 		return;
 	}
 	if (errno != ENOENT) {
 		snprintf(detail, sizeof detail, "%s: %s", p->path, strerror(errno));
-		links_record(a, p->path, p->target, LINK_CONFLICT, detail);
+		links_record(l, p->path, p->target, LINK_CONFLICT, detail);
 		return;
 	}
 	char *dir = strdup(p->path);
@@ -401,19 +420,19 @@ links_apply_one(struct agent *a, const struct link_plan *p)
 	}
 	if (links_make(p->path, p->target, false) < 0) {
 		snprintf(detail, sizeof detail, "cannot create: %s", strerror(errno));
-		links_record(a, p->path, p->target, LINK_CONFLICT, detail);
+		links_record(l, p->path, p->target, LINK_CONFLICT, detail);
 		log_state(LOG_LVL_ERR, "links", p->path, "%s: %s", p->path, detail);
 		return;
 	}
 	log_state(LOG_LVL_INFO, "links", p->path, NULL);
-	manifest_add(&a->manifest, "link", p->path, p->target);
-	links_record(a, p->path, p->target, ok_state, NULL);
+	manifest_add(m, "link", p->path, p->target);
+	links_record(l, p->path, p->target, ok_state, NULL);
 	log_info("links", "%s -> %s", p->path, p->target);
 }
 
 /* Remove a link from the manifest, and from disk if it is still ours. */
 static void
-links_remove_ours(struct agent *a, const char *path, const char *target)
+links_remove_ours(struct manifest *m, const char *path, const char *target)
 {
 	char *cur = links_readlink(path);
 	if (cur != NULL && target != NULL && strcmp(cur, target) == 0) {
@@ -426,7 +445,7 @@ links_remove_ours(struct agent *a, const char *path, const char *target)
 		log_notice("links", "%s changed since the agent made it; left "
 		    "untouched and forgotten", path);
 	free(cur);
-	manifest_remove(&a->manifest, "link", path);
+	manifest_remove(m, "link", path);
 }
 
 static bool
@@ -447,10 +466,12 @@ links_unit_installed(const char *unit)
 
 /* Things in the distro that fight the integration, each with its fix. */
 static void
-links_check_distro_conflicts(struct agent *a)
+links_check_distro_conflicts(struct links *l)
 {
-	char *ours = util_path_join(a->cfg.bin_dir, "docker");
-	bool linked = ours != NULL && manifest_find(&a->manifest, "link", ours);
+	const struct config *cfg = &l->agent->cfg;
+	char *ours = util_path_join(cfg->bin_dir, "docker");
+	bool linked = ours != NULL &&
+	    manifest_find(&l->agent->manifest, "link", ours);
 	free(ours);
 	static const char *const local_clis[] = { "/usr/bin/docker",
 	    "/bin/docker", NULL };
@@ -459,7 +480,7 @@ links_check_distro_conflicts(struct agent *a)
 		char real[PATH_MAX];
 		/* With a merged /usr, /bin/docker is /usr/bin/docker: say it once. */
 		if (access(local_clis[i], X_OK) != 0 ||
-		    util_path_within(local_clis[i], a->cfg.bin_dir) ||
+		    util_path_within(local_clis[i], cfg->bin_dir) ||
 		    realpath(local_clis[i], real) == NULL ||
 		    strcmp(real, seen) == 0)
 			continue;
@@ -467,26 +488,36 @@ links_check_distro_conflicts(struct agent *a)
 		char what[PATH_MAX + 96];
 		snprintf(what, sizeof what, "%s (a docker CLI installed in this "
 		    "distro, such as docker-ce) is shadowed by %s/docker",
-		    local_clis[i], a->cfg.bin_dir);
-		conflict_add(a, what, "remove the distro's docker packages "
+		    local_clis[i], cfg->bin_dir);
+		links_conflict_add(l, what, "remove the distro's docker packages "
 		    "(apt-get remove docker-ce-cli docker.io) so one docker is used");
 	}
 	if (links_unit_installed("docker.service"))
-		conflict_add(a, "a local docker.service is installed in this distro",
-		    "run 'systemctl disable --now docker.service docker.socket' so "
-		    "it does not take the docker socket");
+		links_conflict_add(l, "a local docker.service is installed in this "
+		    "distro", "run 'systemctl disable --now docker.service "
+		    "docker.socket' so it does not take the docker socket");
+}
+
+struct links *
+links_new(struct agent *a)
+{
+	struct links *l = calloc(1, sizeof *l);
+	if (l != NULL)
+		l->agent = a;
+	return l;
 }
 
 void
-links_reconcile(struct agent *a)
+links_reconcile(struct links *l, bool cli_present, bool disabled)
 {
+	struct manifest *m = &l->agent->manifest;
 	struct link_plan *plan = NULL;
 	size_t nplan = 0, nrefused = 0;
 	struct link_entry refused[32];
 
-	links_clear_state(a);
-	conflicts_clear(a);
-	if (links_plan(&a->cfg, a->cli_present, a->disabled, &a->manifest, &plan,
+	links_clear_state(l);
+	links_conflicts_clear(l);
+	if (links_plan(&l->agent->cfg, cli_present, disabled, m, &plan,
 	    &nplan, refused, &nrefused, 32) < 0) {
 		log_err("links", "out of memory planning links; will retry");
 		links_plan_free(plan, nplan);
@@ -496,15 +527,15 @@ links_reconcile(struct agent *a)
 	for (size_t i = 0; i < nrefused; i++) {
 		log_state(LOG_LVL_WARN, "links", refused[i].path, "%s: %s",
 		    refused[i].path, refused[i].detail);
-		links_record(a, refused[i].path, NULL, LINK_REFUSED, refused[i].detail);
+		links_record(l, refused[i].path, NULL, LINK_REFUSED, refused[i].detail);
 	}
 	links_refused_free(refused, nrefused);
 	for (size_t i = 0; i < nplan; i++)
-		links_apply_one(a, &plan[i]);
+		links_apply_one(l, &plan[i]);
 
 	/* Whatever we made that is no longer planned goes. */
-	for (size_t i = a->manifest.n; i-- > 0;) {
-		struct manifest_entry *e = &a->manifest.entries[i];
+	for (size_t i = m->n; i-- > 0;) {
+		struct manifest_entry *e = &m->entries[i];
 		if (strcmp(e->kind, "link") != 0)
 			continue;
 		bool planned = false;
@@ -514,24 +545,90 @@ links_reconcile(struct agent *a)
 			char *path = strdup(e->path);
 			char *target = e->target != NULL ? strdup(e->target) : NULL;
 			if (path != NULL)
-				links_remove_ours(a, path, target);
+				links_remove_ours(m, path, target);
 			free(path);
 			free(target);
 		}
 	}
 	links_plan_free(plan, nplan);
-	if (!a->disabled)
-		links_check_distro_conflicts(a);
-	manifest_save(&a->manifest);
+	if (!disabled)
+		links_check_distro_conflicts(l);
+	manifest_save(m);
+}
+
+/*
+ * With the CLI away links_plan() points bin_dir at the shim; planning as
+ * if disabled removes everything we made.
+ */
+void
+links_release(struct links *l, bool remove_all)
+{
+	links_reconcile(l, false, remove_all ||
+	    !links_shim_usable(&l->agent->cfg));
 }
 
 void
-links_release(struct agent *a, bool remove_all)
+links_free(struct links *l)
 {
-	bool saved_cli = a->cli_present, saved_disabled = a->disabled;
-	a->cli_present = false;
-	a->disabled = remove_all || !links_shim_usable(&a->cfg);
-	links_reconcile(a);
-	a->cli_present = saved_cli;
-	a->disabled = saved_disabled;
+	if (l == NULL)
+		return;
+	links_clear_state(l);
+	links_conflicts_clear(l);
+	free(l);
+}
+
+size_t
+links_count(const struct links *l, enum link_state state)
+{
+	size_t n = 0;
+	for (size_t i = 0; l != NULL && i < l->n; i++)
+		n += l->e[i].state == state;
+	return n;
+}
+
+static const char *
+links_state_name(enum link_state s)
+{
+	switch (s) {
+	case LINK_OK:		return "ok";
+	case LINK_SHIM:		return "shim";
+	case LINK_CONFLICT:	return "conflict";
+	case LINK_REFUSED:	return "refused";
+	}
+	return "?";
+}
+
+struct json_object *
+links_status_json(const struct links *l, struct json_object *problems)
+{
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; l != NULL && i < l->n; i++) {
+		const struct link_entry *e = &l->e[i];
+		struct json_object *o = json_object_new_object();
+		agent_json_add_str(o, "path", e->path);
+		agent_json_add_str(o, "target", e->target);
+		agent_json_add_str(o, "state", links_state_name(e->state));
+		agent_json_add_str(o, "detail", e->detail);
+		json_object_array_add(arr, o);
+	}
+	for (size_t i = 0; l != NULL && i < l->n; i++)
+		if (l->e[i].state == LINK_CONFLICT ||
+		    l->e[i].state == LINK_REFUSED)
+			agent_add_problem(problems, l->e[i].detail != NULL ?
+			    l->e[i].detail : l->e[i].path,
+			    l->e[i].state == LINK_REFUSED ?
+			    "Docker Desktop's tree holds something unexpected; "
+			    "reinstall or restart Docker Desktop" :
+			    "remove or move aside the file, or ignore this if you "
+			    "want to keep it");
+	return arr;
+}
+
+struct json_object *
+links_conflicts_json(const struct links *l)
+{
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; l != NULL && i < l->nconflicts; i++)
+		agent_add_problem(arr, l->conflicts[i].what, l->conflicts[i].fix);
+	return arr;
 }

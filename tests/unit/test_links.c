@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "agent.h"
 
 static char root[PATH_MAX];
@@ -248,6 +250,94 @@ Test(links, odd_names_are_refused)
 	cr_assert(refused_has(refused, nref, "bad\nname", "control characters"));
 	links_plan_free(plan, n);
 	links_refused_free(refused, nref);
+}
+
+/* ---- struct links: reconcile, status, release ---- */
+
+/* The {..} in arr whose key ends with tail, or NULL. */
+static struct json_object *
+json_find(struct json_object *arr, const char *key, const char *tail)
+{
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i), *v;
+		const char *s;
+		if (json_object_object_get_ex(o, key, &v) &&
+		    (s = json_object_get_string(v)) != NULL &&
+		    strlen(s) >= strlen(tail) &&
+		    strcmp(s + strlen(s) - strlen(tail), tail) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+static const char *
+json_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) ?
+	    json_object_get_string(v) : NULL;
+}
+
+Test(links, status_json_reports_each_link_and_its_problems)
+{
+	static struct agent a;
+	char mpath[PATH_MAX * 2], err[256] = "", bin_docker[PATH_MAX * 2];
+	snprintf(mpath, sizeof mpath, "%s/manifest.json", root);
+	cr_assert_eq(manifest_load(&a.manifest, mpath, err, sizeof err), 0, "%s", err);
+	a.cfg = cfg;
+	put_file("bin/docker-credential-desktop.exe", 0755, "hand-made");
+	struct links *l = links_new(&a);
+	cr_assert_not_null(l);
+	links_reconcile(l, true, false);
+
+	struct json_object *problems = json_object_new_array();
+	struct json_object *arr = links_status_json(l, problems);
+	struct json_object *e = json_find(arr, "path", "/bin/docker");
+	cr_assert_not_null(e);
+	cr_assert_str_eq(json_str(e, "state"), "ok");
+	char want[PATH_MAX * 2];
+	snprintf(want, sizeof want, "%s/cli-tools/usr/bin/docker", desktop);
+	cr_assert_str_eq(json_str(e, "target"), want);
+	e = json_find(arr, "path", "/bin/docker-credential-desktop.exe");
+	cr_assert_not_null(e);
+	cr_assert_str_eq(json_str(e, "state"), "conflict");
+	e = json_find(arr, "path", "/readme.txt");
+	cr_assert_not_null(e);
+	cr_assert_str_eq(json_str(e, "state"), "refused");
+	cr_assert_null(json_object_object_get(e, "target"));
+	struct json_object *p = json_find(problems, "what",
+	    "docker-credential-desktop.exe is a file the agent did not create");
+	cr_assert_not_null(p);
+	cr_assert_str_eq(json_str(p, "fix"), "remove or move aside the file, or "
+	    "ignore this if you want to keep it");
+	p = json_find(problems, "what", "readme.txt is not executable; refused");
+	cr_assert_not_null(p);
+	cr_assert_str_eq(json_str(p, "fix"), "Docker Desktop's tree holds "
+	    "something unexpected; reinstall or restart Docker Desktop");
+	struct json_object *conflicts = links_conflicts_json(l);
+	cr_assert_not_null(json_find(conflicts, "what",
+	    "docker-credential-desktop.exe is a file the agent did not create"));
+	json_object_put(conflicts);
+	cr_assert_geq(links_count(l, LINK_OK), 2);
+	json_object_put(arr);
+	json_object_put(problems);
+
+	/* Stopping hands docker to the shim; removing takes it away. */
+	snprintf(bin_docker, sizeof bin_docker, "%s/bin/docker", root);
+	links_release(l, false);
+	cr_assert_eq(links_count(l, LINK_OK), 0);
+	cr_assert_geq(links_count(l, LINK_SHIM), 1);
+	char target[PATH_MAX];
+	ssize_t n = readlink(bin_docker, target, sizeof target - 1);
+	cr_assert_gt(n, 0);
+	target[n] = '\0';
+	cr_assert_str_eq(target, cfg.shim_path);
+	links_release(l, true);
+	cr_assert_eq(links_count(l, LINK_SHIM), 0);
+	cr_assert_eq(access(bin_docker, F_OK), -1);
+	links_free(l);
+	manifest_free(&a.manifest);
+	memset(&a.cfg, 0, sizeof a.cfg);	/* the fixture's, freed there */
 }
 
 /* ---- manifest ---- */

@@ -896,7 +896,7 @@ agent_setup(const char *address)
 	if (address != NULL)
 		set("host.address", address);
 	hx.a.base = event_base_new();
-	hx.a.listen_fd = hx.a.activated_fd = -1;
+	hx.a.expose = expose_new(&hx.a, -1);
 	snprintf(hx.a.instance_id, sizeof hx.a.instance_id,
 	    "0123456789abcdef0123456789abcdef");
 	signal(SIGPIPE, SIG_IGN);
@@ -907,6 +907,8 @@ agent_teardown(void)
 {
 	health_free(hx.a.health);
 	hx.a.health = NULL;
+	expose_free(hx.a.expose);
+	hx.a.expose = NULL;
 	if (hx.conn >= 0)
 		close(hx.conn);
 	if (hx.listen_fd >= 0)
@@ -1159,7 +1161,6 @@ Test(health, event_on_meaningful_change_only)
 
 	/* Nothing meaningful changed: no event. */
 	health_state_changed(hx.a.health);
-	hx.a.engine.ping_ms = 3.5;
 	health_state_changed(hx.a.health);
 	host_send("{\"type\":\"request\",\"id\":1,\"request\":\"ping\"}\n");
 	struct json_object *m = host_read();

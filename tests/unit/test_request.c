@@ -71,13 +71,15 @@ agent_setup(void)
 	set("host.address", "none");
 	cr_assert(eq(int, mkdir(in_dir("state"), 0755), 0));
 	t.a.base = event_base_new();
-	t.a.listen_fd = t.a.activated_fd = -1;
 	t.a.start_mono_ms = util_now_ms();
 	snprintf(t.a.instance_id, sizeof t.a.instance_id,
 	    "0123456789abcdef0123456789abcdef");
 	t.a.engine_path = util_path_join(t.a.cfg.desktop_dir, "engine.sock");
 	cr_assert(eq(int, manifest_load(&t.a.manifest, in_dir("state/manifest."
 	    "json"), err, sizeof err), 0), "%s", err);
+	t.a.links = links_new(&t.a);
+	t.a.expose = expose_new(&t.a, -1);
+	t.a.engine = engine_new(&t.a);
 	t.a.health = health_new(&t.a);		/* state off: in the status */
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -95,11 +97,11 @@ agent_teardown(void)
 	t.a.stopping = true;
 	control_free(t.a.control);
 	bind_free(t.a.bind);
-	expose_stop(&t.a, false);
+	expose_stop(t.a.expose, false);
 	health_free(t.a.health);
-	engine_probe_free(t.a.probe);
-	links_clear_state(&t.a);
-	conflicts_clear(&t.a);
+	engine_free(t.a.engine);
+	links_free(t.a.links);
+	expose_free(t.a.expose);
 	manifest_free(&t.a.manifest);
 	free(t.a.engine_path);
 	config_free(&t.a.cfg);
