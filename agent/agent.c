@@ -25,7 +25,7 @@
 #define PROBE_RETRY_FIRST_S	1
 
 static struct event *agent_probe_retry_ev;
-static int agent_probe_retry_s = PROBE_RETRY_FIRST_S;
+static struct backoff agent_probe_backoff = { PROBE_RETRY_FIRST_S * 1000, 0, 0 };
 
 static bool
 agent_path_is(const char *dir, const char *sub, mode_t type)
@@ -128,12 +128,13 @@ agent_state_changed(struct agent *a)
 	if (a->engine_socket_present && !reachable && !a->disabled &&
 	    agent_probe_retry_ev != NULL &&
 	    !evtimer_pending(agent_probe_retry_ev, NULL)) {
-		struct timeval tv = { agent_probe_retry_s, 0 };
+		agent_probe_backoff.cap_ms = (uint32_t)a->cfg.host_interval * 1000;
+		uint32_t ms = backoff_next(&agent_probe_backoff, util_random());
+		struct timeval tv = { (time_t)(ms / 1000),
+		    (suseconds_t)(ms % 1000) * 1000 };
 		evtimer_add(agent_probe_retry_ev, &tv);
-		if (agent_probe_retry_s < a->cfg.host_interval)
-			agent_probe_retry_s *= 2;
 	} else if (reachable)
-		agent_probe_retry_s = PROBE_RETRY_FIRST_S;
+		backoff_reset(&agent_probe_backoff);
 	if (a->health != NULL)
 		health_state_changed(a->health);
 }

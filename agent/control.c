@@ -121,16 +121,15 @@ control_parse(const char *line, char *name, size_t namelen,
 	bool complete = json_tokener_get_error(tok) == json_tokener_success &&
 	    tok->char_offset == (int)strlen(line);
 	json_tokener_free(tok);
-	struct json_object *verb;
-	if (req == NULL || !complete || !json_object_is_type(req, json_type_object) ||
-	    !json_object_object_get_ex(req, "request", &verb) ||
-	    !json_object_is_type(verb, json_type_string)) {
+	const char *verb = req != NULL && complete ?
+	    util_json_string(req, "request") : NULL;
+	if (verb == NULL) {
 		json_object_put(req);
 		*reply = control_error("bad-json", "send one JSON object per line, "
 		    "such as {\"request\":\"status\"}");
 		return false;
 	}
-	snprintf(name, namelen, "%s", json_object_get_string(verb));
+	snprintf(name, namelen, "%s", verb);
 	json_object_put(req);
 	return true;
 }
@@ -235,20 +234,16 @@ struct control *
 control_new(struct agent *a)
 {
 	const char *path = a->cfg.control_socket;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof sun.sun_path) {
+	struct sockaddr_un sun;
+	socklen_t sunlen = util_sockaddr_un(&sun, path);
+	if (sunlen == 0) {
 		log_err("control", "control_socket %s is too long for a unix "
 		    "socket; set a shorter one", path);
 		return NULL;
 	}
-	strcpy(sun.sun_path, path);
-	char *dir = strdup(path);
-	if (dir == NULL)
-		return NULL;
-	*strrchr(dir, '/') = '\0';
-	if (dir[0] != '\0' && util_mkdir_p(dir, 0755) < 0)
-		log_warn("control", "cannot create %s: %s", dir, strerror(errno));
-	free(dir);
+	if (util_mkdir_parent(path, 0755) < 0)
+		log_warn("control", "cannot create the directory of %s: %s",
+		    path, strerror(errno));
 	/* We hold the single-instance lock, so whatever is there is stale. */
 	(void)unlink(path);
 	struct control *ctl = calloc(1, sizeof *ctl);
@@ -259,7 +254,7 @@ control_new(struct agent *a)
 	mode_t old = umask(0);
 	ctl->listener = evconnlistener_new_bind(a->base, control_accept, ctl,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
-	    (struct sockaddr *)&sun, sizeof sun);
+	    (struct sockaddr *)&sun, sunlen);
 	umask(old);
 	if (ctl->listener == NULL || ctl->path == NULL) {
 		log_err("control", "cannot listen on %s: %s; status will not "

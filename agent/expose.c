@@ -209,29 +209,25 @@ expose_listen(struct expose *x)
 {
 	struct agent *a = x->agent;
 	const char *path = a->cfg.socket_path;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun;
 	char tmp[sizeof sun.sun_path];
-	if (snprintf(tmp, sizeof tmp, "%s.wda-new", path) >= (int)sizeof tmp) {
+	socklen_t sunlen = 0;
+	if (snprintf(tmp, sizeof tmp, "%s.wda-new", path) < (int)sizeof tmp)
+		sunlen = util_sockaddr_un(&sun, tmp);
+	if (sunlen == 0) {
 		expose_set(x, SOCK_ERROR, "the path is too long for a unix "
 		    "socket; set a shorter socket.path");
 		return -1;
 	}
-	char *dir = strdup(path);
-	if (dir != NULL) {
-		*strrchr(dir, '/') = '\0';
-		if (dir[0] != '\0')
-			(void)util_mkdir_p(dir, 0755);
-		free(dir);
-	}
+	(void)util_mkdir_parent(path, 0755);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		expose_set(x, SOCK_ERROR, "socket: %s", strerror(errno));
 		return -1;
 	}
-	strcpy(sun.sun_path, tmp);
 	(void)unlink(tmp);
 	/* Bound, owned and restricted before it appears under its name. */
-	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
+	if (bind(fd, (struct sockaddr *)&sun, sunlen) < 0 ||
 	    chown(tmp, 0, x->socket_gid) < 0 || chmod(tmp, 0660) < 0 ||
 	    listen(fd, SOMAXCONN) < 0 || rename(tmp, path) < 0) {
 		expose_set(x, SOCK_ERROR, "cannot listen: %s", strerror(errno));

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -61,8 +60,7 @@ struct health {
 	int			 busy;		/* in a request: events wait */
 	bool			 down_logged;	/* a failure logged since stable */
 	bool			 stable;	/* up for PROTO_STABLE_MS */
-	uint32_t		 backoff_ms;
-	uint64_t		 rng;
+	struct backoff		 backoff;	/* PROTO_BACKOFF_* */
 	struct json_object	*sent;		/* canonical status last sent */
 	uint64_t		 seq;
 	uint64_t		 reports_sent;
@@ -94,26 +92,6 @@ health_set_state(struct health *h, enum health_state s)
 		h->state = s;
 		h->since_ms = util_wall_ms();
 	}
-}
-
-/* xorshift64*: jitter only, seeded from getrandom(2). */
-static uint32_t
-health_random(struct health *h)
-{
-	h->rng ^= h->rng >> 12;
-	h->rng ^= h->rng << 25;
-	h->rng ^= h->rng >> 27;
-	return (uint32_t)((h->rng * 0x2545f4914f6cdd1dULL) >> 32);
-}
-
-static void
-health_seed(struct health *h)
-{
-	if (getrandom(&h->rng, sizeof h->rng, GRND_NONBLOCK) !=
-	    (ssize_t)sizeof h->rng)
-		h->rng = util_now_ms() ^ ((uint64_t)getpid() << 32);
-	if (h->rng == 0)
-		h->rng = 0x9e3779b97f4a7c15ULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -420,9 +398,9 @@ health_bad_input(struct health *h, const struct proto_item *item)
 static void
 health_retry_later(struct health *h)
 {
-	h->backoff_ms = proto_backoff_next(h->backoff_ms, health_random(h));
-	struct timeval tv = { (time_t)(h->backoff_ms / 1000),
-	    (suseconds_t)(h->backoff_ms % 1000) * 1000 };
+	uint32_t ms = backoff_next(&h->backoff, util_random());
+	struct timeval tv = { (time_t)(ms / 1000),
+	    (suseconds_t)(ms % 1000) * 1000 };
 	health_set_state(h, HEALTH_BACKOFF);
 	if (evtimer_add(h->retry_ev, &tv) < 0)
 		log_state(LOG_LVL_ERR, "health", "health.timer", "cannot arm "
@@ -465,7 +443,7 @@ health_lost(struct health *h, const char *reason, bool bad_input)
 {
 	health_drop_connection(h);
 	if (h->stable && !bad_input) {
-		h->backoff_ms = 0;
+		backoff_reset(&h->backoff);
 		log_state(LOG_LVL_NOTICE, "health", "health.up", NULL);
 	}
 	h->stable = false;
@@ -756,7 +734,8 @@ health_new(struct agent *a)
 	h->connecting_fd = -1;
 	h->since_ms = util_wall_ms();
 	proto_reader_init(&h->reader, PROTO_LINE_MAX);
-	health_seed(h);
+	h->backoff = (struct backoff){ PROTO_BACKOFF_BASE_MS,
+	    PROTO_BACKOFF_CAP_MS, 0 };
 	health_forget_logs();
 	health_choose_address(h);
 	address_format(&h->addr, h->addr_text, sizeof h->addr_text);

@@ -410,14 +410,9 @@ links_apply_one(struct links *l, const struct link_plan *p)
 		links_record(l, p->path, p->target, LINK_CONFLICT, detail);
 		return;
 	}
-	char *dir = strdup(p->path);
-	if (dir != NULL) {
-		*strrchr(dir, '/') = '\0';
-		if (util_mkdir_p(dir, 0755) < 0)
-			log_state(LOG_LVL_ERR, "links", dir, "cannot create %s: %s",
-			    dir, strerror(errno));
-		free(dir);
-	}
+	if (util_mkdir_parent(p->path, 0755) < 0)
+		log_state(LOG_LVL_ERR, "links", p->path, "cannot create the "
+		    "directory of %s: %s", p->path, strerror(errno));
 	if (links_make(p->path, p->target, false) < 0) {
 		snprintf(detail, sizeof detail, "cannot create: %s", strerror(errno));
 		links_record(l, p->path, p->target, LINK_CONFLICT, detail);

@@ -35,16 +35,6 @@ manifest_free(struct manifest *m)
 	memset(m, 0, sizeof *m);
 }
 
-static const char *
-manifest_string(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /*
  * A manifest that cannot be read is kept aside as manifest.json.bad (never
  * deleted: it is the only record of what we made) and we start afresh.
@@ -97,11 +87,11 @@ manifest_load(struct manifest *m, const char *path, char *err, size_t errlen)
 	size_t n = json_object_array_length(entries);
 	for (size_t i = 0; i < n && i < MANIFEST_MAX_ENTRIES; i++) {
 		struct json_object *e = json_object_array_get_idx(entries, i);
-		const char *kind = manifest_string(e, "kind");
-		const char *p = manifest_string(e, "path");
+		const char *kind = util_json_string(e, "kind");
+		const char *p = util_json_string(e, "path");
 		if (kind == NULL || p == NULL || p[0] != '/')
 			continue;
-		if (manifest_add(m, kind, p, manifest_string(e, "target")) < 0) {
+		if (manifest_add(m, kind, p, util_json_string(e, "target")) < 0) {
 			json_object_put(root);
 			snprintf(err, errlen, "out of memory");
 			return -1;

@@ -454,16 +454,6 @@ proto_id_valid(struct json_object *id)
 	    json_object_get_int64(id) >= 0;
 }
 
-static const char *
-proto_get_string(struct json_object *msg, const char *key,
-    struct json_object **v)
-{
-	if (!json_object_object_get_ex(msg, key, v) ||
-	    !json_object_is_type(*v, json_type_string))
-		return NULL;
-	return json_object_get_string(*v);
-}
-
 static enum proto_error
 proto_parse_args(struct json_object *msg, struct proto_request_msg *rq,
     char *why, size_t whylen)
@@ -506,7 +496,7 @@ proto_parse_request(struct json_object *msg, struct proto_request_msg *rq,
 	memset(rq, 0, sizeof *rq);
 	if (json_object_object_get_ex(msg, "id", &v) && proto_id_valid(v))
 		rq->id = v;
-	if ((s = proto_get_string(msg, "type", &v)) != NULL &&
+	if ((s = util_json_string(msg, "type")) != NULL &&
 	    strcmp(s, "request") != 0) {
 		snprintf(why, whylen, "unknown message type \"%.64s\"; the host "
 		    "sends only \"request\"", s);
@@ -535,7 +525,7 @@ proto_parse_request(struct json_object *msg, struct proto_request_msg *rq,
 			return PROTO_ERR_UNSUPPORTED_VERSION;
 		}
 	}
-	if ((s = proto_get_string(msg, "request", &v)) == NULL) {
+	if ((s = util_json_string(msg, "request")) == NULL) {
 		snprintf(why, whylen, "\"request\" must be a string naming the "
 		    "request, such as \"ping\"");
 		return PROTO_ERR_BAD_ARGUMENTS;
@@ -961,17 +951,14 @@ proto_check_agent_message(struct json_object *msg, char *why, size_t len)
 		{ "reply", proto_reply_fields },
 		{ "bye", proto_bye_fields },
 	};
-	struct json_object *t;
-
 	why[0] = '\0';
-	if (!json_object_is_type(msg, json_type_object) ||
-	    !json_object_object_get_ex(msg, "type", &t) ||
-	    !json_object_is_type(t, json_type_string)) {
+	const char *type = json_object_is_type(msg, json_type_object) ?
+	    util_json_string(msg, "type") : NULL;
+	if (type == NULL) {
 		snprintf(why, len, "a message is an object with a string "
 		    "\"type\"");
 		return -1;
 	}
-	const char *type = json_object_get_string(t);
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
 		if (strcmp(type, kinds[i].type) != 0)
 			continue;

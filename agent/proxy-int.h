@@ -56,7 +56,7 @@ struct proxy_conn {
 	struct proxy_http *http;	/* NULL: spliced blindly */
 	struct event	*ev_retry;	/* while the engine's backlog is full */
 	uint64_t	 retry_deadline;
-	unsigned	 retry_ms;
+	struct backoff	 retry;		/* the engine's backlog was full */
 };
 
 struct proxy {

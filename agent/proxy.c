@@ -216,15 +216,12 @@ proxy_refuse(struct proxy *p, int client, int engine)
 static enum proxy_engine_connect_result
 proxy_engine_connect(int fd, const char *path)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	size_t len = strlen(path);
-	if (len >= sizeof addr.sun_path) {
-		errno = ENAMETOOLONG;
+	struct sockaddr_un addr;
+	socklen_t len = util_sockaddr_un(&addr, path);
+	if (len == 0)
 		return PROXY_ENGINE_FAILED;
-	}
-	memcpy(addr.sun_path, path, len + 1);
 	for (;;) {
-		if (connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0)
+		if (connect(fd, (struct sockaddr *)&addr, len) == 0)
 			return PROXY_ENGINE_CONNECTED;
 		if (errno == EINTR)
 			continue;
@@ -636,16 +633,15 @@ conn_retry_later(struct proxy_conn *c)
 		    conn_retry_fired, c) < 0)
 			c->ev_retry = NULL;
 		c->retry_deadline = now + PROXY_RETRY_PATIENCE_MS;
-		c->retry_ms = PROXY_RETRY_FIRST_MS;
-	} else {
-		c->retry_ms = c->retry_ms * 2 < PROXY_RETRY_MAX_MS ?
-		    c->retry_ms * 2 : PROXY_RETRY_MAX_MS;
+		c->retry = (struct backoff){ PROXY_RETRY_FIRST_MS,
+		    PROXY_RETRY_MAX_MS, 0 };
 	}
+	uint32_t wait_ms = backoff_next(&c->retry, util_random());
 	if (now >= c->retry_deadline) {
 		conn_engine_refused(c, EAGAIN);
 		return;
 	}
-	struct timeval tv = { 0, (suseconds_t)c->retry_ms * 1000 };
+	struct timeval tv = { 0, (suseconds_t)wait_ms * 1000 };
 	if (c->ev_retry == NULL || evtimer_add(c->ev_retry, &tv) < 0) {
 		log_warn(PROXY_LOG, "cannot wait for the engine's backlog: "
 		    "out of memory; closing a client");

@@ -53,10 +53,10 @@ fuzz_bind(void *arg, const char *source, bool ro, char **repl, char *why,
 static int
 listen_at(const char *path)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+	struct sockaddr_un a;
+	socklen_t alen = util_sockaddr_un(&a, path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+	if (alen == 0 || fd < 0 || bind(fd, (struct sockaddr *)&a, alen) < 0 ||
 	    listen(fd, 64) < 0)
 		abort();
 	return fd;
