@@ -545,7 +545,8 @@ start_engine() {
 }
 
 # The desktop flavour's docker-desktop distro, a fresh one (the engine distro
-# goes whenever its dockerd does): sets ENGINE_DISTRO_PID. Its data-root is
+# goes whenever its dockerd does): sets ENGINE_DISTRO_PID. Its root is an
+# overlay of the cached trixie root and a tmpfs; its data-root is
 # $ENGINE_DIR/data, bound at /var/lib/docker. It has a network namespace of
 # its own with no way out, so that its dockerd can have its default bridge
 # (docker build's RUN steps need one) and forward IPv4 (or every docker run
@@ -558,8 +559,10 @@ start_engine_distro() {
 		# (drvfs shows Windows files to everyone, rwx.)
 		chmod 0777 -- "$DRIVE_C"
 	fi
+	mkdir -p -- "$ENGINE_DIR/root" "$ENGINE_DIR/rw"
 	spawn_holder "$ENGINE_DIR" "engine distro" --net "$ENGINE_HOLDER_SCRIPT" \
-		"$DESKTOP_ROOT" "$ENGINE_DIR/data" "$DRIVE_C" "$DD_WSL_MNT" "$DD_DRIVE_C"
+		"$DESKTOP_ROOT" "$ENGINE_DIR/root" "$ENGINE_DIR/rw" "$ENGINE_DIR/data" \
+		"$DRIVE_C" "$DD_WSL_MNT" "$DD_DRIVE_C"
 	ENGINE_DISTRO_PID=$(holder_pid_in "$ENGINE_DIR") || die "the engine distro's holder vanished"
 }
 
@@ -886,15 +889,20 @@ if [[ -n $drive_c ]]; then
 fi
 '$HOLDER_EPILOGUE
 
-# The docker-desktop distro of the desktop flavour. Arguments: ROOT DATA
-# DRIVE_C WSL_AT C_AT: the trixie root; the engine data-root, bound at
-# /var/lib/docker; drive C:, bound at C_AT; the shared tmpfs, bound at WSL_AT.
+# The docker-desktop distro of the desktop flavour. Arguments: LOWER ROOT
+# RW DATA DRIVE_C WSL_AT C_AT: the trixie root, the overlay's mount point
+# (upper and work on a tmpfs at RW, so that what the engine writes outside
+# its data-root goes with the distro and the cached root stays as built);
+# the engine data-root, bound at /var/lib/docker; drive C:, bound at C_AT;
+# the shared tmpfs, bound at WSL_AT.
 # shellcheck disable=SC2016
 readonly ENGINE_HOLDER_SCRIPT=$HOLDER_PROLOGUE'
-root=$1 data=$2 drive_c=$3 wsl_at=$4 c_at=$5
+lower=$1 root=$2 rw=$3 data=$4 drive_c=$5 wsl_at=$6 c_at=$7
+mount -t tmpfs -o mode=0755 wda-lab-engine-rw "$rw"
+mkdir -m 0755 "$rw/upper" "$rw/work"
 # runc makes "/" of every container rprivate, which fails (EINVAL) unless
-# "/" is a mount point.
-mount --bind "$root" "$root"
+# "/" is a mount point: the overlay is one.
+mount -t overlay wda-lab-engine -o "lowerdir=$lower,upperdir=$rw/upper,workdir=$rw/work" "$root"
 # (This network namespace is the holder'\''s own.)
 echo 1 >/proc/sys/net/ipv4/ip_forward
 mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
