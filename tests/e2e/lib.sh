@@ -9,7 +9,9 @@ export LAB_DIR=${LAB_DIR:-/var/tmp/wda-lab}
 # The lab's flavour (tests/lab/lab.sh help): simple, Debian 12's dockerd
 # 20.10 on the machine; desktop, Docker Desktop's layout with Debian 13's
 # dockerd 26.1 in an engine distro of its own.
+# ENGINE_VERSION_RE: what the engine's version starts with (for the suites).
 export LAB_ENGINE=${LAB_ENGINE:-simple}
+# shellcheck disable=SC2034
 case $LAB_ENGINE in
 desktop) ENGINE_VERSION_RE='26\.' ENGINE_LOG=$LAB_DIR/engine-desktop/dockerd.log ;;
 *) ENGINE_VERSION_RE='20\.' ENGINE_LOG=$LAB_DIR/engine/dockerd.log ;;
