@@ -529,7 +529,13 @@ start_engine() {
 		# dockerd 20.10 starts its own containerd below --exec-root
 		# (state) and --data-root (content) when --containerd is not
 		# given; it stops it on SIGTERM.
-		run=(env PATH="$SANE_PATH" "$DOCKERD")
+		# A network namespace of its own, with IPv4 forwarding on there:
+		# with the machine's off (a fresh Debian's default) dockerd adds
+		# "IPv4 forwarding is disabled" to every docker run's output, and
+		# the machine's setting is not the lab's to change.
+		# shellcheck disable=SC2016 # expanded by that sh
+		run=(unshare --net -- /bin/sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward && exec "$0" "$@"'
+			env PATH="$SANE_PATH" "$DOCKERD")
 		args+=(--config-file "$ENGINE_DIR/daemon.json" --data-root "$ENGINE_DIR/data"
 			--exec-root "$ENGINE_DIR/exec" --pidfile "$ENGINE_DIR/dockerd.pid"
 			--host "unix://$ENGINE_SOCK" --ip-forward=false --bridge=none)
