@@ -7,7 +7,11 @@
 #     libFuzzer targets for a short fixed time (tests/fuzz/run.sh), and the
 #     static checks (tests/lint.sh: cppcheck, clang-tidy, man page lint);
 #  3. end-to-end tests in the WSL-like lab: a real dockerd, the real docker
-#     CLI, simulated distros in their own mount namespaces (tests/e2e/).
+#     CLI, simulated distros in their own mount namespaces (tests/e2e/),
+#     once per lab flavour in E2E_ENGINES (default "simple"; "simple
+#     desktop" adds Docker Desktop's layout with engine 26, see
+#     tests/lab/lab.sh help). Suites that use the lab are counted per
+#     flavour, as e2e-SUITE-FLAVOUR; the others run once.
 # Ends with one line "N passed, M failed"; exits non-zero on any failure.
 set -eu
 top=$(cd "$(dirname "$0")" && pwd)
@@ -58,12 +62,32 @@ count lint test-results/lint.log $rc
 rc=0; tests/fuzz/run.sh >test-results/fuzz.log 2>&1 || rc=$?
 count fuzz test-results/fuzz.log $rc
 
+engines=${E2E_ENGINES:-simple}
+for engine in $engines; do
+	case $engine in
+	simple) ;;
+	desktop)
+		# The engine distro's root (debootstrap, once): timed apart.
+		t0=$(date +%s)
+		rc=0; LAB_ENGINE=desktop tests/lab/lab.sh prepare \
+			>test-results/lab-prepare-desktop.log 2>&1 || rc=$?
+		echo "== lab-prepare-desktop: $(($(date +%s) - t0)) s, exit $rc"
+		count lab-prepare-desktop test-results/lab-prepare-desktop.log $rc
+		;;
+	*) echo "run-tests.sh: unknown lab flavour '$engine' in E2E_ENGINES" >&2; exit 2 ;;
+	esac
+done
 for t in tests/e2e/*.sh; do
 	case $t in */lib.sh) continue ;; esac
 	name=$(basename "$t" .sh)
-	rc=0
-	BUILD="$top/build" "$t" >"test-results/e2e-$name.log" 2>&1 || rc=$?
-	count "e2e-$name" "test-results/e2e-$name.log" $rc
+	suite_engines=$engines
+	grep -q 'lab_up' "$t" || suite_engines=${engines%% *}
+	for engine in $suite_engines; do
+		log="test-results/e2e-$name-$engine.log"
+		rc=0
+		LAB_ENGINE=$engine BUILD="$top/build" "$t" >"$log" 2>&1 || rc=$?
+		count "e2e-$name-$engine" "$log" $rc
+	done
 done
 
 [ -z "$failures" ] || {

@@ -7,7 +7,7 @@ PKGS="build-essential autoconf automake pkg-config
 libevent-dev libjson-c-dev libsystemd-dev libcriterion-dev
 docker.io busybox-static socat util-linux procps psmisc curl
 mandoc groff-base clang libclang-rt-dev valgrind python3
-systemd-container debootstrap debhelper lintian dpkg-dev"
+systemd-container debootstrap debian-archive-keyring debhelper lintian dpkg-dev"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps.sh: run as root (the lab mounts file systems and runs dockerd)" >&2

@@ -13,10 +13,11 @@ D=b1
 AG=wsl-docker-agent
 BM=/mnt/wsl/docker-desktop-bind-mounts
 tmp=$(mktemp -d)
-# The engine's side is this machine: a source that reached the engine
-# unrewritten would be created here, below /home/dev, the very failure
+# The engine's side is this machine (simple flavour) or the engine distro
+# (desktop, a fresh root each time): a source that reached the engine
+# unrewritten would be created there, below /home/dev, the very failure
 # this feature prevents; the end checks that it was not.
-if [ -e /home/dev ]; then
+if [ "$LAB_ENGINE" = simple ] && [ -e /home/dev ]; then
 	not_ok "this machine (the engine's side) has no /home/dev" \
 		"it is the lower layer of the lab's distros: remove it and run again"
 	done_testing; exit 1
@@ -80,7 +81,7 @@ like "...with the engine's error naming the path" "$out" \
 	not_ok "...at once" "took $((t1 - t0)) ms"
 is "...and no directory was created in the distro" \
 	"$(dx "$D" sh -c 'test -e /home/dev/nope && echo created || echo absent')" absent
-is "...nor on the engine's side" "$(test -e /home/dev/nope && echo created || echo absent)" absent
+is "...nor on the engine's side" "$(engine_side sh -c 'test -e /home/dev/nope && echo created || echo absent')" absent
 out=$(dxu "$D" docker run --rm --mount type=bind,src=/home/dev/nope2,dst=/w bb true 2>&1)
 like "a missing --mount source: the same error" "$out" "bind source path does not exist: /home/dev/nope2"
 dx "$D" ln -sfn /home/dev/gone /home/dev/dangling
@@ -148,8 +149,8 @@ dx "$D" sh -c 'head -c 3000000 /dev/urandom >/tmp/blob'
 out=$(dxu "$D" curl -sS --unix-socket /run/docker.sock -H 'Transfer-Encoding: chunked' \
 	--data-binary @/tmp/blob -o /dev/null -w '%{http_code}' 'http://docker/v1.41/images/load' 2>&1)
 like "a 3 MB chunked upload that is not a create reaches the engine" "$out" "^(200|400|500)$"
-is "...and the connection still works (docker version)" \
-	"$(dxu "$D" docker version --format '{{.Server.Version}}' 2>&1 | cut -c1-3)" "20."
+like "...and the connection still works (docker version)" \
+	"$(dxu "$D" docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
 through=$(dxu "$D" sh -c 'docker save bb | docker load' 2>&1)
 like "docker save | docker load (chunked upload) through the agent" "$through" "Loaded image"
 dxu "$D" docker rm -f big chunked >/dev/null 2>&1
@@ -178,6 +179,6 @@ dx "$D" $AG stop >/dev/null 2>&1
 check "after stop, no mount remains below $BM" no_host_mounts
 
 is "no bind source was ever created on the engine's side" \
-	"$(test -e /home/dev && find /home/dev | head -5)" ""
+	"$(engine_side sh -c 'test -e /home/dev && find /home/dev | head -5')" ""
 
 done_testing

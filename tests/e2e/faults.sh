@@ -70,7 +70,7 @@ spid=$!
 wait_until 20 grep -q tick "$T/stream"
 pid0=$apid
 t0=$(now_ms)
-kill -9 "$(cat "$LAB_DIR/engine/dockerd.pid")"
+kill -9 "$("$LAB" engine-pid)"
 if wait_until 10 sh -c "! kill -0 $spid 2>/dev/null"; then
 	ok "engine killed mid-stream: the client's stream ends ($(( $(now_ms) - t0 )) ms)"
 else not_ok "engine killed mid-stream: the client's stream ends"; kill "$spid"; fi

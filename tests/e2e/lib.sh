@@ -6,6 +6,16 @@ E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB="$E2E_TOP/tests/lab/lab.sh"
 BUILD=${BUILD:-$E2E_TOP/build}
 export LAB_DIR=${LAB_DIR:-/var/tmp/wda-lab}
+# The lab's flavour (tests/lab/lab.sh help): simple, Debian 12's dockerd
+# 20.10 on the machine; desktop, Docker Desktop's layout with Debian 13's
+# dockerd 26.1 in an engine distro of its own.
+# ENGINE_VERSION_RE: what the engine's version starts with (for the suites).
+export LAB_ENGINE=${LAB_ENGINE:-simple}
+# shellcheck disable=SC2034
+case $LAB_ENGINE in
+desktop) ENGINE_VERSION_RE='26\.' ENGINE_LOG=$LAB_DIR/engine-desktop/dockerd.log ;;
+*) ENGINE_VERSION_RE='20\.' ENGINE_LOG=$LAB_DIR/engine/dockerd.log ;;
+esac
 ENGINE_SOCK=/mnt/wsl/docker-desktop/shared-sockets/guest-services/docker.proxy.sock
 T_N=0
 T_FAILED=0
@@ -87,6 +97,9 @@ dxu() { local d=$1; shift; "$LAB" exec "$d" --user dev -- "$@"; }
 # Host side: the engine directly, the physical reference.
 direct_docker() { /usr/bin/docker -H "unix://$ENGINE_SOCK" "$@"; }
 
+# Where the engine runs (the machine, or the engine distro), as root.
+engine_side() { "$LAB" engine-exec -- "$@"; }
+
 # Install the build into a distro (prefix /usr, /etc), as a package would.
 # Through /proc/PID/root of the distro's holder: what `make install` writes
 # lands in the distro's own file system, not the host's.
@@ -97,7 +110,7 @@ install_into() { # distro
 }
 
 # lab_up: the lab's engine and Docker Desktop's tree, or the test ends.
-lab_up() { "$LAB" up >/dev/null 2>&1 || bail "lab up" "see $LAB_DIR/engine/dockerd.log"; }
+lab_up() { "$LAB" up >/dev/null 2>&1 || bail "lab up (LAB_ENGINE=$LAB_ENGINE)" "see $ENGINE_LOG"; }
 
 # lab_down [DISTRO...]: remove those distros and take the lab down (for a
 # test's cleanup: quiet, never failing).

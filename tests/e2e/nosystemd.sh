@@ -138,7 +138,7 @@ out=$(boot 2>&1); rc=$?
 like "the boot command starts the agent and returns" "$rc $out" "^0 wsl-docker-agent: started \(pid [0-9]+\)"
 pid=$(dx "$D" cat /run/wsl-docker-agent.pid)
 check "status: healthy (exit 0)" dx "$D" $AG status
-like "docker version as user dev" "$(dxu "$D" docker version --format '{{.Server.Version}}' 2>&1)" '^20\.'
+like "docker version as user dev" "$(dxu "$D" docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
 like "the log file says the agent is ready" "$(dx "$D" cat /var/log/wsl-docker-agent.log)" "ready: "
 out=$(boot 2>&1); rc=$?
 like "the boot command run again: the running agent stays" "$rc $out" "^0 wsl-docker-agent: already running \(pid $pid\)"
@@ -177,7 +177,7 @@ is "...leaves /etc/wsl.conf alone" "$(dx "$P" sh -c 'test -e /etc/wsl.conf && ec
 is "...keeps the distro's docker group (gid $gid)" "$(dx "$P" getent group docker | cut -d: -f3)" "$gid"
 dx "$P" $AG start >/dev/null
 pid=$(dx "$P" cat /run/wsl-docker-agent.pid)
-like "the packaged agent: docker version as user dev" "$(dxu "$P" docker version --format '{{.Server.Version}}' 2>&1)" '^20\.'
+like "the packaged agent: docker version as user dev" "$(dxu "$P" docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
 
 out=$(dpkg_in -i "$pkg" 2>&1); rc=$?
 is "an upgrade (dpkg -i again) while the agent runs: exit 0" "$rc" 0
@@ -185,7 +185,7 @@ new=$(dx "$P" cat /run/wsl-docker-agent.pid 2>/dev/null)
 if [ -n "$new" ] && [ "$new" != "$pid" ]; then ok "...the agent was restarted (pid $pid -> $new)"; else
 	not_ok "...the agent was restarted" "pid before $pid, after '${new}'" "$out"; fi
 is "...one agent process" "$(dx "$P" pgrep -xc wsl-docker-agen)" 1
-like "...docker works" "$(dxu "$P" docker version --format '{{.Server.Version}}' 2>&1)" '^20\.'
+like "...docker works" "$(dxu "$P" docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
 
 out=$(dpkg_in -r wsl-docker-agent 2>&1); rc=$?
 is "dpkg -r: exit 0" "$rc" 0

@@ -178,12 +178,12 @@ ready_status() { grep -q 'Status: "docker ready' <<<"$(X systemctl status --no-p
 wait_until 20 ready_status
 out=$(X systemctl status --no-pager $AGENT.service 2>&1)
 like "systemctl status shows the agent's STATUS line" "$out" \
-	'Status: "docker ready: engine 20\.[0-9.a-z+]+ at /run/docker.sock \(proxy\), [0-9]+ links"'
+	"Status: \"docker ready: engine $ENGINE_VERSION_RE"'[0-9.a-z+]+ at /run/docker.sock \(proxy\), [0-9]+ links"'
 like "systemctl status: Type=notify reached active (running)" "$out" "Active: active \(running\)"
 is "/run/docker.sock is root:docker 0660" "$(X stat -c '%U:%G %a %F' /run/docker.sock)" "root:docker 660 socket"
 is "docker is linked from Docker Desktop's cli-tools" "$(X readlink /usr/local/bin/docker)" "$CLI/usr/bin/docker"
 like "docker version as user dev (group docker)" \
-	"$(XU docker version --format '{{.Server.Version}}' 2>&1)" '^20\.'
+	"$(XU docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
 check "wsl-docker-agent status as user dev exits 0" XU $AGENT status
 
 # ---- systemd-analyze -----------------------------------------------------
@@ -248,7 +248,7 @@ fi
 check "...the journal names the watchdog" journal_since "$since" "Watchdog timeout"
 is "...NRestarts went up by one" "$(X systemctl show -P NRestarts $AGENT.service)" "$((restarts + 1))"
 wait_until 20 ready_status
-like "...and docker works again" "$(XU docker version --format '{{.Server.Version}}' 2>&1)" '^20\.'
+like "...and docker works again" "$(XU docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
 X rm -rf /run/systemd/system/$AGENT.service.d
 X systemctl daemon-reload
 
@@ -260,7 +260,7 @@ is "...on /run/docker.sock, root:docker 0660" "$(X stat -c '%U:%G %a %F' /run/do
 since=$(X date +%s)
 X systemctl start $AGENT.service
 check "the agent takes the socket from systemd" journal_since "$since" "from socket activation"
-like "docker version through the activated socket" "$(XU docker version --format '{{.Server.Version}}' 2>&1)" '^20\.'
+like "docker version through the activated socket" "$(XU docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
 ino=$(X stat -c %i /run/docker.sock)
 pid=$(X systemctl show -P MainPID $AGENT.service)
 X systemctl restart $AGENT.service
@@ -268,7 +268,7 @@ is "systemctl restart keeps the socket (same inode)" "$(X stat -c %i /run/docker
 new_pid=$(X systemctl show -P MainPID $AGENT.service)
 if [ "$new_pid" != "$pid" ] && [ "$new_pid" != 0 ]; then ok "...while the agent did restart"; else
 	not_ok "...while the agent did restart" "MainPID $pid -> $new_pid"; fi
-like "...and docker works through it" "$(XU docker version --format '{{.Server.Version}}' 2>&1)" '^20\.'
+like "...and docker works through it" "$(XU docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
 # While the service is down the socket stays; the next client waits in
 # its backlog and starts the agent.
 X systemctl stop $AGENT.service 2>/dev/null
@@ -278,7 +278,7 @@ is "...links point at the shim while the agent is away" "$(X readlink /usr/local
 # (The docker CLI itself: the link leads to the shim now, which explains
 # that the agent is not running rather than connecting.)
 like "a client as user dev starts the stopped agent through the socket" \
-	"$(XU timeout 30 $CLI/usr/bin/docker version --format '{{.Server.Version}}' 2>&1)" '^20\.'
+	"$(XU timeout 30 $CLI/usr/bin/docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
 is "...which is active again" "$(X systemctl is-active $AGENT.service)" active
 wait_until 20 ready_status
 is "...and has linked docker from cli-tools again" "$(X readlink /usr/local/bin/docker)" "$CLI/usr/bin/docker"

@@ -2,17 +2,31 @@
 # lab.sh: a WSL-like laboratory on a plain Linux machine (see DESIGN.md,
 # "A WSL-like laboratory on a plain Linux machine").
 #
-# The machine plays the WSL 2 VM and the docker-desktop distro:
+# The machine plays the WSL 2 VM:
 #   /mnt/wsl                  a shared tmpfs, as in WSL
 #   /mnt/wsl/docker-desktop/cli-tools
-#                             a read-only bind mount of $LAB_DIR/cli-tools-image,
+#                             a read-only bind mount of a cli-tools image,
 #                             present only while "Docker Desktop" runs
 #   .../shared-sockets/guest-services/docker.proxy.sock
-#                             a real dockerd (Debian docker.io) with its own
-#                             data-root, exec-root and pidfile
+#                             a real dockerd with its own data-root,
+#                             exec-root and pidfile
 # User distros are mount+pid namespaces chrooted into an overlay of the host
 # root file system, with /mnt/wsl rbind-mounted so that mounts made below it
 # inside a distro propagate back out, exactly as in WSL.
+#
+# LAB_ENGINE picks where the engine runs (the lab's flavour):
+#   simple   (default) Debian 12's dockerd 20.10 on the machine itself; it
+#            sees the shared tmpfs at /mnt/wsl, as the distros do.
+#   desktop  Docker Desktop's real layout: Debian 13's dockerd 26.1 in a
+#            distro of its own (the docker-desktop distro: a mount+pid
+#            namespace chrooted into a trixie root made once with
+#            debootstrap, cached in $LAB_DIR/desktop-root). It sees the
+#            shared tmpfs at /run/desktop/mnt/host/wsl and drive C: (the
+#            directory $LAB_DIR/drive-c, /mnt/c in the user distros) at
+#            /run/desktop/mnt/host/c. cli-tools holds Debian 13's docker
+#            26.1 CLI with buildx and compose as CLI plugins.
+# The flavour of a running lab is recorded; 'up' with another flavour takes
+# the running lab down first.
 #
 # Must run as root. Run "lab.sh help" for the subcommands.
 
@@ -26,6 +40,16 @@ readonly CLI_TOOLS=$DESKTOP_DIR/cli-tools
 readonly SOCK_DIR=$DESKTOP_DIR/shared-sockets/guest-services
 readonly ENGINE_SOCK=$SOCK_DIR/docker.proxy.sock
 readonly BIND_MOUNTS_DIR=$WSL_MNT/docker-desktop-bind-mounts
+# The desktop flavour: where its engine sees the shared tmpfs and drive C:,
+# where the user distros see drive C:, and what its root is made of.
+readonly DD_HOST=/run/desktop/mnt/host
+readonly DD_WSL_MNT=$DD_HOST/wsl
+readonly DD_DRIVE_C=$DD_HOST/c
+readonly DISTRO_DRIVE_C=/mnt/c
+readonly DD_SUITE=trixie
+# (Debian 13 ships the CLI apart from the engine, in docker-cli.)
+readonly DD_PACKAGES=docker.io,docker-cli,containerd,runc,docker-buildx,docker-compose
+readonly DD_PIDFILE=/run/docker.pid
 # The docker CLI of the docker.io package (/usr/local/bin/docker on the
 # development machines is an unrelated client; never pick it up from PATH).
 readonly DOCKER_CLI=/usr/bin/docker
@@ -41,7 +65,8 @@ readonly ENGINE_START_TIMEOUT=${LAB_ENGINE_START_TIMEOUT:-60}
 readonly ENGINE_STOP_TIMEOUT=${LAB_ENGINE_STOP_TIMEOUT:-60}
 readonly HOLDER_TIMEOUT=20
 
-ENGINE_DIR='' CLI_IMAGE='' DISTROS_DIR=''
+ENGINE_DIR='' CLI_IMAGE='' DISTROS_DIR='' DESKTOP_ROOT='' DRIVE_C=''
+FLAVOUR='' FLAVOUR_UP=''
 ENGINE_STARTED=0
 export PATH=$SANE_PATH
 
@@ -67,9 +92,39 @@ set_paths() {
 	/ | /bin* | /boot* | /dev* | /etc* | /lib* | /proc* | /run | /sbin* | /sys* | /usr* | /mnt/wsl*)
 		die "refusing LAB_DIR=$LAB_DIR: choose a dedicated directory such as /var/tmp/wda-lab" ;;
 	esac
-	ENGINE_DIR=$LAB_DIR/engine
-	CLI_IMAGE=$LAB_DIR/cli-tools-image
 	DISTROS_DIR=$LAB_DIR/distros
+	DESKTOP_ROOT=$LAB_DIR/desktop-root
+	DRIVE_C=$LAB_DIR/drive-c
+	case ${LAB_ENGINE-} in
+	'' | simple | desktop) ;;
+	*) die "LAB_ENGINE must be 'simple' or 'desktop' (got '$LAB_ENGINE')" ;;
+	esac
+	# The flavour of the lab that is up, if one is.
+	FLAVOUR_UP=''
+	if [[ -r $LAB_DIR/.engine ]] && mountpoint -q "$WSL_MNT"; then
+		read -r FLAVOUR_UP <"$LAB_DIR/.engine" || true
+		[[ $FLAVOUR_UP == simple || $FLAVOUR_UP == desktop ]] || FLAVOUR_UP=''
+	fi
+	use_flavour "${FLAVOUR_UP:-${LAB_ENGINE:-simple}}"
+}
+
+# Work on the lab of flavour F (simple or desktop): its engine directory and
+# cli-tools image. (Both flavours share /mnt/wsl and the distros.)
+use_flavour() { # F
+	FLAVOUR=$1
+	if [[ $FLAVOUR == desktop ]]; then
+		ENGINE_DIR=$LAB_DIR/engine-desktop
+		CLI_IMAGE=$LAB_DIR/cli-tools-image-desktop
+	else
+		ENGINE_DIR=$LAB_DIR/engine
+		CLI_IMAGE=$LAB_DIR/cli-tools-image
+	fi
+}
+
+# Commands that build on a running lab refuse another flavour than its own.
+require_flavour_of_lab() {
+	[[ -z $FLAVOUR_UP || -z ${LAB_ENGINE-} || $LAB_ENGINE == "$FLAVOUR_UP" ]] ||
+		die "the lab is up with LAB_ENGINE=$FLAVOUR_UP, not $LAB_ENGINE; run '$PROG down' first (or 'LAB_ENGINE=$LAB_ENGINE $PROG up', which does)"
 }
 
 require_root() {
@@ -172,14 +227,28 @@ write_file() { # PATH MODE  (content on stdin; rewritten only when it changed)
 	fi
 }
 
+# Install the executable SRC as DST, replaced whole and only when it changed.
+copy_exe() { # SRC DST
+	cmp -s -- "$1" "$2" && return 0
+	cp -f -- "$1" "$2.tmp" || die "copying $1 to $2 failed"
+	chmod 0755 "$2.tmp"
+	mv -f -- "$2.tmp" "$2"
+}
+
 build_cli_image() {
 	local img=$CLI_IMAGE
 	mkdir -p "$img/usr/bin" "$img/usr/lib/docker/cli-plugins"
 	chmod 0755 "$img" "$img/usr" "$img/usr/bin" "$img/usr/lib" "$img/usr/lib/docker" "$img/usr/lib/docker/cli-plugins"
-	if ! cmp -s "$DOCKER_CLI" "$img/usr/bin/docker"; then
-		cp -f -- "$DOCKER_CLI" "$img/usr/bin/docker.tmp" || die "copying $DOCKER_CLI into $img failed"
-		chmod 0755 "$img/usr/bin/docker.tmp"
-		mv -f -- "$img/usr/bin/docker.tmp" "$img/usr/bin/docker"
+	if [[ $FLAVOUR == desktop ]]; then
+		# Debian 13's CLI and its buildx and compose plugins, where
+		# Docker Desktop ships its plugins.
+		copy_exe "$DESKTOP_ROOT/usr/bin/docker" "$img/usr/bin/docker"
+		local p
+		for p in docker-buildx docker-compose; do
+			copy_exe "$DESKTOP_ROOT/usr/libexec/docker/cli-plugins/$p" "$img/usr/lib/docker/cli-plugins/$p"
+		done
+	else
+		copy_exe "$DOCKER_CLI" "$img/usr/bin/docker"
 	fi
 
 	# Stand-in for Docker Desktop's credential helper (the docker
@@ -241,6 +310,64 @@ umount_cli_tools() {
 	fi
 }
 
+# ---------------------------------------------------------- desktop root ----
+
+# The Debian archive apt uses here (deb822 .sources or one-line .list
+# files), for debootstrap; LAB_DEBIAN_MIRROR overrides it.
+debian_mirror() {
+	local uri
+	if [[ -n ${LAB_DEBIAN_MIRROR-} ]]; then
+		printf '%s\n' "$LAB_DEBIAN_MIRROR"
+		return 0
+	fi
+	uri=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+		awk 'tolower($1) == "uris:" { for (i = 2; i <= NF; i++) print $i }
+			/^deb[[:space:]]/ { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; break } }' - \
+			/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+		grep -E '/debian/?$' | head -n 1) || true
+	printf '%s\n' "${uri:-http://deb.debian.org/debian}"
+}
+
+# The engine distro's root: Debian $DD_SUITE with the engine, made once with
+# debootstrap and reused while the suite and package list stay the same.
+# Under a lock of its own, so that the lab's other commands are not held up
+# by the few minutes it takes.
+build_desktop_root() {
+	local stamp="$DD_SUITE $DD_PACKAGES" tmp=$DESKTOP_ROOT.new mirror t0 fd
+	[[ -f $DESKTOP_ROOT/.wda-lab-root && $(cat "$DESKTOP_ROOT/.wda-lab-root") == "$stamp" ]] && return 0
+	require_tools debootstrap
+	exec {fd}>"$LAB_DIR/.desktop-root.lock"
+	flock -w 1200 "$fd" || die "could not take $LAB_DIR/.desktop-root.lock within 1200 s"
+	if [[ -f $DESKTOP_ROOT/.wda-lab-root && $(cat "$DESKTOP_ROOT/.wda-lab-root") == "$stamp" ]]; then
+		exec {fd}>&-
+		return 0
+	fi
+	t0=$(now_ms)
+	mirror=$(debian_mirror)
+	log "building the engine distro's root ($DD_SUITE: $DD_PACKAGES) from $mirror in $DESKTOP_ROOT"
+	umount_tree "$tmp"
+	rm -rf --one-file-system -- "$tmp"
+	if ! debootstrap --variant=minbase --include="$DD_PACKAGES" "$DD_SUITE" "$tmp" "$mirror" \
+		>"$LAB_DIR/desktop-root.log" 2>&1 {fd}>&- 9>&-; then
+		umount_tree "$tmp"
+		show_tail "$LAB_DIR/desktop-root.log"
+		die "debootstrap of $DD_SUITE failed; see $LAB_DIR/desktop-root.log"
+	fi
+	umount_tree "$tmp"
+	# Small: no package cache, lists, documentation or translations.
+	rm -rf --one-file-system -- "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/* \
+		"$tmp"/usr/share/doc/* "$tmp"/usr/share/man/* "$tmp"/usr/share/locale/* "$tmp"/debootstrap
+	# The lab's engine configuration: none.
+	mkdir -p "$tmp/etc/docker"
+	echo '{}' >"$tmp/etc/docker/daemon.json"
+	printf '%s\n' "$stamp" >"$tmp/.wda-lab-root"
+	umount_tree "$DESKTOP_ROOT"
+	rm -rf --one-file-system -- "$DESKTOP_ROOT"
+	mv -- "$tmp" "$DESKTOP_ROOT"
+	exec {fd}>&-
+	log "engine distro root ready in $(($(now_ms) - t0)) ms ($(du -sh -- "$DESKTOP_ROOT" | cut -f1))"
+}
+
 # ---------------------------------------------------------------- engine ----
 
 lab_docker() {
@@ -248,12 +375,20 @@ lab_docker() {
 		DOCKER_CONFIG="$LAB_DIR/client-config" "$DOCKER_CLI" -H "unix://$ENGINE_SOCK" "$@"
 }
 
-# The pid of the lab's dockerd, if it runs.
+# The pid of the lab's dockerd (in the machine's pid namespace), if it runs.
 engine_pid() {
-	local pid comm
-	[[ -r $ENGINE_DIR/dockerd.pid ]] || return 1
-	# (dockerd writes its pidfile without a newline.)
-	pid=$(head -n 1 -- "$ENGINE_DIR/dockerd.pid" 2>/dev/null) || return 1
+	local pid comm hp
+	if [[ $FLAVOUR == desktop ]]; then
+		# Its pidfile is in the engine distro and holds the pid there.
+		hp=$(holder_pid_in "$ENGINE_DIR") || return 1
+		pid=$(head -n 1 -- "/proc/$hp/root$DD_PIDFILE" 2>/dev/null) || return 1
+		[[ $pid =~ ^[0-9]+$ ]] || return 1
+		pid=$(host_pid_of "$hp" "$pid") || return 1
+	else
+		[[ -r $ENGINE_DIR/dockerd.pid ]] || return 1
+		# (dockerd writes its pidfile without a newline.)
+		pid=$(head -n 1 -- "$ENGINE_DIR/dockerd.pid" 2>/dev/null) || return 1
+	fi
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
 	read -r comm 2>/dev/null <"/proc/$pid/comm" || return 1
 	[[ $comm == dockerd ]] || return 1
@@ -261,10 +396,29 @@ engine_pid() {
 	printf '%s\n' "$pid"
 }
 
-# Processes of the lab's engine (dockerd, its containerd, shims), found by
-# the lab's engine directory on their command line.
+# The machine's pid of the process that is NSPID in the pid namespace of
+# process PID.
+host_pid_of() { # PID NSPID
+	local ns f p
+	ns=$(readlink "/proc/$1/ns/pid") || return 1
+	while IFS= read -r f; do
+		p=${f#/proc/}
+		p=${p%/status}
+		[[ $(readlink "/proc/$p/ns/pid" 2>/dev/null) == "$ns" ]] && { printf '%s\n' "$p"; return 0; }
+	done < <(grep -lE "^NSpid:[[:space:]]+[0-9]+[[:space:]]+$2\$" /proc/[0-9]*/status 2>/dev/null || true)
+	return 1
+}
+
+# Processes of the lab's engine: in the simple flavour dockerd, its
+# containerd and shims, found by the lab's engine directory on their command
+# line; in the desktop flavour the engine distro's holder (pid 1 of the pid
+# namespace where all of them run) and the unshare above it.
 engine_procs() {
 	local pid comm
+	if [[ $FLAVOUR == desktop ]]; then
+		holder_procs "$ENGINE_DIR"
+		return 0
+	fi
 	for pid in $(procs_with_arg substr "$ENGINE_DIR/"); do
 		read -r comm 2>/dev/null <"/proc/$pid/comm" || continue
 		case $comm in dockerd | containerd* | docker-proxy) printf '%s\n' "$pid" ;; esac
@@ -353,38 +507,85 @@ start_engine() {
 	# A containerd pidfile naming a dead (or not yet reaped) process makes
 	# dockerd wait for that containerd instead of starting its own.
 	rm -f -- "$ENGINE_SOCK" "$ENGINE_DIR/dockerd.pid" "$ENGINE_DIR/exec/containerd/containerd.pid"
-	mkdir -p "$ENGINE_DIR/data" "$ENGINE_DIR/exec" "$LAB_DIR/client-config"
-	# An empty configuration file of our own: /etc/docker/daemon.json of the
-	# machine must not change the lab's engine.
-	[[ -f $ENGINE_DIR/daemon.json ]] || echo '{}' >"$ENGINE_DIR/daemon.json"
-	printf '\n==== %s lab.sh starts dockerd ====\n' "$(date -Is)" >>"$ENGINE_DIR/dockerd.log"
-	# dockerd 20.10 starts its own containerd below --exec-root (state) and
-	# --data-root (content) when --containerd is not given; it stops it on
-	# SIGTERM. Only one -H: the lab engine never listens on
-	# /var/run/docker.sock.
-	env -u DOCKER_HOST -u NOTIFY_SOCKET PATH="$SANE_PATH" \
-		setsid "$DOCKERD" \
-		--config-file "$ENGINE_DIR/daemon.json" \
-		--data-root "$ENGINE_DIR/data" \
-		--exec-root "$ENGINE_DIR/exec" \
-		--pidfile "$ENGINE_DIR/dockerd.pid" \
-		--host "unix://$ENGINE_SOCK" \
-		--iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
-		--bridge=none \
+	mkdir -p "$ENGINE_DIR/data" "$LAB_DIR/client-config"
+	# Only one -H: the lab engine never listens on /var/run/docker.sock.
+	local -a run args=(--iptables=false --ip6tables=false --ip-masq=false)
+	local where
+	if [[ $FLAVOUR == desktop ]]; then
+		start_engine_distro
+		where="in the engine distro (distro pid $ENGINE_DISTRO_PID)"
+		# dockerd 26 keeps its containerd, pidfile and exec-root on the
+		# distro's /run. It listens on the socket the distros see, by the
+		# engine distro's own path to the shared tmpfs (the same inode).
+		run=(nsenter -t "$ENGINE_DISTRO_PID" -m -p -n -r -w -- /usr/bin/env -i PATH="$SANE_PATH" /usr/sbin/dockerd)
+		args+=(--data-root /var/lib/docker --exec-root /run/docker --pidfile "$DD_PIDFILE"
+			--host "unix://$DD_WSL_MNT/${ENGINE_SOCK#"$WSL_MNT"/}")
+	else
+		where="(on the machine)"
+		mkdir -p "$ENGINE_DIR/exec"
+		# An empty configuration file of our own: /etc/docker/daemon.json
+		# of the machine must not change the lab's engine.
+		[[ -f $ENGINE_DIR/daemon.json ]] || echo '{}' >"$ENGINE_DIR/daemon.json"
+		# dockerd 20.10 starts its own containerd below --exec-root
+		# (state) and --data-root (content) when --containerd is not
+		# given; it stops it on SIGTERM.
+		# A network namespace of its own, with IPv4 forwarding on there:
+		# with the machine's off (a fresh Debian's default) dockerd adds
+		# "IPv4 forwarding is disabled" to every docker run's output, and
+		# the machine's setting is not the lab's to change.
+		# shellcheck disable=SC2016 # expanded by that sh
+		run=(unshare --net -- /bin/sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward && exec "$0" "$@"'
+			env PATH="$SANE_PATH" "$DOCKERD")
+		args+=(--config-file "$ENGINE_DIR/daemon.json" --data-root "$ENGINE_DIR/data"
+			--exec-root "$ENGINE_DIR/exec" --pidfile "$ENGINE_DIR/dockerd.pid"
+			--host "unix://$ENGINE_SOCK" --ip-forward=false --bridge=none)
+	fi
+	printf '\n==== %s lab.sh starts dockerd %s ====\n' "$(date -Is)" "$where" >>"$ENGINE_DIR/dockerd.log"
+	env -u DOCKER_HOST -u NOTIFY_SOCKET setsid "${run[@]}" "${args[@]}" \
 		</dev/null >>"$ENGINE_DIR/dockerd.log" 2>&1 {LOCK_FD}>&- 9>&- &
 	pid=$!
 	ENGINE_STARTED=1
-	log "started dockerd (pid $pid), waiting for $ENGINE_SOCK"
+	log "started dockerd $where (pid $pid), waiting for $ENGINE_SOCK"
 	wait_engine_ready "$pid"
 	log "engine ready on $ENGINE_SOCK"
 }
 
+# The desktop flavour's docker-desktop distro, a fresh one (the engine distro
+# goes whenever its dockerd does): sets ENGINE_DISTRO_PID. Its root is an
+# overlay of the cached trixie root and a tmpfs; its data-root is
+# $ENGINE_DIR/data, bound at /var/lib/docker. It has a network namespace of
+# its own with no way out, so that its dockerd can have its default bridge
+# (docker build's RUN steps need one) and forward IPv4 (or every docker run
+# warns that networking will not work) without touching the machine's
+# network.
+ENGINE_DISTRO_PID=
+start_engine_distro() {
+	if [[ ! -d $DRIVE_C ]]; then
+		mkdir -p -- "$DRIVE_C"
+		# (drvfs shows Windows files to everyone, rwx.)
+		chmod 0777 -- "$DRIVE_C"
+	fi
+	mkdir -p -- "$ENGINE_DIR/root" "$ENGINE_DIR/rw"
+	spawn_holder "$ENGINE_DIR" "engine distro" --net "$ENGINE_HOLDER_SCRIPT" \
+		"$DESKTOP_ROOT" "$ENGINE_DIR/root" "$ENGINE_DIR/rw" "$ENGINE_DIR/data" \
+		"$DRIVE_C" "$DD_WSL_MNT" "$DD_DRIVE_C"
+	ENGINE_DISTRO_PID=$(holder_pid_in "$ENGINE_DIR") || die "the engine distro's holder vanished"
+}
+
 # Kill whatever is left of the lab engine (after a crash or a failed stop):
-# container processes first, then shims, containerd, dockerd.
+# container processes first, then shims, containerd, dockerd. In the desktop
+# flavour: the whole engine distro (SIGKILL to its pid 1).
 kill_engine_leftovers() {
 	local procs p all=()
 	procs=$(engine_procs)
 	[[ -n $procs ]] || return 0
+	if [[ $FLAVOUR == desktop ]]; then
+		# shellcheck disable=SC2086
+		kill -KILL $procs 2>/dev/null || true
+		# shellcheck disable=SC2086
+		wait_gone 10 $procs || die "the engine distro's holder survives SIGKILL: ${procs//$'\n'/ }"
+		return 0
+	fi
 	log "killing leftover engine processes: ${procs//$'\n'/ }"
 	for p in $procs; do
 		mapfile -t -O "${#all[@]}" all < <(descendants "$p")
@@ -433,7 +634,7 @@ stop_engine() {
 	# dockerd stops its containerd and the shims on a clean exit (give the
 	# last shims a moment); after a crash or SIGKILL they would linger.
 	local procs
-	if ((stopped)); then
+	if ((stopped)) && [[ $FLAVOUR != desktop ]]; then
 		procs=$(engine_procs)
 		# shellcheck disable=SC2086
 		[[ -z $procs ]] || wait_gone 5 $procs || true
@@ -484,7 +685,10 @@ ensure_bb_image() {
 # ---------------------------------------------------------------- desktop ---
 
 desktop_start() {
+	[[ $FLAVOUR == desktop ]] && build_desktop_root
 	ensure_wsl_mount
+	printf '%s\n' "$FLAVOUR" >"$LAB_DIR/.engine"
+	FLAVOUR_UP=$FLAVOUR
 	mkdir -p "$DESKTOP_DIR" "$SOCK_DIR"
 	build_cli_image
 	mount_cli_tools
@@ -529,9 +733,11 @@ proc_starttime() { # PID -> field 22 of /proc/PID/stat
 }
 
 # The host pid of NAME's holder (pid 1 of its pid namespace), if it lives.
-holder_pid() { # NAME
-	local d pid start
-	d=$(distro_dir "$1")
+holder_pid() { holder_pid_in "$(distro_dir "$1")"; } # NAME
+
+# The host pid of the holder whose state is in directory D, if it lives.
+holder_pid_in() { # D
+	local d=$1 pid start
 	read -r pid 2>/dev/null <"$d/holder.pid" || return 1
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
 	read -r start 2>/dev/null <"$d/holder.start" || return 1
@@ -646,16 +852,30 @@ prepare_upper() { # UPPER NAME GID
 	ln -s /run "$upper/var/run"
 }
 
-# Runs as pid 1 of the distro's pid namespace, in its new mount namespace,
-# before chroot. Arguments: ROOT RW NAME READY_FIFO. Reports "MOUNTED <host
-# pid>" then (from inside the chroot) "READY" on fd 3.
+# The holders' scripts run as pid 1 of a new pid namespace, in its new mount
+# namespace, before chroot. The first argument is READY_FIFO: they report
+# "MOUNTED <host pid>" then (from inside the chroot) "READY" on fd 3.
 # shellcheck disable=SC2016
-readonly HOLDER_SCRIPT='
+readonly HOLDER_PROLOGUE='
 set -euo pipefail
-root=$1 rw=$2 name=$3
-exec 3>"$4"
+exec 3>"$1"
+shift
 trap '\''echo "FAILED: holder setup command failed (line $LINENO); see holder.log" >&3'\'' ERR
 read -r hostpid _ </proc/self/stat
+'
+# The end of both: pid 1 lives until killed and reaps orphans.
+# shellcheck disable=SC2016
+readonly HOLDER_EPILOGUE='
+echo "MOUNTED $hostpid" >&3
+trap - ERR
+exec chroot "$root" /bin/bash -c '\''echo READY >&3; exec 3>&-; trap "exit 0" TERM INT; while :; do sleep infinity & wait $! || :; done'\'' "$0"
+'
+
+# A user distro. Arguments: ROOT RW NAME DRIVE_C (the directory standing for
+# C:, bound at /mnt/c; empty: none).
+# shellcheck disable=SC2016
+readonly HOLDER_SCRIPT=$HOLDER_PROLOGUE'
+root=$1 rw=$2 name=$3 drive_c=$4
 # The overlay: lower = the host root file system alone (no submounts),
 # upper/work on the distro tmpfs.
 mount -t overlay "wda-lab-$name" -o "lowerdir=/,upperdir=$rw/upper,workdir=$rw/work" "$root"
@@ -669,25 +889,59 @@ mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/tmp"
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$root/run"
 mkdir -p "$root/run/lock" "$root/run/user"
 chmod 1777 "$root/run/lock"
-echo "MOUNTED $hostpid" >&3
-trap - ERR
-# The holder: lives until killed; as pid 1 of the namespace it reaps orphans.
-exec chroot "$root" /bin/bash -c '\''echo READY >&3; exec 3>&-; trap "exit 0" TERM INT; while :; do sleep infinity & wait $! || :; done'\'' "$0" "$name"
-'
+if [[ -n $drive_c ]]; then
+	mkdir -p "$root/mnt/c"
+	mount --bind "$drive_c" "$root/mnt/c"
+fi
+'$HOLDER_EPILOGUE
 
-start_holder() { # NAME
-	local name=$1 d root rw fifo rfd line pid='' bgpid end
-	d=$(distro_dir "$name")
-	root=$d/root rw=$d/rw
+# The docker-desktop distro of the desktop flavour. Arguments: LOWER ROOT
+# RW DATA DRIVE_C WSL_AT C_AT: the trixie root, the overlay's mount point
+# (upper and work on a tmpfs at RW, so that what the engine writes outside
+# its data-root goes with the distro and the cached root stays as built);
+# the engine data-root, bound at /var/lib/docker; drive C:, bound at C_AT;
+# the shared tmpfs, bound at WSL_AT.
+# shellcheck disable=SC2016
+readonly ENGINE_HOLDER_SCRIPT=$HOLDER_PROLOGUE'
+lower=$1 root=$2 rw=$3 data=$4 drive_c=$5 wsl_at=$6 c_at=$7
+mount -t tmpfs -o mode=0755 wda-lab-engine-rw "$rw"
+mkdir -m 0755 "$rw/upper" "$rw/work"
+# runc makes "/" of every container rprivate, which fails (EINVAL) unless
+# "/" is a mount point: the overlay is one.
+mount -t overlay wda-lab-engine -o "lowerdir=$lower,upperdir=$rw/upper,workdir=$rw/work" "$root"
+# (This network namespace is the holder'\''s own.)
+echo 1 >/proc/sys/net/ipv4/ip_forward
+mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
+mount --rbind /dev "$root/dev"
+mount --rbind /sys "$root/sys"
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/tmp"
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$root/run"
+mkdir -p "$root/run/lock" "$root$wsl_at" "$root$c_at" "$root/var/lib/docker"
+# A bind of the shared tmpfs joins its peer group: exposures made later in
+# a distro appear here too.
+mount --rbind /mnt/wsl "$root$wsl_at"
+mount --bind "$drive_c" "$root$c_at"
+mount --bind "$data" "$root/var/lib/docker"
+'$HOLDER_EPILOGUE
+
+# Start a holder whose state is in directory D (holder.pid, holder.start,
+# holder.log): SCRIPT with ARGS, in a new mount and pid namespace (and the
+# other namespaces that the unshare options NS_OPTS, one word or empty, ask
+# for). WHAT names it in messages.
+spawn_holder() { # D WHAT NS_OPTS SCRIPT ARGS...
+	local d=$1 what=$2 nsopts=$3 script=$4 fifo rfd line pid='' bgpid end
+	shift 4
 	fifo=$d/ready.fifo
+	mkdir -p -- "$d"
 	rm -f -- "$fifo"
 	mkfifo -m 0600 "$fifo"
 	# Held open read-write here so that neither side blocks in open(2).
 	exec {rfd}<>"$fifo"
 	: >>"$d/holder.log"
 	printf '==== %s lab.sh starts holder ====\n' "$(date -Is)" >>"$d/holder.log"
-	setsid unshare --mount --pid --fork --propagation unchanged -- \
-		/bin/bash -c "$HOLDER_SCRIPT" "$HOLDER_TAG:$d" "$root" "$rw" "$name" "$fifo" \
+	# shellcheck disable=SC2086 # NS_OPTS: one word or none
+	setsid unshare --mount --pid --fork --propagation unchanged $nsopts -- \
+		/bin/bash -c "$script" "$HOLDER_TAG:$d" "$fifo" "$@" \
 		</dev/null >>"$d/holder.log" 2>&1 {LOCK_FD}>&- {rfd}>&- 9>&- &
 	bgpid=$!
 	end=$(($(now_ms) + HOLDER_TIMEOUT * 1000))
@@ -699,7 +953,7 @@ start_holder() { # NAME
 			FAILED*)
 				exec {rfd}>&-
 				show_tail "$d/holder.log"
-				die "creating distro $name: ${line#FAILED: }"
+				die "creating $what: ${line#FAILED: }"
 				;;
 			esac
 			continue
@@ -707,21 +961,28 @@ start_holder() { # NAME
 		if ! kill -0 "$bgpid" 2>/dev/null; then
 			exec {rfd}>&-
 			show_tail "$d/holder.log"
-			die "creating distro $name: the namespace holder (unshare) exited before it was ready; see $d/holder.log"
+			die "creating $what: the namespace holder (unshare) exited before it was ready; see $d/holder.log"
 		fi
 		if (($(now_ms) >= end)); then
 			exec {rfd}>&-
 			show_tail "$d/holder.log"
-			die "creating distro $name: the namespace holder was not ready within ${HOLDER_TIMEOUT}s"
+			die "creating $what: the namespace holder was not ready within ${HOLDER_TIMEOUT}s"
 		fi
 	done
 	exec {rfd}>&-
 	rm -f -- "$fifo"
-	[[ $pid =~ ^[0-9]+$ ]] || die "creating distro $name: the holder did not report its pid"
+	[[ $pid =~ ^[0-9]+$ ]] || die "creating $what: the holder did not report its pid"
 	grep -Eq '^NSpid:[[:space:]]+'"$pid"'[[:space:]]+1$' "/proc/$pid/status" ||
-		die "creating distro $name: pid $pid is not pid 1 of a new pid namespace"
+		die "creating $what: pid $pid is not pid 1 of a new pid namespace"
 	proc_starttime "$pid" >"$d/holder.start"
 	printf '%s\n' "$pid" >"$d/holder.pid"
+}
+
+start_holder() { # NAME
+	local d drive_c=''
+	d=$(distro_dir "$1")
+	[[ $FLAVOUR == desktop ]] && drive_c=$DRIVE_C
+	spawn_holder "$d" "distro $1" '' "$HOLDER_SCRIPT" "$d/root" "$d/rw" "$1" "$drive_c"
 }
 
 # Make sure a mount made below /mnt/wsl inside the distro shows up outside.
@@ -874,6 +1135,11 @@ cmd_up() {
 	local t0
 	t0=$(now_ms)
 	require_tools "$DOCKERD" "$DOCKER_CLI" "$BUSYBOX" unshare nsenter setpriv mount umount findmnt flock
+	if [[ -n $FLAVOUR_UP && -n ${LAB_ENGINE-} && $LAB_ENGINE != "$FLAVOUR_UP" ]]; then
+		log "the lab is up with LAB_ENGINE=$FLAVOUR_UP: taking it down for LAB_ENGINE=$LAB_ENGINE"
+		cmd_down
+		use_flavour "$LAB_ENGINE"
+	fi
 	mkdir -p "$LAB_DIR" "$DISTROS_DIR" "$ENGINE_DIR"
 	desktop_start
 	# A lab brought up from down starts without containers (images stay);
@@ -902,10 +1168,17 @@ cmd_down() {
 		# shellcheck disable=SC2086
 		wait_gone 10 $procs || die "down: stray holders survive SIGKILL: ${procs//$'\n'/ }"
 	fi
-	if engine_pid >/dev/null && engine_ready; then
-		remove_all_containers
-	fi
-	stop_engine
+	# Both flavours' engines (the recorded one is up, if any; the other
+	# may have been left by an interrupted run).
+	local f up_flavour=$FLAVOUR
+	for f in simple desktop; do
+		use_flavour "$f"
+		if engine_pid >/dev/null && engine_ready; then
+			remove_all_containers
+		fi
+		stop_engine
+	done
+	use_flavour "$up_flavour"
 	umount_cli_tools
 	# Anything else left below /mnt/wsl (bind-mount re-exposures, probes),
 	# then the shared tmpfs itself if it is the lab's.
@@ -924,18 +1197,23 @@ cmd_down() {
 	umount_tree "$LAB_DIR"
 	# The engine's exec-root is runtime state (/var/run/docker normally):
 	# cleared, as a reboot would. Data (images) stay unless --purge.
-	rm -rf --one-file-system -- "$LAB_DIR/bb-rootfs" "$DISTROS_DIR" "$ENGINE_DIR/exec"
+	rm -rf --one-file-system -- "$LAB_DIR/bb-rootfs" "$DISTROS_DIR" "$LAB_DIR/engine/exec"
+	rm -f -- "$LAB_DIR/.engine"
+	FLAVOUR_UP=''
 	if ((purge)); then
-		rm -rf --one-file-system -- "$ENGINE_DIR" "$CLI_IMAGE" "$LAB_DIR/client-config"
+		rm -rf --one-file-system -- "$LAB_DIR/engine" "$LAB_DIR/engine-desktop" \
+			"$LAB_DIR/cli-tools-image" "$LAB_DIR/cli-tools-image-desktop" "$LAB_DIR/client-config" \
+			"$DESKTOP_ROOT" "$DESKTOP_ROOT.new" "$DRIVE_C" "$LAB_DIR/desktop-root.log"
 	fi
 
 	# Verify: no mounts and no processes of the lab remain.
 	left=$(mounts_under "$LAB_DIR"; mounts_under "$WSL_MNT")
 	[[ -z $left ]] || die "down: mounts remain:"$'\n'"$left"
-	procs=$(engine_procs; holder_procs_all)
+	procs=$(for f in simple desktop; do use_flavour "$f"; engine_procs; done; holder_procs_all)
+	use_flavour "$up_flavour"
 	[[ -z $procs ]] || die "down: lab processes remain: ${procs//$'\n'/ }"
 	if ((purge)); then
-		rm -f -- "$LAB_DIR/.lock" "$LAB_DIR/.created-mnt-wsl"
+		rm -f -- "$LAB_DIR/.lock" "$LAB_DIR/.created-mnt-wsl" "$LAB_DIR/.desktop-root.lock"
 		rmdir -- "$LAB_DIR" 2>/dev/null || log "note: $LAB_DIR is not empty; left in place"
 		log "lab down and purged in $(($(now_ms) - t0)) ms"
 	else
@@ -945,7 +1223,24 @@ cmd_down() {
 
 holder_procs_all() { procs_with_arg prefix "$HOLDER_TAG:$DISTROS_DIR/"; }
 
+# Run CMD where the engine runs: on the machine (simple) or in the engine
+# distro (desktop), as root.
+engine_exec() { # CMD...
+	local hp
+	(($#)) || die "engine-exec: no command given (usage: engine-exec [--] CMD...)"
+	if [[ $FLAVOUR != desktop ]]; then
+		exec "$@"
+	fi
+	hp=$(holder_pid_in "$ENGINE_DIR") || die "engine-exec: the engine distro is not running"
+	exec nsenter -t "$hp" -m -p -n -r -w -- /usr/bin/env -i PATH="$SANE_PATH" HOME=/root "$@"
+}
+
 cmd_env() {
+	local engine_wsl=$WSL_MNT drive_c='' distro_c='' engine_c=''
+	if [[ $FLAVOUR == desktop ]]; then
+		engine_wsl=$DD_WSL_MNT drive_c=$DRIVE_C distro_c=$DISTRO_DRIVE_C engine_c=$DD_DRIVE_C
+	fi
+	printf 'LAB_ENGINE=%q\n' "$FLAVOUR"
 	printf 'LAB_DIR=%q\n' "$LAB_DIR"
 	printf 'ENGINE_SOCK=%q\n' "$ENGINE_SOCK"
 	printf 'DESKTOP_DIR=%q\n' "$DESKTOP_DIR"
@@ -953,14 +1248,35 @@ cmd_env() {
 	printf 'CLI_TOOLS=%q\n' "$CLI_TOOLS"
 	printf 'BIND_MOUNTS_DIR=%q\n' "$BIND_MOUNTS_DIR"
 	printf 'DOCKER_CLI=%q\n' "$DOCKER_CLI"
+	printf 'ENGINE_WSL_MNT=%q\n' "$engine_wsl"
+	printf 'ENGINE_BIND_MOUNTS_DIR=%q\n' "$engine_wsl/${BIND_MOUNTS_DIR#"$WSL_MNT"/}"
+	printf 'DRIVE_C=%q\n' "$drive_c"
+	printf 'DISTRO_DRIVE_C=%q\n' "$distro_c"
+	printf 'ENGINE_DRIVE_C=%q\n' "$engine_c"
 }
 
 usage() {
 	cat <<EOF
-Usage: $PROG COMMAND [ARGS]   (as root; LAB_DIR=${LAB_DIR})
+Usage: [LAB_ENGINE=simple|desktop] $PROG COMMAND [ARGS]
+       (as root; LAB_DIR=${LAB_DIR}, LAB_ENGINE=${FLAVOUR})
 
 A WSL-like laboratory: a shared /mnt/wsl tmpfs, Docker Desktop's tree with a
 real dockerd, and user distros as namespaces over an overlay of /.
+
+LAB_ENGINE picks the flavour of the lab that 'up' brings up:
+  simple (default)  Debian 12's dockerd 20.10 on the machine itself, seeing
+                    the shared tmpfs at /mnt/wsl as the distros do.
+  desktop           Docker Desktop's real layout: Debian 13's dockerd 26.1
+                    in an engine distro of its own (a namespace chrooted into
+                    a trixie root that debootstrap makes once, in
+                    \$LAB_DIR/desktop-root, from the Debian mirror apt uses;
+                    LAB_DEBIAN_MIRROR overrides it). The engine sees the
+                    shared tmpfs at $DD_WSL_MNT and drive C:
+                    (\$LAB_DIR/drive-c) at $DD_DRIVE_C; the
+                    distros see drive C: at $DISTRO_DRIVE_C. cli-tools holds the
+                    docker 26.1 CLI with the buildx and compose plugins.
+The other commands work on the lab that is up, whatever its flavour; those
+that build on it (desktop-start, distro) refuse another LAB_ENGINE.
 
   up                      mount /mnt/wsl (shared), build and mount cli-tools,
                           start the engine on the shared socket, import image
@@ -984,13 +1300,21 @@ real dockerd, and user distros as namespaces over an overlay of /.
                           stdout, stderr and the exit status pass through.
   distro-rm NAME          kill distro NAME's processes, unmount and delete it
                           (and $BIND_MOUNTS_DIR/NAME).
-  env                     print shell assignments: LAB_DIR, ENGINE_SOCK,
-                          DESKTOP_DIR, ... (use: eval "\$($PROG env)")
+  engine-exec [--] CMD... run CMD as root where the engine runs: on the
+                          machine (simple) or in the engine distro (desktop).
+  engine-pid              print dockerd's pid (as the machine sees it).
+  prepare                 build what the flavour needs before 'up' does: the
+                          trixie root of the desktop flavour (minutes, once).
+  env                     print shell assignments: LAB_ENGINE, LAB_DIR,
+                          ENGINE_SOCK, DESKTOP_DIR, ..., and the engine's view:
+                          ENGINE_WSL_MNT, ENGINE_BIND_MOUNTS_DIR, DRIVE_C,
+                          DISTRO_DRIVE_C, ENGINE_DRIVE_C (use: eval "\$($PROG env)")
   help                    this text.
 
 The root of a running distro, seen from the host: /proc/\$(cat
-\$LAB_DIR/distros/NAME/holder.pid)/root. Logs: \$LAB_DIR/engine/dockerd.log,
-\$LAB_DIR/distros/NAME/holder.log.
+\$LAB_DIR/distros/NAME/holder.pid)/root. Logs: \$LAB_DIR/engine/dockerd.log
+(desktop: \$LAB_DIR/engine-desktop/dockerd.log and holder.log),
+\$LAB_DIR/distros/NAME/holder.log, \$LAB_DIR/desktop-root.log.
 EOF
 }
 
@@ -1018,6 +1342,7 @@ main() {
 		;;
 	desktop-start)
 		require_plain_linux
+		require_flavour_of_lab
 		take_lock
 		desktop_start
 		;;
@@ -1043,6 +1368,7 @@ main() {
 		[[ $gid == none || ($gid =~ ^[0-9]+$ && $gid -gt 0 && $gid -lt 65534 && $gid -ne $DEV_UID) ]] ||
 			die "distro: bad --docker-gid '$gid' (a GID in 1..65533 other than $DEV_UID, or 'none')"
 		require_plain_linux
+		require_flavour_of_lab
 		require_tools unshare nsenter mknod
 		take_lock
 		distro_create "$name" "$gid"
@@ -1058,6 +1384,23 @@ main() {
 		(($# >= 1)) || die "usage: exec NAME [--user USER] [--env K=V]... -- CMD..."
 		check_name "$1"
 		distro_exec "$@"
+		;;
+	engine-exec)
+		[[ ${1-} == -- ]] && shift
+		engine_exec "$@"
+		;;
+	engine-pid)
+		(($# == 0)) || die "engine-pid takes no arguments"
+		engine_pid || die "the lab's dockerd is not running"
+		;;
+	prepare)
+		(($# == 0)) || die "prepare takes no arguments"
+		require_plain_linux
+		mkdir -p -- "$LAB_DIR"
+		if [[ ${LAB_ENGINE:-simple} == desktop ]]; then
+			use_flavour desktop
+			build_desktop_root
+		fi
 		;;
 	*) usage >&2; die "unknown command '$cmd'" ;;
 	esac

@@ -3,6 +3,7 @@
 # Brings the lab up, exercises a distro, Docker Desktop stopping and starting,
 # then tears everything down and checks that nothing is left behind.
 # KEEP_LAB=1 leaves the lab up when a check fails (for debugging).
+# LAB_ENGINE=simple|desktop picks the lab's flavour (see lab.sh help).
 
 set -euo pipefail
 
@@ -65,6 +66,9 @@ probe=$BIND_MOUNTS_DIR/$DISTRO/probe
 "$LAB" exec "$DISTRO" -- sh -c "mkdir -p '$probe' && mount --bind /home/dev '$probe'"
 findmnt -n --mountpoint "$probe" >/dev/null || fail "bind mount made in the distro is not visible on the host at $probe"
 [[ -f $probe/.profile ]] || fail "bind mount seen on the host does not show the distro's /home/dev"
+eprobe=$ENGINE_BIND_MOUNTS_DIR/$DISTRO/probe
+"$LAB" engine-exec test -f "$eprobe/.profile" ||
+	fail "bind mount made in the distro is not visible where the engine runs, at $eprobe"
 "$LAB" exec "$DISTRO" -- umount "$probe"
 findmnt -n --mountpoint "$probe" >/dev/null && fail "unmount inside the distro did not propagate to the host"
 
@@ -74,6 +78,39 @@ expect_eq "docker run from the host" ok "$("$DOCKER_CLI" -H "unix://$ENGINE_SOCK
 step "engine from the distro through cli-tools"
 expect_eq "piped docker run -i in the distro" hi \
 	"$(echo hi | "$LAB" exec "$DISTRO" -- "$CLI" -H "unix://$ENGINE_SOCK" run -i --rm bb cat)"
+versions=$("$LAB" exec "$DISTRO" -- "$CLI" -H "unix://$ENGINE_SOCK" version --format '{{.Client.Version}} {{.Server.Version}}')
+case $LAB_ENGINE in
+desktop) want='26\.1\.[^ ]* 26\.1\.' ;;
+*) want='20\.10\.[^ ]* 20\.10\.' ;;
+esac
+[[ $versions =~ ^$want ]] || fail "client and engine versions: got '$versions', want $want"
+expect_eq "the engine socket where the engine runs is the one the distros see (inode)" \
+	"$(stat -c %i "$ENGINE_SOCK")" \
+	"$("$LAB" engine-exec stat -c %i "$ENGINE_WSL_MNT/${ENGINE_SOCK#"$WSL_MNT"/}")"
+
+if [[ $LAB_ENGINE == desktop ]]; then
+	step "desktop flavour: drive C:, the CLI plugins, docker build with BuildKit"
+	"$LAB" exec "$DISTRO" --user dev -- sh -c "echo on-c > '$DISTRO_DRIVE_C/smoke.txt'"
+	expect_eq "a file on $DISTRO_DRIVE_C in the distro, where the engine runs" on-c \
+		"$("$LAB" engine-exec cat "$ENGINE_DRIVE_C/smoke.txt")"
+	expect_eq "...and in a container binding $ENGINE_DRIVE_C" on-c \
+		"$("$DOCKER_CLI" -H "unix://$ENGINE_SOCK" run --rm -v "$ENGINE_DRIVE_C:/c" bb cat /c/smoke.txt)"
+	rm -f -- "$DRIVE_C/smoke.txt"
+	plugins=$DESKTOP_DIR/cli-tools/usr/lib/docker/cli-plugins
+	out=$("$LAB" exec "$DISTRO" -- "$plugins/docker-compose" version)
+	[[ $out == "Docker Compose version 2."* ]] || fail "docker-compose in cli-tools: '$out'"
+	out=$("$LAB" exec "$DISTRO" -- "$plugins/docker-buildx" version)
+	[[ $out == *buildx\ 0.* ]] || fail "docker-buildx in cli-tools: '$out'"
+	# The CLI finds the plugins in cli-tools through its configuration
+	# here (in a distro, the agent links them).
+	out=$("$LAB" exec "$DISTRO" -- sh -c "mkdir -p /tmp/cfg /tmp/ctx &&
+		echo '{\"cliPluginsExtraDirs\":[\"$plugins\"]}' >/tmp/cfg/config.json &&
+		printf 'FROM bb\nRUN echo built >/built\n' >/tmp/ctx/Dockerfile &&
+		DOCKER_CONFIG=/tmp/cfg '$CLI' -H 'unix://$ENGINE_SOCK' build -q -t smoke-built /tmp/ctx >/dev/null &&
+		DOCKER_CONFIG=/tmp/cfg '$CLI' -H 'unix://$ENGINE_SOCK' run --rm smoke-built cat /built" 2>&1)
+	expect_eq "docker build (buildx, a RUN step) in the distro, then run" built "$out"
+	"$DOCKER_CLI" -H "unix://$ENGINE_SOCK" rmi smoke-built >/dev/null
+fi
 
 step "Docker Desktop quits"
 "$LAB" desktop-stop
