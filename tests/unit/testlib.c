@@ -1,8 +1,13 @@
 /* What the unit tests share; see testlib.h. */
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -118,4 +123,58 @@ cpu_ticks(pid_t pid)
 	cr_assert(eq(int, sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
 	    "%*u %*u %lu %lu", &utime, &stime), 2));
 	return (long)(utime + stime);
+}
+
+void
+make_temp_dir(char *buf, size_t len, const char *name)
+{
+	int n = snprintf(buf, len, "/tmp/wda-%s-XXXXXX", name);
+	cr_assert(lt(sz, (size_t)(n < 0 ? len : (size_t)n), len));
+	cr_assert(not(eq(ptr, mkdtemp(buf), NULL)), "mkdtemp %s: %s", buf,
+	    strerror(errno));
+}
+
+static int
+remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st, (void)flag, (void)f;
+	return remove(path);
+}
+
+void
+remove_tree(const char *dir)
+{
+	cr_assert(eq(int, nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS), 0),
+	    "removing %s: %s", dir, strerror(errno));
+}
+
+char tmp_root[PATH_MAX];
+
+void
+tmp_root_setup(void)
+{
+	make_temp_dir(tmp_root, PATH_MAX, "unit");
+}
+
+void
+tmp_root_teardown(void)
+{
+	remove_tree(tmp_root);
+}
+
+void
+put_file_in(const char *dir, const char *rel, mode_t mode, const char *text)
+{
+	char path[PATH_MAX * 2];
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	cr_assert(eq(int, util_mkdir_parent(path, 0755), 0), "mkdir for %s: %s",
+	    path, strerror(errno));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	cr_assert(ge(int, fd, 0), "create %s: %s", path, strerror(errno));
+	size_t len = strlen(text);
+	cr_assert(eq(sz, (size_t)write(fd, text, len), len), "write %s: %s",
+	    path, strerror(errno));
+	close(fd);
+	cr_assert(eq(int, chmod(path, mode), 0), "chmod %s: %s", path,
+	    strerror(errno));
 }

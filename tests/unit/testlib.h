@@ -25,4 +25,16 @@ void	read_exactly(int fd, void *buf, size_t len, int ms);
 /* CPU time (user + system) of a process so far, in clock ticks. */
 long	cpu_ticks(pid_t pid);
 
+/* A fresh directory /tmp/wda-<name>-XXXXXX, its path in buf. */
+void	make_temp_dir(char *buf, size_t len, const char *name);
+/* dir and everything below it removed, links not followed. */
+void	remove_tree(const char *dir);
+/* A suite's fixture: tmp_root made for each test, removed after it. */
+extern char tmp_root[];
+void	tmp_root_setup(void);
+void	tmp_root_teardown(void);
+/* dir/rel holding text, with mode, its parent directories made. */
+void	put_file_in(const char *dir, const char *rel, mode_t mode,
+	    const char *text);
+
 #endif
