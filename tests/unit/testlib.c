@@ -4,6 +4,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <event2/event.h>
 
 #include "agent.h"
 #include "testlib.h"
@@ -177,4 +179,72 @@ put_file_in(const char *dir, const char *rel, mode_t mode, const char *text)
 	close(fd);
 	cr_assert(eq(int, chmod(path, mode), 0), "chmod %s: %s", path,
 	    strerror(errno));
+}
+
+void
+test_agent_set(struct test_agent *t, const char *key, const char *value)
+{
+	char err[CONFIG_ERR_LEN];
+	cr_assert(eq(int, config_set(&t->a.cfg, key, value, err, sizeof err), 0),
+	    "%s: %s", key, err);
+}
+
+char *
+test_agent_path(struct test_agent *t, const char *name)
+{
+	static char p[4][160];
+	static int next;
+	char *s = p[next++ % 4];
+	snprintf(s, sizeof p[0], "%s/%s", t->dir, name);
+	return s;
+}
+
+void
+test_agent_setup(struct test_agent *t, const char *name)
+{
+	char err[CONFIG_ERR_LEN] = "";
+
+	memset(&t->a, 0, sizeof t->a);
+	make_temp_dir(t->dir, sizeof t->dir, name);
+	config_init(&t->a.cfg);
+	test_agent_set(t, "desktop_dir", test_agent_path(t, "desktop"));
+	test_agent_set(t, "socket.path", test_agent_path(t, "docker.sock"));
+	test_agent_set(t, "links.bin_dir", test_agent_path(t, "bin"));
+	test_agent_set(t, "links.plugin_dir", test_agent_path(t, "plugins"));
+	test_agent_set(t, "state_dir", test_agent_path(t, "state"));
+	test_agent_set(t, "control_socket", test_agent_path(t, "control.sock"));
+	test_agent_set(t, "distro", "unit");
+	test_agent_set(t, "host.address", "none");
+	cr_assert(eq(int, mkdir(test_agent_path(t, "state"), 0755), 0));
+	t->a.base = event_base_new();
+	t->a.start_mono_ms = util_now_ms();
+	snprintf(t->a.instance_id, sizeof t->a.instance_id,
+	    "0123456789abcdef0123456789abcdef");
+	t->a.engine_path = util_path_join(t->a.cfg.desktop_dir, "engine.sock");
+	cr_assert(eq(int, manifest_load(&t->a.manifest, test_agent_path(t,
+	    "state/manifest.json"), err, sizeof err), 0), "%s", err);
+	t->a.links = links_new(&t->a);
+	t->a.expose = expose_new(&t->a, -1);
+	t->a.engine = engine_new(&t->a);
+	t->a.health = health_new(&t->a);	/* state off: in the status */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void
+test_agent_teardown(struct test_agent *t)
+{
+	t->a.stopping = true;
+	watch_free(t->a.watch);
+	control_free(t->a.control);
+	bind_free(t->a.bind);
+	expose_stop(t->a.expose, false);
+	health_free(t->a.health);
+	engine_free(t->a.engine);
+	links_free(t->a.links);
+	expose_free(t->a.expose);
+	manifest_free(&t->a.manifest);
+	free(t->a.engine_path);
+	config_free(&t->a.cfg);
+	event_base_free(t->a.base);
+	remove_tree(t->dir);
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "agent.h"
+
 /* poll() one fd for events, up to ms: true when ready. */
 bool	wait_for(int fd, short events, int ms);
 /* A unix stream socket bound to path and listening. */
@@ -36,5 +38,23 @@ void	tmp_root_teardown(void);
 /* dir/rel holding text, with mode, its parent directories made. */
 void	put_file_in(const char *dir, const char *rel, mode_t mode,
 	    const char *text);
+
+/*
+ * An agent set up as far as requests and the status need, without
+ * agent_run(): its own directories below dir (Docker Desktop's tree
+ * absent, state_dir made), an event loop, the manifest, links, expose,
+ * engine and health (host.address none).  No watch, control or bind
+ * until a test makes them; the teardown frees whatever there is.
+ */
+struct test_agent {
+	char		 dir[64];
+	struct agent	 a;
+};
+void	test_agent_setup(struct test_agent *, const char *name);
+void	test_agent_teardown(struct test_agent *);
+/* config_set() or the test fails. */
+void	test_agent_set(struct test_agent *, const char *key, const char *value);
+/* dir/name, in one of four buffers used in turn. */
+char	*test_agent_path(struct test_agent *, const char *name);
 
 #endif
