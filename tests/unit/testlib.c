@@ -248,3 +248,24 @@ test_agent_teardown(struct test_agent *t)
 	event_base_free(t->a.base);
 	remove_tree(t->dir);
 }
+
+static void
+run_until_expired(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	*(bool *)arg = true;
+}
+
+bool
+run_until(struct event_base *base, bool (*done)(void *), void *arg, int ms)
+{
+	bool expired = false;
+	struct event *deadline = evtimer_new(base, run_until_expired, &expired);
+	cr_assert(not(eq(ptr, deadline, NULL)));
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	evtimer_add(deadline, &tv);
+	while (!done(arg) && !expired)
+		cr_assert(ge(int, event_base_loop(base, EVLOOP_ONCE), 0));
+	event_free(deadline);
+	return done(arg);
+}

@@ -39,6 +39,10 @@ void	tmp_root_teardown(void);
 void	put_file_in(const char *dir, const char *rel, mode_t mode,
 	    const char *text);
 
+/* Run base until done(arg) holds, for up to ms: whether it came to hold. */
+struct event_base;
+bool	run_until(struct event_base *, bool (*done)(void *), void *arg, int ms);
+
 /*
  * An agent set up as far as requests and the status need, without
  * agent_run(): its own directories below dir (Docker Desktop's tree
