@@ -620,6 +620,102 @@ keep_all(void *arg, const char *source, bool ro, char **repl, char *why,
 	return asprintf(repl, "/r%s", source) < 0 ? -1 : 0;
 }
 
+/* A failure says why: BAD, OPAQUE and the like never come with why empty. */
+#define assert_said_why(cond, why) \
+	cr_assert(said_why((cond), (why)), "%s without a reason", #cond)
+
+static bool
+said_why(bool failed, const char *why)
+{
+	return !failed || why[0] != '\0';
+}
+
+/* How often each outcome came up, so the mangling reaches every branch. */
+struct mangled_seen {
+	int	head[HTTP_TOO_LARGE + 1];
+	int	chunk[HTTP_CHUNK_BAD + 1];
+	int	decoded, undecodable;
+	int	rewrite[HTTP_REWRITE_UNREADABLE + 1];
+};
+
+static void
+mangled_head(const char *in, size_t n, struct mangled_seen *seen)
+{
+	struct http_head_parser p;
+	struct http_head h;
+	char why[256] = "";
+	http_head_parser_init(&p);
+	enum http_result r = http_head_parse(&p, in, n, &h, why, sizeof why);
+	cr_assert(le(int, (int)r, HTTP_TOO_LARGE));
+	cr_assert(ne(int, r, HTTP_TOO_LARGE), "%zu bytes cannot be too large", n);
+	assert_said_why(r == HTTP_BAD || r == HTTP_OPAQUE, why);
+	seen->head[r]++;
+	if (r != HTTP_DONE)
+		return;
+	cr_assert(gt(sz, h.len, 0));
+	cr_assert(le(sz, h.len, n), "the head ends inside the input");
+	cr_assert(le(sz, h.target_off + h.target_len, h.len));
+	cr_assert(ne(str, h.method, ""));
+	enum http_route route = http_route(&h, in);
+	cr_assert(le(int, (int)route, HTTP_ROUTE_HIJACK));
+}
+
+static void
+mangled_chunks(const char *in, size_t n, struct mangled_seen *seen)
+{
+	struct http_chunked c;
+	size_t pos = 0, used;
+	char why[256] = "";
+	enum http_chunk_step s = HTTP_CHUNK_MORE;
+	http_chunked_init(&c);
+	for (int guard = 0; guard < 1000 && pos <= n; guard++) {
+		s = http_chunked_feed(&c, in + pos, n - pos, &used, why, sizeof why);
+		cr_assert(le(int, (int)s, HTTP_CHUNK_BAD));
+		cr_assert(le(sz, used, n - pos), "used past the input");
+		assert_said_why(s == HTTP_CHUNK_BAD, why);
+		pos += used;
+		if (s != HTTP_CHUNK_DATA)
+			break;
+		size_t take = n - pos < c.left ? n - pos : c.left;
+		if (take == 0)
+			break;
+		pos += take;
+		http_chunked_take(&c, take);
+	}
+	seen->chunk[s]++;
+}
+
+static void
+mangled_bodies(const char *in, size_t n, struct mangled_seen *seen)
+{
+	char *out = NULL, *dec = NULL, why[256] = "";
+	size_t olen = 0;
+	if (http_chunked_decode(in, n, 1024, &dec, &olen, why, sizeof why) == 0) {
+		cr_assert(not(eq(ptr, dec, NULL)));
+		cr_assert(le(sz, olen, n), "decoding never adds bytes");
+		cr_assert(eq(chr, dec[olen], '\0'));
+		seen->decoded++;
+	} else {
+		assert_said_why(true, why);
+		seen->undecodable++;
+	}
+	free(dec);
+	why[0] = '\0';
+	enum http_rewrite r = http_rewrite_create(in, n, keep_all, NULL, &out,
+	    &olen, why, sizeof why);
+	cr_assert(le(int, (int)r, HTTP_REWRITE_UNREADABLE));
+	cr_assert(eq(int, out != NULL, r == HTTP_REWRITE_CHANGED),
+	    "a new body exactly when the body changed");
+	cr_assert(not(eq(int, r, HTTP_REWRITE_REFUSED)),
+	    "keep_all refuses nothing");
+	assert_said_why(r == HTTP_REWRITE_UNREADABLE, why);
+	if (r == HTTP_REWRITE_CHANGED)
+		cr_assert(not(eq(ptr, strstr(out, "\"/r/"), NULL)),
+		    "a changed body holds the replacement: %s", out);
+	seen->rewrite[r]++;
+	free(out);
+}
+
 Test(http_mangled, heads_chunks_and_bodies)
 {
 	static const char *seeds[] = {
@@ -629,8 +725,9 @@ Test(http_mangled, heads_chunks_and_bodies)
 		"{\"HostConfig\":{\"Binds\":[\"/a b:/c:ro\",\"v:/d\"],\"Mounts\":"
 		    "[{\"Type\":\"bind\",\"Source\":\"/e\"}]}}",
 	};
+	struct mangled_seen seen = { 0 };
 	uint32_t st = 2463534242u;
-	char buf[512], why[256];
+	char buf[512];
 	for (int iter = 0; iter < 30000; iter++) {
 		const char *seed = seeds[iter % 3];
 		size_t n = strlen(seed);
@@ -645,37 +742,25 @@ Test(http_mangled, heads_chunks_and_bodies)
 		}
 		/* A heap copy of exactly n bytes: ASan sees any overread. */
 		char *in = malloc(n);
+		cr_assert(not(eq(ptr, in, NULL)));
 		memcpy(in, buf, n);
-		struct http_head_parser p;
-		struct http_head h;
-		http_head_parser_init(&p);
-		if (http_head_parse(&p, in, n, &h, why, sizeof why) == HTTP_DONE)
-			(void)http_route(&h, in);
-		struct http_chunked c;
-		size_t pos = 0, used;
-		http_chunked_init(&c);
-		for (int guard = 0; guard < 1000 && pos <= n; guard++) {
-			enum http_chunk_step s = http_chunked_feed(&c, in + pos,
-			    n - pos, &used, why, sizeof why);
-			pos += used;
-			if (s != HTTP_CHUNK_DATA)
-				break;
-			size_t take = n - pos < c.left ? n - pos : c.left;
-			if (take == 0)
-				break;
-			pos += take;
-			http_chunked_take(&c, take);
-		}
-		char *out = NULL, *dec = NULL;
-		size_t olen;
-		(void)http_chunked_decode(in, n, 1024, &dec, &olen, why,
-		    sizeof why);
-		free(dec);
-		(void)http_rewrite_create(in, n, keep_all, NULL, &out, &olen, why,
-		    sizeof why);
-		free(out);
+		mangled_head(in, n, &seen);
+		mangled_chunks(in, n, &seen);
+		mangled_bodies(in, n, &seen);
 		free(in);
 	}
+	/* The mangling lands on both sides of every parser. */
+	cr_assert(gt(int, seen.head[HTTP_DONE], 0));
+	cr_assert(gt(int, seen.head[HTTP_MORE], 0));
+	cr_assert(gt(int, seen.head[HTTP_BAD], 0));
+	cr_assert(gt(int, seen.head[HTTP_OPAQUE], 0));
+	cr_assert(gt(int, seen.chunk[HTTP_CHUNK_DONE], 0));
+	cr_assert(gt(int, seen.chunk[HTTP_CHUNK_BAD], 0));
+	cr_assert(gt(int, seen.decoded, 0));
+	cr_assert(gt(int, seen.undecodable, 0));
+	cr_assert(gt(int, seen.rewrite[HTTP_REWRITE_CHANGED], 0));
+	cr_assert(gt(int, seen.rewrite[HTTP_REWRITE_UNCHANGED], 0));
+	cr_assert(gt(int, seen.rewrite[HTTP_REWRITE_UNREADABLE], 0));
 }
 
 /* ------------------------------------------------------------------ */

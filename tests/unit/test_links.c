@@ -1,7 +1,7 @@
 /*
- * Link planning, target validation, the manifest, and finding the shared
- * /mnt/wsl mount: the decisions that keep `docker' from dangling and the
- * agent from clobbering what it did not make.
+ * Link planning and target validation: the decisions that keep `docker'
+ * from dangling and the agent from clobbering what it did not make.  The
+ * manifest is tested in test_manifest.c, mountinfo in test_wsl.c.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "agent.h"
+#include "testlib.h"
 
 static char root[PATH_MAX];
 static char desktop[PATH_MAX];
@@ -24,16 +25,7 @@ static struct config cfg;
 static void
 put_file(const char *rel, mode_t mode, const char *text)
 {
-	char path[PATH_MAX * 2], dir[PATH_MAX * 2];
-	snprintf(path, sizeof path, "%s/%s", root, rel);
-	snprintf(dir, sizeof dir, "%s", path);
-	*strrchr(dir, '/') = '\0';
-	cr_assert_eq(util_mkdir_p(dir, 0755), 0, "mkdir %s: %s", dir, strerror(errno));
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	cr_assert_geq(fd, 0, "create %s: %s", path, strerror(errno));
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	cr_assert_eq(chmod(path, mode), 0);
+	put_file_in(root, rel, mode, text);
 }
 
 static void
@@ -47,8 +39,7 @@ put_link(const char *rel, const char *target)
 static void
 setup(void)
 {
-	snprintf(root, sizeof root, "/tmp/wda-links-XXXXXX");
-	cr_assert_not_null(mkdtemp(root));
+	make_temp_dir(root, sizeof root, "links");
 	snprintf(desktop, sizeof desktop, "%s/dd", root);
 	put_file("dd/cli-tools/usr/bin/docker", 0755, "#!/bin/sh\n");
 	put_file("dd/cli-tools/usr/bin/docker-credential-desktop.exe", 0755, "x");
@@ -79,9 +70,7 @@ static void
 teardown(void)
 {
 	config_free(&cfg);
-	char cmd[PATH_MAX + 16];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-	cr_assert_eq(system(cmd), 0);
+	remove_tree(root);
 }
 
 static const struct link_plan *
@@ -340,100 +329,7 @@ Test(links, status_json_reports_each_link_and_its_problems)
 	memset(&a.cfg, 0, sizeof a.cfg);	/* the fixture's, freed there */
 }
 
-/* ---- manifest ---- */
-
-Test(links, manifest_round_trip)
-{
-	char path[PATH_MAX * 2], err[256] = "";
-	snprintf(path, sizeof path, "%s/manifest.json", root);
-	struct manifest m;
-	cr_assert_eq(manifest_load(&m, path, err, sizeof err), 0, "%s", err);
-	cr_assert_eq(m.n, 0, "a missing manifest is empty");
-	cr_assert_eq(manifest_add(&m, "link", "/usr/local/bin/docker", "/t/docker"), 0);
-	cr_assert_eq(manifest_add(&m, "socket", "/run/docker.sock", NULL), 0);
-	cr_assert_eq(manifest_add(&m, "link", "/usr/local/bin/docker", "/t/docker2"), 0);
-	cr_assert_eq(m.n, 2, "adding the same path updates it");
-	cr_assert(m.dirty);
-	cr_assert_eq(manifest_save(&m), 0);
-	cr_assert_not(m.dirty);
-	manifest_free(&m);
-
-	cr_assert_eq(manifest_load(&m, path, err, sizeof err), 0, "%s", err);
-	cr_assert_eq(m.n, 2);
-	struct manifest_entry *e = manifest_find(&m, "link", "/usr/local/bin/docker");
-	cr_assert_not_null(e);
-	cr_assert_str_eq(e->target, "/t/docker2");
-	cr_assert_null(manifest_find(&m, "link", "/run/docker.sock"), "kind matters");
-	manifest_remove(&m, "socket", "/run/docker.sock");
-	cr_assert_eq(m.n, 1);
-	manifest_free(&m);
-}
-
-Test(links, a_corrupt_manifest_is_kept_aside_not_lost)
-{
-	char path[PATH_MAX * 2], bad[PATH_MAX * 2 + 8], err[512] = "";
-	snprintf(path, sizeof path, "%s/manifest.json", root);
-	snprintf(bad, sizeof bad, "%s.bad", path);
-	put_file("manifest.json", 0644, "{\"version\":1,\"entries\":[{\"kind\":");
-	struct manifest m;
-	cr_assert_eq(manifest_load(&m, path, err, sizeof err), 0);
-	cr_assert_eq(m.n, 0);
-	cr_assert(strstr(err, "set aside") != NULL, "%s", err);
-	cr_assert_eq(access(bad, F_OK), 0, "the unreadable manifest is kept as .bad");
-	manifest_free(&m);
-
-	put_file("manifest.json", 0644, "{\"version\":99,\"entries\":[]}");
-	err[0] = '\0';
-	cr_assert_eq(manifest_load(&m, path, err, sizeof err), 0);
-	cr_assert(strstr(err, "not a version 1 manifest") != NULL, "%s", err);
-	manifest_free(&m);
-}
-
-Test(links, manifest_entries_must_be_absolute_paths)
-{
-	char path[PATH_MAX * 2], err[256] = "";
-	snprintf(path, sizeof path, "%s/manifest.json", root);
-	put_file("manifest.json", 0644, "{\"version\":1,\"entries\":["
-	    "{\"kind\":\"link\",\"path\":\"relative/x\",\"target\":\"t\"},"
-	    "{\"kind\":\"link\",\"path\":7},"
-	    "{\"kind\":\"link\",\"path\":\"/ok\",\"target\":\"t\"}]}");
-	struct manifest m;
-	cr_assert_eq(manifest_load(&m, path, err, sizeof err), 0);
-	cr_assert_eq(m.n, 1);
-	cr_assert_str_eq(m.entries[0].path, "/ok");
-	manifest_free(&m);
-}
-
-/* ---- mountinfo and paths ---- */
-
-Test(links, finds_the_shared_wsl_tmpfs_in_mountinfo)
-{
-	put_file("mi1",  0644,
-	    "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
-	    "90 27 0:50 / /home/me/wsl rw - tmpfs x rw\n"
-	    "91 27 0:51 / /mnt/wsl rw,relatime shared:1 - tmpfs none rw\n");
-	char p[PATH_MAX * 2];
-	snprintf(p, sizeof p, "%s/mi1", root);
-	char *found = wsl_find_shared_root(p);
-	cr_assert_not_null(found);
-	cr_assert_str_eq(found, "/mnt/wsl", "a private tmpfs named wsl is not it");
-	free(found);
-
-	put_file("mi2", 0644,
-	    "91 27 0:51 / /wsl rw,relatime shared:1 master:2 - tmpfs none rw\n");
-	snprintf(p, sizeof p, "%s/mi2", root);
-	found = wsl_find_shared_root(p);
-	cr_assert_str_eq(found, "/wsl", "[automount] root=/ puts it at /wsl");
-	free(found);
-
-	put_file("mi3", 0644, "garbage\n\n91 27 0:51 / /odd\\040dir/wsl rw shared:3 - tmpfs x rw\n");
-	snprintf(p, sizeof p, "%s/mi3", root);
-	found = wsl_find_shared_root(p);
-	cr_assert_str_eq(found, "/odd dir/wsl", "mountinfo escapes are decoded");
-	free(found);
-	cr_assert(wsl_is_mount_point(p, "/odd dir/wsl"));
-	cr_assert_not(wsl_is_mount_point(p, "/odd dir"));
-}
+/* ---- paths ---- */
 
 Test(links, path_within)
 {

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,14 +21,12 @@
 #include <json-c/json.h>
 
 #include "agent.h"
+#include "testlib.h"
 
 #define assert_has(s, sub) \
 	cr_assert(strstr((s), (sub)) != NULL, "expected \"%s\" in: %s", (sub), (s))
 
-static struct {
-	char		 dir[64];
-	struct agent	 a;
-} t;
+static struct test_agent t;
 
 static const struct request_origin test_origin = { "by the test",
 	"ask as someone trusted" };
@@ -37,76 +34,25 @@ static const struct request_origin test_origin = { "by the test",
 static void
 set(const char *key, const char *value)
 {
-	char err[CONFIG_ERR_LEN];
-	cr_assert(eq(int, config_set(&t.a.cfg, key, value, err, sizeof err), 0),
-	    "%s: %s", key, err);
+	test_agent_set(&t, key, value);
 }
 
 static char *
 in_dir(const char *name)
 {
-	static char p[4][160];
-	static int next;
-	char *s = p[next++ % 4];
-	snprintf(s, sizeof p[0], "%s/%s", t.dir, name);
-	return s;
+	return test_agent_path(&t, name);
 }
 
 static void
 agent_setup(void)
 {
-	char err[CONFIG_ERR_LEN] = "";
-
-	memset(&t.a, 0, sizeof t.a);
-	snprintf(t.dir, sizeof t.dir, "/tmp/wda-request-XXXXXX");
-	cr_assert(not(eq(ptr, mkdtemp(t.dir), NULL)));
-	config_init(&t.a.cfg);
-	set("desktop_dir", in_dir("desktop"));
-	set("socket.path", in_dir("docker.sock"));
-	set("links.bin_dir", in_dir("bin"));
-	set("links.plugin_dir", in_dir("plugins"));
-	set("state_dir", in_dir("state"));
-	set("control_socket", in_dir("control.sock"));
-	set("distro", "unit");
-	set("host.address", "none");
-	cr_assert(eq(int, mkdir(in_dir("state"), 0755), 0));
-	t.a.base = event_base_new();
-	t.a.start_mono_ms = util_now_ms();
-	snprintf(t.a.instance_id, sizeof t.a.instance_id,
-	    "0123456789abcdef0123456789abcdef");
-	t.a.engine_path = util_path_join(t.a.cfg.desktop_dir, "engine.sock");
-	cr_assert(eq(int, manifest_load(&t.a.manifest, in_dir("state/manifest."
-	    "json"), err, sizeof err), 0), "%s", err);
-	t.a.links = links_new(&t.a);
-	t.a.expose = expose_new(&t.a, -1);
-	t.a.engine = engine_new(&t.a);
-	t.a.health = health_new(&t.a);		/* state off: in the status */
-	signal(SIGPIPE, SIG_IGN);
-}
-
-static int
-remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st, (void)flag, (void)f;
-	return remove(path);
+	test_agent_setup(&t, "request");
 }
 
 static void
 agent_teardown(void)
 {
-	t.a.stopping = true;
-	control_free(t.a.control);
-	bind_free(t.a.bind);
-	expose_stop(t.a.expose, false);
-	health_free(t.a.health);
-	engine_free(t.a.engine);
-	links_free(t.a.links);
-	expose_free(t.a.expose);
-	manifest_free(&t.a.manifest);
-	free(t.a.engine_path);
-	config_free(&t.a.cfg);
-	event_base_free(t.a.base);
-	(void)nftw(t.dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+	test_agent_teardown(&t);
 }
 
 TestSuite(request, .init = agent_setup, .fini = agent_teardown, .timeout = 30);

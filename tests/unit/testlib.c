@@ -1,14 +1,21 @@
 /* What the unit tests share; see testlib.h. */
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <event2/event.h>
 
 #include "agent.h"
 #include "testlib.h"
@@ -118,4 +125,147 @@ cpu_ticks(pid_t pid)
 	cr_assert(eq(int, sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
 	    "%*u %*u %lu %lu", &utime, &stime), 2));
 	return (long)(utime + stime);
+}
+
+void
+make_temp_dir(char *buf, size_t len, const char *name)
+{
+	int n = snprintf(buf, len, "/tmp/wda-%s-XXXXXX", name);
+	cr_assert(lt(sz, (size_t)(n < 0 ? len : (size_t)n), len));
+	cr_assert(not(eq(ptr, mkdtemp(buf), NULL)), "mkdtemp %s: %s", buf,
+	    strerror(errno));
+}
+
+static int
+remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st, (void)flag, (void)f;
+	return remove(path);
+}
+
+void
+remove_tree(const char *dir)
+{
+	cr_assert(eq(int, nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS), 0),
+	    "removing %s: %s", dir, strerror(errno));
+}
+
+char tmp_root[PATH_MAX];
+
+void
+tmp_root_setup(void)
+{
+	make_temp_dir(tmp_root, PATH_MAX, "unit");
+}
+
+void
+tmp_root_teardown(void)
+{
+	remove_tree(tmp_root);
+}
+
+void
+put_file_in(const char *dir, const char *rel, mode_t mode, const char *text)
+{
+	char path[PATH_MAX * 2];
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	cr_assert(eq(int, util_mkdir_parent(path, 0755), 0), "mkdir for %s: %s",
+	    path, strerror(errno));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	cr_assert(ge(int, fd, 0), "create %s: %s", path, strerror(errno));
+	size_t len = strlen(text);
+	cr_assert(eq(sz, (size_t)write(fd, text, len), len), "write %s: %s",
+	    path, strerror(errno));
+	close(fd);
+	cr_assert(eq(int, chmod(path, mode), 0), "chmod %s: %s", path,
+	    strerror(errno));
+}
+
+void
+test_agent_set(struct test_agent *t, const char *key, const char *value)
+{
+	char err[CONFIG_ERR_LEN];
+	cr_assert(eq(int, config_set(&t->a.cfg, key, value, err, sizeof err), 0),
+	    "%s: %s", key, err);
+}
+
+char *
+test_agent_path(struct test_agent *t, const char *name)
+{
+	static char p[4][160];
+	static int next;
+	char *s = p[next++ % 4];
+	snprintf(s, sizeof p[0], "%s/%s", t->dir, name);
+	return s;
+}
+
+void
+test_agent_setup(struct test_agent *t, const char *name)
+{
+	char err[CONFIG_ERR_LEN] = "";
+
+	memset(&t->a, 0, sizeof t->a);
+	make_temp_dir(t->dir, sizeof t->dir, name);
+	config_init(&t->a.cfg);
+	test_agent_set(t, "desktop_dir", test_agent_path(t, "desktop"));
+	test_agent_set(t, "socket.path", test_agent_path(t, "docker.sock"));
+	test_agent_set(t, "links.bin_dir", test_agent_path(t, "bin"));
+	test_agent_set(t, "links.plugin_dir", test_agent_path(t, "plugins"));
+	test_agent_set(t, "state_dir", test_agent_path(t, "state"));
+	test_agent_set(t, "control_socket", test_agent_path(t, "control.sock"));
+	test_agent_set(t, "distro", "unit");
+	test_agent_set(t, "host.address", "none");
+	cr_assert(eq(int, mkdir(test_agent_path(t, "state"), 0755), 0));
+	t->a.base = event_base_new();
+	t->a.start_mono_ms = util_now_ms();
+	snprintf(t->a.instance_id, sizeof t->a.instance_id,
+	    "0123456789abcdef0123456789abcdef");
+	t->a.engine_path = util_path_join(t->a.cfg.desktop_dir, "engine.sock");
+	cr_assert(eq(int, manifest_load(&t->a.manifest, test_agent_path(t,
+	    "state/manifest.json"), err, sizeof err), 0), "%s", err);
+	t->a.links = links_new(&t->a);
+	t->a.expose = expose_new(&t->a, -1);
+	t->a.engine = engine_new(&t->a);
+	t->a.health = health_new(&t->a);	/* state off: in the status */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void
+test_agent_teardown(struct test_agent *t)
+{
+	t->a.stopping = true;
+	watch_free(t->a.watch);
+	control_free(t->a.control);
+	bind_free(t->a.bind);
+	expose_stop(t->a.expose, false);
+	health_free(t->a.health);
+	engine_free(t->a.engine);
+	links_free(t->a.links);
+	expose_free(t->a.expose);
+	manifest_free(&t->a.manifest);
+	free(t->a.engine_path);
+	config_free(&t->a.cfg);
+	event_base_free(t->a.base);
+	remove_tree(t->dir);
+}
+
+static void
+run_until_expired(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	*(bool *)arg = true;
+}
+
+bool
+run_until(struct event_base *base, bool (*done)(void *), void *arg, int ms)
+{
+	bool expired = false;
+	struct event *deadline = evtimer_new(base, run_until_expired, &expired);
+	cr_assert(not(eq(ptr, deadline, NULL)));
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	evtimer_add(deadline, &tv);
+	while (!done(arg) && !expired)
+		cr_assert(ge(int, event_base_loop(base, EVLOOP_ONCE), 0));
+	event_free(deadline);
+	return done(arg);
 }

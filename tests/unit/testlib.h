@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "agent.h"
+
 /* poll() one fd for events, up to ms: true when ready. */
 bool	wait_for(int fd, short events, int ms);
 /* A unix stream socket bound to path and listening. */
@@ -24,5 +26,39 @@ void	write_all(int fd, const void *buf, size_t len);
 void	read_exactly(int fd, void *buf, size_t len, int ms);
 /* CPU time (user + system) of a process so far, in clock ticks. */
 long	cpu_ticks(pid_t pid);
+
+/* A fresh directory /tmp/wda-<name>-XXXXXX, its path in buf. */
+void	make_temp_dir(char *buf, size_t len, const char *name);
+/* dir and everything below it removed, links not followed. */
+void	remove_tree(const char *dir);
+/* A suite's fixture: tmp_root made for each test, removed after it. */
+extern char tmp_root[];
+void	tmp_root_setup(void);
+void	tmp_root_teardown(void);
+/* dir/rel holding text, with mode, its parent directories made. */
+void	put_file_in(const char *dir, const char *rel, mode_t mode,
+	    const char *text);
+
+/* Run base until done(arg) holds, for up to ms: whether it came to hold. */
+struct event_base;
+bool	run_until(struct event_base *, bool (*done)(void *), void *arg, int ms);
+
+/*
+ * An agent set up as far as requests and the status need, without
+ * agent_run(): its own directories below dir (Docker Desktop's tree
+ * absent, state_dir made), an event loop, the manifest, links, expose,
+ * engine and health (host.address none).  No watch, control or bind
+ * until a test makes them; the teardown frees whatever there is.
+ */
+struct test_agent {
+	char		 dir[64];
+	struct agent	 a;
+};
+void	test_agent_setup(struct test_agent *, const char *name);
+void	test_agent_teardown(struct test_agent *);
+/* config_set() or the test fails. */
+void	test_agent_set(struct test_agent *, const char *key, const char *value);
+/* dir/name, in one of four buffers used in turn. */
+char	*test_agent_path(struct test_agent *, const char *name);
 
 #endif

@@ -1,0 +1,269 @@
+/*
+ * watch.c: inotify on a temporary tree standing for Docker Desktop's
+ * (ROOT/wsl/docker-desktop, ROOT/wsl playing the shared /mnt/wsl).  The
+ * owner's callback must come when cli-tools or the engine socket appear
+ * and disappear, at any depth and for directories made after the watch
+ * started, and the watches held must stay bounded by the paths followed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <event2/event.h>
+
+#include "agent.h"
+#include "testlib.h"
+
+#define WAIT_MS		5000
+#define SOCKET_DIR	"shared-sockets/guest-services"
+#define DOCKER		"cli-tools/usr/bin/docker"
+#define ENGINE		SOCKET_DIR "/docker.proxy.sock"
+
+static struct {
+	char			 desktop[PATH_MAX];
+	struct event_base	*base;
+	struct watch		*w;
+	int			 calls;
+	bool			 docker_seen;	/* at the last callback */
+	bool			 engine_seen;
+	int			 engine_fd;
+} wx;
+
+static char *
+at(const char *sub)
+{
+	static char p[4][PATH_MAX * 2];
+	static int next;
+	char *s = p[next++ % 4];
+	snprintf(s, sizeof p[0], "%s/%s", wx.desktop, sub);
+	return s;
+}
+
+static void
+changed(void *arg)
+{
+	(void)arg;
+	struct stat st;
+	wx.calls++;
+	wx.docker_seen = stat(at(DOCKER), &st) == 0;
+	wx.engine_seen = stat(at(ENGINE), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static void
+setup(void)
+{
+	tmp_root_setup();
+	snprintf(wx.desktop, sizeof wx.desktop, "%s/wsl/docker-desktop",
+	    tmp_root);
+	cr_assert(eq(int, util_mkdir_parent(wx.desktop, 0755), 0));
+	wx.base = event_base_new();
+	wx.engine_fd = -1;
+	wx.w = watch_new(wx.base, wx.desktop, changed, NULL);
+	cr_assert(not(eq(ptr, wx.w, NULL)));
+}
+
+static void
+teardown(void)
+{
+	watch_free(wx.w);
+	event_base_free(wx.base);
+	if (wx.engine_fd >= 0)
+		close(wx.engine_fd);
+	tmp_root_teardown();
+}
+
+TestSuite(watch, .init = setup, .fini = teardown, .timeout = 30);
+
+/* inotify watches this process holds, as the kernel counts them. */
+static int
+kernel_watches(void)
+{
+	DIR *d = opendir("/proc/self/fdinfo");
+	cr_assert(not(eq(ptr, d, NULL)));
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char path[64], line[512];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/self/fdinfo/%s", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (f == NULL)
+			continue;	/* the directory's own descriptor */
+		while (fgets(line, sizeof line, f) != NULL)
+			n += strncmp(line, "inotify wd:", 11) == 0;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+static bool
+docker_there(void *arg)
+{
+	(void)arg;
+	return wx.docker_seen;
+}
+
+static bool
+docker_gone(void *arg)
+{
+	(void)arg;
+	return wx.calls > 0 && !wx.docker_seen;
+}
+
+static bool
+engine_there(void *arg)
+{
+	(void)arg;
+	return wx.engine_seen;
+}
+
+static bool
+engine_gone(void *arg)
+{
+	(void)arg;
+	return wx.calls > 0 && !wx.engine_seen;
+}
+
+static bool
+called(void *arg)
+{
+	(void)arg;
+	return wx.calls > 0;
+}
+
+/* Each change below must bring a callback of its own. */
+static void
+change_and_wait(const char *what, bool (*done)(void *))
+{
+	wx.calls = 0;
+	cr_assert(run_until(wx.base, done, NULL, WAIT_MS),
+	    "no callback after %s", what);
+}
+
+static void
+make_dir(const char *sub)
+{
+	cr_assert(eq(int, mkdir(at(sub), 0755), 0), "mkdir %s: %s", sub,
+	    strerror(errno));
+}
+
+static void
+make_docker(void)
+{
+	put_file_in(wx.desktop, DOCKER, 0755, "#!/bin/sh\n");
+}
+
+static void
+remove_cli_tools(void)
+{
+	remove_tree(at("cli-tools"));
+}
+
+static bool
+never(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+Test(watch, only_the_shared_root_while_the_tree_is_absent)
+{
+	cr_assert(eq(int, watch_count(wx.w), 1));
+	cr_assert(eq(int, kernel_watches(), 1));
+}
+
+Test(watch, tree_appears_one_directory_at_a_time)
+{
+	static const char *const steps[] = { "", "cli-tools", "cli-tools/usr",
+	    "cli-tools/usr/bin" };
+	int before = watch_count(wx.w);
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		/* Each directory is made after the one above it was watched. */
+		make_dir(steps[i]);
+		change_and_wait(at(steps[i]), called);
+		cr_assert(gt(int, watch_count(wx.w), before),
+		    "%s is watched now", at(steps[i]));
+		before = watch_count(wx.w);
+	}
+	make_docker();
+	change_and_wait("docker appeared", docker_there);
+	cr_assert(eq(int, kernel_watches(), watch_count(wx.w)));
+}
+
+Test(watch, cli_tools_appear_and_disappear)
+{
+	make_dir("");
+	change_and_wait("the tree appeared", called);
+	make_docker();		/* all of cli-tools at once, as a mount does */
+	change_and_wait("cli-tools appeared", docker_there);
+	remove_cli_tools();
+	change_and_wait("cli-tools went", docker_gone);
+	make_docker();
+	change_and_wait("cli-tools came back", docker_there);
+}
+
+Test(watch, engine_socket_appears_and_disappears)
+{
+	put_file_in(wx.desktop, SOCKET_DIR "/placeholder", 0644, "");
+	change_and_wait("the socket directory appeared", called);
+	wx.engine_fd = unix_listen(at(ENGINE), 1);
+	change_and_wait("the engine socket appeared", engine_there);
+	cr_assert(eq(int, unlink(at(ENGINE)), 0));
+	change_and_wait("the engine socket went", engine_gone);
+}
+
+Test(watch, a_burst_is_one_callback)
+{
+	make_dir("");
+	change_and_wait("the tree appeared", called);
+	make_docker();
+	put_file_in(wx.desktop, "cli-tools/usr/lib/docker/cli-plugins/"
+	    "docker-compose", 0755, "x");
+	put_file_in(wx.desktop, SOCKET_DIR "/placeholder", 0644, "");
+	change_and_wait("the burst", docker_there);
+	cr_assert(not(run_until(wx.base, never, NULL, 50)));
+	cr_assert(eq(int, wx.calls, 1), "one reconcile for the whole burst");
+}
+
+Test(watch, bounded_by_the_paths_followed)
+{
+	static const char *const full[] = {
+		"cli-tools/usr/bin/docker",
+		"cli-tools/usr/lib/docker/cli-plugins/docker-compose",
+		"cli-tools/usr/libexec/docker/cli-plugins/docker-buildx",
+		"cli-tools/usr/local/lib/docker/cli-plugins/docker-scan",
+		SOCKET_DIR "/placeholder",
+	};
+	/* The shared root, the tree, and every directory on the 5 chains. */
+	const int all = 2 + 13 + 2, without_cli = 2 + 2;
+	for (int round = 0; round < 20; round++) {
+		for (size_t i = 0; i < sizeof full / sizeof full[0]; i++)
+			put_file_in(wx.desktop, full[i], 0755, "x");
+		change_and_wait("the whole tree appeared", docker_there);
+		/* Later callbacks may follow; let them come and go. */
+		cr_assert(not(run_until(wx.base, never, NULL, 20)));
+		cr_assert(eq(int, watch_count(wx.w), all), "round %d", round);
+		cr_assert(eq(int, kernel_watches(), all), "round %d", round);
+		remove_cli_tools();
+		change_and_wait("cli-tools went", docker_gone);
+		cr_assert(not(run_until(wx.base, never, NULL, 20)));
+		cr_assert(eq(int, watch_count(wx.w), without_cli), "round %d",
+		    round);
+		cr_assert(eq(int, kernel_watches(), without_cli), "round %d",
+		    round);
+	}
+	/* Nothing unrelated is followed: a sibling of the tree is not. */
+	make_dir("elsewhere");
+	put_file_in(wx.desktop, "elsewhere/deeper/x", 0644, "");
+	cr_assert(not(run_until(wx.base, never, NULL, 20)));
+	cr_assert(eq(int, watch_count(wx.w), without_cli));
+}
