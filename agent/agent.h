@@ -704,23 +704,38 @@ int	http_chunked_decode(const char *buf, size_t len, size_t max, char **out,
  */
 bool	http_bind_spec(const char *spec, size_t *src_len, bool *read_only);
 
+/* Who sent a request: the peer credentials of its connection. */
+struct http_caller {
+	bool		 known;		/* false: SO_PEERCRED failed */
+	uid_t		 uid;
+	gid_t		 gid;
+};
+/* One absolute bind source of a create, as the hook sees it. */
+struct http_bind_source {
+	const char	*path;
+	bool		 read_only;
+	/* Make it when missing: -v (Binds), Mounts' CreateMountpoint. */
+	bool		 create;
+	const struct http_caller *caller;	/* never NULL */
+};
 /*
  * Called for each absolute bind source of a create: set *replacement
  * (malloc'd) to rewrite it, or leave it NULL to keep it; -1 refuses the
  * request with why as the message.
  */
-typedef int (*http_bind_fn)(void *arg, const char *source, bool read_only,
+typedef int (*http_bind_fn)(void *arg, const struct http_bind_source *,
 	    char **replacement, char *why, size_t whylen);
 enum http_rewrite { HTTP_REWRITE_UNCHANGED, HTTP_REWRITE_CHANGED,
 		    HTTP_REWRITE_REFUSED, HTTP_REWRITE_UNREADABLE };
 /*
  * Rewrite the bind sources of a create body (JSON) in HostConfig.Binds
- * and HostConfig.Mounts (Type "bind").  CHANGED: *out (malloc'd) is the
- * new body; UNCHANGED or UNREADABLE: forward the original bytes.
+ * and HostConfig.Mounts (Type "bind"), for caller (NULL: unknown).
+ * CHANGED: *out (malloc'd) is the new body; UNCHANGED or UNREADABLE:
+ * forward the original bytes.
  */
 enum http_rewrite http_rewrite_create(const char *body, size_t len,
-	    http_bind_fn, void *arg, char **out, size_t *outlen, char *why,
-	    size_t whylen);
+	    const struct http_caller *, http_bind_fn, void *arg, char **out,
+	    size_t *outlen, char *why, size_t whylen);
 /*
  * The head again, framed for a body of body_len bytes that follows at
  * once: Content-Length replaces Transfer-Encoding, Expect goes (malloc'd).
@@ -737,7 +752,6 @@ char	*http_error_reply(int status, const char *message, size_t *outlen);
 void	proxy_set_create_hook(struct proxy *, http_bind_fn, void *arg);
 
 /* bind.c: bind-mount sources re-exposed below the shared /mnt/wsl */
-#define BIND_ENGINE_ROOT	"/mnt/wsl"	/* /mnt/wsl as the engine sees it */
 #define BIND_DIR_NAME		"docker-desktop-bind-mounts"
 #define BIND_MANIFEST_KIND	"bindmount"
 #define BIND_PENDING_MS		30000	/* a create not seen by then failed */
@@ -753,20 +767,21 @@ void	bind_path_hash(const char *path, char hex[65]);
 
 /* What to do with one source (pure apart from realpath). */
 enum bind_decision { BIND_KEEP, BIND_REPLACE, BIND_EXPOSE, BIND_MISSING };
-struct bind_policy {
-	const char	*local_root;	/* the shared tmpfs here (/mnt/wsl) */
-	const char	*shared_paths;	/* "/mnt:/srv", visible to the engine */
-};
+struct pathmap;
 /*
- * KEEP: the engine sees the path as it is.  REPLACE: it sees *out (the
- * same place under its own /mnt/wsl, or the target of a symlink into a
- * shared path).  EXPOSE: *out is the resolved source to expose.
- * MISSING: the source does not exist here (*out says why).
+ * The source, cleaned and resolved (symlinks followed, as the engine
+ * would), then looked up in the table.  KEEP: the engine sees it as
+ * written.  REPLACE: it sees it at *out.  EXPOSE: it cannot see it; *out
+ * is the resolved source to expose.  MISSING: the source does not exist
+ * here (*out says why).
  */
-enum bind_decision bind_decide(const struct bind_policy *, const char *source,
+enum bind_decision bind_decide(const struct pathmap *, const char *source,
 	    char **out);
-/* Is path at or below one of the ':'-separated prefixes? */
-bool	bind_path_in_list(const char *path, const char *list);
+/*
+ * mkdir -p of a missing bind source as the engine does for -v; what it
+ * makes is owned by the caller (if known).  -1 with errno.
+ */
+int	bind_make_source(const char *path, const struct http_caller *);
 
 /* ------------------------------------------------------------------ */
 /* pathmap.c: the engine's view of a path, one small table */

@@ -2,10 +2,17 @@
  * Bind-mount re-exposure.  The engine runs in another distro and cannot
  * see this one's files, so `docker run -v /home/me/app:/app` would mount
  * an empty directory the engine makes on its side.  The proxy hands every
- * container create to bind_on_source(): a source the engine cannot see is
+ * container create to bind_on_source().  Each source is resolved (as the
+ * engine would, symlinks followed) and looked up in pathmap.c's table of
+ * what the engine sees: a source it sees is rewritten to the engine's
+ * path for it (the shared tmpfs at /run/desktop/mnt/host/wsl, drive C: at
+ * /run/desktop/mnt/host/c on Docker Desktop); one it cannot see is
  * bind-mounted (MS_BIND|MS_REC) below the shared tmpfs, at
  * /mnt/wsl/docker-desktop-bind-mounts/<distro>/<sha256 of the path>, which
- * propagates to every distro, and the create is rewritten to that path.
+ * propagates to every distro, and the create is rewritten to that path as
+ * the engine sees it.  A file source gets a file as its mount point.  The
+ * table is built again at each reconcile (start, reload, Docker Desktop
+ * coming and going).
  *
  * Exposures live as long as a container uses one.  Which containers do is
  * asked of the engine (GET /containers/json?all=1, each container's
@@ -17,11 +24,16 @@
  * the first collection then keeps (and re-mounts, after a reboot) those
  * containers use, and removes the rest.
  *
- * A source that does not exist in this distro is refused: the proxy
- * answers the create itself with the engine's own error format (400,
- * {"message": "bind source path does not exist: ..."}).  Forwarding it
- * would have the engine create an empty directory on its side, the very
- * confusion this module exists to prevent.
+ * A source that does not exist in this distro is handled as dockerd
+ * handles it, but here, where the source is: for -v (HostConfig.Binds)
+ * and for a mount with BindOptions.CreateMountpoint (compose's
+ * bind.create_host_path) the directory is made, owned by the caller (the
+ * peer credentials of the client's connection); for --mount it is refused,
+ * the proxy answering the create itself with the engine's own error
+ * (400, {"message": "invalid mount config for type \"bind\": bind source
+ * path does not exist: ..."}).  Forwarding it would have the engine create
+ * an empty directory on its side, the very confusion this module exists
+ * to prevent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,7 +83,7 @@ struct bind {
 	struct agent		*agent;
 	struct bind_exposure	*x;
 	size_t			 n;
-	char			*local_root;	/* the shared tmpfs here */
+	struct pathmap		*map;		/* what the engine sees */
 	char			*local_dir;	/* .../docker-desktop-bind-mounts/D */
 	char			*engine_dir;	/* the same, for the engine */
 	bool			 hooked;
@@ -170,24 +182,6 @@ bind_path_hash(const char *path, char hex[65])
 /* ------------------------------------------------------------------ */
 /* Deciding what a source needs. */
 
-bool
-bind_path_in_list(const char *path, const char *list)
-{
-	for (const char *p = list; p != NULL && *p != '\0';) {
-		const char *colon = strchr(p, ':');
-		size_t n = colon != NULL ? (size_t)(colon - p) : strlen(p);
-		char prefix[PATH_MAX];
-		if (n > 0 && n < sizeof prefix) {
-			memcpy(prefix, p, n);
-			prefix[n] = '\0';
-			if (util_path_within(path, prefix))
-				return true;
-		}
-		p = colon != NULL ? colon + 1 : NULL;
-	}
-	return false;
-}
-
 /* "/a//b/./c/../d/" -> "/a/b/d", as the engine cleans paths; malloc'd. */
 static char *
 bind_clean_path(const char *path)
@@ -223,74 +217,83 @@ bind_clean_path(const char *path)
 	return out;
 }
 
-/* The engine's view of a path below the local shared root; malloc'd. */
-static char *
-bind_engine_view(const char *local_root, const char *path)
-{
-	size_t rl = strlen(local_root);
-	while (rl > 1 && local_root[rl - 1] == '/')
-		rl--;
-	const char *rest = path + (rl == 1 ? 0 : rl);
-	size_t el = strlen(BIND_ENGINE_ROOT), tl = strlen(rest);
-	char *out = malloc(el + tl + 1);
-	if (out != NULL) {
-		memcpy(out, BIND_ENGINE_ROOT, el);
-		memcpy(out + el, rest, tl + 1);
-	}
-	return out;
-}
-
 enum bind_decision
-bind_decide(const struct bind_policy *pol, const char *source, char **out)
+bind_decide(const struct pathmap *m, const char *source, char **out)
 {
 	*out = NULL;
 	char *clean = bind_clean_path(source);
 	if (clean == NULL)
 		goto oom;
-	enum bind_decision d = BIND_KEEP;
-	if (util_path_within(clean, pol->local_root)) {
-		*out = bind_engine_view(pol->local_root, clean);
-		d = BIND_REPLACE;
-	} else if (bind_path_in_list(clean, pol->shared_paths)) {
-		d = BIND_KEEP;
-	} else {
-		char *real = realpath(clean, NULL);
-		if (real == NULL) {
-			*out = strdup(strerror(errno));
-			free(clean);
-			if (*out == NULL)
-				goto oom;
-			return BIND_MISSING;
-		}
-		if (util_path_within(real, pol->local_root)) {
-			*out = bind_engine_view(pol->local_root, real);
-			free(real);
-			d = BIND_REPLACE;
-		} else if (bind_path_in_list(real, pol->shared_paths)) {
-			*out = real;
-			d = BIND_REPLACE;
-		} else {
-			*out = real;
-			d = BIND_EXPOSE;
-		}
-	}
+	char *real = realpath(clean, NULL);
 	free(clean);
-	if (d != BIND_KEEP && *out == NULL)
-		goto oom;
-	/* Same text as the request: nothing to rewrite. */
-	if (d == BIND_REPLACE && strcmp(*out, source) == 0) {
-		free(*out);
-		*out = NULL;
-		d = BIND_KEEP;
+	if (real == NULL) {
+		*out = strdup(strerror(errno));
+		return BIND_MISSING;	/* *out NULL: out of memory */
 	}
-	return d;
+	char *engine;
+	switch (pathmap_translate(m, real, &engine)) {
+	case PATHMAP_NOMEM:
+		free(real);
+		goto oom;
+	case PATHMAP_EXPOSE:
+		*out = real;
+		return BIND_EXPOSE;
+	case PATHMAP_KEEP_AS:
+		break;
+	}
+	free(real);
+	/* Same text as the request: nothing to rewrite. */
+	if (strcmp(engine, source) == 0) {
+		free(engine);
+		return BIND_KEEP;
+	}
+	*out = engine;
+	return BIND_REPLACE;
 oom:
 	*out = strdup("out of memory");
 	return BIND_MISSING;
 }
 
+int
+bind_make_source(const char *path, const struct http_caller *caller)
+{
+	char *p = bind_clean_path(path);
+	if (p == NULL)
+		return -1;
+	/* Each directory that is missing, from the top: made, then given. */
+	int r = 0;
+	for (char *s = p + 1; r == 0; s++) {
+		bool last = *s == '\0';
+		if (!last && *s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) == 0) {
+			if (caller->known && chown(p, caller->uid, caller->gid) < 0)
+				r = -1;
+		} else if (errno != EEXIST)
+			r = -1;
+		if (last)
+			break;
+		*s = '/';
+	}
+	int saved = errno;
+	free(p);
+	errno = saved;
+	return r;
+}
+
 /* ------------------------------------------------------------------ */
 /* Exposures: mount, record, remove. */
+
+/* Where the engine sees a path of ours below the shared tmpfs; malloc'd. */
+static char *
+bind_engine_path(const struct bind *b, const char *local)
+{
+	char *engine = NULL;
+	if (pathmap_translate(b->map, local, &engine) == PATHMAP_EXPOSE)
+		engine = strdup(local);	/* not below it: as it is */
+	return engine;
+}
 
 static struct bind_exposure *
 bind_find(struct bind *b, const char *local)
@@ -316,8 +319,7 @@ bind_add(struct bind *b, const char *source, const char *local)
 	memset(x, 0, sizeof *x);
 	x->source = strdup(source);
 	x->local = strdup(local);
-	x->engine = util_path_within(local, b->local_root) ?
-	    bind_engine_view(b->local_root, local) : strdup(local);
+	x->engine = bind_engine_path(b, local);
 	x->users = json_object_new_array();
 	if (x->source == NULL || x->local == NULL || x->engine == NULL ||
 	    x->users == NULL) {
@@ -475,15 +477,31 @@ bind_unexpose(struct bind *b, struct bind_exposure *x)
 
 /* The proxy's hook, for each absolute bind source of a create. */
 static int
-bind_on_source(void *arg, const char *source, bool read_only,
+bind_on_source(void *arg, const struct http_bind_source *s,
     char **replacement, char *why, size_t whylen)
 {
 	struct bind *b = arg;
-	struct bind_policy pol = { b->local_root,
-	    b->agent->cfg.bind_shared_paths };
+	const char *source = s->path;
 	char *out;
 	const char *engine;
-	switch (bind_decide(&pol, source, &out)) {
+	enum bind_decision d = bind_decide(b->map, source, &out);
+	if (d == BIND_MISSING && s->create && out != NULL) {
+		/* -v: made here, as dockerd would make it on its side. */
+		if (bind_make_source(source, s->caller) < 0) {
+			snprintf(why, whylen, "error while creating mount source "
+			    "path '%s' (in WSL distro %s): %s", source,
+			    b->agent->cfg.distro, strerror(errno));
+			free(out);
+			return -1;
+		}
+		log_notice(BIND_LOG, "made the missing bind source %s (owned by "
+		    "%s%ld)", source, s->caller->known ? "uid " : "root, the "
+		    "caller unknown: uid ", s->caller->known ?
+		    (long)s->caller->uid : 0L);
+		free(out);
+		d = bind_decide(b->map, source, &out);
+	}
+	switch (d) {
 	case BIND_KEEP:
 		return 0;
 	case BIND_REPLACE:
@@ -495,13 +513,14 @@ bind_on_source(void *arg, const char *source, bool read_only,
 		/* The engine's own wording, as for --mount. */
 		snprintf(why, whylen, "invalid mount config for type \"bind\": "
 		    "bind source path does not exist: %s (in WSL distro %s: %s)",
-		    source, b->agent->cfg.distro, out);
+		    source, b->agent->cfg.distro, out != NULL ? out :
+		    "out of memory");
 		free(out);
 		return -1;
 	case BIND_EXPOSE:
 		break;
 	}
-	int r = bind_expose(b, out, read_only, &engine, why, whylen);
+	int r = bind_expose(b, out, s->read_only, &engine, why, whylen);
 	free(out);
 	if (r < 0)
 		return -1;
@@ -845,29 +864,47 @@ bind_gc_start(struct bind *b)
 /* ------------------------------------------------------------------ */
 /* Life cycle. */
 
-/* Where exposures go here and for the engine, for this distro. */
+/*
+ * The engine's view of paths, from mountinfo and the configuration, and
+ * where exposures go here and for the engine, for this distro.
+ */
 static int
 bind_set_dirs(struct bind *b)
 {
-	char *root = wsl_find_shared_root(NULL);
-	if (root == NULL && (root = strdup(BIND_ENGINE_ROOT)) == NULL)
+	const struct config *c = &b->agent->cfg;
+	const struct pathmap_options o = {
+		.engine_wsl_root = c->bind_engine_wsl_root,
+		.engine_drive_root = c->bind_engine_drive_root,
+		.shared_paths = c->bind_shared_paths,
+	};
+	struct pathmap *m = pathmap_new(&o);
+	if (m == NULL)
 		return -1;
-	char *base = util_path_join(root, BIND_DIR_NAME);
-	char *dir = base != NULL ? util_path_join(base,
-	    b->agent->cfg.distro) : NULL;
-	char *engine = dir != NULL ? bind_engine_view(root, dir) : NULL;
+	char *base = util_path_join(pathmap_shared_root(m), BIND_DIR_NAME);
+	char *dir = base != NULL ? util_path_join(base, c->distro) : NULL;
 	free(base);
+	struct pathmap *old = b->map;
+	b->map = m;
+	char *engine = dir != NULL ? bind_engine_path(b, dir) : NULL;
 	if (engine == NULL) {
-		free(root);
+		b->map = old;
+		pathmap_free(m);
 		free(dir);
 		return -1;
 	}
-	free(b->local_root);
+	pathmap_free(old);
 	free(b->local_dir);
 	free(b->engine_dir);
-	b->local_root = root;
 	b->local_dir = dir;
 	b->engine_dir = engine;
+	/* The engine may see the shared tmpfs elsewhere now (a reload). */
+	for (size_t i = 0; i < b->n; i++) {
+		char *e = bind_engine_path(b, b->x[i].local);
+		if (e != NULL) {
+			free(b->x[i].engine);
+			b->x[i].engine = e;
+		}
+	}
 	return 0;
 }
 
@@ -954,7 +991,7 @@ bind_free(struct bind *b)
 	while (b->n > 0)
 		bind_drop(b, &b->x[b->n - 1]);
 	free(b->x);
-	free(b->local_root);
+	pathmap_free(b->map);
 	free(b->local_dir);
 	free(b->engine_dir);
 	if (b->agent->bind == b)
@@ -975,6 +1012,7 @@ bind_status_json(struct bind *b)
 	json_object_object_add(o, "shared_paths", json_object_new_string(
 	    b->agent->cfg.bind_shared_paths != NULL ?
 	    b->agent->cfg.bind_shared_paths : ""));
+	json_object_object_add(o, "paths", pathmap_status_json(b->map));
 	json_object_object_add(o, "following_engine",
 	    json_object_new_boolean(b->events != NULL && b->events_up));
 	json_object_object_add(o, "collections",

@@ -663,6 +663,7 @@ http_key(struct json_object *o, const char *key)
 struct http_rw {
 	http_bind_fn	 fn;
 	void		*arg;
+	const struct http_caller *caller;
 	bool		 changed;
 	char		*why;
 	size_t		 whylen;
@@ -670,10 +671,12 @@ struct http_rw {
 
 /* Ask about one source; *repl is the replacement, or NULL to keep it. */
 static int
-http_rw_source(struct http_rw *rw, const char *source, bool ro, char **repl)
+http_rw_source(struct http_rw *rw, const char *source, bool ro, bool create,
+    char **repl)
 {
+	const struct http_bind_source s = { source, ro, create, rw->caller };
 	*repl = NULL;
-	if (rw->fn(rw->arg, source, ro, repl, rw->why, rw->whylen) < 0)
+	if (rw->fn(rw->arg, &s, repl, rw->why, rw->whylen) < 0)
 		return -1;
 	if (*repl != NULL && strcmp(*repl, source) == 0) {
 		free(*repl);
@@ -701,7 +704,8 @@ http_rw_binds(struct http_rw *rw, struct json_object *binds)
 			snprintf(rw->why, rw->whylen, "out of memory");
 			return -1;
 		}
-		int r = http_rw_source(rw, src, ro, &repl);
+		/* dockerd makes a missing -v source (a directory). */
+		int r = http_rw_source(rw, src, ro, true, &repl);
 		free(src);
 		if (r < 0)
 			return -1;
@@ -739,6 +743,9 @@ http_rw_mounts(struct http_rw *rw, struct json_object *mounts)
 		struct json_object *src = http_get(m, "Source", json_type_string);
 		struct json_object *ro = http_get(m, "ReadOnly",
 		    json_type_boolean);
+		/* API 1.42+: compose's bind.create_host_path. */
+		struct json_object *mk = http_get(http_get(m, "BindOptions",
+		    json_type_object), "CreateMountpoint", json_type_boolean);
 		if (type == NULL || src == NULL ||
 		    strcmp(json_object_get_string(type), "bind") != 0)
 			continue;
@@ -748,7 +755,8 @@ http_rw_mounts(struct http_rw *rw, struct json_object *mounts)
 			continue;
 		char *repl;
 		if (http_rw_source(rw, s, ro != NULL &&
-		    json_object_get_boolean(ro), &repl) < 0)
+		    json_object_get_boolean(ro), mk != NULL &&
+		    json_object_get_boolean(mk), &repl) < 0)
 			return -1;
 		if (repl == NULL)
 			continue;
@@ -766,9 +774,11 @@ http_rw_mounts(struct http_rw *rw, struct json_object *mounts)
 }
 
 enum http_rewrite
-http_rewrite_create(const char *body, size_t len, http_bind_fn fn, void *arg,
-    char **out, size_t *outlen, char *why, size_t whylen)
+http_rewrite_create(const char *body, size_t len,
+    const struct http_caller *caller, http_bind_fn fn, void *arg, char **out,
+    size_t *outlen, char *why, size_t whylen)
 {
+	static const struct http_caller unknown = { false, 0, 0 };
 	*out = NULL;
 	*outlen = 0;
 	if (len > HTTP_CREATE_BODY_MAX || len > INT32_MAX) {
@@ -799,7 +809,8 @@ http_rewrite_create(const char *body, size_t len, http_bind_fn fn, void *arg,
 		json_object_put(root);
 		return HTTP_REWRITE_UNREADABLE;
 	}
-	struct http_rw rw = { fn, arg, false, why, whylen };
+	struct http_rw rw = { fn, arg, caller != NULL ? caller : &unknown,
+	    false, why, whylen };
 	struct json_object *hc = http_get(root, "HostConfig", json_type_object);
 	struct json_object *binds = http_get(hc, "Binds", json_type_array);
 	struct json_object *mounts = http_get(hc, "Mounts", json_type_array);

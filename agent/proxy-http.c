@@ -326,8 +326,14 @@ proxy_http_create_complete(struct proxy_conn *c, size_t raw_len)
 		}
 		json = decoded;
 	}
-	enum http_rewrite r = http_rewrite_create(json, dlen, p->create_fn,
-	    p->create_arg, &body, &blen, why, sizeof why);
+	/* Who asked: what a missing -v source is made for. */
+	struct ucred cred;
+	socklen_t cl = sizeof cred;
+	struct http_caller caller = { false, 0, 0 };
+	if (getsockopt(c->client, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
+		caller = (struct http_caller){ true, cred.uid, cred.gid };
+	enum http_rewrite r = http_rewrite_create(json, dlen, &caller,
+	    p->create_fn, p->create_arg, &body, &blen, why, sizeof why);
 	free(decoded);
 	switch (r) {
 	case HTTP_REWRITE_UNREADABLE:

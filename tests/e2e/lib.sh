@@ -126,3 +126,17 @@ lab_distro() {
 	"$LAB" distro "$@" >/dev/null 2>&1 || bail "lab distro $*" "see $LAB_DIR/distros/$1/holder.log"
 	check "the build installs into distro $1" install_into "$1"
 }
+
+# agent_config DISTRO [BIND_MEMBERS]: the agent's configuration file in
+# DISTRO for this flavour, for suites that test binds.  The simple
+# flavour's engine runs where the distros do and sees the shared tmpfs at
+# /mnt/wsl itself (bind.engine_wsl_root); the desktop flavour's sees it
+# where Docker Desktop's does (the default).  BIND_MEMBERS: more members
+# of "bind", as JSON text ('"shared_paths": "/mnt/c=/run/desktop/mnt/host/c"').
+agent_config() { # distro [members]
+	local bind=
+	[ "$LAB_ENGINE" = simple ] && bind='"engine_wsl_root": "/mnt/wsl"'
+	[ -n "${2:-}" ] && bind=${bind:+$bind, }$2
+	printf '{ "bind": { %s } }\n' "$bind" |
+		dx "$1" sh -c 'mkdir -p /etc/wsl-docker-agent && cat >/etc/wsl-docker-agent/config.json'
+}

@@ -17,15 +17,15 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int
-fuzz_bind(void *arg, const char *source, bool ro, char **repl, char *why,
-    size_t whylen)
+fuzz_bind(void *arg, const struct http_bind_source *s, char **repl,
+    char *why, size_t whylen)
 {
-	if (source[1] == 'x') {
-		snprintf(why, whylen, "refused %s", source);
+	if (s->path[1] == 'x') {
+		snprintf(why, whylen, "refused %s", s->path);
 		return -1;
 	}
-	return asprintf(repl, "/mnt/wsl/x%s%s", ro ? "ro" : "", source) < 0 ?
-	    -1 : 0;
+	return asprintf(repl, "/mnt/wsl/x%s%s%s", s->read_only ? "ro" : "",
+	    s->create ? "mk" : "", s->path) < 0 ? -1 : 0;
 }
 
 int
@@ -81,7 +81,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t dlen, olen;
 	if (http_chunked_decode(in, n, 4096, &dec, &dlen, why, sizeof why) == 0)
 		free(dec);
-	if (http_rewrite_create(in, n, fuzz_bind, NULL, &out, &olen, why,
+	if (http_rewrite_create(in, n, NULL, fuzz_bind, NULL, &out, &olen, why,
 	    sizeof why) == HTTP_REWRITE_CHANGED && (out == NULL || olen == 0))
 		abort();
 	free(out);

@@ -1,6 +1,6 @@
 /*
- * http.c (request heads, chunked framing, the create rewrite), bind.c's
- * pure parts (the policy, the path hash), and the proxy following HTTP
+ * http.c (request heads, chunked framing, the create rewrite) and the
+ * proxy following HTTP
  * with a create hook, against real sockets: a child runs the proxy, the
  * test plays both the client and the engine and checks byte for byte
  * what the engine receives.
@@ -406,12 +406,17 @@ Test(http_rewrite, bind_spec)
 	cr_assert(not(http_bind_spec("/a::ro", &n, &ro)));
 }
 
-/* A stand-in for bind.c: /home/... goes to /X/<source>, /missing fails. */
+/*
+ * A stand-in for bind.c: /home/... goes to /X/<source> (/X/ro/... when
+ * read-only, /X/mk/... when to be made), /missing fails.
+ */
 static int
-fake_bind(void *arg, const char *source, bool ro, char **repl, char *why,
-    size_t whylen)
+fake_bind(void *arg, const struct http_bind_source *s, char **repl,
+    char *why, size_t whylen)
 {
 	int *calls = arg;
+	const char *source = s->path;
+	bool ro = s->read_only;
 	(*calls)++;
 	if (strncmp(source, "/missing", 8) == 0) {
 		snprintf(why, whylen, "bind source path does not exist: %s",
@@ -420,7 +425,8 @@ fake_bind(void *arg, const char *source, bool ro, char **repl, char *why,
 	}
 	if (strncmp(source, "/home/", 6) != 0)
 		return 0;
-	if (asprintf(repl, "/X%s%s", ro ? "/ro" : "", source) < 0)
+	if (asprintf(repl, "/X%s%s%s", ro ? "/ro" : "",
+	    s->create && s->caller->known ? "/mk" : "", source) < 0)
 		return -1;
 	return 0;
 }
@@ -431,8 +437,9 @@ rewrite(const char *body, char **out, int *calls)
 	size_t n;
 	char why[512];
 	*calls = 0;
-	return http_rewrite_create(body, strlen(body), fake_bind, calls, out, &n,
-	    why, sizeof why);
+	static const struct http_caller dev = { true, 1000, 1000 };
+	return http_rewrite_create(body, strlen(body), &dev, fake_bind, calls,
+	    out, &n, why, sizeof why);
 }
 
 static struct json_object *
@@ -465,9 +472,9 @@ Test(http_rewrite, binds_with_spaces_unicode_and_options)
 	cr_assert(eq(int, calls, 4), "named volumes are not asked about");
 	struct json_object *hc = host_config(out);
 	cr_assert(eq(str, (char *)array_str(hc, "Binds", 0),
-	    "/X/home/dev/my proj:/w"));
+	    "/X/mk/home/dev/my proj:/w"), "-v: made when missing");
 	cr_assert(eq(str, (char *)array_str(hc, "Binds", 1),
-	    "/X/ro/home/dév/ünï:/u:ro"));
+	    "/X/ro/mk/home/dév/ünï:/u:ro"));
 	cr_assert(eq(str, (char *)array_str(hc, "Binds", 2), "vol:/v"));
 	cr_assert(eq(str, (char *)array_str(hc, "Binds", 3), "/mnt/wsl/x:/x"));
 	cr_assert(eq(str, (char *)array_str(hc, "Binds", 4), "/srv:/s:rw"));
@@ -505,6 +512,36 @@ Test(http_rewrite, mounts_type_bind_only)
 	free(out);
 }
 
+Test(http_rewrite, create_mountpoint_and_the_caller)
+{
+	/* --mount: must exist, unless BindOptions.CreateMountpoint says. */
+	const char *body = "{\"HostConfig\":{\"Mounts\":["
+	    "{\"Type\":\"bind\",\"Source\":\"/home/a\",\"BindOptions\":"
+	    "{\"CreateMountpoint\":true}},"
+	    "{\"Type\":\"bind\",\"Source\":\"/home/b\",\"bindoptions\":"
+	    "{\"createmountpoint\":false}},"
+	    "{\"Type\":\"bind\",\"Source\":\"/home/c\",\"BindOptions\":"
+	    "{\"CreateMountpoint\":1}}]}}";
+	char *out;
+	int calls;
+	cr_assert(eq(int, rewrite(body, &out, &calls), HTTP_REWRITE_CHANGED));
+	cr_assert(eq(int, calls, 3));
+	cr_assert(not(eq(ptr, strstr(out, "\"/X/mk/home/a\""), NULL)), "%s", out);
+	cr_assert(not(eq(ptr, strstr(out, "\"/X/home/b\""), NULL)), "%s", out);
+	cr_assert(not(eq(ptr, strstr(out, "\"/X/home/c\""), NULL)),
+	    "not a boolean: %s", out);
+	free(out);
+	/* The caller reaches the hook; unknown when none is given. */
+	char why[64];
+	size_t n;
+	calls = 0;
+	const char *one = "{\"HostConfig\":{\"Binds\":[\"/home/a:/a\"]}}";
+	cr_assert(eq(int, http_rewrite_create(one, strlen(one), NULL, fake_bind, &calls, &out, &n, why,
+	    sizeof why), HTTP_REWRITE_CHANGED));
+	cr_assert(not(eq(ptr, strstr(out, "\"/X/home/a:/a\""), NULL)), "%s", out);
+	free(out);
+}
+
 Test(http_rewrite, member_names_match_as_the_engine_reads_them)
 {
 	/* Go's decoder: any case, and the last of equal names counts. */
@@ -514,14 +551,14 @@ Test(http_rewrite, member_names_match_as_the_engine_reads_them)
 	int calls;
 	cr_assert(eq(int, rewrite(body, &out, &calls), HTTP_REWRITE_CHANGED));
 	cr_assert(eq(int, calls, 2));
-	cr_assert(eq(str, out, "{\"hostconfig\":{\"BINDS\":[\"/X/home/a:/a\"],"
+	cr_assert(eq(str, out, "{\"hostconfig\":{\"BINDS\":[\"/X/mk/home/a:/a\"],"
 	    "\"mounts\":[{\"type\":\"bind\",\"source\":\"/X/home/b\"}]}}"));
 	free(out);
 	body = "{\"HostConfig\":{\"Binds\":[\"/srv:/s\"]},"
 	    "\"hostConfig\":{\"Binds\":[\"/home/c:/c\"]}}";
 	cr_assert(eq(int, rewrite(body, &out, &calls), HTTP_REWRITE_CHANGED));
 	cr_assert(eq(int, calls, 1), "only the last HostConfig counts");
-	cr_assert(not(eq(ptr, strstr(out, "/X/home/c:/c"), NULL)));
+	cr_assert(not(eq(ptr, strstr(out, "/X/mk/home/c:/c"), NULL)));
 	free(out);
 }
 
@@ -614,10 +651,10 @@ prng(uint32_t *state)
 }
 
 static int
-keep_all(void *arg, const char *source, bool ro, char **repl, char *why,
+keep_all(void *arg, const struct http_bind_source *s, char **repl, char *why,
     size_t whylen)
 {
-	return asprintf(repl, "/r%s", source) < 0 ? -1 : 0;
+	return asprintf(repl, "/r%s", s->path) < 0 ? -1 : 0;
 }
 
 /* A failure says why: BAD, OPAQUE and the like never come with why empty. */
@@ -701,8 +738,8 @@ mangled_bodies(const char *in, size_t n, struct mangled_seen *seen)
 	}
 	free(dec);
 	why[0] = '\0';
-	enum http_rewrite r = http_rewrite_create(in, n, keep_all, NULL, &out,
-	    &olen, why, sizeof why);
+	enum http_rewrite r = http_rewrite_create(in, n, NULL, keep_all, NULL,
+	    &out, &olen, why, sizeof why);
 	cr_assert(le(int, (int)r, HTTP_REWRITE_UNREADABLE));
 	cr_assert(eq(int, out != NULL, r == HTTP_REWRITE_CHANGED),
 	    "a new body exactly when the body changed");
@@ -764,122 +801,6 @@ Test(http_mangled, heads_chunks_and_bodies)
 }
 
 /* ------------------------------------------------------------------ */
-/* bind.c's pure parts */
-
-Test(bind, sha256_known_answers)
-{
-	char hex[65];
-	bind_path_hash("", hex);
-	cr_assert(eq(str, hex, "e3b0c44298fc1c149afbf4c8996fb924"
-	    "27ae41e4649b934ca495991b7852b855"));
-	bind_path_hash("abc", hex);
-	cr_assert(eq(str, hex, "ba7816bf8f01cfea414140de5dae2223"
-	    "b00361a396177a9cb410ff61f20015ad"));
-	bind_path_hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-	    hex);
-	cr_assert(eq(str, hex, "248d6a61d20638b8e5c026930c3e6039"
-	    "a33ce45964ff2167f6ecedd419db06c1"));
-}
-
-Test(bind, path_lists)
-{
-	cr_assert(bind_path_in_list("/mnt/c/Users", "/mnt"));
-	cr_assert(bind_path_in_list("/srv", "/mnt:/srv"));
-	cr_assert(not(bind_path_in_list("/mntx", "/mnt")));
-	cr_assert(not(bind_path_in_list("/home", "")));
-	cr_assert(not(bind_path_in_list("/home", "/mnt:/srv")));
-}
-
-static char tmpdir[64];
-
-static void
-mk_tree(void)
-{
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_http.XXXXXX");
-	cr_assert(not(eq(ptr, mkdtemp(tmpdir), NULL)));
-	char p[256], q[256];
-	snprintf(p, sizeof p, "%s/real dir", tmpdir);
-	cr_assert(eq(int, mkdir(p, 0755), 0));
-	snprintf(p, sizeof p, "%s/wsl", tmpdir);
-	cr_assert(eq(int, mkdir(p, 0755), 0));
-	snprintf(p, sizeof p, "%s/wsl/inside", tmpdir);
-	cr_assert(eq(int, mkdir(p, 0755), 0));
-	snprintf(p, sizeof p, "%s/link", tmpdir);
-	snprintf(q, sizeof q, "%s/real dir", tmpdir);
-	cr_assert(eq(int, symlink(q, p), 0));
-	snprintf(p, sizeof p, "%s/to-wsl", tmpdir);
-	snprintf(q, sizeof q, "%s/wsl/inside", tmpdir);
-	cr_assert(eq(int, symlink(q, p), 0));
-	snprintf(p, sizeof p, "%s/dangling", tmpdir);
-	cr_assert(eq(int, symlink("/nonexistent/x", p), 0));
-}
-
-static void
-rm_tree(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	(void)!system(cmd);
-}
-
-/* Decide about tmpdir + rel. */
-static enum bind_decision
-decide(const char *root, const char *shared, const char *rel, char **out)
-{
-	char src[256];
-	snprintf(src, sizeof src, "%s%s", tmpdir, rel);
-	struct bind_policy pol = { root, shared };
-	return bind_decide(&pol, src, out);
-}
-
-Test(bind, decisions, .init = mk_tree, .fini = rm_tree)
-{
-	char root[128], want[256], *out;
-	snprintf(root, sizeof root, "%s/wsl", tmpdir);
-
-	/* An ordinary directory of this distro: exposed, resolved. */
-	cr_assert(eq(int, decide(root, "/mnt", "/real dir", &out),
-	    BIND_EXPOSE));
-	snprintf(want, sizeof want, "%s/real dir", tmpdir);
-	cr_assert(eq(str, out, want));
-	free(out);
-	/* A symlink: its target is exposed, as mount(2) would follow it. */
-	cr_assert(eq(int, decide(root, "/mnt", "/link", &out), BIND_EXPOSE));
-	cr_assert(eq(str, out, want));
-	free(out);
-	cr_assert(eq(int, decide(root, "/mnt", "//./link/", &out),
-	    BIND_EXPOSE));
-	free(out);
-	/* Missing, or a dangling symlink: refused with the reason. */
-	cr_assert(eq(int, decide(root, "/mnt", "/nope", &out), BIND_MISSING));
-	cr_assert(eq(str, out, "No such file or directory"));
-	free(out);
-	cr_assert(eq(int, decide(root, "/mnt", "/dangling", &out),
-	    BIND_MISSING));
-	free(out);
-	/* Below the shared root: the engine's own /mnt/wsl. */
-	cr_assert(eq(int, decide(root, "/mnt", "/wsl/inside", &out),
-	    BIND_REPLACE));
-	cr_assert(eq(str, out, "/mnt/wsl/inside"));
-	free(out);
-	cr_assert(eq(int, decide(root, "/mnt", "/to-wsl", &out),
-	    BIND_REPLACE), "a symlink into the shared root");
-	cr_assert(eq(str, out, "/mnt/wsl/inside"));
-	free(out);
-	/* A shared prefix: kept as it is, even when missing here. */
-	cr_assert(eq(int, decide(root, tmpdir, "/nope", &out), BIND_KEEP));
-	cr_assert(eq(ptr, out, NULL));
-	/* When the shared root is /mnt/wsl itself, its paths stay. */
-	struct bind_policy pol = { "/mnt/wsl", "" };
-	cr_assert(eq(int, bind_decide(&pol, "/mnt/wsl/docker-desktop-bind-"
-	    "mounts/d/abc", &out), BIND_KEEP));
-	cr_assert(eq(int, bind_decide(&pol, "/mnt/wsl/../../etc", &out),
-	    BIND_EXPOSE), "cleaned before it is compared");
-	cr_assert(eq(str, out, "/etc"));
-	free(out);
-}
-
-/* ------------------------------------------------------------------ */
 /* The proxy following HTTP, against real sockets. */
 
 static struct {
@@ -892,9 +813,10 @@ static struct {
 
 /* The child's hook: /home/... -> /E/<hash>, /missing refused. */
 static int
-child_hook(void *arg, const char *source, bool ro, char **repl, char *why,
-    size_t whylen)
+child_hook(void *arg, const struct http_bind_source *s, char **repl,
+    char *why, size_t whylen)
 {
+	const char *source = s->path;
 	if (strncmp(source, "/missing", 8) == 0) {
 		snprintf(why, whylen, "bind source path does not exist: %s",
 		    source);

@@ -270,10 +270,10 @@ child_limit_fds(int room)
 
 /* The child's create hook, when asked for: every bind source refused. */
 static int
-refuse_every_bind(void *arg, const char *source, bool read_only,
+refuse_every_bind(void *arg, const struct http_bind_source *s,
     char **replacement, char *why, size_t whylen)
 {
-	snprintf(why, whylen, "%s: refused by the test", source);
+	snprintf(why, whylen, "%s: refused by the test", s->path);
 	return -1;
 }
 

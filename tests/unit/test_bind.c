@@ -1,0 +1,213 @@
+/*
+ * bind.c's pure parts: the path hash that names exposures, what to do
+ * with a source (bind_decide, against a pathmap built from a mountinfo
+ * written here over a real temporary tree), and the making of a missing
+ * -v source.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include "agent.h"
+
+static char tmpdir[64];
+static struct pathmap *map;
+
+/* tmpdir + rel, in a static buffer (one at a time). */
+static const char *
+at(const char *rel)
+{
+	static char buf[PATH_MAX];
+	snprintf(buf, sizeof buf, "%s%s", tmpdir, rel);
+	return buf;
+}
+
+static void
+mk(const char *rel)
+{
+	cr_assert(eq(int, mkdir(at(rel), 0755), 0), "mkdir %s", at(rel));
+}
+
+/* A symlink at rel to tmpdir + target ("!/x": to /x itself). */
+static void
+ln(const char *target, const char *rel)
+{
+	char t[PATH_MAX];
+	snprintf(t, sizeof t, "%s", target[0] == '!' ? target + 1 : at(target));
+	cr_assert(eq(int, symlink(t, at(rel)), 0));
+}
+
+/*
+ * The tree: wsl/ is the shared tmpfs, c/ drive C: (9p, as WSL 2 mounts
+ * it), srv/ a configured share, "real dir" and a file an ordinary part
+ * of the distro, and symlinks to each.
+ */
+static void
+mk_tree(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_bind.XXXXXX");
+	cr_assert(not(eq(ptr, mkdtemp(tmpdir), NULL)));
+	mk("/real dir");
+	mk("/wsl");
+	mk("/wsl/inside");
+	mk("/c");
+	mk("/c/Users");
+	mk("/srv");
+	FILE *f = fopen(at("/real dir/.gitconfig"), "w");
+	cr_assert(not(eq(ptr, f, NULL)));
+	fclose(f);
+	ln("/real dir", "/link");
+	ln("/wsl/inside", "/to-wsl");
+	ln("/c/Users", "/to-c");
+	ln("/real dir/.gitconfig", "/gitconfig-link");
+	ln("!/nonexistent/x", "/dangling");
+	char mi[PATH_MAX], text[4 * PATH_MAX], shared[PATH_MAX];
+	snprintf(mi, sizeof mi, "%s/mountinfo", tmpdir);
+	snprintf(text, sizeof text,
+	    "82 86 0:35 / %s/wsl rw,relatime shared:1 - tmpfs none rw\n"
+	    "95 86 0:52 / %s/c rw,noatime shared:40 - 9p C:\\134 rw,dirsync,"
+	    "aname=drvfs;path=C:\\;uid=1000;gid=1000;symlinkroot=/mnt/,mmap,"
+	    "access=client,msize=65536,trans=fd,rfd=8,wfd=8\n",
+	    tmpdir, tmpdir);
+	f = fopen(mi, "w");
+	cr_assert(not(eq(ptr, f, NULL)));
+	fputs(text, f);
+	fclose(f);
+	snprintf(shared, sizeof shared, "%s/srv=/host/srv", tmpdir);
+	const struct pathmap_options o = { mi, "/nonexistent",
+	    PATHMAP_ENGINE_WSL_ROOT, PATHMAP_ENGINE_DRIVE_ROOT, shared };
+	map = pathmap_new(&o);
+	cr_assert(not(eq(ptr, map, NULL)));
+}
+
+static void
+rm_tree(void)
+{
+	pathmap_free(map);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	(void)!system(cmd);
+}
+
+/* bind_decide on tmpdir + rel is d, *out want (NULL: none). */
+static void
+expect(const char *rel, enum bind_decision d, const char *want)
+{
+	char *out = NULL, src[PATH_MAX];
+	snprintf(src, sizeof src, "%s", at(rel));
+	cr_assert(eq(int, bind_decide(map, src, &out), d), "%s", src);
+	if (want == NULL)
+		cr_assert(eq(ptr, out, NULL), "%s: %s", src, out);
+	else
+		cr_assert(eq(str, out, (char *)want), "%s", src);
+	free(out);
+}
+
+Test(bind, sha256_known_answers)
+{
+	char hex[65];
+	bind_path_hash("", hex);
+	cr_assert(eq(str, hex, "e3b0c44298fc1c149afbf4c8996fb924"
+	    "27ae41e4649b934ca495991b7852b855"));
+	bind_path_hash("abc", hex);
+	cr_assert(eq(str, hex, "ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad"));
+	bind_path_hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+	    hex);
+	cr_assert(eq(str, hex, "248d6a61d20638b8e5c026930c3e6039"
+	    "a33ce45964ff2167f6ecedd419db06c1"));
+}
+
+Test(bind, decisions_on_the_engines_view, .init = mk_tree, .fini = rm_tree)
+{
+	char want[PATH_MAX];
+	/* An ordinary directory of this distro: exposed, resolved. */
+	snprintf(want, sizeof want, "%s", at("/real dir"));
+	expect("/real dir", BIND_EXPOSE, want);
+	/* A symlink: its target is exposed, as the engine would follow it. */
+	expect("/link", BIND_EXPOSE, want);
+	expect("//./link/", BIND_EXPOSE, want);
+	/* A file, directly or through a symlink. */
+	snprintf(want, sizeof want, "%s", at("/real dir/.gitconfig"));
+	expect("/gitconfig-link", BIND_EXPOSE, want);
+	/* The shared tmpfs: the engine's own path for it. */
+	expect("/wsl/inside", BIND_REPLACE, PATHMAP_ENGINE_WSL_ROOT "/inside");
+	expect("/to-wsl", BIND_REPLACE, PATHMAP_ENGINE_WSL_ROOT "/inside");
+	expect("/wsl/../wsl/inside/.", BIND_REPLACE,
+	    PATHMAP_ENGINE_WSL_ROOT "/inside");
+	/* Drive C: and a symlink into it. */
+	expect("/c/Users", BIND_REPLACE, PATHMAP_ENGINE_DRIVE_ROOT "/c/Users");
+	expect("/to-c", BIND_REPLACE, PATHMAP_ENGINE_DRIVE_ROOT "/c/Users");
+	/* A configured share. */
+	expect("/srv", BIND_REPLACE, "/host/srv");
+	/* Missing, or a dangling symlink: the reason, nothing made. */
+	expect("/nope", BIND_MISSING, "No such file or directory");
+	expect("/dangling", BIND_MISSING, "No such file or directory");
+	expect("/wsl/nope", BIND_MISSING, "No such file or directory");
+	struct stat st;
+	cr_assert(eq(int, lstat(at("/nope"), &st), -1));
+}
+
+Test(bind, a_path_the_engine_sees_as_written_is_kept)
+{
+	/* No shared tmpfs found: /mnt/wsl is assumed; "/" maps to itself. */
+	const struct pathmap_options o = { "/nonexistent/mountinfo",
+	    "/nonexistent", "/mnt/wsl", "", "/=/" };
+	struct pathmap *m = pathmap_new(&o);
+	cr_assert(not(eq(ptr, m, NULL)));
+	char *out = (char *)"unset";
+	cr_assert(eq(int, bind_decide(m, "/tmp", &out), BIND_KEEP));
+	cr_assert(eq(ptr, out, NULL));
+	cr_assert(eq(int, bind_decide(m, "/tmp/", &out), BIND_REPLACE),
+	    "cleaned: not the text of the request");
+	cr_assert(eq(str, out, "/tmp"));
+	free(out);
+	cr_assert(eq(int, bind_decide(m, "/tmp/../../etc", &out),
+	    BIND_REPLACE));
+	cr_assert(eq(str, out, "/etc"));
+	free(out);
+	pathmap_free(m);
+}
+
+Test(bind, a_missing_source_is_made_for_the_caller, .init = mk_tree,
+    .fini = rm_tree)
+{
+	/* As root (the agent), another user's; else one's own. */
+	uid_t uid = geteuid() == 0 ? 4321 : geteuid();
+	gid_t gid = geteuid() == 0 ? 4322 : getegid();
+	const struct http_caller me = { true, uid, gid };
+	char p[PATH_MAX], want[PATH_MAX];
+	snprintf(p, sizeof p, "%s", at("/real dir/a/b/../c"));
+	cr_assert(eq(int, bind_make_source(p, &me), 0));
+	struct stat st;
+	cr_assert(eq(int, stat(at("/real dir/a/c"), &st), 0));
+	cr_assert(eq(int, S_ISDIR(st.st_mode), 1));
+	cr_assert(eq(u32, st.st_uid, uid));
+	cr_assert(eq(u32, st.st_gid, gid));
+	cr_assert(eq(int, stat(at("/real dir/a"), &st), 0));
+	cr_assert(eq(u32, st.st_uid, uid), "each directory made is the caller's");
+	cr_assert(eq(int, stat(at("/real dir"), &st), 0));
+	cr_assert(eq(u32, st.st_uid, geteuid()), "what was there stays");
+	cr_assert(eq(int, stat(at("/real dir/a/b"), &st), -1),
+	    "cleaned first, as dockerd does");
+	/* Then it is an ordinary source. */
+	snprintf(want, sizeof want, "%s", at("/real dir/a/c"));
+	expect("/real dir/a/c", BIND_EXPOSE, want);
+	/* Already there: nothing to do. */
+	cr_assert(eq(int, bind_make_source(p, &me), 0));
+	/* A dangling symlink stays one: mkdir cannot go through it. */
+	snprintf(p, sizeof p, "%s", at("/dangling"));
+	cr_assert(eq(int, bind_make_source(p, &me), 0));
+	expect("/dangling", BIND_MISSING, "No such file or directory");
+	/* Below a file: the reason, as mkdir gives it. */
+	snprintf(p, sizeof p, "%s", at("/real dir/.gitconfig/x"));
+	cr_assert(eq(int, bind_make_source(p, &me), -1));
+	cr_assert(eq(int, errno, ENOTDIR));
+}
