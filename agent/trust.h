@@ -58,7 +58,8 @@ int	trust_open_root(const char *root, struct trust_failure *f);
  * dirfd, whose path dirpath names it in messages.  Each component is opened
  * with O_NOFOLLOW, fstat'd and checked; the final directory's descriptor
  * (close-on-exec, O_PATH unless TRUST_READ) is returned, the caller's to
- * close, and f->path names it.  "." and ".." are refused (TRUST_IO, EINVAL).
+ * close, and f->path names it.  On failure -1, *f, and errno EPERM for a
+ * refusal (the system's errno for TRUST_IO).  "." and ".." are refused (TRUST_IO, EINVAL).
  */
 int	trust_walk_dir(int dirfd, const char *dirpath, const char *rel,
 	    int flags, struct trust_failure *f);

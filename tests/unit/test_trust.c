@@ -300,6 +300,37 @@ Test(trust, final_entries_are_checked_like_directories)
 	    TRUST_SYMLINK, BIN "/sh");
 }
 
+/* The shim's use: execute exactly the file that was checked. */
+Test(trust, checked_entry_is_executed_by_descriptor)
+{
+	int in = open("/bin/true", O_RDONLY | O_CLOEXEC);
+	cr_assert(ge(int, in, 0));
+	put_file(BIN "/true", 0755, 0, "");
+	int out = open(at(BIN "/true"), O_WRONLY | O_CLOEXEC);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		cr_assert(eq(sz, (size_t)write(out, buf, (size_t)n), (size_t)n));
+	close(in);
+	close(out);
+	int fd = trust_open_entry(root, BIN "/true", S_IFREG, &f);
+	cr_assert(ge(int, fd, 0));
+	/* Replaced after the check: the descriptor still runs the original. */
+	cr_assert(eq(int, unlink(at(BIN "/true")), 0));
+	put_file(BIN "/true", 0755, 0, "#!/bin/sh\nexit 7\n");
+	pid_t pid = fork();
+	cr_assert(ge(int, pid, 0));
+	if (pid == 0) {
+		char *argv[] = { "true", NULL }, *envp[] = { NULL };
+		fexecve(fd, argv, envp);
+		_exit(127);
+	}
+	int st;
+	cr_assert(eq(int, waitpid(pid, &st, 0), pid));
+	cr_assert(eq(int, st, 0), "exit status %d", st);
+	close(fd);
+}
+
 Test(trust, engine_socket_entry)
 {
 	int lfd = unix_listen(at(SOCK), 4);
