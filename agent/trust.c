@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -498,6 +499,22 @@ trust_peer_format(const char *path, uid_t uid, pid_t pid, char *buf,
 		    "ordinary user is listening there; not using it. Remove it "
 		    "(sudo rm -f %s) and restart Docker Desktop", p,
 		    (unsigned)uid, who, p);
+}
+
+int
+trust_connect_fd(int sockfd)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d", sockfd);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+		close_keeping_errno(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* ------------------------------------------------------------------ */

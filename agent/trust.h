@@ -106,6 +106,12 @@ int	trust_fdinfo_mnt_id(int fd, uint64_t *id);
 bool	trust_peer_is_root(int fd, uid_t *uid, pid_t *pid);
 void	trust_peer_format(const char *path, uid_t uid, pid_t pid, char *buf,
 	    size_t len);
+/*
+ * Connect to exactly the socket an O_PATH descriptor (trust_walk_entry)
+ * refers to, through /proc/self/fd, whatever the names above it became:
+ * a blocking, close-on-exec stream socket, or -1 and errno.
+ */
+int	trust_connect_fd(int sockfd);
 
 /*
  * Mounting by descriptor (open_tree + move_mount, kernel 5.2): a clone of

@@ -338,7 +338,23 @@ Test(trust, engine_socket_entry)
 	int fd = trust_open_entry(root, SOCK, S_IFSOCK, &f);
 	cr_assert(ge(int, fd, 0), "refused: %s", trust_reason_name(f.reason));
 	same_inode(fd, at(SOCK));
+
+	/* Renamed away and replaced after the check: the descriptor still
+	 * reaches the checked socket, and its peer is root. */
+	cr_assert(eq(int, rename(at(SOCK), at("moved.sock")), 0));
+	int fake = unix_listen(at(SOCK), 4);
+	int c = trust_connect_fd(fd);
+	cr_assert(ge(int, c, 0), "connect: %s", strerror(errno));
+	uid_t uid;
+	pid_t pid;
+	cr_assert(trust_peer_is_root(c, &uid, &pid));
+	int s = accept_within(lfd, 5000);
+	close(s);
+	close(c);
+	close(fake);
 	close(fd);
+	cr_assert(eq(int, unlink(at(SOCK)), 0));
+	cr_assert(eq(int, rename(at("moved.sock"), at(SOCK)), 0));
 	cr_assert(eq(int, chown(at(SOCK), USER_UID, 0), 0));
 	assert_refused(trust_open_entry(root, SOCK, S_IFSOCK, &f), TRUST_OWNER,
 	    SOCK);
