@@ -23,7 +23,7 @@ bookworm) UNITDIR=/lib/systemd/system ;;
 *) UNITDIR=/usr/lib/systemd/system ;;
 esac
 # CMD... in the release's build environment, in the build directory.
-in_build() { "$E2E_TOP/tests/e2e/build-deb" "$SUITE" -- "$@"; }
+in_build() { "$E2E_TOP/tests/e2e/build-deb" --run "$debdir" "$@"; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
