@@ -6,14 +6,30 @@
 # conffile, dependencies, hardened binaries and maintainer scripts; the
 # unit's systemd-analyze security score.  Installing it under systemd and
 # without is systemd.sh's and nosystemd.sh's.  Prints TAP.
+#
+# Once per release (tests/e2e/per-release; WDA_SUITE picks one): the
+# package built for bookworm on this machine, and for trixie in its build
+# chroot, each checked by its own release's lintian and run there.
 set -uo pipefail
+# No lab: nothing below /mnt/wsl, no dockerd (build-deb has a lock of its own).
+E2E_NO_LAB=1
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/per-release"
+per_release
+SUITE=$WDA_SUITE
+# Where the units are: trixie finished the /usr merge (debian/rules).
+case $SUITE in
+bookworm) UNITDIR=/lib/systemd/system ;;
+*) UNITDIR=/usr/lib/systemd/system ;;
+esac
+# CMD... in the release's build environment, in the build directory.
+in_build() { "$E2E_TOP/tests/e2e/build-deb" --run "$debdir" "$@"; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 t0=$(date +%s)
-if debdir=$("$E2E_TOP/tests/e2e/build-deb" 2>"$tmp/build.err"); then
+if debdir=$("$E2E_TOP/tests/e2e/build-deb" "$SUITE" 2>"$tmp/build.err"); then
 	ok "dpkg-buildpackage -us -uc -b builds the package ($(cat "$debdir/seconds") s to build, $(($(date +%s) - t0)) s here)"
 else
 	not_ok "dpkg-buildpackage -us -uc -b builds the package" "$(tail -n 30 "$tmp/build.err")"
@@ -28,9 +44,9 @@ like "the build ran the unit tests (dh_auto_test)" "$(grep -E '^# (TOTAL|FAIL):'
 	'# TOTAL: [1-9][0-9]* # FAIL: +0 '
 
 # ---- lintian ---------------------------------------------------------------
-lintian --pedantic --info --display-experimental --show-overrides \
-	"$debdir"/*.changes "$debdir"/*.dsc >"$tmp/lintian" 2>&1
-diag "lintian $(lintian --version | awk '{ print $2 }'): $(grep -c '^O:' "$tmp/lintian") overridden tags"
+in_build sh -c 'lintian --pedantic --info --display-experimental --show-overrides *.changes *.dsc' \
+	>"$tmp/lintian" 2>&1
+diag "lintian $(in_build lintian --version | awk '{ print $2 }'): $(grep -c '^O:' "$tmp/lintian") overridden tags"
 while IFS= read -r l; do diag "  $l"; done < <(grep '^O:' "$tmp/lintian")
 is "lintian --pedantic --info --display-experimental: no error, warning, info, pedantic or experimental tag" \
 	"$(grep -E '^[EWIPX]: ' "$tmp/lintian")" ""
@@ -48,7 +64,7 @@ dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$tmp/files"
 missing=""
 for f in /usr/sbin/wsl-docker-agent /usr/sbin/wsl-docker-agent-wslconf \
 	/usr/libexec/wsl-docker-agent/wsl-docker-shim \
-	/lib/systemd/system/wsl-docker-agent.service /lib/systemd/system/wsl-docker-agent.socket \
+	$UNITDIR/wsl-docker-agent.service $UNITDIR/wsl-docker-agent.socket \
 	/usr/lib/sysusers.d/wsl-docker-agent.conf /etc/wsl-docker-agent/config.json \
 	/usr/share/man/man1/wsl-docker-shim.1.gz /usr/share/man/man5/wsl-docker-agent.conf.5.gz \
 	/usr/share/man/man7/wsl-docker-agent-protocol.7.gz /usr/share/man/man8/wsl-docker-agent.8.gz \
@@ -68,10 +84,20 @@ is "the sysusers entry makes the docker group" "$(grep -v '^#' "$tmp/root/usr/li
 depends=$(dpkg-deb -f "$deb" Depends)
 like "Depends: a sysusers implementation" "$depends" "systemd \| systemd-standalone-sysusers \| systemd-sysusers"
 like "Depends: libevent, json-c, libsystemd" "$depends" "libevent-2\.1-7.*libjson-c5.*libsystemd0"
+# The release's own library names: trixie's libevent has the t64 suffix of
+# the 64-bit time_t transition, bookworm's has none.
+case $SUITE in
+trixie) libevent=libevent-2.1-7t64 ;;
+*) libevent=libevent-2.1-7 ;;
+esac
+like "Depends: $libevent, $SUITE's name for libevent" "$depends" "(^|, )${libevent//./\\.}( |,|$)"
+# (Run where they were built: trixie's need its C library.)
 is "the binaries report the package's version" \
-	"$("$tmp/root/usr/sbin/wsl-docker-agent" --version) / $("$tmp/root/usr/sbin/wsl-docker-agent-wslconf" --version)" \
+	"$(in_build sh -c 'd=$(mktemp -d) && dpkg-deb -x "$1" "$d" &&
+		echo "$("$d/usr/sbin/wsl-docker-agent" --version) / $("$d/usr/sbin/wsl-docker-agent-wslconf" --version)"
+		rm -rf "$d"' sh "${deb##*/}" 2>&1)" \
 	"wsl-docker-agent ${version%-*} / wsl-docker-agent-wslconf ${version%-*}"
-is "the unit runs the installed agent" "$(grep '^ExecStart=' "$tmp/root/lib/systemd/system/wsl-docker-agent.service")" \
+is "the unit runs the installed agent" "$(grep '^ExecStart=' "$tmp/root$UNITDIR/wsl-docker-agent.service")" \
 	"ExecStart=/usr/sbin/wsl-docker-agent run"
 bad=""
 for b in usr/sbin/wsl-docker-agent usr/libexec/wsl-docker-agent/wsl-docker-shim; do
