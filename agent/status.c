@@ -47,6 +47,7 @@ const struct status_field status_fields[] = {
 	{ "desktop.dir", S, 0, NULL, "where it is looked for" },
 	{ "desktop.present", B, 0, NULL, "that directory exists" },
 	{ "desktop.cli_tools", B, 0, NULL, "its CLI tools are mounted" },
+	{ "desktop.untrusted", S, NUL, NULL, "why its CLI tools are not trusted" },
 	{ "desktop.engine_socket", B, 0, NULL, "its engine socket exists" },
 	{ "desktop.engine_socket_path", S, NUL, NULL, "that socket's path" },
 	{ "links", A, 0, NULL, "the links the agent manages" },

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "agent.h"
+#include "testlib.h"
 
 static char root[PATH_MAX];
 static char desktop[PATH_MAX];
@@ -50,6 +51,10 @@ setup(void)
 	snprintf(root, sizeof root, "/tmp/wda-links-XXXXXX");
 	cr_assert_not_null(mkdtemp(root));
 	snprintf(desktop, sizeof desktop, "%s/dd", root);
+	trusted_tree_up(root, desktop);
+	/* The distro's own commands, as far as the tests go: none. */
+	static const char *const no_system_dirs[] = { NULL };
+	links_system_dirs = no_system_dirs;
 	put_file("dd/cli-tools/usr/bin/docker", 0755, "#!/bin/sh\n");
 	put_file("dd/cli-tools/usr/bin/docker-credential-desktop.exe", 0755, "x");
 	put_file("dd/cli-tools/usr/bin/readme.txt", 0644, "not a tool");
@@ -80,6 +85,7 @@ teardown(void)
 {
 	config_free(&cfg);
 	char cmd[PATH_MAX + 16];
+	trusted_tree_down(root);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	cr_assert_eq(system(cmd), 0);
 }
@@ -136,8 +142,8 @@ Test(links, plans_every_valid_tool_and_plugin)
 	cr_assert_null(plan_find(plan, n, "dangling"));
 	cr_assert_null(plan_find(plan, n, "subdir"));
 	cr_assert(refused_has(refused, nref, "readme.txt", "not executable"));
-	cr_assert(refused_has(refused, nref, "escape", "outside"));
-	cr_assert(refused_has(refused, nref, "dangling", "cannot be resolved"));
+	cr_assert(refused_has(refused, nref, "escape", "symbolic link"));
+	cr_assert(refused_has(refused, nref, "dangling", "does not exist"));
 	cr_assert(refused_has(refused, nref, "subdir", "not a regular file"));
 	cr_assert_eq(n, 4);
 	links_plan_free(plan, n);
@@ -207,7 +213,7 @@ Test(links, target_validation)
 	cr_assert(links_target_valid(desktop, t, why, sizeof why), "%s", why);
 	snprintf(t, sizeof t, "%s/cli-tools/usr/bin/escape", desktop);
 	cr_assert_not(links_target_valid(desktop, t, why, sizeof why));
-	cr_assert(strstr(why, "outside") != NULL, "%s", why);
+	cr_assert(strstr(why, "symbolic link") != NULL, "%s", why);
 	snprintf(t, sizeof t, "%s/cli-tools/usr/bin/../../../../shim", desktop);
 	cr_assert_not(links_target_valid(desktop, t, why, sizeof why), "dot-dot out of the tree");
 	snprintf(t, sizeof t, "%s/nonexistent-desktop", root);
