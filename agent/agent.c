@@ -257,6 +257,10 @@ agent_self_json(const struct agent *a)
 	    json_object_new_int64((int64_t)util_wall_ms()));
 	json_object_object_add(o, "watches",
 	    json_object_new_int(watch_count(a->watch)));
+	json_object_object_add(o, "tree_reconciles",
+	    json_object_new_int64((int64_t)watch_fires(a->watch)));
+	json_object_object_add(o, "tree_events_ignored",
+	    json_object_new_int64((int64_t)watch_ignored(a->watch)));
 	return o;
 }
 

@@ -437,6 +437,9 @@ struct watch *watch_new(struct event_base *, const char *desktop_dir,
 	    void (*cb)(void *), void *arg);
 void	watch_free(struct watch *);
 int	watch_count(const struct watch *);	/* inotify watches held */
+/* Times the tree's events made the owner look; events about others' entries. */
+uint64_t watch_fires(const struct watch *);
+uint64_t watch_ignored(const struct watch *);
 
 /* control.c: the local control socket */
 struct control;

@@ -43,6 +43,8 @@ const struct status_field status_fields[] = {
 	{ "agent.disabled", B, 0, NULL, "integration turned off" },
 	{ "agent.wall_clock_ms", I, VOL, NULL, "wall clock when made" },
 	{ "agent.watches", I, VOL, NULL, "inotify watches held" },
+	{ "agent.tree_reconciles", I, VOL, NULL, "reconciles the tree's events caused" },
+	{ "agent.tree_events_ignored", I, VOL, NULL, "shared-root events about others' entries" },
 	{ "desktop", O, 0, NULL, "Docker Desktop's tree as last seen" },
 	{ "desktop.dir", S, 0, NULL, "where it is looked for" },
 	{ "desktop.present", B, 0, NULL, "that directory exists" },
