@@ -19,9 +19,10 @@
 #include <systemd/sd-daemon.h>
 
 #include "agent.h"
+#include "trust.h"
 
 #define ENGINE_SOCKET_SUBPATH	"shared-sockets/guest-services/docker.proxy.sock"
-#define CLI_DOCKER_SUBPATH	"cli-tools/usr/bin/docker"
+#define CLI_BIN_SUBDIR		"cli-tools/usr/bin"
 #define PROBE_RETRY_FIRST_S	1
 
 static struct event *agent_probe_retry_ev;
@@ -37,20 +38,62 @@ agent_path_is(const char *dir, const char *sub, mode_t type)
 	return is;
 }
 
+/*
+ * The CLI is there when cli-tools/usr/bin/docker passes the walk from the
+ * shared root (links_open_cli_dir, links_open_tool); anything but absence
+ * that fails it makes the tree untrusted, with the one line that says why.
+ */
+static bool
+agent_cli_trusted(const char *dir, char **untrusted)
+{
+	struct trust_failure f;
+	char why[TRUST_ESCAPE_SIZE(PATH_MAX) + 256];
+	free(*untrusted);
+	*untrusted = NULL;
+	int dfd = links_open_cli_dir(dir, CLI_BIN_SUBDIR, 0, &f);
+	if (dfd < 0) {
+		if (f.reason == TRUST_MISSING)
+			return false;
+		trust_failure_format(&f, why, sizeof why);
+	} else {
+		char dirpath[PATH_MAX];
+		snprintf(dirpath, sizeof dirpath, "%s", f.path);
+		int fd = links_open_tool(dfd, dirpath, "docker", why, sizeof why);
+		close(dfd);
+		if (fd >= 0) {
+			close(fd);
+			return true;
+		}
+		struct stat st;
+		char *p = util_path_join(dirpath, "docker");
+		bool absent = p != NULL && lstat(p, &st) < 0 && errno == ENOENT;
+		free(p);
+		if (absent)
+			return false;
+	}
+	*untrusted = strdup(why);
+	return false;
+}
+
 static void
 agent_look_at_desktop(struct agent *a)
 {
 	const char *dir = a->cfg.desktop_dir;
 	a->desktop_present = agent_path_is(dir, "", S_IFDIR);
-	a->cli_present = a->desktop_present &&
-	    agent_path_is(dir, CLI_DOCKER_SUBPATH, S_IFREG);
+	a->cli_present = agent_cli_trusted(dir, &a->untrusted);
 	a->engine_socket_present = a->desktop_present &&
 	    agent_path_is(dir, ENGINE_SOCKET_SUBPATH, S_IFSOCK);
 	log_state(LOG_LVL_NOTICE, "desktop", "desktop", "Docker Desktop at %s: "
 	    "%s, CLI tools %s, engine socket %s", dir,
 	    a->desktop_present ? "present" : "absent",
+	    a->untrusted != NULL ? "untrusted" :
 	    a->cli_present ? "present" : "absent",
 	    a->engine_socket_present ? "present" : "absent");
+	if (a->untrusted != NULL)
+		log_state(LOG_LVL_WARN, "desktop", "desktop.untrusted",
+		    "untrusted: %s; nothing from it is linked or run", a->untrusted);
+	else
+		log_state(LOG_LVL_INFO, "desktop", "desktop.untrusted", NULL);
 }
 
 void
@@ -79,6 +122,8 @@ agent_summary(struct agent *a, char *buf, size_t len)
 {
 	if (a->disabled)
 		snprintf(buf, len, "integration off for this distro");
+	else if (a->untrusted != NULL)
+		snprintf(buf, len, "untrusted: %s", a->untrusted);
 	else if (!a->desktop_present || !a->engine_socket_present)
 		snprintf(buf, len, "waiting for Docker Desktop (%s)",
 		    !a->desktop_present ? "its tree is absent" :
@@ -212,6 +257,10 @@ agent_self_json(const struct agent *a)
 	    json_object_new_int64((int64_t)util_wall_ms()));
 	json_object_object_add(o, "watches",
 	    json_object_new_int(watch_count(a->watch)));
+	json_object_object_add(o, "tree_reconciles",
+	    json_object_new_int64((int64_t)watch_fires(a->watch)));
+	json_object_object_add(o, "tree_events_ignored",
+	    json_object_new_int64((int64_t)watch_ignored(a->watch)));
 	return o;
 }
 
@@ -224,7 +273,7 @@ agent_desktop_problems(const struct agent *a, struct json_object *problems)
 		    "integration) or run 'sudo wsl-docker-agent enable'");
 		return;
 	}
-	char what[600];
+	char what[TRUST_ESCAPE_SIZE(PATH_MAX) + 300];
 	if (!a->desktop_present) {
 		snprintf(what, sizeof what, "Docker Desktop's tree is not at %s: "
 		    "Docker Desktop is not running, or WSL integration is off for "
@@ -233,7 +282,12 @@ agent_desktop_problems(const struct agent *a, struct json_object *problems)
 		    "Settings > Resources > WSL integration for this distro");
 		return;
 	}
-	if (!a->cli_present)
+	if (a->untrusted != NULL) {
+		snprintf(what, sizeof what, "untrusted: %s", a->untrusted);
+		agent_add_problem(problems, what, "nothing from Docker Desktop's "
+		    "tree is linked or run until what an ordinary user made there "
+		    "is removed (as root) and Docker Desktop restarted");
+	} else if (!a->cli_present)
 		agent_add_problem(problems, "Docker Desktop's CLI tools are not "
 		    "mounted (it is stopping or starting)", "wait for Docker "
 		    "Desktop to finish starting, or restart it");
@@ -258,6 +312,7 @@ agent_desktop_json(const struct agent *a, struct json_object *problems)
 	    json_object_new_boolean(a->desktop_present));
 	json_object_object_add(o, "cli_tools",
 	    json_object_new_boolean(a->cli_present));
+	agent_json_add_str(o, "untrusted", a->untrusted);
 	json_object_object_add(o, "engine_socket",
 	    json_object_new_boolean(a->engine_socket_present));
 	agent_json_add_str(o, "engine_socket_path", a->engine_path);
@@ -547,6 +602,8 @@ agent_run(struct agent *a, int ready_fd)
 	a->expose = NULL;
 	manifest_free(&a->manifest);
 	free(a->engine_path);
+	free(a->untrusted);
+	a->untrusted = NULL;
 	event_base_free(a->base);
 	log_notice("agent", "stopped");
 	return 0;

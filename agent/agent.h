@@ -278,6 +278,7 @@ struct agent {
 	bool			 desktop_present;
 	bool			 cli_present;
 	bool			 engine_socket_present;
+	char			*untrusted;	/* why the CLI tree is not trusted */
 
 	/* What the agent made, shared by links, expose and bind. */
 	struct manifest		 manifest;
@@ -337,9 +338,32 @@ int	links_plan(const struct config *, bool cli_present, bool disabled,
 	    struct link_entry *refused, size_t *nrefused, size_t maxrefused);
 void	links_plan_free(struct link_plan *, size_t);
 void	links_refused_free(struct link_entry *, size_t);
-/* Validate one tool: a regular executable inside desktop_dir. */
+/*
+ * Validate one tool: target is desktop_dir/<a tool directory>/<name>, every
+ * component from the shared root walked by descriptor (links_open_cli_dir),
+ * the tool a root-owned executable regular file (links_open_tool).
+ */
 bool	links_target_valid(const char *desktop_dir, const char *target,
 	    char *why, size_t whylen);
+struct trust_failure;
+/*
+ * Open Docker Desktop's subdir ("cli-tools/usr/bin") by descriptor (flags
+ * of trust_walk_dir): every component from the shared root, desktop_dir's
+ * parent, root-owned, not group or other writable, no symlink; cli-tools a
+ * mount point.  -1 and *f (f->path names what failed, or the directory).
+ */
+int	links_open_cli_dir(const char *desktop_dir, const char *subdir,
+	    int flags, struct trust_failure *f);
+/*
+ * The tool name in a directory from links_open_cli_dir (dirpath its
+ * path): an O_PATH descriptor of a root-owned, executable regular file not
+ * writable by group or others (a symlink to a name in the same directory
+ * is followed once), for fexecve.  -1 and why (one line).
+ */
+int	links_open_tool(int dirfd, const char *dirpath, const char *name,
+	    char *why, size_t whylen);
+/* /usr/bin, /bin, /usr/sbin, /sbin: names there are never shadowed. */
+extern const char *const *links_system_dirs;
 struct links;
 struct links *links_new(struct agent *);
 /* Make the links match the tree (cli_present) or remove them (disabled). */
@@ -413,6 +437,9 @@ struct watch *watch_new(struct event_base *, const char *desktop_dir,
 	    void (*cb)(void *), void *arg);
 void	watch_free(struct watch *);
 int	watch_count(const struct watch *);	/* inotify watches held */
+/* Times the tree's events made the owner look; events about others' entries. */
+uint64_t watch_fires(const struct watch *);
+uint64_t watch_ignored(const struct watch *);
 
 /* control.c: the local control socket */
 struct control;

@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "agent.h"
+#include "trust.h"
 
 #define CONFLICT_MAX		32
 
@@ -56,40 +57,150 @@ links_name_ok(const char *name)
 	return true;
 }
 
+/*
+ * Docker Desktop's subdir ("cli-tools/usr/bin") opened by descriptor: every
+ * component from the shared root (desktop_dir's parent) down checked by
+ * trust_walk_dir, cli-tools a mount point.  f->path names it on success.
+ */
+int
+links_open_cli_dir(const char *desktop_dir, const char *subdir, int flags,
+    struct trust_failure *f)
+{
+	static const char cli[] = "cli-tools";
+	char root[PATH_MAX], clipath[PATH_MAX], first[PATH_MAX];
+	size_t n = strlen(cli);
+
+	memset(f, 0, sizeof *f);
+	f->reason = TRUST_IO;
+	f->err = EINVAL;
+	snprintf(f->path, sizeof f->path, "%s", desktop_dir);
+	if (strncmp(subdir, cli, n) != 0 || (subdir[n] != '/' &&
+	    subdir[n] != '\0') || snprintf(root, sizeof root, "%s",
+	    desktop_dir) >= (int)sizeof root)
+		return -1;
+	char *slash = strrchr(root, '/');
+	if (slash == NULL || slash[1] == '\0')
+		return -1;
+	if (snprintf(first, sizeof first, "%s/%s", slash + 1, cli) >=
+	    (int)sizeof first)
+		return -1;
+	if (slash == root)
+		root[1] = '\0';	/* the tree right below "/" */
+	else
+		*slash = '\0';
+	int rfd = trust_open_root(root, f);
+	if (rfd < 0)
+		return -1;
+	int cfd = trust_walk_dir(rfd, root, first, TRUST_MOUNT_POINT |
+	    (subdir[n] == '\0' ? (flags & TRUST_READ) : 0), f);
+	close(rfd);
+	if (cfd < 0 || subdir[n] == '\0')
+		return cfd;
+	snprintf(clipath, sizeof clipath, "%s", f->path);
+	int dfd = trust_walk_dir(cfd, clipath, subdir + n + 1, flags, f);
+	close(cfd);
+	return dfd;
+}
+
+int
+links_open_tool(int dirfd, const char *dirpath, const char *name, char *why,
+    size_t whylen)
+{
+	struct trust_failure f;
+	int fd = trust_walk_entry(dirfd, dirpath, name, S_IFREG, &f);
+	if (fd < 0 && f.reason == TRUST_SYMLINK) {
+		/*
+		 * An alias in the same directory: only root could have made
+		 * it there (the directory is trusted), and its target is
+		 * walked like any tool.  One hop; no '/' in the target.
+		 */
+		char t[NAME_MAX_LEN + 2];
+		ssize_t len = readlinkat(dirfd, name, t, sizeof t - 1);
+		if (len > 0) {
+			t[len] = '\0';
+			if (strchr(t, '/') == NULL && links_name_ok(t) &&
+			    strcmp(t, name) != 0)
+				fd = trust_walk_entry(dirfd, dirpath, t, S_IFREG,
+				    &f);
+		}
+	}
+	if (fd < 0) {
+		trust_failure_format(&f, why, whylen);
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || (st.st_mode & 0111) == 0) {
+		snprintf(why, whylen, "%s/%s is not executable; refused", dirpath,
+		    name);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 bool
 links_target_valid(const char *desktop_dir, const char *target, char *why,
     size_t whylen)
 {
-	char real_dir[PATH_MAX], real_target[PATH_MAX];
-	if (realpath(desktop_dir, real_dir) == NULL) {
-		snprintf(why, whylen, "%s cannot be resolved: %s", desktop_dir,
-		    strerror(errno));
-		return false;
+	const char *const *lists[] = { links_bin_subdirs, links_plugin_subdirs };
+	size_t dl = strlen(desktop_dir);
+	const char *name = strrchr(target, '/');
+	for (size_t l = 0; name != NULL && l < 2; l++)
+		for (size_t i = 0; lists[l][i] != NULL; i++) {
+			size_t sl = strlen(lists[l][i]);
+			if (strncmp(target, desktop_dir, dl) != 0 ||
+			    target[dl] != '/' ||
+			    strncmp(target + dl + 1, lists[l][i], sl) != 0 ||
+			    target + dl + 1 + sl != name)
+				continue;
+			struct trust_failure f;
+			int dfd = links_open_cli_dir(desktop_dir, lists[l][i], 0,
+			    &f);
+			if (dfd < 0) {
+				trust_failure_format(&f, why, whylen);
+				return false;
+			}
+			char dirpath[PATH_MAX];
+			snprintf(dirpath, sizeof dirpath, "%s", f.path);
+			int fd = links_open_tool(dfd, dirpath, name + 1, why, whylen);
+			close(dfd);
+			if (fd < 0)
+				return false;
+			close(fd);
+			return true;
+		}
+	snprintf(why, whylen, "%s is not in one of Docker Desktop's tool "
+	    "directories below %s; refused", target, desktop_dir);
+	return false;
+}
+
+/*
+ * The distro's own command directories.  A tool Docker Desktop ships under
+ * a name the distro already has there is never linked into bin_dir, which
+ * comes first in PATH and in sudo's secure_path.
+ */
+static const char *const links_default_system_dirs[] = {
+	"/usr/bin", "/bin", "/usr/sbin", "/sbin", NULL
+};
+const char *const *links_system_dirs = links_default_system_dirs;
+
+/* Would linking name into bin_dir shadow the distro's own?  what says so. */
+static bool
+links_shadows(const struct config *cfg, const char *name, char *what,
+    size_t whylen)
+{
+	for (size_t i = 0; links_system_dirs[i] != NULL; i++) {
+		char path[PATH_MAX];
+		struct stat st;
+		if (strcmp(links_system_dirs[i], cfg->bin_dir) == 0 ||
+		    snprintf(path, sizeof path, "%s/%s", links_system_dirs[i],
+		    name) >= (int)sizeof path || lstat(path, &st) < 0)
+			continue;
+		snprintf(what, whylen, "Docker Desktop's cli-tools ships '%s', "
+		    "which this distro already has in %s: not linked", name, path);
+		return true;
 	}
-	if (realpath(target, real_target) == NULL) {
-		snprintf(why, whylen, "%s cannot be resolved: %s", target,
-		    strerror(errno));
-		return false;
-	}
-	if (!util_path_within(real_target, real_dir)) {
-		snprintf(why, whylen, "%s leads to %s, outside %s; refused",
-		    target, real_target, real_dir);
-		return false;
-	}
-	struct stat st;
-	if (stat(real_target, &st) < 0) {
-		snprintf(why, whylen, "%s: %s", target, strerror(errno));
-		return false;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "%s is not a regular file; refused", target);
-		return false;
-	}
-	if ((st.st_mode & 0111) == 0) {
-		snprintf(why, whylen, "%s is not executable; refused", target);
-		return false;
-	}
-	return true;
+	return false;
 }
 
 static int
@@ -129,14 +240,14 @@ links_plan_free(struct link_plan *plan, size_t n)
 
 static void
 links_refuse(struct link_entry *refused, size_t *nrefused, size_t max,
-    const char *path, const char *why)
+    const char *path, enum link_state state, const char *why)
 {
 	if (*nrefused >= max)
 		return;
 	struct link_entry *e = &refused[*nrefused];
 	e->path = strdup(path);
 	e->target = NULL;
-	e->state = LINK_REFUSED;
+	e->state = state;
 	e->detail = strdup(why);
 	if (e->path == NULL || e->detail == NULL) {
 		free(e->path);
@@ -155,20 +266,36 @@ links_refused_free(struct link_entry *refused, size_t n)
 	}
 }
 
-/* Scan one cli-tools directory and plan a link for each valid tool. */
+/*
+ * Scan one cli-tools directory, opened by descriptor after the walk from
+ * the shared root, and plan a link for each tool that passes the same walk.
+ */
 static int
 links_plan_dir(const struct config *cfg, const char *subdir,
     const char *dest_dir, bool plugins_only, struct link_plan **plan,
     size_t *nplan, struct link_entry *refused, size_t *nrefused,
     size_t maxrefused)
 {
-	char *dir = util_path_join(cfg->desktop_dir, subdir);
-	if (dir == NULL)
-		return -1;
-	DIR *d = opendir(dir);
-	if (d == NULL) {
-		free(dir);
+	struct trust_failure f;
+	char why[TRUST_ESCAPE_SIZE(PATH_MAX) + 256];
+	int dfd = links_open_cli_dir(cfg->desktop_dir, subdir, TRUST_READ, &f);
+	if (dfd < 0) {
+		/* A directory this Docker Desktop does not have is no problem. */
+		if (f.reason != TRUST_MISSING) {
+			trust_failure_format(&f, why, sizeof why);
+			links_refuse(refused, nrefused, maxrefused, f.path,
+			    LINK_REFUSED, why);
+		}
 		return 0;
+	}
+	char dirpath[PATH_MAX];
+	snprintf(dirpath, sizeof dirpath, "%s", f.path);
+	char *dir = util_path_join(cfg->desktop_dir, subdir);
+	DIR *d = dir != NULL ? fdopendir(dfd) : NULL;
+	if (d == NULL) {
+		close(dfd);
+		free(dir);
+		return dir != NULL ? 0 : -1;
 	}
 	int rc = 0;
 	struct dirent *de;
@@ -189,18 +316,24 @@ links_plan_dir(const struct config *cfg, const char *subdir,
 			rc = -1;
 			break;
 		}
-		if (!links_name_ok(de->d_name)) {
+		int tfd = -1;
+		if (!links_name_ok(de->d_name))
 			links_refuse(refused, nrefused, maxrefused, target,
-			    "the name has control characters or is too long; refused");
+			    LINK_REFUSED, "the name has control characters or is "
+			    "too long; refused");
+		else if (!plugins_only && strcmp(de->d_name, "docker") != 0 &&
+		    links_shadows(cfg, de->d_name, why, sizeof why))
+			links_refuse(refused, nrefused, maxrefused, target,
+			    LINK_CONFLICT, why);
+		else if ((tfd = links_open_tool(dfd, dirpath, de->d_name, why,
+		    sizeof why)) < 0)
+			links_refuse(refused, nrefused, maxrefused, target,
+			    LINK_REFUSED, why);
+		if (tfd < 0) {
 			free(target);
 			continue;
 		}
-		char why[PATH_MAX + 128];
-		if (!links_target_valid(cfg->desktop_dir, target, why, sizeof why)) {
-			links_refuse(refused, nrefused, maxrefused, target, why);
-			free(target);
-			continue;
-		}
+		close(tfd);
 		char *path = util_path_join(dest_dir, de->d_name);
 		if (path == NULL || links_plan_add(plan, nplan, path, target,
 		    false) < 0)
@@ -520,6 +653,15 @@ links_reconcile(struct links *l, bool cli_present, bool disabled)
 		return;
 	}
 	for (size_t i = 0; i < nrefused; i++) {
+		if (refused[i].state == LINK_CONFLICT) {
+			/* A tool that would shadow the distro's own. */
+			char fix[PATH_MAX + 128];
+			snprintf(fix, sizeof fix, "nothing to do: the distro's own "
+			    "runs; run Docker Desktop's as %s if you need it",
+			    refused[i].path);
+			links_conflict_add(l, refused[i].detail, fix);
+			continue;
+		}
 		log_state(LOG_LVL_WARN, "links", refused[i].path, "%s: %s",
 		    refused[i].path, refused[i].detail);
 		links_record(l, refused[i].path, NULL, LINK_REFUSED, refused[i].detail);

@@ -7,6 +7,13 @@
  * (/proc/self/mountinfo signals them through poll).  After any event the
  * watch set is rebuilt and the owner told once, after a short coalescing
  * delay that merges a burst into one reconcile.
+ *
+ * The shared root is everyone's: another distro may create and remove
+ * files there in a loop.  Its events count only when they name Docker
+ * Desktop's own entries (the tree and docker-desktop-bind-mounts), and
+ * the owner is told at most once per WATCH_MIN_INTERVAL_MS; an event in
+ * between is not lost but moves the next tell to the end of the interval,
+ * so the last state is always looked at.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +30,8 @@
 
 #define WATCH_MAX	64
 #define WATCH_COALESCE_MS 5
+#define WATCH_MIN_INTERVAL_MS 100
+#define WATCH_BIND_AREA	"docker-desktop-bind-mounts"
 #define WATCH_MASK	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
 			 IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR)
 
@@ -38,6 +47,10 @@ struct watch {
 	struct event	*coalesce;
 	int		 wds[WATCH_MAX];
 	int		 nwds;
+	int		 root_wd;	/* the shared root's, or -1 */
+	uint64_t	 last_fire_ms;
+	uint64_t	 fires;		/* times the owner was told */
+	uint64_t	 ignored;	/* events about others' entries */
 	void		(*cb)(void *);
 	void		*arg;
 };
@@ -80,6 +93,8 @@ watch_add_chain(struct watch *w, const char *path, int *wds, int *n)
 				return;	/* deeper parts do not exist yet */
 			}
 			watch_add_unique(wds, n, wd);
+			if (i == start)
+				w->root_wd = wd;
 		}
 		if (c == '\0')
 			break;
@@ -121,17 +136,37 @@ static void
 watch_fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
+	w->last_fire_ms = util_now_ms();
+	w->fires++;
 	watch_rearm(w);
 	w->cb(w->arg);
 }
 
+/* Tell the owner soon, but not sooner than the interval since the last. */
 static void
 watch_schedule(struct watch *w)
 {
 	if (evtimer_pending(w->coalesce, NULL))
 		return;
-	struct timeval tv = { 0, WATCH_COALESCE_MS * 1000 };
+	uint64_t now = util_now_ms(), ms = WATCH_COALESCE_MS;
+	if (w->fires > 0 && now < w->last_fire_ms + WATCH_MIN_INTERVAL_MS &&
+	    w->last_fire_ms + WATCH_MIN_INTERVAL_MS - now > ms)
+		ms = w->last_fire_ms + WATCH_MIN_INTERVAL_MS - now;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
 	evtimer_add(w->coalesce, &tv);
+}
+
+/* Is this event about Docker Desktop's entries (or a lost event)? */
+static bool
+watch_event_counts(const struct watch *w, const struct inotify_event *ev)
+{
+	if (ev->wd != w->root_wd || (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED |
+	    IN_DELETE_SELF | IN_MOVE_SELF)) != 0)
+		return true;
+	const char *base = strrchr(w->desktop_dir, '/');
+	base = base != NULL ? base + 1 : w->desktop_dir;
+	return ev->len > 0 && (strcmp(ev->name, base) == 0 ||
+	    strcmp(ev->name, WATCH_BIND_AREA) == 0);
 }
 
 static void
@@ -139,6 +174,7 @@ watch_inotify_ready(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool relevant = false;
 	for (;;) {
 		ssize_t n = read(w->ifd, buf, sizeof buf);
 		if (n < 0) {
@@ -149,9 +185,20 @@ watch_inotify_ready(evutil_socket_t fd, short what, void *arg)
 		}
 		if (n == 0)
 			break;
+		for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event)
+		    <= n;) {
+			const struct inotify_event *ev =
+			    (const struct inotify_event *)(void *)(buf + off);
+			if (watch_event_counts(w, ev))
+				relevant = true;
+			else
+				w->ignored++;
+			off += (ssize_t)(sizeof *ev + ev->len);
+		}
 	}
-	/* Any event (or an overflow) means: look again. */
-	watch_schedule(w);
+	/* An event on Docker Desktop's entries (or an overflow): look again. */
+	if (relevant)
+		watch_schedule(w);
 }
 
 static void
@@ -173,6 +220,7 @@ watch_new(struct event_base *base, const char *desktop_dir,
 	w->cb = cb;
 	w->arg = arg;
 	w->ifd = w->mfd = -1;
+	w->root_wd = -1;
 	w->desktop_dir = strdup(desktop_dir);
 	if (w->desktop_dir == NULL)
 		goto fail;
@@ -229,4 +277,16 @@ int
 watch_count(const struct watch *w)
 {
 	return w != NULL ? w->nwds : 0;
+}
+
+uint64_t
+watch_fires(const struct watch *w)
+{
+	return w != NULL ? w->fires : 0;
+}
+
+uint64_t
+watch_ignored(const struct watch *w)
+{
+	return w != NULL ? w->ignored : 0;
 }

@@ -116,6 +116,8 @@ shim_status_parse(const char *json, struct shim_status *st)
 		    sizeof st->distro);
 		shim_member_string(desktop, "dir", st->desktop_dir,
 		    sizeof st->desktop_dir);
+		shim_member_string(desktop, "untrusted", st->untrusted,
+		    sizeof st->untrusted);
 	}
 	json_object_put(root);
 }
@@ -200,6 +202,15 @@ shim_decide(const struct shim_status *st, const char *name,
 		    "Docker Desktop is off for this distro. Turn it on in Docker "
 		    "Desktop under Settings > Resources > WSL integration > %s, "
 		    "or run 'sudo wsl-docker-agent enable'.", name, distro);
+		return;
+	}
+	if (st->untrusted[0] != '\0') {
+		/* Something an ordinary user could have made: never run. */
+		d->kase = SHIM_CASE_TOOL_REFUSED;
+		d->exit_code = SHIM_EXIT_TOOL_REFUSED;
+		snprintf(d->message, sizeof d->message, "%s: Docker Desktop's "
+		    "tree is not trusted, so nothing in it is run: %s.", name,
+		    st->untrusted);
 		return;
 	}
 	if (!st->desktop_present || !st->cli_tools) {

@@ -1,30 +1,34 @@
 /*
  * Looking at Docker Desktop's tree the way the agent does: the same places
- * (links.c plans links from them) and the same test of a tool, so the shim
- * never runs something the agent would have refused to link.
+ * (links.c plans links from them) and the same walk by descriptor from the
+ * shared root, so the shim never runs something the agent would have
+ * refused to link, and runs exactly the file it checked (its descriptor).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "shim.h"
+#include "trust.h"
 
 #define SHIM_REFUSED_SUFFIX	"; refused"
 
-/* Does `path' lead back to this very program?  Exec'ing it would loop. */
+/* Does fd lead back to this very program?  Exec'ing it would loop. */
 static bool
-shim_is_self(const char *path)
+shim_is_self(int fd)
 {
 	struct stat self, st;
-	return stat("/proc/self/exe", &self) == 0 && stat(path, &st) == 0 &&
+	return stat("/proc/self/exe", &self) == 0 && fstat(fd, &st) == 0 &&
 	    self.st_dev == st.st_dev && self.st_ino == st.st_ino;
 }
 
-/* links_target_valid() ends its reasons in "; refused": the shim says so. */
+/* The trust walk's reasons may end in "; refused": the shim says so. */
 static void
 shim_trim_refused(char *why)
 {
@@ -33,14 +37,61 @@ shim_trim_refused(char *why)
 		why[n - s] = '\0';
 }
 
+/*
+ * name in one tool directory: 1 and *fd (checked, O_PATH) and *path, 0 when
+ * the directory or the tool is not there, -1 and why when refused.
+ */
+static int
+shim_find_in(const char *desktop_dir, const char *subdir, const char *name,
+    char **path, int *fd, char *why, size_t whylen)
+{
+	struct trust_failure f;
+	int dfd = links_open_cli_dir(desktop_dir, subdir, 0, &f);
+	if (dfd < 0) {
+		if (f.reason == TRUST_MISSING)
+			return 0;
+		trust_failure_format(&f, why, whylen);
+		return -1;
+	}
+	char dirpath[PATH_MAX];
+	snprintf(dirpath, sizeof dirpath, "%s", f.path);
+	struct stat st;
+	int found = 0;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT) {
+			snprintf(why, whylen, "%s/%s: %s", dirpath, name,
+			    strerror(errno));
+			found = -1;
+		}
+	} else if ((*fd = links_open_tool(dfd, dirpath, name, why, whylen)) < 0) {
+		shim_trim_refused(why);
+		found = -1;
+	} else if (shim_is_self(*fd)) {
+		snprintf(why, whylen, "%s/%s leads back to %s itself", dirpath,
+		    name, SHIM_NAME);
+		close(*fd);
+		*fd = -1;
+		found = -1;
+	} else if ((*path = util_path_join(dirpath, name)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		close(*fd);
+		*fd = -1;
+		found = -1;
+	} else
+		found = 1;
+	close(dfd);
+	return found;
+}
+
 int
 shim_find_tool(const char *desktop_dir, const char *name, char **path,
-    char *why, size_t whylen)
+    int *fd, char *why, size_t whylen)
 {
 	bool plugin = strncmp(name, "docker-", 7) == 0;
 	int found = 0;
 
 	*path = NULL;
+	*fd = -1;
 	/* The places links_plan() links from, in its order. */
 	const char *dirs[8];
 	size_t ndirs = 0;
@@ -50,47 +101,36 @@ shim_find_tool(const char *desktop_dir, const char *name, char **path,
 	for (size_t i = 0; plugin && links_plugin_subdirs[i] != NULL && ndirs < 7; i++)
 		dirs[ndirs++] = links_plugin_subdirs[i];
 	for (size_t i = 0; i < ndirs && found <= 0; i++) {
-		char *dir = util_path_join(desktop_dir, dirs[i]);
-		char *cand = dir != NULL ? util_path_join(dir, name) : NULL;
-		free(dir);
-		if (cand == NULL) {
-			snprintf(why, whylen, "out of memory");
-			return -1;
+		/* Another place may still hold a good one; keep the first why. */
+		char reason[TRUST_ESCAPE_SIZE(PATH_MAX) + 256];
+		int r = shim_find_in(desktop_dir, dirs[i], name, path, fd, reason,
+		    sizeof reason);
+		if (r > 0)
+			found = 1;
+		else if (r < 0 && found == 0) {
+			snprintf(why, whylen, "%s", reason);
+			found = -1;
 		}
-		struct stat st;
-		if (lstat(cand, &st) < 0) {
-			if (errno != ENOENT && errno != ENOTDIR && found == 0) {
-				snprintf(why, whylen, "%s: %s", cand,
-				    strerror(errno));
-				found = -1;
-			}
-			free(cand);
-			continue;
-		}
-		char reason[PATH_MAX + 128];
-		if (!links_target_valid(desktop_dir, cand, reason, sizeof reason)) {
-			/* Another place may still hold a good one; keep the first why. */
-			if (found == 0) {
-				shim_trim_refused(reason);
-				snprintf(why, whylen, "%s", reason);
-				found = -1;
-			}
-			free(cand);
-			continue;
-		}
-		if (shim_is_self(cand)) {
-			if (found == 0) {
-				snprintf(why, whylen, "%s leads back to %s itself",
-				    cand, SHIM_NAME);
-				found = -1;
-			}
-			free(cand);
-			continue;
-		}
-		*path = cand;
-		found = 1;
 	}
 	return found;
+}
+
+int
+shim_fexec(int fd, char *const argv[])
+{
+	extern char **environ;
+	(void)syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+	if (errno != ENOENT)
+		return -1;
+	/* ENOENT: a script, whose interpreter could not reopen a cloexec fd. */
+	int fl = fcntl(fd, F_GETFD);
+	if (fl < 0 || fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+		return -1;
+	(void)syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+	int saved = errno;
+	(void)fcntl(fd, F_SETFD, fl);
+	errno = saved;
+	return -1;
 }
 
 bool

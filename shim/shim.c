@@ -135,6 +135,7 @@ struct shim_run {
 	char		 config_error[CONFIG_ERR_LEN];
 	char		 refused[PATH_MAX + 256];
 	char		*path;		/* the real tool, once found */
+	int		 fd;		/* its checked descriptor, or -1 */
 };
 
 /* 1: found; 0: not there; -1: there but refused (r->refused says why). */
@@ -142,14 +143,20 @@ static int
 shim_look(struct shim_run *r, const char *desktop_dir)
 {
 	char why[sizeof r->refused];
-	int found = shim_find_tool(desktop_dir, r->name, &r->path, why,
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->path);
+	int found = shim_find_tool(desktop_dir, r->name, &r->path, &r->fd, why,
 	    sizeof why);
 	if (found < 0)
 		snprintf(r->refused, sizeof r->refused, "%s", why);
 	return found;
 }
 
-/* Replace this process with the real tool: same argv, fds, pid, signals. */
+/*
+ * Replace this process with the real tool: same argv, fds, pid, signals;
+ * exactly the file that was checked, through its descriptor.
+ */
 static int
 shim_exec(struct shim_run *r)
 {
@@ -158,7 +165,7 @@ shim_exec(struct shim_run *r)
 		snprintf(line, sizeof line, "exec %s\n", r->path);
 		return shim_answer(line, 0);
 	}
-	execv(r->path, r->argv);
+	(void)shim_fexec(r->fd, r->argv);
 	int saved = errno;
 	char msg[SHIM_MESSAGE_MAX];
 	snprintf(msg, sizeof msg, "%s: cannot run %s: %s", r->name, r->path,
@@ -308,6 +315,8 @@ shim_run_tool(struct shim_run *r)
 	    !shim_engine_reachable(&r->cfg)) {
 		free(r->path);
 		r->path = NULL;
+		close(r->fd);
+		r->fd = -1;
 		found = 0;
 	}
 	if (found <= 0)
@@ -318,6 +327,8 @@ shim_run_tool(struct shim_run *r)
 		return shim_explain(r, &d);
 	code = shim_exec(r);
 	free(r->path);
+	if (r->fd >= 0)
+		close(r->fd);
 	return code;
 }
 
@@ -334,7 +345,8 @@ shim_self(int argc, char **argv)
 	    strcmp(argv[1], "--version") == 0))
 		return shim_answer(SHIM_NAME " " PACKAGE_VERSION "\n", 0);
 	if (argc == 3 && strcmp(argv[1], "--which") == 0) {
-		struct shim_run r = { .argc = 1, .argv = argv + 2, .which = true };
+		struct shim_run r = { .argc = 1, .argv = argv + 2, .which = true,
+		    .fd = -1 };
 		r.kind = shim_kind_of(argv[2], &r.name);
 		if (r.kind != SHIM_KIND_INVALID && r.kind != SHIM_KIND_SELF &&
 		    strchr(argv[2], '/') == NULL)
@@ -350,7 +362,7 @@ shim_self(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct shim_run r = { .argc = argc, .argv = argv };
+	struct shim_run r = { .argc = argc, .argv = argv, .fd = -1 };
 	r.kind = shim_kind_of(argc > 0 ? argv[0] : NULL, &r.name);
 	if (r.kind == SHIM_KIND_SELF)
 		return shim_self(argc, argv);

@@ -61,6 +61,7 @@ struct shim_status {
 	bool	cli_tools;		/* desktop.cli_tools */
 	char	distro[256];		/* agent.distro, or "" */
 	char	desktop_dir[PATH_MAX];	/* desktop.dir, or "" */
+	char	untrusted[SHIM_MESSAGE_MAX / 2];	/* desktop.untrusted, or "" */
 };
 void	shim_status_parse(const char *json, struct shim_status *);
 
@@ -124,12 +125,20 @@ void	shim_plugin_metadata(char *out, size_t outlen);
 
 /*
  * Find Docker Desktop's `name' where the agent links it from: cli-tools'
- * usr/bin, then (docker-* names) its cli-plugins directories.  Returns 1
- * with *path set (malloc'd) when one is valid (links_target_valid()),
- * -1 with `why' set when one is there but refused, 0 when none is there.
+ * usr/bin, then (docker-* names) its cli-plugins directories, each walked
+ * by descriptor from the shared root as the agent does (links_open_cli_dir,
+ * links_open_tool).  Returns 1 with *path set (malloc'd) and *fd, the
+ * checked file's O_PATH descriptor to execute, when one is valid; -1 with
+ * `why' set when one is there but refused; 0 when none is there.
  */
 int	shim_find_tool(const char *desktop_dir, const char *name, char **path,
-	    char *why, size_t whylen);
+	    int *fd, char *why, size_t whylen);
+/*
+ * Execute exactly the checked file: execveat(fd, "", AT_EMPTY_PATH).  A
+ * script's interpreter opens it again through /proc/self/fd, so for one
+ * the descriptor is kept open across the exec.  Returns only on failure.
+ */
+int	shim_fexec(int fd, char *const argv[]);
 bool	shim_desktop_present(const char *desktop_dir);
 
 #endif

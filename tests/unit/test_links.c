@@ -41,6 +41,10 @@ setup(void)
 {
 	make_temp_dir(root, sizeof root, "links");
 	snprintf(desktop, sizeof desktop, "%s/dd", root);
+	trusted_tree_up(root, desktop);
+	/* The distro's own commands, as far as the tests go: none. */
+	static const char *const no_system_dirs[] = { NULL };
+	links_system_dirs = no_system_dirs;
 	put_file("dd/cli-tools/usr/bin/docker", 0755, "#!/bin/sh\n");
 	put_file("dd/cli-tools/usr/bin/docker-credential-desktop.exe", 0755, "x");
 	put_file("dd/cli-tools/usr/bin/readme.txt", 0644, "not a tool");
@@ -70,6 +74,7 @@ static void
 teardown(void)
 {
 	config_free(&cfg);
+	trusted_tree_down(root);
 	remove_tree(root);
 }
 
@@ -125,8 +130,8 @@ Test(links, plans_every_valid_tool_and_plugin)
 	cr_assert_null(plan_find(plan, n, "dangling"));
 	cr_assert_null(plan_find(plan, n, "subdir"));
 	cr_assert(refused_has(refused, nref, "readme.txt", "not executable"));
-	cr_assert(refused_has(refused, nref, "escape", "outside"));
-	cr_assert(refused_has(refused, nref, "dangling", "cannot be resolved"));
+	cr_assert(refused_has(refused, nref, "escape", "symbolic link"));
+	cr_assert(refused_has(refused, nref, "dangling", "does not exist"));
 	cr_assert(refused_has(refused, nref, "subdir", "not a regular file"));
 	cr_assert_eq(n, 4);
 	links_plan_free(plan, n);
@@ -196,7 +201,7 @@ Test(links, target_validation)
 	cr_assert(links_target_valid(desktop, t, why, sizeof why), "%s", why);
 	snprintf(t, sizeof t, "%s/cli-tools/usr/bin/escape", desktop);
 	cr_assert_not(links_target_valid(desktop, t, why, sizeof why));
-	cr_assert(strstr(why, "outside") != NULL, "%s", why);
+	cr_assert(strstr(why, "symbolic link") != NULL, "%s", why);
 	snprintf(t, sizeof t, "%s/cli-tools/usr/bin/../../../../shim", desktop);
 	cr_assert_not(links_target_valid(desktop, t, why, sizeof why), "dot-dot out of the tree");
 	snprintf(t, sizeof t, "%s/nonexistent-desktop", root);

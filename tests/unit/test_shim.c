@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -530,6 +531,7 @@ tree_setup(void)
 	snprintf(t.bin, sizeof t.bin, "%s/bin", t.dir);
 	snprintf(t.config, sizeof t.config, "%s/config.json", t.dir);
 	snprintf(t.socket, sizeof t.socket, "%s/control.sock", t.dir);
+	trusted_tree_up(t.dir, t.desktop);
 	make_dirs(t.bin_tools);
 	make_dirs(t.bin);
 	write_config(t.desktop, t.socket);
@@ -543,6 +545,8 @@ tree_teardown(void)
 {
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", t.dir);
+	if (t.dir[0] != '\0')
+		trusted_tree_down(t.dir);
 	if (t.dir[0] != '\0' && system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", t.dir);
 }
@@ -555,8 +559,13 @@ TestSuite(find, .init = tree_setup, .fini = tree_teardown);
 static int
 find(const char *desktop, const char *name, char **path, char *why)
 {
+	int fd = -1;
 	why[0] = '\0';
-	return shim_find_tool(desktop, name, path, why, 512);
+	int r = shim_find_tool(desktop, name, path, &fd, why, 512);
+	cr_assert(eq(int, r > 0, fd >= 0), "a descriptor exactly when found");
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 Test(find, tool_in_usr_bin)
@@ -618,7 +627,7 @@ Test(find, link_out_of_the_tree_refused)
 	snprintf(p, sizeof p, "%s/docker", t.bin_tools);
 	cr_assert(eq(int, symlink("/bin/sh", p), 0));
 	cr_assert(eq(int, find(t.desktop, "docker", &path, why), -1));
-	assert_has(why, "outside");
+	assert_has(why, "symbolic link");
 	/* A good plugin elsewhere still wins over a refused one. */
 	snprintf(p, sizeof p, "%s/docker-compose", t.bin_tools);
 	cr_assert(eq(int, symlink("/bin/sh", p), 0));
@@ -871,6 +880,8 @@ Test(e2e, agent_not_running)
 
 	/* Without Docker Desktop's tree either, that is said too. */
 	char cmd[256];
+	snprintf(cmd, sizeof cmd, "%s/cli-tools", t.desktop);
+	cr_assert(eq(int, umount2(cmd, MNT_DETACH), 0));
 	snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", t.desktop);
 	cr_assert(eq(int, system(cmd), 0));
 	run_link(&r, "docker", args, NULL);
@@ -1065,6 +1076,10 @@ Test(e2e, agent_sees_the_tool_elsewhere)
 	char saved[sizeof t.desktop];
 	snprintf(saved, sizeof saved, "%s", t.desktop);
 	snprintf(t.desktop, sizeof t.desktop, "%s", other);
+	char cli[256];
+	snprintf(cli, sizeof cli, "%s/cli-tools", other);
+	make_dirs(cli);
+	cr_assert(eq(int, mount("wda-test", cli, "tmpfs", 0, "mode=755"), 0));
 	tree_tool("cli-tools/usr/bin", "docker", tool_script);
 	snprintf(t.desktop, sizeof t.desktop, "%s", saved);
 	snprintf(reply, sizeof reply, "{\"agent\":{\"disabled\":false},"

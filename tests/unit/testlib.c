@@ -4,12 +4,14 @@
 #include <ftw.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -268,4 +270,24 @@ run_until(struct event_base *base, bool (*done)(void *), void *arg, int ms)
 		cr_assert(ge(int, event_base_loop(base, EVLOOP_ONCE), 0));
 	event_free(deadline);
 	return done(arg);
+trusted_tree_up(const char *root, const char *desktop)
+{
+	char cli[PATH_MAX * 2];
+	cr_assert(eq(int, unshare(CLONE_NEWNS), 0), "unshare: %s",
+	    strerror(errno));
+	cr_assert(eq(int, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0));
+	cr_assert(eq(int, mount("wda-test", root, "tmpfs", 0, "mode=1777"), 0),
+	    "tmpfs on %s: %s", root, strerror(errno));
+	snprintf(cli, sizeof cli, "%s/cli-tools", desktop);
+	cr_assert(eq(int, util_mkdir_p(cli, 0755), 0), "%s: %s", cli,
+	    strerror(errno));
+	cr_assert(eq(int, mount("wda-test", cli, "tmpfs", 0, "mode=755"), 0),
+	    "tmpfs on %s: %s", cli, strerror(errno));
+}
+
+void
+trusted_tree_down(const char *root)
+{
+	(void)umount2(root, MNT_DETACH);
+	(void)rmdir(root);
 }

@@ -26,6 +26,14 @@ void	write_all(int fd, const void *buf, size_t len);
 void	read_exactly(int fd, void *buf, size_t len, int ms);
 /* CPU time (user + system) of a process so far, in clock ticks. */
 long	cpu_ticks(pid_t pid);
+/*
+ * A shared tree the agent trusts, in a private mount namespace of the
+ * test's process: a tmpfs at root (mode 1777, as the lab's /mnt/wsl) and
+ * a tmpfs at root/desktop/cli-tools, which must be a mount point.  Undone
+ * by trusted_tree_down (or by the test process ending).
+ */
+void	trusted_tree_up(const char *root, const char *desktop);
+void	trusted_tree_down(const char *root);
 
 /* A fresh directory /tmp/wda-<name>-XXXXXX, its path in buf. */
 void	make_temp_dir(char *buf, size_t len, const char *name);
