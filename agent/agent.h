@@ -599,6 +599,8 @@ struct json_object *agent_request(struct agent *,
 	    const struct proto_request_msg *, bool trusted,
 	    const struct request_origin *, enum proto_error *e, char *why,
 	    size_t whylen);
+/* Leave out of a status what uid (not root) may not see: other users' binds. */
+void	request_status_for_user(struct json_object *status, uid_t uid);
 
 /* vsock.c: connecting out to the host (AF_VSOCK, guarded; or unix) */
 #define VSOCK_CID_LOCAL	1	/* VMADDR_CID_LOCAL: tests only */

@@ -87,6 +87,8 @@ const struct status_field status_fields[] = {
 	{ "binds.following_engine", B, 0, NULL, "reading the engine's events" },
 	{ "binds.collections", I, VOL, NULL, "clean-ups run" },
 	{ "binds.error", S, NUL, NULL, "the last failure" },
+	{ "binds.hidden", I, OPT, NULL,
+	  "other users' sources left out (asked by a non-root user)" },
 	{ "binds.exposures", A, 0, NULL, "the sources exposed" },
 	{ "binds.exposures[]", O, 0, NULL, "one source" },
 	{ "binds.exposures[].source", S, 0, NULL, "the path in the create" },
