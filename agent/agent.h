@@ -226,6 +226,11 @@ struct proxy *proxy_new(struct event_base *, int listen_fd,
 	    const char *engine_path, int max_conns);
 /* Engine moved (or came back): new connections go there. */
 void	proxy_set_engine(struct proxy *, const char *engine_path);
+/*
+ * message non-NULL: connect nobody; answer each request with HTTP 503 and
+ * {"message": message}, which docker prints.  NULL: serve again.
+ */
+void	proxy_set_refusal(struct proxy *, const char *message);
 /* Close every open connection (engine gone for good, or shutting down). */
 void	proxy_close_all(struct proxy *);
 void	proxy_stats(const struct proxy *, struct proxy_stats *);
@@ -260,7 +265,7 @@ struct manifest {
 };
 
 enum socket_state { SOCK_ABSENT, SOCK_OK, SOCK_WAITING, SOCK_CONFLICT,
-		    SOCK_ERROR, SOCK_DISABLED };
+		    SOCK_ERROR, SOCK_DISABLED, SOCK_UNTRUSTED };
 
 struct agent {
 	struct config		 cfg;
@@ -389,6 +394,8 @@ void	expose_free(struct expose *);
 enum socket_state expose_state(const struct expose *);
 const char *expose_detail(const struct expose *);
 struct proxy *expose_proxy(const struct expose *);	/* NULL: none */
+/* The engine socket passed the walk (issue 13): false while not known. */
+bool	expose_engine_trusted(const struct expose *);
 /* The "socket" object; a conflict or a locked-out group adds a problem. */
 struct json_object *expose_status_json(const struct expose *,
 	    struct json_object *problems);
@@ -619,6 +626,8 @@ struct json_object *agent_request(struct agent *,
 	    const struct proto_request_msg *, bool trusted,
 	    const struct request_origin *, enum proto_error *e, char *why,
 	    size_t whylen);
+/* Leave out of a status what uid (not root) may not see: other users' binds. */
+void	request_status_for_user(struct json_object *status, uid_t uid);
 
 /* vsock.c: connecting out to the host (AF_VSOCK, guarded; or unix) */
 #define VSOCK_CID_LOCAL	1	/* VMADDR_CID_LOCAL: tests only */

@@ -2,6 +2,8 @@
  * The control socket: one JSON request line in, one JSON reply line out.
  * Any local user may ask for status (the shim does, to explain itself);
  * only root may change anything (checked with the peer's credentials).
+ * A user other than root sees only the bind sources it owns
+ * (request_status_for_user).
  * What each request does and returns is request.c's, shared with the
  * host channel; this file frames it.
  *
@@ -151,7 +153,10 @@ control_handle(struct control_client *c, const char *line)
 	    c->uid == 0, &control_origin, &e, why, sizeof why);
 	if (e != PROTO_OK)
 		return control_error(proto_error_name(e), why);
-	return rq.request == PROTO_REQ_STATUS ? result : control_ok(result);
+	if (rq.request != PROTO_REQ_STATUS)
+		return control_ok(result);
+	request_status_for_user(result, c->uid);
+	return result;
 }
 
 static void

@@ -3,7 +3,9 @@
  * its own HTTP/1.0 connection to the engine socket, asynchronously on the
  * event loop.  A probe never blocks the proxy.  The GET itself
  * (engine_get_new) is the one every module asks the engine with: bounded
- * in size and time, non-blocking, close-on-exec.
+ * in size and time, non-blocking, close-on-exec, and it sends its request
+ * only once the socket's peer proved to be root (SO_PEERCRED): a listener
+ * an ordinary user planted in the shared tree hears nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "agent.h"
+#include "trust.h"
 
 #define ENGINE_TIMEOUT_S	3
 #define ENGINE_REPLY_MAX	(64 * 1024)
@@ -33,6 +36,8 @@ struct engine_get {
 	engine_get_cb		*cb;
 	void			*arg;
 	int			 code;		/* a stream's, once its head is in */
+	char			*path;		/* the socket, for messages */
+	char			*target;	/* sent once connected */
 };
 
 /* The status of a reply whose head is whole (-1: not HTTP); 0 while not. */
@@ -89,8 +94,21 @@ static void
 engine_get_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct engine_get *g = arg;
-	if (what & BEV_EVENT_CONNECTED)
+	if (what & BEV_EVENT_CONNECTED) {
+		uid_t uid;
+		pid_t pid;
+		char line[1024];
+		if (!trust_peer_is_root(bufferevent_getfd(bev), &uid, &pid)) {
+			trust_peer_format(g->path, uid, pid, line, sizeof line);
+			engine_get_fail(g, line);
+			return;
+		}
+		if (evbuffer_add_printf(bufferevent_get_output(bev), "GET %s "
+		    "HTTP/1.0\r\nHost: docker\r\nUser-Agent: " AGENT_NAME
+		    "\r\n\r\n", g->target) < 0)
+			engine_get_fail(g, "out of memory");
 		return;
+	}
 	char err[160];
 	if ((what & BEV_EVENT_EOF) && !g->opts.stream) {
 		struct evbuffer *in = bufferevent_get_input(bev);
@@ -140,15 +158,16 @@ engine_get_new(struct event_base *base, const char *socket_path,
 	g->opts = *opts;
 	g->cb = cb;
 	g->arg = arg;
+	g->path = strdup(socket_path);
+	g->target = strdup(target);
 	bufferevent_setcb(g->bev, engine_get_read, NULL, engine_get_event, g);
 	struct timeval tv = { opts->timeout_s, 0 };
 	/* A stream may stay silent for days: no read timeout. */
 	bufferevent_set_timeouts(g->bev, opts->stream ? NULL : &tv, &tv);
-	if (bufferevent_socket_connect(g->bev, (struct sockaddr *)&sun,
+	errno = 0;
+	if (g->path == NULL || g->target == NULL ||
+	    bufferevent_socket_connect(g->bev, (struct sockaddr *)&sun,
 	    (int)sunlen) < 0 ||
-	    evbuffer_add_printf(bufferevent_get_output(g->bev),
-	    "GET %s HTTP/1.0\r\nHost: docker\r\nUser-Agent: " AGENT_NAME
-	    "\r\n\r\n", target) < 0 ||
 	    bufferevent_enable(g->bev, EV_READ | EV_WRITE) < 0) {
 		int saved = errno != 0 ? errno : ECONNREFUSED;
 		engine_get_free(g);
@@ -164,6 +183,8 @@ engine_get_free(struct engine_get *g)
 	if (g == NULL)
 		return;
 	bufferevent_free(g->bev);
+	free(g->path);
+	free(g->target);
 	free(g);
 }
 
@@ -321,6 +342,14 @@ engine_probe_start(struct engine *e)
 		if (was)
 			log_state(LOG_LVL_WARN, "engine", "engine",
 			    "engine gone: %s", e->info.error);
+		return;
+	}
+	if (!expose_engine_trusted(e->agent->expose)) {
+		/* expose.c's walk failed: connect to nothing (status says why). */
+		e->info.reachable = false;
+		e->info.checked_ms = util_wall_ms();
+		snprintf(e->info.error, sizeof e->info.error, "not asked: the "
+		    "engine socket %s is untrusted", e->agent->engine_path);
 		return;
 	}
 	struct engine_probe *p = calloc(1, sizeof *p);

@@ -8,6 +8,17 @@
  *
  * Before taking the path: a stale socket (nothing answers) is replaced; a
  * live one served by anything else, such as a local dockerd, never is.
+ *
+ * The engine socket lives in the shared tree, where an ordinary user of
+ * any distro may create entries while Docker Desktop is away (issue 13).
+ * It is used only after a walk by descriptor from the shared root (every
+ * component root's, not group or other writable, no symlink: trust.c);
+ * then every connection to it checks that its peer is root (proxy.c,
+ * engine.c).  Connecting by path after the walk is safe: only root can
+ * change a tree that passed it, and the peer check catches the rest.  In
+ * mount mode the very inode walked to is mounted, by descriptor.  While
+ * the walk fails the state is "untrusted": nothing is connected to or
+ * mounted, and proxy clients are told why.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +36,7 @@
 #include <json-c/json.h>
 
 #include "agent.h"
+#include "trust.h"
 
 struct expose {
 	struct agent	*agent;		/* cfg, manifest, the tree as last seen */
@@ -35,6 +47,10 @@ struct expose {
 	bool		 listen_fd_activated;
 	ino_t		 listen_ino;
 	ino_t		 mounted_ino;	/* engine inode bound (mount mode) */
+	struct trust_mount_id mount_id;	/* that mount, for the unmount */
+	bool		 have_mount_id;
+	bool		 engine_trusted;	/* the last walk passed */
+	char		 untrusted[1024];	/* why it did not, or "" */
 	gid_t		 socket_gid;
 	struct proxy	*proxy;
 };
@@ -49,6 +65,7 @@ expose_state_name(enum socket_state s)
 	case SOCK_CONFLICT:	return "conflict";
 	case SOCK_ERROR:	return "error";
 	case SOCK_DISABLED:	return "disabled";
+	case SOCK_UNTRUSTED:	return "untrusted";
 	}
 	return "?";
 }
@@ -69,8 +86,8 @@ expose_set(struct expose *x, enum socket_state s, const char *fmt, ...)
 	}
 	x->state = s;
 	snprintf(x->detail, sizeof x->detail, "%s", detail);
-	enum log_level lvl = s == SOCK_CONFLICT || s == SOCK_ERROR ?
-	    LOG_LVL_ERR : LOG_LVL_NOTICE;
+	enum log_level lvl = s == SOCK_CONFLICT || s == SOCK_ERROR ||
+	    s == SOCK_UNTRUSTED ? LOG_LVL_ERR : LOG_LVL_NOTICE;
 	log_state(lvl, "socket", "socket", "%s: %s%s%s",
 	    x->agent->cfg.socket_path, expose_state_name(s),
 	    detail[0] ? ": " : "", detail);
@@ -129,16 +146,65 @@ expose_socket_alive(const char *path, char *who, size_t wholen)
 	return true;
 }
 
+/*
+ * socket.path's directory as an O_PATH descriptor and its last component:
+ * what trust_umount_checked() needs.  The directory (/run) is root's.
+ */
+static int
+expose_open_parent(const char *path, char *name, size_t namelen)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL || slash[1] == '\0' ||
+	    (size_t)snprintf(name, namelen, "%s", slash + 1) >= namelen) {
+		errno = EINVAL;
+		return -1;
+	}
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 :
+	    (int)(slash - path), path);
+	return open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/*
+ * Unmount our bind mount of the engine socket, checking first that the
+ * mount there is the one we made.  After a restart its identity is not
+ * known: then only a mount whose root is a socket is taken for ours.
+ */
+static void
+expose_umount_socket(struct expose *x, const char *path)
+{
+	char name[NAME_MAX + 1];
+	int dfd = expose_open_parent(path, name, sizeof name);
+	if (dfd < 0) {
+		log_err("socket", "cannot unmount %s: %s", path, strerror(errno));
+		return;
+	}
+	struct trust_mount_id id = x->mount_id;
+	bool known = x->have_mount_id;
+	if (!known) {
+		int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		known = fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    trust_is_mount_root(fd) == 1 &&
+		    trust_mount_identity(fd, &id) == 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (known && trust_umount_checked(dfd, name, &id) < 0 &&
+	    errno != EINVAL && errno != ENOENT)
+		log_err("socket", "cannot unmount %s: %s%s", path,
+		    strerror(errno), errno == ESTALE ? " (another mount is "
+		    "there now; left alone)" : "");
+	close(dfd);
+}
+
 static void
 expose_unmount(struct expose *x)
 {
 	struct agent *a = x->agent;
 	const char *path = a->cfg.socket_path;
 	if (manifest_find(&a->manifest, "mount", path) != NULL) {
-		if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL &&
-		    errno != ENOENT)
-			log_err("socket", "cannot unmount %s: %s", path,
-			    strerror(errno));
+		expose_umount_socket(x, path);
 		manifest_remove(&a->manifest, "mount", path);
 	}
 	if (manifest_find(&a->manifest, "file", path) != NULL) {
@@ -146,7 +212,60 @@ expose_unmount(struct expose *x)
 		manifest_remove(&a->manifest, "file", path);
 	}
 	x->mounted_ino = 0;
+	x->have_mount_id = false;
 	manifest_save(&a->manifest);
+}
+
+/*
+ * Walk to the engine socket from the shared root (desktop_dir's parent):
+ * its O_PATH descriptor, or -1.  x->untrusted says why it is not trusted,
+ * or is empty when it is merely missing.
+ */
+static int
+expose_engine_open(struct expose *x)
+{
+	struct agent *a = x->agent;
+	struct trust_failure f = { 0 };
+	char root[PATH_MAX];
+	x->untrusted[0] = '\0';
+	const char *dir = a->cfg.desktop_dir != NULL ? a->cfg.desktop_dir : "";
+	const char *slash = strrchr(dir, '/');
+	size_t n = slash != NULL ? (size_t)(slash - dir) : 0;
+	if (slash == NULL || n == 0 || n >= sizeof root ||
+	    strncmp(a->engine_path, dir, n) != 0 || a->engine_path[n] != '/') {
+		snprintf(x->untrusted, sizeof x->untrusted, "%s: the engine "
+		    "socket must be below a shared root (desktop_dir's parent); "
+		    "set desktop_dir", a->engine_path);
+		return -1;
+	}
+	snprintf(root, sizeof root, "%.*s", (int)n, dir);
+	int fd = trust_open_entry(root, a->engine_path + n + 1, S_IFSOCK, &f);
+	if (fd < 0 && f.reason != TRUST_MISSING)
+		trust_failure_format(&f, x->untrusted, sizeof x->untrusted);
+	return fd;
+}
+
+/*
+ * Is the socket efd walked to served by root?  Connects to that very
+ * inode (through /proc/self/fd) and asks SO_PEERCRED; sends nothing.
+ * False with x->untrusted empty when nothing answers.
+ */
+static bool
+expose_engine_peer_ok(struct expose *x, int efd)
+{
+	char via[64];
+	snprintf(via, sizeof via, "/proc/self/fd/%d", efd);
+	int fd = util_unix_connect(via);
+	uid_t uid = (uid_t)-1;
+	pid_t pid = 0;
+	if (fd < 0)
+		return false;	/* a dead socket: wait for its successor */
+	bool ok = trust_peer_is_root(fd, &uid, &pid);
+	close(fd);
+	if (!ok)
+		trust_peer_format(x->agent->engine_path, uid, pid, x->untrusted,
+		    sizeof x->untrusted);
+	return ok;
 }
 
 /*
@@ -267,6 +386,16 @@ expose_start_proxy(struct expose *x)
 			return;
 		}
 	}
+	if (x->untrusted[0] != '\0') {
+		char why[1536];
+		snprintf(why, sizeof why, AGENT_NAME ": the Docker Desktop engine "
+		    "socket is not trusted, so this proxy connects to nothing: %s",
+		    x->untrusted);
+		proxy_set_refusal(x->proxy, why);
+		expose_set(x, SOCK_UNTRUSTED, "%s", x->untrusted);
+		return;
+	}
+	proxy_set_refusal(x->proxy, NULL);
 	if (a->engine_socket_present)
 		expose_set(x, SOCK_OK, "proxy to %s", a->engine_path);
 	else
@@ -274,19 +403,58 @@ expose_start_proxy(struct expose *x)
 		    "socket is away, so clients are told at once");
 }
 
+/* Create socket.path as an empty file and mount the socket efd onto it. */
+static int
+expose_mount_fd(struct expose *x, int efd)
+{
+	struct agent *a = x->agent;
+	const char *path = a->cfg.socket_path;
+	(void)util_mkdir_parent(path, 0755);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
+	if (fd < 0) {
+		expose_set(x, SOCK_ERROR, "cannot create the mount point: %s",
+		    strerror(errno));
+		return -1;
+	}
+	close(fd);
+	manifest_add(&a->manifest, "file", path, NULL);
+	int tfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (tfd < 0 || trust_mount_fd(efd, tfd, 0, &x->mount_id) < 0) {
+		int e = errno;
+		if (tfd >= 0)
+			close(tfd);
+		manifest_save(&a->manifest);
+		expose_unmount(x);
+		expose_set(x, SOCK_ERROR, "cannot bind-mount %s: %s%s",
+		    a->engine_path, strerror(e), e == EPERM ?
+		    " (mount mode needs CAP_SYS_ADMIN; use socket.mode=proxy)" : "");
+		return -1;
+	}
+	close(tfd);
+	x->have_mount_id = true;
+	manifest_add(&a->manifest, "mount", path, a->engine_path);
+	manifest_save(&a->manifest);
+	return 0;
+}
+
+/* efd: the engine socket walked to, or -1 (missing or untrusted). */
 static void
-expose_mount(struct expose *x)
+expose_mount(struct expose *x, int efd)
 {
 	struct agent *a = x->agent;
 	const char *path = a->cfg.socket_path;
 	struct stat est;
-	if (!a->engine_socket_present || stat(a->engine_path, &est) < 0 ||
-	    !S_ISSOCK(est.st_mode)) {
+	if (efd < 0 || fstat(efd, &est) < 0 ||
+	    (est.st_ino != x->mounted_ino && !expose_engine_peer_ok(x, efd))) {
 		if (x->mounted_ino != 0 ||
 		    manifest_find(&a->manifest, "mount", path) != NULL)
 			expose_unmount(x);
-		expose_set(x, SOCK_WAITING, "waiting for Docker Desktop's engine "
-		    "socket to bind-mount it");
+		if (x->untrusted[0] != '\0')
+			expose_set(x, SOCK_UNTRUSTED, "%s; nothing is mounted",
+			    x->untrusted);
+		else
+			expose_set(x, SOCK_WAITING, "waiting for Docker Desktop's "
+			    "engine socket to bind-mount it");
 		return;
 	}
 	if (x->mounted_ino == est.st_ino)
@@ -296,27 +464,8 @@ expose_mount(struct expose *x)
 		    "re-mounting %s", path);
 		expose_unmount(x);
 	}
-	if (!expose_claim_path(x))
+	if (!expose_claim_path(x) || expose_mount_fd(x, efd) < 0)
 		return;
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
-	if (fd < 0) {
-		expose_set(x, SOCK_ERROR, "cannot create the mount point: %s",
-		    strerror(errno));
-		return;
-	}
-	close(fd);
-	manifest_add(&a->manifest, "file", path, NULL);
-	if (mount(a->engine_path, path, NULL, MS_BIND, NULL) < 0) {
-		int e = errno;
-		manifest_save(&a->manifest);
-		expose_unmount(x);
-		expose_set(x, SOCK_ERROR, "cannot bind-mount %s: %s%s",
-		    a->engine_path, strerror(e), e == EPERM ?
-		    " (mount mode needs CAP_SYS_ADMIN; use socket.mode=proxy)" : "");
-		return;
-	}
-	manifest_add(&a->manifest, "mount", path, a->engine_path);
-	manifest_save(&a->manifest);
 	x->mounted_ino = est.st_ino;
 check_group:
 	if (est.st_gid != x->socket_gid && (est.st_mode & 0007) != 0007)
@@ -329,8 +478,9 @@ check_group:
 		expose_set(x, SOCK_OK, "bind mount of %s", a->engine_path);
 }
 
-void
-expose_reconcile(struct expose *x)
+/* efd: the engine socket as walked to, or -1. */
+static void
+expose_reconcile_with(struct expose *x, int efd)
 {
 	struct agent *a = x->agent;
 	if (a->disabled && x->listen_fd_activated && x->proxy != NULL) {
@@ -359,7 +509,20 @@ expose_reconcile(struct expose *x)
 	if (a->cfg.socket_mode == SOCKET_MODE_PROXY)
 		expose_start_proxy(x);
 	else
-		expose_mount(x);
+		expose_mount(x, efd);
+}
+
+void
+expose_reconcile(struct expose *x)
+{
+	int efd = -1;
+	x->untrusted[0] = '\0';
+	if (x->agent->engine_socket_present)
+		efd = expose_engine_open(x);
+	x->engine_trusted = efd >= 0;
+	expose_reconcile_with(x, efd);
+	if (efd >= 0)
+		close(efd);
 }
 
 void
@@ -429,6 +592,12 @@ expose_proxy(const struct expose *x)
 	return x != NULL ? x->proxy : NULL;
 }
 
+bool
+expose_engine_trusted(const struct expose *x)
+{
+	return x != NULL && x->engine_trusted && x->state != SOCK_UNTRUSTED;
+}
+
 /* Ownership as it is on disk: a problem when the docker group is locked out. */
 static void
 expose_ownership_json(const struct expose *x, struct json_object *s,
@@ -469,8 +638,18 @@ expose_status_json(const struct expose *x, struct json_object *problems)
 	agent_json_add_str(s, "state", expose_state_name(x->state));
 	agent_json_add_str(s, "detail", x->detail);
 	agent_json_add_str(s, "group", cfg->socket_group);
+	agent_json_add_str(s, "untrusted", x->state == SOCK_UNTRUSTED ?
+	    x->untrusted : NULL);
 	expose_ownership_json(x, s, problems);
-	if (x->state == SOCK_CONFLICT || x->state == SOCK_ERROR) {
+	if (x->state == SOCK_UNTRUSTED) {
+		char what[1200];
+		snprintf(what, sizeof what, "the engine socket is untrusted: %s",
+		    x->untrusted);
+		agent_add_problem(problems, what, cfg->socket_mode ==
+		    SOCKET_MODE_PROXY ? "remove what is named above; until "
+		    "then clients of the socket are refused" : "remove what is "
+		    "named above; until then nothing is mounted");
+	} else if (x->state == SOCK_CONFLICT || x->state == SOCK_ERROR) {
 		char what[700];
 		snprintf(what, sizeof what, "%s: %s", cfg->socket_path,
 		    x->detail);

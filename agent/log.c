@@ -1,7 +1,9 @@
 /*
  * Logging: journald with structured fields under systemd, stderr otherwise.
  * log_state() keeps one line per state change so a repeating failure never
- * floods the log.
+ * floods the log.  Messages carry paths and names from outside (the shared
+ * tree, the engine, the host): each line is escaped once, on its way out,
+ * so a control character can neither forge a line nor drive a terminal.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <systemd/sd-journal.h>
 
 #include "agent.h"
+#include "trust.h"
 
 #define LOG_LINE_MAX	1024
 #define LOG_STATE_MAX	128	/* distinct state keys remembered */
@@ -70,8 +73,10 @@ log_set_level(enum log_level max_level)
 }
 
 static void
-log_emit(enum log_level lvl, const char *component, const char *text)
+log_emit(enum log_level lvl, const char *component, const char *raw)
 {
+	char text[TRUST_ESCAPE_SIZE(LOG_LINE_MAX)];
+	trust_escape(raw, text, sizeof text);
 	if (log_to_journal) {
 		int r = sd_journal_send("MESSAGE=%s", text,
 		    "PRIORITY=%d", (int)lvl,
@@ -188,9 +193,11 @@ fatal(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vformat(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	char text[TRUST_ESCAPE_SIZE(LOG_LINE_MAX)];
+	trust_escape(buf, text, sizeof text);
 	if (log_to_journal)
-		sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%d", LOG_LVL_ERR,
+		sd_journal_send("MESSAGE=%s", text, "PRIORITY=%d", LOG_LVL_ERR,
 		    "SYSLOG_IDENTIFIER=%s", AGENT_NAME, NULL);
-	fprintf(stderr, "%s: %s\n", AGENT_NAME, buf);
+	fprintf(stderr, "%s: %s\n", AGENT_NAME, text);
 	exit(code);
 }

@@ -26,6 +26,7 @@
 
 struct proxy_conn;
 struct proxy_http;		/* proxy-http.c */
+struct proxy_refusal;		/* a client told why it is not served */
 
 /* One direction of a connection: src -> pipe -> dst. */
 struct proxy_flow {
@@ -71,7 +72,12 @@ struct proxy {
 	uint64_t	 accept_failed_ms;	/* when it last ran out */
 	bool		 engine_down;
 	bool		 cap_logged;
+	bool		 peer_refused;	/* the engine's peer was not root */
+	bool		 refusing;	/* answer every client refusal */
+	char		 refusal[1536];
 	LIST_HEAD(, proxy_conn) conns;
+	LIST_HEAD(, proxy_refusal) refusals;
+	uint64_t	 nrefusals;
 	struct proxy_stats stats;
 	uint64_t	 crowd;		/* most at once since memory went back */
 	struct slab_pool pool;		/* the connections */

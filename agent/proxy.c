@@ -32,6 +32,7 @@
 
 #include "agent.h"
 #include "proxy-int.h"
+#include "trust.h"
 
 /* One splice this large marks a bulk stream: only then grow its pipe. */
 #define PROXY_BULK_SPLICE	(16 * 1024)
@@ -48,6 +49,8 @@
 #define PROXY_RETRY_MAX_MS	250
 /* ...for this long in all before giving up on that client. */
 #define PROXY_RETRY_PATIENCE_MS	5000
+/* A refused client has this long to send its request head. */
+#define PROXY_REFUSAL_TIMEOUT_S	5
 
 enum proxy_engine_connect_result {
 	PROXY_ENGINE_FAILED = -1,	/* errno says why */
@@ -208,6 +211,142 @@ proxy_refuse(struct proxy *p, int client, int engine)
 	if (engine >= 0)
 		close(engine);
 	close(client);
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * Refusing with a reason.  While the engine socket is untrusted (or its
+ * peer is not root) nothing is connected to; each client gets the
+ * engine's own error format, HTTP 503 and {"message": ...}, after its
+ * request head, so `docker version' prints the reason and the fix.  The
+ * reply ends the connection; the next request comes on a new one.
+ */
+
+struct proxy_refusal {
+	struct proxy	*proxy;
+	LIST_ENTRY(proxy_refusal) entry;
+	int		 fd;
+	struct event	*ev;
+	char		*reply;
+	size_t		 len;
+	size_t		 seen;		/* bytes of the head read so far */
+	char		 last[2];	/* its last two bytes: finds the end */
+};
+
+static void
+refusal_free(struct proxy_refusal *r)
+{
+	struct proxy *p = r->proxy;
+	LIST_REMOVE(r, entry);
+	p->nrefusals--;
+	if (r->ev != NULL)
+		event_free(r->ev);
+	close(r->fd);
+	free(r->reply);
+	free(r);
+	proxy_resume_accept(p);
+}
+
+/* Does buf end a head ("\n\n" or "\n\r\n", across reads too)? */
+static bool
+refusal_head_ended(struct proxy_refusal *r, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = buf[i];
+		if (c == '\n' && (r->last[1] == '\n' ||
+		    (r->last[1] == '\r' && r->last[0] == '\n')))
+			return true;
+		r->last[0] = r->last[1];
+		r->last[1] = c;
+	}
+	return false;
+}
+
+static void
+refusal_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_refusal *r = arg;
+	bool answer = false;
+	if (what & EV_TIMEOUT) {
+		refusal_free(r);
+		return;
+	}
+	for (;;) {
+		char buf[4096];
+		ssize_t n = read(r->fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			refusal_free(r);	/* gone before asking */
+			return;
+		}
+		r->seen += (size_t)n;
+		if (refusal_head_ended(r, buf, (size_t)n) ||
+		    r->seen >= HTTP_HEAD_MAX) {
+			answer = true;
+			break;
+		}
+	}
+	if (!answer)
+		return;
+	/* A few hundred bytes into an empty socket buffer: one write. */
+	ssize_t w;
+	do
+		w = send(r->fd, r->reply, r->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (w < 0 && errno == EINTR);
+	(void)shutdown(r->fd, SHUT_WR);
+	refusal_free(r);
+}
+
+/* Answer client with message (after its request head), then close it. */
+static void
+proxy_refuse_with(struct proxy *p, int client, const char *message)
+{
+	p->stats.refused++;
+	struct proxy_refusal *r = NULL;
+	if (p->nrefusals >= p->max_conns || (r = calloc(1, sizeof *r)) == NULL ||
+	    (r->reply = http_error_reply(503, message, &r->len)) == NULL ||
+	    (r->ev = event_new(p->base, client, EV_READ | EV_PERSIST,
+	    refusal_ready, r)) == NULL) {
+		if (r != NULL) {
+			free(r->reply);
+			free(r);
+		}
+		close(client);
+		return;
+	}
+	r->proxy = p;
+	r->fd = client;
+	LIST_INSERT_HEAD(&p->refusals, r, entry);
+	p->nrefusals++;
+	struct timeval tv = { PROXY_REFUSAL_TIMEOUT_S, 0 };
+	if (event_add(r->ev, &tv) < 0)
+		refusal_free(r);
+}
+
+/*
+ * Just connected: is the engine's peer root?  SO_PEERCRED, one
+ * getsockopt per connection.  False (and logged once per episode) if not.
+ */
+static bool
+proxy_engine_peer_ok(struct proxy *p, int engine, char *why, size_t whylen)
+{
+	uid_t uid;
+	pid_t pid;
+	if (trust_peer_is_root(engine, &uid, &pid)) {
+		(void)proxy_state_cleared(&p->peer_refused, "proxy.peer");
+		return true;
+	}
+	char line[1024];
+	trust_peer_format(p->engine_path, uid, pid, line, sizeof line);
+	p->peer_refused = true;
+	log_state(LOG_LVL_ERR, PROXY_LOG, "proxy.peer", "%s; answering "
+	    "clients with the reason", line);
+	snprintf(why, whylen, AGENT_NAME ": the Docker Desktop engine socket "
+	    "is not trusted: %s", line);
+	return false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -391,7 +530,8 @@ conn_close(struct proxy_conn *c, bool failed)
 	if (c->ev_retry != NULL)
 		(void)event_del(c->ev_retry);
 	proxy_http_free(c->http);
-	close(c->client);
+	if (c->client >= 0)
+		close(c->client);
 	close(c->engine);
 	slab_free(&p->pool, c);
 	p->stats.active--;
@@ -562,6 +702,15 @@ static void
 conn_start(struct proxy_conn *c)
 {
 	c->connecting = false;
+	char why[1536];
+	if (!proxy_engine_peer_ok(c->proxy, c->engine, why, sizeof why)) {
+		struct proxy *p = c->proxy;
+		int client = c->client;
+		c->client = -1;
+		conn_close(c, false);
+		proxy_refuse_with(p, client, why);
+		return;
+	}
 	/*
 	 * The engine side's default send buffer (wmem_default, 208 KiB) is
 	 * what the pump can hand the engine per wakeup on uploads (docker
@@ -704,6 +853,10 @@ proxy_serve(struct proxy *p, int client)
 		proxy_refuse(p, client, -1);
 		return;
 	}
+	if (p->refusing) {
+		proxy_refuse_with(p, client, p->refusal);
+		return;
+	}
 	int engine = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (engine < 0) {
@@ -781,6 +934,7 @@ proxy_new(struct event_base *base, int listen_fd, const char *engine_path,
 	/* The config bounds it; 0 would refuse everyone, so mean at least 1. */
 	p->max_conns = max_conns > 0 ? (uint64_t)max_conns : 1;
 	LIST_INIT(&p->conns);
+	LIST_INIT(&p->refusals);
 	if (layout.size == 0)
 		conn_layout_init();
 	if (slab_pool_init(&p->pool, layout.size) < 0) {
@@ -822,6 +976,15 @@ proxy_set_engine(struct proxy *p, const char *engine_path)
 }
 
 void
+proxy_set_refusal(struct proxy *p, const char *message)
+{
+	p->refusing = message != NULL;
+	snprintf(p->refusal, sizeof p->refusal, "%s", message != NULL ?
+	    message : "");
+	/* Connections made before stay: they passed the checks then. */
+}
+
+void
 proxy_close_all(struct proxy *p)
 {
 	/* conn_close() unlinks the head: the analyzer cannot see that. */
@@ -852,6 +1015,8 @@ proxy_free(struct proxy *p)
 	p->ev_accept = NULL;
 	p->accept_paused = false;	/* so closing does not re-arm it */
 	proxy_close_all(p);
+	while (!LIST_EMPTY(&p->refusals))
+		refusal_free(LIST_FIRST(&p->refusals)); /* NOLINT(clang-analyzer-unix.Malloc) */
 	slab_trim(&p->pool);
 	if (p->ev_resume != NULL)
 		event_free(p->ev_resume);

@@ -7,6 +7,7 @@
  * results are those of wsl-docker-agent-protocol(7), REQUESTS.
  */
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
@@ -83,4 +84,37 @@ agent_request(struct agent *a, const struct proto_request_msg *rq,
 		snprintf(why, whylen, "out of memory");
 	}
 	return result;
+}
+
+/*
+ * The status as an ordinary user may see it: bind sources are paths in
+ * users' homes, and the containers using them are named after projects,
+ * so only the exposures of sources the asker owns are left (the owner of
+ * the source as it is now; one that cannot be stat'ed is not shown), with
+ * binds.hidden counting the rest, and binds.error (which may name another
+ * user's path) is replaced by a pointer to root's view.
+ */
+void
+request_status_for_user(struct json_object *status, uid_t uid)
+{
+	struct json_object *binds, *ex, *err;
+	if (uid == 0 || !json_object_object_get_ex(status, "binds", &binds) ||
+	    !json_object_object_get_ex(binds, "exposures", &ex) ||
+	    !json_object_is_type(ex, json_type_array))
+		return;
+	int64_t hidden = 0;
+	for (size_t i = json_object_array_length(ex); i-- > 0;) {
+		const char *src = util_json_string(json_object_array_get_idx(ex,
+		    i), "source");
+		struct stat st;
+		if (src != NULL && lstat(src, &st) == 0 && st.st_uid == uid)
+			continue;
+		json_object_array_del_idx(ex, i, 1);
+		hidden++;
+	}
+	json_object_object_add(binds, "hidden", json_object_new_int64(hidden));
+	if (json_object_object_get_ex(binds, "error", &err) && err != NULL)
+		json_object_object_add(binds, "error", json_object_new_string(
+		    "hidden from ordinary users (it may name another user's "
+		    "path): run 'sudo " AGENT_NAME " status'"));
 }

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "agent.h"
+#include "trust.h"
 
 /* ------------------------------------------------------------------ */
 /* The table */
@@ -61,10 +62,12 @@ const struct status_field status_fields[] = {
 	{ "socket", O, 0, NULL, "the engine socket exposed in the distro" },
 	{ "socket.path", S, 0, NULL, "where" },
 	{ "socket.mode", S, 0, "proxy|mount", "socket.mode" },
-	{ "socket.state", S, 0, "absent|ok|waiting|conflict|error|disabled",
-	  "its state" },
+	{ "socket.state", S, 0,
+	  "absent|ok|waiting|conflict|error|disabled|untrusted", "its state" },
 	{ "socket.detail", S, 0, NULL, "why, or empty" },
 	{ "socket.group", S, 0, NULL, "the group that should own it" },
+	{ "socket.untrusted", S, NUL, NULL,
+	  "the engine socket's path, owner and fix when untrusted" },
 	{ "socket.owner_uid", I, OPT, NULL, "owner, while it exists" },
 	{ "socket.group_gid", I, OPT, NULL, "group, while it exists" },
 	{ "socket.permissions", S, OPT, NULL, "four octal digits" },
@@ -93,6 +96,8 @@ const struct status_field status_fields[] = {
 	{ "binds.following_engine", B, 0, NULL, "reading the engine's events" },
 	{ "binds.collections", I, VOL, NULL, "clean-ups run" },
 	{ "binds.error", S, NUL, NULL, "the last failure" },
+	{ "binds.hidden", I, OPT, NULL,
+	  "other users' sources left out (asked by a non-root user)" },
 	{ "binds.exposures", A, 0, NULL, "the sources exposed" },
 	{ "binds.exposures[]", O, 0, NULL, "one source" },
 	{ "binds.exposures[].source", S, 0, NULL, "the path in the create" },
@@ -338,12 +343,30 @@ status_get(struct json_object *o, const char *key)
 	return v;
 }
 
+/*
+ * Strings carry names from outside (paths in the shared tree, container
+ * names, the engine's errors): printed for a person, each is escaped
+ * (trust_escape) into one of a few rotating buffers, enough for one line.
+ */
+#define STATUS_ESC_BUFS	8
+#define STATUS_ESC_MAX	2048	/* bytes of one string shown */
+
+static const char *
+status_escaped(const char *s)
+{
+	static char bufs[STATUS_ESC_BUFS][TRUST_ESCAPE_SIZE(STATUS_ESC_MAX)];
+	static unsigned next;
+	char *b = bufs[next++ % STATUS_ESC_BUFS];
+	trust_escape(s != NULL ? s : "", b, sizeof bufs[0]);
+	return b;
+}
+
 static const char *
 status_str(struct json_object *o, const char *key, const char *def)
 {
 	struct json_object *v = status_get(o, key);
 	return v != NULL && json_object_is_type(v, json_type_string) ?
-	    json_object_get_string(v) : def;
+	    status_escaped(json_object_get_string(v)) : def;
 }
 
 static bool
@@ -473,8 +496,8 @@ status_print_human(struct json_object *st, FILE *out)
 		    ", read-only" : "");
 		size_t nu = users != NULL ? json_object_array_length(users) : 0;
 		for (size_t j = 0; j < nu; j++)
-			fprintf(out, " %s", status_str(json_object_array_get_idx(users,
-			    j), "name", "?"));
+			fprintf(out, " %s", status_escaped(json_object_get_string(
+			    json_object_array_get_idx(users, j))));
 		fprintf(out, "%s)\n", nu == 0 ? " none yet" : "");
 	}
 

@@ -3,17 +3,25 @@
  * listening in the test stands for Docker Desktop's engine, the agent's
  * event loop runs in the test, and the test plays the docker client.
  * Needs root, as the agent does: the socket is chowned to socket.group.
+ * Each test enters a private mount namespace and mounts a tmpfs that
+ * plays the shared /mnt/wsl, with Docker Desktop's tree made by root in
+ * it; "an ordinary user" is uid 1000, by chown or by a child that
+ * setuid()s.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -26,13 +34,16 @@
 
 #define WAIT_MS		2000
 #define GROUP		"daemon"	/* exists on every Debian-like system */
+#define USER_UID	1000
+#define SOCKETS		"docker-desktop/shared-sockets/guest-services"
 
 static struct {
 	struct agent	 a;
 	char		 dir[64];
 	char		 run[96];	/* socket.path's directory */
 	char		 sock[128];	/* socket.path */
-	char		 engine[128];	/* Docker Desktop's engine socket */
+	char		 desktop[96];	/* desktop_dir */
+	char		 engine[160];	/* Docker Desktop's engine socket */
 	char		 manifest[128];
 	int		 engine_lfd;
 } fx;
@@ -52,13 +63,26 @@ setup(void)
 	fx.engine_lfd = -1;
 	snprintf(fx.dir, sizeof fx.dir, "/tmp/wda-expose-XXXXXX");
 	cr_assert(not(eq(ptr, mkdtemp(fx.dir), NULL)));
+	cr_assert(eq(int, unshare(CLONE_NEWNS), 0), "unshare: %s",
+	    strerror(errno));
+	cr_assert(eq(int, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0));
+	cr_assert(eq(int, mount("wda-test", fx.dir, "tmpfs", 0, "mode=1777"),
+	    0), "mount: %s", strerror(errno));
 	snprintf(fx.run, sizeof fx.run, "%s/run", fx.dir);
 	snprintf(fx.sock, sizeof fx.sock, "%s/docker.sock", fx.run);
-	snprintf(fx.engine, sizeof fx.engine, "%s/engine.sock", fx.dir);
+	snprintf(fx.desktop, sizeof fx.desktop, "%s/docker-desktop", fx.dir);
+	char d[192];
+	cr_assert(eq(int, mkdir(fx.desktop, 0755), 0));
+	snprintf(d, sizeof d, "%s/shared-sockets", fx.desktop);
+	cr_assert(eq(int, mkdir(d, 0755), 0));
+	snprintf(d, sizeof d, "%s/" SOCKETS, fx.dir);
+	cr_assert(eq(int, mkdir(d, 0755), 0));
+	snprintf(fx.engine, sizeof fx.engine, "%s/docker.proxy.sock", d);
 	snprintf(fx.manifest, sizeof fx.manifest, "%s/manifest.json", fx.dir);
 	config_init(&fx.a.cfg);
 	set("socket.path", fx.sock);
 	set("socket.group", GROUP);
+	set("desktop_dir", fx.desktop);
 	char err[256];
 	cr_assert(eq(int, manifest_load(&fx.a.manifest, fx.manifest, err,
 	    sizeof err), 0), "%s", err);
@@ -76,10 +100,7 @@ teardown(void)
 	expose_free(fx.a.expose);
 	if (fx.engine_lfd >= 0)
 		close(fx.engine_lfd);
-	unlink(fx.engine);
-	unlink(fx.sock);
-	unlink(fx.manifest);
-	rmdir(fx.run);
+	umount2(fx.dir, MNT_DETACH);
 	rmdir(fx.dir);
 	manifest_free(&fx.a.manifest);
 	free(fx.a.engine_path);
@@ -267,4 +288,212 @@ Test(expose, engine_away_waits_while_listening)
 	cr_assert(eq(int, stat(fx.sock, &st), 0));
 	bool is_socket = S_ISSOCK(st.st_mode);
 	cr_assert(is_socket);
+}
+
+/* ------------------------------------------------------------------ */
+/* An engine socket an ordinary user could have made (issue 13). */
+
+/* A client's request, and the whole reply the proxy gives it. */
+static void
+ask(const char *request, char *reply, size_t len)
+{
+	int c = unix_connect(fx.sock);
+	write_all(c, request, strlen(request));
+	size_t got = 0;
+	for (;;) {
+		cr_assert(pump_until(c, POLLIN), "no reply");
+		ssize_t n = read(c, reply + got, len - 1 - got);
+		cr_assert(ge(int, (int)n, 0), "read: %s", strerror(errno));
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		cr_assert(lt(sz, got, len - 1), "reply too long");
+	}
+	reply[got] = '\0';
+	close(c);
+}
+
+static void
+assert_refusal(const char *reply, const char *reason)
+{
+	cr_assert(eq(int, strncmp(reply, "HTTP/1.1 503 ", 13), 0), "%s", reply);
+	cr_assert(not(eq(ptr, strstr(reply, "Content-Type: application/json"),
+	    NULL)), "%s", reply);
+	cr_assert(not(eq(ptr, strstr(reply, "{\"message\":\"wsl-docker-agent: "
+	    "the Docker Desktop engine socket is not trusted"), NULL)), "%s",
+	    reply);
+	cr_assert(not(eq(ptr, strstr(reply, reason), NULL)), "no \"%s\" in %s",
+	    reason, reply);
+}
+
+Test(expose, an_engine_tree_a_user_made_is_untrusted_and_refused)
+{
+	engine_up();
+	cr_assert(eq(int, chown(fx.desktop, USER_UID, USER_UID), 0));
+	expose_reconcile(fx.a.expose);
+	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_UNTRUSTED), "%s",
+	    expose_detail(fx.a.expose));
+	cr_assert(not(expose_engine_trusted(fx.a.expose)));
+
+	struct json_object *problems = json_object_new_array();
+	struct json_object *s = expose_status_json(fx.a.expose, problems);
+	cr_assert(eq(str, (char *)member(s, "state"), "untrusted"));
+	const char *why = member(s, "untrusted");
+	char want[160];
+	snprintf(want, sizeof want, "%s is owned by uid 1000, not root",
+	    fx.desktop);
+	cr_assert(not(eq(ptr, strstr(why, want), NULL)), "%s", why);
+	cr_assert(not(eq(ptr, strstr(why, "sudo rm -rf"), NULL)), "%s", why);
+	cr_assert(eq(sz, json_object_array_length(problems), (size_t)1));
+	json_object_put(s);
+	json_object_put(problems);
+
+	/* Both requests of `docker version' get the reason; nobody connects. */
+	char reply[4096];
+	ask("HEAD /_ping HTTP/1.1\r\nHost: api.moby.localhost\r\n\r\n", reply,
+	    sizeof reply);
+	assert_refusal(reply, want);
+	ask("GET /v1.50/version HTTP/1.1\r\nHost: d\r\n\r\n", reply,
+	    sizeof reply);
+	assert_refusal(reply, want);
+	cr_assert(not(wait_for(fx.engine_lfd, POLLIN, 0)), "the untrusted "
+	    "engine socket was connected to");
+
+	/* Root takes the tree back: served again. */
+	cr_assert(eq(int, chown(fx.desktop, 0, 0), 0));
+	expose_reconcile(fx.a.expose);
+	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_OK), "%s",
+	    expose_detail(fx.a.expose));
+	int c = unix_connect(fx.sock);
+	cr_assert(pump_until(fx.engine_lfd, POLLIN), "not served again");
+	close(c);
+}
+
+Test(expose, a_symlinked_engine_socket_is_untrusted)
+{
+	char real[192];
+	snprintf(real, sizeof real, "%s/elsewhere.sock", fx.dir);
+	fx.engine_lfd = unix_listen(real, 8);
+	cr_assert(eq(int, symlink(real, fx.engine), 0));
+	fx.a.engine_socket_present = true;
+	expose_reconcile(fx.a.expose);
+	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_UNTRUSTED));
+	cr_assert(not(eq(ptr, strstr(expose_detail(fx.a.expose),
+	    "symbolic link"), NULL)), "%s", expose_detail(fx.a.expose));
+	char reply[4096];
+	ask("GET /_ping HTTP/1.0\r\n\r\n", reply, sizeof reply);
+	assert_refusal(reply, "symbolic link");
+	cr_assert(not(wait_for(fx.engine_lfd, POLLIN, 0)));
+}
+
+/*
+ * A fake engine: a child binds the engine socket as root (so the path
+ * passes the walk), becomes uid 1000 and listens, so its peer credentials
+ * say uid 1000.  It accepts one connection, counts the bytes that arrive
+ * until EOF and writes the count to *result.
+ */
+static pid_t
+user_engine(int *result)
+{
+	int r[2], ready[2];
+	cr_assert(eq(int, pipe2(r, O_CLOEXEC), 0));
+	cr_assert(eq(int, pipe2(ready, O_CLOEXEC), 0));
+	pid_t pid = fork();
+	cr_assert(ge(int, pid, 0));
+	if (pid == 0) {
+		close(r[0]);
+		close(ready[0]);
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		snprintf(a.sun_path, sizeof a.sun_path, "%s", fx.engine);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+		    setgid(USER_UID) < 0 || setuid(USER_UID) < 0 ||
+		    listen(fd, 4) < 0 || write(ready[1], "r", 1) != 1)
+			_exit(2);
+		int s = accept(fd, NULL, NULL);
+		long total = 0;
+		char buf[256];
+		ssize_t n;
+		while (s >= 0 && (n = read(s, buf, sizeof buf)) > 0)
+			total += n;
+		if (s < 0 || write(r[1], &total, sizeof total) != sizeof total)
+			_exit(3);
+		_exit(0);
+	}
+	close(r[1]);
+	close(ready[1]);
+	char c;
+	cr_assert(eq(int, (int)read(ready[0], &c, 1), 1), "the child failed");
+	close(ready[0]);
+	*result = r[0];
+	return pid;
+}
+
+Test(expose, an_engine_served_by_a_user_hears_nothing)
+{
+	int result;
+	pid_t child = user_engine(&result);
+	fx.a.engine_socket_present = true;
+	expose_reconcile(fx.a.expose);
+	/* The path is root's: only a connection shows who listens. */
+	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_OK), "%s",
+	    expose_detail(fx.a.expose));
+	char reply[4096];
+	ask("GET /v1.50/version HTTP/1.1\r\nHost: d\r\n\r\n", reply,
+	    sizeof reply);
+	assert_refusal(reply, "is served by uid 1000");
+	long heard = -1;
+	cr_assert(eq(int, (int)read(result, &heard, sizeof heard),
+	    (int)sizeof heard));
+	cr_assert(eq(long, heard, 0L), "the fake engine heard %ld bytes",
+	    heard);
+	close(result);
+	int st;
+	cr_assert(eq(int, waitpid(child, &st, 0), child));
+	cr_assert(eq(int, st, 0));
+}
+
+Test(expose, mount_mode_mounts_nothing_untrusted_or_served_by_a_user)
+{
+	set("socket.mode", "mount");
+	engine_up();
+	cr_assert(eq(int, chmod(fx.desktop, 0777), 0));
+	expose_reconcile(fx.a.expose);
+	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_UNTRUSTED));
+	cr_assert(not(eq(ptr, strstr(expose_detail(fx.a.expose), "writable "
+	    "by group or others"), NULL)), "%s", expose_detail(fx.a.expose));
+	struct stat st;
+	cr_assert(eq(int, lstat(fx.sock, &st), -1), "something is at %s",
+	    fx.sock);
+
+	/* Root's tree, root's listener: mounted, by descriptor. */
+	cr_assert(eq(int, chmod(fx.desktop, 0755), 0));
+	expose_reconcile(fx.a.expose);
+	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_OK), "%s",
+	    expose_detail(fx.a.expose));
+	int c = unix_connect(fx.sock);
+	cr_assert(wait_for(fx.engine_lfd, POLLIN, WAIT_MS));
+	close(c);
+	expose_stop(fx.a.expose, false);
+	cr_assert(eq(int, lstat(fx.sock, &st), -1), "left at %s", fx.sock);
+
+	/* Root's path, a user's listener: not mounted. */
+	close(fx.engine_lfd);
+	fx.engine_lfd = -1;
+	unlink(fx.engine);
+	int result;
+	pid_t child = user_engine(&result);
+	expose_reconcile(fx.a.expose);
+	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_UNTRUSTED));
+	cr_assert(not(eq(ptr, strstr(expose_detail(fx.a.expose),
+	    "is served by uid 1000"), NULL)), "%s", expose_detail(fx.a.expose));
+	cr_assert(eq(int, lstat(fx.sock, &st), -1), "something is at %s",
+	    fx.sock);
+	long heard = -1;
+	cr_assert(eq(int, (int)read(result, &heard, sizeof heard),
+	    (int)sizeof heard));
+	cr_assert(eq(long, heard, 0L));
+	close(result);
+	int wst;
+	cr_assert(eq(int, waitpid(child, &wst, 0), child));
 }

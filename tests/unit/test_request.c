@@ -425,3 +425,41 @@ Test(status_table, catches_what_breaks_it)
 	json_object_put(st);
 	json_object_put(good);
 }
+
+/* A non-root asker sees only the bind sources it owns (issue 13). */
+Test(status_privacy, other_users_bind_sources_are_left_out)
+{
+	char dir[] = "/tmp/wda-privacy-XXXXXX", mine[64], theirs[64];
+	cr_assert(not(eq(ptr, mkdtemp(dir), NULL)));
+	snprintf(mine, sizeof mine, "%s/mine", dir);
+	snprintf(theirs, sizeof theirs, "%s/theirs", dir);
+	cr_assert(eq(int, mkdir(mine, 0755), 0));
+	cr_assert(eq(int, mkdir(theirs, 0755), 0));
+	cr_assert(eq(int, chown(mine, 1000, 1000), 0));
+	char text[512];
+	snprintf(text, sizeof text, "{\"binds\":{\"error\":\"%s: gone\","
+	    "\"exposures\":[{\"source\":\"%s\",\"containers\":[\"a\"]},"
+	    "{\"source\":\"%s\",\"containers\":[\"b\"]},{\"source\":"
+	    "\"/nonexistent\",\"containers\":[]}]}}", theirs, mine, theirs);
+	struct json_object *st = json_tokener_parse(text);
+	cr_assert_not_null(st);
+	request_status_for_user(st, 0);
+	struct json_object *b = json_object_object_get(st, "binds");
+	cr_assert(eq(sz, json_object_array_length(json_object_object_get(b,
+	    "exposures")), (size_t)3), "root sees everything");
+	cr_assert(not(json_object_object_get_ex(b, "hidden", NULL)));
+
+	request_status_for_user(st, 1000);
+	struct json_object *ex = json_object_object_get(b, "exposures");
+	cr_assert(eq(sz, json_object_array_length(ex), (size_t)1));
+	cr_assert(eq(str, (char *)util_json_string(json_object_array_get_idx(ex,
+	    0), "source"), mine));
+	cr_assert(eq(int, json_object_get_int(json_object_object_get(b,
+	    "hidden")), 2));
+	const char *err = util_json_string(b, "error");
+	cr_assert(eq(ptr, strstr(err, theirs), NULL), "%s", err);
+	json_object_put(st);
+	rmdir(mine);
+	rmdir(theirs);
+	rmdir(dir);
+}

@@ -1,0 +1,65 @@
+#!/bin/bash
+# End to end, in the lab: an ordinary user of a second distro (uid 1000
+# dev, not root, not in a docker group) plants Docker Desktop's engine
+# socket while Docker Desktop is stopped and its tree is gone (issue 13).
+# The victim distro's docker gets a clear refusal, the planted listener
+# hears nothing, status says "untrusted" in one line; the agent's
+# descriptors are all close-on-exec; Docker Desktop back, docker works.
+# Prints TAP.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+V=hv1
+A=ha1
+AG=wsl-docker-agent
+TREE=/mnt/wsl/docker-desktop
+cleanup() {
+	"$LAB" exec "$A" -- pkill -u dev -x socat >/dev/null 2>&1
+	lab_down "$V" "$A"
+}
+trap cleanup EXIT
+
+lab_up
+lab_distro "$V"
+lab_distro "$A" --docker-gid none
+docker_ok() { dxu "$V" docker version --format '{{.Server.Version}}'; }
+
+dx "$V" $AG start >/dev/null 2>&1
+like "the victim's docker works before the attack" "$(docker_ok 2>&1)" "^$ENGINE_VERSION_RE"
+pid=$(dx "$V" cat /run/wsl-docker-agent.pid)
+
+# ---- every descriptor of the agent is close-on-exec ----------------------
+leaky=$(dx "$V" sh -c "cd /proc/$pid/fdinfo && for f in *; do [ \$f -gt 2 ] || continue;
+	fl=\$(sed -n 's/^flags:[[:space:]]*//p' \$f); [ \$(( 0\$fl & 02000000 )) -ne 0 ] || echo \"\$f -> \$(readlink /proc/$pid/fd/\$f)\"; done")
+is "every descriptor of the agent above 2 is close-on-exec (fdinfo flags 02000000)" "$leaky" ""
+
+# ---- Docker Desktop stopped, its tree gone: a user plants the socket -----
+"$LAB" desktop-stop >/dev/null 2>&1
+rm -rf "$TREE"
+dxu "$A" sh -c "mkdir -p $TREE/shared-sockets/guest-services && : >/tmp/heard &&
+	(socat -d -d UNIX-LISTEN:$ENGINE_SOCK,fork SYSTEM:'cat >>/tmp/heard' 2>/tmp/socat.log &)"
+wait_until 10 test -S "$ENGINE_SOCK" || not_ok "the attacker's listener is up"
+is "the planted socket is the attacker's" "$(stat -c %u "$ENGINE_SOCK")" 1000
+if wait_until 10 sh -c "$LAB exec $V -- $AG status --json | grep -q '\"state\":[[:space:]]*\"untrusted\"'"; then
+	ok "status --json: socket.state untrusted"; else not_ok "status --json: socket.state untrusted" "$(dx "$V" $AG status 2>&1)"; fi
+out=$(dx "$V" $AG status 2>&1)
+like "status names the path, its owner and the fix in one line" "$out" \
+	"untrusted.*$TREE is owned by uid 1000, not root.*sudo rm -rf $TREE"
+out=$(dxu "$V" docker version 2>&1); rc=$?
+like "docker version prints the refusal with the reason" "$out" \
+	"Error response from daemon: wsl-docker-agent: the Docker Desktop engine socket is not trusted.*owned by uid 1000"
+is "docker version fails" "$rc" 1
+dxu "$V" docker ps >/dev/null 2>&1
+is "the planted listener heard nothing" "$(dx "$A" stat -c %s /tmp/heard)" 0
+unlike "the planted listener logged no connection" "$(dx "$A" cat /tmp/socat.log)" "accepting connection"
+
+# ---- the attacker gone, Docker Desktop back: docker works ----------------
+dx "$A" pkill -u dev -x socat
+rm -rf "$TREE"
+"$LAB" desktop-start >/dev/null 2>&1
+if wait_until 20 docker_ok; then ok "Docker Desktop back: docker works again"; else
+	not_ok "Docker Desktop back: docker works again" "$(dx "$V" $AG status 2>&1)"; fi
+unlike "Docker Desktop back: status no longer says untrusted" "$(dx "$V" $AG status 2>&1)" "untrusted"
+is "the agent was not restarted" "$(dx "$V" cat /run/wsl-docker-agent.pid)" "$pid"
+
+done_testing
