@@ -75,7 +75,8 @@ teardown(void)
 {
 	config_free(&cfg);
 	trusted_tree_down(root);
-	remove_tree(root);
+	if (access(root, F_OK) == 0)
+		remove_tree(root);
 }
 
 static const struct link_plan *

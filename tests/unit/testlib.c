@@ -208,6 +208,8 @@ test_agent_setup(struct test_agent *t, const char *name)
 
 	memset(&t->a, 0, sizeof t->a);
 	make_temp_dir(t->dir, sizeof t->dir, name);
+	/* The tree below t->dir is the shared root, trusted as root made it. */
+	trusted_tree_up(t->dir, test_agent_path(t, "desktop"));
 	config_init(&t->a.cfg);
 	test_agent_set(t, "desktop_dir", test_agent_path(t, "desktop"));
 	test_agent_set(t, "socket.path", test_agent_path(t, "docker.sock"));
@@ -248,7 +250,9 @@ test_agent_teardown(struct test_agent *t)
 	free(t->a.engine_path);
 	config_free(&t->a.cfg);
 	event_base_free(t->a.base);
-	remove_tree(t->dir);
+	trusted_tree_down(t->dir);
+	if (access(t->dir, F_OK) == 0)
+		remove_tree(t->dir);
 }
 
 static void
@@ -270,6 +274,9 @@ run_until(struct event_base *base, bool (*done)(void *), void *arg, int ms)
 		cr_assert(ge(int, event_base_loop(base, EVLOOP_ONCE), 0));
 	event_free(deadline);
 	return done(arg);
+}
+
+void
 trusted_tree_up(const char *root, const char *desktop)
 {
 	char cli[PATH_MAX * 2];
