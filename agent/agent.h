@@ -29,6 +29,18 @@ struct json_object;
 #define EXIT_NOPERM	 77	/* EX_NOPERM: needs root */
 #define EXIT_CONFLICT	 75	/* EX_TEMPFAIL: refused to take over */
 
+/*
+ * The tokener flags for everything read from outside.  json-c 0.18's
+ * strict mode refuses every string byte above 0x7f, valid UTF-8 included
+ * (json-c#875, #892; Debian 13 ships 0.18), so there the agent parses
+ * without it and relies on UTF-8 validation and its own checks.
+ */
+#define AGENT_JSON_FLAGS_STRICT_OK \
+	(JSON_C_VERSION_NUM < ((0 << 16) | (18 << 8)))
+#define AGENT_JSON_FLAGS \
+	((AGENT_JSON_FLAGS_STRICT_OK ? JSON_TOKENER_STRICT : 0) | \
+	 JSON_TOKENER_VALIDATE_UTF8)
+
 /* Fixed bounds on everything read from outside. */
 #define CONFIG_MAX_BYTES	(256 * 1024)
 #define JSON_MAX_DEPTH		16

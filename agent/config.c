@@ -1062,7 +1062,7 @@ config_complete_before(const char *buf, size_t off)
 
 	if (tok == NULL)
 		return false;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_tokener_set_flags(tok, AGENT_JSON_FLAGS);
 	struct json_object *obj = json_tokener_parse_ex(tok, buf, (int)off);
 	bool complete = obj != NULL;
 	json_object_put(obj);
@@ -1122,8 +1122,7 @@ config_parse(const char *buf, size_t len, const struct config_ctx *x)
 		config_fail(x, NULL, "out of memory");
 		return NULL;
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(tok, AGENT_JSON_FLAGS);
 	struct json_object *obj = json_tokener_parse_ex(tok, buf, (int)len);
 	if (obj == NULL) {
 		config_fail_syntax(x, buf, len, tok);

@@ -791,7 +791,7 @@ http_rewrite_create(const char *body, size_t len,
 		snprintf(why, whylen, "out of memory");
 		return HTTP_REWRITE_UNREADABLE;
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_tokener_set_flags(tok, AGENT_JSON_FLAGS);
 	struct json_object *root = json_tokener_parse_ex(tok, body, (int)len);
 	bool complete = root != NULL &&
 	    json_tokener_get_parse_end(tok) == len;

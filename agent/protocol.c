@@ -216,8 +216,7 @@ proto_parse_json(const char *line, size_t len, struct proto_item *item)
 
 	if (tok == NULL)
 		return proto_fail(item, PROTO_ERR_FAILED, "out of memory");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(tok, AGENT_JSON_FLAGS);
 	struct json_object *o = json_tokener_parse_ex(tok, line, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);
