@@ -170,7 +170,8 @@ like "the log says what was exposed" "$(dx "$D" cat /var/log/wsl-docker-agent.lo
 	"re-exposed /home/dev/shared to the engine at $EBM/$D/$h"
 
 # ---- two containers share a source; one goes ----------------------------
-dxu "$D" docker run -d --name s2 -v /home/dev/shared:/s bb sleep 600 >/dev/null 2>&1
+dxu "$D" docker run -d --name s2 -v /home/dev/shared:/s bb \
+	sh -c 'while ! test -e /s/g.txt; do sleep 0.1; done; cat /s/g.txt; sleep 600' >/dev/null 2>&1
 both_users() { users_seen | grep -Eq '"s[12]","s[12]"'; }
 if wait_until 10 both_users; then
 	ok "status shows the exposure and both containers"
@@ -183,11 +184,12 @@ if wait_until 10 only_s2; then ok "one removed: status shows the other still usi
 	not_ok "one removed: status shows the other still using it" "$(users_seen)"; fi
 check "one removed: the exposure stays" mountpoint -q "$BM/$D/$h"
 dxu "$D" sh -c 'echo after-s1 > /home/dev/shared/g.txt'
-out=$(dxu "$D" docker exec s2 cat /s/g.txt 2>&1)
-if [ "$out" = after-s1 ]; then ok "one removed: the other still sees the source, new files too"; else
-	not_ok "one removed: the other still sees the source, new files too" "got: $out" \
-		"$(dx "$D" tail -n 20 /var/log/wsl-docker-agent.log)" "$(engine_side grep "$h" /proc/self/mountinfo)" \
-		"$(dxu "$D" docker exec s2 cat /proc/self/mountinfo | grep ' /s ')"; fi
+# (s2 reports it itself: on the desktop flavour the lab's docker exec does
+# not enter the container's root.)
+s2_saw() { dxu "$D" docker logs s2 2>&1 | grep -qx after-s1; }
+if wait_until 10 s2_saw; then ok "one removed: the other still sees the source, new files too"; else
+	not_ok "one removed: the other still sees the source, new files too" \
+		"$(dxu "$D" docker logs s2 2>&1)"; fi
 out=$(dxu "$D" docker run --rm -v /home/dev/shared:/s bb cat /s/g.txt 2>&1)
 is "a new container reuses the exposure" "$out" "after-s1"
 dxu "$D" docker rm -f s2 >/dev/null 2>&1
