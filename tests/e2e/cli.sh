@@ -51,7 +51,7 @@ if [ "$LAB_ENGINE" = desktop ]; then
 	# The buildx plugin, as Docker Desktop ships it: its docker driver
 	# drives the engine's BuildKit through /grpc and serves the build
 	# context through /session.
-	out=$(dsh $CTX docker buildx build --progress plain -t $IMG . 2>&1); rc=$?
+	out=$(dsh $CTX docker buildx build --network none --progress plain -t $IMG . 2>&1); rc=$?
 	is "docker buildx build exits 0" "$rc" 0
 	like "...built by BuildKit (its plain progress)" "$out" "#[0-9]+ \[internal\] load build definition"
 	like "...the COPY read the context through /session" "$out" "COPY hello.txt /hello.txt"
@@ -60,14 +60,15 @@ if [ "$LAB_ENGINE" = desktop ]; then
 else
 	diag "simple flavour: docker 20.10 has no buildx plugin; DOCKER_BUILDKIT=1 docker build is its"
 	diag "BuildKit client (/session upgrade; the /grpc upgrade is buildx's, tested on desktop)"
-	out=$(dsh $CTX DOCKER_BUILDKIT=1 docker build --progress plain -t $IMG . 2>&1); rc=$?
+	out=$(dsh $CTX DOCKER_BUILDKIT=1 docker build --network none --progress plain -t $IMG . 2>&1); rc=$?
 	is "DOCKER_BUILDKIT=1 docker build exits 0" "$rc" 0
 	like "...built by BuildKit (its plain progress)" "$out" "#[0-9]+ \[internal\] load build definition"
 	like "...the COPY read the context through /session" "$out" "COPY hello.txt /hello.txt"
 fi
 [ "$rc" -eq 0 ] || diag "build output: ${out:0:3000}"
+# --pull never: a missing image must fail here, not be looked for outside.
 is "the built image runs: the copied file and the RUN step's output" \
-	"$(du_ docker run --rm $IMG 2>&1)" "$token
+	"$(du_ docker run --rm --pull never $IMG 2>&1)" "$token
 run saw $token"
 
 # ---- binds from the distro, as compose sends them ---------------------------
@@ -93,6 +94,7 @@ name: cliproj
 services:
   app:
     image: bb
+    pull_policy: never
     network_mode: none
     command: ["sh", "-c", "$APP_SH"]
     volumes:
@@ -119,6 +121,7 @@ name: climk
 services:
   mk:
     image: bb
+    pull_policy: never
     network_mode: none
     command: ["sh", "-c", "echo made-out > /made/out.txt"]
     volumes:
