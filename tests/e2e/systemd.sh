@@ -1,27 +1,44 @@
 #!/bin/bash
-# End to end under a real systemd: a debootstrapped Debian bookworm booted
-# with systemd-nspawn, the lab's /mnt/wsl bound in and the lab's dockerd as
-# Docker Desktop.  The package is installed with apt; then the unit, its
-# STATUS, docker as an ordinary user, reload, the watchdog, socket
-# activation, systemd-analyze, and what remove and purge leave.  TAP.
+# End to end under a real systemd: a debootstrapped Debian booted with
+# systemd-nspawn, the lab's /mnt/wsl bound in and the lab's dockerd as
+# Docker Desktop.  The package built for that release is installed with
+# apt; then the unit, its STATUS, docker as an ordinary user, reload, the
+# watchdog, socket activation, systemd-analyze, and what remove and purge
+# leave.  TAP.
+#
+# One variable picks the release: WDA_SUITE (bookworm: systemd 252;
+# trixie: systemd 257 and the t64 library names).  Without it the suite
+# runs once per release (tests/e2e/per-release), every result named after
+# its release.
 #
 # The host need not run systemd: nspawn runs with --register=no (no
 # machined to register with) and --keep-unit (no systemd to make a scope
 # in); see "## systemd" in README.md.
 #
-# The root file system is cached in $WDA_NSPAWN_DIR (/var/tmp/wda-nspawn);
-# the first run debootstraps it from a Debian mirror (bounded by
-# WDA_DEBOOTSTRAP_TIMEOUT seconds), later runs boot an overlay of it.
+# The root file system is cached in $WDA_NSPAWN_DIR/SUITE
+# (/var/tmp/wda-nspawn); the first run debootstraps it from the Debian
+# archive apt uses (bounded by WDA_DEBOOTSTRAP_TIMEOUT seconds), later
+# runs boot an overlay of it.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 t_lock=$SECONDS # (lib.sh waited for the lab lock)
 
+. "$(dirname "$0")/per-release"
+per_release
+
 NSPAWN_DIR=${WDA_NSPAWN_DIR:-/var/tmp/wda-nspawn}
-MIRROR=${WDA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+MIRROR=${WDA_DEBIAN_MIRROR:-$("$E2E_TOP/tests/e2e/build-deb" --mirror)}
 DEBOOTSTRAP_TIMEOUT=${WDA_DEBOOTSTRAP_TIMEOUT:-900}
-SUITE=bookworm
-# What the package needs, and what the test drives it with.
-INCLUDE=systemd,systemd-sysv,dbus,libevent-2.1-7,libjson-c5,libsystemd0,procps
+SUITE=$WDA_SUITE
+# What the package needs (the release's library names: trixie's libevent
+# is libevent-2.1-7t64 since the 64-bit time_t transition), and what the
+# test drives it with.
+case $SUITE in
+bookworm) LIBS=libevent-2.1-7,libjson-c5,libsystemd0 ;;
+trixie) LIBS=libevent-2.1-7t64,libjson-c5,libsystemd0 ;;
+*) bail "WDA_SUITE=$SUITE: bookworm or trixie" ;;
+esac
+INCLUDE=systemd,systemd-sysv,dbus,$LIBS,procps
 CACHE=$NSPAWN_DIR/$SUITE
 MACHINE=wda-sd
 AGENT=wsl-docker-agent
@@ -100,7 +117,7 @@ fi
 
 # ---- the package ---------------------------------------------------------
 t0=$(date +%s)
-debdir=$("$E2E_TOP/tests/e2e/build-deb" 2>"$tmp/build-deb.err") ||
+debdir=$("$E2E_TOP/tests/e2e/build-deb" "$SUITE" 2>"$tmp/build-deb.err") ||
 	bail "the package builds" "$(tail -n 20 "$tmp/build-deb.err")"
 deb=$(ls "$debdir"/wsl-docker-agent_*.deb)
 ok "the package is built: ${deb##*/} ($(($(date +%s) - t0)) s)"
@@ -115,6 +132,11 @@ mount -t overlay "wda-nspawn-$$" \
 mkdir -p "$root/var/cache/wda"
 cp "$deb" "$root/var/cache/wda/"
 
+# The machine's nspawn (252) boots either release.  On this machine's
+# hybrid cgroup layout it gives the container the same hybrid hierarchy;
+# systemd 257 (trixie), deprecating cgroup v1, still boots on it
+# in a container and only marks itself tainted "cgroupsv1" (systemctl show
+# -P Tainted), so nothing here differs by release.
 t0=$(now_ms)
 env -u NOTIFY_SOCKET systemd-nspawn --quiet --directory="$root" --boot \
 	--machine="$MACHINE" --register=no --keep-unit --console=read-only \
@@ -253,6 +275,12 @@ X rm -rf /run/systemd/system/$AGENT.service.d
 X systemctl daemon-reload
 
 # ---- socket activation -----------------------------------------------------
+# The suite starts the service faster than its default start limit allows
+# (StartLimitBurst=5 in StartLimitIntervalSec=10s): systemd 257 counts the
+# watchdog's restart and the restarts above, and refused the start that a
+# client's connection triggers below ("start-limit-hit").  reset-failed
+# clears that count; no user starts it six times in ten seconds.
+X systemctl reset-failed $AGENT.service
 X systemctl stop $AGENT.service
 X systemctl enable --now $AGENT.socket >/dev/null 2>&1
 is "the socket unit listens" "$(X systemctl is-active $AGENT.socket)" active
@@ -280,6 +308,8 @@ is "...links point at the shim while the agent is away" "$(X readlink /usr/local
 like "a client as user dev starts the stopped agent through the socket" \
 	"$(XU timeout 30 $CLI/usr/bin/docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
 is "...which is active again" "$(X systemctl is-active $AGENT.service)" active
+[ "$(X systemctl is-active $AGENT.service)" = active ] ||
+	diag "$(X journalctl -u $AGENT.service -u $AGENT.socket -n 25 -o short-precise --no-pager)"
 wait_until 20 ready_status
 is "...and has linked docker from cli-tools again" "$(X readlink /usr/local/bin/docker)" "$CLI/usr/bin/docker"
 
