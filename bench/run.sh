@@ -75,10 +75,11 @@ readonly PROXIES=(proxy mount socat proxyd)
 if ((QUICK)); then
 	RUNS=1 STREAM_MIB=64 PING_N=200 PING_RUNS=1 STREAMS=50 EVENTS=2 WINDOW=1
 	IDLE=2 REACT_RUNS=1 READY_RUNS=2 SHIM_N=20 SAVELOAD_RUNS=1 CREATE_N=5 CLI_N=5
+	STORM_S=2
 else
 	RUNS=5 STREAM_MIB=4096 PING_N=5000 PING_RUNS=3 STREAMS=1000 EVENTS=10
 	WINDOW=10 IDLE=60 REACT_RUNS=5 READY_RUNS=10 SHIM_N=1000 SAVELOAD_RUNS=5
-	CREATE_N=50 CLI_N=30
+	CREATE_N=50 CLI_N=30 STORM_S=10
 fi
 BIG_MIB=1024	# the random payload of the large image
 
@@ -504,6 +505,33 @@ bench_idle() {
 	done
 }
 
+# ------------------------------------------------------ event storm -------
+
+# Another distro creating and removing files in /mnt/wsl in a loop (issue
+# 13): the proxy-mode agent's CPU over STORM_S seconds of storm against
+# STORM_S seconds idle, measured back to back, and the storm's own rate.
+bench_storm() {
+	local pid=${PID[proxy]} c0 c1 c2 ops
+	log "event storm: the agent's CPU over ${STORM_S}s idle, then ${STORM_S}s of storm in ${DESKTOP%/*}"
+	c0=$(cpu_ns "$pid")
+	sleep "$STORM_S"
+	c1=$(cpu_ns "$pid")
+	ops=$(python3 -c '
+import os, sys, time
+root, secs, n = sys.argv[1], float(sys.argv[2]), 0
+end = time.monotonic() + secs
+while time.monotonic() < end:
+    p = "%s/storm.%d" % (root, n % 64)
+    os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o644))
+    os.unlink(p)
+    n += 1
+print(n)' "${DESKTOP%/*}" "$STORM_S")
+	c2=$(cpu_ns "$pid")
+	record storm_idle_cpu proxy "$(awk -v d=$((c1 - c0)) -v s="$STORM_S" 'BEGIN { printf "%.3f", d / (s * 1e9) * 100 }')"
+	record storm_cpu proxy "$(awk -v d=$((c2 - c1)) -v s="$STORM_S" 'BEGIN { printf "%.3f", d / (s * 1e9) * 100 }')"
+	record storm_rate proxy "$(awk -v n="$ops" -v s="$STORM_S" 'BEGIN { printf "%.0f", n / s }')"
+}
+
 # ------------------------------------------------------- 6. reaction -------
 
 # REACT_RUNS times: STOP, then watch for ENGINE being created while START
@@ -770,6 +798,7 @@ side of them (the direct column) is in every column.
 | sink engine back: socket usable after the engine's, ms | $(sub_ "${R[react_sink.proxy]-}" "${R[react_sink.direct]-}") | $(sub_ "${R[react_sink.mount]-}" "${R[react_sink.direct]-}") |
 | Docker Desktop back: socket usable after the engine's, ms | $(sub_ "${R[react.proxy]-}" "${R[react.direct]-}") | $(sub_ "${R[react.mount]-}" "${R[react.direct]-}") |
 | Docker Desktop back: cli-tools mounted -> docker link into it, ms | ${R[react.link]-} | |
+| event storm in /mnt/wsl (${R[storm_rate.proxy]-?} files/s created and removed), CPU over ${STORM_S}s, % of a core | ${R[storm_cpu.proxy]-} (idle: ${R[storm_idle_cpu.proxy]-}) | |
 
 Shim start-up (bench/shim-startup.sh, N=$SHIM_N):
 $(sed 's/^/    /' <<<"$SHIM_LINES")
@@ -833,6 +862,8 @@ targets() {
 	sm=$(sub_ "${R[react_sink.mount]-}" "${R[react_sink.direct]-}")
 	verdict "$(lt "$rp" 100 && lt "$rm" 100 && lt "$sp" 100 && lt "$sm" 100 && lt "${R[react.link]-}" 100 && echo 1 || echo 0)" \
 		"reaction within 100 ms: socket usable +$sp ms (proxy), +$sm ms (mount) after an engine that answers at once; +$rp / +$rm ms after dockerd itself answers; links ${R[react.link]-?} ms after cli-tools is mounted"
+	verdict "$(lt "${R[storm_cpu.proxy]-}" 1 && echo 1 || echo 0)" \
+		"an event storm in /mnt/wsl (${R[storm_rate.proxy]-?} files/s) costs under 1 % of a core: ${R[storm_cpu.proxy]-?} % (${R[storm_idle_cpu.proxy]-?} % idle, measured just before)"
 	verdict "$(lt "${R[ready_notify.proxy]-}" 50 && lt "${R[ready_ping.proxy]-}" 50 && echo 1 || echo 0)" \
 		"ready within 50 ms of start: READY=1 at ${R[ready_notify.proxy]-?} ms, /_ping through it at ${R[ready_ping.proxy]-?} ms (proxy mode)"
 }
@@ -860,6 +891,7 @@ bench_saveload
 bench_ping
 bench_streams
 bench_idle
+bench_storm
 bench_react
 anchors_stop
 bench_ready

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -344,4 +345,74 @@ Test(links, path_within)
 	cr_assert_not(util_path_within("/mnt/wsl/docker-desktop-evil/x", "/mnt/wsl/docker-desktop"));
 	cr_assert_not(util_path_within("/usr/bin/docker", "/mnt/wsl"));
 	cr_assert(util_path_within("/anything", "/"));
+}
+
+/* ---- the shared tree is hostile (issue 13) ---- */
+
+Test(links, a_tool_the_distro_has_is_a_conflict_not_a_link)
+{
+	/* The distro's own commands: a directory holding "docker-alias". */
+	static char sysbin[PATH_MAX * 2];
+	snprintf(sysbin, sizeof sysbin, "%s/sysbin", root);
+	put_file("sysbin/docker-alias", 0755, "distro's");
+	put_file("sysbin/docker", 0755, "distro's");
+	static const char *dirs[2];
+	dirs[0] = sysbin;
+	links_system_dirs = dirs;
+	struct manifest m = { 0 };
+	struct link_plan *plan;
+	size_t n, nref;
+	struct link_entry refused[16];
+	cr_assert_eq(links_plan(&cfg, true, false, &m, &plan, &n, refused, &nref, 16), 0);
+	cr_assert_null(plan_find(plan, n, "docker-alias"), "never shadowed");
+	cr_assert_not_null(plan_find(plan, n, "docker"), "docker itself is linked");
+	bool found = false;
+	for (size_t i = 0; i < nref; i++)
+		if (refused[i].state == LINK_CONFLICT &&
+		    strstr(refused[i].detail, "ships 'docker-alias', which this "
+		    "distro already has in ") != NULL &&
+		    strstr(refused[i].detail, "sysbin/docker-alias: not linked") != NULL)
+			found = true;
+	cr_assert(found, "reported as a conflict");
+	links_plan_free(plan, n);
+	links_refused_free(refused, nref);
+}
+
+Test(links, a_tree_an_ordinary_user_made_plans_nothing)
+{
+	cr_assert_eq(chown(desktop, 1000, 1000), 0);
+	struct manifest m = { 0 };
+	struct link_plan *plan;
+	size_t n, nref;
+	struct link_entry refused[16];
+	cr_assert_eq(links_plan(&cfg, true, false, &m, &plan, &n, refused, &nref, 16), 0);
+	cr_assert_eq(n, 0, "nothing from a user's tree");
+	cr_assert(refused_has(refused, nref, "dd", "owned by uid 1000, not root"));
+	links_plan_free(plan, n);
+	links_refused_free(refused, nref);
+}
+
+Test(links, cli_tools_not_a_mount_point_plans_nothing)
+{
+	char cli[PATH_MAX * 2];
+	snprintf(cli, sizeof cli, "%s/cli-tools", desktop);
+	cr_assert_eq(umount2(cli, MNT_DETACH), 0);
+	put_file("dd/cli-tools/usr/bin/docker", 0755, "planted");
+	char why[PATH_MAX + 256], t[PATH_MAX * 2];
+	snprintf(t, sizeof t, "%s/usr/bin/docker", cli);
+	cr_assert_not(links_target_valid(desktop, t, why, sizeof why));
+	cr_assert(strstr(why, "is not a mount point") != NULL, "%s", why);
+}
+
+Test(links, a_writable_tool_or_one_owned_by_a_user_is_refused)
+{
+	char t[PATH_MAX * 2], why[PATH_MAX + 256];
+	snprintf(t, sizeof t, "%s/cli-tools/usr/bin/docker", desktop);
+	cr_assert_eq(chmod(t, 0777), 0);
+	cr_assert_not(links_target_valid(desktop, t, why, sizeof why));
+	cr_assert(strstr(why, "writable by group or others") != NULL, "%s", why);
+	cr_assert_eq(chmod(t, 0755), 0);
+	cr_assert_eq(chown(t, 1000, 0), 0);
+	cr_assert_not(links_target_valid(desktop, t, why, sizeof why));
+	cr_assert(strstr(why, "owned by uid 1000") != NULL, "%s", why);
 }

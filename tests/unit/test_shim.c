@@ -639,6 +639,65 @@ Test(find, link_out_of_the_tree_refused)
 	free(path);
 }
 
+Test(find, executes_the_checked_file_not_a_swapped_one)
+{
+	/* Checked, then replaced by root's update: the checked one runs. */
+	char why[512], *path, p[256], tmp[264];
+	int fd;
+	tree_tool("cli-tools/usr/bin", "docker", "#!/bin/sh\necho checked\n");
+	cr_assert(eq(int, shim_find_tool(t.desktop, "docker", &path, &fd, why,
+	    sizeof why), 1), "%s", why);
+	snprintf(p, sizeof p, "%s/docker", t.bin_tools);
+	snprintf(tmp, sizeof tmp, "%s.new", p);
+	write_file(tmp, "#!/bin/sh\necho swapped\n", 0755);
+	cr_assert(eq(int, rename(tmp, p), 0));
+	int pfd[2];
+	cr_assert(eq(int, pipe(pfd), 0));
+	pid_t pid = fork();
+	cr_assert(ge(int, pid, 0));
+	if (pid == 0) {
+		char *argv[] = { (char *)"docker", NULL };
+		dup2(pfd[1], STDOUT_FILENO);
+		(void)shim_fexec(fd, argv);
+		_exit(99);
+	}
+	close(pfd[1]);
+	char out[64] = "";
+	ssize_t n = read(pfd[0], out, sizeof out - 1);
+	out[n > 0 ? n : 0] = '\0';
+	int st;
+	cr_assert(eq(int, waitpid(pid, &st, 0), pid));
+	cr_assert(eq(str, out, "checked\n"), "ran: '%s' (status %d)", out, st);
+	close(pfd[0]);
+	close(fd);
+	free(path);
+}
+
+Test(find, a_tree_an_ordinary_user_made_is_refused)
+{
+	char why[512], *path;
+	tree_tool("cli-tools/usr/bin", "docker", tool_script);
+	cr_assert(eq(int, chown(t.desktop, 1000, 1000), 0));
+	cr_assert(eq(int, find(t.desktop, "docker", &path, why), -1));
+	assert_has(why, "owned by uid 1000, not root");
+	cr_assert(path == NULL);
+}
+
+Test(decide, untrusted_tree_is_refused_not_desktop_down)
+{
+	struct shim_status st;
+	shim_status_parse("{\"agent\":{\"disabled\":false},\"desktop\":{"
+	    "\"present\":true,\"cli_tools\":false,\"untrusted\":"
+	    "\"/mnt/wsl/docker-desktop is owned by uid 1000, not root\"}}", &st);
+	cr_assert(st.valid);
+	struct shim_facts f = { .systemd = true };
+	struct shim_decision d;
+	shim_decide(&st, "docker", &f, &d);
+	cr_assert(eq(int, d.exit_code, SHIM_EXIT_TOOL_REFUSED));
+	assert_has(d.message, "not trusted");
+	assert_has(d.message, "owned by uid 1000");
+}
+
 /* ------------------------------------------------------------------ */
 /* End to end: the built shim, through links */
 

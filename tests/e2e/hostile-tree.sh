@@ -1,0 +1,153 @@
+#!/bin/bash
+# The shared tree is hostile (issue 13), in the lab: the agent runs in a
+# victim distro; the attacker is the ordinary user dev (uid 1000, not in
+# the docker group) of a second distro, and the lab's /mnt/wsl is mode
+# 1777.  Each attack is refused and `status` says so in one clear line:
+# planted CLI tools and a planted plugin while Docker Desktop's tree is
+# absent, a symlinked docker-desktop, Docker Desktop's directories renamed
+# or replaced under the agent, a tool that would shadow the distro's own,
+# and an event storm in /mnt/wsl.  Then the attacker's files are removed,
+# Docker Desktop starts and everything links as usual.  Prints TAP.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+V=victim
+A=attacker
+AG=wsl-docker-agent
+W=/mnt/wsl
+DD=$W/docker-desktop
+BIN=$DD/cli-tools/usr/bin
+SHIM=/usr/libexec/wsl-docker-agent/wsl-docker-shim
+cleanup() {
+	[ -z "${storm:-}" ] || kill "$storm" 2>/dev/null
+	rm -rf "$W/fake-dd" "$W/pwned" "$W/storm"
+	[ -L "$DD" ] && rm -f "$DD"
+	lab_down "$V" "$A"
+}
+trap cleanup EXIT
+
+lab_up
+lab_distro "$V"
+"$LAB" distro "$A" --docker-gid none >/dev/null 2>&1 || bail "lab distro $A"
+is "the attacker is uid 1000 and not in the docker group" \
+	"$(dx "$A" id -u dev) $(dx "$A" id -nG dev | grep -cw docker)" "1000 0"
+is "the lab's $W is mode 1777" "$(stat -c %a "$W")" 1777
+
+# (status exits 1 while unhealthy: its output is what counts)
+status() { dx "$V" $AG status --json 2>/dev/null || true; }
+field() { status | jq -r "$1"; }
+link_of() { dx "$V" readlink "$1" 2>/dev/null; }
+untrusted_like() { field '.desktop.untrusted // ""' | grep -q -- "$1"; }
+links_to() { [ "$(link_of "$1")" = "$2" ]; } # LINK TARGET
+has_conflict() { status | jq -r '.conflicts[].what' | grep -qF -- "$1"; }
+untrusted_none() { [ "$(field .desktop.untrusted)" = null ]; }
+ignored_at_least() { [ "$(field .agent.tree_events_ignored)" -ge "$1" ]; }
+# atk SCRIPT: run as the attacker.
+atk() { dxu "$A" sh -c "$1"; }
+# The planted program: leaves a mark if it ever runs.
+plant() { # PATH
+	atk "cat >'$1' <<'EOF'
+#!/bin/sh
+echo \"ran \$0 as \$(id -u)\" >>$W/pwned
+EOF
+chmod 755 '$1'"
+}
+
+out=$(dx "$V" $AG start 2>&1)
+like "the agent starts in the victim distro" "$out" "started \(pid [0-9]+\)"
+is "with Docker Desktop running, docker is linked to cli-tools" \
+	"$(link_of /usr/local/bin/docker)" "$BIN/docker"
+is "...and nothing is untrusted" "$(field .desktop.untrusted)" null
+
+# ---- the attacker cannot touch Docker Desktop's own tree ----------------
+# What the agent checked stays what it uses: every directory is root's,
+# the sticky root keeps others from renaming or replacing it.
+if atk "mv $DD $W/dd-moved" 2>/dev/null; then not_ok "the attacker cannot rename docker-desktop"
+else ok "the attacker cannot rename docker-desktop (sticky $W)"; fi
+if atk "mv $BIN $DD/cli-tools/usr/bin.old || ln -s /tmp $DD/cli-tools/usr/evil" 2>/dev/null; then
+	not_ok "the attacker cannot swap a directory below cli-tools"
+else ok "the attacker cannot swap a directory below cli-tools"; fi
+is "...and docker is still linked to cli-tools" "$(link_of /usr/local/bin/docker)" "$BIN/docker"
+
+# ---- planted CLI tools and a plugin while the tree is absent -----------
+"$LAB" desktop-stop >/dev/null 2>&1
+rm -rf "$DD"
+wait_until 10 links_to /usr/local/bin/docker "$SHIM"
+is "Docker Desktop stopped, its tree removed: docker goes to the shim" \
+	"$(link_of /usr/local/bin/docker)" "$SHIM"
+atk "mkdir -p $BIN $DD/cli-tools/usr/lib/docker/cli-plugins"
+for t in docker ls sudo; do plant "$BIN/$t"; done
+plant "$DD/cli-tools/usr/lib/docker/cli-plugins/docker-evil"
+if wait_until 10 untrusted_like "owned by uid 1000"; then
+	ok "planted tools: status says untrusted, naming the owner"
+else not_ok "planted tools: status says untrusted, naming the owner" "$(status)"; fi
+line=$(field .desktop.untrusted)
+like "...in one line naming the path and the fix" "$line" "^$DD is owned by uid 1000, not root: .*remove it \(sudo rm -rf $DD\)"
+is "...one line" "$(printf '%s\n' "$line" | wc -l)" 1
+like "...and the text status says it too" "$(dx "$V" $AG status 2>&1)" "untrusted: $DD is owned by uid 1000"
+is "...cli_tools is false" "$(field .desktop.cli_tools)" false
+is "docker stays the shim" "$(link_of /usr/local/bin/docker)" "$SHIM"
+is "ls and sudo are not linked" "$(dx "$V" sh -c 'ls /usr/local/bin/ls /usr/local/bin/sudo 2>/dev/null | wc -l')" 0
+is "the planted plugin is not linked" \
+	"$(dx "$V" sh -c 'ls /usr/local/lib/docker/cli-plugins/docker-evil 2>/dev/null | wc -l')" 0
+out=$(dx "$V" docker version 2>&1); rc=$?
+is "docker version in the victim distro is refused (126)" "$rc" 126
+like "...saying why, in one line" "$out" "cannot be run: $DD is owned by uid 1000, not root"
+dxu "$V" docker version >/dev/null 2>&1
+dx "$V" sh -c 'ls >/dev/null; sudo -n true' >/dev/null 2>&1
+if [ -e "$W/pwned" ]; then not_ok "no planted program ran" "$(cat "$W/pwned")"
+else ok "no planted program ran (root, dev, ls, sudo)"; fi
+
+# ---- a symlinked docker-desktop -----------------------------------------
+rm -rf "$DD"
+atk "mkdir -p $W/fake-dd/cli-tools/usr/bin && ln -s $W/fake-dd $DD"
+plant "$W/fake-dd/cli-tools/usr/bin/docker"
+if wait_until 10 untrusted_like "$DD is a symbolic link owned by uid 1000"; then
+	ok "a symlinked docker-desktop: status says so in one line"
+else not_ok "a symlinked docker-desktop: status says so in one line" "$(status)"; fi
+dx "$V" docker version >/dev/null 2>&1
+is "...docker stays the shim, the planted one never ran" \
+	"$(link_of /usr/local/bin/docker) $([ -e "$W/pwned" ] && echo ran)" "$SHIM "
+rm -rf "$W/fake-dd"; rm -f "$DD"
+
+# ---- an event storm in /mnt/wsl ------------------------------------------
+# The attacker creates and removes files in the shared root in a loop; the
+# agent ignores them: few reconciles, however long it lasts.
+wait_until 10 untrusted_none
+r0=$(field .agent.tree_reconciles); i0=$(field .agent.tree_events_ignored)
+dxu "$A" sh -c "mkdir -p $W/storm-\$\$; i=0; while [ \$i -lt 3000 ]; do : >$W/s.\$i; rm -f $W/s.\$i; i=\$((i+1)); done; rmdir $W/storm-\$\$" &
+storm=$!
+wait "$storm"; storm=""
+wait_until 5 ignored_at_least $((i0 + 6000))
+r1=$(field .agent.tree_reconciles); i1=$(field .agent.tree_events_ignored)
+diag "storm: $((i1 - i0)) events ignored, $((r1 - r0)) reconciles"
+check "the storm's events are ignored (>= 6000)" test $((i1 - i0)) -ge 6000
+check "...and cause at most 2 reconciles" test $((r1 - r0)) -le 2
+
+# ---- a tool that would shadow the distro's own ----------------------------
+"$LAB" desktop-start >/dev/null 2>&1
+if wait_until 20 links_to /usr/local/bin/docker "$BIN/docker"; then
+	ok "the attacker's files removed, Docker Desktop started: docker links to cli-tools"
+else not_ok "the attacker's files removed, Docker Desktop started: docker links to cli-tools" "$(status)"; fi
+is "...nothing untrusted" "$(field .desktop.untrusted)" null
+check "...docker version works for the victim's user" dxu "$V" docker version
+check "...the plugin links" dx "$V" test -L /usr/local/lib/docker/cli-plugins/docker-hello
+dx "$V" sh -c 'printf "#!/bin/sh\necho distro\n" >/usr/bin/docker-credential-desktop.exe; chmod 755 /usr/bin/docker-credential-desktop.exe'
+dx "$V" kill -HUP "$(dx "$V" cat /run/wsl-docker-agent.pid)"
+want="Docker Desktop's cli-tools ships 'docker-credential-desktop.exe', which this distro already has in /usr/bin/docker-credential-desktop.exe: not linked"
+if wait_until 10 has_conflict "$want"; then
+	ok "a tool the distro has in /usr/bin is a conflict, with its fix"
+else not_ok "a tool the distro has in /usr/bin is a conflict, with its fix" "$(status | jq .conflicts)"; fi
+is "...it is not linked into /usr/local/bin" \
+	"$(dx "$V" sh -c 'ls /usr/local/bin/docker-credential-desktop.exe 2>/dev/null | wc -l')" 0
+is "...the distro's own runs" "$(dxu "$V" docker-credential-desktop.exe)" distro
+is "...and docker itself is still linked" "$(link_of /usr/local/bin/docker)" "$BIN/docker"
+dx "$V" rm -f /usr/bin/docker-credential-desktop.exe
+dx "$V" kill -HUP "$(dx "$V" cat /run/wsl-docker-agent.pid)"
+if wait_until 10 links_to /usr/local/bin/docker-credential-desktop.exe "$BIN/docker-credential-desktop.exe"; then
+	ok "...removed from the distro, Docker Desktop's links again"
+else not_ok "...removed from the distro, Docker Desktop's links again" "$(status | jq .links)"; fi
+like "status: healthy at the end" "$(status)" '"healthy":[[:space:]]*true'
+
+dx "$V" $AG stop >/dev/null 2>&1
+done_testing
