@@ -532,6 +532,26 @@ bind_on_source(void *arg, const struct http_bind_source *s,
 	return 0;
 }
 
+/*
+ * The proxy's reply hook: an exposure path (as the engine or this distro
+ * sees it), or a path below one, back in the user's terms.
+ */
+static char *
+bind_user_path(void *arg, const char *path)
+{
+	struct bind *b = arg;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct bind_exposure *x = &b->x[i];
+		const char *at = util_path_within(path, x->engine) ? x->engine :
+		    util_path_within(path, x->local) ? x->local : NULL;
+		char *user;
+		if (at != NULL && asprintf(&user, "%s%s", x->source,
+		    path + strlen(at)) >= 0)
+			return user;
+	}
+	return NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* Asking the engine. */
 
@@ -965,6 +985,8 @@ bind_reconcile(struct agent *a)
 	    a->cfg.socket_mode == SOCKET_MODE_PROXY;
 	if (b->hooked)
 		proxy_set_create_hook(expose_proxy(a->expose), bind_on_source, b);
+	if (b->hooked)
+		proxy_set_reply_hook(expose_proxy(a->expose), bind_user_path, b);
 	if (!a->engine_socket_present) {
 		bind_events_stop(b);
 		return;

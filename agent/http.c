@@ -24,7 +24,7 @@
 /* ------------------------------------------------------------------ */
 /* Small text helpers over (pointer, length) spans. */
 
-static bool
+bool
 http_ieq(const char *a, size_t alen, const char *lit)
 {
 	size_t n = strlen(lit);
@@ -69,7 +69,7 @@ http_is_tchar(char c)
  * Does a comma-separated header value hold `token' (any case)?  Used for
  * Connection: keep-alive, close, upgrade.
  */
-static bool
+bool
 http_list_has(const char *v, size_t n, const char *token)
 {
 	size_t i = 0;
@@ -100,7 +100,7 @@ http_head_parser_init(struct http_head_parser *p)
  * Where does the head end?  The first empty line, after CRLF or a bare
  * LF.  Returns the length of the head including that line, or 0.
  */
-static size_t
+size_t
 http_head_end(struct http_head_parser *p, const char *buf, size_t len)
 {
 	/* Resume a little before where the last call stopped. */
@@ -135,7 +135,7 @@ http_bad(char *why, size_t whylen, const char *msg)
 }
 
 /* Strict decimal, as Content-Length must be; no sign, no overflow. */
-static bool
+bool
 http_parse_length(const char *v, size_t n, uint64_t *out)
 {
 	uint64_t x = 0;
@@ -391,14 +391,21 @@ http_path_is(const char *path, const char *prefix, const char *rest)
 	return strcmp(slash, rest) == 0;
 }
 
+const char *
+http_api_path(const struct http_head *h, const char *buf, char *path,
+    size_t len)
+{
+	http_target_path(buf + h->target_off, h->target_len, path, len);
+	return http_skip_version(path);
+}
+
 enum http_route
 http_route(const struct http_head *h, const char *buf)
 {
 	char path[1024];
 	if (h->upgrade)
 		return HTTP_ROUTE_HIJACK;
-	http_target_path(buf + h->target_off, h->target_len, path, sizeof path);
-	const char *p = http_skip_version(path);
+	const char *p = http_api_path(h, buf, path, sizeof path);
 	bool post = strcmp(h->method, "POST") == 0;
 	if (post && strcmp(p, "/containers/create") == 0)
 		return HTTP_ROUTE_CREATE;
@@ -612,6 +619,51 @@ fail:
 }
 
 /* ------------------------------------------------------------------ */
+/* JSON bodies, read and written with bounds. */
+
+struct json_object *
+http_json_parse(const char *body, size_t len, int depth)
+{
+	if (len > INT32_MAX)
+		return NULL;
+	struct json_tokener *tok = json_tokener_new_ex(depth);
+	if (tok == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, AGENT_JSON_FLAGS);
+	struct json_object *root = json_tokener_parse_ex(tok, body, (int)len);
+	bool complete = root != NULL &&
+	    json_tokener_get_parse_end(tok) == len;
+	/* Whitespace after the value is fine; anything else is not ours. */
+	for (size_t i = root != NULL ? json_tokener_get_parse_end(tok) : len;
+	    root != NULL && !complete && i < len; i++)
+		if (strchr(" \t\r\n", body[i]) == NULL)
+			break;
+		else if (i + 1 == len)
+			complete = true;
+	json_tokener_free(tok);
+	if (!complete) {
+		json_object_put(root);
+		return NULL;
+	}
+	return root;
+}
+
+char *
+http_json_dump(struct json_object *o, const char *suffix, size_t *outlen)
+{
+	size_t n, sl = strlen(suffix);
+	const char *text = json_object_to_json_string_length(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	char *copy = text != NULL ? malloc(n + sl + 1) : NULL;
+	if (copy == NULL)
+		return NULL;
+	memcpy(copy, text, n);
+	memcpy(copy + n, suffix, sl + 1);
+	*outlen = n + sl;
+	return copy;
+}
+
+/* ------------------------------------------------------------------ */
 /* The create body: find bind sources and rewrite them. */
 
 bool
@@ -628,6 +680,17 @@ http_bind_spec(const char *spec, size_t *src_len, bool *read_only)
 	*src_len = (size_t)(c1 - spec);
 	*read_only = c2 != NULL && http_list_has(c2 + 1, strlen(c2 + 1), "ro");
 	return true;
+}
+
+bool
+http_bind_entry(struct json_object *b, const char **spec, size_t *src_len,
+    bool *read_only)
+{
+	if (!json_object_is_type(b, json_type_string))
+		return false;
+	*spec = json_object_get_string(b);
+	return (size_t)json_object_get_string_len(b) == strlen(*spec) &&
+	    http_bind_spec(*spec, src_len, read_only);
 }
 
 /*
@@ -690,14 +753,11 @@ http_rw_binds(struct http_rw *rw, struct json_object *binds)
 {
 	size_t n = json_object_array_length(binds);
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *b = json_object_array_get_idx(binds, i);
-		if (!json_object_is_type(b, json_type_string))
-			continue;
-		const char *spec = json_object_get_string(b);
+		const char *spec;
 		size_t slen;
 		bool ro;
-		if ((size_t)json_object_get_string_len(b) != strlen(spec) ||
-		    !http_bind_spec(spec, &slen, &ro))
+		if (!http_bind_entry(json_object_array_get_idx(binds, i), &spec,
+		    &slen, &ro))
 			continue;
 		char *src = strndup(spec, slen), *repl;
 		if (src == NULL) {
@@ -786,25 +846,9 @@ http_rewrite_create(const char *body, size_t len,
 		    HTTP_CREATE_BODY_MAX);
 		return HTTP_REWRITE_UNREADABLE;
 	}
-	struct json_tokener *tok = json_tokener_new_ex(HTTP_CREATE_DEPTH_MAX);
-	if (tok == NULL) {
-		snprintf(why, whylen, "out of memory");
-		return HTTP_REWRITE_UNREADABLE;
-	}
-	json_tokener_set_flags(tok, AGENT_JSON_FLAGS);
-	struct json_object *root = json_tokener_parse_ex(tok, body, (int)len);
-	bool complete = root != NULL &&
-	    json_tokener_get_parse_end(tok) == len;
-	/* Whitespace after the object is fine; anything else is not ours. */
-	for (size_t i = root != NULL ? json_tokener_get_parse_end(tok) : len;
-	    root != NULL && !complete && i < len; i++)
-		if (strchr(" \t\r\n", body[i]) == NULL)
-			break;
-		else if (i + 1 == len)
-			complete = true;
-	json_tokener_free(tok);
-	if (root == NULL || !complete ||
-	    !json_object_is_type(root, json_type_object)) {
+	struct json_object *root = http_json_parse(body, len,
+	    HTTP_CREATE_DEPTH_MAX);
+	if (root == NULL || !json_object_is_type(root, json_type_object)) {
 		snprintf(why, whylen, "the body is not one JSON object");
 		json_object_put(root);
 		return HTTP_REWRITE_UNREADABLE;
@@ -823,19 +867,12 @@ http_rewrite_create(const char *body, size_t len,
 		json_object_put(root);
 		return HTTP_REWRITE_UNCHANGED;
 	}
-	size_t n;
-	const char *text = json_object_to_json_string_length(root,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-	char *copy = text != NULL ? malloc(n + 1) : NULL;
-	if (copy == NULL) {
-		json_object_put(root);
+	*out = http_json_dump(root, "", outlen);
+	json_object_put(root);
+	if (*out == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return HTTP_REWRITE_UNREADABLE;
 	}
-	memcpy(copy, text, n + 1);
-	json_object_put(root);
-	*out = copy;
-	*outlen = n;
 	return HTTP_REWRITE_CHANGED;
 }
 

@@ -9,6 +9,10 @@
  * proxy.c to be spliced blindly.  A request refused here is answered
  * locally once the engine has sent everything it owes.  http.c does the
  * parsing; this file does the I/O.
+ *
+ * With a reply hook, the engine -> client direction is followed too
+ * (below): http-reply.c pairs each answer with its request and says what
+ * to read, send or splice; only inspect and list answers are held.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -146,19 +150,8 @@ proxy_http_flush(struct proxy_conn *c, bool *failed)
 {
 	struct proxy_flow *f = &c->up;
 	struct proxy_http *h = c->http;
-	*failed = false;
-	while (f->queued > 0) {
-		ssize_t n = proxy_splice(f->pipe_r, f->dst, f->queued);
-		if (n < 0 && errno == EAGAIN)
-			return false;
-		if (n < 0) {
-			proxy_flow_fail(f, "splice to", f->dst, errno);
-			*failed = true;
-			return false;
-		}
-		f->queued -= (size_t)n;
-		*f->bytes += (uint64_t)n;
-	}
+	if (!proxy_flow_drain_pipe(f, failed))
+		return false;
 	while (h->out_off < h->out_len || h->fwd > 0) {
 		bool from_out = h->out_off < h->out_len;
 		const char *p = from_out ? h->out + h->out_off : h->buf + h->off;
@@ -200,6 +193,8 @@ proxy_http_go_blind(struct proxy_conn *c)
 	struct proxy_http *h = c->http;
 	h->fwd = h->len - h->off;
 	h->mode = UP_BLIND;
+	if (c->reply != NULL)
+		http_reply_no_more(c->reply);
 }
 
 /* A request is through: the next one, or blind for the rest. */
@@ -227,6 +222,8 @@ proxy_http_reply_locally(struct proxy_conn *c, int status, const char *message)
 	struct proxy_http *h = c->http;
 	h->reply = http_error_reply(status, message, &h->reply_len);
 	h->mode = UP_REPLYING;
+	if (c->reply != NULL)
+		http_reply_no_more(c->reply);
 	free(h->buf);
 	h->buf = NULL;
 	h->off = h->len = h->cap = h->fwd = 0;
@@ -431,6 +428,8 @@ proxy_http_head_done(struct proxy_conn *c)
 	const char *buf = h->buf + h->off;
 	enum http_route route = http_route(&h->head, buf);
 	h->blind_after = route == HTTP_ROUTE_HIJACK || h->head.close;
+	if (c->reply != NULL)
+		(void)http_reply_expect(c->reply, &h->head, buf);
 	/*
 	 * A create asking for 100-continue is held too: the client sends its
 	 * body after its own wait (1 s for curl and Go), and the rewritten
@@ -650,3 +649,148 @@ proxy_http_pump(struct proxy_conn *c)
 		event_active(f->ev_src, EV_READ, 1);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* The engine -> client direction, answer by answer. */
+
+void
+proxy_reply_start(struct proxy_conn *c)
+{
+	if (c->proxy->reply_fn == NULL)
+		return;
+	http_reply_init(&c->reply_state);
+	c->reply = &c->reply_state;
+}
+
+void
+proxy_reply_stop(struct proxy_conn *c)
+{
+	if (c->reply == NULL)
+		return;
+	http_reply_free(c->reply);
+	c->reply = NULL;
+}
+
+bool
+proxy_reply_has_output(const struct proxy_conn *c)
+{
+	return c->reply != NULL && http_reply_has_output(c->reply);
+}
+
+bool
+proxy_flow_drain_pipe(struct proxy_flow *f, bool *failed)
+{
+	*failed = false;
+	while (f->queued > 0) {
+		ssize_t n = proxy_splice(f->pipe_r, f->dst, f->queued);
+		if (n < 0 && errno == EAGAIN)
+			return false;
+		if (n < 0) {
+			proxy_flow_fail(f, "splice to", f->dst, errno);
+			*failed = true;
+			return false;
+		}
+		f->queued -= (size_t)n;
+		*f->bytes += (uint64_t)n;
+	}
+	return true;
+}
+
+/*
+ * One step the follower asked for: >0 done, 0 wait (EAGAIN), -1 the
+ * connection is gone.
+ */
+static int
+proxy_reply_act(struct proxy_conn *c, struct http_reply_action *a)
+{
+	struct proxy_flow *f = &c->down;
+	ssize_t n;
+	const char *op;
+	int fd;
+	switch (a->what) {
+	case HTTP_REPLY_READ:
+		op = "recv from";
+		fd = f->src;
+		do
+			n = recv(f->src, a->data, a->len, MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+		break;
+	case HTTP_REPLY_SEND:
+		op = "send to";
+		fd = f->dst;
+		do
+			n = send(f->dst, a->data, a->len, MSG_NOSIGNAL |
+			    MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+		break;
+	case HTTP_REPLY_SPLICE:
+		op = "splice from";
+		fd = f->src;
+		n = proxy_splice(f->src, f->pipe_w, a->len < PROXY_PIPE_SIZE ?
+		    a->len : PROXY_PIPE_SIZE);
+		proxy_flow_note_bulk(f, n);
+		break;
+	default:
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	if (n < 0) {
+		proxy_flow_fail(f, op, fd, errno);
+		return -1;
+	}
+	if (n == 0 && a->what != HTTP_REPLY_SEND) {
+		f->eof = true;		/* what is held goes, then blind */
+		http_reply_ended(c->reply);
+		return 1;
+	}
+	if (a->what == HTTP_REPLY_SPLICE)
+		f->queued += (size_t)n;
+	else if (a->what == HTTP_REPLY_SEND)
+		*f->bytes += (uint64_t)n;
+	http_reply_done(c->reply, a, (size_t)n);
+	return 1;
+}
+
+void
+proxy_reply_pump(struct proxy_conn *c)
+{
+	struct proxy *p = c->proxy;
+	struct proxy_flow *f = &c->down;
+	/* The hook is in effect only with the create hook (see agent.h). */
+	http_reply_fn fn = p->create_fn != NULL ? p->reply_fn : NULL;
+	bool out_of_rounds = true;
+	for (int round = 0; round < PROXY_PUMP_ROUNDS * 4; round++) {
+		bool failed;
+		if (!proxy_flow_drain_pipe(f, &failed)) {
+			if (failed)
+				return;
+			out_of_rounds = false;
+			break;
+		}
+		struct http_reply_action a;
+		http_reply_next(c->reply, fn, p->reply_arg, &a);
+		if (a.note != NULL)
+			log_state(LOG_LVL_WARN, PROXY_LOG, a.note, "%s", a.note);
+		if (a.what == HTTP_REPLY_OPAQUE) {
+			/* All held bytes went: splice from now on. */
+			proxy_reply_stop(c);
+			proxy_conn_pump(f);
+			return;
+		}
+		int r = proxy_reply_act(c, &a);
+		if (r < 0)
+			return;
+		if (r == 0) {
+			out_of_rounds = false;
+			break;
+		}
+	}
+	if (proxy_flow_wait(f) < 0) {
+		proxy_flow_fail(f, "event_add on", f->src, EINVAL);
+		return;
+	}
+	/* A busy stream lets the others run, then comes back. */
+	if (out_of_rounds)
+		event_active(f->ev_src, EV_READ, 1);
+}

@@ -1,7 +1,8 @@
 /*
  * What the two halves of the proxy share: proxy.c accepts, connects and
  * splices; proxy-http.c follows HTTP on the client -> engine direction of
- * a connection while a create hook is set.  Private to them: the rest of
+ * a connection while a create hook is set, and with a reply hook too the
+ * engine -> client direction (http-reply.c decides).  Private to them: the rest of
  * the agent sees the proxy section of agent.h.
  */
 #ifndef WDA_PROXY_INT_H
@@ -55,6 +56,8 @@ struct proxy_conn {
 	struct proxy_flow up;		/* client -> engine */
 	struct proxy_flow down;		/* engine -> client */
 	struct proxy_http *http;	/* NULL: spliced blindly */
+	struct http_reply *reply;	/* NULL: down spliced blindly */
+	struct http_reply reply_state;
 	struct event	*ev_retry;	/* while the engine's backlog is full */
 	uint64_t	 retry_deadline;
 	struct backoff	 retry;		/* the engine's backlog was full */
@@ -83,6 +86,8 @@ struct proxy {
 	struct slab_pool pool;		/* the connections */
 	http_bind_fn	 create_fn;	/* NULL: no connection follows HTTP */
 	void		*create_arg;
+	http_reply_fn	 reply_fn;	/* NULL: answers pass as they are */
+	void		*reply_arg;
 };
 
 /* proxy.c */
@@ -123,5 +128,13 @@ void	proxy_http_pump(struct proxy_conn *);
  * the engine -> client pipe.  True if there was one.
  */
 bool	proxy_http_queue_reply(struct proxy_conn *);
+/* A new connection: follow its answers too, if a reply hook is set. */
+void	proxy_reply_start(struct proxy_conn *);
+void	proxy_reply_stop(struct proxy_conn *);
+bool	proxy_reply_has_output(const struct proxy_conn *);
+/* Splice all the pipe holds to dst: false to wait (or *failed: gone). */
+bool	proxy_flow_drain_pipe(struct proxy_flow *, bool *failed);
+/* Move the engine -> client direction on, answer by answer. */
+void	proxy_reply_pump(struct proxy_conn *);
 
 #endif

@@ -9,8 +9,10 @@
  * With a create hook (bind.c, in proxy mode) the client -> engine
  * direction follows HTTP (proxy-http.c) until the connection is upgraded
  * or hijacked; otherwise, and after that, the connection is spliced
- * blindly both ways.  The engine -> client direction is always spliced
- * untouched.  End of input is forwarded as shutdown(SHUT_WR), which is
+ * blindly both ways.  With a reply hook too, the engine -> client
+ * direction follows the answers to those requests (proxy-http.c), holding
+ * only inspects and lists to put the user's paths back; every other body
+ * is spliced.  End of input is forwarded as shutdown(SHUT_WR), which is
  * what lets `echo hi | docker exec -i c cat` finish
  * (systemd-socket-proxyd drops it).  There is no idle timeout:
  * `docker events` may stay silent for days.
@@ -497,6 +499,7 @@ conn_new(struct proxy *p, int client, int engine)
 		c->http = (struct proxy_http *)(void *)((char *)c +
 		    layout.http_off);
 		proxy_http_init(c->http);
+		proxy_reply_start(c);
 	}
 	LIST_INSERT_HEAD(&p->conns, c, entry);
 	p->stats.active++;
@@ -530,6 +533,7 @@ conn_close(struct proxy_conn *c, bool failed)
 	if (c->ev_retry != NULL)
 		(void)event_del(c->ev_retry);
 	proxy_http_free(c->http);
+	proxy_reply_stop(c);
 	if (c->client >= 0)
 		close(c->client);
 	close(c->engine);
@@ -581,6 +585,9 @@ proxy_flow_wait(struct proxy_flow *f)
 	if (f == &f->conn->up && f->conn->http != NULL) {
 		want_dst = f->queued > 0 || proxy_http_has_output(f->conn);
 		want_src = !want_dst;
+	} else if (f == &f->conn->down && f->conn->reply != NULL) {
+		want_dst = f->queued > 0 || proxy_reply_has_output(f->conn);
+		want_src = !want_dst && !f->eof;
 	} else {
 		want_dst = f->queued > 0;
 		want_src = !f->eof && !f->full;
@@ -840,6 +847,8 @@ flow_ready(evutil_socket_t fd, short what, void *arg)
 		conn_connect_done(f->conn);
 	else if (f == &f->conn->up && f->conn->http != NULL)
 		proxy_http_pump(f->conn);
+	else if (f == &f->conn->down && f->conn->reply != NULL)
+		proxy_reply_pump(f->conn);
 	else
 		proxy_conn_pump(f);
 }
@@ -997,6 +1006,13 @@ proxy_set_create_hook(struct proxy *p, http_bind_fn fn, void *arg)
 {
 	p->create_fn = fn;
 	p->create_arg = arg;
+}
+
+void
+proxy_set_reply_hook(struct proxy *p, http_reply_fn fn, void *arg)
+{
+	p->reply_fn = fn;
+	p->reply_arg = arg;
 }
 
 void
