@@ -38,16 +38,16 @@ static int engine_lfd = -1;
 static struct sockaddr_un listen_addr = { .sun_family = AF_UNIX };
 
 static int
-fuzz_bind(void *arg, const char *source, bool ro, char **repl, char *why,
-    size_t whylen)
+fuzz_bind(void *arg, const struct http_bind_source *s, char **repl,
+    char *why, size_t whylen)
 {
 	(void)arg;
-	if (source[1] == 'x') {
-		snprintf(why, whylen, "refused %s", source);
+	if (s->path[1] == 'x') {
+		snprintf(why, whylen, "refused %s", s->path);
 		return -1;
 	}
-	return asprintf(repl, "/mnt/wsl/x%s%s", ro ? "ro" : "", source) < 0 ?
-	    -1 : 0;
+	return asprintf(repl, "/mnt/wsl/x%s%s", s->read_only ? "ro" : "",
+	    s->path) < 0 ? -1 : 0;
 }
 
 static int

@@ -542,8 +542,8 @@ static struct {
 } px;
 
 static int
-no_bind(void *arg, const char *source, bool ro, char **repl, char *why,
-    size_t whylen)
+no_bind(void *arg, const struct http_bind_source *source, char **repl,
+    char *why, size_t whylen)
 {
 	return 0;
 }
