@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The demo, on a fresh Debian or Ubuntu machine, as root:  sudo ./demo.sh
 #
 # Builds the agent, builds the WSL-like lab (a shared /mnt/wsl tmpfs, a real

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Run every test of wsl-docker-agent, from a fresh Debian or Ubuntu machine,
 # as root:  sudo ./run-tests.sh
 #
@@ -8,9 +9,9 @@
 #     static checks (tests/lint.sh: cppcheck, clang-tidy, man page lint);
 #  3. end-to-end tests in the WSL-like lab: a real dockerd, the real docker
 #     CLI, simulated distros in their own mount namespaces (tests/e2e/),
-#     once per lab flavour in E2E_ENGINES (default "simple"; "simple
-#     desktop" adds Docker Desktop's layout with engine 26, see
-#     tests/lab/lab.sh help). Suites that use the lab are counted per
+#     once per lab flavour in E2E_ENGINES (default "simple desktop":
+#     the engine on the machine, and Docker Desktop's layout with engine
+#     26; see tests/lab/lab.sh help). Suites that use the lab are counted per
 #     flavour, as e2e-SUITE-FLAVOUR; the others run once.
 # Ends with one line "N passed, M failed"; exits non-zero on any failure.
 set -eu
@@ -62,7 +63,7 @@ count lint test-results/lint.log $rc
 rc=0; tests/fuzz/run.sh >test-results/fuzz.log 2>&1 || rc=$?
 count fuzz test-results/fuzz.log $rc
 
-engines=${E2E_ENGINES:-simple}
+engines=${E2E_ENGINES:-simple desktop}
 for engine in $engines; do
 	case $engine in
 	simple) ;;

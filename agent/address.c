@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * host.address: "none", "unix:/abs/path" or "vsock:CID:PORT" (CID may be
  * written "host" for 2).  Parsing only; connecting is health.c's business.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The running agent: one event loop that follows Docker Desktop's tree and
  * keeps links and the socket right, answers the control socket, reports to

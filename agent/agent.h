@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wsl-docker-agent: the Linux-side integration agent for Docker Desktop on
  * WSL 2.  One header for the whole daemon; prototypes are grouped by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Bind-mount re-exposure.  The engine runs in another distro and cannot
  * see this one's files, so `docker run -v /home/me/app:/app` would mount

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The configuration.  One table lists every key once: its JSON name (nested
  * objects map to dotted names), its flag, type, default, allowed values and

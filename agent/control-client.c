@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The control socket's client side, for `status' and the shim: plain
  * blocking I/O, bounded in time and size.  Kept apart from the server so

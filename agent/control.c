@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The control socket: one JSON request line in, one JSON reply line out.
  * Any local user may ask for status (the shim does, to explain itself);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One instance per distro, and life without systemd: the pidfile is also
  * the lock (flock), so `start' twice stays one agent and a stale pidfile

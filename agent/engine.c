@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Ask the engine how it is: GET /_ping (latency) then GET /version, each on
  * its own HTTP/1.0 connection to the engine socket, asynchronously on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The engine socket at socket.path (/run/docker.sock).  In proxy mode the
  * agent listens there as root:<docker group> 0660 and splices each

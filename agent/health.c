@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The host channel, wsl-docker-agent-protocol(7): the agent connects out
  * to the Windows host, says hello, sends its status every host.interval

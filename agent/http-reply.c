@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Answers in the user's terms: the engine -> client direction of a
  * followed connection.  The engine knows a re-exposed bind source only by

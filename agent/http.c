@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Just enough HTTP/1.1 (RFC 9112) for the proxy to find where each request
  * on a docker API connection ends, and to rewrite the body of a container

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * CLI links: every tool Docker Desktop publishes in cli-tools is linked into
  * bin_dir (plugins into plugin_dir).  Links are made atomically, recorded in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Logging: journald with structured fields under systemd, stderr otherwise.
  * log_state() keeps one line per state change so a repeating failure never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wsl-docker-agent: command line.  Subcommands run, start, stop, status,
  * reconcile, enable, disable; every configuration key is also a flag,

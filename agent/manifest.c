@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The manifest: every link, socket and mount the agent created, kept in
  * state_dir so that a restart, even after kill -9, removes exactly what the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The engine's view of a path: one small table.  Docker Desktop's engine
  * runs in a distro of its own and sees only two things of this one: the

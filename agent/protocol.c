@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The host channel's protocol, wsl-docker-agent-protocol(7): framing,
  * parsing, requests, replies and the shape of every message the agent

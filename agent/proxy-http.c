@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Following HTTP on the client -> engine direction of a proxied
  * connection, while a create hook is set (bind.c, in proxy mode): heads

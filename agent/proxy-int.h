@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the two halves of the proxy share: proxy.c accepts, connects and
  * splices; proxy-http.c follows HTTP on the client -> engine direction of

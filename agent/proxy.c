@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The socket proxy: every client of socket.path gets its own connection to
  * the engine's unix socket, and bytes move between the two with splice(2)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One request path for both channels that take requests: the control
  * socket (control.c) and the host channel (health.c).  Each channel reads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fixed-size blocks from 64 KiB slabs mapped for them.  The proxy keeps
  * its connections here rather than on the heap: libevent keeps a small

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * slab.c: fixed-size blocks carved from 64 KiB anonymous mappings.  A slab
  * goes back to the kernel when its last block is freed, unless it is the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The status object: its one table of fields, which checks a status
  * (the protocol's checker, the tests), says what changes by itself (the

@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Trust in the shared /mnt/wsl tree (DESIGN.md, "The shared tree is
- * hostile"): paths walked by descriptor, the engine socket's peer, mounts
+ * Trust in the shared /mnt/wsl tree (wsl-docker-agent(8),
+ * SECURITY): paths walked by descriptor, the engine socket's peer, mounts
  * and unmounts by descriptor, and text from outside escaped for logs.
  *
  * Why descriptors: a path string is looked up again at each use, and any

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trust.c: what the agent may believe about the shared /mnt/wsl tree.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Connecting out to the host: AF_VSOCK to the Windows host, or a unix
  * socket for tests, demonstrations and machines that are not WSL 2.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Follow Docker Desktop's tree without polling.  inotify watches every
  * existing directory on the way to the places we care about (the tree, the

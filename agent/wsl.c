@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Facts about the environment: where the shared /mnt/wsl tmpfs is mounted
  * (it is /wsl with [automount] root=/), whether this kernel is WSL 2, and

@@ -1,5 +1,6 @@
 #!/bin/bash
-# bench/run.sh: every benchmark of DESIGN.md's "Targets", in the lab, with
+# SPDX-License-Identifier: Apache-2.0
+# bench/run.sh: every benchmark of ARCHITECTURE.md's "Targets", in the lab, with
 # the anchors measured side by side in the same run:
 #
 #   direct   a connection straight to the engine socket (the physical limit)
@@ -810,7 +811,7 @@ distro, median of $CREATE_N each, ms; ratio against direct):
 | --- | --- | --- | --- |
 | ${R[create.direct]-} | ${R[create.nobind]-}$(ratio "${R[create.nobind]-}" "${R[create.direct]-}") | ${R[create.reused]-}$(ratio "${R[create.reused]-}" "${R[create.direct]-}") | ${R[create.fresh]-}$(ratio "${R[create.fresh]-}" "${R[create.direct]-}") |
 
-Targets (DESIGN.md), judged on this run:
+Targets (ARCHITECTURE.md), judged on this run:
 $(targets)
 
 Samples, in run order (throughput MiB/s; reaction ms):

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # How much start-up time does wsl-docker-shim add in front of a tool?
 #
 # Runs a trivial "docker" (a static C program that exits 0, or a copy of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sink: the benchmarks' helper program, one mode per figure of run.sh.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The shim's decisions: which kind of tool it was run as, why that tool
  * cannot run, and what the credential-helper and CLI-plugin protocols

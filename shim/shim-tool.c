@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Looking at Docker Desktop's tree the way the agent does: the same places
  * (links.c plans links from them) and the same walk by descriptor from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wsl-docker-shim: one program, many names.  Run as docker, docker-compose,
  * docker-credential-* or any tool Docker Desktop ships, it execs the real

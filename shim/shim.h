@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wsl-docker-shim: the program the agent's links point at while Docker
  * Desktop's CLI is away.  Run under a tool's name, it execs the real tool

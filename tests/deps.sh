@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Install what building, the demo and the tests need (Debian or Ubuntu, as
 # root).  Quick when everything is already there.
 set -eu

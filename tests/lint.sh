@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Static checks: cppcheck and clang-tidy on the C sources, mandoc and groff
 # on the man pages.  Prints TAP.  Checks left out are listed with the reason.
 set -u

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end, in the lab: answers in the user's terms.  A container run
 # from a distro with -v /home/dev/proj:/w has, for the engine, the
 # exposure .../docker-desktop-bind-mounts/<distro>/<sha256> as its source;

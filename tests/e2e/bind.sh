@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end, in the lab: bind mounts from a distro.  The engine (the lab
 # machine, or an engine distro seeing the shared tmpfs at
 # /run/desktop/mnt/host/wsl: LAB_ENGINE) cannot see the distro's files; the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end, in the lab: the real docker CLI through the agent's
 # /run/docker.sock, as the ordinary user dev, the way users use it.
 # BuildKit builds (the /session and /grpc upgrades), compose with binds,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end, in the lab: several distros at once sharing one /mnt/wsl and
 # one engine, each with its own docker group (one has none: the agent makes
 # it); configuration reload on SIGHUP, good and bad.  Prints TAP.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The man pages against the programs: every option of `wsl-docker-agent
 # --help` is in wsl-docker-agent(8) and nothing else is; the same for its
 # commands and exit statuses; every key of the key table (as --help lists

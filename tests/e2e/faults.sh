@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Faults and load, in the lab, with the agent run on the machine itself
 # (private paths, so nothing of the machine's is touched): the engine killed
 # mid-stream and restarted, Docker Desktop's tree flapping a hundred times,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end, without the lab: the agent binary against the host peer on a
 # unix socket, as wsl-docker-agent-protocol(7) says.  A hello then reports;
 # events when Docker Desktop's tree changes and only then; every request
@@ -7,7 +8,7 @@
 # an absent or flapping host leaves the agent's memory flat and its log
 # short.  The peer checks every status exactly against the agent's status
 # table (--exact-status): a member the table does not list is a violation.
-# Never vsock (DESIGN.md).  Prints TAP.
+# Never vsock (ARCHITECTURE.md).  Prints TAP.
 set -uo pipefail
 # This test uses no lab: it need not wait for lib.sh's lock.
 E2E_NO_LAB=1

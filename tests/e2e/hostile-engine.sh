@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end, in the lab: an ordinary user of a second distro (uid 1000
 # dev, not root, not in a docker group) plants Docker Desktop's engine
 # socket while Docker Desktop is stopped and its tree is gone (issue 13).

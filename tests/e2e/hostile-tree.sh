@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The shared tree is hostile (issue 13), in the lab: the agent runs in a
 # victim distro; the attacker is the ordinary user dev (uid 1000, not in
 # the docker group) of a second distro, and the lab's /mnt/wsl is mode

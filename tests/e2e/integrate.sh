@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end, in the lab: a distro integrated by the agent, the real docker
 # CLI as an ordinary user, a real dockerd as Docker Desktop.  Both socket
 # modes, Docker Desktop stopping and starting, conflicts, stale and foreign

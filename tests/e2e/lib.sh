@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers for the end-to-end tests: TAP output, bounded waits, and
 # short names for running things inside a lab distro.  Sourced, not run.
 # shellcheck shell=bash

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end, in a lab distro that does not run systemd: the wsl.conf tool
 # (wsl-docker-agent-wslconf) on the files it meets, the agent started by the
 # [boot] command line as WSL runs it (sh -c, as root, a bare environment),

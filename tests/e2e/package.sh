@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The Debian package: `dpkg-buildpackage -us -uc -b` from a clean copy of
 # the tree builds it (tests/e2e/build-deb); lintian at --pedantic with the
 # experimental tags has nothing to say that is not overridden with a

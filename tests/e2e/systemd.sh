@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end under a real systemd: a debootstrapped Debian booted with
 # systemd-nspawn, the lab's /mnt/wsl bound in and the lab's dockerd as
 # Docker Desktop.  The package built for that release is installed with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the configuration parser.  Any bytes must give either
  * a configuration that round-trips through config_to_json, or one error

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: what a docker client sends through the proxy.  The
  * first byte picks the piece size, so heads and chunked bodies split

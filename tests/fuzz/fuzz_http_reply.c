@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: what the engine answers through the proxy.  The first
  * byte picks the read size (answers split across reads), the second the

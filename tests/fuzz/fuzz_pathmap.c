@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the engine's view of a path (pathmap.c).  The first
  * line of the input is bind.shared_paths (used when config.c would accept

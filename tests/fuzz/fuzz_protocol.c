@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: what the Windows host sends.  The bytes are fed to the
  * line reader in pieces whose sizes come from the input itself (so lines

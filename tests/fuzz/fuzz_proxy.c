@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: what a client sends, through the real proxy (HTTP
  * following with a create hook, as bind re-exposure runs it) to an engine,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Build the libFuzzer targets (tests/fuzz/fuzz_*.c) with clang, ASan and
 # UBSan, and run each from its seed corpus for a fixed time.  Prints TAP.
 #

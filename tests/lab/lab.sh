@@ -1,6 +1,7 @@
 #!/bin/bash
-# lab.sh: a WSL-like laboratory on a plain Linux machine (see DESIGN.md,
-# "A WSL-like laboratory on a plain Linux machine").
+# SPDX-License-Identifier: Apache-2.0
+# lab.sh: a WSL-like laboratory on a plain Linux machine (ARCHITECTURE.md,
+# "Tests", says what it stands for).
 #
 # The machine plays the WSL 2 VM:
 #   /mnt/wsl                  a shared tmpfs, as in WSL

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Smoke test of the WSL-like laboratory (tests/lab/lab.sh). Run as root.
 # Brings the lab up, exercises a distro, Docker Desktop stopping and starting,
 # then tears everything down and checks that nothing is left behind.

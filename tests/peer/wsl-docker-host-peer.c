@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wsl-docker-host-peer: the host side of wsl-docker-agent-protocol(7) on a
  * unix socket, for tests and demonstrations.  It accepts agents, prints
@@ -6,7 +7,7 @@
  * requests (or the garbage) it is told to.
  *
  * It never uses AF_VSOCK: on our machines the vsock host is the
- * infrastructure (DESIGN.md), and the peer stands in for Windows on a
+ * infrastructure (ARCHITECTURE.md), and the peer stands in for Windows on a
  * plain unix socket.
  */
 #include <errno.h>

@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * host.address parsing: none, unix:/path, vsock:CID:PORT.  Parsing only;
- * nothing here opens a socket (DESIGN.md: no vsock to CID 2 in tests).
+ * nothing here opens a socket (ARCHITECTURE.md: no vsock to CID 2 in tests).
  */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agent.c without a daemon: turning the integration off and on (the state
  * file, then a reconcile the links and the summary show), and the status

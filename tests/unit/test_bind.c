@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bind.c's pure parts: the path hash that names exposures, what to do
  * with a source (bind_decide, against a pathmap built from a mountinfo

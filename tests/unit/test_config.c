@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The configuration: defaults, the JSON file (types, values, syntax,
  * limits, duplicates), flags, and the all-or-nothing rule a SIGHUP reload

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * engine.c: the probe (/_ping, then /version) and the GET client every
  * module asks the engine with, against a fake engine on a real unix

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * expose.c through its API, in a temporary directory: a real unix socket
  * listening in the test stands for Docker Desktop's engine, the agent's

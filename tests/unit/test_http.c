@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * http.c (request heads, chunked framing, the create rewrite) and the
  * proxy following HTTP

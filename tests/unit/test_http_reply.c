@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * http-reply.c: routes, response heads, the rewrite of inspect and list
  * answers (on what engines 20.10 and 26.1 really answer, captured in the

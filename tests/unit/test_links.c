@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Link planning and target validation: the decisions that keep `docker'
  * from dangling and the agent from clobbering what it did not make.  The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * manifest.c: the record of what the agent made, so it removes exactly
  * that; read back as written, and never lost to a bad file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The engine's view of a path (pathmap.c): the table built from real WSL 2
  * mountinfo lines and the configuration, and what it makes of paths at,

@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The host channel: framing and parsing (protocol.c), the backoff and
  * bad-input rules, and the agent's side of the channel (health.c) against
  * a host played by the test over a unix socket.  vsock set-up and its
  * guard (vsock.c) are tested in test_vsock.c.
  *
- * DESIGN.md, binding: nothing here connects AF_VSOCK to any CID but 1
+ * ARCHITECTURE.md, binding: nothing here connects AF_VSOCK to any CID but 1
  * (VMADDR_CID_LOCAL), which has no loopback transport on our machines and
  * fails.
  */

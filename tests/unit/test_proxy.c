@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The splice proxy against real sockets.  A child process runs the proxy
  * on its own event base between a listening socket and an engine path in

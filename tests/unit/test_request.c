@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * request.c: what each request does and returns, for both channels, on
  * an agent initialised as far as requests need (its own directories, no

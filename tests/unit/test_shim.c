@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The CLI shim: its decisions as plain data (name dispatch, the agent's
  * status, every case with its message and exit code, the credential-helper

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The slab allocator (slab.c): blocks come zeroed, aligned and apart;
  * a full slab maps another; an empty one goes back unless it is the only

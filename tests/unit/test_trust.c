@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The trust primitives on real trees: each test runs in its own process
  * (Criterion forks), enters a private mount namespace and mounts a tmpfs at

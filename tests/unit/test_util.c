@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The plumbing every module shares (util.c): unix socket addresses, file
  * and abstract; making a path's parent directories; capped, jittered

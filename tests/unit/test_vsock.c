@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vsock.c: address forms, the guard that refuses every CID but 1 and 2,
  * CID 1 failing cleanly, and unix sockets on the same path.
  *
- * DESIGN.md, binding: nothing here connects AF_VSOCK to any CID but 1
+ * ARCHITECTURE.md, binding: nothing here connects AF_VSOCK to any CID but 1
  * (VMADDR_CID_LOCAL), which has no loopback transport on our machines and
  * fails.  The guard's refusal of other CIDs is tested in a child that
  * cannot create a socket at all.

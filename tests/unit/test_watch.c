@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * watch.c: inotify on a temporary tree standing for Docker Desktop's
  * (ROOT/wsl/docker-desktop, ROOT/wsl playing the shared /mnt/wsl).  The

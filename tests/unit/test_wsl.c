@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wsl.c: finding the shared /mnt/wsl tmpfs in mountinfo, wherever
  * [automount] puts it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the unit tests share; see testlib.h. */
 #include <errno.h>
 #include <fcntl.h>

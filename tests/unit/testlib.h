@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the unit tests share: sockets and timed I/O as a client or an
  * engine would do them, and a process's CPU time.  Every helper fails the
