@@ -33,6 +33,7 @@ trap cleanup EXIT
 
 lab_up
 lab_distro "$D"
+check "the agent's configuration for the $LAB_ENGINE flavour" agent_config "$D"
 like "the agent starts" "$(dx "$D" $AG start 2>&1)" "started"
 
 # As dev in the distro, bounded: no CLI command may hang the suite.
