@@ -97,7 +97,7 @@ watch_add_chain(struct watch *w, const char *path, int *wds, int *n)
 			    WATCH_MASK);
 			buf[i] = c;
 			if (wd < 0 && skip_root && !w->root_paused &&
-			    errno == ENOENT) {
+			    errno == ENOENT && i == strlen(w->desktop_dir)) {
 				/* The tree went meanwhile: watch for its return. */
 				skip_root = false;
 				i = start - 1;
