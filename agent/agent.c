@@ -53,7 +53,7 @@ agent_cli_trusted(const char *dir, char **untrusted)
 	*untrusted = NULL;
 	int dfd = links_open_cli_dir(dir, CLI_BIN_SUBDIR, 0, &f);
 	if (dfd < 0) {
-		if (f.reason == TRUST_MISSING)
+		if (links_cli_absent(&f))
 			return false;
 		trust_failure_format(&f, why, sizeof why);
 	} else {

@@ -373,6 +373,11 @@ struct trust_failure;
 int	links_open_cli_dir(const char *desktop_dir, const char *subdir,
 	    int flags, struct trust_failure *f);
 /*
+ * Did it fail only because the CLI is away: missing, or a root-owned
+ * cli-tools that is not mounted (Docker Desktop stopped)?  Not untrusted.
+ */
+bool	links_cli_absent(const struct trust_failure *f);
+/*
  * The tool name in a directory from links_open_cli_dir (dirpath its
  * path): an O_PATH descriptor of a root-owned, executable regular file not
  * writable by group or others (a symlink to a name in the same directory

@@ -103,6 +103,14 @@ links_open_cli_dir(const char *desktop_dir, const char *subdir, int flags,
 	return dfd;
 }
 
+bool
+links_cli_absent(const struct trust_failure *f)
+{
+	/* An empty cli-tools that root left when Docker Desktop stopped. */
+	return f->reason == TRUST_MISSING || (f->reason == TRUST_NOT_MOUNT &&
+	    f->have_stat && f->uid == 0);
+}
+
 int
 links_open_tool(int dirfd, const char *dirpath, const char *name, char *why,
     size_t whylen)
@@ -282,7 +290,7 @@ links_plan_dir(const struct config *cfg, const char *subdir,
 	int dfd = links_open_cli_dir(cfg->desktop_dir, subdir, TRUST_READ, &f);
 	if (dfd < 0) {
 		/* A directory this Docker Desktop does not have is no problem. */
-		if (f.reason != TRUST_MISSING) {
+		if (!links_cli_absent(&f)) {
 			trust_failure_format(&f, why, sizeof why);
 			links_refuse(refused, nrefused, maxrefused, f.path,
 			    LINK_REFUSED, why);

@@ -14,7 +14,11 @@
  * Desktop's own entries (the tree and docker-desktop-bind-mounts), and
  * the owner is told at most once per WATCH_MIN_INTERVAL_MS; an event in
  * between is not lost but moves the next tell to the end of the interval,
- * so the last state is always looked at.
+ * so the last state is always looked at.  Reading others' events costs too,
+ * so the shared root is watched only while the tree is absent (its own
+ * watch reports it going: IN_DELETE_SELF, IN_MOVE_SELF), and a batch of
+ * others' events there pauses that watch for WATCH_MIN_INTERVAL_MS, after
+ * which the tree is looked for once and the watch comes back.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +53,8 @@ struct watch {
 	int		 wds[WATCH_MAX];
 	int		 nwds;
 	int		 root_wd;	/* the shared root's, or -1 */
+	bool		 root_paused;	/* others' events: root unwatched a while */
+	struct event	*pause;
 	uint64_t	 last_fire_ms;
 	uint64_t	 fires;		/* times the owner was told */
 	uint64_t	 ignored;	/* events about others' entries */
@@ -79,13 +85,25 @@ watch_add_chain(struct watch *w, const char *path, int *wds, int *n)
 	char *slash = strrchr(w->desktop_dir, '/');
 	if (slash != NULL && slash != w->desktop_dir)
 		start = (size_t)(slash - w->desktop_dir);
+	/* The root only while the tree is absent (and not paused). */
+	struct stat st;
+	bool skip_root = w->root_paused || lstat(w->desktop_dir, &st) == 0;
 	for (size_t i = start; ; i++) {
 		char c = buf[i];
 		if (c == '/' || c == '\0') {
+			if (i == start && skip_root)
+				continue;
 			buf[i] = '\0';
 			int wd = inotify_add_watch(w->ifd, i == 0 ? "/" : buf,
 			    WATCH_MASK);
 			buf[i] = c;
+			if (wd < 0 && skip_root && !w->root_paused &&
+			    errno == ENOENT && i == strlen(w->desktop_dir)) {
+				/* The tree went meanwhile: watch for its return. */
+				skip_root = false;
+				i = start - 1;
+				continue;
+			}
 			if (wd < 0) {
 				if (errno == ENOSPC)
 					log_state(LOG_LVL_ERR, "watch", "watch.limit",
@@ -116,6 +134,7 @@ watch_rearm(struct watch *w)
 {
 	int wds[WATCH_MAX];
 	int n = 0;
+	w->root_wd = -1;
 	const char *const *lists[] = { links_bin_subdirs, links_plugin_subdirs };
 	for (size_t l = 0; l < 2; l++)
 		for (size_t i = 0; lists[l][i] != NULL; i++)
@@ -161,7 +180,10 @@ watch_schedule(struct watch *w)
 static bool
 watch_event_counts(const struct watch *w, const struct inotify_event *ev)
 {
-	if (ev->wd != w->root_wd || (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED |
+	/* A watch removed: by us, or with IN_DELETE_SELF, which counts. */
+	if ((ev->mask & IN_IGNORED) != 0)
+		return false;
+	if (ev->wd != w->root_wd || (ev->mask & (IN_Q_OVERFLOW |
 	    IN_DELETE_SELF | IN_MOVE_SELF)) != 0)
 		return true;
 	const char *base = strrchr(w->desktop_dir, '/');
@@ -175,7 +197,7 @@ watch_inotify_ready(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool relevant = false;
+	bool relevant = false, others = false;
 	for (;;) {
 		ssize_t n = read(w->ifd, buf, sizeof buf);
 		if (n < 0) {
@@ -192,13 +214,38 @@ watch_inotify_ready(evutil_socket_t fd, short what, void *arg)
 			    (const struct inotify_event *)(void *)(buf + off);
 			if (watch_event_counts(w, ev))
 				relevant = true;
-			else
+			else if ((ev->mask & IN_IGNORED) == 0) {
 				w->ignored++;
+				others = true;
+			}
 			off += (ssize_t)(sizeof *ev + ev->len);
 		}
 	}
 	/* An event on Docker Desktop's entries (or an overflow): look again. */
 	if (relevant)
+		watch_schedule(w);
+	/* Others' events in the shared root: stop reading them a while. */
+	if (others && w->root_wd >= 0 && !w->root_paused) {
+		(void)inotify_rm_watch(w->ifd, w->root_wd);
+		for (int i = 0; i < w->nwds; i++)
+			if (w->wds[i] == w->root_wd)
+				w->wds[i] = w->wds[--w->nwds];
+		w->root_wd = -1;
+		w->root_paused = true;
+		struct timeval tv = { 0, WATCH_MIN_INTERVAL_MS * 1000 };
+		evtimer_add(w->pause, &tv);
+	}
+}
+
+/* The pause is over: look for the tree once, and watch the root again. */
+static void
+watch_unpause(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *w = arg;
+	struct stat st;
+	w->root_paused = false;
+	watch_rearm(w);
+	if (lstat(w->desktop_dir, &st) == 0)
 		watch_schedule(w);
 }
 
@@ -234,7 +281,9 @@ watch_new(struct event_base *base, const char *desktop_dir,
 	w->iev = event_new(base, w->ifd, EV_READ | EV_PERSIST,
 	    watch_inotify_ready, w);
 	w->coalesce = evtimer_new(base, watch_fire, w);
-	if (w->iev == NULL || w->coalesce == NULL || event_add(w->iev, NULL) < 0)
+	w->pause = evtimer_new(base, watch_unpause, w);
+	if (w->iev == NULL || w->coalesce == NULL || w->pause == NULL ||
+	    event_add(w->iev, NULL) < 0)
 		goto fail;
 	/*
 	 * mountinfo is always "readable"; edge-triggered it wakes us only when
@@ -266,6 +315,8 @@ watch_free(struct watch *w)
 		event_free(w->mev);
 	if (w->coalesce != NULL)
 		event_free(w->coalesce);
+	if (w->pause != NULL)
+		event_free(w->pause);
 	if (w->ifd >= 0)
 		close(w->ifd);
 	if (w->mfd >= 0)

@@ -49,7 +49,7 @@ shim_find_in(const char *desktop_dir, const char *subdir, const char *name,
 	struct trust_failure f;
 	int dfd = links_open_cli_dir(desktop_dir, subdir, 0, &f);
 	if (dfd < 0) {
-		if (f.reason == TRUST_MISSING)
+		if (links_cli_absent(&f))
 			return 0;
 		trust_failure_format(&f, why, whylen);
 		return -1;

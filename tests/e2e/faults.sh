@@ -17,6 +17,7 @@ cleanup() {
 	[ -z "$apid" ] || kill "$apid" 2>/dev/null
 	[ -z "$apid" ] || wait "$apid" 2>/dev/null
 	lab_down
+	umount -R "$T/flap" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -129,10 +130,14 @@ stop_agent
 
 # ---- Docker Desktop's tree flapping a hundred times --------------------------
 # A tree of our own: the tools and the socket come and go, and so does the
-# whole directory (its parent's entry vanishing).
+# whole directory (its parent's entry vanishing).  As the agent trusts it:
+# a root-owned mount for a shared root, cli-tools an image mounted there.
 F=$T/flap/docker-desktop
-mkdir -p "$F/cli-tools/usr/bin" "$F/shared-sockets/guest-services"
-cp /usr/bin/docker "$F/cli-tools/usr/bin/docker"
+mkdir -p "$T/flap" "$T/cli-image/usr/bin"
+mount -t tmpfs -o mode=755 flap "$T/flap"
+mkdir -p "$F/cli-tools" "$F/shared-sockets/guest-services"
+cp /usr/bin/docker "$T/cli-image/usr/bin/docker"
+mount --bind "$T/cli-image" "$F/cli-tools"
 python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8); time.sleep(3600)' \
 	"$F/shared-sockets/guest-services/docker.proxy.sock" &
@@ -157,7 +162,7 @@ f0=$(fds); r0=$(rss); w0=$(status_json | grep -o '"watches":[0-9]*')
 for i in $(seq 100); do
 	case $((i % 3)) in
 	0) mv "$F" "$F.away"; mv "$F.away" "$F" ;;
-	1) mv "$F/cli-tools" "$T/cli-away"; mv "$T/cli-away" "$F/cli-tools" ;;
+	1) umount "$F/cli-tools"; mount --bind "$T/cli-image" "$F/cli-tools" ;;
 	2) rm "$F/cli-tools/usr/bin/docker"; cp /usr/bin/docker "$F/cli-tools/usr/bin/docker" ;;
 	esac
 done

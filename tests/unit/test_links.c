@@ -19,6 +19,7 @@
 
 #include "agent.h"
 #include "testlib.h"
+#include "trust.h"
 
 static char root[PATH_MAX];
 static char desktop[PATH_MAX];
@@ -416,4 +417,27 @@ Test(links, a_writable_tool_or_one_owned_by_a_user_is_refused)
 	cr_assert_eq(chown(t, 1000, 0), 0);
 	cr_assert_not(links_target_valid(desktop, t, why, sizeof why));
 	cr_assert(strstr(why, "owned by uid 1000") != NULL, "%s", why);
+}
+
+Test(links, an_unmounted_cli_tools_of_roots_is_away_not_untrusted)
+{
+	/* Docker Desktop stopped: its empty cli-tools stays behind. */
+	char cli[PATH_MAX * 2];
+	snprintf(cli, sizeof cli, "%s/cli-tools", desktop);
+	cr_assert_eq(umount2(cli, MNT_DETACH), 0);
+	struct trust_failure f;
+	cr_assert_eq(links_open_cli_dir(desktop, "cli-tools/usr/bin", 0, &f), -1);
+	cr_assert(links_cli_absent(&f));
+	struct manifest m = { 0 };
+	struct link_plan *plan;
+	size_t n, nref;
+	struct link_entry refused[16];
+	cr_assert_eq(links_plan(&cfg, true, false, &m, &plan, &n, refused, &nref, 16), 0);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(nref, 0, "away, not refused");
+	links_plan_free(plan, n);
+	/* The same directory made by a user is not. */
+	cr_assert_eq(chown(cli, 1000, 0), 0);
+	cr_assert_eq(links_open_cli_dir(desktop, "cli-tools/usr/bin", 0, &f), -1);
+	cr_assert_not(links_cli_absent(&f));
 }

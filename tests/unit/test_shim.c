@@ -1107,8 +1107,13 @@ Test(e2e, desktop_not_running)
 Test(e2e, no_such_tool)
 {
 	static struct run r;
+	char reply[512];
 	tree_tool("cli-tools/usr/bin", "docker", tool_script);
-	run_with_agent(&r, status_running, "hub-tool", NULL, NULL);
+	/* The test's tree, not the machine's /mnt/wsl (a lab may run there). */
+	snprintf(reply, sizeof reply, "{\"agent\":{\"disabled\":false},"
+	    "\"desktop\":{\"dir\":\"%s\",\"present\":true,\"cli_tools\":true}}",
+	    t.desktop);
+	run_with_agent(&r, reply, "hub-tool", NULL, NULL);
 	cr_assert(eq(int, r.code, 127), "stderr: %s", r.err);
 	assert_has(r.err, "hub-tool: this Docker Desktop version has no hub-tool");
 }
