@@ -17,6 +17,7 @@
 
 struct event_base;
 struct json_object;
+struct json_tokener;
 
 #define AGENT_NAME "wsl-docker-agent"
 
@@ -31,16 +32,14 @@ struct json_object;
 #define EXIT_CONFLICT	 75	/* EX_TEMPFAIL: refused to take over */
 
 /*
- * The tokener flags for everything read from outside.  json-c 0.18's
- * strict mode refuses every string byte above 0x7f, valid UTF-8 included
- * (json-c#875, #892; Debian 13 ships 0.18), so there the agent parses
- * without it and relies on UTF-8 validation and its own checks.
+ * The tokener flags for everything read from outside: strict JSON, valid
+ * UTF-8.  Set them with util_json_parse(), which also works around json-c
+ * 0.18's strict mode refusing every string byte above 0x7f, valid UTF-8
+ * included (json-c#875, #892; Debian 13 ships 0.18).
  */
-#define AGENT_JSON_FLAGS_STRICT_OK \
-	(JSON_C_VERSION_NUM < ((0 << 16) | (18 << 8)))
-#define AGENT_JSON_FLAGS \
-	((AGENT_JSON_FLAGS_STRICT_OK ? JSON_TOKENER_STRICT : 0) | \
-	 JSON_TOKENER_VALIDATE_UTF8)
+#define AGENT_JSON_FLAGS (JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8)
+#define AGENT_JSON_STRICT_BROKEN \
+	(JSON_C_VERSION_NUM >= ((0 << 16) | (18 << 8)))
 
 /* Fixed bounds on everything read from outside. */
 #define CONFIG_MAX_BYTES	(256 * 1024)
@@ -212,6 +211,16 @@ void	backoff_reset(struct backoff *);	/* it worked: start over */
 uint32_t util_random(void);		/* getrandom(2), for jitter */
 /* Member key of o when it is a string; NULL otherwise (o may be NULL). */
 const char *util_json_string(struct json_object *o, const char *key);
+/*
+ * json_tokener_parse_ex(tok, buf, len) with AGENT_JSON_FLAGS: strict JSON
+ * of valid UTF-8, whichever json-c this is.  tok's error and parse end
+ * say what they would with a json-c whose strict mode takes UTF-8.
+ */
+struct json_object *util_json_parse(struct json_tokener *tok, const char *buf,
+    size_t len);
+/* The same, the work-around on (two_pass) or off; for the unit tests. */
+struct json_object *util_json_parse_two_pass(struct json_tokener *tok,
+    const char *buf, size_t len, bool two_pass);
 uint64_t util_now_ms(void);		/* CLOCK_MONOTONIC */
 uint64_t util_wall_ms(void);		/* CLOCK_REALTIME */
 long	util_rss_kib(void);

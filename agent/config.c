@@ -969,8 +969,8 @@ config_scan_object(struct config_scan *s, const char *path, int depth)
 		if (config_scan_string(s) < 0)
 			goto out;
 		json_tokener_reset(s->tok);
-		struct json_object *key = json_tokener_parse_ex(s->tok,
-		    s->buf + start, (int)(s->pos - start));
+		struct json_object *key = util_json_parse(s->tok,
+		    s->buf + start, s->pos - start);
 		if (key == NULL) {
 			config_fail_at(s->x, s->buf, start, NULL, "cannot read "
 			    "this key");
@@ -1063,8 +1063,7 @@ config_complete_before(const char *buf, size_t off)
 
 	if (tok == NULL)
 		return false;
-	json_tokener_set_flags(tok, AGENT_JSON_FLAGS);
-	struct json_object *obj = json_tokener_parse_ex(tok, buf, (int)off);
+	struct json_object *obj = util_json_parse(tok, buf, off);
 	bool complete = obj != NULL;
 	json_object_put(obj);
 	json_tokener_free(tok);
@@ -1123,8 +1122,7 @@ config_parse(const char *buf, size_t len, const struct config_ctx *x)
 		config_fail(x, NULL, "out of memory");
 		return NULL;
 	}
-	json_tokener_set_flags(tok, AGENT_JSON_FLAGS);
-	struct json_object *obj = json_tokener_parse_ex(tok, buf, (int)len);
+	struct json_object *obj = util_json_parse(tok, buf, len);
 	if (obj == NULL) {
 		config_fail_syntax(x, buf, len, tok);
 		goto fail;

@@ -119,8 +119,7 @@ control_parse(const char *line, char *name, size_t namelen,
 		*reply = control_error("failed", "out of memory");
 		return false;
 	}
-	struct json_object *req = json_tokener_parse_ex(tok, line,
-	    (int)strlen(line));
+	struct json_object *req = util_json_parse(tok, line, strlen(line));
 	bool complete = json_tokener_get_error(tok) == json_tokener_success &&
 	    tok->char_offset == (int)strlen(line);
 	json_tokener_free(tok);

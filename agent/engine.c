@@ -289,8 +289,14 @@ engine_probe_reply(int code, struct evbuffer *body, const char *error,
 	}
 	if (code != 200) {
 		char err[128];
-		snprintf(err, sizeof err, "GET %s answered %d",
-		    p->step == PROBE_PING ? "/_ping" : "/version", code);
+		const char *what = p->step == PROBE_PING ? "/_ping" : "/version";
+		if (code <= 0)	/* libevent could not read an HTTP answer */
+			snprintf(err, sizeof err, "GET %s got no HTTP answer; "
+			    "is something other than the engine listening?",
+			    what);
+		else
+			snprintf(err, sizeof err, "GET %s answered %d", what,
+			    code);
 		engine_probe_finish(p, false, err);
 		return;
 	}

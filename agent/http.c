@@ -630,8 +630,7 @@ http_json_parse(const char *body, size_t len, int depth)
 	struct json_tokener *tok = json_tokener_new_ex(depth);
 	if (tok == NULL)
 		return NULL;
-	json_tokener_set_flags(tok, AGENT_JSON_FLAGS);
-	struct json_object *root = json_tokener_parse_ex(tok, body, (int)len);
+	struct json_object *root = util_json_parse(tok, body, len);
 	bool complete = root != NULL &&
 	    json_tokener_get_parse_end(tok) == len;
 	/* Whitespace after the value is fine; anything else is not ours. */

@@ -217,8 +217,7 @@ proto_parse_json(const char *line, size_t len, struct proto_item *item)
 
 	if (tok == NULL)
 		return proto_fail(item, PROTO_ERR_FAILED, "out of memory");
-	json_tokener_set_flags(tok, AGENT_JSON_FLAGS);
-	struct json_object *o = json_tokener_parse_ex(tok, line, (int)len);
+	struct json_object *o = util_json_parse(tok, line, len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);
 	if (o == NULL && jerr == json_tokener_continue) {

@@ -333,7 +333,8 @@ Test(probe, not_http)
 	static const struct fake_reply r[] = {
 		REPLY("/_ping", "SSH-2.0-OpenSSH_9.2\r\n\r\n"), LAST,
 	};
-	probe_fails_with(r, "GET /_ping answered");
+	probe_fails_with(r, "GET /_ping got no HTTP answer; is something "
+	    "other than the engine listening?");
 }
 
 Test(probe, version_is_not_json)
