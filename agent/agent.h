@@ -40,6 +40,13 @@ struct json_tokener;
 #define AGENT_JSON_FLAGS (JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8)
 #define AGENT_JSON_STRICT_BROKEN \
 	(JSON_C_VERSION_NUM >= ((0 << 16) | (18 << 8)))
+/*
+ * json-c 0.18 also refuses a number too large for its type while parsing
+ * ("number expected", with the byte); before, it kept it clamped and the
+ * agent's own range checks name the key.
+ */
+#define JSON_C_REFUSES_HUGE_NUMBERS \
+	(JSON_C_VERSION_NUM >= ((0 << 16) | (18 << 8)))
 
 /* Fixed bounds on everything read from outside. */
 #define CONFIG_MAX_BYTES	(256 * 1024)

@@ -13,6 +13,7 @@
 
 #include "agent.h"
 
+
 /* poll() one fd for events, up to ms: true when ready. */
 bool	wait_for(int fd, short events, int ms);
 /* A unix stream socket bound to path and listening. */
