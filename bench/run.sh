@@ -312,8 +312,13 @@ transfer() { # P put|get KEY [taskset-prefix...]
 }
 
 bench_sink() {
-	local desk=$T/sinkdesk run p dir
+	local shared=$T/shared run p dir
+	local desk=$shared/docker-desktop
 	local sock=$desk/shared-sockets/guest-services/docker.proxy.sock
+	# The agent trusts a tree below a shared root only if that root is a
+	# mount point (as /mnt/wsl is): the sink's tree gets a tmpfs of its own.
+	mkdir -p "$shared"
+	mount -t tmpfs -o mode=0755,size=16m wda-bench "$shared" || die "cannot mount a tmpfs on $shared"
 	mkdir -p "${sock%/*}"
 	start_proc sink "$sock" 0 "$SINK" serve "$sock"
 	anchors_start sink "$desk"
@@ -356,6 +361,7 @@ bench_sink() {
 	bench_react_sink "$sock"
 	anchors_stop
 	stop_proc sink
+	umount "$shared"
 }
 
 # ------------------------------------------- 2. docker save / docker load --
@@ -659,6 +665,14 @@ bench_create() {
 	pid=$(cat "$LAB_DIR/distros/$d/holder.pid")
 	make -s -C "$BUILD" install DESTDIR="/proc/$pid/root" >>"$T/lab.log" 2>&1 ||
 		die "installing $BUILD into distro $d failed"
+	# The simple flavour's engine sees the shared tmpfs where the distros
+	# do (as tests/e2e/lib.sh's agent_config says); the desktop flavour's
+	# where Docker Desktop's does: the agent's defaults.
+	if [[ ${LAB_ENGINE:-simple} == simple ]]; then
+		mkdir -p "/proc/$pid/root/etc/wsl-docker-agent"
+		printf '{ "bind": { "engine_wsl_root": "%s" } }\n' "${DESKTOP%/*}" \
+			>"/proc/$pid/root/etc/wsl-docker-agent/config.json"
+	fi
 	"$LAB" exec "$d" -- wsl-docker-agent start >>"$T/lab.log" 2>&1 ||
 		die "the agent did not start in distro $d; see $T/lab.log"
 	out=$("$LAB" exec "$d" -- python3 - "$ENGINE_SOCK" /run/docker.sock "$CREATE_N" <<'EOF'
