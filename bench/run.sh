@@ -948,10 +948,14 @@ targets() {
 		"proxy docker save/load >= 0.9x direct: $(x "${R[save.proxy]-}" "${R[save.direct]-}")x save, $(x "${R[load.proxy]-}" "${R[load.direct]-}")x load"
 	have sink_put && verdict "$(lt "${R[sink_put.socat]-}" "$u" && lt "${R[sink_get.socat]-}" "$ud" && lt "${R[load.socat]-}" "${R[load.proxy]-}" && echo 1 || echo 0)" \
 		"proxy faster than socat: $(x "$u" "${R[sink_put.socat]-}")x up, $(x "$ud" "${R[sink_get.socat]-}")x down, $(x "${R[load.proxy]-}" "${R[load.socat]-}")x docker load"
-	verdict "$(lt "$(x "${R[ping_p50.proxy]-}" "${R[ping_p50.direct]-}")" 1.15 && lt "$(x "${R[ka_p50.proxy]-}" "${R[ka_p50.direct]-}")" 1.15 && echo 1 || echo 0)" \
-		"small request latency within 15% of direct (p50): $(x "${R[ping_p50.proxy]-}" "${R[ping_p50.direct]-}")x new connection, $(x "${R[ka_p50.proxy]-}" "${R[ka_p50.direct]-}")x keep-alive (p99 $(x "${R[ping_p99.proxy]-}" "${R[ping_p99.direct]-}")x, $(x "${R[ka_p99.proxy]-}" "${R[ka_p99.direct]-}")x)"
-	verdict "$(lt "$(x "${R[cli_ms.proxy]-}" "${R[cli_ms.direct]-}")" 1.15 && echo 1 || echo 0)" \
-		"a small request as users make it (docker version, the CLI) within 15% of direct: $(x "${R[cli_ms.proxy]-}" "${R[cli_ms.direct]-}")x proxy, $(x "${R[cli_ms.mount]-}" "${R[cli_ms.direct]-}")x mount"
+	# Judged as users feel it (ARCHITECTURE.md, decisions): a docker CLI
+	# command within 5 % of direct.  The raw /_ping overhead is tracked in
+	# added microseconds, not a gate.
+	verdict "$(lt "$(x "${R[cli_ms.proxy]-}" "${R[cli_ms.direct]-}")" 1.05 && echo 1 || echo 0)" \
+		"a small request as users make it (docker version, the CLI) within 5% of direct: $(x "${R[cli_ms.proxy]-}" "${R[cli_ms.direct]-}")x proxy, $(x "${R[cli_ms.mount]-}" "${R[cli_ms.direct]-}")x mount"
+	printf -- '- tracked: raw GET /_ping through the proxy adds %s us on a new connection, %s us keep-alive (p50; %sx and %sx direct)\n' \
+		"$(sub_ "${R[ping_p50.proxy]-}" "${R[ping_p50.direct]-}")" "$(sub_ "${R[ka_p50.proxy]-}" "${R[ka_p50.direct]-}")" \
+		"$(x "${R[ping_p50.proxy]-}" "${R[ping_p50.direct]-}")" "$(x "${R[ka_p50.proxy]-}" "${R[ka_p50.direct]-}")"
 	local want=${NOTE[streams_expected]-0}
 	have streams_open && verdict "$([[ ${R[streams_open.proxy]-} == "$STREAMS" && ${R[streams_events.proxy]-} == "$want/$want" ]] && echo 1 || echo 0)" \
 		"$STREAMS concurrent streams: ${R[streams_open.proxy]-?} open, events ${R[streams_events.proxy]-?} per stream (want $want/$want)"
