@@ -41,9 +41,9 @@ struct json_tokener;
 #define AGENT_JSON_STRICT_BROKEN \
 	(JSON_C_VERSION_NUM >= ((0 << 16) | (18 << 8)))
 /*
- * json-c 0.18 also refuses a number too large for its type while parsing
+ * json-c 0.18 also refuses an integer too large for 64 bits while parsing
  * ("number expected", with the byte); before, it kept it clamped and the
- * agent's own range checks name the key.
+ * agent's own range checks name the key (as they still do for 1e400).
  */
 #define JSON_C_REFUSES_HUGE_NUMBERS \
 	(JSON_C_VERSION_NUM >= ((0 << 16) | (18 << 8)))

@@ -317,7 +317,7 @@ Test(reader, numbers)
 	    huge);
 	line_fails("{\"n\":-99999999999999999999999999}", PROTO_ERR_BAD_JSON,
 	    NULL);
-	line_fails("{\"a\":[1,{\"n\":1e400}]}", PROTO_ERR_BAD_JSON, huge);
+	line_fails("{\"a\":[1,{\"n\":1e400}]}", PROTO_ERR_BAD_JSON, "\"n\"");
 	line_fails("{\"n\":NaN}", PROTO_ERR_BAD_JSON, NULL);
 	line_fails("{\"n\":-Infinity}", PROTO_ERR_BAD_JSON, NULL);
 	line_fails("{\"n\":01}", PROTO_ERR_BAD_JSON, NULL);
