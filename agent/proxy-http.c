@@ -331,8 +331,8 @@ proxy_http_create_complete(struct proxy_conn *c, size_t raw_len)
 	struct http_caller caller = { false, 0, 0 };
 	if (getsockopt(c->client, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
 		caller = (struct http_caller){ true, cred.uid, cred.gid };
-	enum http_rewrite r = (http_route(&h->head, head) ==
-	    HTTP_ROUTE_VOLUME_CREATE ? http_rewrite_volume_create :
+	bool volume = http_route(&h->head, head) == HTTP_ROUTE_VOLUME_CREATE;
+	enum http_rewrite r = (volume ? http_rewrite_volume_create :
 	    http_rewrite_create)(json, dlen, &caller, p->create_fn,
 	    p->create_arg, &body, &blen, why, sizeof why);
 	free(decoded);
@@ -346,7 +346,8 @@ proxy_http_create_complete(struct proxy_conn *c, size_t raw_len)
 		proxy_http_request_done(c);
 		return true;
 	case HTTP_REWRITE_REFUSED:
-		log_notice(PROXY_LOG, "refused a container create: %s", why);
+		log_notice(PROXY_LOG, "refused a %s create: %s", volume ?
+		    "volume" : "container", why);
 		return proxy_http_reply_locally(c, 400, why);
 	case HTTP_REWRITE_CHANGED:
 		break;

@@ -123,6 +123,9 @@ like "...and mounting it fails with the engine's error" \
 direct_docker volume rm -f vmiss vrel >/dev/null 2>&1
 
 # ---- compose: driver_opts with a relative device --------------------------
+# Compose makes ./data absolute (from the project's directory) for a volume
+# with driver: local and o: bind; without the driver it sends ./data as it
+# is, and every engine fails the mount on it.
 if dxu "$D" docker compose version >/dev/null 2>&1; then
 	dxu "$D" sh -c 'mkdir -p /home/dev/volproj/data && echo compose-data > /home/dev/volproj/data/f.txt &&
 	cat > /home/dev/volproj/compose.yaml' <<'YAML'
@@ -135,6 +138,7 @@ services:
       - data:/d
 volumes:
   data:
+    driver: local
     driver_opts:
       type: none
       o: bind
