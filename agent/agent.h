@@ -925,6 +925,12 @@ enum pathmap_result { PATHMAP_KEEP_AS, PATHMAP_EXPOSE, PATHMAP_NOMEM };
  */
 enum pathmap_result pathmap_translate(const struct pathmap *, const char *path,
 	    char **engine);
+/*
+ * The other way: where this distro sees a path the engine reports (the
+ * table's longest engine prefix, and only if translating it back gives
+ * the same path); malloc'd, or NULL when none is (or it is the same).
+ */
+char	*pathmap_user_path(const struct pathmap *, const char *engine);
 /* [{"local", "engine", "kind"}], sorted by local. */
 struct json_object *pathmap_status_json(const struct pathmap *);
 const char *pathmap_kind_name(enum pathmap_kind);

@@ -579,7 +579,8 @@ bind_ensure_mounted(struct bind *b, const char *engine, char *why,
 
 /*
  * The proxy's reply hook: an exposure path (as the engine or this distro
- * sees it), or a path below one, back in the user's terms.
+ * sees it), or a path below one, or one the engine sees of this distro's
+ * (pathmap.c), back in the user's terms.
  */
 static char *
 bind_user_path(void *arg, const char *path)
@@ -594,7 +595,8 @@ bind_user_path(void *arg, const char *path)
 		    path + strlen(at)) >= 0)
 			return user;
 	}
-	return NULL;
+	/* A path the engine sees of ours: /run/desktop/mnt/host/c -> /mnt/c. */
+	return pathmap_user_path(b->map, path);
 }
 
 /* ------------------------------------------------------------------ */

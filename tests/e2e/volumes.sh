@@ -28,6 +28,7 @@ cleanup() {
 	mapfile -t ids < <(direct_docker ps -aq --filter label=com.docker.compose.project=volproj 2>/dev/null)
 	[ ${#ids[@]} -eq 0 ] || direct_docker rm -f "${ids[@]}" >/dev/null 2>&1
 	direct_docker volume rm -f v1 v2 vraw vmiss vrel volproj_data >/dev/null 2>&1
+	rm -rf "$WSL_MNT/wda-vol-test"
 	lab_down "$D"
 }
 trap cleanup EXIT
@@ -108,6 +109,20 @@ if wait_until 15 sh -c "! mountpoint -q $XP && [ ! -e $XP ]"; then
 else not_ok "volume removed: its exposure is unmounted and removed" "$(status_json)"; fi
 unlike "...and gone from the manifest" "$(dx "$D" cat /var/lib/wsl-docker-agent/manifest.json)" "$h"
 is "the distro's files are still there" "$(dxu "$D" cat $V/f.txt 2>&1)" from-the-distro
+
+# ---- a device the engine sees: passed as its path, shown as ours ---------
+S=$WSL_MNT/wda-vol-test
+check "a directory in the shared tmpfs" dx "$D" sh -c "mkdir -p $S && echo from-the-tree > $S/f.txt && chown dev $S"
+is "docker volume create --opt device=$S v2" \
+	"$(dxu "$D" docker volume create --opt type=none --opt o=bind --opt device=$S v2 2>&1)" v2
+is "on the engine's own socket, the device is the engine's path for it" \
+	"$(direct_docker volume inspect -f '{{.Options.device}}' v2)" "$ENGINE_WSL_MNT/wda-vol-test"
+is "docker volume inspect shows $S" \
+	"$(dxu "$D" docker volume inspect -f '{{.Options.device}}' v2 2>&1)" "$S"
+is "docker run -v v2:/data reads it" "$(dxu "$D" docker run --rm -v v2:/data bb cat /data/f.txt 2>&1)" from-the-tree
+check "...and nothing is exposed for it" dx "$D" test ! -e "$BM/$D/$(hash_of $S)"
+check "docker volume rm v2" dxu "$D" docker volume rm v2
+rm -rf "$S"
 
 # ---- what the engine refuses, it refuses as it would without the agent ---
 is "a missing device: the create passes, as the engine takes it" \
