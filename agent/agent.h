@@ -702,6 +702,7 @@ enum http_result { HTTP_MORE, HTTP_DONE, HTTP_BAD, HTTP_OPAQUE,
 enum http_route {
 	HTTP_ROUTE_OTHER,	/* forward, then look for the next request */
 	HTTP_ROUTE_CREATE,	/* POST [/vX.Y]/containers/create */
+	HTTP_ROUTE_VOLUME_CREATE, /* POST [/vX.Y]/volumes/create: held too */
 	HTTP_ROUTE_HIJACK,	/* upgrade or attach/exec start: then opaque */
 };
 
@@ -780,6 +781,13 @@ struct http_caller {
 	uid_t		 uid;
 	gid_t		 gid;
 };
+/* What the hook is asked about. */
+enum http_source_kind {
+	HTTP_SOURCE_BIND,	/* an absolute bind source of a container */
+	HTTP_SOURCE_DEVICE,	/* the absolute device of a local bind volume */
+	HTTP_SOURCE_VOLUME,	/* a named volume a container mounts (path:
+				   its name; a replacement is ignored) */
+};
 /* One absolute bind source of a create, as the hook sees it. */
 struct http_bind_source {
 	const char	*path;
@@ -787,6 +795,8 @@ struct http_bind_source {
 	/* Make it when missing: -v (Binds), Mounts' CreateMountpoint. */
 	bool		 create;
 	const struct http_caller *caller;	/* never NULL */
+	enum http_source_kind kind;
+	const char	*volume;	/* DEVICE: the volume's name, or "" */
 };
 /*
  * Called for each absolute bind source of a create: set *replacement
@@ -804,6 +814,14 @@ enum http_rewrite { HTTP_REWRITE_UNCHANGED, HTTP_REWRITE_CHANGED,
  * forward the original bytes.
  */
 enum http_rewrite http_rewrite_create(const char *body, size_t len,
+	    const struct http_caller *, http_bind_fn, void *arg, char **out,
+	    size_t *outlen, char *why, size_t whylen);
+/*
+ * The same for a volume create: a "local" volume bound to a directory
+ * (DriverOpts type "none", o with "bind") has its absolute device asked
+ * about (HTTP_SOURCE_DEVICE) and rewritten; every other byte stays.
+ */
+enum http_rewrite http_rewrite_volume_create(const char *body, size_t len,
 	    const struct http_caller *, http_bind_fn, void *arg, char **out,
 	    size_t *outlen, char *why, size_t whylen);
 /*
@@ -852,6 +870,46 @@ enum bind_decision bind_decide(const struct pathmap *, const char *source,
  * makes is owned by the caller (if known).  -1 with errno.
  */
 int	bind_make_source(const char *path, const struct http_caller *);
+/*
+ * For volume.c: the table, and exposing a resolved source as a bind
+ * source is (*engine_path, malloc'd: where the engine sees it).
+ */
+const struct pathmap *bind_pathmap(const struct bind *);
+int	bind_expose_as(struct bind *, const char *source, bool read_only,
+	    char **engine_path, char *why, size_t whylen);
+/*
+ * The exposure the engine sees at `engine': mounted again if it is not
+ * (after a reboot).  1 done, 0 not an exposure of ours, -1 (why) failed.
+ */
+int	bind_ensure_mounted(struct bind *, const char *engine, char *why,
+	    size_t whylen);
+
+/* ------------------------------------------------------------------ */
+/* volume.c: local volumes bound to a directory of this distro */
+
+#define VOLUME_LIST_PATH	"/volumes"
+#define VOLUME_NAMES_MAX	4096	/* volumes remembered at most */
+
+struct volumes;
+struct volumes *volumes_new(struct agent *, struct bind *);
+void	volumes_free(struct volumes *);
+/* bind.c's create hook, for the kinds other than HTTP_SOURCE_BIND. */
+int	volumes_on_source(struct volumes *, const struct http_bind_source *,
+	    char **replacement, char *why, size_t whylen);
+/*
+ * The collection's first step: GET /volumes, then done(arg, ok) (ok:
+ * the list came).  -1 when it cannot start (done is not called).
+ */
+int	volumes_list(struct volumes *, void (*done)(void *, bool ok),
+	    void *arg);
+bool	volumes_busy(const struct volumes *);
+/*
+ * Each volume of the list just fetched that is bound to a directory is a
+ * user of its device: appended to containers as {"Id": "volume:N",
+ * "Names": ["volume N"], "Mounts": [{"Source": device}]}.  False when no
+ * list just came (or out of memory): who uses what cannot be told.
+ */
+bool	volumes_add_users(const struct volumes *, struct json_object *containers);
 
 /* ------------------------------------------------------------------ */
 /* pathmap.c: the engine's view of a path, one small table */
@@ -883,6 +941,12 @@ enum pathmap_result { PATHMAP_KEEP_AS, PATHMAP_EXPOSE, PATHMAP_NOMEM };
  */
 enum pathmap_result pathmap_translate(const struct pathmap *, const char *path,
 	    char **engine);
+/*
+ * The other way: where this distro sees a path the engine reports (the
+ * table's longest engine prefix, and only if translating it back gives
+ * the same path); malloc'd, or NULL when none is (or it is the same).
+ */
+char	*pathmap_user_path(const struct pathmap *, const char *engine);
 /* [{"local", "engine", "kind"}], sorted by local. */
 struct json_object *pathmap_status_json(const struct pathmap *);
 const char *pathmap_kind_name(enum pathmap_kind);
@@ -913,7 +977,8 @@ enum http_answer {
 	HTTP_ANSWER_CONTAINERS,		/* GET /containers/json */
 	HTTP_ANSWER_CONTAINER,		/* GET /containers/{id}/json */
 	HTTP_ANSWER_VOLUMES,		/* GET /volumes */
-	HTTP_ANSWER_VOLUME,		/* GET /volumes/{name} */
+	HTTP_ANSWER_VOLUME,		/* GET /volumes/{name}, POST
+					   /volumes/create */
 };
 #define HTTP_ANSWER_NO_BODY	0x80	/* or'ed in: a HEAD request */
 /* The answer a request head asks for (HTTP_ANSWER_NO_BODY for HEAD). */

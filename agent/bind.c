@@ -66,7 +66,8 @@
 
 /* The engine's events that change who uses what. */
 #define BIND_EVENTS_PATH	"/events?filters=%7B%22type%22%3A%5B%22" \
-	"container%22%5D%2C%22event%22%3A%5B%22create%22%2C%22destroy%22%5D%7D"
+	"container%22%2C%22volume%22%5D%2C%22event%22%3A%5B%22create%22%2C" \
+	"%22destroy%22%5D%7D"
 #define BIND_CONTAINERS_PATH	"/containers/json?all=1"
 
 struct bind_exposure {
@@ -85,6 +86,7 @@ struct bind {
 	struct bind_exposure	*x;
 	size_t			 n;
 	struct pathmap		*map;		/* what the engine sees */
+	struct volumes		*vol;		/* volume.c: bind volumes */
 	char			*local_dir;	/* .../docker-desktop-bind-mounts/D */
 	char			*engine_dir;	/* the same, for the engine */
 	bool			 hooked;
@@ -484,7 +486,8 @@ bind_on_source(void *arg, const struct http_bind_source *s,
 	struct bind *b = arg;
 	const char *source = s->path;
 	char *out;
-	const char *engine;
+	if (s->kind != HTTP_SOURCE_BIND)
+		return volumes_on_source(b->vol, s, replacement, why, whylen);
 	enum bind_decision d = bind_decide(b->map, source, &out);
 	if (d == BIND_MISSING && s->create && out != NULL) {
 		/* -v: made here, as dockerd would make it on its side. */
@@ -521,21 +524,63 @@ bind_on_source(void *arg, const struct http_bind_source *s,
 	case BIND_EXPOSE:
 		break;
 	}
-	int r = bind_expose(b, out, s->read_only, &engine, why, whylen);
+	int r = bind_expose_as(b, out, s->read_only, replacement, why, whylen);
 	free(out);
-	if (r < 0)
+	return r;
+}
+
+int
+bind_expose_as(struct bind *b, const char *source, bool read_only,
+    char **engine_path, char *why, size_t whylen)
+{
+	const char *engine;
+	if (bind_expose(b, source, read_only, &engine, why, whylen) < 0)
 		return -1;
-	*replacement = strdup(engine);
-	if (*replacement == NULL) {
+	*engine_path = strdup(engine);
+	if (*engine_path == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return -1;
 	}
 	return 0;
 }
 
+const struct pathmap *
+bind_pathmap(const struct bind *b)
+{
+	return b->map;
+}
+
+int
+bind_ensure_mounted(struct bind *b, const char *engine, char *why,
+    size_t whylen)
+{
+	struct bind_exposure *x = NULL;
+	for (size_t i = 0; i < b->n && x == NULL; i++)
+		if (util_path_within(engine, b->x[i].engine))
+			x = &b->x[i];
+	if (x == NULL)
+		return 0;
+	if (x->mounted && wsl_is_mount_point(NULL, x->local))
+		return 1;
+	struct stat st;
+	x->mounted = false;
+	if (stat(x->source, &st) < 0 ||
+	    bind_make_point(x->local, S_ISDIR(st.st_mode)) < 0 ||
+	    bind_mount(x, false) < 0) {
+		snprintf(why, whylen, "cannot re-expose %s to the engine at %s: "
+		    "%s", x->source, x->local, strerror(errno));
+		return -1;
+	}
+	log_notice(BIND_LOG, "re-mounted %s at %s for a volume bound to it",
+	    x->source, x->engine);
+	agent_state_changed(b->agent);
+	return 1;
+}
+
 /*
  * The proxy's reply hook: an exposure path (as the engine or this distro
- * sees it), or a path below one, back in the user's terms.
+ * sees it), or a path below one, or one the engine sees of this distro's
+ * (pathmap.c), back in the user's terms.
  */
 static char *
 bind_user_path(void *arg, const char *path)
@@ -550,7 +595,8 @@ bind_user_path(void *arg, const char *path)
 		    path + strlen(at)) >= 0)
 			return user;
 	}
-	return NULL;
+	/* A path the engine sees of ours: /run/desktop/mnt/host/c -> /mnt/c. */
+	return pathmap_user_path(b->map, path);
 }
 
 /* ------------------------------------------------------------------ */
@@ -848,6 +894,11 @@ bind_gc_reply(struct bind *b, int code, struct evbuffer *body)
 {
 	struct json_object *all = code == 200 ?
 	    engine_get_json(body, HTTP_CREATE_DEPTH_MAX) : NULL;
+	if (all != NULL && json_object_is_type(all, json_type_array) &&
+	    !volumes_add_users(b->vol, all)) {
+		json_object_put(all);	/* volume.c said why */
+		return;
+	}
 	if (all == NULL || !json_object_is_type(all, json_type_array)) {
 		snprintf(b->error, sizeof b->error, "GET %s answered %d%s",
 		    BIND_CONTAINERS_PATH, code, code == 200 ?
@@ -867,19 +918,42 @@ bind_gc_reply(struct bind *b, int code, struct evbuffer *body)
 }
 
 static void
+bind_gc_no_engine(struct bind *b)
+{
+	log_state(LOG_LVL_WARN, BIND_LOG, "bind.gc", "cannot connect to the "
+	    "engine at %s to collect exposed bind sources",
+	    b->agent->engine_path);
+}
+
+/* The volumes are listed (or not): the containers next. */
+static void
+bind_gc_volumes_done(void *arg, bool ok)
+{
+	struct bind *b = arg;
+	if (!ok) {
+		if (b->gc_again) {
+			b->gc_again = false;
+			bind_gc_later(b, BIND_GC_DELAY_MS);
+		}
+		return;
+	}
+	b->gc = bind_get_start(b, BIND_CONTAINERS_PATH, false);
+	if (b->gc == NULL)
+		bind_gc_no_engine(b);
+}
+
+static void
 bind_gc_start(struct bind *b)
 {
-	if (b->gc != NULL) {
+	if (b->gc != NULL || volumes_busy(b->vol)) {
 		b->gc_again = true;
 		return;
 	}
 	if (b->n == 0 || !b->agent->engine_socket_present)
 		return;
-	b->gc = bind_get_start(b, BIND_CONTAINERS_PATH, false);
-	if (b->gc == NULL)
-		log_state(LOG_LVL_WARN, BIND_LOG, "bind.gc", "cannot connect to "
-		    "the engine at %s to collect exposed bind sources",
-		    b->agent->engine_path);
+	/* Volumes first: a volume bound to an exposure is one of its users. */
+	if (volumes_list(b->vol, bind_gc_volumes_done, b) < 0)
+		bind_gc_no_engine(b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -962,7 +1036,8 @@ bind_new(struct agent *a)
 	b->retry = (struct backoff){ BIND_RETRY_FIRST_MS, BIND_RETRY_MAX_MS, 0 };
 	b->gc_timer = evtimer_new(a->base, bind_gc_fired, b);
 	b->events_timer = evtimer_new(a->base, bind_events_fired, b);
-	if (b->gc_timer == NULL || b->events_timer == NULL ||
+	b->vol = volumes_new(a, b);
+	if (b->gc_timer == NULL || b->events_timer == NULL || b->vol == NULL ||
 	    bind_set_dirs(b) < 0) {
 		bind_free(b);
 		return NULL;
@@ -1007,6 +1082,7 @@ bind_free(struct bind *b)
 		proxy_set_create_hook(expose_proxy(b->agent->expose), NULL, NULL);
 	bind_events_stop(b);
 	engine_get_free(b->gc);
+	volumes_free(b->vol);
 	if (b->gc_timer != NULL)
 		event_free(b->gc_timer);
 	if (b->events_timer != NULL)

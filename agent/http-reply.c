@@ -16,14 +16,16 @@
  *   GET /volumes/{name}        Options.device (a local volume bound to a
  *                              directory, re-exposed when mounted)
  *   GET /volumes               Volumes[].Options.device
+ *   POST /volumes/create       Options.device (its 201 answer)
  *
  * Only those fields, only absolute strings, and only what the callback
  * (bind.c) recognises are replaced.  Mountpoint, and the Source of a
  * volume's mount, are the engine's own /var/lib/docker paths, never an
- * exposure, and stay.  A held answer is a 200 with a JSON content type
- * and at most HTTP_REPLY_BODY_MAX bytes; a rewritten one is framed anew
- * with Content-Length (chunked framing and trailers go), and one that did
- * not change is sent as it came, byte for byte.  Every other response
+ * exposure, and stay.  A held answer is a 200 (a volume create's: a 201)
+ * with a JSON content type and at most HTTP_REPLY_BODY_MAX bytes; a
+ * rewritten one is framed anew with Content-Length (chunked framing and
+ * trailers go), and one that did not change is sent as it came, byte for
+ * byte.  Every other response
  * passes as it is: heads are read, bodies are spliced by their framing,
  * and a 101, a hijacked stream (attach, exec), a body that ends at EOF or
  * anything this file cannot follow makes the rest of the connection
@@ -67,10 +69,13 @@ http_answer_of(const struct http_head *h, const char *buf)
 		return HTTP_ANSWER_HIJACK;
 	if (strcmp(h->method, "HEAD") == 0)
 		return HTTP_ANSWER_OTHER | HTTP_ANSWER_NO_BODY;
-	if (strcmp(h->method, "GET") != 0)
-		return HTTP_ANSWER_OTHER;
 	char path[1024];
 	const char *p = http_api_path(h, buf, path, sizeof path);
+	/* The volume created, as GET /volumes/{name} has it (201). */
+	if (strcmp(h->method, "POST") == 0 && strcmp(p, "/volumes/create") == 0)
+		return HTTP_ANSWER_VOLUME;
+	if (strcmp(h->method, "GET") != 0)
+		return HTTP_ANSWER_OTHER;
 	if (strcmp(p, "/containers/json") == 0)
 		return HTTP_ANSWER_CONTAINERS;
 	if (reply_path_is(p, "/containers/", "/json"))
@@ -477,7 +482,8 @@ reply_head_done(struct http_reply *r, bool hooked, struct http_reply_action *a)
 		return true;
 	if (h->until_close)
 		return reply_opaque(r, a, NULL);
-	if (hooked && reply_held_answer(answer) && h->status == 200 && h->json) {
+	if (hooked && reply_held_answer(answer) && (h->status == 200 ||
+	    (h->status == 201 && answer == HTTP_ANSWER_VOLUME)) && h->json) {
 		if (h->framing == HTTP_BODY_CHUNKED ||
 		    (h->framing == HTTP_BODY_LENGTH &&
 		    h->length <= HTTP_REPLY_BODY_MAX)) {

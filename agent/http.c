@@ -410,6 +410,8 @@ http_route(const struct http_head *h, const char *buf)
 	bool post = strcmp(h->method, "POST") == 0;
 	if (post && strcmp(p, "/containers/create") == 0)
 		return HTTP_ROUTE_CREATE;
+	if (post && strcmp(p, "/volumes/create") == 0)
+		return HTTP_ROUTE_VOLUME_CREATE;
 	/* Requests docker answers by taking over the connection. */
 	if ((post && (http_path_is(p, "/containers/", "/attach") ||
 	    http_path_is(p, "/exec/", "/start") || strcmp(p, "/session") == 0 ||
@@ -730,6 +732,8 @@ struct http_rw {
 	bool		 changed;
 	char		*why;
 	size_t		 whylen;
+	enum http_source_kind kind;	/* what is being asked about */
+	const char	*volume;
 };
 
 /* Ask about one source; *repl is the replacement, or NULL to keep it. */
@@ -737,7 +741,8 @@ static int
 http_rw_source(struct http_rw *rw, const char *source, bool ro, bool create,
     char **repl)
 {
-	const struct http_bind_source s = { source, ro, create, rw->caller };
+	const struct http_bind_source s = { source, ro, create, rw->caller,
+	    rw->kind, rw->volume };
 	*repl = NULL;
 	if (rw->fn(rw->arg, &s, repl, rw->why, rw->whylen) < 0)
 		return -1;
@@ -748,6 +753,38 @@ http_rw_source(struct http_rw *rw, const char *source, bool ro, bool create,
 	return 0;
 }
 
+/* A named volume a container mounts: told, never rewritten. */
+static int
+http_rw_volume(struct http_rw *rw, const char *name, size_t len)
+{
+	char *n = strndup(name, len), *repl;
+	if (n == NULL) {
+		snprintf(rw->why, rw->whylen, "out of memory");
+		return -1;
+	}
+	rw->kind = HTTP_SOURCE_VOLUME;
+	int r = http_rw_source(rw, n, false, false, &repl);
+	rw->kind = HTTP_SOURCE_BIND;
+	free(repl);
+	free(n);
+	return r;
+}
+
+/* "name:/dst[:opts]", the form -v gives a named volume. */
+static bool
+http_volume_spec(struct json_object *b, size_t *name_len)
+{
+	if (!json_object_is_type(b, json_type_string))
+		return false;
+	const char *spec = json_object_get_string(b);
+	const char *c = strchr(spec, ':');
+	if (c == NULL || c == spec || spec[0] == '/' ||
+	    (size_t)json_object_get_string_len(b) != strlen(spec))
+		return false;
+	*name_len = (size_t)(c - spec);
+	return true;
+}
+
 static int
 http_rw_binds(struct http_rw *rw, struct json_object *binds)
 {
@@ -756,9 +793,13 @@ http_rw_binds(struct http_rw *rw, struct json_object *binds)
 		const char *spec;
 		size_t slen;
 		bool ro;
-		if (!http_bind_entry(json_object_array_get_idx(binds, i), &spec,
-		    &slen, &ro))
+		struct json_object *e = json_object_array_get_idx(binds, i);
+		if (!http_bind_entry(e, &spec, &slen, &ro)) {
+			if (http_volume_spec(e, &slen) && http_rw_volume(rw,
+			    json_object_get_string(e), slen) < 0)
+				return -1;
 			continue;
+		}
 		char *src = strndup(spec, slen), *repl;
 		if (src == NULL) {
 			snprintf(rw->why, rw->whylen, "out of memory");
@@ -806,6 +847,15 @@ http_rw_mounts(struct http_rw *rw, struct json_object *mounts)
 		/* API 1.42+: compose's bind.create_host_path. */
 		struct json_object *mk = http_get(http_get(m, "BindOptions",
 		    json_type_object), "CreateMountpoint", json_type_boolean);
+		if (type != NULL && src != NULL &&
+		    strcmp(json_object_get_string(type), "volume") == 0 &&
+		    json_object_get_string_len(src) > 0 &&
+		    json_object_get_string(src)[0] != '/') {
+			if (http_rw_volume(rw, json_object_get_string(src),
+			    (size_t)json_object_get_string_len(src)) < 0)
+				return -1;
+			continue;
+		}
 		if (type == NULL || src == NULL ||
 		    strcmp(json_object_get_string(type), "bind") != 0)
 			continue;
@@ -833,9 +883,71 @@ http_rw_mounts(struct http_rw *rw, struct json_object *mounts)
 	return 0;
 }
 
-enum http_rewrite
-http_rewrite_create(const char *body, size_t len,
-    const struct http_caller *caller, http_bind_fn fn, void *arg, char **out,
+/* A container create's sources: HostConfig.Binds and .Mounts. */
+static int
+http_rw_container(struct http_rw *rw, struct json_object *root)
+{
+	struct json_object *hc = http_get(root, "HostConfig", json_type_object);
+	struct json_object *binds = http_get(hc, "Binds", json_type_array);
+	struct json_object *mounts = http_get(hc, "Mounts", json_type_array);
+	return (binds != NULL && http_rw_binds(rw, binds) < 0) ||
+	    (mounts != NULL && http_rw_mounts(rw, mounts) < 0) ? -1 : 0;
+}
+
+/*
+ * A volume create's device, when the local driver is to bind it: Driver
+ * "local" (or none: the default), DriverOpts type "none" and an o with
+ * bind or rbind.  A relative device is left to the engine, whose mount
+ * fails on it, as it would without the agent.
+ */
+static int
+http_rw_volume_create(struct http_rw *rw, struct json_object *root)
+{
+	struct json_object *drv = http_get(root, "Driver", json_type_string);
+	struct json_object *name = http_get(root, "Name", json_type_string);
+	struct json_object *opts = http_get(root, "DriverOpts",
+	    json_type_object), *type, *o, *dev;
+	if ((drv != NULL && json_object_get_string_len(drv) > 0 &&
+	    strcmp(json_object_get_string(drv), "local") != 0) ||
+	    opts == NULL ||
+	    !json_object_object_get_ex(opts, "type", &type) ||
+	    !json_object_is_type(type, json_type_string) ||
+	    strcmp(json_object_get_string(type), "none") != 0 ||
+	    !json_object_object_get_ex(opts, "o", &o) ||
+	    !json_object_is_type(o, json_type_string) ||
+	    !json_object_object_get_ex(opts, "device", &dev) ||
+	    !json_object_is_type(dev, json_type_string))
+		return 0;
+	const char *ov = json_object_get_string(o);
+	size_t ol = (size_t)json_object_get_string_len(o);
+	const char *d = json_object_get_string(dev);
+	if ((!http_list_has(ov, ol, "bind") && !http_list_has(ov, ol, "rbind")) ||
+	    d[0] != '/' || (size_t)json_object_get_string_len(dev) != strlen(d))
+		return 0;
+	rw->kind = HTTP_SOURCE_DEVICE;
+	rw->volume = name != NULL ? json_object_get_string(name) : "";
+	char *repl;
+	if (http_rw_source(rw, d, http_list_has(ov, ol, "ro"), false,
+	    &repl) < 0)
+		return -1;
+	if (repl == NULL)
+		return 0;
+	struct json_object *v = json_object_new_string(repl);
+	free(repl);
+	if (v == NULL || json_object_object_add(opts, "device", v) < 0) {
+		json_object_put(v);
+		snprintf(rw->why, rw->whylen, "out of memory");
+		return -1;
+	}
+	rw->changed = true;
+	return 0;
+}
+
+/* Parse, walk, write back: bounded, and every other byte as it was. */
+static enum http_rewrite
+http_rewrite_json(const char *body, size_t len,
+    const struct http_caller *caller, http_bind_fn fn, void *arg,
+    int (*walk)(struct http_rw *, struct json_object *), char **out,
     size_t *outlen, char *why, size_t whylen)
 {
 	static const struct http_caller unknown = { false, 0, 0 };
@@ -854,12 +966,8 @@ http_rewrite_create(const char *body, size_t len,
 		return HTTP_REWRITE_UNREADABLE;
 	}
 	struct http_rw rw = { fn, arg, caller != NULL ? caller : &unknown,
-	    false, why, whylen };
-	struct json_object *hc = http_get(root, "HostConfig", json_type_object);
-	struct json_object *binds = http_get(hc, "Binds", json_type_array);
-	struct json_object *mounts = http_get(hc, "Mounts", json_type_array);
-	if ((binds != NULL && http_rw_binds(&rw, binds) < 0) ||
-	    (mounts != NULL && http_rw_mounts(&rw, mounts) < 0)) {
+	    false, why, whylen, HTTP_SOURCE_BIND, NULL };
+	if (walk(&rw, root) < 0) {
 		json_object_put(root);
 		return HTTP_REWRITE_REFUSED;
 	}
@@ -874,6 +982,24 @@ http_rewrite_create(const char *body, size_t len,
 		return HTTP_REWRITE_UNREADABLE;
 	}
 	return HTTP_REWRITE_CHANGED;
+}
+
+enum http_rewrite
+http_rewrite_create(const char *body, size_t len,
+    const struct http_caller *caller, http_bind_fn fn, void *arg, char **out,
+    size_t *outlen, char *why, size_t whylen)
+{
+	return http_rewrite_json(body, len, caller, fn, arg, http_rw_container,
+	    out, outlen, why, whylen);
+}
+
+enum http_rewrite
+http_rewrite_volume_create(const char *body, size_t len,
+    const struct http_caller *caller, http_bind_fn fn, void *arg, char **out,
+    size_t *outlen, char *why, size_t whylen)
+{
+	return http_rewrite_json(body, len, caller, fn, arg,
+	    http_rw_volume_create, out, outlen, why, whylen);
 }
 
 /* ------------------------------------------------------------------ */

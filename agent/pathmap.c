@@ -455,6 +455,38 @@ pathmap_translate(const struct pathmap *m, const char *path, char **engine)
 	return PATHMAP_KEEP_AS;
 }
 
+char *
+pathmap_user_path(const struct pathmap *m, const char *engine)
+{
+	const struct pathmap_entry *best = NULL;
+	size_t best_len = 0;
+	for (size_t i = 0; m != NULL && engine[0] == '/' && i < m->n; i++) {
+		const struct pathmap_entry *x = &m->e[i];
+		size_t len = x->engine != NULL ? strlen(x->engine) : 0;
+		if (len > 1 && (best == NULL || len > best_len) &&
+		    strcmp(x->engine, x->local) != 0 &&
+		    util_path_within(engine, x->engine)) {
+			best = x;
+			best_len = len;
+		}
+	}
+	if (best == NULL)
+		return NULL;
+	const char *rest = engine + best_len;
+	char *local, *back = NULL;
+	if (asprintf(&local, "%s%s", strcmp(best->local, "/") == 0 &&
+	    rest[0] != '\0' ? "" : best->local, rest) < 0)
+		return NULL;
+	/* Only what the table turns back into this very path. */
+	if (pathmap_translate(m, local, &back) != PATHMAP_KEEP_AS ||
+	    strcmp(back, engine) != 0) {
+		free(local);
+		local = NULL;
+	}
+	free(back);
+	return local;
+}
+
 struct json_object *
 pathmap_status_json(const struct pathmap *m)
 {

@@ -4,8 +4,9 @@
  * connection, while a create hook is set (bind.c, in proxy mode): heads
  * are read into a buffer and forwarded as read, bodies are passed on by
  * Content-Length or chunk framing (spliced where they are large), and
- * only container creates are held whole, so their bind sources can be
- * re-exposed and the body rewritten.  After an upgrade, an attach or exec
+ * only container and volume creates are held whole, so their bind
+ * sources (a bind volume's device) can be re-exposed and the body
+ * rewritten.  After an upgrade, an attach or exec
  * start, or a head too large to follow, the connection goes back to
  * proxy.c to be spliced blindly.  A request refused here is answered
  * locally once the engine has sent everything it owes.  http.c does the
@@ -330,8 +331,10 @@ proxy_http_create_complete(struct proxy_conn *c, size_t raw_len)
 	struct http_caller caller = { false, 0, 0 };
 	if (getsockopt(c->client, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
 		caller = (struct http_caller){ true, cred.uid, cred.gid };
-	enum http_rewrite r = http_rewrite_create(json, dlen, &caller,
-	    p->create_fn, p->create_arg, &body, &blen, why, sizeof why);
+	bool volume = http_route(&h->head, head) == HTTP_ROUTE_VOLUME_CREATE;
+	enum http_rewrite r = (volume ? http_rewrite_volume_create :
+	    http_rewrite_create)(json, dlen, &caller, p->create_fn,
+	    p->create_arg, &body, &blen, why, sizeof why);
 	free(decoded);
 	switch (r) {
 	case HTTP_REWRITE_UNREADABLE:
@@ -343,7 +346,8 @@ proxy_http_create_complete(struct proxy_conn *c, size_t raw_len)
 		proxy_http_request_done(c);
 		return true;
 	case HTTP_REWRITE_REFUSED:
-		log_notice(PROXY_LOG, "refused a container create: %s", why);
+		log_notice(PROXY_LOG, "refused a %s create: %s", volume ?
+		    "volume" : "container", why);
 		return proxy_http_reply_locally(c, 400, why);
 	case HTTP_REWRITE_CHANGED:
 		break;
@@ -437,7 +441,8 @@ proxy_http_head_done(struct proxy_conn *c)
 	 * head no longer asks.  The engine -> client direction is the
 	 * engine's alone, so the proxy never answers 100 itself.
 	 */
-	if (route == HTTP_ROUTE_CREATE && h->head.framing != HTTP_BODY_NONE) {
+	if ((route == HTTP_ROUTE_CREATE || route == HTTP_ROUTE_VOLUME_CREATE) &&
+	    h->head.framing != HTTP_BODY_NONE) {
 		if (h->head.framing == HTTP_BODY_LENGTH &&
 		    h->head.length > HTTP_CREATE_BODY_MAX) {
 			log_state(LOG_LVL_WARN, PROXY_LOG, "proxy.create.large",

@@ -38,12 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-lab_up
-lab_distro "$D"
-check "the agent's configuration for the $LAB_ENGINE flavour" agent_config "$D"
-like "the agent starts" "$(dx "$D" $AG start 2>&1)" "started"
-
-hash_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+agent_up "$D"
 # Mounts below the bind-mount tree, as the engine's side (this machine) sees them.
 host_mounts() { awk -v p="$BM/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo; }
 no_host_mounts() { [ -z "$(host_mounts)" ]; }

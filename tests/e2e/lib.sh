@@ -141,3 +141,15 @@ agent_config() { # distro [members]
 	printf '{ "bind": { %s } }\n' "$bind" |
 		dx "$1" sh -c 'mkdir -p /etc/wsl-docker-agent && cat >/etc/wsl-docker-agent/config.json'
 }
+
+# agent_up DISTRO: the lab up, DISTRO in it, the agent configured for the
+# flavour (agent_config) and started; two checks.
+agent_up() { # distro
+	lab_up
+	lab_distro "$1"
+	check "the agent's configuration for the $LAB_ENGINE flavour" agent_config "$1"
+	like "the agent starts" "$(dx "$1" wsl-docker-agent start 2>&1)" "started"
+}
+
+# The sha256 of a path, as the agent names its exposure.
+hash_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }

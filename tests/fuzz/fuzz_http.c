@@ -4,7 +4,7 @@
  * first byte picks the piece size, so heads and chunked bodies split
  * across reads are covered; the rest goes through the head parser, the
  * router, the chunked follower (fed in pieces, as proxy.c does), the
- * chunked decoder and the create rewrite.  Any input: no crash, no leak,
+ * chunked decoder and the container and volume create rewrites.  Any input: no crash, no leak,
  * no undefined behaviour, and the followers never claim more bytes than
  * they were given.
  */
@@ -84,6 +84,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(dec);
 	if (http_rewrite_create(in, n, NULL, fuzz_bind, NULL, &out, &olen, why,
 	    sizeof why) == HTTP_REWRITE_CHANGED && (out == NULL || olen == 0))
+		abort();
+	free(out);
+	out = NULL;
+	if (http_rewrite_volume_create(in, n, NULL, fuzz_bind, NULL, &out,
+	    &olen, why, sizeof why) == HTTP_REWRITE_CHANGED &&
+	    (out == NULL || olen == 0))
 		abort();
 	free(out);
 	return 0;

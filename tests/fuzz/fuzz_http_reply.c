@@ -3,7 +3,7 @@
  * libFuzzer target: what the engine answers through the proxy.  The first
  * byte picks the read size (answers split across reads), the second the
  * requests being answered (eight, from a fixed set: inspects, lists,
- * HEAD, an upgrade, others); the rest is the engine's byte stream, run
+ * a volume create, HEAD, an upgrade, others); the rest is the engine's byte stream, run
  * through the follower, and as a body through the rewrite of every
  * answer kind.  Any input: no crash, leak or undefined behaviour, and an
  * answer the follower did not rewrite reaches the client byte for byte.
@@ -27,7 +27,9 @@ static const char *const fuzz_requests[] = {
 	    "Upgrade: tcp\r\n\r\n",
 	"GET /_ping HTTP/1.1\r\n\r\n",
 	"POST /exec/e/start HTTP/1.1\r\n\r\n",
+	"POST /v1.45/volumes/create HTTP/1.1\r\n\r\n",
 };
+#define FUZZ_NREQ	(sizeof fuzz_requests / sizeof fuzz_requests[0])
 
 static char *
 fuzz_user_path(void *arg, const char *path)
@@ -54,7 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_reply r;
 	http_reply_init(&r);
 	for (int i = 0; i < 8; i++) {
-		const char *req = fuzz_requests[(pick >> (i % 3)) % 8];
+		const char *req = fuzz_requests[(pick >> (i % 3)) % FUZZ_NREQ];
 		struct http_head_parser p;
 		struct http_head h;
 		char why[64];

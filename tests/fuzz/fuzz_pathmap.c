@@ -3,8 +3,9 @@
  * libFuzzer target: the engine's view of a path (pathmap.c).  The first
  * line of the input is bind.shared_paths (used when config.c would accept
  * it), the rest is mountinfo.  Any bytes must give a table within its
- * bound whose every entry translates its own prefix to its engine path;
- * never a crash, a leak or UB.
+ * bound whose every entry translates its own prefix to its engine path,
+ * and a path the engine sees back to one that translates to it; never a
+ * crash, a leak or UB.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -64,6 +65,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    json_object_get_string(g)) != 0)
 			abort();
 		free(out);
+		/* Back: a user path, if any, translates to the same path. */
+		char *below, *user, *again = NULL;
+		if (g == NULL || asprintf(&below, "%s/x", json_object_get_string(
+		    g)) < 0)
+			continue;
+		user = pathmap_user_path(m, below);
+		if (user != NULL && (pathmap_translate(m, user, &again) !=
+		    PATHMAP_KEEP_AS || strcmp(again, below) != 0))
+			abort();
+		free(again);
+		free(user);
+		free(below);
 	}
 	json_object_put(a);
 	pathmap_free(m);

@@ -418,6 +418,8 @@ fake_bind(void *arg, const struct http_bind_source *s, char **repl,
 	int *calls = arg;
 	const char *source = s->path;
 	bool ro = s->read_only;
+	if (s->kind != HTTP_SOURCE_BIND)
+		return 0;	/* volumes: see http_rewrite_volume below */
 	(*calls)++;
 	if (strncmp(source, "/missing", 8) == 0) {
 		snprintf(why, whylen, "bind source path does not exist: %s",
@@ -561,6 +563,135 @@ Test(http_rewrite, member_names_match_as_the_engine_reads_them)
 	cr_assert(eq(int, calls, 1), "only the last HostConfig counts");
 	cr_assert(not(eq(ptr, strstr(out, "/X/mk/home/c:/c"), NULL)));
 	free(out);
+}
+
+/* What a hook was asked, one "kind:path[:volume]" line each. */
+struct asked {
+	char	 log[1024];
+};
+
+static int
+record_hook(void *arg, const struct http_bind_source *s, char **repl,
+    char *why, size_t whylen)
+{
+	struct asked *a = arg;
+	static const char *const kinds[] = { "bind", "device", "volume" };
+	size_t o = strlen(a->log);
+	snprintf(a->log + o, sizeof a->log - o, "%s:%s%s%s%s\n", kinds[s->kind],
+	    s->path, s->volume != NULL ? ":" : "",
+	    s->volume != NULL ? s->volume : "", s->read_only ? ":ro" : "");
+	if (strstr(s->path, "missing") != NULL) {
+		snprintf(why, whylen, "refused %s", s->path);
+		return -1;
+	}
+	/* A replacement for a named volume is not used. */
+	return asprintf(repl, "/E%s", s->path) < 0 ? -1 : 0;
+}
+
+static enum http_rewrite
+rewrite_volume(const char *body, char **out, struct asked *a)
+{
+	size_t n;
+	char why[256];
+	a->log[0] = '\0';
+	*out = NULL;
+	return http_rewrite_volume_create(body, strlen(body), NULL, record_hook,
+	    a, out, &n, why, sizeof why);
+}
+
+Test(http_rewrite, a_bind_volume_has_its_device_rewritten)
+{
+	struct asked a;
+	char *out;
+	const char *body = "{\"Name\":\"v1\",\"Driver\":\"local\",\"DriverOpts\":"
+	    "{\"device\":\"/home/dev/vol\",\"o\":\"bind\",\"type\":\"none\"},"
+	    "\"Labels\":{\"com.docker.compose.volume\":\"data\",\"n\":1.50}}";
+	cr_assert(eq(int, rewrite_volume(body, &out, &a), HTTP_REWRITE_CHANGED));
+	cr_assert(eq(str, a.log, "device:/home/dev/vol:v1\n"));
+	cr_assert(eq(str, out, "{\"Name\":\"v1\",\"Driver\":\"local\",\"DriverOpts\":"
+	    "{\"device\":\"/E/home/dev/vol\",\"o\":\"bind\",\"type\":\"none\"},"
+	    "\"Labels\":{\"com.docker.compose.volume\":\"data\",\"n\":1.50}}"),
+	    "every other byte as it was");
+	free(out);
+	/* No driver (the default), names as Go reads them, rbind,ro. */
+	cr_assert(eq(int, rewrite_volume("{\"name\":\"v2\",\"driveropts\":"
+	    "{\"type\":\"none\",\"o\":\"rbind,ro\",\"device\":\"/srv/x\"}}",
+	    &out, &a), HTTP_REWRITE_CHANGED));
+	cr_assert(eq(str, a.log, "device:/srv/x:v2:ro\n"));
+	cr_assert(not(eq(ptr, strstr(out, "\"device\":\"/E/srv/x\""), NULL)));
+	free(out);
+	/* The engine names it. */
+	cr_assert(eq(int, rewrite_volume("{\"DriverOpts\":{\"type\":\"none\","
+	    "\"o\":\"bind\",\"device\":\"/a\"}}", &out, &a),
+	    HTTP_REWRITE_CHANGED));
+	cr_assert(eq(str, a.log, "device:/a:\n"));
+	free(out);
+}
+
+Test(http_rewrite, other_volumes_are_left_alone)
+{
+	static const char *const bodies[] = {
+		"{\"Name\":\"v\"}",
+		"{\"Name\":\"v\",\"Driver\":\"local\",\"DriverOpts\":{}}",
+		/* Another driver, another type, no bind, relative, no device. */
+		"{\"Driver\":\"nfs\",\"DriverOpts\":{\"type\":\"none\",\"o\":"
+		    "\"bind\",\"device\":\"/a\"}}",
+		"{\"DriverOpts\":{\"type\":\"nfs\",\"o\":\"addr=1.2.3.4\","
+		    "\"device\":\":/a\"}}",
+		"{\"DriverOpts\":{\"type\":\"tmpfs\",\"o\":\"size=1m\","
+		    "\"device\":\"tmpfs\"}}",
+		"{\"DriverOpts\":{\"type\":\"none\",\"o\":\"bindx\","
+		    "\"device\":\"/a\"}}",
+		"{\"DriverOpts\":{\"type\":\"none\",\"o\":\"bind\","
+		    "\"device\":\"./data\"}}",
+		"{\"DriverOpts\":{\"type\":\"none\",\"o\":\"bind\"}}",
+		"{\"DriverOpts\":{\"type\":\"none\",\"o\":\"bind\","
+		    "\"device\":7}}",
+	};
+	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+		struct asked a;
+		char *out;
+		cr_assert(eq(int, rewrite_volume(bodies[i], &out, &a),
+		    HTTP_REWRITE_UNCHANGED), "%s", bodies[i]);
+		cr_assert(eq(str, a.log, ""), "%s", bodies[i]);
+	}
+	struct asked a;
+	char *out;
+	cr_assert(eq(int, rewrite_volume("{\"DriverOpts\":{\"type\":\"none\","
+	    "\"o\":\"bind\",\"device\":\"/missing\"}}", &out, &a),
+	    HTTP_REWRITE_REFUSED));
+	cr_assert(eq(int, rewrite_volume("[]", &out, &a),
+	    HTTP_REWRITE_UNREADABLE));
+	/* A container create's body means nothing here, and vice versa. */
+	cr_assert(eq(int, rewrite_volume("{\"HostConfig\":{\"Binds\":"
+	    "[\"/home/a:/a\"]}}", &out, &a), HTTP_REWRITE_UNCHANGED));
+}
+
+Test(http_rewrite, named_volumes_a_container_mounts_are_told)
+{
+	struct asked a = { "" };
+	char *out = NULL;
+	size_t n;
+	char why[256];
+	const char *body = "{\"HostConfig\":{\"Binds\":[\"v1:/data\","
+	    "\"/home/a:/a\",\"v2:/d2:ro\",\"/anon\",\":/x\"],\"Mounts\":["
+	    "{\"Type\":\"volume\",\"Source\":\"v3\",\"Target\":\"/v3\"},"
+	    "{\"Type\":\"volume\",\"Target\":\"/anon2\"},"
+	    "{\"Type\":\"volume\",\"Source\":\"/abs\",\"Target\":\"/x\"}]}}";
+	cr_assert(eq(int, http_rewrite_create(body, strlen(body), NULL,
+	    record_hook, &a, &out, &n, why, sizeof why), HTTP_REWRITE_CHANGED));
+	cr_assert(eq(str, a.log, "volume:v1\nbind:/home/a\nvolume:v2\n"
+	    "volume:v3\n"));
+	cr_assert(not(eq(ptr, strstr(out, "\"v1:/data\""), NULL)),
+	    "a named volume is never rewritten: %s", out);
+	cr_assert(not(eq(ptr, strstr(out, "\"Source\":\"v3\""), NULL)), "%s", out);
+	free(out);
+	/* The hook refusing a volume (its exposure cannot be mounted). */
+	a.log[0] = '\0';
+	const char *refused = "{\"HostConfig\":{\"Binds\":[\"missing:/d\"]}}";
+	cr_assert(eq(int, http_rewrite_create(refused, strlen(refused), NULL,
+	    record_hook, &a, &out, &n, why, sizeof why), HTTP_REWRITE_REFUSED));
+	cr_assert(eq(str, why, "refused missing"));
 }
 
 Test(http_rewrite, unchanged_refused_unreadable)

@@ -138,7 +138,11 @@ Test(http_reply, which_answers_are_held)
 	    "\r\n\r\n"), HTTP_ANSWER_OTHER));
 	cr_assert(eq(u32, answer("GET /containers/a/b/json HTTP/1.1\r\n\r\n"),
 	    HTTP_ANSWER_OTHER));
-	cr_assert(eq(u32, answer("POST /volumes/create HTTP/1.1\r\n\r\n"),
+	cr_assert(eq(u32, answer("POST /v1.45/volumes/create HTTP/1.1\r\n"
+	    "\r\n"), HTTP_ANSWER_VOLUME), "the volume created");
+	cr_assert(eq(u32, answer("POST /containers/create HTTP/1.1\r\n\r\n"),
+	    HTTP_ANSWER_OTHER));
+	cr_assert(eq(u32, answer("GET /volumes/create/x HTTP/1.1\r\n\r\n"),
 	    HTTP_ANSWER_OTHER));
 	cr_assert(eq(u32, answer("HEAD /containers/c1/json HTTP/1.1\r\n\r\n"),
 	    HTTP_ANSWER_OTHER | HTTP_ANSWER_NO_BODY));
@@ -239,12 +243,14 @@ check_real(const char *file, const char *req, const char *root,
 #define LIST	"GET /containers/json?all=1 HTTP/1.1\r\n\r\n"
 #define VOLUMES	"GET /volumes HTTP/1.1\r\n\r\n"
 #define VOLUME	"GET /volumes/vol1 HTTP/1.1\r\n\r\n"
+#define CREATED	"POST /v1.41/volumes/create HTTP/1.1\r\n\r\n"
 
 /*
  * c1 was run with -v X:/w:ro --mount type=bind,src=X,dst=/m -v vol1:/v,
  * vol1 made with --opt device=X: the inspect names X four times (two
  * Mounts[].Source, one HostConfig.Binds, one HostConfig.Mounts), the list
- * twice (its Mounts), each volume answer once (Options.device).
+ * twice (its Mounts), each volume answer once (Options.device); the
+ * answer (201) to the create of vol1 names it once too.
  */
 Test(http_reply, engine_20_10_answers)
 {
@@ -252,6 +258,7 @@ Test(http_reply, engine_20_10_answers)
 	check_real("simple-containers-json-all-1.http", LIST, X_SIMPLE, 2);
 	check_real("simple-volumes.http", VOLUMES, X_SIMPLE, 1);
 	check_real("simple-volumes-vol1.http", VOLUME, X_SIMPLE, 1);
+	check_real("simple-volumes-create.http", CREATED, X_SIMPLE, 1);
 }
 
 Test(http_reply, engine_26_1_answers)
@@ -260,6 +267,7 @@ Test(http_reply, engine_26_1_answers)
 	check_real("desktop-containers-json-all-1.http", LIST, X_DESKTOP, 2);
 	check_real("desktop-volumes.http", VOLUMES, X_DESKTOP, 1);
 	check_real("desktop-volumes-vol1.http", VOLUME, X_DESKTOP, 1);
+	check_real("desktop-volumes-create.http", CREATED, X_DESKTOP, 1);
 }
 
 Test(http_reply, head_request_of_a_real_engine)

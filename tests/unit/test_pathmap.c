@@ -180,6 +180,43 @@ Test(pathmap, docker_desktop_layout)
 	expect("relative/mnt/c", NULL);
 }
 
+/* The engine's path back to this distro's: want NULL for none. */
+static void
+expect_user(const char *engine, const char *want)
+{
+	char *got = pathmap_user_path(map, engine);
+	if (want == NULL)
+		cr_expect(eq(ptr, got, NULL), "%s stays: %s", engine, got);
+	else if (got == NULL)
+		cr_expect(false, "%s should be %s", engine, want);
+	else
+		cr_expect(eq(str, got, (char *)want), "%s", engine);
+	free(got);
+}
+
+Test(pathmap, engine_paths_back_in_the_distros_terms)
+{
+	build_default(MI_SHARED MI_C MI_D
+	    "120 95 0:70 / /mnt/c/tmp rw - tmpfs tmpfs rw\n");
+	expect_user("/run/desktop/mnt/host/c", "/mnt/c");
+	expect_user("/run/desktop/mnt/host/c/Users/me", "/mnt/c/Users/me");
+	expect_user("/run/desktop/mnt/host/wsl/x y", "/mnt/wsl/x y");
+	expect_user("/run/desktop/mnt/host/cx", NULL);
+	expect_user("/run/desktop/mnt/host", NULL);
+	expect_user("/var/lib/docker/volumes/v/_data", NULL);
+	expect_user("relative", NULL);
+	/* Hidden by a mount over the drive: not the same place here. */
+	expect_user("/run/desktop/mnt/host/c/tmp/x", NULL);
+	/* The engine sees the tree where the distro does: nothing to do. */
+	build(MI_SHARED MI_C, "/mnt/wsl", PATHMAP_ENGINE_DRIVE_ROOT, "");
+	expect_user("/mnt/wsl/x", NULL);
+	expect_user("/run/desktop/mnt/host/c/x", "/mnt/c/x");
+	/* Configured, to the engine's "/": never everything. */
+	build(MI_SHARED, PATHMAP_ENGINE_WSL_ROOT, "", "/srv/data=/");
+	expect_user("/etc", NULL);
+	expect_user("/run/desktop/mnt/host/wsl/a", "/mnt/wsl/a");
+}
+
 Test(pathmap, automount_root_slash)
 {
 	/*
