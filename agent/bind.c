@@ -403,7 +403,12 @@ fail:
 	return -1;
 }
 
-/* The source, opened O_PATH, cloned onto the point by descriptor. */
+static int bind_make_point(struct bind *, const char *name, bool dir);
+
+/*
+ * The source, opened O_PATH, cloned onto the point by descriptor; the
+ * point made again if it is gone (a new shared tmpfs, after a reboot).
+ */
 static int
 bind_mount(struct bind *b, struct bind_exposure *x, bool read_only)
 {
@@ -411,7 +416,10 @@ bind_mount(struct bind *b, struct bind_exposure *x, bool read_only)
 	if (name == NULL)
 		return -1;
 	int src = open(x->source, O_PATH | O_CLOEXEC);
-	int point = src >= 0 ? bind_open_point(b, name) : -1;
+	struct stat st;
+	int point = src >= 0 && fstat(src, &st) == 0 &&
+	    bind_make_point(b, name, S_ISDIR(st.st_mode)) == 0 ?
+	    bind_open_point(b, name) : -1;
 	int r = point >= 0 ? trust_mount_fd(src, point, TRUST_MOUNT_RECURSIVE |
 	    (read_only ? TRUST_MOUNT_RDONLY : 0), &x->mount_id) : -1;
 	int saved = errno;
@@ -510,7 +518,7 @@ bind_make_point(struct bind *b, const char *name, bool dir)
 		return mkdirat(b->dir_fd, name, 0755) < 0 && errno != EEXIST ?
 		    -1 : 0;
 	int fd = openat(b->dir_fd, name, O_WRONLY | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW, 0644);
+	    O_NOFOLLOW | O_NONBLOCK, 0644);
 	if (fd < 0)
 		return -1;
 	close(fd);
