@@ -342,7 +342,7 @@ agent_status_json(struct agent *a)
 	json_object_object_add(o, "socket", socket);
 	json_object_object_add(o, "engine", engine_status_json(a->engine));
 	json_object_object_add(o, "proxy", expose_proxy_json(a->expose));
-	json_object_object_add(o, "binds", bind_status_json(a->bind));
+	json_object_object_add(o, "binds", bind_status_json(a->bind, problems));
 	json_object_object_add(o, "conflicts", links_conflicts_json(a->links));
 	if (a->health != NULL)
 		json_object_object_add(o, "host", health_status_json(a->health));

@@ -849,7 +849,8 @@ struct bind;
 void	bind_reconcile(struct agent *);
 /* Stop following the engine; exposures stay (containers may need them). */
 void	bind_free(struct bind *);
-struct json_object *bind_status_json(struct bind *);
+/* The "binds" object; an untrusted bind-mount area adds a problem. */
+struct json_object *bind_status_json(struct bind *, struct json_object *problems);
 /* "sha256 of the path", lowercase hex. */
 void	bind_path_hash(const char *path, char hex[65]);
 
@@ -870,6 +871,18 @@ enum bind_decision bind_decide(const struct pathmap *, const char *source,
  * makes is owned by the caller (if known).  -1 with errno.
  */
 int	bind_make_source(const char *path, const struct http_caller *);
+/*
+ * The bind area below the shared root (absolute): BIND_DIR_NAME (root's,
+ * 0755, shared by the distros) and distro in it (root's, 0700), walked by
+ * descriptor (trust.h) and made where missing; a distro directory found
+ * root's and not group or other writable is given mode 0700.  Its O_PATH
+ * descriptor, or -1 and *f: nothing is made below what failed.
+ */
+int	bind_open_area(const char *root, const char *distro,
+	    struct trust_failure *f);
+/* Would exposing source expose the shared root or the area into itself? */
+bool	bind_source_contains(const char *source, const char *shared_root,
+	    const char *area);
 /*
  * For volume.c: the table, and exposing a resolved source as a bind
  * source is (*engine_path, malloc'd: where the engine sees it).

@@ -52,6 +52,7 @@
 #include <json-c/json.h>
 
 #include "agent.h"
+#include "trust.h"
 
 #define BIND_LOG		"bind"
 #define BIND_REPLY_MAX		(16 * 1024 * 1024)	/* containers/json */
@@ -76,6 +77,8 @@ struct bind_exposure {
 	char		*engine;	/* the same, as the engine sees it */
 	bool		 read_only;
 	bool		 mounted;
+	bool		 have_mount_id;	/* mount_id is known */
+	struct trust_mount_id mount_id;	/* what was mounted, to unmount */
 	uint64_t	 pending[BIND_TICKETS_MAX];	/* deadlines, oldest first */
 	size_t		 npending;
 	struct json_object *users;	/* [{"id","name"}] as last seen */
@@ -89,6 +92,8 @@ struct bind {
 	struct volumes		*vol;		/* volume.c: bind volumes */
 	char			*local_dir;	/* .../docker-desktop-bind-mounts/D */
 	char			*engine_dir;	/* the same, for the engine */
+	int			 dir_fd;	/* local_dir, trusted; -1: not */
+	char			 untrusted[1024]; /* why not, or "" */
 	bool			 hooked;
 	struct engine_get	*events;	/* the event stream */
 	bool			 events_up;	/* its head said 200 */
@@ -349,26 +354,173 @@ bind_drop(struct bind *b, struct bind_exposure *x)
 	b->n--;
 }
 
-static int
-bind_mount(struct bind_exposure *x, bool read_only)
+/*
+ * The exposure's mount point, as a name in the trusted bind area
+ * (b->dir_fd): NULL and errno when the area is not trusted (EPERM) or
+ * the point is not directly in it (EXDEV: an entry of an earlier run
+ * under another distro name).
+ */
+static const char *
+bind_point_name(const struct bind *b, const struct bind_exposure *x)
 {
-	if (mount(x->source, x->local, NULL, MS_BIND | MS_REC, NULL) < 0)
+	size_t n = strlen(b->local_dir);
+	if (b->dir_fd < 0) {
+		errno = EPERM;
+		return NULL;
+	}
+	if (strncmp(x->local, b->local_dir, n) != 0 || x->local[n] != '/' ||
+	    x->local[n + 1] == '\0' || strchr(x->local + n + 1, '/') != NULL) {
+		errno = EXDEV;
+		return NULL;
+	}
+	return x->local + n + 1;
+}
+
+/*
+ * What the source is mounted onto: the point we made (root's, a directory
+ * or a file, nothing mounted on it yet), opened O_PATH below the trusted
+ * area, or -1 and errno (ELOOP for a link, EBUSY for a mount already
+ * there, EPERM for another owner).
+ */
+static int
+bind_open_point(const struct bind *b, const char *name)
+{
+	int fd = openat(b->dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		goto fail;
+	errno = S_ISLNK(st.st_mode) ? ELOOP : st.st_uid != 0 ? EPERM :
+	    !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) ? EINVAL : 0;
+	int root = errno == 0 ? trust_is_mount_root(fd) : -1;
+	if (root == 0)
+		return fd;
+	if (root == 1)
+		errno = EBUSY;
+fail:
+	if (fd >= 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	return -1;
+}
+
+static int bind_make_point(struct bind *, const char *name, bool dir);
+
+/*
+ * The source, opened O_PATH, cloned onto the point by descriptor; the
+ * point made again if it is gone (a new shared tmpfs, after a reboot).
+ */
+static int
+bind_mount(struct bind *b, struct bind_exposure *x, bool read_only)
+{
+	const char *name = bind_point_name(b, x);
+	if (name == NULL)
+		return -1;
+	int src = open(x->source, O_PATH | O_CLOEXEC);
+	struct stat st;
+	int point = src >= 0 && fstat(src, &st) == 0 &&
+	    bind_make_point(b, name, S_ISDIR(st.st_mode)) == 0 ?
+	    bind_open_point(b, name) : -1;
+	int r = point >= 0 ? trust_mount_fd(src, point, TRUST_MOUNT_RECURSIVE |
+	    (read_only ? TRUST_MOUNT_RDONLY : 0), &x->mount_id) : -1;
+	int saved = errno;
+	if (src >= 0)
+		close(src);
+	if (point >= 0)
+		close(point);
+	errno = saved;
+	if (r < 0)
 		return -1;
 	x->mounted = true;
-	x->read_only = false;
-	if (read_only && mount(NULL, x->local, NULL,
-	    MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0)
-		x->read_only = true;
+	x->have_mount_id = true;
+	x->read_only = read_only;
 	return 0;
 }
 
-/* Make the mount point: a directory, or a file for a file source. */
+/*
+ * x's point, opened O_PATH in the area (*name, NULL when it is not in
+ * it), and what is mounted on it: *id and *mounted 1, or *mounted 0 when
+ * nothing is.  -1 and errno (ENOENT: the point is gone).
+ */
 static int
-bind_make_point(const char *local, bool dir)
+bind_open_mounted(const struct bind *b, const struct bind_exposure *x,
+    const char **name, int *mounted, struct trust_mount_id *id)
 {
+	*mounted = 0;
+	*name = bind_point_name(b, x);
+	int fd = *name != NULL ? openat(b->dir_fd, *name, O_PATH | O_NOFOLLOW |
+	    O_CLOEXEC) : -1;
+	if (fd < 0)
+		return -1;
+	*mounted = trust_is_mount_root(fd);
+	if (*mounted < 0 || (*mounted == 1 && trust_mount_identity(fd, id) < 0)) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Unmount x if it is mounted, by descriptor, after checking that the
+ * mount there is the one we made (ESTALE: another one is, left alone).
+ * An exposure from the manifest has no identity yet: what is mounted on
+ * its point is ours, since only root can mount in the area.
+ */
+static int
+bind_unmount(struct bind *b, struct bind_exposure *x)
+{
+	const char *name;
+	struct trust_mount_id now;
+	int mounted;
+	int fd = bind_open_mounted(b, x, &name, &mounted, &now);
+	if (fd < 0)
+		return name != NULL && errno == ENOENT ? 0 : -1;
+	close(fd);
+	if (mounted == 1 && trust_umount_checked(b->dir_fd, name,
+	    x->have_mount_id ? &x->mount_id : &now) < 0 && errno != ENOENT)
+		return -1;
+	x->mounted = false;
+	x->have_mount_id = false;
+	return 0;
+}
+
+/* A writer came: the exposure (checked to be ours) made writable. */
+static int
+bind_make_writable(struct bind *b, struct bind_exposure *x)
+{
+	const char *name;
+	struct trust_mount_id now;
+	int mounted;
+	int fd = bind_open_mounted(b, x, &name, &mounted, &now);
+	if (fd < 0)
+		return -1;
+	int r = -1;
+	errno = ESTALE;
+	if (mounted == 1 && (!x->have_mount_id || (now.dev == x->mount_id.dev &&
+	    now.ino == x->mount_id.ino && now.mnt_id == x->mount_id.mnt_id)))
+		r = trust_mount_set_rdonly(fd, TRUST_MOUNT_RECURSIVE);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
+/* Make the mount point in the area: a directory, or a file for a file. */
+static int
+bind_make_point(struct bind *b, const char *name, bool dir)
+{
+	if (b->dir_fd < 0) {
+		errno = EPERM;
+		return -1;
+	}
 	if (dir)
-		return mkdir(local, 0755) < 0 && errno != EEXIST ? -1 : 0;
-	int fd = open(local, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		return mkdirat(b->dir_fd, name, 0755) < 0 && errno != EEXIST ?
+		    -1 : 0;
+	int fd = openat(b->dir_fd, name, O_WRONLY | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK, 0644);
 	if (fd < 0)
 		return -1;
 	close(fd);
@@ -376,10 +528,12 @@ bind_make_point(const char *local, bool dir)
 }
 
 static void
-bind_remove_point(const char *local)
+bind_remove_point(struct bind *b, struct bind_exposure *x)
 {
-	if (rmdir(local) < 0 && errno == ENOTDIR)
-		(void)unlink(local);
+	const char *name = bind_point_name(b, x);
+	if (name != NULL && unlinkat(b->dir_fd, name, AT_REMOVEDIR) < 0 &&
+	    errno == ENOTDIR)
+		(void)unlinkat(b->dir_fd, name, 0);
 }
 
 static void bind_events_start(struct bind *);
@@ -391,6 +545,11 @@ bind_expose(struct bind *b, const char *source, bool read_only,
 {
 	struct agent *a = b->agent;
 	char hash[65];
+	if (b->dir_fd < 0) {
+		snprintf(why, whylen, "cannot re-expose %s to the engine: the "
+		    "bind-mount area is untrusted: %s", source, b->untrusted);
+		return -1;
+	}
 	bind_path_hash(source, hash);
 	char *local = util_path_join(b->local_dir, hash);
 	if (local == NULL) {
@@ -401,7 +560,7 @@ bind_expose(struct bind *b, const char *source, bool read_only,
 	bool fresh = x == NULL;
 	if (fresh) {
 		struct stat st;
-		if (stat(source, &st) < 0 || util_mkdir_p(b->local_dir, 0755) < 0 ||
+		if (stat(source, &st) < 0 ||
 		    (x = bind_add(b, source, local)) == NULL) {
 			snprintf(why, whylen, "cannot re-expose %s to the engine "
 			    "below %s: %s", source, b->local_dir, strerror(errno));
@@ -411,7 +570,7 @@ bind_expose(struct bind *b, const char *source, bool read_only,
 		/* Recorded before it exists: a crash cannot leave it unknown. */
 		if (manifest_add(&a->manifest, BIND_MANIFEST_KIND, local,
 		    source) < 0 || manifest_save(&a->manifest) < 0 ||
-		    bind_make_point(local, S_ISDIR(st.st_mode)) < 0) {
+		    bind_make_point(b, hash, S_ISDIR(st.st_mode)) < 0) {
 			snprintf(why, whylen, "cannot re-expose %s to the engine "
 			    "at %s: %s", source, local, strerror(errno));
 			manifest_remove(&a->manifest, BIND_MANIFEST_KIND, local);
@@ -422,11 +581,11 @@ bind_expose(struct bind *b, const char *source, bool read_only,
 		}
 	}
 	free(local);
-	if (!x->mounted && bind_mount(x, read_only) < 0) {
+	if (!x->mounted && bind_mount(b, x, read_only) < 0) {
 		snprintf(why, whylen, "cannot re-expose %s to the engine: mount "
 		    "on %s: %s", source, x->local, strerror(errno));
 		if (fresh) {
-			bind_remove_point(x->local);
+			bind_remove_point(b, x);
 			manifest_remove(&a->manifest, BIND_MANIFEST_KIND, x->local);
 			manifest_save(&a->manifest);
 			bind_drop(b, x);
@@ -435,7 +594,7 @@ bind_expose(struct bind *b, const char *source, bool read_only,
 	}
 	if (x->read_only && !read_only) {
 		/* A writer came: the readers' containers stay read-only. */
-		if (mount(NULL, x->local, NULL, MS_REMOUNT | MS_BIND, NULL) < 0)
+		if (bind_make_writable(b, x) < 0)
 			log_warn(BIND_LOG, "cannot make %s writable: %s",
 			    x->local, strerror(errno));
 		else
@@ -463,15 +622,17 @@ static void
 bind_unexpose(struct bind *b, struct bind_exposure *x)
 {
 	struct agent *a = b->agent;
-	if (umount2(x->local, MNT_DETACH) < 0 && errno != EINVAL &&
-	    errno != ENOENT) {
-		log_state(LOG_LVL_ERR, BIND_LOG, x->local, "cannot unmount %s "
-		    "(the exposure of %s): %s; will try again", x->local,
-		    x->source, strerror(errno));
+	if (bind_unmount(b, x) < 0) {
+		snprintf(b->error, sizeof b->error, "cannot unmount %s (the "
+		    "exposure of %s): %s", x->local, x->source, errno == ESTALE ?
+		    "another mount is there, not the one the agent made; left "
+		    "alone" : strerror(errno));
+		log_state(LOG_LVL_ERR, BIND_LOG, x->local, "%s; will try again",
+		    b->error);
 		return;
 	}
 	log_state(LOG_LVL_INFO, BIND_LOG, x->local, NULL);
-	bind_remove_point(x->local);
+	bind_remove_point(b, x);
 	manifest_remove(&a->manifest, BIND_MANIFEST_KIND, x->local);
 	log_notice(BIND_LOG, "removed the exposure of %s at %s: no container "
 	    "uses it", x->source, x->engine);
@@ -534,6 +695,17 @@ bind_expose_as(struct bind *b, const char *source, bool read_only,
     char **engine_path, char *why, size_t whylen)
 {
 	const char *engine;
+	if (bind_source_contains(source, pathmap_shared_root(b->map),
+	    b->local_dir)) {
+		snprintf(why, whylen, "invalid mount config for type \"bind\": "
+		    "bind source path %s (in WSL distro %s) contains %s, where "
+		    "bind sources are re-exposed to the engine: that would "
+		    "expose the shared tree into itself; bind-mount a directory "
+		    "that does not contain %s",
+		    source, b->agent->cfg.distro, b->local_dir,
+		    pathmap_shared_root(b->map));
+		return -1;
+	}
 	if (bind_expose(b, source, read_only, &engine, why, whylen) < 0)
 		return -1;
 	*engine_path = strdup(engine);
@@ -562,11 +734,8 @@ bind_ensure_mounted(struct bind *b, const char *engine, char *why,
 		return 0;
 	if (x->mounted && wsl_is_mount_point(NULL, x->local))
 		return 1;
-	struct stat st;
 	x->mounted = false;
-	if (stat(x->source, &st) < 0 ||
-	    bind_make_point(x->local, S_ISDIR(st.st_mode)) < 0 ||
-	    bind_mount(x, false) < 0) {
+	if (bind_mount(b, x, x->read_only) < 0) {
 		snprintf(why, whylen, "cannot re-expose %s to the engine at %s: "
 		    "%s", x->source, x->local, strerror(errno));
 		return -1;
@@ -655,6 +824,14 @@ bind_events_got(int code, struct evbuffer *body, const char *error,
 	bind_events_data(b, body);
 }
 
+/* The engine is asked only while its socket is there and trusted. */
+static bool
+bind_engine_usable(const struct bind *b)
+{
+	return b->agent->engine_socket_present &&
+	    expose_engine_trusted(b->agent->expose);
+}
+
 static struct engine_get *
 bind_get_start(struct bind *b, const char *target, bool stream)
 {
@@ -663,7 +840,7 @@ bind_get_start(struct bind *b, const char *target, bool stream)
 		.timeout_s = BIND_TIMEOUT_S, .stream = stream,
 	};
 	struct agent *a = b->agent;
-	if (a->engine_path == NULL)
+	if (a->engine_path == NULL || !bind_engine_usable(b))
 		return NULL;
 	return engine_get_new(a->base, a->engine_path, target, &opts,
 	    stream ? bind_events_got : bind_gc_got, b);
@@ -713,8 +890,7 @@ bind_events_stop(struct bind *b)
 static void
 bind_events_start(struct bind *b)
 {
-	if (b->events != NULL || b->n == 0 ||
-	    !b->agent->engine_socket_present)
+	if (b->events != NULL || b->n == 0 || !bind_engine_usable(b))
 		return;
 	if (b->events_timer != NULL && evtimer_pending(b->events_timer, NULL))
 		return;
@@ -734,7 +910,7 @@ bind_events_ended(struct bind *b, const char *error)
 	engine_get_free(b->events);
 	b->events = NULL;
 	b->events_up = false;
-	if (b->n == 0 || !b->agent->engine_socket_present)
+	if (b->n == 0 || !bind_engine_usable(b))
 		return;
 	log_state(LOG_LVL_WARN, BIND_LOG, "bind.events", "not following the "
 	    "engine's events (%s); retrying, and keeping every exposed bind "
@@ -866,7 +1042,7 @@ bind_gc_apply(struct bind *b, struct json_object *containers)
 		}
 		if (used && !x->mounted) {
 			/* After a reboot: containers still need it. */
-			if (bind_mount(x, false) < 0)
+			if (bind_mount(b, x, false) < 0)
 				log_state(LOG_LVL_ERR, BIND_LOG, x->local,
 				    "cannot re-mount %s on %s for %s: %s",
 				    x->source, x->local, "its containers",
@@ -949,7 +1125,7 @@ bind_gc_start(struct bind *b)
 		b->gc_again = true;
 		return;
 	}
-	if (b->n == 0 || !b->agent->engine_socket_present)
+	if (b->n == 0 || !bind_engine_usable(b))
 		return;
 	/* Volumes first: a volume bound to an exposure is one of its users. */
 	if (volumes_list(b->vol, bind_gc_volumes_done, b) < 0)
@@ -1003,6 +1179,94 @@ bind_set_dirs(struct bind *b)
 	return 0;
 }
 
+/*
+ * The bind area: dirpath/name, walked by descriptor from the trusted
+ * dirfd, made (mode) when missing.  Made by root in a directory only root
+ * may write to, it is root's; one found there is checked like any other
+ * component (a user's, a link, a writable one: refused).
+ */
+static int
+bind_walk_or_make(int dirfd, const char *dirpath, const char *name,
+    mode_t mode, struct trust_failure *f)
+{
+	int fd = trust_walk_dir(dirfd, dirpath, name, 0, f);
+	if (fd >= 0 || f->reason != TRUST_MISSING)
+		return fd;
+	if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST) {
+		f->reason = TRUST_IO;
+		f->err = errno;
+		return -1;
+	}
+	return trust_walk_dir(dirfd, dirpath, name, 0, f);
+}
+
+int
+bind_open_area(const char *root, const char *distro, struct trust_failure *f)
+{
+	if (distro[0] == '\0' || strchr(distro, '/') != NULL) {
+		memset(f, 0, sizeof *f);
+		f->reason = TRUST_IO;
+		f->err = EINVAL;
+		snprintf(f->path, sizeof f->path, "%s/%s/%s", root,
+		    BIND_DIR_NAME, distro);
+		return -1;
+	}
+	int rfd = trust_open_root(root, f);
+	if (rfd < 0)
+		return -1;
+	int bfd = bind_walk_or_make(rfd, root, BIND_DIR_NAME, 0755, f);
+	close(rfd);
+	if (bfd < 0)
+		return -1;
+	char base[PATH_MAX];
+	snprintf(base, sizeof base, "%s", f->path);
+	int dfd = bind_walk_or_make(bfd, base, distro, 0700, f);
+	close(bfd);
+	if (dfd < 0)
+		return -1;
+	/* Only root (the engine, this agent) needs to look inside. */
+	struct stat st;
+	char self[32];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", dfd);
+	if (fstat(dfd, &st) < 0 ||
+	    ((st.st_mode & 07777) != 0700 && chmod(self, 0700) < 0)) {
+		f->reason = TRUST_IO;
+		f->err = errno;
+		close(dfd);
+		return -1;
+	}
+	return dfd;
+}
+
+bool
+bind_source_contains(const char *source, const char *shared_root,
+    const char *area)
+{
+	return util_path_within(shared_root, source) ||
+	    util_path_within(area, source);
+}
+
+/* The area, walked again (made if missing) at each reconcile. */
+static void
+bind_check_area(struct bind *b)
+{
+	struct trust_failure f;
+	memset(&f, 0, sizeof f);
+	int fd = bind_open_area(pathmap_shared_root(b->map),
+	    b->agent->cfg.distro, &f);
+	if (b->dir_fd >= 0)
+		close(b->dir_fd);
+	b->dir_fd = fd;
+	if (fd >= 0) {
+		b->untrusted[0] = '\0';
+		log_state(LOG_LVL_INFO, BIND_LOG, "bind.area", NULL);
+		return;
+	}
+	trust_failure_format(&f, b->untrusted, sizeof b->untrusted);
+	log_state(LOG_LVL_WARN, BIND_LOG, "bind.area", "untrusted: %s; no bind "
+	    "source is re-exposed, mounted or unmounted there", b->untrusted);
+}
+
 /* What an earlier run left: ours to keep or remove. */
 static void
 bind_load_manifest(struct bind *b)
@@ -1033,6 +1297,7 @@ bind_new(struct agent *a)
 	if (b == NULL)
 		return NULL;
 	b->agent = a;
+	b->dir_fd = -1;
 	b->retry = (struct backoff){ BIND_RETRY_FIRST_MS, BIND_RETRY_MAX_MS, 0 };
 	b->gc_timer = evtimer_new(a->base, bind_gc_fired, b);
 	b->events_timer = evtimer_new(a->base, bind_events_fired, b);
@@ -1057,13 +1322,14 @@ bind_reconcile(struct agent *a)
 	struct bind *b = a->bind;
 	/* The distro's name or the shared root may have changed (reload). */
 	(void)bind_set_dirs(b);
+	bind_check_area(b);
 	b->hooked = expose_proxy(a->expose) != NULL &&
 	    a->cfg.socket_mode == SOCKET_MODE_PROXY;
 	if (b->hooked)
 		proxy_set_create_hook(expose_proxy(a->expose), bind_on_source, b);
 	if (b->hooked)
 		proxy_set_reply_hook(expose_proxy(a->expose), bind_user_path, b);
-	if (!a->engine_socket_present) {
+	if (!bind_engine_usable(b)) {
 		bind_events_stop(b);
 		return;
 	}
@@ -1091,6 +1357,8 @@ bind_free(struct bind *b)
 		bind_drop(b, &b->x[b->n - 1]);
 	free(b->x);
 	pathmap_free(b->map);
+	if (b->dir_fd >= 0)
+		close(b->dir_fd);
 	free(b->local_dir);
 	free(b->engine_dir);
 	if (b->agent->bind == b)
@@ -1099,7 +1367,7 @@ bind_free(struct bind *b)
 }
 
 struct json_object *
-bind_status_json(struct bind *b)
+bind_status_json(struct bind *b, struct json_object *problems)
 {
 	struct json_object *o = json_object_new_object();
 	if (o == NULL || b == NULL)
@@ -1108,6 +1376,17 @@ bind_status_json(struct bind *b)
 	json_object_object_add(o, "dir", json_object_new_string(b->local_dir));
 	json_object_object_add(o, "engine_dir",
 	    json_object_new_string(b->engine_dir));
+	agent_json_add_str(o, "untrusted", b->untrusted[0] != '\0' ?
+	    b->untrusted : NULL);
+	if (b->untrusted[0] != '\0' && b->hooked) {
+		char what[sizeof b->untrusted + 64];
+		snprintf(what, sizeof what, "the bind-mount area is untrusted: %s",
+		    b->untrusted);
+		agent_add_problem(problems, what, "remove what is named above "
+		    "(as root), then run 'sudo wsl-docker-agent reconcile'; until "
+		    "then only bind sources the engine sees directly can be "
+		    "used, and creates that need another are refused");
+	}
 	json_object_object_add(o, "shared_paths", json_object_new_string(
 	    b->agent->cfg.bind_shared_paths != NULL ?
 	    b->agent->cfg.bind_shared_paths : ""));

@@ -87,6 +87,8 @@ const struct status_field status_fields[] = {
 	{ "binds.active", B, 0, NULL, "creates are rewritten" },
 	{ "binds.dir", S, 0, NULL, "where exposures are, here" },
 	{ "binds.engine_dir", S, 0, NULL, "the same, as the engine sees it" },
+	{ "binds.untrusted", S, NUL, NULL,
+	  "the area's path, owner and fix when untrusted" },
 	{ "binds.shared_paths", S, 0, NULL, "bind.shared_paths" },
 	{ "binds.paths", A, 0, NULL, "the engine's view of paths" },
 	{ "binds.paths[]", O, 0, NULL, "one prefix" },
@@ -486,7 +488,10 @@ status_print_human(struct json_object *st, FILE *out)
 	struct json_object *binds = status_get(st, "binds");
 	struct json_object *ex = status_get(binds, "exposures");
 	n = ex != NULL ? json_object_array_length(ex) : 0;
-	if (status_bool(binds, "active"))
+	if (status_bool(binds, "active") && status_get(binds, "untrusted"))
+		fprintf(out, "  Bind mounts     untrusted: %s\n",
+		    status_str(binds, "untrusted", "?"));
+	else if (status_bool(binds, "active"))
 		fprintf(out, "  Bind mounts     %zu source%s re-exposed below %s\n", n,
 		    n == 1 ? "" : "s", status_str(binds, "engine_dir", "?"));
 	for (size_t i = 0; i < n; i++) {

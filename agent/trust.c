@@ -542,12 +542,9 @@ trust_mount_fd(int srcfd, int targetfd, int flags, struct trust_mount_id *id)
 
 	if (tree < 0)
 		return -1;
-	if ((flags & TRUST_MOUNT_RDONLY) != 0) {
-		struct trust_mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | rec,
-		    &attr, sizeof attr) < 0)
-			goto fail;
-	}
+	if ((flags & TRUST_MOUNT_RDONLY) != 0 &&
+	    trust_mount_set_rdonly(tree, flags) < 0)
+		goto fail;
 	if (syscall(SYS_move_mount, tree, "", targetfd, "",
 	    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		goto fail;
@@ -559,6 +556,25 @@ trust_mount_fd(int srcfd, int targetfd, int flags, struct trust_mount_id *id)
 fail:
 	close_keeping_errno(tree);
 	return -1;
+}
+
+/*
+ * Make the mount whose root fd refers to read-only or writable again
+ * (TRUST_MOUNT_RDONLY set or not), its sub-mounts too with
+ * TRUST_MOUNT_RECURSIVE: mount_setattr, by descriptor.
+ */
+int
+trust_mount_set_rdonly(int fd, int flags)
+{
+	unsigned rec = (flags & TRUST_MOUNT_RECURSIVE) != 0 ? AT_RECURSIVE : 0;
+	struct trust_mount_attr attr = { 0 };
+
+	if ((flags & TRUST_MOUNT_RDONLY) != 0)
+		attr.attr_set = MOUNT_ATTR_RDONLY;
+	else
+		attr.attr_clr = MOUNT_ATTR_RDONLY;
+	return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | rec,
+	    &attr, sizeof attr);
 }
 
 /*

@@ -136,6 +136,11 @@ int	trust_mount_fd(int srcfd, int targetfd, int flags,
 /* The identity of the mount whose root fd refers to. */
 int	trust_mount_identity(int fd, struct trust_mount_id *id);
 /*
+ * The mount whose root fd refers to made read-only (TRUST_MOUNT_RDONLY in
+ * flags) or writable (not), with its sub-mounts for TRUST_MOUNT_RECURSIVE.
+ */
+int	trust_mount_set_rdonly(int fd, int flags);
+/*
  * Unmount parentfd/name (one component) after checking that it is the root
  * of the expected mount: UMOUNT_NOFOLLOW|MNT_DETACH through
  * /proc/self/fd/<parentfd>/<name>.  parentfd must be a trusted directory

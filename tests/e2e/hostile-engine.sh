@@ -14,8 +14,12 @@ V=hv1
 A=ha1
 AG=wsl-docker-agent
 TREE=/mnt/wsl/docker-desktop
+heard=$(mktemp)
+listener=
 cleanup() {
 	"$LAB" exec "$A" -- pkill -u dev -x socat >/dev/null 2>&1
+	[ -z "$listener" ] || kill "$listener" 2>/dev/null
+	rm -f "$heard"
 	lab_down "$V" "$A"
 }
 trap cleanup EXIT
@@ -62,9 +66,54 @@ like "a raw client of /run/docker.sock gets HTTP 503" "$out" "^HTTP/1.1 503"
 is "the planted listener heard nothing" "$(dx "$A" stat -c %s /tmp/heard)" 0
 unlike "the planted listener logged no connection" "$(dx "$A" cat /tmp/socat.log)" "accepting connection"
 
-# ---- the attacker gone, Docker Desktop back: docker works ----------------
 dx "$A" pkill -u dev -x socat
 rm -rf "$TREE"
+
+# ---- a root-owned tree, a socket root made, a listener of uid 1000 -------
+# Only SO_PEERCRED can tell: root binds the socket (the file and every
+# directory above it are root's, the walk passes), then the process that
+# listens on it becomes uid 1000.
+mkdir -p "$(dirname "$ENGINE_SOCK")"
+: >"$heard"
+python3 - "$ENGINE_SOCK" "$heard" <<'PY' &
+import os, socket, sys
+out = open(sys.argv[2], "ab", buffering=0)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+os.setgid(1000)
+os.setuid(1000)
+s.listen(16)
+while True:
+    c, _ = s.accept()
+    c.settimeout(2)
+    try:
+        out.write(c.recv(65536))
+    except OSError:
+        pass
+    c.close()
+PY
+listener=$!
+wait_until 10 test -S "$ENGINE_SOCK" || not_ok "the uid-1000 listener is up"
+is "the socket and its tree are root's" \
+	"$(stat -c %u "$ENGINE_SOCK" "$TREE" "$(dirname "$ENGINE_SOCK")" | sort -u)" 0
+is "...and the process listening is uid 1000" "$(awk '/^Uid:/ { print $2 }' "/proc/$listener/status")" 1000
+dx "$V" $AG reconcile >/dev/null 2>&1
+# (In proxy mode the check is made at each connection, the probe's too:
+# status says it on the Engine line, socket.state stays ok.)
+served_by_user() { { dx "$V" $AG status 2>&1 || true; } | grep -q "not reachable: $ENGINE_SOCK is served by uid 1000 (.*), not root"; }
+if wait_until 10 served_by_user; then ok "status: the engine is not used, its listener is uid 1000 (SO_PEERCRED)"
+else not_ok "status: the engine is not used, its listener is uid 1000 (SO_PEERCRED)" "$(dx "$V" $AG status 2>&1)"; fi
+like "...in one line saying why" "$(dx "$V" $AG status 2>&1)" \
+	"Engine +not reachable: $ENGINE_SOCK is served by uid 1000 .*, not root: an ordinary user is listening there; not using it"
+out=$(/usr/bin/docker -H "unix://$vsock" version 2>&1)
+like "docker version through the victim's socket is refused, naming the listener" "$out" \
+	"Error response from daemon: wsl-docker-agent: .*served by uid 1000"
+is "the uid-1000 listener heard nothing" "$(stat -c %s "$heard")" 0
+kill "$listener"; wait "$listener" 2>/dev/null; listener=
+rm -rf "$TREE"
+
+# ---- the attacker gone, Docker Desktop back: docker works ----------------
 "$LAB" desktop-start >/dev/null 2>&1
 if wait_until 20 docker_ok; then ok "Docker Desktop back: docker works again"; else
 	not_ok "Docker Desktop back: docker works again" "$(dx "$V" $AG status 2>&1)"; fi

@@ -27,12 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-lab_up
-lab_distro "$V"
-"$LAB" distro "$A" --docker-gid none >/dev/null 2>&1 || bail "lab distro $A"
-is "the attacker is uid 1000 and not in the docker group" \
-	"$(dx "$A" id -u dev) $(dx "$A" id -nG dev | grep -cw docker)" "1000 0"
-is "the lab's $W is mode 1777" "$(stat -c %a "$W")" 1777
+lab_hostile "$V" "$A"
 
 # (status exits 1 while unhealthy: its output is what counts)
 status() { dx "$V" $AG status --json 2>/dev/null || true; }

@@ -153,3 +153,15 @@ agent_up() { # distro
 
 # The sha256 of a path, as the agent names its exposure.
 hash_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+
+# lab_hostile VICTIM ATTACKER: the lab, VICTIM with this build installed,
+# and ATTACKER, a distro whose ordinary user dev (uid 1000) is in no
+# docker group, for the suites where that user attacks the shared tree.
+lab_hostile() { # victim attacker
+	lab_up
+	lab_distro "$1"
+	"$LAB" distro "$2" --docker-gid none >/dev/null 2>&1 || bail "lab distro $2"
+	is "the attacker is uid 1000 and not in the docker group" \
+		"$(dx "$2" id -u dev) $(dx "$2" id -nG dev | grep -cw docker)" "1000 0"
+	is "the lab's /mnt/wsl is mode 1777" "$(stat -c %a /mnt/wsl)" 1777
+}

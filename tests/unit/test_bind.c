@@ -2,10 +2,13 @@
 /*
  * bind.c's pure parts: the path hash that names exposures, what to do
  * with a source (bind_decide, against a pathmap built from a mountinfo
- * written here over a real temporary tree), and the making of a missing
- * -v source.
+ * written here over a real temporary tree), the making of a missing
+ * -v source, and the bind area's checks (bind_open_area on a tmpfs that
+ * plays the shared /mnt/wsl, in a private mount namespace of the test's
+ * own process; "an ordinary user" is uid 1000, by chown).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,8 @@
 #include <criterion/new/assert.h>
 
 #include "agent.h"
+#include "trust.h"
+#include "testlib.h"
 
 static char tmpdir[64];
 static struct pathmap *map;
@@ -211,4 +216,187 @@ Test(bind, a_missing_source_is_made_for_the_caller, .init = mk_tree,
 	snprintf(p, sizeof p, "%s", at("/real dir/.gitconfig/x"));
 	cr_assert(eq(int, bind_make_source(p, &me), -1));
 	cr_assert(eq(int, errno, ENOTDIR));
+}
+
+/* ------------------------------------------------------------------ */
+/* The bind area */
+
+#define USER_UID	1000
+#define AREA		BIND_DIR_NAME "/d1"
+
+static char root[64];
+static struct trust_failure f;
+
+/* root + "/" + rel, in one of a few static buffers. */
+static const char *
+in_root(const char *rel)
+{
+	static char paths[4][PATH_MAX];
+	static int next;
+	char *p = paths[next++ % 4];
+	snprintf(p, sizeof paths[0], "%s/%s", root, rel);
+	return p;
+}
+
+static void
+area_setup(void)
+{
+	make_temp_dir(root, sizeof root, "bind");
+	trusted_tree_up(root, in_root("docker-desktop"));
+	put_dir_as(root, "etc", 0755, 0);	/* plays the victim's /etc */
+	memset(&f, 0, sizeof f);
+}
+
+static void
+area_teardown(void)
+{
+	trusted_tree_down(root);
+}
+
+static void
+has_mode(const char *rel, unsigned mode, uid_t uid)
+{
+	struct stat st;
+	cr_assert(eq(int, lstat(in_root(rel), &st), 0), "%s", in_root(rel));
+	cr_assert(eq(u32, (unsigned)(st.st_mode & 07777), mode), "%s mode %o",
+	    rel, (unsigned)(st.st_mode & 07777));
+	cr_assert(eq(u32, st.st_uid, uid), "%s", rel);
+}
+
+static bool
+exists(const char *rel)
+{
+	struct stat st;
+	return lstat(in_root(rel), &st) == 0;
+}
+
+/* Refused for reason r at rel, and nothing is made in the fake /etc. */
+static void
+area_refused(enum trust_reason r, const char *rel)
+{
+	int fd = bind_open_area(root, "d1", &f);
+	cr_assert(eq(int, fd, -1), "trusted, expected %s", trust_reason_name(r));
+	cr_assert(eq(int, (int)f.reason, (int)r), "reason %s, expected %s",
+	    trust_reason_name(f.reason), trust_reason_name(r));
+	cr_assert(eq(str, f.path, (char *)in_root(rel)));
+	cr_assert(not(exists("etc/d1")));
+	char line[2048];
+	trust_failure_format(&f, line, sizeof line);
+	cr_assert(not(eq(ptr, strstr(line, in_root(rel)), NULL)), "%s", line);
+	cr_assert(eq(ptr, strchr(line, '\n'), NULL), "one line: %s", line);
+}
+
+TestSuite(bind_area, .init = area_setup, .fini = area_teardown);
+
+Test(bind_area, made_by_the_agent_root_owned_and_private)
+{
+	int fd = bind_open_area(root, "d1", &f);
+	cr_assert(ge(int, fd, 0), "%s", trust_reason_name(f.reason));
+	cr_assert(eq(str, f.path, (char *)in_root(AREA)));
+	has_mode(BIND_DIR_NAME, 0755, 0);
+	has_mode(AREA, 0700, 0);
+	/* The descriptor is the area: what is made through it lands there. */
+	cr_assert(eq(int, mkdirat(fd, "x", 0755), 0));
+	cr_assert(exists(AREA "/x"));
+	close(fd);
+	/* Again: found, trusted, the same. */
+	fd = bind_open_area(root, "d1", &f);
+	cr_assert(ge(int, fd, 0));
+	close(fd);
+}
+
+Test(bind_area, a_root_directory_found_is_made_private)
+{
+	put_dir_as(root, BIND_DIR_NAME, 0755, 0);
+	put_dir_as(root, AREA, 0755, 0);
+	int fd = bind_open_area(root, "d1", &f);
+	cr_assert(ge(int, fd, 0), "%s", trust_reason_name(f.reason));
+	close(fd);
+	has_mode(AREA, 0700, 0);
+}
+
+Test(bind_area, distro_directory_symlinked_to_etc_is_refused)
+{
+	put_dir_as(root, BIND_DIR_NAME, 0755, 0);
+	cr_assert(eq(int, symlink(in_root("etc"), in_root(AREA)), 0));
+	area_refused(TRUST_SYMLINK, AREA);
+}
+
+Test(bind_area, the_shared_directory_symlinked_is_refused)
+{
+	put_dir_as(root, "elsewhere", 0755, 0);
+	cr_assert(eq(int, symlink(in_root("elsewhere"), in_root(BIND_DIR_NAME)),
+	    0));
+	area_refused(TRUST_SYMLINK, BIND_DIR_NAME);
+	cr_assert(not(exists("elsewhere/d1")), "nothing made through the link");
+}
+
+Test(bind_area, the_shared_directory_owned_by_a_user_is_refused)
+{
+	put_dir_as(root, BIND_DIR_NAME, 0755, USER_UID);
+	area_refused(TRUST_OWNER, BIND_DIR_NAME);
+	cr_assert(not(exists(AREA)), "nothing made below it");
+}
+
+Test(bind_area, a_squatted_distro_directory_is_refused_and_left_alone)
+{
+	put_dir_as(root, BIND_DIR_NAME, 0755, 0);
+	put_dir_as(root, AREA, 0755, USER_UID);
+	area_refused(TRUST_OWNER, AREA);
+	has_mode(AREA, 0755, USER_UID);
+}
+
+Test(bind_area, a_writable_distro_directory_is_refused_and_left_alone)
+{
+	put_dir_as(root, BIND_DIR_NAME, 0755, 0);
+	put_dir_as(root, AREA, 0777, 0);
+	area_refused(TRUST_WRITABLE, AREA);
+	has_mode(AREA, 0777, 0);
+}
+
+Test(bind_area, a_shared_root_that_is_not_a_mount_is_refused)
+{
+	put_dir_as(root, "notmount", 0755, 0);
+	int fd = bind_open_area(in_root("notmount"), "d1", &f);
+	cr_assert(eq(int, fd, -1));
+	cr_assert(eq(int, (int)f.reason, (int)TRUST_NOT_MOUNT));
+	cr_assert(not(exists("notmount/" BIND_DIR_NAME)));
+}
+
+Test(bind_area, a_distro_name_with_a_slash_is_refused)
+{
+	cr_assert(eq(int, bind_open_area(root, "../etc", &f), -1));
+	cr_assert(eq(int, (int)f.reason, (int)TRUST_IO));
+	cr_assert(eq(int, bind_open_area(root, "", &f), -1));
+}
+
+/* Swapped between check and use: the descriptor is still what was checked. */
+Test(bind_area, swapped_after_the_check_is_not_used)
+{
+	int fd = bind_open_area(root, "d1", &f);
+	cr_assert(ge(int, fd, 0));
+	cr_assert(eq(int, rename(in_root(AREA), in_root(BIND_DIR_NAME "/old")),
+	    0));
+	cr_assert(eq(int, symlink(in_root("etc"), in_root(AREA)), 0));
+	cr_assert(eq(int, mkdirat(fd, "point", 0755), 0));
+	cr_assert(exists(BIND_DIR_NAME "/old/point"));
+	cr_assert(not(exists("etc/point")));
+	close(fd);
+	area_refused(TRUST_SYMLINK, AREA);
+}
+
+Test(bind_area, sources_that_contain_the_shared_tree)
+{
+	const char *sr = "/mnt/wsl", *area =
+	    "/mnt/wsl/" BIND_DIR_NAME "/d1";
+	const char *refused[] = { "/", "/mnt", "/mnt/wsl",
+	    "/mnt/wsl/" BIND_DIR_NAME, area };
+	const char *fine[] = { "/home/me", "/mnt/wslx", "/mnt/c",
+	    "/mnt/wsl/other", "/mnt/wsl/" BIND_DIR_NAME "/d2" };
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+		cr_assert(bind_source_contains(refused[i], sr, area), "%s",
+		    refused[i]);
+	for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++)
+		cr_assert(not(bind_source_contains(fine[i], sr, area)), "%s",
+		    fine[i]);
 }

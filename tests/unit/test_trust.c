@@ -47,10 +47,7 @@ at(const char *rel)
 static void
 put_dir(const char *rel, mode_t mode, uid_t uid)
 {
-	const char *p = at(rel);
-	cr_assert(eq(int, mkdir(p, mode), 0), "mkdir %s: %s", p, strerror(errno));
-	cr_assert(eq(int, chmod(p, mode), 0));
-	cr_assert(eq(int, chown(p, uid, 0), 0));
+	put_dir_as(root, rel, mode, uid);
 }
 
 static void

@@ -185,6 +185,17 @@ put_file_in(const char *dir, const char *rel, mode_t mode, const char *text)
 }
 
 void
+put_dir_as(const char *dir, const char *rel, mode_t mode, uid_t uid)
+{
+	char path[PATH_MAX * 2];
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	cr_assert(eq(int, mkdir(path, mode), 0), "mkdir %s: %s", path,
+	    strerror(errno));
+	cr_assert(eq(int, chmod(path, mode), 0));
+	cr_assert(eq(int, chown(path, uid, 0), 0));
+}
+
+void
 test_agent_set(struct test_agent *t, const char *key, const char *value)
 {
 	char err[CONFIG_ERR_LEN];

@@ -48,6 +48,8 @@ void	tmp_root_teardown(void);
 /* dir/rel holding text, with mode, its parent directories made. */
 void	put_file_in(const char *dir, const char *rel, mode_t mode,
 	    const char *text);
+/* The directory dir/rel made with exactly mode, owned by uid (as root). */
+void	put_dir_as(const char *dir, const char *rel, mode_t mode, uid_t uid);
 
 /* Run base until done(arg) holds, for up to ms: whether it came to hold. */
 struct event_base;
