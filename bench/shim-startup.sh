@@ -16,6 +16,8 @@
 # Usage: bench/shim-startup.sh [PATH-TO-wsl-docker-shim]
 #   N=2000 (runs per row), CC=cc, DOCKER_CLI=PATH (none: no CLI rows).
 #   Default shim: build/wsl-docker-shim.
+# As root: the temporary tree's shared root and cli-tools are mounts, as
+# the shim requires of Docker Desktop's.
 # Not part of pass/fail: it prints figures for a decision (links straight
 # to the tool, or always through the shim).
 
@@ -33,10 +35,24 @@ die() { printf 'shim-startup: %s\n' "$*" >&2; exit 1; }
 command -v "$CC" >/dev/null || die "no C compiler ($CC) to build the timing loop"
 SHIM=$(cd "$(dirname "$SHIM")" && pwd)/$(basename "$SHIM")
 
+[[ $(id -u) -eq 0 ]] || die "run as root: Docker Desktop's tree here is made of mounts"
 T=$(mktemp -d /tmp/shim-startup.XXXXXX)
-trap 'rm -rf -- "$T"' EXIT
-mkdir -p "$T/desktop/cli-tools/usr/bin" "$T/bin"
-TOOL=$T/desktop/cli-tools/usr/bin/docker
+# The shim trusts Docker Desktop's tree only as Docker Desktop makes it:
+# the shared root (desktop_dir's parent, /mnt/wsl) and cli-tools mount
+# points, root's.  Here a tmpfs, and cli-tools bound onto itself.
+DESK=$T/shared/docker-desktop
+cleanup() {
+	[[ -z ${listener-} ]] || kill "$listener" 2>/dev/null || true
+	umount "$DESK/cli-tools" 2>/dev/null || true
+	umount "$T/shared" 2>/dev/null || true
+	rm -rf --one-file-system -- "$T"
+}
+trap cleanup EXIT
+mkdir -p "$T/shared" "$T/bin"
+mount -t tmpfs -o mode=0755,size=256m shim-startup "$T/shared"
+mkdir -p "$DESK/cli-tools/usr/bin"
+mount --bind "$DESK/cli-tools" "$DESK/cli-tools"
+TOOL=$DESK/cli-tools/usr/bin/docker
 
 printf 'int main(void) { return 0; }\n' >"$T/true.c"
 if "$CC" -O2 -static -o "$TOOL" "$T/true.c" 2>/dev/null; then
@@ -49,12 +65,11 @@ fi
 # something serves socket.path.  A listener that accepts and closes plays
 # the latter (systemd's socket unit), costing the shim one connect.
 printf '{"desktop_dir": "%s", "control_socket": "%s/none.sock", "socket": {"path": "%s/engine.sock"}}\n' \
-	"$T/desktop" "$T" "$T" >"$T/config.json"
+	"$DESK" "$T" "$T" >"$T/config.json"
 /usr/bin/python3 -c 'import socket, sys
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4096)
 while True: s.accept()[0].close()' "$T/engine.sock" &
 listener=$!
-trap 'kill "$listener" 2>/dev/null; rm -rf -- "$T"' EXIT
 while ! [[ -S $T/engine.sock ]]; do sleep 0.01; done
 ln -s "$SHIM" "$T/bin/docker"
 ln -s "$SHIM" "$T/bin/absent-tool"
@@ -65,9 +80,9 @@ cli=${DOCKER_CLI-$(command -v docker || true)}
 [[ -n $cli ]] && cli=$(readlink -f "$cli")
 cli_rows=()
 if [[ -n $cli && -x $cli && $cli != "$(readlink -f "$SHIM")" ]]; then
-	cp "$cli" "$T/desktop/cli-tools/usr/bin/docker-cli"
+	cp "$cli" "$DESK/cli-tools/usr/bin/docker-cli"
 	ln -s "$SHIM" "$T/bin/docker-cli"
-	cli_rows=(cli-direct "$T/desktop/cli-tools/usr/bin/docker-cli" "docker-cli --version" 0
+	cli_rows=(cli-direct "$DESK/cli-tools/usr/bin/docker-cli" "docker-cli --version" 0
 		cli-shim "$T/bin/docker-cli" "docker-cli --version" 0)
 fi
 
