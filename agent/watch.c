@@ -12,9 +12,13 @@
  * The shared root is everyone's: another distro may create and remove
  * files there in a loop.  Its events count only when they name Docker
  * Desktop's own entries (the tree and docker-desktop-bind-mounts), and
- * the owner is told at most once per WATCH_MIN_INTERVAL_MS; an event in
- * between is not lost but moves the next tell to the end of the interval,
- * so the last state is always looked at.  Reading others' events costs too,
+ * the owner's tells are rate-limited: after a quiet spell WATCH_BURST of
+ * them are made at once (Docker Desktop stopping and starting is a few
+ * changes in quick succession: the socket going, cli-tools ejected and
+ * mounted, the socket back, and the last must not wait), then one per
+ * WATCH_MIN_INTERVAL_MS however many events come.  An event over budget is
+ * not lost but moves the next tell to when the budget allows it, so the
+ * last state is always looked at.  Reading others' events costs too,
  * so the shared root is watched only while the tree is absent (its own
  * watch reports it going: IN_DELETE_SELF, IN_MOVE_SELF), and a batch of
  * others' events there pauses that watch for WATCH_MIN_INTERVAL_MS, after
@@ -36,6 +40,7 @@
 #define WATCH_MAX	64
 #define WATCH_COALESCE_MS 5
 #define WATCH_MIN_INTERVAL_MS 100
+#define WATCH_BURST	4	/* tells at once after a quiet spell */
 #define WATCH_BIND_AREA	"docker-desktop-bind-mounts"
 #define WATCH_MASK	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
 			 IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR)
@@ -55,7 +60,7 @@ struct watch {
 	int		 root_wd;	/* the shared root's, or -1 */
 	bool		 root_paused;	/* others' events: root unwatched a while */
 	struct event	*pause;
-	uint64_t	 last_fire_ms;
+	uint64_t	 budget_full_ms; /* when WATCH_BURST tells are free again */
 	uint64_t	 fires;		/* times the owner was told */
 	uint64_t	 ignored;	/* events about others' entries */
 	void		(*cb)(void *);
@@ -156,22 +161,28 @@ static void
 watch_fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
-	w->last_fire_ms = util_now_ms();
+	/* Each tell spends WATCH_MIN_INTERVAL_MS of the budget (a GCRA). */
+	uint64_t now = util_now_ms();
+	w->budget_full_ms = (w->budget_full_ms > now ? w->budget_full_ms : now) +
+	    WATCH_MIN_INTERVAL_MS;
 	w->fires++;
 	watch_rearm(w);
 	w->cb(w->arg);
 }
 
-/* Tell the owner soon, but not sooner than the interval since the last. */
+/*
+ * Tell the owner soon: after the coalescing delay while the budget has a
+ * tell left, else when it has one again.
+ */
 static void
 watch_schedule(struct watch *w)
 {
 	if (evtimer_pending(w->coalesce, NULL))
 		return;
+	const uint64_t slack = (WATCH_BURST - 1) * WATCH_MIN_INTERVAL_MS;
 	uint64_t now = util_now_ms(), ms = WATCH_COALESCE_MS;
-	if (w->fires > 0 && now < w->last_fire_ms + WATCH_MIN_INTERVAL_MS &&
-	    w->last_fire_ms + WATCH_MIN_INTERVAL_MS - now > ms)
-		ms = w->last_fire_ms + WATCH_MIN_INTERVAL_MS - now;
+	if (w->budget_full_ms > now + slack + ms)
+		ms = w->budget_full_ms - slack - now;
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
 	evtimer_add(w->coalesce, &tv);
 }

@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,4 +272,76 @@ Test(watch, bounded_by_the_paths_followed)
 	put_file_in(wx.desktop, "elsewhere/deeper/x", 0644, "");
 	cr_assert(not(run_until(wx.base, never, NULL, 20)));
 	cr_assert(eq(int, watch_count(wx.w), without_cli));
+}
+
+/* Milliseconds from now until the owner is told and done(arg) holds. */
+static uint64_t
+ms_until(const char *what, bool (*done)(void *))
+{
+	uint64_t t0 = util_now_ms();
+	change_and_wait(what, done);
+	return util_now_ms() - t0;
+}
+
+/*
+ * Docker Desktop stopping and starting is a few changes in quick
+ * succession; the one that brings the engine socket back must be told at
+ * once (the coalescing delay), not at the end of a rate limit's interval
+ * (100 ms after the socket going was told: the reaction target itself).
+ */
+Test(watch, the_socket_back_soon_after_it_went_is_told_at_once)
+{
+	/* The tree is there before the watch starts, as after a boot. */
+	put_file_in(wx.desktop, SOCKET_DIR "/placeholder", 0644, "");
+	watch_free(wx.w);
+	wx.w = watch_new(wx.base, wx.desktop, changed, NULL);
+	cr_assert(not(eq(ptr, wx.w, NULL)));
+	wx.engine_fd = unix_listen(at(ENGINE), 1);
+	change_and_wait("the engine socket appeared", engine_there);
+	cr_assert(eq(int, unlink(at(ENGINE)), 0));
+	close(wx.engine_fd);
+	uint64_t gone = ms_until("the engine socket went", engine_gone);
+	wx.engine_fd = unix_listen(at(ENGINE), 1);
+	uint64_t back = ms_until("the engine socket came back", engine_there);
+	cr_assert(lt(u64, gone, 50), "the socket going told after %" PRIu64
+	    " ms", gone);
+	cr_assert(lt(u64, back, 50), "the socket back told after %" PRIu64
+	    " ms", back);
+}
+
+/*
+ * However fast the tree's own entries change, the owner is told a few
+ * times at once and then at most once per 100 ms, and the last state is
+ * always looked at.
+ */
+Test(watch, a_stream_of_changes_is_rate_limited)
+{
+	put_file_in(wx.desktop, SOCKET_DIR "/placeholder", 0644, "");
+	change_and_wait("the socket directory appeared", called);
+	wx.calls = 0;
+	uint64_t t0 = util_now_ms(), spent;
+	int changes = 0;
+	while ((spent = util_now_ms() - t0) < 500) {
+		if (changes % 2 == 0)
+			wx.engine_fd = unix_listen(at(ENGINE), 1);
+		else {
+			cr_assert(eq(int, unlink(at(ENGINE)), 0));
+			close(wx.engine_fd);
+			wx.engine_fd = -1;
+		}
+		changes++;
+		(void)run_until(wx.base, never, NULL, 2);
+	}
+	/* End with the socket there: that last state must be told. */
+	if (wx.engine_fd < 0)
+		wx.engine_fd = unix_listen(at(ENGINE), 1);
+	cr_assert(run_until(wx.base, engine_there, NULL, WAIT_MS),
+	    "the last state was told");
+	spent = util_now_ms() - t0;
+	/* A burst of 4, then one per 100 ms; the last told once more. */
+	cr_assert(le(int, wx.calls, 4 + (int)(spent / 100) + 1),
+	    "%d changes in %" PRIu64 " ms told %d times", changes, spent,
+	    wx.calls);
+	cr_assert(gt(int, changes, 4 * wx.calls), "%d changes, %d tells",
+	    changes, wx.calls);
 }
