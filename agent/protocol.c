@@ -772,6 +772,16 @@ static const struct proto_field proto_reply_fields[] = {
 	{ "message", "-s", NULL, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
+static const struct proto_field proto_repair_fields[] = {
+	{ "type", "s", NULL, NULL, NULL },
+	{ "container", "s?", NULL, NULL, NULL },
+	{ "id", "s?", NULL, NULL, NULL },
+	{ "source", "s", NULL, NULL, NULL },
+	{ "stand_in", "s?", NULL, NULL, NULL },
+	{ "restarted", "b", NULL, NULL, NULL },
+	{ "at", "s", NULL, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
 static const struct proto_field proto_bye_fields[] = {
 	{ "type", "s", NULL, NULL, NULL },
 	{ "reason", "s", "stopping|reconfigured|bad-input", NULL, NULL },
@@ -950,6 +960,7 @@ proto_check_agent_message(struct json_object *msg, char *why, size_t len)
 		{ "event", proto_report_fields },
 		{ "reply", proto_reply_fields },
 		{ "bye", proto_bye_fields },
+		{ "repair", proto_repair_fields },
 	};
 	why[0] = '\0';
 	const char *type = json_object_is_type(msg, json_type_object) ?

@@ -141,3 +141,16 @@ agent_config() { # distro [members]
 	printf '{ "bind": { %s } }\n' "$bind" |
 		dx "$1" sh -c 'mkdir -p /etc/wsl-docker-agent && cat >/etc/wsl-docker-agent/config.json'
 }
+
+# lab_with_agent DISTRO: the lab up, a fresh DISTRO with this build, the
+# agent configured for binds on this flavour and started (four results).
+lab_with_agent() { # distro
+	lab_up
+	lab_distro "$1"
+	check "the agent's configuration for the $LAB_ENGINE flavour" agent_config "$1"
+	like "the agent starts" "$(dx "$1" wsl-docker-agent start 2>&1)" "started"
+}
+
+# The name of a source's exposure: the sha256 of its path, as Docker
+# Desktop names it.
+hash_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
