@@ -979,7 +979,8 @@ proto_check_agent_message(struct json_object *msg, char *why, size_t len)
 			proto_check_hello(msg, why, len);
 		else if (strcmp(type, "reply") == 0)
 			proto_check_reply(msg, why, len);
-		else if (strcmp(type, "bye") != 0)
+		else if (strcmp(type, "report") == 0 ||
+		    strcmp(type, "event") == 0)
 			proto_check_report(msg, type, why, len);
 		return why[0] != '\0' ? -1 : 0;
 	}

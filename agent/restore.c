@@ -304,7 +304,7 @@ restore_standin_dest(const struct restore *r, const char *name)
 {
 	char safe[NAME_MAX_LEN + 1], stamp[32];
 	size_t i = 0;
-	for (; name[i] != '\0' && i < 64; i++)
+	for (; i < 64 && name[i] != '\0'; i++)
 		safe[i] = isalnum((unsigned char)name[i]) || name[i] == '-' ||
 		    name[i] == '_' || (name[i] == '.' && i > 0) ? name[i] : '_';
 	safe[i] = '\0';
@@ -354,18 +354,17 @@ restore_users_text(const struct restore *r, size_t xi, char *buf, size_t len)
 			}
 }
 
-static void
-restore_note_repair(struct restore *r, const struct restore_container *c,
-    const struct restore_exposure *x, const char *stand_in)
+/* One repair, as status lists it; type non-NULL: as the host gets it. */
+static struct json_object *
+restore_repair_json(const struct restore_container *c,
+    const struct restore_exposure *x, const char *stand_in, const char *at,
+    const char *type)
 {
 	struct json_object *o = json_object_new_object();
 	if (o == NULL)
-		return;
-	char at[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		return NULL;
+	if (type != NULL)
+		agent_json_add_str(o, "type", type);
 	agent_json_add_str(o, "container", c != NULL ? c->name : NULL);
 	agent_json_add_str(o, "id", c != NULL ? c->id : NULL);
 	agent_json_add_str(o, "source", x->back.source);
@@ -373,26 +372,36 @@ restore_note_repair(struct restore *r, const struct restore_container *c,
 	json_object_object_add(o, "restarted",
 	    json_object_new_boolean(c != NULL && c->restarted));
 	agent_json_add_str(o, "at", at);
+	return o;
+}
+
+static void
+restore_note_repair(struct restore *r, const struct restore_container *c,
+    const struct restore_exposure *x, const char *stand_in)
+{
+	char at[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	log_notice(RESTORE_LOG, "%s%s%s: %s%s%s", c != NULL ? "container " : "",
 	    c != NULL ? c->name : "", c != NULL ? "" : "a stand-in",
 	    c == NULL ? "left by a stopped container of " :
 	    c->restarted ? "restarted on its bind source " :
 	    "runs on an empty stand-in of ", x->back.source,
-	    stand_in != NULL ? "; what was written on the stand-in is in " :
+	    stand_in != NULL ? "; what was written on the stand-in is kept" :
 	    "; its stand-in was empty");
 	if (stand_in != NULL)
 		log_notice(RESTORE_LOG, "stand-in data of %s: %s",
 		    x->back.source, stand_in);
+	struct json_object *o = restore_repair_json(c, x, stand_in, at, NULL);
+	if (o == NULL)
+		return;
 	if (json_object_array_length(r->repairs) >= RESTORE_REPAIRS_MAX)
 		json_object_array_del_idx(r->repairs, 0, 1);
 	json_object_array_add(r->repairs, o);
-	struct json_object *msg = json_object_new_object();
-	if (msg != NULL) {
-		json_object_object_add(msg, "type", json_object_new_string("repair"));
-		json_object_object_foreach(o, k, v)
-			json_object_object_add(msg, k, json_object_get(v));
-		health_send(r->agent->health, msg);
-	}
+	health_send(r->agent->health, restore_repair_json(c, x, stand_in, at,
+	    "repair"));
 }
 
 /* ------------------------------------------------------------------ */

@@ -134,3 +134,22 @@ Test(restore, the_record_is_kept_in_the_manifest_across_a_restart)
 	cr_assert_null(v, "not mounted: no mount time");
 	manifest_free(&a.manifest);
 }
+
+Test(restore, the_repair_message_conforms_to_the_protocol)
+{
+	char why[256];
+	struct json_object *m = json_tokener_parse("{\"type\":\"repair\","
+	    "\"container\":\"db\",\"id\":\"0123456789ab\",\"source\":"
+	    "\"/home/dev/db\",\"stand_in\":\"/var/lib/wsl-docker-agent/"
+	    "stand-ins/db-20261202T021600Z\",\"restarted\":true,\"at\":"
+	    "\"2026-12-02T02:16:00Z\"}");
+	cr_assert_eq(proto_check_agent_message(m, why, sizeof why), 0, "%s", why);
+	json_object_object_add(m, "container", NULL);
+	json_object_object_add(m, "stand_in", NULL);
+	cr_assert_eq(proto_check_agent_message(m, why, sizeof why), 0,
+	    "a stand-in no container used, empty: %s", why);
+	json_object_object_del(m, "source");
+	cr_assert_eq(proto_check_agent_message(m, why, sizeof why), -1,
+	    "the source is required");
+	json_object_put(m);
+}
