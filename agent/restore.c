@@ -80,6 +80,8 @@ struct restore_container {
 	bool		 check;		/* inspect: is it on a stand-in? */
 	bool		 on_standin;
 	bool		 restarted;
+	struct restore	*owner;
+	struct engine_get *restart;	/* POST .../restart under way */
 	size_t		*uses;		/* indexes into exposures */
 	size_t		 nuses;
 };
@@ -99,6 +101,7 @@ struct restore {
 	struct restore_container *c;
 	size_t			 nc;
 	size_t			 next;		/* container being asked about */
+	size_t			 restarting;	/* restarts under way, all at once */
 	uint64_t		 started_ms;
 	int64_t			 took_ms;	/* last pass; -1: none yet */
 	uint64_t		 runs;
@@ -418,6 +421,7 @@ restore_clear(struct restore *r)
 	r->x = NULL;
 	r->nx = 0;
 	for (size_t i = 0; i < r->nc; i++) {
+		engine_get_free(r->c[i].restart);
 		free(r->c[i].name);
 		free(r->c[i].uses);
 	}
@@ -504,6 +508,7 @@ restore_add_container(struct restore *r, struct json_object *c)
 	struct restore_container *rc = &r->c[r->nc];
 	memset(rc, 0, sizeof *rc);
 	snprintf(rc->id, sizeof rc->id, "%s", id);
+	rc->owner = r;
 	rc->name = strdup(name[0] == '/' ? name + 1 : name);
 	const char *state = util_json_string(c, "State");
 	rc->running = state != NULL && strcmp(state, "running") == 0;
@@ -736,8 +741,7 @@ restore_got(int code, struct evbuffer *body, const char *error, void *arg)
 	struct restore *r = arg;
 	struct engine_get *g = r->get;
 	r->get = NULL;
-	struct json_object *o = error == NULL && code / 100 == 2 &&
-	    r->phase != RESTORE_RESTARTING ?
+	struct json_object *o = error == NULL && code / 100 == 2 ?
 	    engine_get_json(body, HTTP_CREATE_DEPTH_MAX) : NULL;
 	switch (r->phase) {
 	case RESTORE_LISTING:
@@ -776,15 +780,7 @@ restore_got(int code, struct evbuffer *body, const char *error, void *arg)
 		restore_inspected(r, &r->c[r->next], o);
 		r->next++;
 		break;
-	case RESTORE_RESTARTING: {
-		struct restore_container *c = &r->c[r->next];
-		c->restarted = error == NULL && code / 100 == 2;
-		if (!c->restarted)
-			log_err(RESTORE_LOG, "cannot restart container %s: %s",
-			    c->name, error != NULL ? error : "the engine refused");
-		r->next++;
-		break;
-	}
+	case RESTORE_RESTARTING:
 	case RESTORE_IDLE:
 		break;
 	}
@@ -794,15 +790,59 @@ restore_got(int code, struct evbuffer *body, const char *error, void *arg)
 	restore_step(r);
 }
 
-static bool
+static struct engine_get *
 restore_ask(struct restore *r, const char *method, const char *target,
-    int timeout_s)
+    int timeout_s, engine_get_cb *cb, void *arg)
 {
 	const struct engine_get_opts opts = { .max = RESTORE_REPLY_MAX,
 	    .timeout_s = timeout_s, .method = method };
-	r->get = engine_get_new(r->agent->base, r->agent->engine_path, target,
-	    &opts, restore_got, r);
-	return r->get != NULL;
+	return engine_get_new(r->agent->base, r->agent->engine_path, target,
+	    &opts, cb, arg);
+}
+
+/* One restart answered; the last one ends the pass. */
+static void
+restore_restarted(int code, struct evbuffer *body, const char *error,
+    void *arg)
+{
+	struct restore_container *c = arg;
+	struct restore *r = c->owner;
+	engine_get_free(c->restart);
+	c->restart = NULL;
+	c->restarted = error == NULL && code / 100 == 2;
+	if (!c->restarted)
+		log_err(RESTORE_LOG, "cannot restart container %s: %s", c->name,
+		    error != NULL ? error : "the engine refused");
+	if (--r->restarting == 0)
+		restore_finish(r);
+}
+
+/* Every container on a stand-in at once: one slow stop delays no other. */
+static void
+restore_restart_all(struct restore *r)
+{
+	char target[128];
+	r->phase = RESTORE_RESTARTING;
+	r->restarting = 1;	/* held until all are asked */
+	for (size_t i = 0; i < r->nc; i++) {
+		struct restore_container *c = &r->c[i];
+		if (!c->on_standin ||
+		    r->agent->cfg.bind_repair != BIND_REPAIR_RESTART)
+			continue;
+		log_notice(RESTORE_LOG, "restarting container %s so that it sees "
+		    "its bind source", c->name);
+		snprintf(target, sizeof target, "/containers/%s/restart", c->id);
+		c->restart = restore_ask(r, "POST", target, RESTORE_RESTART_S,
+		    restore_restarted, c);
+		if (c->restart != NULL)
+			r->restarting++;
+		else
+			log_err(RESTORE_LOG, "cannot restart container %s: "
+			    "cannot connect to the engine: %s", c->name,
+			    strerror(errno));
+	}
+	if (--r->restarting == 0)
+		restore_finish(r);
 }
 
 /* The next question for the engine, or the end of the pass. */
@@ -816,31 +856,15 @@ restore_step(struct restore *r)
 		if (r->next < r->nc) {
 			snprintf(target, sizeof target, "/containers/%s/json",
 			    r->c[r->next].id);
-			if (restore_ask(r, NULL, target, RESTORE_TIMEOUT_S))
+			r->get = restore_ask(r, NULL, target, RESTORE_TIMEOUT_S,
+			    restore_got, r);
+			if (r->get != NULL)
 				return;
 			r->next++;
 			restore_step(r);
 			return;
 		}
-		r->phase = RESTORE_RESTARTING;
-		r->next = 0;
-	}
-	if (r->phase == RESTORE_RESTARTING) {
-		while (r->next < r->nc && (!r->c[r->next].on_standin ||
-		    r->agent->cfg.bind_repair != BIND_REPAIR_RESTART))
-			r->next++;
-		if (r->next < r->nc) {
-			log_notice(RESTORE_LOG, "restarting container %s so that "
-			    "it sees its bind source", r->c[r->next].name);
-			snprintf(target, sizeof target, "/containers/%s/restart",
-			    r->c[r->next].id);
-			if (restore_ask(r, "POST", target, RESTORE_RESTART_S))
-				return;
-			r->next++;
-			restore_step(r);
-			return;
-		}
-		restore_finish(r);
+		restore_restart_all(r);
 	}
 }
 
@@ -857,7 +881,9 @@ restore_start(struct restore *r)
 	evtimer_del(r->retry_timer);
 	r->started_ms = util_now_ms();
 	r->phase = RESTORE_LISTING;
-	if (!restore_ask(r, NULL, RESTORE_LIST_PATH, RESTORE_TIMEOUT_S)) {
+	r->get = restore_ask(r, NULL, RESTORE_LIST_PATH, RESTORE_TIMEOUT_S,
+	    restore_got, r);
+	if (r->get == NULL) {
 		snprintf(r->error, sizeof r->error, "cannot connect to the engine "
 		    "at %s: %s", a->engine_path, strerror(errno));
 		r->phase = RESTORE_IDLE;
