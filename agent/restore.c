@@ -306,8 +306,8 @@ static char *
 restore_standin_dest(const struct restore *r, const char *name)
 {
 	char safe[NAME_MAX_LEN + 1], stamp[32];
-	size_t i = 0;
-	for (; i < 64 && name[i] != '\0'; i++)
+	size_t i = 0, len = strnlen(name, 64);
+	for (; i < len; i++)
 		safe[i] = isalnum((unsigned char)name[i]) || name[i] == '-' ||
 		    name[i] == '_' || (name[i] == '.' && i > 0) ? name[i] : '_';
 	safe[i] = '\0';
