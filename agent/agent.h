@@ -889,12 +889,15 @@ void	restore_record(struct agent *, const char *local, bool read_only,
 /* The "restore" member; each failure adds a problem with its fix. */
 struct json_object *restore_status_json(const struct restore *,
 	    struct json_object *problems);
+
+/* standin.c: a stand-in's contents moved into the distro */
 /*
  * Move a directory's contents (dirfd, taken) into the new directory dst:
  * copied (owner, mode, times kept), each entry removed once copied.
  * Returns entries left behind (copy failed), -1 if dst cannot be made.
  */
-long	restore_move_tree(int dirfd, const char *dst);
+long	standin_move_tree(int dirfd, const char *dst);
+bool	standin_is_empty(int dirfd);		/* false if unreadable */
 /*
  * mkdir -p of a missing bind source as the engine does for -v; what it
  * makes is owned by the caller (if known).  -1 with errno.

@@ -19,9 +19,9 @@
  * than the mount) runs on a stand-in.  With bind.repair = restart (the
  * default) it is restarted (POST /containers/{id}/restart), so it sees
  * the distro's files, and what it wrote on the stand-in (still reachable
- * through the descriptor opened before the mount hid it) is moved into
- * state_dir/stand-ins/<container>-<UTC time>/: the shared tmpfs is lost at
- * every reboot, the distro's disk is not.  Nothing is hidden for good,
+ * through the descriptor opened before the mount hid it) is moved
+ * (standin.c) into state_dir/stand-ins/<container>-<UTC time>/: the
+ * shared tmpfs is lost at every reboot, the distro's disk is not.  Nothing is hidden for good,
  * nothing deleted.  With report, the container is left running and the
  * stand-in is bind-mounted at that place instead, for the user to see.
  * Each repair is in status, the log and a "repair" message to the host.
@@ -30,7 +30,6 @@
  * mount, a restart that fails are each a problem with its fix.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -55,7 +54,6 @@
 #define RESTORE_RESTART_S	120	/* stop (the container's timeout), start */
 #define RESTORE_CONTAINERS_MAX	1024
 #define RESTORE_EXPOSURES_MAX	1024
-#define RESTORE_TREE_DEPTH	64
 #define RESTORE_RETRY_FIRST_MS	250
 #define RESTORE_RETRY_MAX_MS	5000
 
@@ -149,156 +147,6 @@ restore_record(struct agent *a, const char *local, bool read_only,
 	json_object_object_add(meta, "mounted_at", at != 0 ?
 	    json_object_new_int64(at) : NULL);
 	(void)manifest_set_meta(&a->manifest, BIND_MANIFEST_KIND, local, meta);
-}
-
-/* ------------------------------------------------------------------ */
-/* Moving a stand-in's contents into the distro. */
-
-static void
-restore_keep_attrs(int fd, const struct stat *st)
-{
-	const struct timespec times[2] = { st->st_atim, st->st_mtim };
-	(void)!fchown(fd, st->st_uid, st->st_gid);
-	(void)fchmod(fd, st->st_mode & 07777);
-	(void)futimens(fd, times);
-}
-
-static int
-restore_copy_file(int from, int to, const char *name, const struct stat *st)
-{
-	int s = openat(from, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	int t = s < 0 ? -1 : openat(to, name, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
-	int r = s >= 0 && t >= 0 ? 0 : -1;
-	char buf[65536];
-	ssize_t n;
-	while (r == 0 && (n = read(s, buf, sizeof buf)) != 0) {
-		if (n < 0) {
-			if (errno != EINTR)
-				r = -1;
-			continue;
-		}
-		for (ssize_t o = 0; r == 0 && o < n;) {
-			ssize_t w = write(t, buf + o, (size_t)(n - o));
-			if (w < 0 && errno != EINTR)
-				r = -1;
-			else if (w > 0)
-				o += w;
-		}
-	}
-	if (r == 0) {
-		restore_keep_attrs(t, st);
-		r = fsync(t);
-	}
-	if (s >= 0)
-		close(s);
-	if (t >= 0 && close(t) < 0)
-		r = -1;
-	return r;
-}
-
-/* One entry, copied then removed; false when it stays (copy failed). */
-static long restore_move_entries(int from, int to, int depth);
-
-static bool
-restore_move_entry(int from, int to, const char *name, int depth)
-{
-	struct stat st;
-	if (fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return false;
-	if (S_ISDIR(st.st_mode)) {
-		if (depth >= RESTORE_TREE_DEPTH || mkdirat(to, name, 0700) < 0)
-			return false;
-		int s = openat(from, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		int t = openat(to, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		long left = s >= 0 && t >= 0 ?
-		    restore_move_entries(s, t, depth + 1) : 1;
-		if (t >= 0) {
-			restore_keep_attrs(t, &st);
-			close(t);
-		}
-		if (s >= 0)
-			close(s);
-		return left == 0 && unlinkat(from, name, AT_REMOVEDIR) == 0;
-	}
-	if (S_ISREG(st.st_mode))
-		return restore_copy_file(from, to, name, &st) == 0 &&
-		    unlinkat(from, name, 0) == 0;
-	if (S_ISLNK(st.st_mode)) {
-		char target[PATH_MAX];
-		ssize_t n = readlinkat(from, name, target, sizeof target - 1);
-		if (n < 0)
-			return false;
-		target[n] = '\0';
-		if (symlinkat(target, to, name) < 0)
-			return false;
-		(void)fchownat(to, name, st.st_uid, st.st_gid,
-		    AT_SYMLINK_NOFOLLOW);
-		return unlinkat(from, name, 0) == 0;
-	}
-	return false;	/* sockets, fifos, devices: left where they are */
-}
-
-static long
-restore_move_entries(int from, int to, int depth)
-{
-	int dfd = openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (d == NULL) {
-		if (dfd >= 0)
-			close(dfd);
-		return 1;
-	}
-	long left = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		left += !restore_move_entry(from, to, de->d_name, depth);
-	}
-	closedir(d);
-	return left;
-}
-
-long
-restore_move_tree(int dirfd, const char *dst)
-{
-	struct stat st;
-	int t = -1;
-	if (fstat(dirfd, &st) < 0 || util_mkdir_parent(dst, 0700) < 0 ||
-	    mkdir(dst, 0700) < 0 ||
-	    (t = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		int saved = errno;
-		close(dirfd);
-		errno = saved;
-		return -1;
-	}
-	long left = restore_move_entries(dirfd, t, 0);
-	restore_keep_attrs(t, &st);
-	close(t);
-	close(dirfd);
-	return left;
-}
-
-static bool
-restore_dir_empty(int fd)
-{
-	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (d == NULL) {
-		if (dfd >= 0)
-			close(dfd);
-		return false;
-	}
-	bool empty = true;
-	struct dirent *de;
-	while (empty && (de = readdir(d)) != NULL)
-		empty = strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0;
-	closedir(d);
-	return empty;
 }
 
 /* state_dir/stand-ins/<name>-<UTC time>[-n], not yet made; malloc'd. */
@@ -643,7 +491,7 @@ restore_settle_standins(struct restore *r)
 						x->standin_busy = true;
 				}
 		int fd = x->back.standin_fd;
-		bool empty = fd < 0 || restore_dir_empty(fd);
+		bool empty = fd < 0 || standin_is_empty(fd);
 		char *dest = NULL;
 		if (!empty && (dest = restore_standin_dest(r,
 		    first != NULL ? first->name : user != NULL ? user->name :
@@ -651,7 +499,7 @@ restore_settle_standins(struct restore *r)
 			empty = true;
 		if (!empty && !x->standin_busy) {
 			x->back.standin_fd = -1;
-			long left = restore_move_tree(fd, dest);
+			long left = standin_move_tree(fd, dest);
 			if (left != 0) {
 				char what[PATH_MAX * 2 + 128];
 				snprintf(what, sizeof what, "%s of the stand-in of %s "

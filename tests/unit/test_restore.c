@@ -39,7 +39,7 @@ read_file(const char *path, char *buf, size_t len)
 	return buf;
 }
 
-Test(restore, move_tree_moves_files_dirs_and_links_keeping_modes)
+Test(restore, standin_move_tree_moves_files_dirs_and_links_keeping_modes)
 {
 	char src[PATH_MAX], dst[PATH_MAX], p[PATH_MAX + 64], buf[64];
 	snprintf(src, sizeof src, "%s/standin", tmp_root);
@@ -56,7 +56,7 @@ Test(restore, move_tree_moves_files_dirs_and_links_keeping_modes)
 	int fd = open(src, O_RDONLY | O_DIRECTORY);
 	cr_assert_geq(fd, 0);
 
-	cr_assert_eq(restore_move_tree(fd, dst), 0, "nothing left behind");
+	cr_assert_eq(standin_move_tree(fd, dst), 0, "nothing left behind");
 	snprintf(p, sizeof p, "%s/PG_VERSION", dst);
 	cr_assert_str_eq(read_file(p, buf, sizeof buf), "16\n");
 	struct stat st;
@@ -79,7 +79,7 @@ Test(restore, move_tree_moves_files_dirs_and_links_keeping_modes)
 	cr_assert_eq(rmdir(src), 0, "the stand-in is left empty");
 }
 
-Test(restore, move_tree_into_an_existing_place_moves_nothing)
+Test(restore, standin_move_tree_into_an_existing_place_moves_nothing)
 {
 	char src[PATH_MAX], dst[PATH_MAX], p[PATH_MAX + 64], buf[64];
 	snprintf(src, sizeof src, "%s/standin", tmp_root);
@@ -89,7 +89,7 @@ Test(restore, move_tree_into_an_existing_place_moves_nothing)
 	snprintf(p, sizeof p, "%s/data", src);
 	write_file(p, "keep", 0644);
 	int fd = open(src, O_RDONLY | O_DIRECTORY);
-	cr_assert_eq(restore_move_tree(fd, dst), -1);
+	cr_assert_eq(standin_move_tree(fd, dst), -1);
 	cr_assert_str_eq(read_file(p, buf, sizeof buf), "keep", "left in place");
 }
 
