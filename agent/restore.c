@@ -226,11 +226,32 @@ restore_repair_json(const struct restore_container *c,
 	return o;
 }
 
+/* Already noted as still on that stand-in (a later pass, report mode)? */
+static bool
+restore_noted(const struct restore *r, const struct restore_container *c,
+    const struct restore_exposure *x)
+{
+	size_t n = json_object_array_length(r->repairs);
+	for (size_t i = 0; c != NULL && !c->restarted && i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(r->repairs, i), *v;
+		const char *id = util_json_string(e, "id");
+		const char *src = util_json_string(e, "source");
+		if (id != NULL && src != NULL && strcmp(id, c->id) == 0 &&
+		    strcmp(src, x->back.source) == 0 &&
+		    json_object_object_get_ex(e, "restarted", &v) &&
+		    !json_object_get_boolean(v))
+			return true;
+	}
+	return false;
+}
+
 static void
 restore_note_repair(struct restore *r, const struct restore_container *c,
     const struct restore_exposure *x, const char *stand_in)
 {
 	char at[32];
+	if (restore_noted(r, c, x))
+		return;
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);

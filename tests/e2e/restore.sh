@@ -43,8 +43,9 @@ running() { [ "$(direct_docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null)
 all_see() {
 	sees db distro-db && sees s1 distro-shared && sees s2 distro-shared && sees rodb distro-ro
 }
-restore_done() { status_json | grep -q '"restore":{"state":"done"'; }
-runs() { status_json | grep -o '"restore":{[^}]*' | grep -o '"runs":[0-9]*' | cut -d: -f2; }
+# (Whole before grep -q: it would end the pipe early, and pipefail fail it.)
+restore_done() { local j; j=$(status_json); grep -q '"restore":{"state":"done"' <<<"$j"; }
+runs() { local j; j=$(status_json); grep -o '"restore":{[^}]*' <<<"$j" | grep -o '"runs":[0-9]*' | cut -d: -f2; }
 exposed() { mountpoint -q "$BM/$D/$(hash_of "$1")"; }
 
 check "sources are made in the distro" dxu "$D" sh -c 'mkdir -p /home/dev/db /home/dev/shared /home/dev/ro /home/dev/gone &&
@@ -58,7 +59,7 @@ for c in "db /home/dev/db:/data" "s1 /home/dev/shared:/data" "s2 /home/dev/share
 done
 if wait_until 20 all_see; then ok "five restart-policy containers see their distro's files"; else
 	not_ok "the containers see their distro's files" "db: $(last_start db)" "s1: $(last_start s1)" "rodb: $(last_start rodb)"; fi
-recorded() { dx "$D" cat /var/lib/wsl-docker-agent/manifest.json | tr -d ' \n' |
+recorded() { local j; j=$(dx "$D" cat /var/lib/wsl-docker-agent/manifest.json | tr -d ' \n'); printf '%s' "$j" |
 	grep -Eq '"meta":\{"read_only":true,"containers":\[\{"id":"[0-9a-f]+","name":"rodb"\}\],"mounted_at":[0-9]+'; }
 if wait_until 10 recorded; then ok "the manifest records each exposure's containers, read-only flag and mount time"; else
 	not_ok "the manifest records each exposure's containers, read-only flag and mount time" \
@@ -129,6 +130,28 @@ like "status for a person names the repair" "$human" \
 	"db: restarted on /home/dev/db; stand-in data: $STANDINS/db-"
 like "a later docker start finds the source, not a stand-in" \
 	"$(dxu "$D" docker run --rm -v /home/dev/db:/data bb cat /data/f.txt 2>&1)" "distro-db"
+
+# ---- bind.repair = report: reported and shown, the container left alone --
+check "bind.repair set to report" agent_config "$D" '"repair": "report"'
+kill9_agent
+n=$(starts db)
+"$LAB" vm-reboot >/dev/null 2>&1
+if wait_until 60 on_standin; then ok "report: after another reboot the containers are on stand-ins"; else
+	not_ok "report: after another reboot the containers are on stand-ins" "db: $(last_start db)"; fi
+dx "$D" $AG start >/dev/null 2>&1
+reported() { local j; j=$(status_json); grep -q '"container":"db","id":"[0-9a-f]*","source":"/home/dev/db","stand_in":"[^"]*","restarted":false' <<<"$j"; }
+if wait_until 30 reported; then ok "report: status names db, not restarted, and its stand-in"; else
+	not_ok "report: status names db, not restarted, and its stand-in" "$(status_json | grep -o '"restore":.*')"; fi
+is "report: db was left on its stand-in" "$(last_start db)" "start: none"
+st=$(status_json)
+dest=$(printf '%s' "$st" | grep -o "\"stand_in\":\"$STANDINS/db-[0-9TZ]*\"" | tail -1 | cut -d'"' -f4)
+is "report: the stand-in is shown at $STANDINS, what db wrote on it there" \
+	"$(dx "$D" sh -c "test -n '$dest' && wc -l < '$dest/starts'" 2>&1)" 1
+like "report: a problem says to restart db" "$(dx "$D" $AG status 2>&1 | tr '\n' ' ')" \
+	"container db runs on an empty stand-in, not on its bind source in this distro \(bind.repair is report\) +fix: run 'docker restart db'"
+dxu "$D" docker restart db >/dev/null 2>&1
+if wait_until 30 sees db distro-db; then ok "report: docker restart db by hand, and it sees its source"; else
+	not_ok "report: docker restart db by hand, and it sees its source" "$(last_start db)"; fi
 
 dx "$D" $AG stop >/dev/null 2>&1
 done_testing
