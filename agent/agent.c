@@ -107,6 +107,7 @@ agent_reconcile(struct agent *a, const char *why)
 	links_reconcile(a->links, a->cli_present, a->disabled);
 	expose_reconcile(a->expose);
 	bind_reconcile(a);
+	restore_reconcile(a->restore);
 	engine_probe_start(a->engine);
 	agent_state_changed(a);
 }
@@ -343,6 +344,9 @@ agent_status_json(struct agent *a)
 	json_object_object_add(o, "engine", engine_status_json(a->engine));
 	json_object_object_add(o, "proxy", expose_proxy_json(a->expose));
 	json_object_object_add(o, "binds", bind_status_json(a->bind, problems));
+	if (a->restore != NULL)
+		json_object_object_add(o, "restore",
+		    restore_status_json(a->restore, problems));
 	json_object_object_add(o, "conflicts", links_conflicts_json(a->links));
 	if (a->health != NULL)
 		json_object_object_add(o, "host", health_status_json(a->health));
@@ -492,6 +496,28 @@ agent_raise_fd_limit(void)
 	}
 }
 
+void
+agent_ready(struct agent *a)
+{
+	if (a->ready_sent)
+		return;
+	a->ready_sent = true;
+	agent_state_changed(a);
+	if (daemon_notify("READY=1\nSTATUS=%s\nMAINPID=%ld", a->last_summary,
+	    (long)getpid()) == 0)
+		a->status_unsent = false;
+	else if (errno != EAFNOSUPPORT)
+		log_warn("agent", "cannot tell the supervisor (NOTIFY_SOCKET) "
+		    "the agent is ready: %s; is it reading its socket?",
+		    strerror(errno));
+	log_notice("agent", "ready: %s", a->last_summary);
+	if (a->ready_fd >= 0) {
+		(void)!write(a->ready_fd, "ok\n", 3);
+		close(a->ready_fd);
+		a->ready_fd = -1;
+	}
+}
+
 int
 agent_run(struct agent *a, int ready_fd)
 {
@@ -547,20 +573,15 @@ agent_run(struct agent *a, int ready_fd)
 		    "noticed only on the heartbeat");
 	agent_probe_retry_ev = evtimer_new(a->base, agent_probe_retry, a);
 	a->health = health_new(a);
+	a->restore = restore_new(a);
+	if (a->restore == NULL)
+		log_err("restore", "out of memory: bind sources are not brought "
+		    "back at start");
+	a->ready_fd = ready_fd;
 	agent_reconcile(a, "start");
-
-	if (daemon_notify("READY=1\nSTATUS=%s\nMAINPID=%ld", a->last_summary,
-	    (long)getpid()) == 0)
-		a->status_unsent = false;
-	else if (errno != EAFNOSUPPORT)
-		log_warn("agent", "cannot tell the supervisor (NOTIFY_SOCKET) "
-		    "the agent is ready: %s; is it reading its socket?",
-		    strerror(errno));
-	log_notice("agent", "ready: %s", a->last_summary);
-	if (ready_fd >= 0) {
-		(void)!write(ready_fd, "ok\n", 3);
-		close(ready_fd);
-	}
+	/* Exposures back first, so no docker start finds a stand-in. */
+	if (!restore_holds_ready(a->restore))
+		agent_ready(a);
 
 	struct timeval hb = { a->cfg.host_interval, 0 };
 	a->heartbeat_ev = event_new(a->base, -1, EV_PERSIST, agent_heartbeat, a);
@@ -581,6 +602,8 @@ agent_run(struct agent *a, int ready_fd)
 	a->stopping = true;
 	watch_free(a->watch);
 	a->watch = NULL;
+	restore_free(a->restore);
+	a->restore = NULL;
 	bind_free(a->bind);		/* exposures stay, in the manifest */
 	expose_stop(a->expose, true);
 	links_release(a->links, a->cfg.links_on_stop == LINKS_ON_STOP_REMOVE);

@@ -92,6 +92,7 @@ void	fatal(int code, const char *fmt, ...)
 
 enum socket_mode { SOCKET_MODE_PROXY, SOCKET_MODE_MOUNT };
 enum links_on_stop { LINKS_ON_STOP_SHIM, LINKS_ON_STOP_REMOVE };
+enum bind_repair { BIND_REPAIR_RESTART, BIND_REPAIR_REPORT };
 
 struct config {
 	char	*config_file;		/* where it came from, or NULL */
@@ -115,6 +116,8 @@ struct config {
 	char	*bind_shared_paths;	/* ':'-separated, seen by the engine */
 	char	*bind_engine_wsl_root;	/* the shared tmpfs, as the engine sees it */
 	char	*bind_engine_drive_root; /* drive X at ROOT/x for it; "": off */
+	enum bind_repair bind_repair;	/* a container on a stand-in */
+	int	 bind_restore_timeout;	/* seconds READY=1 waits for restore */
 };
 
 /* One row per key: the JSON key and the flag mirror each other. */
@@ -284,6 +287,7 @@ struct manifest_entry {
 	char	*kind;		/* "link", "socket", "mount", "file" */
 	char	*path;
 	char	*target;	/* link target or mount source; may be NULL */
+	struct json_object *meta;	/* the module's own record, or NULL */
 };
 
 struct manifest {
@@ -321,6 +325,7 @@ struct agent {
 	struct links		*links;		/* links.c: bin_dir, plugin_dir */
 	struct expose		*expose;	/* expose.c: socket.path */
 	struct bind		*bind;		/* bind.c: re-exposed bind sources */
+	struct restore		*restore;	/* restore.c: exposures brought back */
 	struct engine		*engine;	/* engine.c: what the engine says */
 	struct watch		*watch;
 	struct control		*control;
@@ -329,6 +334,8 @@ struct agent {
 	struct event		*watchdog_ev;
 	char			 last_summary[256];
 	bool			 status_unsent;	/* NOTIFY_SOCKET was full */
+	int			 ready_fd;	/* `start' waits on it; -1 */
+	bool			 ready_sent;	/* READY=1 went out */
 };
 
 /* agent.c */
@@ -337,6 +344,8 @@ void	agent_reconcile(struct agent *, const char *why);
 /* Something in the state changed: refresh summaries, notify the host. */
 void	agent_state_changed(struct agent *);
 int	agent_set_disabled(struct agent *, bool disabled, char *err, size_t errlen);
+/* READY=1 (and `start''s answer), once; restore.c holds it back a while. */
+void	agent_ready(struct agent *);
 struct json_object *agent_status_json(struct agent *);
 /* For the modules' _status_json: a string member (NULL: null), a problem. */
 void	agent_json_add_str(struct json_object *, const char *key,
@@ -352,6 +361,9 @@ struct manifest_entry *manifest_find(struct manifest *, const char *kind,
 int	manifest_add(struct manifest *, const char *kind, const char *path,
 	    const char *target);
 void	manifest_remove(struct manifest *, const char *kind, const char *path);
+/* Replace an entry's meta (taken; NULL drops it); -1 ENOENT if no entry. */
+int	manifest_set_meta(struct manifest *, const char *kind, const char *path,
+	    struct json_object *meta);
 void	manifest_free(struct manifest *);
 
 /* links.c */
@@ -461,6 +473,7 @@ struct engine_get_opts {
 	size_t	max;		/* bytes held unread (for a reply: all) */
 	int	timeout_s;	/* to connect and send; to read a reply */
 	bool	stream;		/* no read timeout, body as it comes */
+	const char *method;	/* NULL: GET; else sent with no body */
 };
 typedef void engine_get_cb(int code, struct evbuffer *body,
 	    const char *error, void *arg);
@@ -531,6 +544,8 @@ pid_t	daemon_running_pid(const char *pidfile);
 struct health;
 struct health *health_new(struct agent *);
 void	health_state_changed(struct health *);
+/* A message of its own (restore.c's "repair"; taken), if connected. */
+void	health_send(struct health *, struct json_object *msg);
 struct json_object *health_status_json(struct health *);
 void	health_free(struct health *);
 
@@ -866,6 +881,58 @@ struct pathmap;
  */
 enum bind_decision bind_decide(const struct pathmap *, const char *source,
 	    char **out);
+/* restore.c's view of one exposure brought back (strings copied). */
+struct bind_back {
+	char	*source;	/* in this distro */
+	char	*local;		/* the mount point here */
+	bool	 mounted_now;	/* it was not mounted: now it is */
+	bool	 read_only;
+	int	 standin_fd;	/* what was at local before, a directory; -1 */
+};
+/*
+ * The exposure a container's mount source (as the engine sees it) names,
+ * mounted again if it is not (read-only if asked): 0; 1 when the path is
+ * no exposure of this distro; -1 with why (the fix included) when it
+ * cannot be: not recorded, its source gone, the mount refused.  Free
+ * *out with bind_back_clear().
+ */
+int	bind_mount_back(struct bind *, const char *engine_source, bool read_only,
+	    struct bind_back *out, char *why, size_t whylen);
+void	bind_back_clear(struct bind_back *);
+
+/* ------------------------------------------------------------------ */
+/* restore.c: exposures brought back at start and when the engine returns */
+
+#define RESTORE_STANDINS_DIR	"stand-ins"	/* below state_dir */
+#define RESTORE_REPAIRS_MAX	32	/* repairs status remembers */
+
+struct restore;
+struct restore *restore_new(struct agent *);
+void	restore_free(struct restore *);
+/* The engine appeared (or came back): run a pass. */
+void	restore_reconcile(struct restore *);
+/* Something needs a pass (bind.c: a used exposure is not mounted). */
+void	restore_request(struct restore *, const char *why);
+/*
+ * At start: true when a pass is under way and will call agent_ready()
+ * when it ends, or after bind.restore_timeout seconds, whichever first.
+ */
+bool	restore_holds_ready(struct restore *);
+/* bind.c: keep an exposure's record (meta) in the manifest, unsaved. */
+void	restore_record(struct agent *, const char *local, bool read_only,
+	    struct json_object *users, bool mounted, bool mounted_now);
+/* The "restore" member; each failure adds a problem with its fix. */
+struct json_object *restore_status_json(const struct restore *,
+	    struct json_object *problems);
+
+/* standin.c: a stand-in's contents moved into the distro */
+/*
+ * Move a directory's contents (dirfd, taken) into the new directory dst:
+ * copied (owner, mode, times kept), each entry removed once copied.
+ * Returns entries left behind (copy failed), -1 if dst cannot be made.
+ */
+long	standin_move_tree(int dirfd, const char *dst);
+bool	standin_is_empty(int dirfd);		/* false if unreadable */
 /*
  * mkdir -p of a missing bind source as the engine does for -v; what it
  * makes is owned by the caller (if known).  -1 with errno.

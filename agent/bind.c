@@ -581,6 +581,7 @@ bind_expose(struct bind *b, const char *source, bool read_only,
 		}
 	}
 	free(local);
+	bool mounting = !x->mounted;
 	if (!x->mounted && bind_mount(b, x, read_only) < 0) {
 		snprintf(why, whylen, "cannot re-expose %s to the engine: mount "
 		    "on %s: %s", source, x->local, strerror(errno));
@@ -600,6 +601,7 @@ bind_expose(struct bind *b, const char *source, bool read_only,
 		else
 			x->read_only = false;
 	}
+	restore_record(a, x->local, x->read_only, x->users, true, mounting);
 	if (x->npending == BIND_TICKETS_MAX)
 		memmove(x->pending, x->pending + 1,
 		    (BIND_TICKETS_MAX - 1) * sizeof x->pending[0]);
@@ -1040,18 +1042,12 @@ bind_gc_apply(struct bind *b, struct json_object *containers)
 			i += b->n == before;	/* kept (unmount failed) */
 			continue;
 		}
-		if (used && !x->mounted) {
-			/* After a reboot: containers still need it. */
-			if (bind_mount(b, x, false) < 0)
-				log_state(LOG_LVL_ERR, BIND_LOG, x->local,
-				    "cannot re-mount %s on %s for %s: %s",
-				    x->source, x->local, "its containers",
-				    strerror(errno));
-			else
-				log_notice(BIND_LOG, "re-mounted %s at %s for "
-				    "the containers using it", x->source,
-				    x->engine);
-		}
+		/* After a reboot: containers still need it (restore.c). */
+		if (used && !x->mounted)
+			restore_request(b->agent->restore, "a container uses "
+			    "an exposure that is not mounted");
+		restore_record(b->agent, x->local, x->read_only, x->users,
+		    x->mounted, false);
 		for (size_t t = 0; t < x->npending; t++)
 			if (next == 0 || x->pending[t] < next)
 				next = x->pending[t];
@@ -1425,4 +1421,91 @@ bind_status_json(struct bind *b, struct json_object *problems)
 	}
 	json_object_object_add(o, "exposures", arr);
 	return o;
+}
+
+/* ------------------------------------------------------------------ */
+/* Bringing exposures back (restore.c). */
+
+void
+bind_back_clear(struct bind_back *out)
+{
+	free(out->source);
+	free(out->local);
+	if (out->standin_fd >= 0)
+		close(out->standin_fd);
+	memset(out, 0, sizeof *out);
+	out->standin_fd = -1;
+}
+
+int
+bind_mount_back(struct bind *b, const char *engine_source, bool read_only,
+    struct bind_back *out, char *why, size_t whylen)
+{
+	memset(out, 0, sizeof *out);
+	out->standin_fd = -1;
+	if (b == NULL || b->engine_dir == NULL ||
+	    !util_path_within(engine_source, b->engine_dir) ||
+	    strlen(engine_source) <= strlen(b->engine_dir))
+		return 1;
+	struct bind_exposure *x = NULL;
+	for (size_t i = 0; i < b->n && x == NULL; i++)
+		if (util_path_within(engine_source, b->x[i].engine))
+			x = &b->x[i];
+	if (x == NULL) {
+		snprintf(why, whylen, "%s is an exposure of this distro that its "
+		    "manifest does not record (the agent's state_dir was lost?): "
+		    "its source is unknown; recreate the container from its "
+		    "source path", engine_source);
+		return -1;
+	}
+	out->source = strdup(x->source);
+	out->local = strdup(x->local);
+	if (out->source == NULL || out->local == NULL) {
+		bind_back_clear(out);
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	out->read_only = x->read_only;
+	const char *name;
+	int mounted;
+	struct trust_mount_id id;
+	if (b->dir_fd < 0) {
+		snprintf(why, whylen, "the bind-mount area is untrusted: %s",
+		    b->untrusted);
+		bind_back_clear(out);
+		return -1;
+	}
+	int pfd = bind_open_mounted(b, x, &name, &mounted, &id);
+	if (pfd >= 0)
+		close(pfd);
+	x->mounted = pfd >= 0 && mounted == 1;
+	if (x->mounted)
+		return 0;
+	struct stat st;
+	if (stat(x->source, &st) < 0) {
+		snprintf(why, whylen, "its source %s is gone from this distro "
+		    "(%s); recreate it, then run 'wsl-docker-agent reconcile', "
+		    "or remove the container", x->source, strerror(errno));
+		return -1;
+	}
+	/*
+	 * What the engine made there meanwhile (a directory of root's in the
+	 * trusted area, never followed): moved aside later.
+	 */
+	out->standin_fd = name != NULL ? openat(b->dir_fd, name, O_RDONLY |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	if (bind_mount(b, x, read_only) < 0) {
+		snprintf(why, whylen, "cannot mount %s on %s: %s; check both "
+		    "paths, then run 'wsl-docker-agent reconcile'", x->source,
+		    x->local, strerror(errno));
+		bind_back_clear(out);
+		return -1;
+	}
+	out->mounted_now = true;
+	out->read_only = x->read_only;
+	log_state(LOG_LVL_INFO, BIND_LOG, x->local, NULL);
+	log_notice(BIND_LOG, "re-mounted %s at %s%s for the containers using it",
+	    x->source, x->engine, x->read_only ? " (read-only)" : "");
+	bind_events_start(b);
+	return 0;
 }

@@ -93,6 +93,16 @@ const struct config_key config_keys[] = {
 	  CFG(bind_engine_drive_root), PATHMAP_ENGINE_DRIVE_ROOT, NULL,
 	  "Where the engine sees Windows drives: drive C: at ROOT/c. \"\" "
 	  "re-exposes drive paths like any other" },
+	{ "bind.repair", "bind-repair", CFG_ENUM, CFG(bind_repair), "restart",
+	  "restart|report",
+	  "A container found running on an empty stand-in where its bind "
+	  "source should be (the engine started it first): restart it once "
+	  "the source is back, moving the stand-in's data aside, or only "
+	  "report it" },
+	{ "bind.restore_timeout", "bind-restore-timeout", CFG_INT,
+	  CFG(bind_restore_timeout), "5", "0-300",
+	  "Seconds the agent waits, at start, for the bind sources of the "
+	  "engine's containers to be back before it says it is ready" },
 	{ NULL, NULL, CFG_STRING, 0, NULL, NULL, NULL }
 };
 
@@ -101,7 +111,10 @@ _Static_assert(SOCKET_MODE_PROXY == 0 && SOCKET_MODE_MOUNT == 1,
     "socket.mode values follow \"proxy|mount\"");
 _Static_assert(LINKS_ON_STOP_SHIM == 0 && LINKS_ON_STOP_REMOVE == 1,
     "links.on_stop values follow \"shim|remove\"");
+_Static_assert(BIND_REPAIR_RESTART == 0 && BIND_REPAIR_REPORT == 1,
+    "bind.repair values follow \"restart|report\"");
 _Static_assert(sizeof(enum socket_mode) == sizeof(int) &&
+    sizeof(enum bind_repair) == sizeof(int) &&
     sizeof(enum links_on_stop) == sizeof(int), "enum fields are stored as int");
 
 #define CONFIG_NAME_MAX		128	/* longest dotted name we build */

@@ -3,7 +3,8 @@
  * Ask the engine how it is: GET /_ping (latency) then GET /version, each on
  * its own HTTP/1.0 connection to the engine socket, asynchronously on the
  * event loop.  A probe never blocks the proxy.  The GET itself
- * (engine_get_new) is the one every module asks the engine with: bounded
+ * (engine_get_new) is the one every module asks the engine with (a
+ * bodiless POST too, such as a container restart): bounded
  * in size and time, non-blocking, close-on-exec, and it sends its request
  * only once the socket's peer proved to be root (SO_PEERCRED): a listener
  * an ordinary user planted in the shared tree hears nothing.
@@ -104,9 +105,12 @@ engine_get_event(struct bufferevent *bev, short what, void *arg)
 			engine_get_fail(g, line);
 			return;
 		}
-		if (evbuffer_add_printf(bufferevent_get_output(bev), "GET %s "
+		const char *method = g->opts.method != NULL ? g->opts.method :
+		    "GET";
+		if (evbuffer_add_printf(bufferevent_get_output(bev), "%s %s "
 		    "HTTP/1.0\r\nHost: docker\r\nUser-Agent: " AGENT_NAME
-		    "\r\n\r\n", g->target) < 0)
+		    "\r\n%s\r\n", method, g->target, strcmp(method, "GET") != 0 ?
+		    "Content-Length: 0\r\n" : "") < 0)
 			engine_get_fail(g, "out of memory");
 		return;
 	}

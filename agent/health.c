@@ -218,6 +218,16 @@ fail:
 	    "status for the host: out of memory");
 }
 
+void
+health_send(struct health *h, struct json_object *msg)
+{
+	if (h == NULL || h->state != HEALTH_CONNECTED || h->closing) {
+		json_object_put(msg);
+		return;
+	}
+	health_write(h, msg);
+}
+
 /* Write what is due if the host has taken everything so far. */
 static void
 health_flush(struct health *h)

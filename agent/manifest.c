@@ -2,7 +2,10 @@
 /*
  * The manifest: every link, socket and mount the agent created, kept in
  * state_dir so that a restart, even after kill -9, removes exactly what the
- * agent made and nothing else.  Written atomically on every change.
+ * agent made and nothing else.  Written atomically on every change.  An
+ * entry may carry "meta", an object its module keeps there (bind.c's
+ * exposures: read-only flag, the containers using it, when it was
+ * mounted; see restore.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +27,7 @@ manifest_entry_free(struct manifest_entry *e)
 	free(e->kind);
 	free(e->path);
 	free(e->target);
+	json_object_put(e->meta);
 }
 
 void
@@ -92,11 +96,15 @@ manifest_load(struct manifest *m, const char *path, char *err, size_t errlen)
 		const char *p = util_json_string(e, "path");
 		if (kind == NULL || p == NULL || p[0] != '/')
 			continue;
+		struct json_object *meta;
 		if (manifest_add(m, kind, p, util_json_string(e, "target")) < 0) {
 			json_object_put(root);
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
+		if (json_object_object_get_ex(e, "meta", &meta) &&
+		    json_object_is_type(meta, json_type_object))
+			m->entries[m->n - 1].meta = json_object_get(meta);
 	}
 	json_object_put(root);
 	m->dirty = false;
@@ -126,6 +134,9 @@ manifest_save(struct manifest *m)
 		if (m->entries[i].target != NULL)
 			json_object_object_add(e, "target",
 			    json_object_new_string(m->entries[i].target));
+		if (m->entries[i].meta != NULL)
+			json_object_object_add(e, "meta",
+			    json_object_get(m->entries[i].meta));
 		json_object_array_add(arr, e);
 	}
 	const char *text = json_object_to_json_string_ext(root,
@@ -184,6 +195,7 @@ manifest_add(struct manifest *m, const char *kind, const char *path,
 	e->kind = strdup(kind);
 	e->path = strdup(path);
 	e->target = t;
+	e->meta = NULL;
 	if (e->kind == NULL || e->path == NULL) {
 		manifest_entry_free(e);
 		return -1;
@@ -204,4 +216,24 @@ manifest_remove(struct manifest *m, const char *kind, const char *path)
 	memmove(e, e + 1, (m->n - idx - 1) * sizeof *e);
 	m->n--;
 	m->dirty = true;
+}
+
+int
+manifest_set_meta(struct manifest *m, const char *kind, const char *path,
+    struct json_object *meta)
+{
+	struct manifest_entry *e = manifest_find(m, kind, path);
+	if (e == NULL) {
+		json_object_put(meta);
+		errno = ENOENT;
+		return -1;
+	}
+	if (e->meta != NULL && meta != NULL && json_object_equal(e->meta, meta)) {
+		json_object_put(meta);
+		return 0;
+	}
+	json_object_put(e->meta);
+	e->meta = meta;
+	m->dirty = true;
+	return 0;
 }

@@ -771,6 +771,16 @@ static const struct proto_field proto_reply_fields[] = {
 	{ "message", "-s", NULL, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
+static const struct proto_field proto_repair_fields[] = {
+	{ "type", "s", NULL, NULL, NULL },
+	{ "container", "s?", NULL, NULL, NULL },
+	{ "id", "s?", NULL, NULL, NULL },
+	{ "source", "s", NULL, NULL, NULL },
+	{ "stand_in", "s?", NULL, NULL, NULL },
+	{ "restarted", "b", NULL, NULL, NULL },
+	{ "at", "s", NULL, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
 static const struct proto_field proto_bye_fields[] = {
 	{ "type", "s", NULL, NULL, NULL },
 	{ "reason", "s", "stopping|reconfigured|bad-input", NULL, NULL },
@@ -949,6 +959,7 @@ proto_check_agent_message(struct json_object *msg, char *why, size_t len)
 		{ "event", proto_report_fields },
 		{ "reply", proto_reply_fields },
 		{ "bye", proto_bye_fields },
+		{ "repair", proto_repair_fields },
 	};
 	why[0] = '\0';
 	const char *type = json_object_is_type(msg, json_type_object) ?
@@ -967,7 +978,8 @@ proto_check_agent_message(struct json_object *msg, char *why, size_t len)
 			proto_check_hello(msg, why, len);
 		else if (strcmp(type, "reply") == 0)
 			proto_check_reply(msg, why, len);
-		else if (strcmp(type, "bye") != 0)
+		else if (strcmp(type, "report") == 0 ||
+		    strcmp(type, "event") == 0)
 			proto_check_report(msg, type, why, len);
 		return why[0] != '\0' ? -1 : 0;
 	}

@@ -67,6 +67,8 @@ agent_request(struct agent *a, const struct proto_request_msg *rq,
 	case PROTO_REQ_RECONCILE:
 		snprintf(reason, sizeof reason, "requested %s", from->name);
 		agent_reconcile(a, reason);
+		/* Asked by hand: bind sources fixed since are brought back too. */
+		restore_request(a->restore, reason);
 		/* The answer is the status the reconcile left. */
 		/* FALLTHROUGH */
 	case PROTO_REQ_STATUS:
@@ -95,24 +97,39 @@ agent_request(struct agent *a, const struct proto_request_msg *rq,
  * binds.hidden counting the rest, and binds.error (which may name another
  * user's path) is replaced by a pointer to root's view.
  */
-void
-request_status_for_user(struct json_object *status, uid_t uid)
+/* Leave out the elements whose "source" uid does not own; how many. */
+static int64_t
+request_drop_others(struct json_object *arr, uid_t uid)
 {
-	struct json_object *binds, *ex, *err;
-	if (uid == 0 || !json_object_object_get_ex(status, "binds", &binds) ||
-	    !json_object_object_get_ex(binds, "exposures", &ex) ||
-	    !json_object_is_type(ex, json_type_array))
-		return;
 	int64_t hidden = 0;
-	for (size_t i = json_object_array_length(ex); i-- > 0;) {
-		const char *src = util_json_string(json_object_array_get_idx(ex,
+	if (!json_object_is_type(arr, json_type_array))
+		return 0;
+	for (size_t i = json_object_array_length(arr); i-- > 0;) {
+		const char *src = util_json_string(json_object_array_get_idx(arr,
 		    i), "source");
 		struct stat st;
 		if (src != NULL && lstat(src, &st) == 0 && st.st_uid == uid)
 			continue;
-		json_object_array_del_idx(ex, i, 1);
+		json_object_array_del_idx(arr, i, 1);
 		hidden++;
 	}
+	return hidden;
+}
+
+void
+request_status_for_user(struct json_object *status, uid_t uid)
+{
+	struct json_object *binds, *ex, *err, *restore, *repairs;
+	if (uid == 0)
+		return;
+	/* restore.c's repairs name sources too: the same rule. */
+	if (json_object_object_get_ex(status, "restore", &restore) &&
+	    json_object_object_get_ex(restore, "repairs", &repairs))
+		(void)request_drop_others(repairs, uid);
+	if (!json_object_object_get_ex(status, "binds", &binds) ||
+	    !json_object_object_get_ex(binds, "exposures", &ex))
+		return;
+	int64_t hidden = request_drop_others(ex, uid);
 	json_object_object_add(binds, "hidden", json_object_new_int64(hidden));
 	if (json_object_object_get_ex(binds, "error", &err) && err != NULL)
 		json_object_object_add(binds, "error", json_object_new_string(

@@ -111,6 +111,25 @@ const struct status_field status_fields[] = {
 	{ "binds.exposures[].containers", A, 0, NULL, "containers (and volumes) using it" },
 	{ "binds.exposures[].containers[]", S, 0, NULL, "a container's name, or \"volume NAME\"" },
 	{ "binds.exposures[].pending_creates", I, 0, NULL, "creates not seen yet" },
+	{ "restore", O, OPT | STATUS_EMPTY, NULL,
+	  "bind sources brought back at start and when the engine returns" },
+	{ "restore.state", S, 0, "waiting|pending|running|done",
+	  "waiting: no engine; running: a pass is under way" },
+	{ "restore.repair", S, 0, "restart|report", "bind.repair" },
+	{ "restore.runs", I, VOL, NULL, "passes done" },
+	{ "restore.took_ms", I, NUL | VOL, NULL, "how long the last pass took" },
+	{ "restore.error", S, NUL, NULL, "why the engine could not be asked" },
+	{ "restore.failures", I, 0, NULL, "sources not back (in problems)" },
+	{ "restore.repairs", A, 0, NULL, "containers found on a stand-in" },
+	{ "restore.repairs[]", O, 0, NULL, "one container, one source" },
+	{ "restore.repairs[].container", S, NUL, NULL,
+	  "its name; null: a stand-in no running container used" },
+	{ "restore.repairs[].id", S, NUL, NULL, "its id" },
+	{ "restore.repairs[].source", S, 0, NULL, "the bind source, here" },
+	{ "restore.repairs[].stand_in", S, NUL, NULL,
+	  "where the stand-in's contents are; null: it was empty" },
+	{ "restore.repairs[].restarted", B, 0, NULL, "restarted on its source" },
+	{ "restore.repairs[].at", S, 0, NULL, "when (UTC, RFC 3339)" },
 	{ "conflicts", A, 0, NULL, "what gets in the integration's way" },
 	{ "conflicts[]", O, 0, NULL, "one conflict" },
 	{ "conflicts[].what", S, 0, NULL, "what is in the way" },
@@ -505,6 +524,22 @@ status_print_human(struct json_object *st, FILE *out)
 			fprintf(out, " %s", status_escaped(json_object_get_string(
 			    json_object_array_get_idx(users, j))));
 		fprintf(out, "%s)\n", nu == 0 ? " none yet" : "");
+	}
+
+	struct json_object *rs = status_get(st, "restore");
+	struct json_object *rep = status_get(rs, "repairs");
+	n = rep != NULL ? json_object_array_length(rep) : 0;
+	if (rs != NULL)
+		fprintf(out, "  Restore         %s, %zu repair%s (bind.repair %s)\n",
+		    status_str(rs, "state", "?"), n, n == 1 ? "" : "s",
+		    status_str(rs, "repair", "?"));
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(rep, i);
+		fprintf(out, "    %s: %s %s; stand-in data: %s\n",
+		    status_str(e, "container", "(stopped container)"),
+		    status_bool(e, "restarted") ? "restarted on" : "left on a "
+		    "stand-in of", status_str(e, "source", "?"),
+		    status_str(e, "stand_in", "none (it was empty)"));
 	}
 
 	struct json_object *host = status_get(st, "host");

@@ -701,6 +701,20 @@ desktop_stop() {
 	umount_cli_tools
 }
 
+# A VM reboot as the engine sees it (wsl --shutdown, then Docker Desktop
+# first): the engine stops, the shared tmpfs loses every exposure below
+# docker-desktop-bind-mounts (mounts and directories: a fresh tmpfs has
+# none), and the engine starts again, restarting its --restart containers
+# before any distro's agent runs. The distros' agents are the caller's.
+vm_reboot() {
+	desktop_stop
+	if [[ -d $BIND_MOUNTS_DIR ]]; then
+		umount_tree "$BIND_MOUNTS_DIR"
+		rm -rf --one-file-system -- "$BIND_MOUNTS_DIR"
+	fi
+	desktop_start
+}
+
 desktop_status() {
 	local eng=0 cli=0
 	engine_pid >/dev/null && eng=1
@@ -1292,6 +1306,12 @@ that build on it (desktop-start, distro) refuse another LAB_ENGINE.
                           socket, eject cli-tools (an empty directory remains).
   desktop-start           mount cli-tools, start dockerd, wait until it answers.
   desktop-status          print running, stopped or partial.
+  engine-restart          stop dockerd and start it again (cli-tools stays);
+                          its --restart containers come back.
+  vm-reboot               a VM reboot as the engine sees it: desktop-stop,
+                          every mount and directory below $BIND_MOUNTS_DIR
+                          gone, desktop-start (the engine restarts its
+                          --restart containers; distros' agents are yours).
   distro NAME [--docker-gid N|none]
                           create user distro NAME (docker group GID N, default
                           $DEFAULT_DOCKER_GID; 'none': no docker group). User 'dev'
@@ -1349,6 +1369,19 @@ main() {
 		;;
 	desktop-stop) require_plain_linux; take_lock; desktop_stop ;;
 	desktop-status) desktop_status ;;
+	engine-restart)
+		require_plain_linux
+		require_flavour_of_lab
+		take_lock
+		stop_engine
+		start_engine
+		;;
+	vm-reboot)
+		require_plain_linux
+		require_flavour_of_lab
+		take_lock
+		vm_reboot
+		;;
 	distro)
 		(($# >= 1)) || die "usage: distro NAME [--docker-gid N|none]"
 		name=$1

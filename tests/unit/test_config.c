@@ -194,7 +194,7 @@ Test(config, every_row_has_flag_help_and_is_found)
 			cr_assert(ne(str, (char *)o->flag, (char *)k->flag));
 		}
 	}
-	cr_assert(eq(sz, rows, (size_t)20));
+	cr_assert(eq(sz, rows, (size_t)22));
 	cr_assert(eq(ptr, (void *)config_key_by_name("socket"), NULL));
 	cr_assert(eq(ptr, (void *)config_key_by_flag("--socket-path"),
 	    (void *)config_key_by_name("socket.path")));
@@ -235,6 +235,8 @@ Test(config, defaults)
 	cr_assert(eq(str, cfg.bin_dir, "/usr/local/bin"));
 	cr_assert(eq(str, cfg.plugin_dir, "/usr/local/lib/docker/cli-plugins"));
 	cr_assert(eq(int, cfg.links_on_stop, LINKS_ON_STOP_SHIM));
+	cr_assert(eq(int, cfg.bind_repair, BIND_REPAIR_RESTART));
+	cr_assert(eq(int, cfg.bind_restore_timeout, 5));
 	cr_assert(eq(str, cfg.shim_path,
 	    LIBEXECDIR "/wsl-docker-agent/wsl-docker-shim"));
 	cr_assert(eq(ptr, cfg.host_address, NULL));
@@ -404,6 +406,7 @@ Test(config, every_enum_refuses_values_outside_its_list)
 		{ "socket.mode", "\"Proxy\"", "use proxy or mount" },
 		{ "socket.mode", "\"\"", "'' is not allowed" },
 		{ "links.on_stop", "\"delete\"", "use shim or remove" },
+		{ "bind.repair", "\"fix\"", "use restart or report" },
 		{ "log_level", "\"verbose\"",
 		  "use error, warning, notice, info or debug" },
 		{ "log_level", "\"info \"", "'info ' is not allowed" },
@@ -905,6 +908,12 @@ Test(config, set_by_flag_or_key_name)
 	cr_assert(eq(str, cfg.socket_path, "/run/flag.sock"));
 	set_ok("links-on-stop", "remove");
 	cr_assert(eq(int, cfg.links_on_stop, LINKS_ON_STOP_REMOVE));
+	set_ok("bind-repair", "report");
+	cr_assert(eq(int, cfg.bind_repair, BIND_REPAIR_REPORT));
+	set_ok("bind.restore_timeout", "0");
+	cr_assert(eq(int, cfg.bind_restore_timeout, 0));
+	cr_assert(eq(int, config_set(&cfg, "bind-restore-timeout", "301", NULL,
+	    0), -1));
 	set_ok("host-address", "vsock:host:52375");
 	cr_assert(eq(str, cfg.host_address, "vsock:2:52375"));
 }

@@ -1,0 +1,157 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# End to end, in the lab: bind sources that survive everything.  As the
+# user dev, `docker run -d --restart=always -v /home/dev/db:/data`
+# containers (one alone, two sharing a source, one read-only, one whose
+# source is deleted while the distro is down) across an agent kill -9, a
+# Docker Desktop restart, an engine restart and a simulated VM reboot
+# (lab.sh vm-reboot: the engine restarts them on empty stand-ins before
+# the agent runs).  The agent must bring every source back, restart the
+# containers found on a stand-in and move what they wrote there into
+# state_dir, saying where.  Prints TAP.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+D=r1
+AG=wsl-docker-agent
+BM=/mnt/wsl/docker-desktop-bind-mounts
+STANDINS=/var/lib/wsl-docker-agent/stand-ins
+eval "$("$LAB" env)"
+cleanup() {
+	direct_docker rm -f db s1 s2 rodb gone >/dev/null 2>&1
+	lab_down "$D"
+}
+trap cleanup EXIT
+
+agent_up "$D"
+status_json() { dx "$D" $AG status --json 2>/dev/null | tr -d ' \n'; }
+agent_pid() { dx "$D" cat /run/wsl-docker-agent.pid; }
+kill9_agent() {
+	local pid
+	pid=$(agent_pid)
+	dx "$D" kill -9 "$pid"
+	dx "$D" sh -c "while kill -0 $pid 2>/dev/null; do sleep 0.02; done"
+}
+# Each container prints what it sees of its source at every start, and
+# writes one line there: the last "start:" line of its log is its view.
+RUN='trap "exit 0" TERM; echo "start: $(cat /data/f.txt 2>/dev/null || echo none)"; echo "$(date +%s%N)" >> /data/starts; sleep 600 & wait'
+# (Straight to the engine: the agent is away during a reboot.)
+last_start() { direct_docker logs "$1" 2>/dev/null | grep '^start:' | tail -1; }
+starts() { direct_docker logs "$1" 2>/dev/null | grep -c '^start:'; }
+sees() { [ "$(last_start "$1")" = "start: $2" ]; }
+running() { [ "$(direct_docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
+all_see() {
+	sees db distro-db && sees s1 distro-shared && sees s2 distro-shared && sees rodb distro-ro
+}
+# (Whole before grep -q: it would end the pipe early, and pipefail fail it.)
+restore_done() { local j; j=$(status_json); grep -q '"restore":{"state":"done"' <<<"$j"; }
+runs() { local j; j=$(status_json); grep -o '"restore":{[^}]*' <<<"$j" | grep -o '"runs":[0-9]*' | cut -d: -f2; }
+exposed() { mountpoint -q "$BM/$D/$(hash_of "$1")"; }
+
+check "sources are made in the distro" dxu "$D" sh -c 'mkdir -p /home/dev/db /home/dev/shared /home/dev/ro /home/dev/gone &&
+	echo distro-db > /home/dev/db/f.txt && echo distro-shared > /home/dev/shared/f.txt &&
+	echo distro-ro > /home/dev/ro/f.txt && echo distro-gone > /home/dev/gone/f.txt'
+for c in "db /home/dev/db:/data" "s1 /home/dev/shared:/data" "s2 /home/dev/shared:/data" \
+	"rodb /home/dev/ro:/data:ro" "gone /home/dev/gone:/data"; do
+	set -- $c
+	dxu "$D" docker run -d --restart=always --name "$1" -v "$2" bb sh -c "$RUN" >/dev/null 2>&1 ||
+		not_ok "docker run -d --restart=always --name $1 -v $2"
+done
+if wait_until 20 all_see; then ok "five restart-policy containers see their distro's files"; else
+	not_ok "the containers see their distro's files" "db: $(last_start db)" "s1: $(last_start s1)" "rodb: $(last_start rodb)"; fi
+recorded() { local j; j=$(dx "$D" cat /var/lib/wsl-docker-agent/manifest.json | tr -d ' \n'); printf '%s' "$j" |
+	grep -Eq '"meta":\{"read_only":true,"containers":\[\{"id":"[0-9a-f]+","name":"rodb"\}\],"mounted_at":[0-9]+'; }
+if wait_until 10 recorded; then ok "the manifest records each exposure's containers, read-only flag and mount time"; else
+	not_ok "the manifest records each exposure's containers, read-only flag and mount time" \
+		"$(dx "$D" cat /var/lib/wsl-docker-agent/manifest.json)"; fi
+
+# ---- agent kill -9 --------------------------------------------------------
+kill9_agent
+dx "$D" $AG start >/dev/null 2>&1
+if wait_until 15 restore_done; then ok "after kill -9: the restore pass is done"; else
+	not_ok "after kill -9: the restore pass is done" "$(status_json)"; fi
+check "after kill -9: the exposures are still mounted" exposed /home/dev/db
+is "after kill -9: no container was restarted" "$(starts db)" 1
+unlike "after kill -9: nothing to repair" "$(status_json)" '"repairs":\[\{'
+
+# ---- Docker Desktop restart, agent running -------------------------------
+n=$(starts db)
+"$LAB" desktop-stop >/dev/null 2>&1
+"$LAB" desktop-start >/dev/null 2>&1
+back() { [ "$(starts db)" -gt "$n" ] && all_see; }
+if wait_until 60 back; then ok "after a Docker Desktop restart: every container sees its files"; else
+	not_ok "after a Docker Desktop restart: every container sees its files" "db: $(last_start db)" "$(status_json)"; fi
+
+# ---- engine restart ------------------------------------------------------
+n=$(starts db) r=$(runs)
+"$LAB" engine-restart >/dev/null 2>&1
+if wait_until 60 back; then ok "after an engine restart: every container sees its files"; else
+	not_ok "after an engine restart: every container sees its files" "db: $(last_start db)" "$(status_json)"; fi
+ran_again() { [ "$(runs)" -gt "$r" ] && restore_done; }
+if wait_until 15 ran_again; then ok "...and the restore pass ran again"; else
+	not_ok "...and the restore pass ran again" "$(status_json)"; fi
+
+# ---- a simulated VM reboot: the engine first, on stand-ins ---------------
+kill9_agent
+dx "$D" rm -rf /home/dev/gone	# deleted while the distro was down
+n=$(starts db)
+"$LAB" vm-reboot >/dev/null 2>&1
+on_standin() { [ "$(starts db)" -gt "$n" ] && sees db none && sees s1 none && sees rodb none; }
+if wait_until 60 on_standin; then ok "reboot: the engine restarted the containers on empty stand-ins"; else
+	not_ok "reboot: the engine restarted the containers on empty stand-ins" "db: $(last_start db)"; fi
+t0=$(now_ms)
+dx "$D" $AG start >/dev/null 2>&1
+t_ready=$(now_ms)
+check "reboot: the agent mounted db's source back before it was ready" exposed /home/dev/db
+if wait_until 60 all_see; then ok "reboot: every container sees its distro's files again ($(($(now_ms) - t0)) ms after the agent's start, ready after $((t_ready - t0)) ms)"; else
+	not_ok "reboot: every container sees its distro's files again" "db: $(last_start db)" "$(status_json)"; fi
+st=$(status_json)
+like "status names db as repaired, and where its stand-in data went" "$st" \
+	"\"container\":\"db\",\"id\":\"[0-9a-f]+\",\"source\":\"/home/dev/db\",\"stand_in\":\"$STANDINS/db-[0-9TZ]+\",\"restarted\":true"
+dest=$(printf '%s' "$st" | grep -o "\"stand_in\":\"$STANDINS/db-[0-9TZ]*\"" | head -1 | cut -d'"' -f4)
+is "reboot: what db wrote on its stand-in is kept in the distro" \
+	"$(dx "$D" sh -c "test -n '$dest' && wc -l < '$dest/starts'" 2>&1)" 1
+is "...and the source has only the starts on it" "$(dx "$D" grep -c . /home/dev/db/starts)" \
+	"$(($(starts db) - 1))"
+like "the log names the repair and the place" "$(dx "$D" cat /var/log/wsl-docker-agent.log)" \
+	"stand-in data of /home/dev/db: $STANDINS/db-"
+like "two containers sharing a source are both repaired" "$st" \
+	'"container":"s[12]".*"container":"s[12]"'
+like "the read-only bind comes back read-only" "$st" \
+	'"source":"/home/dev/ro","path":"[^"]*","local":"[^"]*","read_only":true,"mounted":true'
+like "...as the distro's mount shows" \
+	"$(dx "$D" awk -v p="$BM/$D/$(hash_of /home/dev/ro)" '$5 == p { print $6 }' /proc/self/mountinfo)" '^ro'
+human=$(dx "$D" $AG status 2>&1)
+like "the deleted source is a problem with its fix" "$(printf '%s' "$human" | tr '\n' ' ')" \
+	"- the bind source of gone \([^)]*\) is not back: its source /home/dev/gone is gone from this distro .*recreate it.* fix: the other containers. sources are back"
+is "...and the others came back all the same" "$(last_start db)" "start: distro-db"
+like "status counts one failure" "$st" '"failures":1'
+like "status for a person names the repair" "$human" \
+	"db: restarted on /home/dev/db; stand-in data: $STANDINS/db-"
+like "a later docker start finds the source, not a stand-in" \
+	"$(dxu "$D" docker run --rm -v /home/dev/db:/data bb cat /data/f.txt 2>&1)" "distro-db"
+
+# ---- bind.repair = report: reported and shown, the container left alone --
+check "bind.repair set to report" agent_config "$D" '"repair": "report"'
+kill9_agent
+n=$(starts db)
+"$LAB" vm-reboot >/dev/null 2>&1
+if wait_until 60 on_standin; then ok "report: after another reboot the containers are on stand-ins"; else
+	not_ok "report: after another reboot the containers are on stand-ins" "db: $(last_start db)"; fi
+dx "$D" $AG start >/dev/null 2>&1
+reported() { local j; j=$(status_json); grep -q '"container":"db","id":"[0-9a-f]*","source":"/home/dev/db","stand_in":"[^"]*","restarted":false' <<<"$j"; }
+if wait_until 30 reported; then ok "report: status names db, not restarted, and its stand-in"; else
+	not_ok "report: status names db, not restarted, and its stand-in" "$(status_json | grep -o '"restore":.*')"; fi
+is "report: db was left on its stand-in" "$(last_start db)" "start: none"
+st=$(status_json)
+dest=$(printf '%s' "$st" | grep -o "\"stand_in\":\"$STANDINS/db-[0-9TZ]*\"" | tail -1 | cut -d'"' -f4)
+is "report: the stand-in is shown at $STANDINS, what db wrote on it there" \
+	"$(dx "$D" sh -c "test -n '$dest' && wc -l < '$dest/starts'" 2>&1)" 1
+like "report: a problem says to restart db" "$(dx "$D" $AG status 2>&1 | tr '\n' ' ')" \
+	"container db runs on an empty stand-in, not on its bind source in this distro \(bind.repair is report\) +fix: run 'docker restart db'"
+dxu "$D" docker restart db >/dev/null 2>&1
+if wait_until 30 sees db distro-db; then ok "report: docker restart db by hand, and it sees its source"; else
+	not_ok "report: docker restart db by hand, and it sees its source" "$(last_start db)"; fi
+
+dx "$D" $AG stop >/dev/null 2>&1
+done_testing
