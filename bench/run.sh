@@ -15,7 +15,9 @@
 # GET /events streams (memory and CPU of each proxy); idle memory and
 # wakeups; reaction to Docker Desktop's tree reappearing; start to ready;
 # the shim's start-up cost (bench/shim-startup.sh); the create-request
-# overhead of bind re-exposure, from a distro.  Medians over several
+# overhead of bind re-exposure, from a distro; after a simulated VM reboot,
+# the agent's start to every container on its bind sources again
+# (bench/restore.sh).  Medians over several
 # runs, runs interleaved across paths so drift hits them alike, ratios
 # against direct.
 #
@@ -756,6 +758,20 @@ EOF
 	"$LAB" distro-rm "$d" >>"$T/lab.log" 2>&1 || true
 }
 
+# ------------------------------------- 10. binds back after a VM reboot ---
+# bench/restore.sh (its header says how), in this phase's flavour: the
+# agent's start to every container on its own bind source again.
+bench_restore() {
+	local n=10 runs=3 line
+	((QUICK)) && n=3 runs=1
+	log "restore: $n restart-policy containers across $runs simulated reboot(s)"
+	line=$(WDA_BENCH_LOCKED=1 N=$n RUNS=$runs BUILD="$BUILD" LAB_ENGINE=$FLAVOUR \
+		"$HERE/restore.sh" 2>>"$T/restore.log") || die "bench/restore.sh failed; see $T/restore.log"
+	record restore_all agent "$(sed -n 's/.*| \([0-9]*\) ms to all on their sources.*/\1/p' <<<"$line")"
+	record restore_ready agent "$(sed -n 's/.*| \([0-9]*\) ms to ready.*/\1/p' <<<"$line")"
+	NOTE[restore_n]=$n NOTE[restore_runs]=$runs
+}
+
 # ------------------------------------------------------------- report ------
 
 ratio() { # VALUE DIRECT -> " (0.93x)"
@@ -868,6 +884,10 @@ agent_table() {
 	printf '| Docker Desktop back: socket usable after the engine'"'"'s, ms | %s | %s |\n' \
 		"$(sub_ "${R[react.proxy]-}" "${R[react.direct]-}")" "$(sub_ "${R[react.mount]-}" "${R[react.direct]-}")"
 	printf '| Docker Desktop back: cli-tools mounted -> docker link into it, ms | %s | |\n' "${R[react.link]-}"
+	if have restore_all; then
+		printf '| after a VM reboot (%s containers on stand-ins, median of %s): start -> all on their own sources again, ms | %s (ready at %s) | |\n' \
+			"${NOTE[restore_n]}" "${NOTE[restore_runs]}" "${R[restore_all.agent]-}" "${R[restore_ready.agent]-}"
+	fi
 	if have storm_cpu; then
 		printf '| event storm in /mnt/wsl (%s files/s created and removed), CPU over %ss, %% of a core | %s (idle: %s) | |\n' \
 			"${R[storm_rate.proxy]-?}" "$STORM_S" "${R[storm_cpu.proxy]-}" "${R[storm_idle_cpu.proxy]-}"
@@ -983,6 +1003,8 @@ targets() {
 		"reaction within 100 ms: $sink_text+$rp / +$rm ms after dockerd itself answers; links ${R[react.link]-?} ms after cli-tools is mounted"
 	have storm_cpu && verdict "$(lt "${R[storm_cpu.proxy]-}" 1 && echo 1 || echo 0)" \
 		"an event storm in /mnt/wsl (${R[storm_rate.proxy]-?} files/s) costs under 1 % of a core: ${R[storm_cpu.proxy]-?} % (${R[storm_idle_cpu.proxy]-?} % idle, measured just before)"
+	have restore_all && verdict "$(lt "${R[restore_all.agent]-}" 5000 && echo 1 || echo 0)" \
+		"after a VM reboot every container sees its bind sources again within 5 s of the agent's start: ${R[restore_all.agent]-?} ms for ${NOTE[restore_n]} containers"
 	verdict "$(lt "${R[ready_notify.proxy]-}" 50 && lt "${R[ready_ping.proxy]-}" 50 && echo 1 || echo 0)" \
 		"ready within 50 ms of start: READY=1 at ${R[ready_notify.proxy]-?} ms, /_ping through it at ${R[ready_ping.proxy]-?} ms (proxy mode)"
 }
@@ -1016,6 +1038,7 @@ phase_simple() {
 	bench_ready
 	bench_shim
 	bench_create
+	bench_restore
 }
 
 # Engine 26 in its own distro: the figures that involve the real engine.
@@ -1030,6 +1053,7 @@ phase_desktop() {
 	anchors_stop
 	bench_ready
 	bench_create
+	bench_restore
 }
 
 T_START=$(now_ns)
@@ -1040,6 +1064,7 @@ for flavour in "${FLAVOURS[@]}"; do
 	rm -rf --one-file-system -- "$T"/engine-* "$T"/fresh-*
 	LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 	log "engine: LAB_ENGINE=$flavour"
+	FLAVOUR=$flavour
 	"phase_$flavour"
 	[[ -s $T/table.md ]] && printf '\n' >>"$T/table.md"
 	report "$flavour" >>"$T/table.md"
