@@ -266,6 +266,11 @@ void	proxy_set_refusal(struct proxy *, const char *message);
 /* Close every open connection (engine gone for good, or shutting down). */
 void	proxy_close_all(struct proxy *);
 void	proxy_stats(const struct proxy *, struct proxy_stats *);
+/*
+ * While the last engine connection's peer was not root (SO_PEERCRED), who
+ * it was (trust_peer_format's line); NULL once a connection passed.
+ */
+const char *proxy_peer_refusal(const struct proxy *);
 /* Stop accepting and free everything; does not close listen_fd. */
 void	proxy_free(struct proxy *);
 

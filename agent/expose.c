@@ -575,16 +575,34 @@ expose_free(struct expose *x)
 	free(x);
 }
 
+/*
+ * Why the engine socket is not trusted: the walk's failure, or in proxy
+ * mode the last connection's peer that was not root (its listener is not
+ * Docker Desktop's).  NULL while it is trusted.
+ */
+static const char *
+expose_untrusted_why(const struct expose *x)
+{
+	if (x->state == SOCK_UNTRUSTED)
+		return x->untrusted;
+	return x->state == SOCK_OK ? proxy_peer_refusal(x->proxy) : NULL;
+}
+
 enum socket_state
 expose_state(const struct expose *x)
 {
-	return x != NULL ? x->state : SOCK_ABSENT;
+	if (x == NULL)
+		return SOCK_ABSENT;
+	return expose_untrusted_why(x) != NULL ? SOCK_UNTRUSTED : x->state;
 }
 
 const char *
 expose_detail(const struct expose *x)
 {
-	return x != NULL ? x->detail : "";
+	if (x == NULL)
+		return "";
+	const char *why = expose_untrusted_why(x);
+	return why != NULL ? why : x->detail;
 }
 
 struct proxy *
@@ -596,7 +614,7 @@ expose_proxy(const struct expose *x)
 bool
 expose_engine_trusted(const struct expose *x)
 {
-	return x != NULL && x->engine_trusted && x->state != SOCK_UNTRUSTED;
+	return x != NULL && x->engine_trusted && expose_untrusted_why(x) == NULL;
 }
 
 /* Ownership as it is on disk: a problem when the docker group is locked out. */
@@ -636,16 +654,16 @@ expose_status_json(const struct expose *x, struct json_object *problems)
 	const struct config *cfg = &x->agent->cfg;
 	agent_json_add_str(s, "path", cfg->socket_path);
 	agent_json_add_str(s, "mode", config_socket_mode_name(cfg->socket_mode));
-	agent_json_add_str(s, "state", expose_state_name(x->state));
-	agent_json_add_str(s, "detail", x->detail);
+	const char *why = expose_untrusted_why(x);
+	agent_json_add_str(s, "state", expose_state_name(expose_state(x)));
+	agent_json_add_str(s, "detail", why != NULL ? why : x->detail);
 	agent_json_add_str(s, "group", cfg->socket_group);
-	agent_json_add_str(s, "untrusted", x->state == SOCK_UNTRUSTED ?
-	    x->untrusted : NULL);
+	agent_json_add_str(s, "untrusted", why);
 	expose_ownership_json(x, s, problems);
-	if (x->state == SOCK_UNTRUSTED) {
+	if (why != NULL) {
 		char what[1200];
 		snprintf(what, sizeof what, "the engine socket is untrusted: %s",
-		    x->untrusted);
+		    why);
 		agent_add_problem(problems, what, cfg->socket_mode ==
 		    SOCKET_MODE_PROXY ? "remove what is named above; until "
 		    "then clients of the socket are refused" : "remove what is "

@@ -77,6 +77,7 @@ struct proxy {
 	bool		 engine_down;
 	bool		 cap_logged;
 	bool		 peer_refused;	/* the engine's peer was not root */
+	char		 peer_why[1024];	/* who it was, while refused */
 	bool		 refusing;	/* answer every client refusal */
 	char		 refusal[1536];
 	LIST_HEAD(, proxy_conn) conns;

@@ -342,9 +342,10 @@ proxy_engine_peer_ok(struct proxy *p, int engine, char *why, size_t whylen)
 		(void)proxy_state_cleared(&p->peer_refused, "proxy.peer");
 		return true;
 	}
-	char line[1024];
+	char line[sizeof p->peer_why];
 	trust_peer_format(p->engine_path, uid, pid, line, sizeof line);
 	p->peer_refused = true;
+	memcpy(p->peer_why, line, sizeof p->peer_why);
 	log_state(LOG_LVL_ERR, PROXY_LOG, "proxy.peer", "%s; answering "
 	    "clients with the reason", line);
 	snprintf(why, whylen, AGENT_NAME ": the Docker Desktop engine socket "
@@ -1020,6 +1021,12 @@ void
 proxy_stats(const struct proxy *p, struct proxy_stats *out)
 {
 	*out = p->stats;
+}
+
+const char *
+proxy_peer_refusal(const struct proxy *p)
+{
+	return p != NULL && p->peer_refused ? p->peer_why : NULL;
 }
 
 void

@@ -100,7 +100,8 @@ is "the socket and its tree are root's" \
 is "...and the process listening is uid 1000" "$(awk '/^Uid:/ { print $2 }' "/proc/$listener/status")" 1000
 dx "$V" $AG reconcile >/dev/null 2>&1
 # (In proxy mode the check is made at each connection, the probe's too:
-# status says it on the Engine line, socket.state stays ok.)
+# status says it on the Engine line, and once a client was refused,
+# socket.state is untrusted, naming the listener.)
 served_by_user() { { dx "$V" $AG status 2>&1 || true; } | grep -q "not reachable: $ENGINE_SOCK is served by uid 1000 (.*), not root"; }
 if wait_until 10 served_by_user; then ok "status: the engine is not used, its listener is uid 1000 (SO_PEERCRED)"
 else not_ok "status: the engine is not used, its listener is uid 1000 (SO_PEERCRED)" "$(dx "$V" $AG status 2>&1)"; fi
@@ -110,6 +111,12 @@ out=$(/usr/bin/docker -H "unix://$vsock" version 2>&1)
 like "docker version through the victim's socket is refused, naming the listener" "$out" \
 	"Error response from daemon: wsl-docker-agent: .*served by uid 1000"
 is "the uid-1000 listener heard nothing" "$(stat -c %s "$heard")" 0
+like "status --json: socket.state untrusted, naming the listener" \
+	"$({ dx "$V" $AG status --json 2>/dev/null || true; } | jq -r '.socket.state + ": " + (.socket.untrusted // "")')" \
+	"^untrusted: $ENGINE_SOCK is served by uid 1000 .*, not root"
+like "...and a problem with its fix" \
+	"$({ dx "$V" $AG status --json 2>/dev/null || true; } | jq -r '.problems[].what')" \
+	"the engine socket is untrusted: $ENGINE_SOCK is served by uid 1000"
 kill "$listener"; wait "$listener" 2>/dev/null; listener=
 rm -rf "$TREE"
 
