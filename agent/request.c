@@ -8,6 +8,7 @@
  * results are those of wsl-docker-agent-protocol(7), REQUESTS.
  */
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include <json-c/json.h>
@@ -95,11 +96,16 @@ agent_request(struct agent *a, const struct proto_request_msg *rq,
  * so only the exposures of sources the asker owns are left (the owner of
  * the source as it is now; one that cannot be stat'ed is not shown), with
  * binds.hidden counting the rest, and binds.error (which may name another
- * user's path) is replaced by a pointer to root's view.
+ * user's path) is replaced by a pointer to root's view, as is each problem
+ * naming a source left out (a restore failure, say).
  */
-/* Leave out the elements whose "source" uid does not own; how many. */
+/*
+ * Leave out the elements whose "source" uid does not own; how many.  The
+ * sources left out are added to gone (strings), for the problems.
+ */
 static int64_t
-request_drop_others(struct json_object *arr, uid_t uid)
+request_drop_others(struct json_object *arr, uid_t uid,
+    struct json_object *gone)
 {
 	int64_t hidden = 0;
 	if (!json_object_is_type(arr, json_type_array))
@@ -110,10 +116,42 @@ request_drop_others(struct json_object *arr, uid_t uid)
 		struct stat st;
 		if (src != NULL && lstat(src, &st) == 0 && st.st_uid == uid)
 			continue;
+		if (src != NULL && src[0] != '\0')
+			json_object_array_add(gone, json_object_new_string(src));
 		json_object_array_del_idx(arr, i, 1);
 		hidden++;
 	}
 	return hidden;
+}
+
+/* A problem naming a source left out is told without it. */
+static void
+request_hide_problems(struct json_object *status, struct json_object *gone)
+{
+	struct json_object *problems;
+	if (!json_object_object_get_ex(status, "problems", &problems) ||
+	    !json_object_is_type(problems, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(problems); i++) {
+		struct json_object *p = json_object_array_get_idx(problems, i);
+		const char *what = util_json_string(p, "what");
+		const char *fix = util_json_string(p, "fix");
+		bool names = false;
+		for (size_t g = 0; g < json_object_array_length(gone) && !names;
+		    g++) {
+			const char *src = json_object_get_string(
+			    json_object_array_get_idx(gone, g));
+			names = (what != NULL && strstr(what, src) != NULL) ||
+			    (fix != NULL && strstr(fix, src) != NULL);
+		}
+		if (!names)
+			continue;
+		json_object_object_add(p, "what", json_object_new_string("a bind "
+		    "source of another user has a problem (hidden from ordinary "
+		    "users: it names their path)"));
+		json_object_object_add(p, "fix", json_object_new_string("run "
+		    "'sudo " AGENT_NAME " status'"));
+	}
 }
 
 void
@@ -122,17 +160,25 @@ request_status_for_user(struct json_object *status, uid_t uid)
 	struct json_object *binds, *ex, *err, *restore, *repairs;
 	if (uid == 0)
 		return;
+	struct json_object *gone = json_object_new_array();
+	if (gone == NULL)
+		return;
 	/* restore.c's repairs name sources too: the same rule. */
 	if (json_object_object_get_ex(status, "restore", &restore) &&
 	    json_object_object_get_ex(restore, "repairs", &repairs))
-		(void)request_drop_others(repairs, uid);
-	if (!json_object_object_get_ex(status, "binds", &binds) ||
-	    !json_object_object_get_ex(binds, "exposures", &ex))
-		return;
-	int64_t hidden = request_drop_others(ex, uid);
-	json_object_object_add(binds, "hidden", json_object_new_int64(hidden));
-	if (json_object_object_get_ex(binds, "error", &err) && err != NULL)
-		json_object_object_add(binds, "error", json_object_new_string(
-		    "hidden from ordinary users (it may name another user's "
-		    "path): run 'sudo " AGENT_NAME " status'"));
+		(void)request_drop_others(repairs, uid, gone);
+	if (json_object_object_get_ex(status, "binds", &binds) &&
+	    json_object_object_get_ex(binds, "exposures", &ex)) {
+		int64_t hidden = request_drop_others(ex, uid, gone);
+		json_object_object_add(binds, "hidden",
+		    json_object_new_int64(hidden));
+		if (json_object_object_get_ex(binds, "error", &err) &&
+		    err != NULL)
+			json_object_object_add(binds, "error",
+			    json_object_new_string("hidden from ordinary users "
+			    "(it may name another user's path): run 'sudo "
+			    AGENT_NAME " status'"));
+	}
+	request_hide_problems(status, gone);
+	json_object_put(gone);
 }

@@ -437,11 +437,13 @@ Test(status_privacy, other_users_bind_sources_are_left_out)
 	cr_assert(eq(int, mkdir(mine, 0755), 0));
 	cr_assert(eq(int, mkdir(theirs, 0755), 0));
 	cr_assert(eq(int, chown(mine, 1000, 1000), 0));
-	char text[512];
+	char text[1024];
 	snprintf(text, sizeof text, "{\"binds\":{\"error\":\"%s: gone\","
 	    "\"exposures\":[{\"source\":\"%s\",\"containers\":[\"a\"]},"
 	    "{\"source\":\"%s\",\"containers\":[\"b\"]},{\"source\":"
-	    "\"/nonexistent\",\"containers\":[]}]}}", theirs, mine, theirs);
+	    "\"/nonexistent\",\"containers\":[]}]},\"problems\":[{\"what\":"
+	    "\"cannot mount %s on /x\",\"fix\":\"check\"},{\"what\":\"%s is "
+	    "fine\",\"fix\":\"none\"}]}", theirs, mine, theirs, theirs, mine);
 	struct json_object *st = json_tokener_parse(text);
 	cr_assert_not_null(st);
 	request_status_for_user(st, 0);
@@ -459,6 +461,17 @@ Test(status_privacy, other_users_bind_sources_are_left_out)
 	    "hidden")), 2));
 	const char *err = util_json_string(b, "error");
 	cr_assert(eq(ptr, strstr(err, theirs), NULL), "%s", err);
+	/* A problem naming their source is told without it; one naming
+	 * the asker's own is left as it was. */
+	struct json_object *pr = json_object_object_get(st, "problems");
+	const char *w0 = util_json_string(json_object_array_get_idx(pr, 0),
+	    "what");
+	cr_assert(eq(ptr, strstr(w0, theirs), NULL), "%s", w0);
+	assert_has(w0, "hidden from ordinary users");
+	assert_has(util_json_string(json_object_array_get_idx(pr, 0), "fix"),
+	    "sudo wsl-docker-agent status");
+	assert_has(util_json_string(json_object_array_get_idx(pr, 1), "what"),
+	    mine);
 	json_object_put(st);
 	rmdir(mine);
 	rmdir(theirs);
