@@ -78,11 +78,15 @@ for engine in $engines; do
 	*) echo "run-tests.sh: unknown lab flavour '$engine' in E2E_ENGINES" >&2; exit 2 ;;
 	esac
 done
+lab_up_funcs=$(sed -n 's/^LAB_UP_FUNCS="\(.*\)"$/\1/p' tests/e2e/lib.sh | tr ' ' '|')
+[ -n "$lab_up_funcs" ] || { echo "run-tests.sh: no LAB_UP_FUNCS in tests/e2e/lib.sh" >&2; exit 2; }
 for t in tests/e2e/*.sh; do
 	case $t in */lib.sh) continue ;; esac
 	name=$(basename "$t" .sh)
 	suite_engines=$engines
-	grep -q 'lab_up' "$t" || suite_engines=${engines%% *}
+	# A suite uses the lab when it calls lab_up or one of lib.sh's
+	# functions that do (LAB_UP_FUNCS there).
+	grep -qwE "lab_up|$lab_up_funcs" "$t" || suite_engines=${engines%% *}
 	for engine in $suite_engines; do
 		log="test-results/e2e-$name-$engine.log"
 		rc=0

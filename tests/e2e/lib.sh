@@ -111,6 +111,9 @@ install_into() { # distro
 }
 
 # lab_up: the lab's engine and Docker Desktop's tree, or the test ends.
+# run-tests.sh runs a suite once per lab flavour when it calls lab_up or
+# one of the functions named here, which call it: keep the list whole.
+LAB_UP_FUNCS="agent_up lab_hostile"
 lab_up() { "$LAB" up >/dev/null 2>&1 || bail "lab up (LAB_ENGINE=$LAB_ENGINE)" "see $ENGINE_LOG"; }
 
 # lab_down [DISTRO...]: remove those distros and take the lab down (for a
