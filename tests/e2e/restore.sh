@@ -4,7 +4,9 @@
 # user dev, `docker run -d --restart=always -v /home/dev/db:/data`
 # containers (one alone, two sharing a source, one read-only, one whose
 # source is deleted while the distro is down) across an agent kill -9, a
-# Docker Desktop restart, an engine restart and a simulated VM reboot
+# Docker Desktop restart, an engine restart, engine restarts with
+# live-restore on (the agent running, or killed while the engine is down:
+# the containers must be left alone), and a simulated VM reboot
 # (lab.sh vm-reboot: the engine restarts them on empty stand-ins before
 # the agent runs).  The agent must bring every source back, restart the
 # containers found on a stand-in and move what they wrote there into
@@ -34,7 +36,12 @@ kill9_agent() {
 }
 # Each container prints what it sees of its source at every start, and
 # writes one line there: the last "start:" line of its log is its view.
-RUN='trap "exit 0" TERM; echo "start: $(cat /data/f.txt 2>/dev/null || echo none)"; echo "$(date +%s%N)" >> /data/starts; sleep 600 & wait'
+# On SIGUSR1 (docker kill -s USR1, through the engine: docker exec does not
+# see a container's mounts in the desktop flavour's lab) it logs what it
+# sees of live.txt there, and whether it can write it.
+RUN='live() { echo "live: $(cat /data/live.txt 2>&1) $(touch /data/live.txt 2>/dev/null && echo rw || echo ro)"; }
+trap live USR1; trap "exit 0" TERM; echo "start: $(cat /data/f.txt 2>/dev/null || echo none)"
+echo "$(date +%s%N)" >> /data/starts; while :; do sleep 600 & wait $!; done'
 # (Straight to the engine: the agent is away during a reboot.)
 last_start() { direct_docker logs "$1" 2>/dev/null | grep '^start:' | tail -1; }
 starts() { direct_docker logs "$1" 2>/dev/null | grep -c '^start:'; }
@@ -90,6 +97,71 @@ if wait_until 60 back; then ok "after an engine restart: every container sees it
 ran_again() { [ "$(runs)" -gt "$r" ] && restore_done; }
 if wait_until 15 ran_again; then ok "...and the restore pass ran again"; else
 	not_ok "...and the restore pass ran again" "$(status_json)"; fi
+
+# ---- engine restarts with live-restore on ---------------------------------
+# dockerd stops with live-restore on, its containers keep running on their
+# mounts, and it re-attaches to them when it starts again (lab.sh fails
+# unless each runs again, not restarted).  The agent must leave them be:
+# the same containers on the same mounts, nothing repaired or restarted.
+last_live() { direct_docker logs "$1" 2>/dev/null | grep '^live:' | tail -1; }
+sees_live() { [ "$(last_live "$1")" = "live: $2" ]; }
+started() { direct_docker inspect -f '{{.State.StartedAt}}' "$1" 2>/dev/null; }
+mount_id() { dx "$D" awk -v p="$BM/$D/$(hash_of "$1")" '$5 == p { print $1 }' /proc/self/mountinfo | paste -sd' '; }
+restarts_logged() { dx "$D" grep -c 'restarting container' /var/log/wsl-docker-agent.log; }
+standins() { dx "$D" sh -c "ls -A $STANDINS 2>/dev/null | paste -sd' '"; }
+live_before() {
+	l_db=$(started db) l_ro=$(started rodb) l_n=$(starts db) l_nro=$(starts rodb)
+	l_m="$(mount_id /home/dev/db) $(mount_id /home/dev/ro)" l_k=$(restarts_logged) l_sd=$(standins)
+}
+live_kept() { # WHAT
+	is "$1: db is the same container, not restarted" "$(started db) $(starts db)" "$l_db $l_n"
+	is "$1: rodb too" "$(started rodb) $(starts rodb)" "$l_ro $l_nro"
+	is "$1: their exposures stayed mounted, the same mounts (no stand-in)" \
+		"$(mount_id /home/dev/db) $(mount_id /home/dev/ro)" "$l_m"
+	dxu "$D" sh -c "echo '$1 db' > /home/dev/db/live.txt && echo '$1 ro' > /home/dev/ro/live.txt"
+	direct_docker kill -s USR1 db rodb >/dev/null 2>&1
+	if wait_until 10 sees_live db "$1 db rw"; then ok "$1: db sees a file written in the distro since"; else
+		not_ok "$1: db sees a file written in the distro since" "$(last_live db)"; fi
+	if wait_until 10 sees_live rodb "$1 ro ro"; then ok "$1: rodb sees one too, still read-only"; else
+		not_ok "$1: rodb sees one too, still read-only" "$(last_live rodb)"; fi
+	unlike "$1: status shows no repair" "$(status_json)" '"repairs":\[\{'
+	is "$1: the agent restarted no container" "$(restarts_logged)" "$l_k"
+	is "$1: no stand-in was moved aside" "$(standins)" "$l_sd"
+}
+engine_down() { ! direct_docker version >/dev/null 2>&1 && [ ! -e "$ENGINE_SOCK" ]; }
+pass_is() { # CONDITION DESCRIPTION: the agent's restore pass, within 15 s
+	if wait_until 15 "$1"; then ok "$2"; else not_ok "$2" "$(status_json)"; fi
+}
+
+live_before
+r=$(runs)
+check "live-restore: the engine restarts, its containers running throughout" \
+	"$LAB" engine-restart --live-restore
+pass_is ran_again "live-restore: the restore pass ran when the engine came back"
+live_kept "live-restore"
+
+# The agent killed while the engine is down, started again while it is
+# still down, then the engine back.
+live_before
+check "live-restore, agent kill -9: dockerd stops, its containers running" \
+	"$LAB" engine-stop --live-restore
+check "...the engine is away" engine_down
+kill9_agent
+like "...the agent starts while the engine is away" "$(dx "$D" $AG start 2>&1)" "started"
+r=$(runs)
+check "...dockerd starts and re-attaches to them" "$LAB" engine-start
+pass_is ran_again "...the restore pass ran when the engine came back"
+live_kept "live-restore, agent killed, started before the engine"
+
+# The agent killed while the engine is down, started after it.
+live_before
+check "live-restore, agent kill -9 again: dockerd stops, its containers running" \
+	"$LAB" engine-stop --live-restore
+kill9_agent
+check "...dockerd starts and re-attaches to them" "$LAB" engine-start
+dx "$D" $AG start >/dev/null 2>&1
+pass_is restore_done "...the agent starts, its restore pass done"
+live_kept "live-restore, agent killed, started after the engine"
 
 # ---- a simulated VM reboot: the engine first, on stand-ins ---------------
 kill9_agent

@@ -69,6 +69,10 @@ readonly HOLDER_TIMEOUT=20
 ENGINE_DIR='' CLI_IMAGE='' DISTROS_DIR='' DESKTOP_ROOT='' DRIVE_C=''
 FLAVOUR='' FLAVOUR_UP=''
 ENGINE_STARTED=0
+# 1 in engine-stop --live-restore and the engine start after it: the engine
+# stops and starts with live-restore on, and its shims and containers (and,
+# desktop, its distro) are kept.
+LIVE_RESTORE=0
 export PATH=$SANE_PATH
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
@@ -427,6 +431,25 @@ engine_procs() {
 	return 0
 }
 
+# The engine's daemons alone (dockerd, its containerd, docker-proxy), not
+# the shims and the containers below them, which a live-restore restart
+# keeps. (comm is cut at 15 characters: a shim's reads "containerd-shim".)
+engine_daemons() {
+	local pid comm hp ns pids
+	if [[ $FLAVOUR == desktop ]]; then
+		hp=$(holder_pid_in "$ENGINE_DIR") || return 0
+		ns=$(readlink "/proc/$hp/ns/mnt") || return 0
+		pids=$(procs_in_mntns "$ns")
+	else
+		pids=$(engine_procs)
+	fi
+	for pid in $pids; do
+		read -r comm 2>/dev/null <"/proc/$pid/comm" || continue
+		case $comm in dockerd | containerd | docker-proxy) printf '%s\n' "$pid" ;; esac
+	done
+	return 0
+}
+
 # Live processes with an argument equal to (exact), starting with (prefix) or
 # containing (substr) STRING. One grep over /proc finds candidates; each is
 # then checked again, which also drops the grep itself.
@@ -524,9 +547,12 @@ start_engine() {
 	else
 		where="(on the machine)"
 		mkdir -p "$ENGINE_DIR/exec"
-		# An empty configuration file of our own: /etc/docker/daemon.json
-		# of the machine must not change the lab's engine.
-		[[ -f $ENGINE_DIR/daemon.json ]] || echo '{}' >"$ENGINE_DIR/daemon.json"
+		# A configuration file of our own, empty but for live-restore
+		# after engine-stop --live-restore (rewritten at every start,
+		# so that an interrupted one leaves nothing behind):
+		# /etc/docker/daemon.json of the machine must not change the
+		# lab's engine.
+		engine_config_json | write_file "$ENGINE_DIR/daemon.json" 0644
 		# dockerd 20.10 starts its own containerd below --exec-root
 		# (state) and --data-root (content) when --containerd is not
 		# given; it stops it on SIGTERM.
@@ -561,6 +587,10 @@ start_engine() {
 # network.
 ENGINE_DISTRO_PID=
 start_engine_distro() {
+	# A live-restore restart keeps the distro, its shims and containers.
+	if ((LIVE_RESTORE)) && ENGINE_DISTRO_PID=$(holder_pid_in "$ENGINE_DIR"); then
+		return 0
+	fi
 	if [[ ! -d $DRIVE_C ]]; then
 		mkdir -p -- "$DRIVE_C"
 		# (drvfs shows Windows files to everyone, rwx.)
@@ -575,9 +605,20 @@ start_engine_distro() {
 
 # Kill whatever is left of the lab engine (after a crash or a failed stop):
 # container processes first, then shims, containerd, dockerd. In the desktop
-# flavour: the whole engine distro (SIGKILL to its pid 1).
+# flavour: the whole engine distro (SIGKILL to its pid 1). In a live-restore
+# restart: its daemons alone; the containers and their shims stay.
 kill_engine_leftovers() {
 	local procs p all=()
+	if ((LIVE_RESTORE)); then
+		procs=$(engine_daemons)
+		[[ -n $procs ]] || return 0
+		log "killing leftover engine daemons (the containers stay): ${procs//$'\n'/ }"
+		# shellcheck disable=SC2086
+		kill -KILL $procs 2>/dev/null || true
+		# shellcheck disable=SC2086
+		wait_gone 10 $procs || die "engine daemons survive SIGKILL: ${procs//$'\n'/ }"
+		return 0
+	fi
 	procs=$(engine_procs)
 	[[ -n $procs ]] || return 0
 	if [[ $FLAVOUR == desktop ]]; then
@@ -634,17 +675,116 @@ stop_engine() {
 	fi
 	# dockerd stops its containerd and the shims on a clean exit (give the
 	# last shims a moment); after a crash or SIGKILL they would linger.
-	local procs
-	if ((stopped)) && [[ $FLAVOUR != desktop ]]; then
+	# With live-restore it stops its containerd alone: the shims stay.
+	local procs=''
+	if ((stopped && LIVE_RESTORE)); then
+		procs=$(engine_daemons)
+	elif ((stopped)) && [[ $FLAVOUR != desktop ]]; then
 		procs=$(engine_procs)
-		# shellcheck disable=SC2086
-		[[ -z $procs ]] || wait_gone 5 $procs || true
 	fi
+	# shellcheck disable=SC2086
+	[[ -z $procs ]] || wait_gone 5 $procs || true
 	kill_engine_leftovers
+	# (Without live-restore its containers are gone: nothing to re-attach.)
+	((LIVE_RESTORE)) || rm -f -- "$(live_restore_record)"
 	rm -f -- "$ENGINE_DIR/dockerd.pid"
 	if [[ -e $ENGINE_SOCK || -L $ENGINE_SOCK ]]; then
 		rm -f -- "$ENGINE_SOCK" || die "cannot remove the engine socket $ENGINE_SOCK"
 	fi
+}
+
+# ----------------------------------------------------------- live-restore ---
+
+# The lab engine's daemon.json: {} but for live-restore (LIVE_RESTORE).
+engine_config_json() {
+	if ((LIVE_RESTORE)); then
+		echo '{"live-restore": true}'
+	else
+		echo '{}'
+	fi
+}
+
+# Where the running engine reads its daemon.json: the file of its
+# --config-file (simple), /etc/docker/daemon.json in the engine distro
+# (desktop: in the distro's own overlay, gone with the distro).
+engine_config_file() {
+	local hp
+	if [[ $FLAVOUR == desktop ]]; then
+		hp=$(holder_pid_in "$ENGINE_DIR") || return 1
+		printf '%s\n' "/proc/$hp/root/etc/docker/daemon.json"
+	else
+		printf '%s\n' "$ENGINE_DIR/daemon.json"
+	fi
+}
+
+# Turn the running engine's live-restore on (1) or off (0): its daemon.json
+# rewritten, then SIGHUP (live-restore is one of the options dockerd
+# reloads), until 'docker info' shows it. (A reload changes only what the
+# file sets: off is "live-restore": false, not {}.)
+engine_set_live_restore() { # 0|1
+	local pid f want=false end
+	LIVE_RESTORE=$1
+	((LIVE_RESTORE)) && want=true
+	pid=$(engine_pid) || die "live-restore: the lab's dockerd is not running (run '$PROG up')"
+	f=$(engine_config_file) || die "live-restore: the engine distro is not running"
+	printf '{"live-restore": %s}\n' "$want" | write_file "$f" 0644
+	kill -HUP "$pid" || die "live-restore: cannot signal dockerd (pid $pid)"
+	end=$(($(now_ms) + ENGINE_START_TIMEOUT * 1000))
+	until [[ $(lab_docker info --format '{{.LiveRestoreEnabled}}' 2>/dev/null) == "$want" ]]; do
+		if (($(now_ms) >= end)); then
+			show_tail "$ENGINE_DIR/dockerd.log" 20
+			die "live-restore: dockerd (pid $pid) does not show LiveRestoreEnabled=$want within ${ENGINE_START_TIMEOUT}s of SIGHUP"
+		fi
+		sleep 0.1
+	done
+}
+
+# "ID STARTEDAT" of each running container, sorted.
+running_containers() {
+	local ids
+	ids=$(lab_docker ps -q --no-trunc) || die "listing the engine's containers failed"
+	[[ -n $ids ]] || return 0
+	# shellcheck disable=SC2086
+	lab_docker inspect -f '{{.Id}} {{.State.StartedAt}}' $ids | sort
+}
+
+# The record of an engine stopped with live-restore on: the containers
+# that ran ("ID STARTEDAT" lines). While it exists, the engine starts with
+# live-restore on and keeps them.
+live_restore_record() { printf '%s\n' "$ENGINE_DIR/live-restore"; }
+
+# engine-stop --live-restore: live-restore turned on in the running engine,
+# the running containers recorded, dockerd stopped; its containers, their
+# shims and (desktop) the engine distro keep running.
+engine_stop_live() {
+	local rec
+	rec=$(live_restore_record)
+	engine_pid >/dev/null || die "engine-stop --live-restore: the lab's dockerd is not running (run '$PROG up')"
+	engine_set_live_restore 1
+	running_containers >"$rec.tmp"
+	mv -f -- "$rec.tmp" "$rec"
+	stop_engine
+	log "dockerd stopped with live-restore on: $(grep -c . "$rec" || true) container(s) keep running"
+}
+
+# Start the engine; after engine-stop --live-restore, with live-restore on:
+# it re-attaches to the containers it left, every one of which must run
+# again not restarted (the same StartedAt); then live-restore is off again.
+start_engine_after_stop() {
+	local rec after
+	rec=$(live_restore_record)
+	if [[ ! -e $rec ]]; then
+		start_engine
+		return 0
+	fi
+	LIVE_RESTORE=1
+	start_engine
+	after=$(running_containers)
+	engine_set_live_restore 0
+	[[ $(cat -- "$rec") == "$after" ]] ||
+		die "live-restore: the running containers changed across the restart (not re-attached?):"$'\n'"before: $(paste -sd' ' "$rec")"$'\n'"after:  ${after//$'\n'/ }"
+	log "live-restore: $(grep -c . "$rec" || true) running container(s) re-attached, not restarted"
+	rm -f -- "$rec"
 }
 
 # Remove every container (running ones are killed): a clean slate that keeps
@@ -693,7 +833,7 @@ desktop_start() {
 	mkdir -p "$DESKTOP_DIR" "$SOCK_DIR"
 	build_cli_image
 	mount_cli_tools
-	start_engine
+	start_engine_after_stop
 }
 
 desktop_stop() {
@@ -1304,10 +1444,23 @@ that build on it (desktop-start, distro) refuse another LAB_ENGINE.
                           \$LAB_DIR's lab files too. Idempotent.
   desktop-stop            "Docker Desktop quits": stop dockerd, remove the
                           socket, eject cli-tools (an empty directory remains).
-  desktop-start           mount cli-tools, start dockerd, wait until it answers.
+  desktop-start           mount cli-tools, then engine-start.
   desktop-status          print running, stopped or partial.
-  engine-restart          stop dockerd and start it again (cli-tools stays);
-                          its --restart containers come back.
+  engine-restart [--live-restore]
+                          engine-stop [--live-restore], then engine-start:
+                          dockerd stops and starts again (cli-tools stays);
+                          its --restart containers come back (--live-restore:
+                          its containers keep running throughout).
+  engine-stop [--live-restore]
+                          stop dockerd alone (cli-tools stays). --live-restore:
+                          dockerd's live-restore turned on first (daemon.json,
+                          SIGHUP): its containers, their shims and the engine
+                          distro keep running while it is down.
+  engine-start            start dockerd, wait until it answers. After
+                          engine-stop --live-restore: with live-restore on, so
+                          that it re-attaches to the containers it left; each
+                          must run again, not restarted (the same StartedAt),
+                          or this fails; then live-restore is off again.
   vm-reboot               a VM reboot as the engine sees it: desktop-stop,
                           every mount and directory below $BIND_MOUNTS_DIR
                           gone, desktop-start (the engine restarts its
@@ -1370,11 +1523,33 @@ main() {
 	desktop-stop) require_plain_linux; take_lock; desktop_stop ;;
 	desktop-status) desktop_status ;;
 	engine-restart)
+		[[ $# -eq 0 || ($# -eq 1 && $1 == --live-restore) ]] || die "usage: engine-restart [--live-restore]"
 		require_plain_linux
 		require_flavour_of_lab
 		take_lock
-		stop_engine
-		start_engine
+		if (($#)); then
+			engine_stop_live
+		else
+			stop_engine
+		fi
+		start_engine_after_stop
+		;;
+	engine-stop)
+		[[ $# -eq 0 || ($# -eq 1 && $1 == --live-restore) ]] || die "usage: engine-stop [--live-restore]"
+		require_plain_linux
+		take_lock
+		if (($#)); then
+			engine_stop_live
+		else
+			stop_engine
+		fi
+		;;
+	engine-start)
+		(($# == 0)) || die "engine-start takes no arguments"
+		require_plain_linux
+		require_flavour_of_lab
+		take_lock
+		start_engine_after_stop
 		;;
 	vm-reboot)
 		require_plain_linux
