@@ -137,6 +137,20 @@ daemon_print_log_tail(const char *log_file)
 		fprintf(stderr, "  %s", lines[i % 5]);
 }
 
+/*
+ * Whatever else the starting shell or script had open (a lock, a pipe a
+ * caller waits on) is not the daemon's to keep: every descriptor above
+ * stderr but keep is closed.
+ */
+static void
+daemon_close_inherited(int keep)
+{
+	if (keep > 3)
+		(void)syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u);
+	(void)syscall(SYS_close_range, (unsigned)(keep >= 3 ? keep + 1 : 3),
+	    ~0u, 0u);
+}
+
 /* The daemon's side: detach, redirect, lock, run. Never returns. */
 static void
 daemon_child(struct agent *a, int ready_fd)
@@ -165,6 +179,7 @@ daemon_child(struct agent *a, int ready_fd)
 		_exit(EXIT_OSERR);
 	close(null);
 	close(log);
+	daemon_close_inherited(ready_fd);
 	pid_t holder;
 	if (daemon_lock_pidfile(a->cfg.pidfile, &holder) < 0) {
 		if (holder > 0)

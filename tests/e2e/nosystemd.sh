@@ -176,8 +176,11 @@ like "...says how to start the agent" "$out" "does not run systemd.*wsl-docker-a
 is "...starts no agent" "$(dx "$P" pgrep -xc wsl-docker-agen)" 0
 is "...leaves /etc/wsl.conf alone" "$(dx "$P" sh -c 'test -e /etc/wsl.conf && echo there || echo absent')" absent
 is "...keeps the distro's docker group (gid $gid)" "$(dx "$P" getent group docker | cut -d: -f3)" "$gid"
-dx "$P" $AG start >/dev/null
+# Started from a shell holding a descriptor of its own (a lock, say).
+dx "$P" sh -c "exec 7>/tmp/wda-held; $AG start" >/dev/null
 pid=$(dx "$P" cat /run/wsl-docker-agent.pid)
+is "...the agent keeps none of the descriptors it was started with" \
+	"$(dx "$P" sh -c "ls -l /proc/$pid/fd | grep -c wda-held")" 0
 like "the packaged agent: docker version as user dev" "$(dxu "$P" docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
 
 out=$(dpkg_in -i "$pkg" 2>&1); rc=$?
