@@ -61,6 +61,8 @@ changed(void *arg)
 static void
 setup(void)
 {
+	/* The watch follows mountinfo: only this test's mounts may move it. */
+	private_mounts();
 	tmp_root_setup();
 	snprintf(wx.desktop, sizeof wx.desktop, "%s/wsl/docker-desktop",
 	    tmp_root);

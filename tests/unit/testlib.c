@@ -289,12 +289,18 @@ run_until(struct event_base *base, bool (*done)(void *), void *arg, int ms)
 }
 
 void
-trusted_tree_up(const char *root, const char *desktop)
+private_mounts(void)
 {
-	char cli[PATH_MAX * 2];
 	cr_assert(eq(int, unshare(CLONE_NEWNS), 0), "unshare: %s",
 	    strerror(errno));
 	cr_assert(eq(int, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0));
+}
+
+void
+trusted_tree_up(const char *root, const char *desktop)
+{
+	char cli[PATH_MAX * 2];
+	private_mounts();
 	cr_assert(eq(int, mount("wda-test", root, "tmpfs", 0, "mode=1777"), 0),
 	    "tmpfs on %s: %s", root, strerror(errno));
 	snprintf(cli, sizeof cli, "%s/cli-tools", desktop);

@@ -34,6 +34,12 @@ long	cpu_ticks(pid_t pid);
  * a tmpfs at root/desktop/cli-tools, which must be a mount point.  Undone
  * by trusted_tree_down (or by the test process ending).
  */
+/*
+ * This test process in a mount namespace of its own, / private: mounts it
+ * makes stay in it, and the machine's (an end-to-end lab running beside)
+ * do not reach its mountinfo.
+ */
+void	private_mounts(void);
 void	trusted_tree_up(const char *root, const char *desktop);
 void	trusted_tree_down(const char *root);
 
