@@ -314,6 +314,11 @@ lab_up() { # F
 	log "lab up (LAB_ENGINE=$1)"
 	"$LAB" up >>"$T/lab.log" 2>&1 || { tail -n 20 "$T/lab.log" >&2; die "LAB_ENGINE=$1 lab.sh up failed"; }
 	LAB_UP=1
+	# The engine's own word, where it runs (the machine or its distro),
+	# asked now: bench/restore.sh takes the lab down before the report.
+	NOTE[engine]=$("$LAB" engine-exec -- dockerd --version 2>/dev/null || echo '?')
+	NOTE[api]=$(ldocker "$ENGINE_SOCK" version --format '{{.Server.APIVersion}}' 2>/dev/null || echo '?')
+	NOTE[client]=$(ldocker "$ENGINE_SOCK" version --format '{{.Client.Version}}' 2>/dev/null || echo '?')
 }
 
 # The large image, made once and kept in the lab engine's data-root (each
@@ -904,11 +909,8 @@ report() { # FLAVOUR
 	local flavour=$1 kernel cpu engine api short client when load_end rev
 	kernel=$(uname -r)
 	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-	# The engine's own word, where it runs (the machine or its distro).
-	engine=$("$LAB" engine-exec -- dockerd --version 2>/dev/null || echo '?')
+	engine=${NOTE[engine]-?} api=${NOTE[api]-?} client=${NOTE[client]-?}
 	short=$(sed -n 's/^Docker version \([0-9]*\.[0-9]*\).*/\1/p' <<<"$engine")
-	api=$(ldocker "$ENGINE_SOCK" version --format '{{.Server.APIVersion}}' 2>/dev/null || echo '?')
-	client=$(ldocker "$ENGINE_SOCK" version --format '{{.Client.Version}}' 2>/dev/null || echo '?')
 	when=$(date -u '+%Y-%m-%d %H:%M UTC')
 	load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 	# The commit of the tree the measured agent was built from.
