@@ -614,7 +614,12 @@ expose_proxy(const struct expose *x)
 bool
 expose_engine_trusted(const struct expose *x)
 {
-	return x != NULL && x->engine_trusted && expose_untrusted_why(x) == NULL;
+	/*
+	 * The walk's verdict only: a listener found not root is refused at
+	 * each connection (the probe's too), and the next that passes clears
+	 * it; blocking the probe on it would keep it until a client came.
+	 */
+	return x != NULL && x->engine_trusted && x->state != SOCK_UNTRUSTED;
 }
 
 /* Ownership as it is on disk: a problem when the docker group is locked out. */
