@@ -463,6 +463,20 @@ bind_open_mounted(const struct bind *b, const struct bind_exposure *x,
 	return fd;
 }
 
+/* Is something mounted on x's point, looked at through the area's fd? */
+static bool
+bind_point_mounted(const struct bind *b, const struct bind_exposure *x)
+{
+	const char *name;
+	int mounted;
+	struct trust_mount_id id;
+	int fd = bind_open_mounted(b, x, &name, &mounted, &id);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return mounted == 1;
+}
+
 /*
  * Unmount x if it is mounted, by descriptor, after checking that the
  * mount there is the one we made (ESTALE: another one is, left alone).
@@ -734,7 +748,7 @@ bind_ensure_mounted(struct bind *b, const char *engine, char *why,
 			x = &b->x[i];
 	if (x == NULL)
 		return 0;
-	if (x->mounted && wsl_is_mount_point(NULL, x->local))
+	if (x->mounted && bind_point_mounted(b, x))
 		return 1;
 	x->mounted = false;
 	if (bind_mount(b, x, x->read_only) < 0) {
@@ -1466,19 +1480,13 @@ bind_mount_back(struct bind *b, const char *engine_source, bool read_only,
 		return -1;
 	}
 	out->read_only = x->read_only;
-	const char *name;
-	int mounted;
-	struct trust_mount_id id;
 	if (b->dir_fd < 0) {
 		snprintf(why, whylen, "the bind-mount area is untrusted: %s",
 		    b->untrusted);
 		bind_back_clear(out);
 		return -1;
 	}
-	int pfd = bind_open_mounted(b, x, &name, &mounted, &id);
-	if (pfd >= 0)
-		close(pfd);
-	x->mounted = pfd >= 0 && mounted == 1;
+	x->mounted = bind_point_mounted(b, x);
 	if (x->mounted)
 		return 0;
 	struct stat st;
@@ -1492,6 +1500,7 @@ bind_mount_back(struct bind *b, const char *engine_source, bool read_only,
 	 * What the engine made there meanwhile (a directory of root's in the
 	 * trusted area, never followed): moved aside later.
 	 */
+	const char *name = bind_point_name(b, x);
 	out->standin_fd = name != NULL ? openat(b->dir_fd, name, O_RDONLY |
 	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
 	if (bind_mount(b, x, read_only) < 0) {
