@@ -436,7 +436,13 @@ reply_read(struct http_reply *r, struct http_reply_action *a, size_t limit,
 		r->off = 0;
 	}
 	if (r->len == r->cap) {
-		size_t cap = r->cap == 0 ? REPLY_BUF_FIRST : r->cap * 2;
+		/*
+		 * A framing read (most is small) starts small: a stream
+		 * between its chunks (1,000 `docker events') holds nothing,
+		 * and each framing read takes a few hundred bytes at most.
+		 */
+		size_t first = most < REPLY_BUF_FIRST ? most : REPLY_BUF_FIRST;
+		size_t cap = r->cap == 0 ? first : r->cap * 2;
 		if (cap > limit)
 			cap = limit;
 		char *grown = cap > r->cap ? realloc(r->buf, cap) : NULL;
@@ -567,7 +573,11 @@ reply_body_step(struct http_reply *r, struct http_reply_action *a)
 			http_chunked_take(&r->chunked, take);
 		}
 		return true;
-	} else if ((left = http_chunked_data_left(&r->chunked)) == 0) {
+	} else
+		left = http_chunked_data_left(&r->chunked);
+	/* Nothing buffered: a long stream holds no memory between reads. */
+	reply_release(r);
+	if (left == 0) {
 		/* Framing next: read little, so chunk data is spliced. */
 		return reply_read(r, a, HTTP_HEAD_MAX, HTTP_REPLY_FRAMING_READ);
 	}

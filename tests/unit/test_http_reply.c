@@ -540,6 +540,76 @@ Test(http_reply, queue_overflow_stops_following)
 	http_reply_free(&r);
 }
 
+
+/*
+ * `docker events' is one chunked answer that never ends: while its chunk
+ * data is spliced the follower holds no buffer, and while it waits for the
+ * next chunk only a framing read's (1,000 streams cost 1,000 x 16 KiB of
+ * heap before).  The client sees the stream intact.
+ */
+Test(http_reply, a_long_stream_holds_little_between_chunks)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nApi-Version: 1.45\r\n"
+	    "Content-Type: application/json\r\nTransfer-Encoding: chunked"
+	    "\r\n\r\n";
+	char in[16384], out[16384];
+	size_t len = strlen(head), olen = 0, pos = 0, reads = 0;
+	memcpy(in, head, len);
+	for (int i = 0; i < 40; i++) {
+		char ev[128];
+		int n = snprintf(ev, sizeof ev, "{\"status\":\"tag\","
+		    "\"id\":\"sha256:%058d\"}\n", i);
+		len += (size_t)snprintf(in + len, sizeof in - len,
+		    "%x\r\n%s\r\n", n, ev);
+	}
+	struct http_reply r;
+	http_reply_init(&r);
+	expect(&r, "GET /v1.45/events HTTP/1.1\r\nHost: docker\r\n\r\n");
+	for (;;) {
+		struct http_reply_action a;
+		http_reply_next(&r, user_path, NULL, &a);
+		cr_assert(not(eq(int, a.what, HTTP_REPLY_OPAQUE)));
+		if (pos == len && a.what != HTTP_REPLY_SEND) {
+			cr_assert(eq(int, a.what, HTTP_REPLY_READ),
+			    "waits for the next chunk");
+			cr_assert(le(sz, r.cap, HTTP_REPLY_FRAMING_READ),
+			    "and holds no more than a framing read meanwhile");
+			break;
+		}
+		/* The engine writes each event as it happens: short reads. */
+		size_t n = a.len < len - pos ? a.len : len - pos;
+		n = n < 100 ? n : 100;
+		switch (a.what) {
+		case HTTP_REPLY_READ:
+			if (pos >= sizeof head - 1) {
+				cr_assert(le(sz, a.len, HTTP_REPLY_FRAMING_READ));
+				cr_assert(le(sz, r.cap, HTTP_REPLY_FRAMING_READ),
+				    "a framing read buffer of %zu bytes", r.cap);
+				reads++;
+			}
+			memcpy(a.data, in + pos, n);
+			pos += n;
+			break;
+		case HTTP_REPLY_SPLICE:
+			cr_assert(eq(ptr, r.buf, NULL),
+			    "%zu bytes held while chunk data is spliced", r.cap);
+			memcpy(out + olen, in + pos, n);
+			olen += n;
+			pos += n;
+			break;
+		default:
+			memcpy(out + olen, a.data, a.len);
+			olen += (n = a.len);
+			break;
+		}
+		http_reply_done(&r, &a, n);
+	}
+	cr_assert(eq(sz, olen, len));
+	cr_assert(eq(int, memcmp(in, out, len), 0), "the stream as it came");
+	cr_assert(ge(sz, reads, 20), "%zu framing reads", reads);
+	http_reply_free(&r);
+}
+
 /* ------------------------------------------------------------------ */
 /* The proxy, on real sockets, in this process. */
 
