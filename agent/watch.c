@@ -18,7 +18,10 @@
  * mounted, the socket back, and the last must not wait), then one per
  * WATCH_MIN_INTERVAL_MS however many events come.  An event over budget is
  * not lost but moves the next tell to when the budget allows it, so the
- * last state is always looked at.  Reading others' events costs too,
+ * last state is always looked at.  The owner's own mounts (mount mode's
+ * socket, bind exposures) change the mount table too: the change that
+ * comes right after a tell is told once more without spending the budget,
+ * so a Docker Desktop restart costs the budget only its own changes.  Reading others' events costs too,
  * so the shared root is watched only while the tree is absent (its own
  * watch reports it going: IN_DELETE_SELF, IN_MOVE_SELF), and a batch of
  * others' events there pauses that watch for WATCH_MIN_INTERVAL_MS, after
@@ -61,6 +64,9 @@ struct watch {
 	bool		 root_paused;	/* others' events: root unwatched a while */
 	struct event	*pause;
 	uint64_t	 budget_full_ms; /* when WATCH_BURST tells are free again */
+	uint64_t	 own_until_ms;	/* a mount change now is the owner's */
+	bool		 free_tell;	/* the next tell spends no budget */
+	bool		 mounts_primed;	/* the registration's wakeup is past */
 	uint64_t	 fires;		/* times the owner was told */
 	uint64_t	 ignored;	/* events about others' entries */
 	void		(*cb)(void *);
@@ -163,11 +169,22 @@ watch_fire(evutil_socket_t fd, short what, void *arg)
 	struct watch *w = arg;
 	/* Each tell spends WATCH_MIN_INTERVAL_MS of the budget (a GCRA). */
 	uint64_t now = util_now_ms();
-	w->budget_full_ms = (w->budget_full_ms > now ? w->budget_full_ms : now) +
-	    WATCH_MIN_INTERVAL_MS;
+	bool paid = !w->free_tell;
+	if (paid)
+		w->budget_full_ms = (w->budget_full_ms > now ?
+		    w->budget_full_ms : now) + WATCH_MIN_INTERVAL_MS;
+	w->free_tell = false;
 	w->fires++;
 	watch_rearm(w);
 	w->cb(w->arg);
+	/*
+	 * What the owner just did to the mount table (mount mode mounting
+	 * the engine socket, a bind exposure) comes back as a change in the
+	 * next turn of the loop: one such change right after a paid tell is
+	 * told without spending the budget.  It is still told (another
+	 * change may have come with it), and at most one per paid tell.
+	 */
+	w->own_until_ms = paid ? util_now_ms() + WATCH_MIN_INTERVAL_MS : 0;
 }
 
 /*
@@ -265,6 +282,19 @@ watch_mounts_changed(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
 	/* poll() on mountinfo resets the change flag; reading is not needed. */
+	if (!w->mounts_primed) {
+		/* Registering wakes once: the owner looks at the start itself. */
+		w->mounts_primed = true;
+		return;
+	}
+	if (w->own_until_ms != 0 && util_now_ms() <= w->own_until_ms &&
+	    !evtimer_pending(w->coalesce, NULL)) {
+		struct timeval tv = { 0, WATCH_COALESCE_MS * 1000 };
+		w->own_until_ms = 0;
+		w->free_tell = true;
+		evtimer_add(w->coalesce, &tv);
+		return;
+	}
 	watch_schedule(w);
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,9 @@
 #define SOCKET_DIR	"shared-sockets/guest-services"
 #define DOCKER		"cli-tools/usr/bin/docker"
 #define ENGINE		SOCKET_DIR "/docker.proxy.sock"
+
+static char own_point[PATH_MAX];	/* the_owners_own_mounts_... */
+static bool own_mounted;
 
 static struct {
 	char			 desktop[PATH_MAX];
@@ -76,6 +80,9 @@ setup(void)
 static void
 teardown(void)
 {
+	if (own_mounted)
+		(void)umount(own_point);
+	own_mounted = false;
 	watch_free(wx.w);
 	event_base_free(wx.base);
 	if (wx.engine_fd >= 0)
@@ -309,6 +316,72 @@ Test(watch, the_socket_back_soon_after_it_went_is_told_at_once)
 	    " ms", gone);
 	cr_assert(lt(u64, back, 50), "the socket back told after %" PRIu64
 	    " ms", back);
+}
+
+/*
+ * cli-tools is mounted and ejected, which inotify does not see: a mount
+ * table change is told.  Starting the watch is not one (the owner looks at
+ * the start itself).
+ */
+Test(watch, mount_table_changes_are_told_and_the_start_is_not)
+{
+	cr_assert(not(run_until(wx.base, called, NULL, 50)),
+	    "a callback with nothing changed");
+	snprintf(own_point, sizeof own_point, "%s/cli-image", tmp_root);
+	cr_assert(eq(int, mkdir(own_point, 0755), 0));
+	cr_assert(eq(int, mount("img", own_point, "tmpfs", 0, NULL), 0));
+	own_mounted = true;
+	change_and_wait("a mount", called);
+	cr_assert(eq(int, umount(own_point), 0));
+	own_mounted = false;
+	change_and_wait("an unmount", called);
+}
+
+/* An owner that mounts on every tell, as mount mode mounts the socket. */
+static void
+changed_and_mounted(void *arg)
+{
+	changed(arg);
+	if (own_mounted)
+		cr_assert(eq(int, umount(own_point), 0), "%s", strerror(errno));
+	else
+		cr_assert(eq(int, mount("own", own_point, "tmpfs", 0, NULL), 0),
+		    "%s", strerror(errno));
+	own_mounted = !own_mounted;
+}
+
+/*
+ * The owner's own mount comes back as a mount table change; that costs the
+ * budget nothing, so a restart's changes are told at once however often
+ * the owner mounts (before, each cycle spent twice the budget).
+ */
+Test(watch, the_owners_own_mounts_spend_no_budget)
+{
+	snprintf(own_point, sizeof own_point, "%s/own", tmp_root);
+	cr_assert(eq(int, mkdir(own_point, 0755), 0));
+	own_mounted = false;
+	put_file_in(wx.desktop, SOCKET_DIR "/placeholder", 0644, "");
+	watch_free(wx.w);
+	wx.w = watch_new(wx.base, wx.desktop, changed_and_mounted, NULL);
+	cr_assert(not(eq(ptr, wx.w, NULL)));
+	for (int i = 0; i < 4; i++) {
+		uint64_t ms;
+		if (i % 2 == 0) {
+			wx.engine_fd = unix_listen(at(ENGINE), 1);
+			ms = ms_until("the engine socket appeared", engine_there);
+		} else {
+			cr_assert(eq(int, unlink(at(ENGINE)), 0));
+			close(wx.engine_fd);
+			wx.engine_fd = -1;
+			ms = ms_until("the engine socket went", engine_gone);
+		}
+		cr_assert(lt(u64, ms, 50), "change %d told after %" PRIu64
+		    " ms", i + 1, ms);
+		/* The owner's mount change is told too (another may be in it). */
+		cr_assert(run_until(wx.base, never, NULL, 20) || true);
+	}
+	cr_assert(ge(u64, watch_fires(wx.w), 8), "%" PRIu64 " tells",
+	    watch_fires(wx.w));
 }
 
 /*
