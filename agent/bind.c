@@ -1293,7 +1293,8 @@ bind_load_manifest(struct bind *b)
 			    e->path, strerror(errno));
 			continue;
 		}
-		x->mounted = wsl_is_mount_point(NULL, x->local);
+		/* Asked through the area's descriptor: never by the path. */
+		x->mounted = b->dir_fd >= 0 && bind_point_mounted(b, x);
 	}
 	if (b->n > 0)
 		log_info(BIND_LOG, "%zu bind source(s) exposed by an earlier run; "
@@ -1317,6 +1318,7 @@ bind_new(struct agent *a)
 		bind_free(b);
 		return NULL;
 	}
+	bind_check_area(b);	/* the manifest's points are looked at in it */
 	bind_load_manifest(b);
 	return b;
 }
