@@ -21,8 +21,8 @@
  * last state is always looked at.  The owner's own mounts (mount mode's
  * socket, bind exposures) change the mount table too: the change that
  * comes right after a tell is told once more without spending the budget,
- * so a Docker Desktop restart costs the budget only its own changes.  Reading others' events costs too,
- * so the shared root is watched only while the tree is absent (its own
+ * so a Docker Desktop restart costs the budget only its own changes.
+ * Reading others' events costs too, so the shared root is watched only while the tree is absent (its own
  * watch reports it going: IN_DELETE_SELF, IN_MOVE_SELF), and a batch of
  * others' events there pauses that watch for WATCH_MIN_INTERVAL_MS, after
  * which the tree is looked for once and the watch comes back.
@@ -189,7 +189,7 @@ watch_fire(evutil_socket_t fd, short what, void *arg)
 
 /*
  * Tell the owner soon: after the coalescing delay while the budget has a
- * tell left, else when it has one again.
+ * tell left (or the tell is free), else when it has one again.
  */
 static void
 watch_schedule(struct watch *w)
@@ -198,7 +198,7 @@ watch_schedule(struct watch *w)
 		return;
 	const uint64_t slack = (WATCH_BURST - 1) * WATCH_MIN_INTERVAL_MS;
 	uint64_t now = util_now_ms(), ms = WATCH_COALESCE_MS;
-	if (w->budget_full_ms > now + slack + ms)
+	if (!w->free_tell && w->budget_full_ms > now + slack + ms)
 		ms = w->budget_full_ms - slack - now;
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
 	evtimer_add(w->coalesce, &tv);
@@ -289,11 +289,8 @@ watch_mounts_changed(evutil_socket_t fd, short what, void *arg)
 	}
 	if (w->own_until_ms != 0 && util_now_ms() <= w->own_until_ms &&
 	    !evtimer_pending(w->coalesce, NULL)) {
-		struct timeval tv = { 0, WATCH_COALESCE_MS * 1000 };
 		w->own_until_ms = 0;
 		w->free_tell = true;
-		evtimer_add(w->coalesce, &tv);
-		return;
 	}
 	watch_schedule(w);
 }
