@@ -1318,15 +1318,14 @@ bind_new(struct agent *a)
 		bind_free(b);
 		return NULL;
 	}
-	bind_check_area(b);	/* the manifest's points are looked at in it */
-	bind_load_manifest(b);
 	return b;
 }
 
 void
 bind_reconcile(struct agent *a)
 {
-	if (a->bind == NULL && (a->bind = bind_new(a)) == NULL) {
+	bool first = a->bind == NULL;
+	if (first && (a->bind = bind_new(a)) == NULL) {
 		log_state(LOG_LVL_ERR, BIND_LOG, "bind.new", "out of memory: "
 		    "bind-mount sources are not re-exposed");
 		return;
@@ -1335,6 +1334,8 @@ bind_reconcile(struct agent *a)
 	/* The distro's name or the shared root may have changed (reload). */
 	(void)bind_set_dirs(b);
 	bind_check_area(b);
+	if (first)
+		bind_load_manifest(b);	/* its points are looked at in the area */
 	b->hooked = expose_proxy(a->expose) != NULL &&
 	    a->cfg.socket_mode == SOCKET_MODE_PROXY;
 	if (b->hooked)
