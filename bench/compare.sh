@@ -47,7 +47,7 @@ done
 
 T=$(mktemp -d /tmp/wda-compare.XXXXXX)
 declare -A SUP=() PID=() SOCK=()
-. "$HERE/lib.sh"	# start_proc, stop_proc, agent_config
+. "$HERE/lib.sh"	# start_proc, stop_proc, agent_config, median_of, x
 cleanup() {
 	local s
 	for s in b a sink; do stop_proc "$s"; done
@@ -95,11 +95,8 @@ mkdir -p "${engine%/*}"
 
 start_proc sink "$engine" 0 "$SINK" serve "$engine"
 SOCK[direct]=$engine
-for n in a b; do
-	bin=$A
-	[[ $n == a ]] || bin=$B
-	start_proc "$n" "$T/$n/docker.sock" 1 "$bin" -c "$(agent_config "$n" "$desk" proxy)" run
-done
+start_proc a "$T/a/docker.sock" 1 "$A" -c "$(agent_config a "$desk" proxy)" run
+start_proc b "$T/b/docker.sock" 1 "$B" -c "$(agent_config b "$desk" proxy)" run
 
 log "A: $A ($("$A" --version 2>/dev/null | head -1))"
 log "B: $B ($("$B" --version 2>/dev/null | head -1))"
@@ -115,11 +112,9 @@ for ((r = 1; r <= RUNS; r++)); do
 	done
 done
 
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-x() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 printf '\n| MiB/s (median of %d, %d MiB) | direct | A | B | B / A |\n| --- | --- | --- | --- | --- |\n' "$RUNS" "$MIB"
 for dir in put get; do
-	d=$(median <<<"${got[direct.$dir]}") a=$(median <<<"${got[a.$dir]}") b=$(median <<<"${got[b.$dir]}")
+	d=$(median_of "${got[direct.$dir]}") a=$(median_of "${got[a.$dir]}") b=$(median_of "${got[b.$dir]}")
 	label=$([[ $dir == put ]] && echo "client -> sink" || echo "sink -> client")
 	printf '| %s | %s | %s (%sx) | %s (%sx) | %sx |\n' "$label" "$d" "$a" "$(x "$a" "$d")" "$b" "$(x "$b" "$d")" "$(x "$b" "$a")"
 done

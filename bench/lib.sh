@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-# bench/lib.sh: the processes of a benchmark run, for bench/run.sh and
-# bench/compare.sh (sourced).  Uses the caller's T (its temporary
+# bench/lib.sh: the processes and figures of a benchmark run, for
+# bench/run.sh and bench/compare.sh (sourced).  Uses the caller's T (its temporary
 # directory), SINK (bench/sink.c built), SHIM, die(), and the associative
 # arrays SUP, PID and SOCK.
 
@@ -56,3 +56,13 @@ EOF
 	printf '%s\n' "$T/$name.json"
 }
 
+median() { # numbers on stdin -> the median (of the sorted middle)
+	sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+median_of() { # "N N N ..." -> the median
+	tr ' ' '\n' <<<"$1" | { grep . || true; } | median
+}
+
+num() { [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; }
+x() { if num "$1" && num "$2"; then awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; else echo n/a; fi; }

@@ -160,17 +160,9 @@ ldocker() { # SOCKET ARGS...
 
 now_ns() { date +%s%N; }
 
-median() { # numbers on stdin -> the median (of the sorted middle)
-	sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-
-median_of() { # "N N N ..." -> the median
-	tr ' ' '\n' <<<"$1" | { grep . || true; } | median
-}
-
 # ----------------------------------------------------------- processes ----
 
-# start_proc, stop_proc and agent_config: bench/lib.sh.
+# start_proc, stop_proc, agent_config, median, median_of, num, x: bench/lib.sh.
 . "$HERE/lib.sh"
 
 # The four proxies in front of the engine socket below DESKTOP_DIR.
@@ -763,10 +755,8 @@ verdict() { # CONDITION(0/1) TEXT
 
 # Arithmetic on figures that may be "timeout (...)", "-" or missing: any
 # comparison with a non-number fails, any result of one is "n/a".
-num() { [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; }
 ge() { num "$1" && num "$2" && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 lt() { num "$1" && num "$2" && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
-x() { if num "$1" && num "$2"; then awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; else echo n/a; fi; }
 sub_() { if num "$1" && num "$2"; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; else echo n/a; fi; }
 
 # Where each flavour's engine runs, for a table's heading.
