@@ -540,7 +540,6 @@ Test(http_reply, queue_overflow_stops_following)
 	http_reply_free(&r);
 }
 
-
 /*
  * `docker events' is one chunked answer that never ends: while its chunk
  * data is spliced the follower holds no buffer, and while it waits for the
