@@ -241,6 +241,16 @@ agent_add_problem(struct json_object *problems, const char *what,
 	json_object_array_add(problems, p);
 }
 
+void
+agent_add_source_problem(struct json_object *problems, const char *source,
+    const char *what, const char *fix)
+{
+	agent_add_problem(problems, what, fix);
+	agent_json_add_str(json_object_array_get_idx(problems,
+	    json_object_array_length(problems) - 1), "source",
+	    source != NULL ? source : "");
+}
+
 /* The "agent" member: the process itself. */
 static struct json_object *
 agent_self_json(const struct agent *a)

@@ -358,6 +358,10 @@ void	agent_json_add_str(struct json_object *, const char *key,
 	    const char *value);
 void	agent_add_problem(struct json_object *problems, const char *what,
 	    const char *fix);
+/* One about a bind source (NULL: one not known), which request.c hides
+ * from an ordinary user who does not own it. */
+void	agent_add_source_problem(struct json_object *problems,
+	    const char *source, const char *what, const char *fix);
 
 /* manifest.c: what the agent created, so it removes exactly that */
 int	manifest_load(struct manifest *, const char *path, char *err, size_t errlen);

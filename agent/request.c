@@ -93,12 +93,36 @@ agent_request(struct agent *a, const struct proto_request_msg *rq,
 /*
  * The status as an ordinary user may see it: bind sources are paths in
  * users' homes, and the containers using them are named after projects,
- * so only the exposures of sources the asker owns are left (the owner of
- * the source as it is now; one that cannot be stat'ed is not shown), with
- * binds.hidden counting the rest, and binds.error (which may name another
- * user's path) is replaced by a pointer to root's view, as is each problem
- * naming a source left out (a restore failure, say).
+ * so only the exposures and repairs of sources the asker owns are left
+ * (the owner of the source as it is now; one that cannot be stat'ed is
+ * not shown), with binds.hidden counting the exposures left out, and
+ * binds.error (which may name another user's path) is replaced by a
+ * pointer to root's view, as is each problem about a source the asker
+ * does not own (its "source" member: restore's, which also name
+ * containers) or naming a source left out.  The parts changed are the
+ * status's own copies: what a module keeps is never touched, so root
+ * and the host see what they saw before.
  */
+static bool
+request_owns(const char *source, uid_t uid)
+{
+	struct stat st;
+	return source != NULL && lstat(source, &st) == 0 && st.st_uid == uid;
+}
+
+/* parent's member key, an array, replaced by a copy of it; NULL if none. */
+static struct json_object *
+request_own_copy(struct json_object *parent, const char *key)
+{
+	struct json_object *v, *copy = NULL;
+	if (!json_object_object_get_ex(parent, key, &v) ||
+	    !json_object_is_type(v, json_type_array) ||
+	    json_object_deep_copy(v, &copy, NULL) != 0)
+		return NULL;
+	json_object_object_add(parent, key, copy);
+	return copy;
+}
+
 /*
  * Leave out the elements whose "source" uid does not own; how many.  The
  * sources left out are added to gone (strings), for the problems.
@@ -108,13 +132,11 @@ request_drop_others(struct json_object *arr, uid_t uid,
     struct json_object *gone)
 {
 	int64_t hidden = 0;
-	if (!json_object_is_type(arr, json_type_array))
-		return 0;
-	for (size_t i = json_object_array_length(arr); i-- > 0;) {
+	for (size_t i = arr != NULL ? json_object_array_length(arr) : 0;
+	    i-- > 0;) {
 		const char *src = util_json_string(json_object_array_get_idx(arr,
 		    i), "source");
-		struct stat st;
-		if (src != NULL && lstat(src, &st) == 0 && st.st_uid == uid)
+		if (request_owns(src, uid))
 			continue;
 		if (src != NULL && src[0] != '\0')
 			json_object_array_add(gone, json_object_new_string(src));
@@ -124,31 +146,35 @@ request_drop_others(struct json_object *arr, uid_t uid,
 	return hidden;
 }
 
-/* A problem naming a source left out is told without it. */
-static void
-request_hide_problems(struct json_object *status, struct json_object *gone)
+static bool
+request_names_gone(const char *text, struct json_object *gone)
 {
-	struct json_object *problems;
-	if (!json_object_object_get_ex(status, "problems", &problems) ||
-	    !json_object_is_type(problems, json_type_array))
-		return;
-	for (size_t i = 0; i < json_object_array_length(problems); i++) {
+	for (size_t g = 0; text != NULL && g < json_object_array_length(gone);
+	    g++)
+		if (strstr(text, json_object_get_string(
+		    json_object_array_get_idx(gone, g))) != NULL)
+			return true;
+	return false;
+}
+
+/* A problem about another's source, or naming one left out: told without. */
+static void
+request_hide_problems(struct json_object *problems, uid_t uid,
+    struct json_object *gone)
+{
+	for (size_t i = 0; problems != NULL &&
+	    i < json_object_array_length(problems); i++) {
 		struct json_object *p = json_object_array_get_idx(problems, i);
-		const char *what = util_json_string(p, "what");
-		const char *fix = util_json_string(p, "fix");
-		bool names = false;
-		for (size_t g = 0; g < json_object_array_length(gone) && !names;
-		    g++) {
-			const char *src = json_object_get_string(
-			    json_object_array_get_idx(gone, g));
-			names = (what != NULL && strstr(what, src) != NULL) ||
-			    (fix != NULL && strstr(fix, src) != NULL);
-		}
-		if (!names)
+		struct json_object *src;
+		bool about = json_object_object_get_ex(p, "source", &src);
+		if (about ? request_owns(json_object_get_string(src), uid) :
+		    !request_names_gone(util_json_string(p, "what"), gone) &&
+		    !request_names_gone(util_json_string(p, "fix"), gone))
 			continue;
+		json_object_object_del(p, "source");
 		json_object_object_add(p, "what", json_object_new_string("a bind "
 		    "source of another user has a problem (hidden from ordinary "
-		    "users: it names their path)"));
+		    "users: it names their paths and containers)"));
 		json_object_object_add(p, "fix", json_object_new_string("run "
 		    "'sudo " AGENT_NAME " status'"));
 	}
@@ -157,19 +183,20 @@ request_hide_problems(struct json_object *status, struct json_object *gone)
 void
 request_status_for_user(struct json_object *status, uid_t uid)
 {
-	struct json_object *binds, *ex, *err, *restore, *repairs;
+	struct json_object *binds, *err, *restore;
 	if (uid == 0)
 		return;
 	struct json_object *gone = json_object_new_array();
 	if (gone == NULL)
 		return;
 	/* restore.c's repairs name sources too: the same rule. */
-	if (json_object_object_get_ex(status, "restore", &restore) &&
-	    json_object_object_get_ex(restore, "repairs", &repairs))
-		(void)request_drop_others(repairs, uid, gone);
+	if (json_object_object_get_ex(status, "restore", &restore))
+		(void)request_drop_others(request_own_copy(restore, "repairs"),
+		    uid, gone);
 	if (json_object_object_get_ex(status, "binds", &binds) &&
-	    json_object_object_get_ex(binds, "exposures", &ex)) {
-		int64_t hidden = request_drop_others(ex, uid, gone);
+	    json_object_object_get_ex(binds, "exposures", NULL)) {
+		int64_t hidden = request_drop_others(request_own_copy(binds,
+		    "exposures"), uid, gone);
 		json_object_object_add(binds, "hidden",
 		    json_object_new_int64(hidden));
 		if (json_object_object_get_ex(binds, "error", &err) &&
@@ -179,6 +206,6 @@ request_status_for_user(struct json_object *status, uid_t uid)
 			    "(it may name another user's path): run 'sudo "
 			    AGENT_NAME " status'"));
 	}
-	request_hide_problems(status, gone);
+	request_hide_problems(request_own_copy(status, "problems"), uid, gone);
 	json_object_put(gone);
 }

@@ -77,6 +77,7 @@ struct restore_container {
 	bool		 running;	/* as listed */
 	bool		 check;		/* inspect: is it on a stand-in? */
 	bool		 on_standin;
+	size_t		 standin_x;	/* the first exposure it is on a stand-in of */
 	bool		 restarted;
 	struct restore	*owner;
 	struct engine_get *restart;	/* POST .../restart under way */
@@ -180,12 +181,14 @@ restore_standin_dest(const struct restore *r, const char *name)
 /* ------------------------------------------------------------------ */
 /* The pass's findings. */
 
+/* source: the bind source it is about (NULL: not known). */
 static void
-restore_fail(struct restore *r, const char *what, const char *fix)
+restore_fail(struct restore *r, const char *source, const char *what,
+    const char *fix)
 {
 	log_err(RESTORE_LOG, "%s; %s", what, fix);
 	if (r->failures != NULL)
-		agent_add_problem(r->failures, what, fix);
+		agent_add_source_problem(r->failures, source, what, fix);
 }
 
 /* "a, b" of the containers using exposure i. */
@@ -424,8 +427,9 @@ restore_mount_all(struct restore *r)
 			char what[sizeof why + sizeof users + 64];
 			snprintf(what, sizeof what, "the bind source of %s (%s) is "
 			    "not back: %s", users, x->engine, why);
-			restore_fail(r, what, "the other containers' sources are "
-			    "back; fix this one as said, or remove the container");
+			restore_fail(r, x->back.source, what, "the other "
+			    "containers' sources are back; fix this one as said, "
+			    "or remove the container");
 			continue;
 		}
 		x->ok = true;
@@ -485,8 +489,11 @@ restore_inspected(struct restore *r, struct restore_container *c,
 	uint64_t started = restore_time_ms(util_json_string(state, "StartedAt"));
 	for (size_t u = 0; u < c->nuses && started != 0; u++) {
 		const struct restore_exposure *x = &r->x[c->uses[u]];
-		if (x->ok && x->mounted_at != 0 && started < x->mounted_at)
+		if (x->ok && x->mounted_at != 0 && started < x->mounted_at &&
+		    !c->on_standin) {
 			c->on_standin = true;
+			c->standin_x = c->uses[u];
+		}
 	}
 	if (c->on_standin)
 		log_warn(RESTORE_LOG, "container %s runs on an empty stand-in "
@@ -501,6 +508,8 @@ restore_settle_standins(struct restore *r)
 	for (size_t i = 0; i < r->nx; i++) {
 		struct restore_exposure *x = &r->x[i];
 		struct restore_container *first = NULL, *user = NULL;
+		if (!x->ok)
+			continue;	/* not back: a failure, no stand-in hidden */
 		for (size_t k = 0; k < r->nc; k++)
 			for (size_t u = 0; u < r->c[k].nuses; u++)
 				if (r->c[k].uses[u] == i) {
@@ -527,7 +536,8 @@ restore_settle_standins(struct restore *r)
 				    "could not be moved to %s (%s)", left < 0 ?
 				    "the contents" : "some entries", x->back.source,
 				    dest, left < 0 ? strerror(errno) : "copy failed");
-				restore_fail(r, what, "free space in state_dir; what "
+				restore_fail(r, x->back.source, what, "free space in "
+				    "state_dir; what "
 				    "was not moved stays under the mount at the "
 				    "exposure until the next reboot");
 			}
@@ -541,7 +551,8 @@ restore_settle_standins(struct restore *r)
 				snprintf(what, sizeof what, "cannot show the stand-in "
 				    "of %s at %s: %s", x->back.source, dest,
 				    strerror(errno));
-				restore_fail(r, what, "restart the containers on it "
+				restore_fail(r, x->back.source, what, "restart the "
+				    "containers on it "
 				    "(docker restart) and run 'wsl-docker-agent "
 				    "reconcile'");
 			}
@@ -577,7 +588,7 @@ restore_finish(struct restore *r)
 		    "the distro's files; what it wrote on the stand-in is shown "
 		    "below %s/%s (copy it before a reboot)", c->name,
 		    a->cfg.state_dir, RESTORE_STANDINS_DIR);
-		restore_fail(r, what, fix);
+		restore_fail(r, r->x[c->standin_x].back.source, what, fix);
 	}
 	restore_settle_standins(r);
 	r->took_ms = (int64_t)(util_now_ms() - r->started_ms);
@@ -859,6 +870,13 @@ restore_free(struct restore *r)
 	free(r);
 }
 
+static struct json_object *
+restore_copy(struct json_object *o)
+{
+	struct json_object *copy = NULL;
+	return json_object_deep_copy(o, &copy, NULL) == 0 ? copy : NULL;
+}
+
 struct json_object *
 restore_status_json(const struct restore *r, struct json_object *problems)
 {
@@ -875,11 +893,15 @@ restore_status_json(const struct restore *r, struct json_object *problems)
 	json_object_object_add(o, "took_ms", r->took_ms >= 0 ?
 	    json_object_new_int64(r->took_ms) : NULL);
 	agent_json_add_str(o, "error", r->error[0] != '\0' ? r->error : NULL);
-	json_object_object_add(o, "repairs", json_object_get(r->repairs));
+	/*
+	 * Copies: the status is the caller's to change (request.c filters it
+	 * for an ordinary user); the record stays this module's.
+	 */
+	json_object_object_add(o, "repairs", restore_copy(r->repairs));
 	size_t n = json_object_array_length(r->failures);
 	json_object_object_add(o, "failures", json_object_new_int64((int64_t)n));
 	for (size_t i = 0; i < n && problems != NULL; i++)
-		json_object_array_add(problems, json_object_get(
+		json_object_array_add(problems, restore_copy(
 		    json_object_array_get_idx(r->failures, i)));
 	return o;
 }

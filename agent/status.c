@@ -149,6 +149,8 @@ const struct status_field status_fields[] = {
 	{ "problems[]", O, 0, NULL, "one problem" },
 	{ "problems[].what", S, 0, NULL, "what is wrong" },
 	{ "problems[].fix", S, 0, NULL, "what to do" },
+	{ "problems[].source", S, OPT, NULL,
+	  "the bind source it is about (\"\": not known)" },
 	{ NULL, 0, 0, NULL, NULL }
 };
 
