@@ -583,6 +583,9 @@ agent_run(struct agent *a, int ready_fd)
 		    "noticed only on the heartbeat");
 	agent_probe_retry_ev = evtimer_new(a->base, agent_probe_retry, a);
 	a->health = health_new(a);
+	if ((a->work = work_new(a->base)) == NULL)
+		log_err("agent", "cannot make the worker thread's pipe: %s; "
+		    "stand-in data is not moved", strerror(errno));
 	a->restore = restore_new(a);
 	if (a->restore == NULL)
 		log_err("restore", "out of memory: bind sources are not brought "
@@ -612,6 +615,8 @@ agent_run(struct agent *a, int ready_fd)
 	a->stopping = true;
 	watch_free(a->watch);
 	a->watch = NULL;
+	work_free(a->work);		/* a move under way stops at its next step */
+	a->work = NULL;
 	restore_free(a->restore);
 	a->restore = NULL;
 	bind_free(a->bind);		/* exposures stay, in the manifest */

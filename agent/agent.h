@@ -118,6 +118,7 @@ struct config {
 	char	*bind_engine_drive_root; /* drive X at ROOT/x for it; "": off */
 	enum bind_repair bind_repair;	/* a container on a stand-in */
 	int	 bind_restore_timeout;	/* seconds READY=1 waits for restore */
+	int	 bind_standin_max;	/* MiB of stand-in data moved, in all */
 };
 
 /* One row per key: the JSON key and the flag mirror each other. */
@@ -935,15 +936,89 @@ void	restore_record(struct agent *, const char *local, bool read_only,
 struct json_object *restore_status_json(const struct restore *,
 	    struct json_object *problems);
 
-/* standin.c: a stand-in's contents moved into the distro */
 /*
- * Move a directory's contents (dirfd, taken) into the new directory dst:
- * copied (owner, mode, times kept), each entry removed once copied.
- * Returns entries left behind (copy failed), -1 if dst cannot be made.
+ * standin.c: a stand-in's contents moved into the distro.  In the worker
+ * (work.c): standin_move() and standin_resume(), plain system calls that
+ * share nothing; on the loop: struct standins, which queues them, keeps
+ * what each did and makes the problems.  Below state_dir/stand-ins/, a
+ * stand-in being moved is shown at NAME.stand-in (a bind mount), copied
+ * into NAME.partial and renamed NAME when whole; what is on disk there is
+ * the record, so an agent that died part way resumes at its next start.
  */
-long	standin_move_tree(int dirfd, const char *dst);
-bool	standin_is_empty(int dirfd);		/* false if unreadable */
+#define STANDIN_SHOWN_SUFFIX	".stand-in"
+#define STANDIN_PARTIAL_SUFFIX	".partial"
+#define STANDIN_FREE_MARGIN	(64ULL << 20)	/* bytes left free in state_dir */
+#define STANDIN_NAME_MAX	200	/* NAME, a suffix still fits NAME_MAX */
 struct work;
+
+struct standin_limits {
+	uint64_t max;		/* bytes below stand-ins/ at most; 0: move none */
+	uint64_t margin;	/* bytes kept free on its file system */
+};
+enum standin_state {
+	STANDIN_MOVED,		/* all its data is in dir/NAME */
+	STANDIN_HELD_CAP,	/* not moved: over standin_limits.max */
+	STANDIN_HELD_SPACE,	/* not moved: too little free space */
+	STANDIN_PARTIAL,	/* stopped part way: NAME.partial and the rest */
+	STANDIN_FAILED,		/* not started (err, where); the stand-in as it was */
+	STANDIN_LOST,		/* NAME.partial found with no stand-in behind it */
+};
+struct standin_result {
+	enum standin_state state;
+	char	 name[STANDIN_NAME_MAX + 1];
+	bool	 shown;		/* what is left is shown at NAME.stand-in */
+	uint64_t moved;		/* bytes moved (as allocated: holes are none) */
+	uint64_t left;		/* bytes left on the stand-in */
+	long	 special;	/* entries left there: fifos, sockets, devices */
+	uint64_t used;		/* bytes below stand-ins/ before the move */
+	uint64_t avail;		/* bytes free there before it */
+	int	 err;		/* errno of what failed (PARTIAL, FAILED) */
+	char	 where[256];	/* what failed: an entry or a step */
+};
+/*
+ * Move the stand-in fd (a directory, taken) into dirfd/name: shown at
+ * name.stand-in first (unless `shown': fd is that mount), measured, and if
+ * it fits limits, copied (holes, owner, mode and times kept) into
+ * name.partial, each entry removed from the stand-in once its copy is
+ * fsync'd; renamed to name and the mount removed when nothing but fifos,
+ * sockets and devices is left.  w (may be NULL) is asked between steps
+ * whether to stop.  Returns out->state.
+ */
+enum standin_state standin_move(int dirfd, int fd, const char *name,
+	    bool shown, const struct standin_limits *, struct work *w,
+	    struct standin_result *out);
+/*
+ * Every stand-in shown below dirfd moved again (standin_move), and each
+ * NAME.partial with none behind it reported LOST; an empty NAME.stand-in
+ * no longer mounted (its tmpfs went with a reboot) is removed.  Returns
+ * how many results were written to out (at most max).
+ */
+size_t	standin_resume(int dirfd, const struct standin_limits *,
+	    struct work *w, struct standin_result *out, size_t max);
+bool	standin_is_empty(int dirfd);		/* false if unreadable */
+/* Is name, name.partial or name.stand-in below dirfd? */
+bool	standin_taken(int dirfd, const char *name);
+/* Tests only: runs between an entry's fstatat and its open. */
+extern void (*standin_open_hook)(int dirfd, const char *name);
+
+/* The loop's side: what restore.c hands over, and what became of it. */
+struct standins;
+/* A result, for the owner's record (restore.c's repairs). */
+typedef void standins_result_fn(void *arg, const char *path,
+	    const struct standin_result *);
+struct standins *standins_new(struct agent *, standins_result_fn *, void *arg);
+void	standins_free(struct standins *);
+/* state_dir/stand-ins/<container>-<UTC time>[-n], free; malloc'd. */
+char	*standins_dest(struct standins *, const char *container);
+/* The stand-in fd (taken) to be moved to dir/name by the next flush. */
+void	standins_add(struct standins *, int fd, const char *name,
+	    const char *source, const char *container);
+/* One job for what was added, and every stand-in still shown: resumed. */
+void	standins_flush(struct standins *);
+size_t	standins_moving(const struct standins *);	/* not yet done */
+/* Each stand-in whose data is not all moved: a problem with its fix. */
+void	standins_problems(const struct standins *, struct json_object *problems);
+
 /*
  * work.c: one worker thread for work the loop must not wait on (disk
  * copies).  run runs in the thread: no libevent, no log, nothing shared

@@ -103,6 +103,11 @@ const struct config_key config_keys[] = {
 	  CFG(bind_restore_timeout), "5", "0-300",
 	  "Seconds the agent waits, at start, for the bind sources of the "
 	  "engine's containers to be back before it says it is ready" },
+	{ "bind.standin_max", "bind-standin-max", CFG_INT,
+	  CFG(bind_standin_max), "1024", "0-1048576",
+	  "MiB the stand-in data moved below state_dir may take in all; a "
+	  "stand-in that would go over it stays where it is, shown and "
+	  "reported. 0 moves none" },
 	{ NULL, NULL, CFG_STRING, 0, NULL, NULL, NULL }
 };
 

@@ -779,6 +779,9 @@ static const struct proto_field proto_repair_fields[] = {
 	{ "stand_in", "s?", NULL, NULL, NULL },
 	{ "restarted", "b", NULL, NULL, NULL },
 	{ "at", "s", NULL, NULL, NULL },
+	{ "moved", "-i?", NULL, NULL, NULL },
+	{ "left", "-i?", NULL, NULL, NULL },
+	{ "left_at", "-s?", NULL, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 static const struct proto_field proto_bye_fields[] = {

@@ -19,12 +19,14 @@
  * than the mount) runs on a stand-in.  With bind.repair = restart (the
  * default) it is restarted (POST /containers/{id}/restart), so it sees
  * the distro's files, and what it wrote on the stand-in (still reachable
- * through the descriptor opened before the mount hid it) is moved
- * (standin.c) into state_dir/stand-ins/<container>-<UTC time>/: the
- * shared tmpfs is lost at every reboot, the distro's disk is not.  Nothing is hidden for good,
- * nothing deleted.  With report, the container is left running and the
- * stand-in is bind-mounted at that place instead, for the user to see.
- * Each repair is in status, the log and a "repair" message to the host.
+ * through the descriptor opened before the mount hid it) is handed to
+ * standin-queue.c, which has it moved off the loop, within
+ * bind.standin_max, into state_dir/stand-ins/<container>-<UTC time>/: the
+ * shared tmpfs is lost at every reboot, the distro's disk is not.  Nothing
+ * is hidden for good, nothing deleted.  With report, the container is left
+ * running and the stand-in is bind-mounted at that place instead, for the
+ * user to see.  Each repair is in status, the log and a "repair" message
+ * to the host; what the move did is added to its record when it is done.
  *
  * One bad exposure never stops the others: a vanished source, a refused
  * mount, a restart that fails are each a problem with its fix.
@@ -106,6 +108,7 @@ struct restore {
 	uint64_t		 runs;
 	struct json_object	*failures;	/* [{what, fix}] of the last pass */
 	struct json_object	*repairs;	/* [{container, ...}], the latest */
+	struct standins		*standins;	/* stand-in data being moved */
 	char			 error[256];	/* the engine could not be asked */
 };
 
@@ -148,34 +151,6 @@ restore_record(struct agent *a, const char *local, bool read_only,
 	json_object_object_add(meta, "mounted_at", at != 0 ?
 	    json_object_new_int64(at) : NULL);
 	(void)manifest_set_meta(&a->manifest, BIND_MANIFEST_KIND, local, meta);
-}
-
-/* state_dir/stand-ins/<name>-<UTC time>[-n], not yet made; malloc'd. */
-static char *
-restore_standin_dest(const struct restore *r, const char *name)
-{
-	char safe[NAME_MAX_LEN + 1], stamp[32];
-	size_t i = 0, len = strnlen(name, 64);
-	for (; i < len; i++)
-		safe[i] = isalnum((unsigned char)name[i]) || name[i] == '-' ||
-		    name[i] == '_' || (name[i] == '.' && i > 0) ? name[i] : '_';
-	safe[i] = '\0';
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-	for (int n = 1; n < 100; n++) {
-		char *p;
-		struct stat st;
-		if (asprintf(&p, "%s/%s/%s-%s%s%.0d", r->agent->cfg.state_dir,
-		    RESTORE_STANDINS_DIR, safe, stamp, n > 1 ? "-" : "",
-		    n > 1 ? n : 0) < 0)
-			return NULL;
-		if (lstat(p, &st) < 0 && errno == ENOENT)
-			return p;
-		free(p);
-	}
-	return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -226,7 +201,34 @@ restore_repair_json(const struct restore_container *c,
 	json_object_object_add(o, "restarted",
 	    json_object_new_boolean(c != NULL && c->restarted));
 	agent_json_add_str(o, "at", at);
+	/* What the move did, once it is done (restore_moved). */
+	json_object_object_add(o, "moved", NULL);
+	json_object_object_add(o, "left", NULL);
+	json_object_object_add(o, "left_at", NULL);
 	return o;
+}
+
+/* A stand-in's move done: its repairs say what was moved and what stayed. */
+static void
+restore_moved(void *arg, const char *path, const struct standin_result *res)
+{
+	struct restore *r = arg;
+	char *left_at = NULL;
+	if (res->shown && asprintf(&left_at, "%s%s", path,
+	    STANDIN_SHOWN_SUFFIX) < 0)
+		left_at = NULL;
+	for (size_t i = 0; i < json_object_array_length(r->repairs); i++) {
+		struct json_object *e = json_object_array_get_idx(r->repairs, i);
+		const char *at = util_json_string(e, "stand_in");
+		if (at == NULL || strcmp(at, path) != 0)
+			continue;
+		json_object_object_add(e, "moved", json_object_new_int64(
+		    (int64_t)res->moved));
+		json_object_object_add(e, "left", json_object_new_int64(
+		    (int64_t)res->left));
+		agent_json_add_str(e, "left_at", left_at);
+	}
+	free(left_at);
 }
 
 /* Already noted as still on that stand-in (a later pass, report mode)? */
@@ -523,24 +525,16 @@ restore_settle_standins(struct restore *r)
 		int fd = x->back.standin_fd;
 		bool empty = fd < 0 || standin_is_empty(fd);
 		char *dest = NULL;
-		if (!empty && (dest = restore_standin_dest(r,
+		if (!empty && (dest = standins_dest(r->standins,
 		    first != NULL ? first->name : user != NULL ? user->name :
 		    "stand-in")) == NULL)
 			empty = true;
 		if (!empty && !x->standin_busy) {
+			/* Moved off the loop: standin-queue.c, restore_moved. */
 			x->back.standin_fd = -1;
-			long left = standin_move_tree(fd, dest);
-			if (left != 0) {
-				char what[PATH_MAX * 2 + 128];
-				snprintf(what, sizeof what, "%s of the stand-in of %s "
-				    "could not be moved to %s (%s)", left < 0 ?
-				    "the contents" : "some entries", x->back.source,
-				    dest, left < 0 ? strerror(errno) : "copy failed");
-				restore_fail(r, x->back.source, what, "free space in "
-				    "state_dir; what "
-				    "was not moved stays under the mount at the "
-				    "exposure until the next reboot");
-			}
+			standins_add(r->standins, fd, strrchr(dest, '/') + 1,
+			    x->back.source, first != NULL ? first->name :
+			    user != NULL ? user->name : NULL);
 		} else if (!empty) {
 			/* In use: shown where it would go, not moved under it. */
 			char proc[64];
@@ -569,6 +563,8 @@ restore_settle_standins(struct restore *r)
 			restore_note_repair(r, NULL, x, dest);
 		free(dest);
 	}
+	/* Those of this pass, and any an earlier one left shown. */
+	standins_flush(r->standins);
 }
 
 static void
@@ -846,11 +842,14 @@ restore_new(struct agent *a)
 	r->retry_timer = evtimer_new(a->base, restore_retry_fired, r);
 	r->repairs = json_object_new_array();
 	r->failures = json_object_new_array();
+	r->standins = standins_new(a, restore_moved, r);
 	if (r->ready_timer == NULL || r->retry_timer == NULL ||
-	    r->repairs == NULL || r->failures == NULL) {
+	    r->repairs == NULL || r->failures == NULL || r->standins == NULL) {
 		restore_free(r);
 		return NULL;
 	}
+	/* What an earlier run left shown or part moved: resumed now. */
+	standins_flush(r->standins);
 	return r;
 }
 
@@ -865,6 +864,7 @@ restore_free(struct restore *r)
 	if (r->retry_timer != NULL)
 		event_free(r->retry_timer);
 	restore_clear(r);
+	standins_free(r->standins);
 	json_object_put(r->failures);
 	json_object_put(r->repairs);
 	free(r);
@@ -893,6 +893,8 @@ restore_status_json(const struct restore *r, struct json_object *problems)
 	json_object_object_add(o, "took_ms", r->took_ms >= 0 ?
 	    json_object_new_int64(r->took_ms) : NULL);
 	agent_json_add_str(o, "error", r->error[0] != '\0' ? r->error : NULL);
+	json_object_object_add(o, "moving", json_object_new_int64(
+	    (int64_t)standins_moving(r->standins)));
 	/*
 	 * Copies: the status is the caller's to change (request.c filters it
 	 * for an ordinary user); the record stays this module's.
@@ -903,5 +905,6 @@ restore_status_json(const struct restore *r, struct json_object *problems)
 	for (size_t i = 0; i < n && problems != NULL; i++)
 		json_object_array_add(problems, restore_copy(
 		    json_object_array_get_idx(r->failures, i)));
+	standins_problems(r->standins, problems);
 	return o;
 }

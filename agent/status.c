@@ -120,6 +120,7 @@ const struct status_field status_fields[] = {
 	{ "restore.took_ms", I, NUL | VOL, NULL, "how long the last pass took" },
 	{ "restore.error", S, NUL, NULL, "why the engine could not be asked" },
 	{ "restore.failures", I, 0, NULL, "sources not back (in problems)" },
+	{ "restore.moving", I, OPT, NULL, "stand-ins whose data is being moved" },
 	{ "restore.repairs", A, 0, NULL, "containers found on a stand-in" },
 	{ "restore.repairs[]", O, 0, NULL, "one container, one source" },
 	{ "restore.repairs[].container", S, NUL, NULL,
@@ -130,6 +131,12 @@ const struct status_field status_fields[] = {
 	  "where the stand-in's contents are; null: it was empty" },
 	{ "restore.repairs[].restarted", B, 0, NULL, "restarted on its source" },
 	{ "restore.repairs[].at", S, 0, NULL, "when (UTC, RFC 3339)" },
+	{ "restore.repairs[].moved", I, NUL | OPT, NULL,
+	  "bytes moved to stand_in; null: not yet" },
+	{ "restore.repairs[].left", I, NUL | OPT, NULL,
+	  "bytes that stayed on the stand-in" },
+	{ "restore.repairs[].left_at", S, NUL | OPT, NULL,
+	  "where what stayed is shown" },
 	{ "conflicts", A, 0, NULL, "what gets in the integration's way" },
 	{ "conflicts[]", O, 0, NULL, "one conflict" },
 	{ "conflicts[].what", S, 0, NULL, "what is in the way" },
@@ -537,11 +544,16 @@ status_print_human(struct json_object *st, FILE *out)
 		    status_str(rs, "repair", "?"));
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(rep, i);
-		fprintf(out, "    %s: %s %s; stand-in data: %s\n",
+		struct json_object *left = status_get(e, "left");
+		fprintf(out, "    %s: %s %s; stand-in data: %s%s%s\n",
 		    status_str(e, "container", "(stopped container)"),
 		    status_bool(e, "restarted") ? "restarted on" : "left on a "
 		    "stand-in of", status_str(e, "source", "?"),
-		    status_str(e, "stand_in", "none (it was empty)"));
+		    status_str(e, "stand_in", "none (it was empty)"),
+		    left != NULL && json_object_get_int64(left) > 0 ?
+		    "; not all moved, the rest shown at " : "",
+		    left != NULL && json_object_get_int64(left) > 0 ?
+		    status_str(e, "left_at", "the stand-in") : "");
 	}
 
 	struct json_object *host = status_get(st, "host");

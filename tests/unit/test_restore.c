@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * restore.c: a stand-in's contents moved into the distro, never lost;
- * an exposure's record kept in the manifest across a restart; a pass
- * against a fake engine, and the status an ordinary user gets of it.
+ * restore.c: an exposure's record kept in the manifest across a restart;
+ * the repair message; a pass against a fake engine (below).
  */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
@@ -22,86 +21,10 @@
 #include <event2/listener.h>
 #include <json-c/json.h>
 
-
 #include "agent.h"
 #include "testlib.h"
 
 TestSuite(restore, .init = tmp_root_setup, .fini = tmp_root_teardown);
-
-static void
-write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "%s", path);
-	fputs(text, f);
-	fclose(f);
-	cr_assert_eq(chmod(path, mode), 0);
-}
-
-static char *
-read_file(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f, "%s", path);
-	size_t n = fread(buf, 1, len - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-Test(restore, standin_move_tree_moves_files_dirs_and_links_keeping_modes)
-{
-	char src[PATH_MAX], dst[PATH_MAX], p[PATH_MAX + 64], buf[64];
-	snprintf(src, sizeof src, "%s/standin", tmp_root);
-	snprintf(dst, sizeof dst, "%s/state/stand-ins/db-1", tmp_root);
-	cr_assert_eq(mkdir(src, 0755), 0);
-	snprintf(p, sizeof p, "%s/PG_VERSION", src);
-	write_file(p, "16\n", 0600);
-	snprintf(p, sizeof p, "%s/base", src);
-	cr_assert_eq(mkdir(p, 0700), 0);
-	snprintf(p, sizeof p, "%s/base/1", src);
-	write_file(p, "rows", 0644);
-	snprintf(p, sizeof p, "%s/link", src);
-	cr_assert_eq(symlink("base/1", p), 0);
-	int fd = open(src, O_RDONLY | O_DIRECTORY);
-	cr_assert_geq(fd, 0);
-
-	cr_assert_eq(standin_move_tree(fd, dst), 0, "nothing left behind");
-	snprintf(p, sizeof p, "%s/PG_VERSION", dst);
-	cr_assert_str_eq(read_file(p, buf, sizeof buf), "16\n");
-	struct stat st;
-	cr_assert_eq(stat(p, &st), 0);
-	cr_assert_eq(st.st_mode & 07777, 0600, "mode kept");
-	snprintf(p, sizeof p, "%s/base/1", dst);
-	cr_assert_str_eq(read_file(p, buf, sizeof buf), "rows");
-	snprintf(p, sizeof p, "%s/base", dst);
-	cr_assert_eq(stat(p, &st), 0);
-	cr_assert_eq(st.st_mode & 07777, 0700, "a directory's mode kept");
-	snprintf(p, sizeof p, "%s/link", dst);
-	ssize_t n = readlink(p, buf, sizeof buf - 1);
-	cr_assert_eq(n, 6);
-	buf[n] = '\0';
-	cr_assert_str_eq(buf, "base/1");
-	snprintf(p, sizeof p, "%s/PG_VERSION", src);
-	cr_assert_eq(access(p, F_OK), -1, "moved, not copied");
-	snprintf(p, sizeof p, "%s/base", src);
-	cr_assert_eq(access(p, F_OK), -1);
-	cr_assert_eq(rmdir(src), 0, "the stand-in is left empty");
-}
-
-Test(restore, standin_move_tree_into_an_existing_place_moves_nothing)
-{
-	char src[PATH_MAX], dst[PATH_MAX], p[PATH_MAX + 64], buf[64];
-	snprintf(src, sizeof src, "%s/standin", tmp_root);
-	snprintf(dst, sizeof dst, "%s/taken", tmp_root);
-	cr_assert_eq(mkdir(src, 0755), 0);
-	cr_assert_eq(mkdir(dst, 0755), 0);
-	snprintf(p, sizeof p, "%s/data", src);
-	write_file(p, "keep", 0644);
-	int fd = open(src, O_RDONLY | O_DIRECTORY);
-	cr_assert_eq(standin_move_tree(fd, dst), -1);
-	cr_assert_str_eq(read_file(p, buf, sizeof buf), "keep", "left in place");
-}
 
 Test(restore, the_record_is_kept_in_the_manifest_across_a_restart)
 {
@@ -163,6 +86,7 @@ Test(restore, the_repair_message_conforms_to_the_protocol)
 	    "the source is required");
 	json_object_put(m);
 }
+
 /* ------------------------------------------------------------------ */
 /*
  * A pass against a fake engine, as after a VM reboot: the engine lists a
@@ -417,6 +341,31 @@ Test(restore_pass, an_ordinary_users_status_leaves_roots_as_it_was)
 	free(record);
 }
 
+/* The move it led to, recorded with its repair. */
+Test(restore_pass, the_stand_in_is_moved_off_the_loop_and_recorded)
+{
+	run_pass("restart");
+	struct json_object *o = restore_status_json(t.a.restore, NULL);
+	struct json_object *rep = json_object_array_get_idx(
+	    json_object_object_get(o, "repairs"), 0);
+	const char *at = util_json_string(rep, "stand_in");
+	cr_assert(not(eq(ptr, (void *)at, NULL)), "%s", member_string(o,
+	    "repairs"));
+	char p[PATH_MAX + 16], buf[16] = "";
+	snprintf(p, sizeof p, "%s/PG_VERSION", at);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	cr_assert(ge(int, fd, 0), "%s: %s", p, strerror(errno));
+	cr_assert(eq(int, (int)read(fd, buf, sizeof buf - 1), 2));
+	close(fd);
+	cr_assert(eq(str, buf, "16"));
+	cr_assert(gt(i64, json_object_get_int64(json_object_object_get(rep,
+	    "moved")), 0), "moved is counted");
+	cr_assert(eq(i64, json_object_get_int64(json_object_object_get(rep,
+	    "left")), 0));
+	cr_assert(eq(ptr, json_object_object_get(rep, "left_at"), NULL));
+	json_object_put(o);
+}
+
 /* Finding 6 of issue 19: restore's problems name others' containers. */
 Test(restore_pass, restores_problems_are_hidden_from_users_not_owning_the_source)
 {
@@ -448,4 +397,61 @@ Test(restore_pass, restores_problems_are_hidden_from_users_not_owning_the_source
 	json_object_put(owner);
 	json_object_put(stranger);
 	json_object_put(root);
+}
+
+/* Finding 3 of issue 19: what goes over bind.standin_max stays, named. */
+Test(restore_pass, over_the_cap_the_data_stays_named_until_a_reconcile_moves_it)
+{
+	test_agent_set(&t, "bind.standin_max", "0");
+	run_pass("restart");
+	struct json_object *st = agent_status_json(&t.a);
+	struct json_object *p = problem_about(st, "stay there, shown at");
+	cr_assert(not(eq(ptr, p, NULL)), "%s", member_string(st, "problems"));
+	const char *what = util_json_string(p, "what");
+	cr_assert(not(eq(ptr, strstr(what, "container db on "), NULL)), "%s", what);
+	cr_assert(not(eq(ptr, strstr(what, fx.source), NULL)), "%s", what);
+	cr_assert(not(eq(ptr, strstr(what, "4 KiB"), NULL)), "how much: %s",
+	    what);
+	cr_assert(not(eq(ptr, strstr(what, ".stand-in"), NULL)), "where: %s",
+	    what);
+	cr_assert(not(eq(ptr, strstr(util_json_string(p, "fix"),
+	    "raise bind.standin_max"), NULL)));
+	cr_assert(not(eq(ptr, strstr(util_json_string(p, "fix"),
+	    "reconcile"), NULL)));
+	struct json_object *rep = json_object_array_get_idx(
+	    json_object_object_get(json_object_object_get(st, "restore"),
+	    "repairs"), 0);
+	cr_assert(eq(i64, json_object_get_int64(json_object_object_get(rep,
+	    "moved")), 0), "%s", member_string(st, "restore"));
+	cr_assert(gt(i64, json_object_get_int64(json_object_object_get(rep,
+	    "left")), 0));
+	const char *left_at = util_json_string(rep, "left_at");
+	cr_assert(not(eq(ptr, (void *)left_at, NULL)));
+	char f[PATH_MAX + 16];
+	snprintf(f, sizeof f, "%s/PG_VERSION", left_at);
+	cr_assert(eq(int, access(f, F_OK), 0), "shown at %s", left_at);
+	struct json_object *user = agent_status_json(&t.a);
+	request_status_for_user(user, STRANGER);
+	cr_assert(eq(ptr, problem_about(user, "stay there"), NULL),
+	    "another user is not told: %s", member_string(user, "problems"));
+	json_object_put(user);
+	json_object_put(st);
+
+	/* The key raised, then a reconcile: the next pass moves it. */
+	test_agent_set(&t, "bind.standin_max", "1024");
+	restore_request(t.a.restore, "the test");
+	int second = 2;
+	cr_assert(run_until(t.a.base, pass_settled, &second, 10000));
+	st = agent_status_json(&t.a);
+	cr_assert(eq(ptr, problem_about(st, "stay there"), NULL), "%s",
+	    member_string(st, "problems"));
+	rep = json_object_array_get_idx(json_object_object_get(
+	    json_object_object_get(st, "restore"), "repairs"), 0);
+	cr_assert(gt(i64, json_object_get_int64(json_object_object_get(rep,
+	    "moved")), 0), "%s", member_string(st, "restore"));
+	cr_assert(eq(ptr, json_object_object_get(rep, "left_at"), NULL));
+	snprintf(f, sizeof f, "%s/PG_VERSION", util_json_string(rep,
+	    "stand_in"));
+	cr_assert(eq(int, access(f, F_OK), 0), "%s", f);
+	json_object_put(st);
 }
