@@ -10,7 +10,9 @@
 # (lab.sh vm-reboot: the engine restarts them on empty stand-ins before
 # the agent runs).  The agent must bring every source back, restart the
 # containers found on a stand-in and move what they wrote there into
-# state_dir, saying where.  Prints TAP.
+# state_dir, saying where: within bind.standin_max (what does not fit
+# stays, shown and named), sparse files with their holes, and off the
+# loop (docker is served while a move is held).  Prints TAP.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -19,8 +21,11 @@ AG=wsl-docker-agent
 BM=/mnt/wsl/docker-desktop-bind-mounts
 STANDINS=/var/lib/wsl-docker-agent/stand-ins
 eval "$("$LAB" env)"
+frozen=	# the stand-ins' file system is frozen (below)
+thaw() { [ -z "$frozen" ] || dx "$D" fsfreeze -u "$STANDINS" >/dev/null 2>&1; frozen=; }
 cleanup() {
-	direct_docker rm -f db s1 s2 rodb gone >/dev/null 2>&1
+	thaw
+	direct_docker rm -f db s1 s2 rodb gone big >/dev/null 2>&1
 	lab_down "$D"
 }
 trap cleanup EXIT
@@ -225,5 +230,74 @@ dxu "$D" docker restart db >/dev/null 2>&1
 if wait_until 30 sees db distro-db; then ok "report: docker restart db by hand, and it sees its source"; else
 	not_ok "report: docker restart db by hand, and it sees its source" "$(last_start db)"; fi
 
+# ---- stand-in data: bounded, whole, off the loop, holes kept -------------
+# big writes a 1 GiB sparse file (a few bytes of data) whenever it starts
+# on a stand-in.  The stand-ins' directory gets a file system of its own,
+# ext4 on a loop device as a distro's disk is, which the test can freeze:
+# fsfreeze holds every write there, so the move is held, deterministically,
+# while docker is asked through the agent's proxy.
+BIG='test -e /data/f.txt || { truncate -s 1G /data/sparse &&
+printf marker | dd of=/data/sparse bs=1 seek=536870912 conv=notrunc 2>/dev/null; }
+echo "start: $(cat /data/f.txt 2>/dev/null || echo none)"; trap "exit 0" TERM; while :; do sleep 600 & wait $!; done'
+IMG=/var/tmp/stand-ins.img
+check "big's source is made in the distro" dxu "$D" sh -c 'mkdir -p /home/dev/big && echo distro-big > /home/dev/big/f.txt'
+dxu "$D" docker run -d --restart=always --name big -v /home/dev/big:/data bb sh -c "$BIG" >/dev/null 2>&1 ||
+	not_ok "docker run -d --restart=always --name big -v /home/dev/big:/data"
+if wait_until 20 sees big distro-big; then ok "big sees its distro's files"; else
+	not_ok "big sees its distro's files" "$(last_start big)"; fi
+check "bind.repair restart, bind.standin_max 0: no stand-in data is moved" \
+	agent_config "$D" '"repair": "restart", "standin_max": 0'
+kill9_agent
+check "the stand-ins' directory on an ext4 file system of its own" dx "$D" sh -c \
+	"truncate -s 512M $IMG && mkfs.ext4 -q -F $IMG && mkdir -p $STANDINS && mount -o loop $IMG $STANDINS && chmod 700 $STANDINS"
+n_big=$(starts big)
+"$LAB" vm-reboot >/dev/null 2>&1
+big_on_standin() { [ "$(starts big)" -gt "$n_big" ] && sees big none; }
+if wait_until 60 big_on_standin; then ok "reboot: big runs on a stand-in and wrote a 1 GiB sparse file there"; else
+	not_ok "reboot: big runs on a stand-in and wrote a 1 GiB sparse file there" "$(last_start big)"; fi
+dx "$D" $AG start >/dev/null 2>&1
+held() { local j; j=$(dx "$D" $AG status 2>&1 | tr '\n' ' '); grep -q "of data that container big on /home/dev/big wrote on its stand-in stay there, shown at $STANDINS/big-[0-9TZ]*\.stand-in" <<<"$j"; }
+if wait_until 60 held; then ok "over bind.standin_max: big's data stays on its stand-in, status says where"; else
+	not_ok "over bind.standin_max: big's data stays on its stand-in, status says where" "$(dx "$D" $AG status 2>&1)"; fi
+human=$(dx "$D" $AG status 2>&1 | tr '\n' ' ')
+like "...how much, and the fix" "$human" \
+	"[0-9.]+ KiB of data that container big .* bind.standin_max is 0, so nothing is moved +fix: raise bind.standin_max .* then run 'sudo wsl-docker-agent reconcile'"
+like "...and the owner of the source is told too" "$(dxu "$D" $AG status 2>&1 | tr '\n' ' ')" \
+	"container big on /home/dev/big wrote on its stand-in stay there"
+shown=$(printf '%s' "$human" | grep -o "$STANDINS/big-[0-9TZ]*\.stand-in" | head -1)
+is "...where the sparse file is, whole" "$(dx "$D" stat -c %s "$shown/sparse" 2>&1)" 1073741824
+like "the repair record says nothing was moved and how much stayed" "$(status_json)" \
+	"\"container\":\"big\",[^}]*\"moved\":0,\"left\":[1-9][0-9]*,\"left_at\":\"$shown\""
+
+# The key raised (SIGHUP) and a reconcile: the move starts, held by the freeze.
+dx "$D" fsfreeze -f "$STANDINS" && frozen=1
+reloads() { dx "$D" grep -c 'configuration reloaded' /var/log/wsl-docker-agent.log; }
+r0=$(reloads)
+check "bind.standin_max 2048" agent_config "$D" '"repair": "restart", "standin_max": 2048'
+dx "$D" kill -HUP "$(agent_pid)"
+reloaded() { [ "$(reloads)" -gt "$r0" ]; }
+check "...reloaded" wait_until 10 reloaded
+check "wsl-docker-agent reconcile" dx "$D" $AG reconcile
+moving() { local j; j=$(status_json); grep -q '"moving":[1-9]' <<<"$j"; }
+if wait_until 30 moving; then ok "the move is under way (restore.moving), held by the frozen file system"; else
+	not_ok "the move is under way (restore.moving), held by the frozen file system" "$(status_json | grep -o '"restore":.*')"; fi
+like "while it runs, the proxy serves docker version" "$(dxu "$D" docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
+like "...and docker ps" "$(dxu "$D" docker ps --format '{{.Names}}' 2>&1 | tr '\n' ' ')" "big"
+check "...the move still under way meanwhile" moving
+thaw
+moved() { local j; j=$(status_json); grep -q '"moving":0' <<<"$j" && ! grep -q 'stay there' <<<"$j"; }
+if wait_until 60 moved; then ok "thawed: the move ends"; else
+	not_ok "thawed: the move ends" "$(dx "$D" $AG status 2>&1)"; fi
+dest=${shown%.stand-in}
+is "big's sparse file arrived whole" "$(dx "$D" stat -c %s "$dest/sparse" 2>&1)" 1073741824
+is "...with its data" "$(dx "$D" dd if="$dest/sparse" bs=1 skip=536870912 count=6 2>/dev/null)" marker
+blocks=$(dx "$D" stat -c '%b*%B' "$dest/sparse" 2>/dev/null)
+if [ -n "$blocks" ] && [ $((blocks)) -lt 1048576 ]; then ok "...and its holes: it takes $((blocks)) bytes in state_dir, not 1 GiB"; else
+	not_ok "...and its holes" "allocated: ${blocks:-?}"; fi
+check "...nothing left shown or partial" dx "$D" sh -c "! ls -d $STANDINS/*.stand-in $STANDINS/*.partial 2>/dev/null | grep ."
+like "the repair record says what was moved" "$(status_json)" \
+	"\"container\":\"big\",[^}]*\"moved\":[1-9][0-9]*,\"left\":0,\"left_at\":null"
+
 dx "$D" $AG stop >/dev/null 2>&1
+dx "$D" umount "$STANDINS" >/dev/null 2>&1
 done_testing
