@@ -82,6 +82,19 @@ wait_until() {
 	done
 }
 
+# tar_digest: a tar archive on stdin -> one sha256 of its members' names,
+# types, modes, sizes and contents, in order (not their times).
+tar_digest() {
+	python3 -c 'import hashlib, sys, tarfile
+h = hashlib.sha256()
+with tarfile.open(fileobj=sys.stdin.buffer, mode="r|") as t:
+    for m in t:
+        h.update(("%s %s %o %d\n" % (m.name, m.type, m.mode, m.size)).encode())
+        if m.isfile():
+            h.update(t.extractfile(m).read())
+print(h.hexdigest())'
+}
+
 # ms since epoch, for reaction-time figures.
 now_ms() { date +%s%3N; }
 
