@@ -29,16 +29,6 @@
 static struct event *agent_probe_retry_ev;
 static struct backoff agent_probe_backoff = { PROBE_RETRY_FIRST_S * 1000, 0, 0 };
 
-static bool
-agent_path_is(const char *dir, const char *sub, mode_t type)
-{
-	char *p = util_path_join(dir, sub);
-	struct stat st;
-	bool is = p != NULL && stat(p, &st) == 0 && (st.st_mode & S_IFMT) == type;
-	free(p);
-	return is;
-}
-
 /*
  * The CLI is there when cli-tools/usr/bin/docker passes the walk from the
  * shared root (links_open_cli_dir, links_open_tool); anything but absence
@@ -60,15 +50,15 @@ agent_cli_trusted(const char *dir, char **untrusted)
 		char dirpath[PATH_MAX];
 		snprintf(dirpath, sizeof dirpath, "%s", f.path);
 		int fd = links_open_tool(dfd, dirpath, "docker", why, sizeof why);
+		struct stat st;
+		/* Asked in the checked directory, not by path again. */
+		bool absent = fd < 0 && fstatat(dfd, "docker", &st,
+		    AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
 		close(dfd);
 		if (fd >= 0) {
 			close(fd);
 			return true;
 		}
-		struct stat st;
-		char *p = util_path_join(dirpath, "docker");
-		bool absent = p != NULL && lstat(p, &st) < 0 && errno == ENOENT;
-		free(p);
 		if (absent)
 			return false;
 	}
@@ -80,10 +70,10 @@ static void
 agent_look_at_desktop(struct agent *a)
 {
 	const char *dir = a->cfg.desktop_dir;
-	a->desktop_present = agent_path_is(dir, "", S_IFDIR);
+	a->desktop_present = links_desktop_has(dir, "");
 	a->cli_present = agent_cli_trusted(dir, &a->untrusted);
 	a->engine_socket_present = a->desktop_present &&
-	    agent_path_is(dir, ENGINE_SOCKET_SUBPATH, S_IFSOCK);
+	    links_desktop_has(dir, ENGINE_SOCKET_SUBPATH);
 	log_state(LOG_LVL_NOTICE, "desktop", "desktop", "Docker Desktop at %s: "
 	    "%s, CLI tools %s, engine socket %s", dir,
 	    a->desktop_present ? "present" : "absent",

@@ -105,6 +105,7 @@ struct config {
 	char	*plugin_dir;
 	enum links_on_stop links_on_stop;
 	char	*shim_path;
+	char	*cli_mount;		/* the private view of cli-tools */
 	char	*host_address;		/* NULL: auto (vsock on WSL 2) */
 	int	 host_interval;		/* seconds between health reports */
 	char	*control_socket;
@@ -178,6 +179,7 @@ bool	 wsl_is_mount_point(const char *mountinfo_path, const char *path);
 char	*wsl_distro_name(void);			/* malloc'd */
 /* One mountinfo line, split in place; all but super_opts unescaped. */
 struct mountinfo_entry {
+	uint64_t mnt_id;	/* the mount's ID (statx STATX_MNT_ID, fdinfo) */
 	char	*root;		/* of the mount, within its file system */
 	char	*mount_point;
 	char	*optional;	/* "shared:5 master:1" ... */
@@ -388,10 +390,13 @@ struct link_plan {
 /*
  * Work out which links should exist: every tool in cli-tools' usr/bin and
  * every plugin in its cli-plugins directories (validated), or the shim
- * while the CLI is away.  Refused entries are reported in *refused.
+ * while the CLI is away.  cli_base is where the links point for cli-tools:
+ * the agent's private view of it (links.cli_mount); NULL makes the shim
+ * stand in for every tool.  Refused entries are reported in *refused.
  */
 int	links_plan(const struct config *, bool cli_present, bool disabled,
-	    const struct manifest *, struct link_plan **plan, size_t *nplan,
+	    const struct manifest *, const char *cli_base,
+	    struct link_plan **plan, size_t *nplan,
 	    struct link_entry *refused, size_t *nrefused, size_t maxrefused);
 void	links_plan_free(struct link_plan *, size_t);
 void	links_refused_free(struct link_entry *, size_t);
@@ -411,6 +416,14 @@ struct trust_failure;
  */
 int	links_open_cli_dir(const char *desktop_dir, const char *subdir,
 	    int flags, struct trust_failure *f);
+/*
+ * Is something at sub below Docker Desktop's tree (sub "" the tree
+ * itself)?  Asked by descriptor from the shared root (trust_exists), never
+ * by a stat of the path, which a FUSE server in the tree could hang.  A
+ * walk that cannot tell (an untrusted mount in the way) says yes: the
+ * trust walks that follow name what is there.
+ */
+bool	links_desktop_has(const char *desktop_dir, const char *sub);
 /*
  * Did it fail only because the CLI is away: missing, or a root-owned
  * cli-tools that is not mounted (Docker Desktop stopped)?  Not untrusted.

@@ -56,6 +56,11 @@ const struct config_key config_keys[] = {
 	{ "links.shim", "shim", CFG_PATH, CFG(shim_path),
 	  LIBEXECDIR "/wsl-docker-agent/wsl-docker-shim", NULL,
 	  "Program the links point to while Docker Desktop is away" },
+	{ "links.cli_mount", "cli-mount", CFG_PATH, CFG(cli_mount),
+	  RUNSTATEDIR "/wsl-docker-agent/cli-tools", NULL,
+	  "Where the agent mounts its own read-only view of Docker Desktop's "
+	  "checked cli-tools; links point into it, so nothing done to the "
+	  "shared tree later changes what they run" },
 	{ "host.address", "host-address", CFG_ADDRESS, CFG(host_address), NULL,
 	  NULL,
 	  "Where health reports go: none, unix:/PATH or vsock:CID:PORT "

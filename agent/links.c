@@ -5,6 +5,20 @@
  * the manifest, and only links the manifest records are ever replaced or
  * removed.  While the CLI is away, bin_dir links point at the shim, which
  * explains, so `docker' never dangles.
+ *
+ * The links never point into the shared tree (issue 19, finding 11): any
+ * user of any distro may re-create it while Docker Desktop is away, and
+ * between that change and the next reconcile a link into it would run
+ * whatever they put there.  Instead the checked cli-tools mount itself is
+ * cloned by descriptor (open_tree) and mounted read-only at
+ * links.cli_mount, a private place of this distro's root; the links point
+ * into that view.  Whatever happens to the names in /mnt/wsl afterwards,
+ * the view stays the mount that passed the walk, until a reconcile finds
+ * another one (Docker Desktop restarted) and replaces it, or the CLI is
+ * away and the links go to the shim first.  It costs a `docker' command
+ * nothing (bench/shim-startup.sh), where going through the shim costs
+ * about 1 ms.  Where the view cannot be mounted, the shim stands in for
+ * every tool: it runs exactly the file it checked.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +49,11 @@ struct links {
 	size_t			 n;
 	struct conflict		 conflicts[CONFLICT_MAX];
 	size_t			 nconflicts;
+	/* The view of cli-tools at links.cli_mount, while mounted. */
+	bool			 view_mounted;
+	struct trust_mount_id	 view_id;	/* the view's own mount */
+	dev_t			 view_src_dev;	/* what it is a clone of */
+	ino_t			 view_src_ino;
 };
 
 /* Where Docker Desktop keeps tools and plugins (the shim and watch.c look too). */
@@ -69,6 +88,7 @@ links_open_cli_dir(const char *desktop_dir, const char *subdir, int flags,
 {
 	static const char cli[] = "cli-tools";
 	char root[PATH_MAX], clipath[PATH_MAX], first[PATH_MAX];
+	const char *name;
 	size_t n = strlen(cli);
 
 	memset(f, 0, sizeof *f);
@@ -76,19 +96,11 @@ links_open_cli_dir(const char *desktop_dir, const char *subdir, int flags,
 	f->err = EINVAL;
 	snprintf(f->path, sizeof f->path, "%s", desktop_dir);
 	if (strncmp(subdir, cli, n) != 0 || (subdir[n] != '/' &&
-	    subdir[n] != '\0') || snprintf(root, sizeof root, "%s",
-	    desktop_dir) >= (int)sizeof root)
-		return -1;
-	char *slash = strrchr(root, '/');
-	if (slash == NULL || slash[1] == '\0')
-		return -1;
-	if (snprintf(first, sizeof first, "%s/%s", slash + 1, cli) >=
+	    subdir[n] != '\0') ||
+	    trust_split(desktop_dir, root, sizeof root, &name) < 0 ||
+	    snprintf(first, sizeof first, "%s/%s", name, cli) >=
 	    (int)sizeof first)
 		return -1;
-	if (slash == root)
-		root[1] = '\0';	/* the tree right below "/" */
-	else
-		*slash = '\0';
 	int rfd = trust_open_root(root, f);
 	if (rfd < 0)
 		return -1;
@@ -101,6 +113,19 @@ links_open_cli_dir(const char *desktop_dir, const char *subdir, int flags,
 	int dfd = trust_walk_dir(cfd, clipath, subdir + n + 1, flags, f);
 	close(cfd);
 	return dfd;
+}
+
+bool
+links_desktop_has(const char *desktop_dir, const char *sub)
+{
+	char root[PATH_MAX], rel[PATH_MAX];
+	const char *name;
+	struct trust_failure f;
+	if (trust_split(desktop_dir, root, sizeof root, &name) < 0 ||
+	    snprintf(rel, sizeof rel, "%s%s%s", name, *sub != '\0' ? "/" : "",
+	    sub) >= (int)sizeof rel)
+		return false;
+	return trust_exists(root, rel, &f) != 0;
 }
 
 bool
@@ -281,9 +306,9 @@ links_refused_free(struct link_entry *refused, size_t n)
  */
 static int
 links_plan_dir(const struct config *cfg, const char *subdir,
-    const char *dest_dir, bool plugins_only, struct link_plan **plan,
-    size_t *nplan, struct link_entry *refused, size_t *nrefused,
-    size_t maxrefused)
+    const char *cli_base, const char *dest_dir, bool plugins_only,
+    struct link_plan **plan, size_t *nplan, struct link_entry *refused,
+    size_t *nrefused, size_t maxrefused)
 {
 	struct trust_failure f;
 	char why[TRUST_ESCAPE_SIZE(PATH_MAX) + 256];
@@ -300,9 +325,14 @@ links_plan_dir(const struct config *cfg, const char *subdir,
 	char dirpath[PATH_MAX];
 	snprintf(dirpath, sizeof dirpath, "%s", f.path);
 	char *dir = util_path_join(cfg->desktop_dir, subdir);
-	DIR *d = dir != NULL ? fdopendir(dfd) : NULL;
+	/* Where the links point: the view's same directory, or the shim. */
+	char *linked = cli_base == NULL ? NULL : util_path_join(cli_base,
+	    subdir + strcspn(subdir, "/"));
+	DIR *d = dir != NULL && (cli_base == NULL || linked != NULL) ?
+	    fdopendir(dfd) : NULL;
 	if (d == NULL) {
 		close(dfd);
+		free(linked);
 		free(dir);
 		return dir != NULL ? 0 : -1;
 	}
@@ -343,14 +373,18 @@ links_plan_dir(const struct config *cfg, const char *subdir,
 			continue;
 		}
 		close(tfd);
+		free(target);
+		target = linked != NULL ? util_path_join(linked, de->d_name) :
+		    strdup(cfg->shim_path);
 		char *path = util_path_join(dest_dir, de->d_name);
-		if (path == NULL || links_plan_add(plan, nplan, path, target,
-		    false) < 0)
+		if (path == NULL || target == NULL || links_plan_add(plan, nplan,
+		    path, target, linked == NULL) < 0)
 			rc = -1;
 		free(path);
 		free(target);
 	}
 	closedir(d);
+	free(linked);
 	free(dir);
 	return rc;
 }
@@ -364,21 +398,24 @@ links_shim_usable(const struct config *cfg)
 
 int
 links_plan(const struct config *cfg, bool cli_present, bool disabled,
-    const struct manifest *m, struct link_plan **plan, size_t *nplan,
-    struct link_entry *refused, size_t *nrefused, size_t maxrefused)
+    const struct manifest *m, const char *cli_base, struct link_plan **plan,
+    size_t *nplan, struct link_entry *refused, size_t *nrefused,
+    size_t maxrefused)
 {
 	*plan = NULL;
 	*nplan = 0;
 	*nrefused = 0;
 	if (disabled)
 		return 0;
-	if (cli_present) {
+	if (cli_present && (cli_base != NULL ||
+	    access(cfg->shim_path, X_OK) == 0)) {
 		for (size_t i = 0; links_bin_subdirs[i] != NULL; i++)
-			if (links_plan_dir(cfg, links_bin_subdirs[i], cfg->bin_dir,
-			    false, plan, nplan, refused, nrefused, maxrefused) < 0)
+			if (links_plan_dir(cfg, links_bin_subdirs[i], cli_base,
+			    cfg->bin_dir, false, plan, nplan, refused, nrefused,
+			    maxrefused) < 0)
 				return -1;
 		for (size_t i = 0; links_plugin_subdirs[i] != NULL; i++)
-			if (links_plan_dir(cfg, links_plugin_subdirs[i],
+			if (links_plan_dir(cfg, links_plugin_subdirs[i], cli_base,
 			    cfg->plugin_dir, true, plan, nplan, refused, nrefused,
 			    maxrefused) < 0)
 				return -1;
@@ -635,6 +672,150 @@ links_check_distro_conflicts(struct links *l)
 		    "docker.socket' so it does not take the docker socket");
 }
 
+/* ---------------------------------------------------------------- */
+/* The private view of cli-tools at links.cli_mount */
+
+/* links.cli_mount's directory, made if missing and opened O_PATH; its name. */
+static int
+links_view_parent(const struct config *cfg, char *name, size_t namelen)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	if (trust_split(cfg->cli_mount, dir, sizeof dir, &base) < 0 ||
+	    (size_t)snprintf(name, namelen, "%s", base) >= namelen) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (util_mkdir_p(dir, 0755) < 0)
+		return -1;
+	return open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/*
+ * What is mounted at name now: 1 and *id and *st when a mount's root is
+ * there, 0 when a plain entry (or nothing) is, -1 and errno.
+ */
+static int
+links_view_now(int pfd, const char *name, struct trust_mount_id *id,
+    struct stat *st)
+{
+	int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	int r = fstat(fd, st) < 0 ? -1 : trust_is_mount_root(fd);
+	if (r == 1 && trust_mount_identity(fd, id) < 0)
+		r = -1;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
+/* Unmount the view (ours: the manifest says so), by its identity. */
+static void
+links_view_release(struct links *l)
+{
+	const struct config *cfg = &l->agent->cfg;
+	struct manifest *m = &l->agent->manifest;
+	if (manifest_find(m, "mount", cfg->cli_mount) == NULL)
+		return;
+	char name[NAME_MAX + 1];
+	struct trust_mount_id id;
+	struct stat st;
+	int pfd = links_view_parent(cfg, name, sizeof name);
+	int now = pfd < 0 ? -1 : links_view_now(pfd, name, &id, &st);
+	if (now == 1 && l->view_mounted && (id.dev != l->view_id.dev ||
+	    id.ino != l->view_id.ino))
+		now = 0;	/* not the view we made: left alone */
+	if (now == 1 && trust_umount_checked(pfd, name, &id) < 0)
+		now = -1;
+	if (now < 0)
+		log_state(LOG_LVL_ERR, "links", "links.view.release", "cannot "
+		    "unmount the view of cli-tools at %s: %s", cfg->cli_mount,
+		    strerror(errno));
+	else {
+		log_state(LOG_LVL_INFO, "links", "links.view.release", NULL);
+		log_info("links", "unmounted the view of cli-tools at %s",
+		    cfg->cli_mount);
+	}
+	if (pfd >= 0)
+		close(pfd);
+	manifest_remove(m, "mount", cfg->cli_mount);
+	l->view_mounted = false;
+}
+
+/*
+ * Make links.cli_mount the checked cli-tools mount: 0 when it is (kept,
+ * taken back after a restart of the agent, or mounted now), -1 with why
+ * when it cannot be.
+ */
+static int
+links_view_mount(struct links *l, char *why, size_t whylen)
+{
+	const struct config *cfg = &l->agent->cfg;
+	struct manifest *m = &l->agent->manifest;
+	struct trust_failure f;
+	struct trust_mount_id id;
+	struct stat src, st;
+	char name[NAME_MAX + 1];
+	int cfd = links_open_cli_dir(cfg->desktop_dir, "cli-tools", 0, &f);
+	if (cfd < 0) {
+		trust_failure_format(&f, why, whylen);
+		return -1;
+	}
+	int pfd = links_view_parent(cfg, name, sizeof name);
+	int now = pfd < 0 || fstat(cfd, &src) < 0 ? -1 :
+	    links_view_now(pfd, name, &id, &st);
+	bool ours = manifest_find(m, "mount", cfg->cli_mount) != NULL;
+	int rc = -1;
+	if (now < 0)
+		snprintf(why, whylen, "%s: %s", cfg->cli_mount, strerror(errno));
+	else if (now == 1 && ours && st.st_dev == src.st_dev &&
+	    st.st_ino == src.st_ino) {
+		/* This very cli-tools is mounted there already (ours). */
+		l->view_id = id;
+		l->view_mounted = true;
+		rc = 0;
+	} else if (now == 1 && !ours)
+		snprintf(why, whylen, "something the agent did not mount is "
+		    "mounted at %s; unmount it or set links.cli_mount",
+		    cfg->cli_mount);
+	else {
+		if (now == 1)
+			links_view_release(l);	/* an older cli-tools */
+		if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST)
+			snprintf(why, whylen, "cannot create %s: %s",
+			    cfg->cli_mount, strerror(errno));
+		else {
+			int tfd = openat(pfd, name, O_PATH | O_NOFOLLOW |
+			    O_DIRECTORY | O_CLOEXEC);
+			int r = tfd < 0 ? -1 : trust_mount_fd(cfd, tfd,
+			    TRUST_MOUNT_RDONLY, &l->view_id);
+			if (r < 0 && errno == ENOSYS)	/* no mount_setattr */
+				r = trust_mount_fd(cfd, tfd, 0, &l->view_id);
+			if (r < 0)
+				snprintf(why, whylen, "cannot mount it at %s: %s",
+				    cfg->cli_mount, strerror(errno));
+			else {
+				char *src_path = util_path_join(cfg->desktop_dir,
+				    "cli-tools");
+				manifest_add(m, "mount", cfg->cli_mount, src_path);
+				free(src_path);
+				l->view_mounted = true;
+				log_info("links", "mounted the checked cli-tools "
+				    "at %s", cfg->cli_mount);
+				rc = 0;
+			}
+			if (tfd >= 0)
+				close(tfd);
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+	close(cfd);
+	return rc;
+}
+
 struct links *
 links_new(struct agent *a)
 {
@@ -654,7 +835,18 @@ links_reconcile(struct links *l, bool cli_present, bool disabled)
 
 	links_clear_state(l);
 	links_conflicts_clear(l);
-	if (links_plan(&l->agent->cfg, cli_present, disabled, m, &plan,
+	const char *base = NULL;
+	if (cli_present && !disabled) {
+		char why[TRUST_ESCAPE_SIZE(PATH_MAX) + 256];
+		if (links_view_mount(l, why, sizeof why) == 0) {
+			base = l->agent->cfg.cli_mount;
+			log_state(LOG_LVL_INFO, "links", "links.view", NULL);
+		} else
+			log_state(LOG_LVL_WARN, "links", "links.view", "no view of "
+			    "cli-tools: %s; the shim runs each tool instead (about "
+			    "1 ms more per command)", why);
+	}
+	if (links_plan(&l->agent->cfg, cli_present, disabled, m, base, &plan,
 	    &nplan, refused, &nrefused, 32) < 0) {
 		log_err("links", "out of memory planning links; will retry");
 		links_plan_free(plan, nplan);
@@ -697,6 +889,9 @@ links_reconcile(struct links *l, bool cli_present, bool disabled)
 		}
 	}
 	links_plan_free(plan, nplan);
+	/* Nothing points into the view any more: it goes. */
+	if (base == NULL)
+		links_view_release(l);
 	if (!disabled)
 		links_check_distro_conflicts(l);
 	manifest_save(m);

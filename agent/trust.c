@@ -97,6 +97,7 @@ trust_reason_name(enum trust_reason r)
 	case TRUST_OWNER:	return "owner not root";
 	case TRUST_WRITABLE:	return "group/other writable";
 	case TRUST_NOT_MOUNT:	return "not a mount point";
+	case TRUST_FOREIGN_MOUNT: return "untrusted mount";
 	case TRUST_IO:		return "io error";
 	}
 	return "unknown";
@@ -129,8 +130,37 @@ trust_fail(struct trust_failure *f, enum trust_reason r, const char *path,
 	f->mode = st != NULL ? st->st_mode : 0;
 	f->want = want;
 	f->err = err;
+	f->fstype[0] = '\0';
+	f->mount_user = -1;
 	errno = r == TRUST_IO ? err : EPERM;
 	return -1;
+}
+
+/*
+ * A mount nothing in it may be believed of (p: the escaped path).  Its
+ * owner and modes are whatever its server says, so they are not named.
+ */
+static void
+trust_foreign_mount_format(const struct trust_failure *f, const char *p,
+    char *buf, size_t len)
+{
+	char fs[TRUST_ESCAPE_SIZE(sizeof f->fstype)], who[64] = "";
+
+	trust_escape(f->fstype, fs, sizeof fs);
+	if (f->mount_user >= 0)
+		snprintf(who, sizeof who, " made by uid %ld (user_id=%ld)",
+		    f->mount_user, f->mount_user);
+	if (f->want == S_IFDIR && strncmp(fs, "fuse", 4) != 0 &&
+	    f->mount_user < 0)
+		snprintf(buf, len, "%s is a %s mount, not the shared tmpfs: "
+		    "only a tmpfs shared by every distro (WSL's /mnt/wsl) holds "
+		    "Docker Desktop's tree; set desktop_dir below it", p, fs);
+	else
+		snprintf(buf, len, "%s is a %s mount%s: any user may serve such "
+		    "a file system and make it report root as the owner, so "
+		    "nothing in it is believed, looked at, linked or run; unmount "
+		    "it (sudo umount -l %s) and restart Docker Desktop", p, fs,
+		    who, p);
 }
 
 void
@@ -177,6 +207,9 @@ trust_failure_format(const struct trust_failure *f, char *buf, size_t len)
 		snprintf(buf, len, "%s is not a mount point (owner uid %u, mode "
 		    "%04o): Docker Desktop mounts it, so something else made it; "
 		    "remove it (sudo rm -rf %s) %s", p, uid, perm, p, restart);
+		break;
+	case TRUST_FOREIGN_MOUNT:
+		trust_foreign_mount_format(f, p, buf, len);
 		break;
 	case TRUST_IO:
 		snprintf(buf, len, "%s cannot be checked: %s", p,
@@ -251,6 +284,97 @@ trust_is_mount_root(int fd)
 }
 
 /* ------------------------------------------------------------------ */
+/* Mounts the walk may cross */
+
+bool
+trust_mount_kind_ok(const char *fstype, const char *super_opts, long *user_id)
+{
+	bool carries = false;
+
+	*user_id = -1;
+	for (const char *p = super_opts; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		if (n >= 8 && strncmp(p, "user_id=", 8) == 0) {
+			char *end;
+			long v;
+			carries = true;
+			errno = 0;
+			v = strtol(p + 8, &end, 10);
+			if (errno == 0 && end == p + n && end > p + 8 && v >= 0)
+				*user_id = v;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	bool fuse = strcmp(fstype, "fuse") == 0 ||
+	    strcmp(fstype, "fuseblk") == 0 || strncmp(fstype, "fuse.", 5) == 0;
+	return !fuse && !carries;
+}
+
+int
+trust_mount_kind(const char *mountinfo, uint64_t mnt_id,
+    struct trust_mount_kind *k)
+{
+	FILE *fp = fopen(mountinfo != NULL ? mountinfo : "/proc/self/mountinfo",
+	    "re");
+	char *line = NULL;
+	size_t cap = 0;
+	int found = 0;
+
+	if (fp == NULL)
+		return -1;
+	/* getline: a line of mountinfo has no fixed bound (overlay options). */
+	while (!found && getline(&line, &cap, fp) > 0) {
+		struct mountinfo_entry e;
+		if (!wsl_parse_mountinfo_line(line, &e) || e.mnt_id != mnt_id)
+			continue;
+		snprintf(k->fstype, sizeof k->fstype, "%s", e.fstype);
+		k->trusted = trust_mount_kind_ok(e.fstype, e.super_opts,
+		    &k->user_id);
+		found = 1;
+	}
+	free(line);
+	fclose(fp);
+	if (!found) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * May the walk look at fd, just opened O_PATH in a directory on mount
+ * *mnt?  On that same mount, yes.  The root of another mount only when
+ * the mount table says its kind is trusted; the shared root (is_root)
+ * only when it is a tmpfs.  Asks the mount ID (/proc/self/fdinfo) and the
+ * table, never the file system, so a FUSE server is not called.  *mnt
+ * becomes fd's mount.
+ */
+static int
+trust_mount_check(int fd, const char *path, mode_t want, bool is_root,
+    uint64_t *mnt, struct trust_failure *f)
+{
+	struct trust_mount_kind k;
+	uint64_t id;
+
+	if (trust_fdinfo_mnt_id(fd, &id) < 0)
+		return trust_fail(f, TRUST_IO, path, NULL, want, errno);
+	if (!is_root && id == *mnt)
+		return 0;
+	if (trust_mount_kind(NULL, id, &k) < 0)
+		return trust_fail(f, TRUST_IO, path, NULL, want, errno);
+	if (!k.trusted || (is_root && strcmp(k.fstype, "tmpfs") != 0)) {
+		trust_fail(f, TRUST_FOREIGN_MOUNT, path, NULL, want, 0);
+		snprintf(f->fstype, sizeof f->fstype, "%s", k.fstype);
+		f->mount_user = k.user_id;
+		return -1;
+	}
+	*mnt = id;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* The walk */
 
 /*
@@ -277,41 +401,32 @@ trust_check(const struct stat *st, const char *path, mode_t want,
 	return 0;
 }
 
-/* Why openat refused: ELOOP and ENOTDIR say what is there, lstat shows it. */
+/*
+ * Open and check one component: an O_PATH descriptor or -1 and *f.  It is
+ * opened with O_NOFOLLOW and without O_DIRECTORY, so a symlink or a file
+ * is opened as itself and fstat says what it is; that comes only after the
+ * mount check (*mnt: in, dirfd's mount; out, the component's).
+ */
 static int
-trust_open_failed(int dirfd, const char *name, const char *path, mode_t want,
-    struct trust_failure *f)
+trust_step(int dirfd, const char *name, const char *path, mode_t want,
+    bool is_root, uint64_t *mnt, struct stat *st, struct trust_failure *f)
 {
-	int err = errno;
-	struct stat st;
-
-	if (err == ENOENT)
-		return trust_fail(f, TRUST_MISSING, path, NULL, want, err);
-	if ((err == ELOOP || err == ENOTDIR) &&
-	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (trust_check(&st, path, want, false, f) < 0)
-			return -1;
-	}
-	return trust_fail(f, TRUST_IO, path, NULL, want, err);
-}
-
-/* Open and check one component; fd or -1 and *f. */
-static int
-trust_step(int dirfd, const char *name, const char *path, int oflags,
-    mode_t want, bool is_root, struct trust_failure *f)
-{
-	struct stat st;
-	int fd = openat(dirfd, name, oflags | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
-		return trust_open_failed(dirfd, name, path, want, f);
-	if (fstat(fd, &st) < 0) {
+		return trust_fail(f, errno == ENOENT ? TRUST_MISSING : TRUST_IO,
+		    path, NULL, want, errno);
+	if (trust_mount_check(fd, path, want, is_root, mnt, f) < 0) {
+		close_keeping_errno(fd);
+		return -1;
+	}
+	if (fstat(fd, st) < 0) {
 		int err = errno;
 		close(fd);
 		return trust_fail(f, TRUST_IO, path, NULL, want, err);
 	}
-	if (trust_check(&st, path, want, is_root, f) < 0) {
-		close(fd);
+	if (want != 0 && trust_check(st, path, want, is_root, f) < 0) {
+		close_keeping_errno(fd);
 		return -1;
 	}
 	return fd;
@@ -332,16 +447,21 @@ trust_mount_point_check(int fd, const char *path, struct trust_failure *f)
 
 /*
  * Walk rel below dirfd: every component a directory but the last, which
- * has type want and is opened with last_oflags.
+ * has type want; an O_PATH descriptor of it, or for read a directory
+ * opened O_RDONLY (through the checked descriptor, never by name again).
+ * want 0 only asks whether something is there: owners and modes are not
+ * checked, and a component that is no directory ends the walk as if it
+ * were the last (something is in the way; a checked walk names it).
  */
 static int
 trust_walk(int dirfd, const char *dirpath, const char *rel, mode_t want,
-    int last_oflags, struct trust_failure *f)
+    bool read, struct trust_failure *f)
 {
 	char path[PATH_MAX], name[NAME_MAX + 1];
 	size_t plen = strlen(dirpath);
 	const char *p = rel;
 	int fd = dirfd;
+	uint64_t mnt;
 
 	while (plen > 1 && dirpath[plen - 1] == '/')
 		plen--;
@@ -349,6 +469,8 @@ trust_walk(int dirfd, const char *dirpath, const char *rel, mode_t want,
 		return trust_fail(f, TRUST_IO, dirpath, NULL, want, ENAMETOOLONG);
 	memcpy(path, dirpath, plen);
 	path[plen] = '\0';
+	if (trust_fdinfo_mnt_id(dirfd, &mnt) < 0)
+		return trust_fail(f, TRUST_IO, path, NULL, want, errno);
 	for (;;) {
 		while (*p == '/')
 			p++;
@@ -375,18 +497,29 @@ trust_walk(int dirfd, const char *dirpath, const char *rel, mode_t want,
 			    ENAMETOOLONG);
 		}
 		plen += strlen(path + plen);
-		int next_fd = trust_step(fd, name, path, last ? last_oflags :
-		    O_PATH | O_DIRECTORY, last ? want : S_IFDIR, false, f);
+		struct stat st = { 0 };
+		int next_fd = trust_step(fd, name, path, last || want == 0 ?
+		    want : S_IFDIR, false, &mnt, &st, f);
 		if (fd != dirfd)
 			close(fd);
-		if (next_fd >= 0 && last) {
-			f->reason = TRUST_OK;
-			memcpy(f->path, path, plen + 1);
+		if (next_fd < 0)
+			return -1;
+		if (want == 0 && !S_ISDIR(st.st_mode))
+			last = true;
+		if (!last) {
+			fd = next_fd;
+			p = next;
+			continue;
 		}
-		if (next_fd < 0 || last)
+		f->reason = TRUST_OK;
+		memcpy(f->path, path, plen + 1);
+		if (!read)
 			return next_fd;
-		fd = next_fd;
-		p = next;
+		fd = openat(next_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			trust_fail(f, TRUST_IO, path, NULL, want, errno);
+		close_keeping_errno(next_fd);
+		return fd;
 	}
 }
 
@@ -394,9 +527,8 @@ int
 trust_walk_dir(int dirfd, const char *dirpath, const char *rel, int flags,
     struct trust_failure *f)
 {
-	int oflags = ((flags & TRUST_READ) != 0 ? O_RDONLY : O_PATH) |
-	    O_DIRECTORY;
-	int fd = trust_walk(dirfd, dirpath, rel, S_IFDIR, oflags, f);
+	int fd = trust_walk(dirfd, dirpath, rel, S_IFDIR,
+	    (flags & TRUST_READ) != 0, f);
 
 	if (fd >= 0 && (flags & TRUST_MOUNT_POINT) != 0 &&
 	    trust_mount_point_check(fd, f->path, f) < 0) {
@@ -410,21 +542,41 @@ int
 trust_walk_entry(int dirfd, const char *dirpath, const char *rel, mode_t type,
     struct trust_failure *f)
 {
-	return trust_walk(dirfd, dirpath, rel, type, O_PATH, f);
+	return trust_walk(dirfd, dirpath, rel, type, false, f);
 }
 
 int
 trust_open_root(const char *root, struct trust_failure *f)
 {
+	uint64_t mnt = 0;
+	struct stat st;
+
 	if (root[0] != '/')
 		return trust_fail(f, TRUST_IO, root, NULL, S_IFDIR, EINVAL);
-	int fd = trust_step(AT_FDCWD, root, root, O_PATH | O_DIRECTORY, S_IFDIR,
-	    true, f);
+	int fd = trust_step(AT_FDCWD, root, root, S_IFDIR, true, &mnt, &st, f);
 	if (fd >= 0 && trust_mount_point_check(fd, root, f) < 0) {
 		close_keeping_errno(fd);
 		return -1;
 	}
 	return fd;
+}
+
+int
+trust_split(const char *path, char *dir, size_t len, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (path[0] != '/' || slash == NULL || slash[1] == '\0' ||
+	    (size_t)(slash - path) + 1 >= len) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (slash == path)
+		snprintf(dir, len, "/");
+	else
+		snprintf(dir, len, "%.*s", (int)(slash - path), path);
+	*name = slash + 1;
+	return 0;
 }
 
 /* The root, then rel below it: a directory (want S_IFDIR) or an entry. */
@@ -453,6 +605,21 @@ trust_open_entry(const char *root, const char *rel, mode_t type,
     struct trust_failure *f)
 {
 	return trust_open_below(root, rel, type, 0, f);
+}
+
+int
+trust_exists(const char *root, const char *rel, struct trust_failure *f)
+{
+	int rootfd = trust_open_root(root, f);
+	if (rootfd < 0)
+		return -1;
+	int fd = trust_walk(rootfd, root, rel, 0, false, f);
+	close_keeping_errno(rootfd);
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return f->reason == TRUST_MISSING ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ */

@@ -7,9 +7,19 @@
  * is trusted: every component below the shared root owned by uid 0, not
  * writable by group or others, not a symlink, walked by descriptor so that
  * what was checked is what gets used.  The shared root itself must be a
- * mount point owned by root; it may be world-writable only with the sticky
- * bit (the lab's tmpfs is 1777), which keeps other users from renaming or
- * removing root's entries in it.
+ * tmpfs mount point owned by root; it may be world-writable only with the
+ * sticky bit (the lab's tmpfs is 1777), which keeps other users from
+ * renaming or removing root's entries in it.
+ *
+ * Owner and mode are whatever a file system reports, and a FUSE file
+ * system reports what its server (any user, with allow_other) likes.  So
+ * each component must lie on the mount of the directory above it, or be
+ * the root of a mount of a kind only root makes: never FUSE, never one
+ * whose options carry user_id= (issue 19).  That is decided from the
+ * component's mount ID (/proc/self/fdinfo) and the mount table alone,
+ * before anything asks the file system: nothing is looked up, stat'ed or
+ * opened inside a mount that is not trusted, so a server that never
+ * answers cannot hang the agent.
  */
 #ifndef WDA_TRUST_H
 #define WDA_TRUST_H
@@ -30,6 +40,7 @@ enum trust_reason {
 	TRUST_OWNER,		/* not owned by uid 0 */
 	TRUST_WRITABLE,		/* group or others may write to it */
 	TRUST_NOT_MOUNT,	/* must be a mount point and is not */
+	TRUST_FOREIGN_MOUNT,	/* a mount of a kind any user can make (FUSE) */
 	TRUST_IO,		/* could not be checked: err says why */
 };
 
@@ -42,7 +53,31 @@ struct trust_failure {
 	mode_t	mode;		/* st_mode: type and permission bits */
 	mode_t	want;		/* the expected type: S_IFDIR, S_IFREG... */
 	int	err;		/* errno, for TRUST_IO */
+	char	fstype[32];	/* TRUST_FOREIGN_MOUNT: the mount's type */
+	long	mount_user;	/* ... and its user_id=, or -1 */
 };
+
+/*
+ * May a mount of this kind hold what the agent trusts?  Not FUSE (fuse,
+ * fuseblk, fuse.*) and not any mount whose options carry user_id= (what
+ * fusermount gives the mounts ordinary users make): their owners and modes
+ * are their server's word.  *user_id gets the user_id= value, or -1.
+ */
+bool	trust_mount_kind_ok(const char *fstype, const char *super_opts,
+	    long *user_id);
+/* One mount as the mount table (mountinfo) tells it. */
+struct trust_mount_kind {
+	char	fstype[32];
+	long	user_id;	/* its user_id= option, or -1 */
+	bool	trusted;	/* trust_mount_kind_ok() */
+};
+/*
+ * Look mount mnt_id up in mountinfo (NULL: /proc/self/mountinfo): 0, or
+ * -1 and errno (ENOENT: no such mount).  Reads only the table: nothing
+ * asks the mount's file system.
+ */
+int	trust_mount_kind(const char *mountinfo, uint64_t mnt_id,
+	    struct trust_mount_kind *k);
 
 /* Flags of trust_open_dir and trust_walk_dir. */
 #define TRUST_MOUNT_POINT 0x1	/* the final directory must be a mount root */
@@ -50,8 +85,8 @@ struct trust_failure {
 
 /*
  * Open the shared root (absolute) as an O_PATH descriptor after checking it
- * is a root-owned mount point, writable by others only with the sticky bit.
- * -1 and *f on failure.
+ * is a root-owned tmpfs mount point, writable by others only with the
+ * sticky bit.  -1 and *f on failure.
  */
 int	trust_open_root(const char *root, struct trust_failure *f);
 /*
@@ -75,11 +110,28 @@ int	trust_walk_dir(int dirfd, const char *dirpath, const char *rel,
  */
 int	trust_walk_entry(int dirfd, const char *dirpath, const char *rel,
 	    mode_t type, struct trust_failure *f);
+/*
+ * An absolute path split into its directory (written to dir) and its last
+ * component (*name, pointing into path): desktop_dir into the shared root
+ * and "docker-desktop".  -1 EINVAL for "/", a relative path, or one whose
+ * directory does not fit.
+ */
+int	trust_split(const char *path, char *dir, size_t len, const char **name);
 /* trust_open_root then trust_walk_dir / trust_walk_entry. */
 int	trust_open_dir(const char *root, const char *rel, int flags,
 	    struct trust_failure *f);
 int	trust_open_entry(const char *root, const char *rel, mode_t type,
 	    struct trust_failure *f);
+
+/*
+ * Is something at rel below the trusted root?  1 yes (whatever it is, or
+ * something other than a directory in the way), 0 a component is missing,
+ * -1 and *f when the root is not trusted or the walk stopped at a mount
+ * it may not enter (so it cannot tell).  Owners and modes are not
+ * checked: trust_open_dir/entry decide trust.  Never a lookup by path, so
+ * unlike stat(2) it cannot hang in a FUSE mount.
+ */
+int	trust_exists(const char *root, const char *rel, struct trust_failure *f);
 
 /* One line naming the path, its owner, the reason and the fix. */
 void	trust_failure_format(const struct trust_failure *f, char *buf,

@@ -2,7 +2,9 @@
 /*
  * Follow Docker Desktop's tree without polling.  inotify watches every
  * existing directory on the way to the places we care about (the tree, the
- * CLI directories, the socket directory), so any of them appearing or
+ * CLI directories, the socket directory), each reached by the trust walk's
+ * descriptors (trust.h) and watched through /proc/self/fd, so no symlink
+ * is followed and no untrusted mount entered; any of them appearing or
  * vanishing is an event; cli-tools is an image that is mounted and ejected,
  * which inotify does not report, so mount table changes are watched too
  * (/proc/self/mountinfo signals them through poll).  After any event the
@@ -22,7 +24,8 @@
  * socket, bind exposures) change the mount table too: the change that
  * comes right after a tell is told once more without spending the budget,
  * so a Docker Desktop restart costs the budget only its own changes.
- * Reading others' events costs too, so the shared root is watched only while the tree is absent (its own
+ * Reading others' events costs too, so the shared root is watched only
+ * while the tree is absent or not trusted (its own
  * watch reports it going: IN_DELETE_SELF, IN_MOVE_SELF), and a batch of
  * others' events there pauses that watch for WATCH_MIN_INTERVAL_MS, after
  * which the tree is looked for once and the watch comes back.
@@ -39,6 +42,7 @@
 #include <event2/event.h>
 
 #include "agent.h"
+#include "trust.h"
 
 #define WATCH_MAX	64
 #define WATCH_COALESCE_MS 5
@@ -53,6 +57,8 @@
 struct watch {
 	struct event_base *base;
 	char		*desktop_dir;
+	char		 root[PATH_MAX];	/* the shared root: its parent */
+	const char	*name;		/* the tree's name in it */
 	int		 ifd;
 	int		 mfd;
 	struct event	*iev;
@@ -83,74 +89,134 @@ watch_add_unique(int *wds, int *n, int wd)
 		wds[(*n)++] = wd;
 }
 
-/* Watch every existing directory from the tree's parent down to path. */
-static void
-watch_add_chain(struct watch *w, const char *path, int *wds, int *n)
+/* Watch the directory fd refers to (through /proc/self/fd): its wd, or -1. */
+static int
+watch_add_fd(struct watch *w, int fd, int *wds, int *n)
 {
-	char buf[PATH_MAX];
-	if (strlen(path) >= sizeof buf)
-		return;
-	strcpy(buf, path);
-	/* Start below the parent of desktop_dir: that is the shared root. */
-	size_t start = strlen(w->desktop_dir);
-	char *slash = strrchr(w->desktop_dir, '/');
-	if (slash != NULL && slash != w->desktop_dir)
-		start = (size_t)(slash - w->desktop_dir);
-	/* The root only while the tree is absent (and not paused). */
-	struct stat st;
-	bool skip_root = w->root_paused || lstat(w->desktop_dir, &st) == 0;
-	for (size_t i = start; ; i++) {
-		char c = buf[i];
-		if (c == '/' || c == '\0') {
-			if (i == start && skip_root)
-				continue;
-			buf[i] = '\0';
-			int wd = inotify_add_watch(w->ifd, i == 0 ? "/" : buf,
-			    WATCH_MASK);
-			buf[i] = c;
-			if (wd < 0 && skip_root && !w->root_paused &&
-			    errno == ENOENT && i == strlen(w->desktop_dir)) {
-				/* The tree went meanwhile: watch for its return. */
-				skip_root = false;
-				i = start - 1;
-				continue;
-			}
-			if (wd < 0) {
-				if (errno == ENOSPC)
-					log_state(LOG_LVL_ERR, "watch", "watch.limit",
-					    "out of inotify watches; raise "
-					    "fs.inotify.max_user_watches");
-				return;	/* deeper parts do not exist yet */
-			}
-			watch_add_unique(wds, n, wd);
-			if (i == start)
-				w->root_wd = wd;
-		}
-		if (c == '\0')
-			break;
+	char via[64];
+	snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
+	int wd = inotify_add_watch(w->ifd, via, WATCH_MASK);
+	if (wd < 0) {
+		if (errno == ENOSPC)
+			log_state(LOG_LVL_ERR, "watch", "watch.limit", "out of "
+			    "inotify watches; raise fs.inotify.max_user_watches");
+		return -1;
 	}
+	watch_add_unique(wds, n, wd);
+	return wd;
+}
+
+/*
+ * Watch each directory from the tree down to sub (below it), walked by
+ * descriptor from the trusted shared root rootfd, one component at a time
+ * (trust.h: O_NOFOLLOW, root's, and never into a mount the walk may not
+ * enter).  Each is watched through its descriptor, so no symlink is ever
+ * followed (issue 19: a planted docker-desktop -> /tmp made the distro's
+ * own /tmp traffic wake the agent; IN_DONT_FOLLOW on a path would still
+ * follow every component but the last), and a FUSE server in the tree is
+ * never called.  The walk ends where a component is missing or refused;
+ * the tree's own watch (or the root's) tells when that changes.  Returns
+ * whether the tree itself is watched.
+ */
+static bool
+watch_add_chain(struct watch *w, int rootfd, const char *sub, int *wds, int *n)
+{
+	char rel[PATH_MAX], path[PATH_MAX], name[NAME_MAX + 1];
+	if (snprintf(rel, sizeof rel, "%s/%s", w->name, sub) >= (int)sizeof rel)
+		return false;
+	snprintf(path, sizeof path, "%s", w->root);
+	bool tree = false;
+	int fd = rootfd;
+	for (const char *p = rel; *p != '\0';) {
+		size_t len = strcspn(p, "/");
+		struct trust_failure f;
+		snprintf(name, sizeof name, "%.*s", (int)len, p);
+		int next = len <= NAME_MAX ? trust_walk_dir(fd, path, name, 0, &f) :
+		    -1;
+		if (fd != rootfd)
+			close(fd);
+		if (next < 0)
+			return tree;
+		snprintf(path, sizeof path, "%s", f.path);
+		if (watch_add_fd(w, next, wds, n) < 0) {
+			close(next);
+			return tree;
+		}
+		tree = true;
+		fd = next;
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	if (fd != rootfd)
+		close(fd);
+	return tree;
+}
+
+/* The shared root, by its path (the configuration's), not followed. */
+static void
+watch_add_root(struct watch *w, int *wds, int *n)
+{
+	int wd = inotify_add_watch(w->ifd, w->root, WATCH_MASK | IN_DONT_FOLLOW);
+	if (wd < 0) {
+		if (errno == ENOSPC)
+			log_state(LOG_LVL_ERR, "watch", "watch.limit", "out of "
+			    "inotify watches; raise fs.inotify.max_user_watches");
+		return;
+	}
+	watch_add_unique(wds, n, wd);
+	w->root_wd = wd;
+}
+
+/* Is the tree there as a directory the trust walk accepts? */
+static bool
+watch_tree_trusted(const struct watch *w, int rootfd)
+{
+	struct trust_failure f;
+	int fd = rootfd < 0 ? -1 : trust_walk_dir(rootfd, w->root, w->name, 0, &f);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
 static void
-watch_add_subdir(struct watch *w, const char *sub, int *wds, int *n)
+watch_add_chains(struct watch *w, int rootfd, int *wds, int *n, bool *tree)
 {
-	char *p = util_path_join(w->desktop_dir, sub);
-	if (p != NULL)
-		watch_add_chain(w, p, wds, n);
-	free(p);
+	const char *const *lists[] = { links_bin_subdirs, links_plugin_subdirs };
+	for (size_t l = 0; l < 2; l++)
+		for (size_t i = 0; lists[l][i] != NULL; i++)
+			*tree |= watch_add_chain(w, rootfd, lists[l][i], wds, n);
+	*tree |= watch_add_chain(w, rootfd, WATCH_SOCKET_SUBDIR, wds, n);
 }
 
+/*
+ * The root is watched only while the tree is absent or not trusted (and
+ * not paused): then its events about the tree's name (and the bind area)
+ * count; the tree's own watch reports it going.
+ */
 static void
 watch_rearm(struct watch *w)
 {
 	int wds[WATCH_MAX];
 	int n = 0;
+	struct trust_failure f;
+	int rootfd = trust_open_root(w->root, &f);
+	bool tree = false, with_root = !w->root_paused &&
+	    !watch_tree_trusted(w, rootfd);
 	w->root_wd = -1;
-	const char *const *lists[] = { links_bin_subdirs, links_plugin_subdirs };
-	for (size_t l = 0; l < 2; l++)
-		for (size_t i = 0; lists[l][i] != NULL; i++)
-			watch_add_subdir(w, lists[l][i], wds, &n);
-	watch_add_subdir(w, WATCH_SOCKET_SUBDIR, wds, &n);
+	if (with_root)
+		watch_add_root(w, wds, &n);
+	if (rootfd >= 0)
+		watch_add_chains(w, rootfd, wds, &n, &tree);
+	if (!tree && !with_root && !w->root_paused) {
+		/* The tree went meanwhile: watch for its return. */
+		watch_add_root(w, wds, &n);
+		if (rootfd >= 0)
+			watch_add_chains(w, rootfd, wds, &n, &tree);
+	}
+	if (rootfd >= 0)
+		close(rootfd);
 	/* Drop watches on directories no longer on any chain. */
 	for (int i = 0; i < w->nwds; i++) {
 		bool kept = false;
@@ -214,9 +280,7 @@ watch_event_counts(const struct watch *w, const struct inotify_event *ev)
 	if (ev->wd != w->root_wd || (ev->mask & (IN_Q_OVERFLOW |
 	    IN_DELETE_SELF | IN_MOVE_SELF)) != 0)
 		return true;
-	const char *base = strrchr(w->desktop_dir, '/');
-	base = base != NULL ? base + 1 : w->desktop_dir;
-	return ev->len > 0 && (strcmp(ev->name, base) == 0 ||
+	return ev->len > 0 && (strcmp(ev->name, w->name) == 0 ||
 	    strcmp(ev->name, WATCH_BIND_AREA) == 0);
 }
 
@@ -270,10 +334,11 @@ static void
 watch_unpause(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
-	struct stat st;
+	struct trust_failure f;
 	w->root_paused = false;
 	watch_rearm(w);
-	if (lstat(w->desktop_dir, &st) == 0)
+	/* By descriptor, never stat(2): a FUSE mount there could hang it. */
+	if (trust_exists(w->root, w->name, &f) != 0)
 		watch_schedule(w);
 }
 
@@ -308,7 +373,8 @@ watch_new(struct event_base *base, const char *desktop_dir,
 	w->ifd = w->mfd = -1;
 	w->root_wd = -1;
 	w->desktop_dir = strdup(desktop_dir);
-	if (w->desktop_dir == NULL)
+	if (w->desktop_dir == NULL || trust_split(w->desktop_dir, w->root,
+	    sizeof w->root, &w->name) < 0)
 		goto fail;
 	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->ifd < 0) {

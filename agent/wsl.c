@@ -46,6 +46,11 @@ wsl_parse_mountinfo_line(char *line, struct mountinfo_entry *e)
 	}
 	if (n < 6)
 		return false;
+	char *end;
+	errno = 0;
+	e->mnt_id = strtoull(fields[0], &end, 10);
+	if (errno != 0 || *end != '\0' || end == fields[0])
+		return false;
 	e->root = fields[3];
 	e->mount_point = fields[4];
 	/* Optional fields run up to a lone "-". */

@@ -1,16 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# How much start-up time does wsl-docker-shim add in front of a tool?
+# How much start-up time does wsl-docker-shim add in front of a tool, and
+# what does the agent's view of cli-tools cost (links.cli_mount)?
 #
 # Runs a trivial "docker" (a static C program that exits 0, or a copy of
 # /bin/true where static linking is unavailable) in a temporary Docker
-# Desktop tree N times directly and N times through a link to the shim,
-# interleaved so drift hits both alike, and prints median, mean, p90 and
-# minimum per run, the difference in microseconds and the ratio.  A third
-# row times the shim's answer when the tool is away and the agent is down
+# Desktop tree N times directly, N times through a link into a read-only
+# clone of its cli-tools mount (the view the agent's links point into:
+# wsl-docker-agent(8), SECURITY) and N times through a link to the shim,
+# interleaved so drift hits all alike, and prints median, mean, p90 and
+# minimum per run, the differences in microseconds and the ratios.  A row
+# times the shim's answer when the tool is away and the agent is down
 # (the "say why" path).  When a real docker CLI is at hand (DOCKER_CLI, or
-# `docker' on PATH), `docker --version' is timed both ways too, as the
-# anchor a user feels.  The timing loop is a small C program built here,
+# `docker' on PATH), `docker --version' is timed the three ways too, as
+# the anchor a user feels.  The timing loop is a small C program built here,
 # spawning with posix_spawn and timing each run with CLOCK_MONOTONIC.
 #
 # Usage: bench/shim-startup.sh [PATH-TO-wsl-docker-shim]
@@ -18,8 +21,9 @@
 #   Default shim: build/wsl-docker-shim.
 # As root: the temporary tree's shared root and cli-tools are mounts, as
 # the shim requires of Docker Desktop's.
-# Not part of pass/fail: it prints figures for a decision (links straight
-# to the tool, or always through the shim).
+# Not part of pass/fail: it prints the figures behind a decision (links
+# into the agent's view of cli-tools rather than through the shim:
+# ARCHITECTURE.md).
 
 set -euo pipefail
 
@@ -43,6 +47,7 @@ T=$(mktemp -d /tmp/shim-startup.XXXXXX)
 DESK=$T/shared/docker-desktop
 cleanup() {
 	[[ -z ${listener-} ]] || kill "$listener" 2>/dev/null || true
+	umount "$T/view" 2>/dev/null || true
 	umount "$DESK/cli-tools" 2>/dev/null || true
 	umount "$T/shared" 2>/dev/null || true
 	rm -rf --one-file-system -- "$T"
@@ -82,9 +87,17 @@ cli_rows=()
 if [[ -n $cli && -x $cli && $cli != "$(readlink -f "$SHIM")" ]]; then
 	cp "$cli" "$DESK/cli-tools/usr/bin/docker-cli"
 	ln -s "$SHIM" "$T/bin/docker-cli"
+	ln -s "$T/view/usr/bin/docker-cli" "$T/bin/view-docker-cli"
 	cli_rows=(cli-direct "$DESK/cli-tools/usr/bin/docker-cli" "docker-cli --version" 0
-		cli-shim "$T/bin/docker-cli" "docker-cli --version" 0)
+		cli-shim "$T/bin/docker-cli" "docker-cli --version" 0
+		cli-view "$T/bin/view-docker-cli" "docker-cli --version" 0)
 fi
+# The agent's view: the checked cli-tools mount cloned read-only, links
+# into it (what the agent does with open_tree; a bind mount is the same).
+mkdir -p "$T/view"
+mount --bind "$DESK/cli-tools" "$T/view"
+mount -o remount,bind,ro "$T/view"
+ln -s "$T/view/usr/bin/docker" "$T/bin/view-docker"
 
 cat >"$T/timer.c" <<'EOF'
 /* timer N LABEL PATH "ARGV..." EXPECTED_STATUS [...]: interleaved runs. */
@@ -191,6 +204,7 @@ printf 'shim-startup: %s, %s CPUs\n' "$(uname -r)" "$(nproc)"
 	direct "$TOOL" docker 0 \
 	shim "$T/bin/docker" docker 0 \
 	shim-away "$T/bin/absent-tool" absent-tool 76 \
+	view "$T/bin/view-docker" docker 0 \
 	"${cli_rows[@]}" >"$T/rows"
 
 awk -F'\t' '
@@ -199,15 +213,20 @@ awk -F'\t' '
 		names["direct"] = "tool run directly"
 		names["shim"] = "tool run through the shim (exec)"
 		names["shim-away"] = "shim answering, tool away, agent down"
+		names["view"] = "tool run through a link into the view"
 		names["cli-direct"] = "docker --version directly"
 		names["cli-shim"] = "docker --version through the shim"
+		names["cli-view"] = "docker --version through the view"
 		printf "\n%-40s %10s %10s %10s %10s\n", "per run, microseconds", "median", "mean", "p90", "min"
 		for (i = 1; i <= NR; i++)
 			printf "%-40s %10.1f %10.1f %10.1f %10.1f\n", names[label[i]], med[i], mean[i], p90[i], min[i]
 		printf "\nadded by the shim: median %+.1f us, mean %+.1f us\n", med[2] - med[1], mean[2] - mean[1]
 		printf "ratio shim/direct: median %.2fx, mean %.2fx\n", med[2] / med[1], mean[2] / mean[1]
-		if (NR >= 5) {
+		printf "added by the view: median %+.1f us, mean %+.1f us (%.3fx)\n", med[4] - med[1], mean[4] - mean[1], med[4] / med[1]
+		if (NR >= 7) {
 			printf "docker --version, added by the shim: median %+.1f us (%.3fx), mean %+.1f us (%.3fx)\n", \
-			    med[5] - med[4], med[5] / med[4], mean[5] - mean[4], mean[5] / mean[4]
+			    med[6] - med[5], med[6] / med[5], mean[6] - mean[5], mean[6] / mean[5]
+			printf "docker --version, added by the view: median %+.1f us (%.3fx), mean %+.1f us (%.3fx)\n", \
+			    med[7] - med[5], med[7] / med[5], mean[7] - mean[5], mean[7] / mean[5]
 		}
 	}' "$T/rows"

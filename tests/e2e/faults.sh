@@ -18,6 +18,7 @@ cleanup() {
 	[ -z "$apid" ] || wait "$apid" 2>/dev/null
 	lab_down
 	umount -R "$T/flap" 2>/dev/null
+	umount -l "$T/view" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -29,7 +30,8 @@ start_agent() {
 	"$@" "$AGENT" run --desktop-dir "$dd" --socket-path "$T/docker.sock" \
 		--bin-dir "$T/bin" --plugin-dir "$T/plugins" --control-socket "$T/ctl.sock" \
 		--state-dir "$T/state" --pidfile "$T/agent.pid" --host-address none \
-		--links-on-stop remove --host-interval 3600 >"$T/agent.log" 2>&1 &
+		--links-on-stop remove --host-interval 3600 --cli-mount "$T/view" \
+		>"$T/agent.log" 2>&1 &
 	apid=$!
 	wait_until 60 test -S "$T/ctl.sock" && wait_until 60 test -S "$T/docker.sock"
 }
@@ -163,6 +165,7 @@ wait_until 10 test -e "$T/notify.bound"
 start_agent "$F" env NOTIFY_SOCKET="$T/notify.sock"
 wait_until 10 test -L "$T/bin/docker"
 f0=$(fds); r0=$(rss); w0=$(status_json | grep -o '"watches":[0-9]*')
+t0=$(status_json | jq -r .agent.tree_reconciles)
 for i in $(seq 100); do
 	case $((i % 3)) in
 	0) mv "$F" "$F.away"; mv "$F.away" "$F" ;;
@@ -171,9 +174,14 @@ for i in $(seq 100); do
 	esac
 done
 # The last change is a re-creation: the agent must end with the link back.
-if wait_until 10 sh -c "[ \"\$(readlink $T/bin/docker)\" = $F/cli-tools/usr/bin/docker ]"; then
+if wait_until 10 sh -c "[ \"\$(readlink $T/bin/docker)\" = $T/view/usr/bin/docker ]"; then
 	ok "tree flapped 100 times: the final state is right"; else
 	not_ok "tree flapped 100 times: the final state is right" "$(status_json)"; fi
+# An agent that ignored every change would end right too: it must have
+# looked again (rate-limited, so fewer times than the tree changed).
+t1=$(status_json | jq -r .agent.tree_reconciles)
+if [ "$t1" -gt "$t0" ]; then ok "tree flapped: the changes were followed ($t0 -> $t1 reconciles)"
+else not_ok "tree flapped: the changes were followed" "tree_reconciles $t0 -> $t1"; fi
 wait_until 10 sh -c "$AGENT status --control-socket $T/ctl.sock >/dev/null"
 f1=$(fds); r1=$(rss); w1=$(status_json | grep -o '"watches":[0-9]*')
 diag "flapping: fds $f0 -> $f1, RSS $r0 -> $r1 KiB, $w0 -> $w1"

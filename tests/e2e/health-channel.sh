@@ -43,7 +43,8 @@ cat >"$tmp/config.json" <<EOF
 {
   "desktop_dir": "$DESK",
   "socket": {"path": "$tmp/docker.sock"},
-  "links": {"bin_dir": "$tmp/bin", "plugin_dir": "$tmp/plugins"},
+  "links": {"bin_dir": "$tmp/bin", "plugin_dir": "$tmp/plugins",
+            "cli_mount": "$tmp/cli-tools"},
   "host": {"address": "unix:$HOST", "interval": 1},
   "control_socket": "$tmp/control.sock",
   "state_dir": "$tmp/state",

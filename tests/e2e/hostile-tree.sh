@@ -29,30 +29,21 @@ trap cleanup EXIT
 
 lab_hostile "$V" "$A"
 
-# (status exits 1 while unhealthy: its output is what counts)
-status() { dx "$V" $AG status --json 2>/dev/null || true; }
-field() { status | jq -r "$1"; }
-link_of() { dx "$V" readlink "$1" 2>/dev/null; }
-untrusted_like() { field '.desktop.untrusted // ""' | grep -q -- "$1"; }
-links_to() { [ "$(link_of "$1")" = "$2" ]; } # LINK TARGET
+status() { h_status; }
+field() { h_field "$1"; }
+link_of() { h_link_of "$1"; }
+untrusted_like() { h_untrusted_like "$1"; }
+links_to() { h_links_to "$1" "$2"; }
 has_conflict() { status | jq -r '.conflicts[].what' | grep -qF -- "$1"; }
-untrusted_none() { [ "$(field .desktop.untrusted)" = null ]; }
+untrusted_none() { h_untrusted_none; }
 ignored_at_least() { [ "$(field .agent.tree_events_ignored)" -ge "$1" ]; }
-# atk SCRIPT: run as the attacker.
-atk() { dxu "$A" sh -c "$1"; }
-# The planted program: leaves a mark if it ever runs.
-plant() { # PATH
-	atk "cat >'$1' <<'EOF'
-#!/bin/sh
-echo \"ran \$0 as \$(id -u)\" >>$W/pwned
-EOF
-chmod 755 '$1'"
-}
+atk() { h_atk "$1"; }
+plant() { h_plant "$1"; }
 
 out=$(dx "$V" $AG start 2>&1)
 like "the agent starts in the victim distro" "$out" "started \(pid [0-9]+\)"
 is "with Docker Desktop running, docker is linked to cli-tools" \
-	"$(link_of /usr/local/bin/docker)" "$BIN/docker"
+	"$(link_of /usr/local/bin/docker)" "$CLI_VIEW/usr/bin/docker"
 is "...and nothing is untrusted" "$(field .desktop.untrusted)" null
 
 # ---- the attacker cannot touch Docker Desktop's own tree ----------------
@@ -63,7 +54,7 @@ else ok "the attacker cannot rename docker-desktop (sticky $W)"; fi
 if atk "mv $BIN $DD/cli-tools/usr/bin.old || ln -s /tmp $DD/cli-tools/usr/evil" 2>/dev/null; then
 	not_ok "the attacker cannot swap a directory below cli-tools"
 else ok "the attacker cannot swap a directory below cli-tools"; fi
-is "...and docker is still linked to cli-tools" "$(link_of /usr/local/bin/docker)" "$BIN/docker"
+is "...and docker is still linked to cli-tools" "$(link_of /usr/local/bin/docker)" "$CLI_VIEW/usr/bin/docker"
 
 # ---- planted CLI tools and a plugin while the tree is absent -----------
 "$LAB" desktop-stop >/dev/null 2>&1
@@ -127,7 +118,7 @@ check "...and cause at most 2 reconciles" test $((r1 - r0)) -le 2
 
 storm_on "$W/storm-count"
 "$LAB" desktop-start >/dev/null 2>&1
-if wait_until 20 links_to /usr/local/bin/docker "$BIN/docker"; then
+if wait_until 20 links_to /usr/local/bin/docker "$CLI_VIEW/usr/bin/docker"; then
 	ok "the attacker's files removed, Docker Desktop started during a storm: docker links to cli-tools"
 else not_ok "the attacker's files removed, Docker Desktop started during a storm: docker links to cli-tools" "$(status)"; fi
 : >"$W/storm-stop"; wait "$storm"; storm=""; rm -f "$W/storm-stop"
@@ -145,10 +136,10 @@ else not_ok "a tool the distro has in /usr/bin is a conflict, with its fix" "$(s
 is "...it is not linked into /usr/local/bin" \
 	"$(dx "$V" sh -c 'ls /usr/local/bin/docker-credential-desktop.exe 2>/dev/null | wc -l')" 0
 is "...the distro's own runs" "$(dxu "$V" docker-credential-desktop.exe)" distro
-is "...and docker itself is still linked" "$(link_of /usr/local/bin/docker)" "$BIN/docker"
+is "...and docker itself is still linked" "$(link_of /usr/local/bin/docker)" "$CLI_VIEW/usr/bin/docker"
 dx "$V" rm -f /usr/bin/docker-credential-desktop.exe
 dx "$V" kill -HUP "$(dx "$V" cat /run/wsl-docker-agent.pid)"
-if wait_until 10 links_to /usr/local/bin/docker-credential-desktop.exe "$BIN/docker-credential-desktop.exe"; then
+if wait_until 10 links_to /usr/local/bin/docker-credential-desktop.exe "$CLI_VIEW/usr/bin/docker-credential-desktop.exe"; then
 	ok "...removed from the distro, Docker Desktop's links again"
 else not_ok "...removed from the distro, Docker Desktop's links again" "$(status | jq .links)"; fi
 like "status: healthy at the end" "$(status)" '"healthy":[[:space:]]*true'

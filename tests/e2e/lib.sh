@@ -18,6 +18,9 @@ desktop) ENGINE_VERSION_RE='26\.' ENGINE_LOG=$LAB_DIR/engine-desktop/dockerd.log
 *) ENGINE_VERSION_RE='20\.' ENGINE_LOG=$LAB_DIR/engine/dockerd.log ;;
 esac
 ENGINE_SOCK=/mnt/wsl/docker-desktop/shared-sockets/guest-services/docker.proxy.sock
+# Where the agent mounts its own view of the checked cli-tools, which the
+# links point into (links.cli_mount's default).
+CLI_VIEW=/run/wsl-docker-agent/cli-tools
 T_N=0
 T_FAILED=0
 
@@ -77,6 +80,19 @@ wait_until() {
 		[ $SECONDS -lt "$end" ] || return 1
 		sleep 0.05
 	done
+}
+
+# tar_digest: a tar archive on stdin -> one sha256 of its members' names,
+# types, modes, sizes and contents, in order (not their times).
+tar_digest() {
+	python3 -c 'import hashlib, sys, tarfile
+h = hashlib.sha256()
+with tarfile.open(fileobj=sys.stdin.buffer, mode="r|") as t:
+    for m in t:
+        h.update(("%s %s %o %d\n" % (m.name, m.type, m.mode, m.size)).encode())
+        if m.isfile():
+            h.update(t.extractfile(m).read())
+print(h.hexdigest())'
 }
 
 # ms since epoch, for reaction-time figures.
@@ -156,6 +172,27 @@ agent_up() { # distro
 
 # The sha256 of a path, as the agent names its exposure.
 hash_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+
+# For the suites where an attacker distro A's ordinary user attacks the
+# agent of a victim distro V (both set by the suite; W is /mnt/wsl):
+# status, one field of it, a link's target, and the attacker's shell.
+# (status exits 1 while unhealthy: its output is what counts.)
+h_status() { dx "$V" wsl-docker-agent status --json 2>/dev/null || true; }
+h_field() { h_status | jq -r "$1"; }
+h_link_of() { dx "$V" readlink "$1" 2>/dev/null; }
+h_links_to() { [ "$(h_link_of "$1")" = "$2" ]; } # LINK TARGET
+h_untrusted_like() { h_field '.desktop.untrusted // ""' | grep -q -- "$1"; }
+h_untrusted_none() { [ "$(h_field .desktop.untrusted)" = null ]; }
+h_atk() { dxu "$A" sh -c "$1"; }
+# h_plant PATH: the attacker's program there, which leaves a line in
+# $W/pwned if it ever runs.
+h_plant() {
+	h_atk "cat >'$1' <<'EOF'
+#!/bin/sh
+echo \"ran \$0 as \$(id -u)\" >>$W/pwned
+EOF
+chmod 755 '$1'"
+}
 
 # lab_hostile VICTIM ATTACKER: the lab, VICTIM with this build installed,
 # and ATTACKER, a distro whose ordinary user dev (uid 1000) is in no

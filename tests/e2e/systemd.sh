@@ -204,7 +204,7 @@ like "systemctl status shows the agent's STATUS line" "$out" \
 	"Status: \"docker ready: engine $ENGINE_VERSION_RE"'[0-9.a-z+]+ at /run/docker.sock \(proxy\), [0-9]+ links"'
 like "systemctl status: Type=notify reached active (running)" "$out" "Active: active \(running\)"
 is "/run/docker.sock is root:docker 0660" "$(X stat -c '%U:%G %a %F' /run/docker.sock)" "root:docker 660 socket"
-is "docker is linked from Docker Desktop's cli-tools" "$(X readlink /usr/local/bin/docker)" "$CLI/usr/bin/docker"
+is "docker is linked from Docker Desktop's cli-tools" "$(X readlink /usr/local/bin/docker)" "$CLI_VIEW/usr/bin/docker"
 like "docker version as user dev (group docker)" \
 	"$(XU docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
 check "wsl-docker-agent status as user dev exits 0" XU $AGENT status
@@ -312,7 +312,7 @@ is "...which is active again" "$(X systemctl is-active $AGENT.service)" active
 [ "$(X systemctl is-active $AGENT.service)" = active ] ||
 	diag "$(X journalctl -u $AGENT.service -u $AGENT.socket -n 25 -o short-precise --no-pager)"
 wait_until 20 ready_status
-is "...and has linked docker from cli-tools again" "$(X readlink /usr/local/bin/docker)" "$CLI/usr/bin/docker"
+is "...and has linked docker from cli-tools again" "$(X readlink /usr/local/bin/docker)" "$CLI_VIEW/usr/bin/docker"
 
 # ---- remove --------------------------------------------------------------
 X mkdir -p /opt/mine

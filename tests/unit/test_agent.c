@@ -89,8 +89,7 @@ Test(agent, disable_writes_the_state_file_and_reconciles)
 	desktop_with_cli();
 	agent_reconcile(&t.a, "test");
 	char want[512];
-	snprintf(want, sizeof want, "%s/cli-tools/usr/bin/docker",
-	    t.a.cfg.desktop_dir);
+	snprintf(want, sizeof want, "%s/usr/bin/docker", t.a.cfg.cli_mount);
 	cr_assert(eq(str, (char *)docker_link(), want), "linked while on");
 
 	cr_assert(eq(int, agent_set_disabled(&t.a, true, err, sizeof err), 0),

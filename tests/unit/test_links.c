@@ -23,6 +23,8 @@
 
 static char root[PATH_MAX];
 static char desktop[PATH_MAX];
+/* Where planned links point for cli-tools: here the tree's own. */
+static char cli_base[PATH_MAX + 16];
 static struct config cfg;
 
 static void
@@ -44,6 +46,7 @@ setup(void)
 {
 	make_temp_dir(root, sizeof root, "links");
 	snprintf(desktop, sizeof desktop, "%s/dd", root);
+	snprintf(cli_base, sizeof cli_base, "%s/cli-tools", desktop);
 	trusted_tree_up(root, desktop);
 	/* The distro's own commands, as far as the tests go: none. */
 	static const char *const no_system_dirs[] = { NULL };
@@ -71,6 +74,8 @@ setup(void)
 	cr_assert_eq(config_set(&cfg, "links.plugin_dir", v, err, sizeof err), 0, "%s", err);
 	snprintf(v, sizeof v, "%s/shim", root);
 	cr_assert_eq(config_set(&cfg, "links.shim", v, err, sizeof err), 0, "%s", err);
+	snprintf(v, sizeof v, "%s/run/cli-tools", root);
+	cr_assert_eq(config_set(&cfg, "links.cli_mount", v, err, sizeof err), 0, "%s", err);
 }
 
 static void
@@ -110,7 +115,7 @@ Test(links, plans_every_valid_tool_and_plugin)
 	struct link_plan *plan;
 	size_t n, nref;
 	struct link_entry refused[16];
-	cr_assert_eq(links_plan(&cfg, true, false, &m, &plan, &n, refused, &nref, 16), 0);
+	cr_assert_eq(links_plan(&cfg, true, false, &m, cli_base, &plan, &n, refused, &nref, 16), 0);
 
 	const struct link_plan *d = plan_find(plan, n, "docker");
 	cr_assert_not_null(d);
@@ -156,7 +161,7 @@ Test(links, cli_away_points_docker_and_our_bin_links_at_the_shim)
 	struct link_plan *plan;
 	size_t n, nref;
 	struct link_entry refused[4];
-	cr_assert_eq(links_plan(&cfg, false, false, &m, &plan, &n, refused, &nref, 4), 0);
+	cr_assert_eq(links_plan(&cfg, false, false, &m, cli_base, &plan, &n, refused, &nref, 4), 0);
 	cr_assert_eq(n, 2, "docker (always) and the credential helper we linked");
 	const struct link_plan *d = plan_find(plan, n, "docker");
 	cr_assert_not_null(d);
@@ -176,12 +181,12 @@ Test(links, cli_away_without_a_usable_shim_plans_nothing)
 	struct link_plan *plan;
 	size_t n, nref;
 	struct link_entry refused[4];
-	cr_assert_eq(links_plan(&cfg, false, false, &m, &plan, &n, refused, &nref, 4), 0);
+	cr_assert_eq(links_plan(&cfg, false, false, &m, cli_base, &plan, &n, refused, &nref, 4), 0);
 	cr_assert_eq(n, 0);
 
 	cr_assert_eq(config_set(&cfg, "links.on_stop", "shim", err, sizeof err), 0);
 	cr_assert_eq(config_set(&cfg, "links.shim", "/nonexistent/shim", err, sizeof err), 0);
-	cr_assert_eq(links_plan(&cfg, false, false, &m, &plan, &n, refused, &nref, 4), 0);
+	cr_assert_eq(links_plan(&cfg, false, false, &m, cli_base, &plan, &n, refused, &nref, 4), 0);
 	cr_assert_eq(n, 0, "a missing shim must not be linked to: it would dangle");
 	links_plan_free(plan, n);
 }
@@ -192,7 +197,7 @@ Test(links, disabled_plans_nothing_even_with_the_cli_present)
 	struct link_plan *plan;
 	size_t n, nref;
 	struct link_entry refused[4];
-	cr_assert_eq(links_plan(&cfg, true, true, &m, &plan, &n, refused, &nref, 4), 0);
+	cr_assert_eq(links_plan(&cfg, true, true, &m, cli_base, &plan, &n, refused, &nref, 4), 0);
 	cr_assert_eq(n, 0);
 	cr_assert_eq(nref, 0);
 	links_plan_free(plan, n);
@@ -224,7 +229,7 @@ Test(links, a_directory_replaced_by_a_symlink_is_refused)
 	struct link_plan *plan;
 	size_t n, nref;
 	struct link_entry refused[64];
-	cr_assert_eq(links_plan(&cfg, true, false, &m, &plan, &n, refused, &nref, 64), 0);
+	cr_assert_eq(links_plan(&cfg, true, false, &m, cli_base, &plan, &n, refused, &nref, 64), 0);
 	for (size_t i = 0; i < n; i++)
 		cr_assert(strstr(plan[i].path, "/plugins/") != NULL,
 		    "%s planned from a tree that leads outside", plan[i].path);
@@ -243,7 +248,7 @@ Test(links, odd_names_are_refused)
 	struct link_plan *plan;
 	size_t n, nref;
 	struct link_entry refused[16];
-	cr_assert_eq(links_plan(&cfg, true, false, &m, &plan, &n, refused, &nref, 16), 0);
+	cr_assert_eq(links_plan(&cfg, true, false, &m, cli_base, &plan, &n, refused, &nref, 16), 0);
 	cr_assert_null(plan_find(plan, n, "bad\nname"));
 	cr_assert(refused_has(refused, nref, "bad\nname", "control characters"));
 	links_plan_free(plan, n);
@@ -294,7 +299,7 @@ Test(links, status_json_reports_each_link_and_its_problems)
 	cr_assert_not_null(e);
 	cr_assert_str_eq(json_str(e, "state"), "ok");
 	char want[PATH_MAX * 2];
-	snprintf(want, sizeof want, "%s/cli-tools/usr/bin/docker", desktop);
+	snprintf(want, sizeof want, "%s/run/cli-tools/usr/bin/docker", root);
 	cr_assert_str_eq(json_str(e, "target"), want);
 	e = json_find(arr, "path", "/bin/docker-credential-desktop.exe");
 	cr_assert_not_null(e);
@@ -365,7 +370,7 @@ Test(links, a_tool_the_distro_has_is_a_conflict_not_a_link)
 	struct link_plan *plan;
 	size_t n, nref;
 	struct link_entry refused[16];
-	cr_assert_eq(links_plan(&cfg, true, false, &m, &plan, &n, refused, &nref, 16), 0);
+	cr_assert_eq(links_plan(&cfg, true, false, &m, cli_base, &plan, &n, refused, &nref, 16), 0);
 	cr_assert_null(plan_find(plan, n, "docker-alias"), "never shadowed");
 	cr_assert_not_null(plan_find(plan, n, "docker"), "docker itself is linked");
 	bool found = false;
@@ -387,7 +392,7 @@ Test(links, a_tree_an_ordinary_user_made_plans_nothing)
 	struct link_plan *plan;
 	size_t n, nref;
 	struct link_entry refused[16];
-	cr_assert_eq(links_plan(&cfg, true, false, &m, &plan, &n, refused, &nref, 16), 0);
+	cr_assert_eq(links_plan(&cfg, true, false, &m, cli_base, &plan, &n, refused, &nref, 16), 0);
 	cr_assert_eq(n, 0, "nothing from a user's tree");
 	cr_assert(refused_has(refused, nref, "dd", "owned by uid 1000, not root"));
 	links_plan_free(plan, n);
@@ -432,7 +437,7 @@ Test(links, an_unmounted_cli_tools_of_roots_is_away_not_untrusted)
 	struct link_plan *plan;
 	size_t n, nref;
 	struct link_entry refused[16];
-	cr_assert_eq(links_plan(&cfg, true, false, &m, &plan, &n, refused, &nref, 16), 0);
+	cr_assert_eq(links_plan(&cfg, true, false, &m, cli_base, &plan, &n, refused, &nref, 16), 0);
 	cr_assert_eq(n, 0);
 	cr_assert_eq(nref, 0, "away, not refused");
 	links_plan_free(plan, n);
@@ -440,4 +445,108 @@ Test(links, an_unmounted_cli_tools_of_roots_is_away_not_untrusted)
 	cr_assert_eq(chown(cli, 1000, 0), 0);
 	cr_assert_eq(links_open_cli_dir(desktop, "cli-tools/usr/bin", 0, &f), -1);
 	cr_assert_not(links_cli_absent(&f));
+}
+
+/* ---- the links run what was checked (issue 19, finding 11) ---- */
+
+static void
+read_through(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
+	ssize_t n = read(fd, buf, len - 1);
+	cr_assert_geq(n, 0);
+	buf[n] = '\0';
+	close(fd);
+}
+
+static uint64_t
+mount_id_of(const char *path)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	uint64_t id = 0;
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(trust_mnt_id(fd, &id), 0);
+	close(fd);
+	return id;
+}
+
+Test(links, links_point_into_a_private_view_of_the_checked_cli_tools)
+{
+	static struct agent a;
+	char mpath[PATH_MAX * 2], err[256] = "", docker[PATH_MAX * 2];
+	char view[PATH_MAX * 2], cli[PATH_MAX * 2], got[256];
+	snprintf(mpath, sizeof mpath, "%s/manifest.json", root);
+	cr_assert_eq(manifest_load(&a.manifest, mpath, err, sizeof err), 0, "%s", err);
+	a.cfg = cfg;
+	snprintf(docker, sizeof docker, "%s/bin/docker", root);
+	snprintf(view, sizeof view, "%s/run/cli-tools", root);
+	snprintf(cli, sizeof cli, "%s/cli-tools", desktop);
+	struct links *l = links_new(&a);
+	links_reconcile(l, true, false);
+
+	char want[PATH_MAX * 3];
+	snprintf(want, sizeof want, "%s/usr/bin/docker", view);
+	char target[PATH_MAX];
+	ssize_t n = readlink(docker, target, sizeof target - 1);
+	cr_assert_gt(n, 0);
+	target[n] = '\0';
+	cr_assert_str_eq(target, want, "docker points into the view, not into "
+	    "the shared tree");
+	struct stat vs, cs;
+	cr_assert_eq(stat(view, &vs), 0);
+	cr_assert_eq(stat(cli, &cs), 0);
+	cr_assert(vs.st_dev == cs.st_dev && vs.st_ino == cs.st_ino,
+	    "the view is the checked cli-tools mount");
+	cr_assert_neq(mount_id_of(view), mount_id_of(cli), "a mount of its own");
+	cr_assert_eq(access(want, W_OK), -1, "read-only");
+	cr_assert_eq(errno, EROFS);
+	cr_assert_not_null(manifest_find(&a.manifest, "mount", view));
+
+	/*
+	 * Docker Desktop stops and someone re-creates its tree before the
+	 * next reconcile: the links still run what was checked.
+	 */
+	cr_assert_eq(umount2(cli, MNT_DETACH), 0);
+	put_file("dd/cli-tools/usr/bin/docker", 0755, "planted");
+	read_through(docker, got, sizeof got);
+	cr_assert_str_eq(got, "#!/bin/sh\n", "docker runs the checked file");
+
+	/*
+	 * A restart of the agent takes the view back as it is, or replaces
+	 * it when cli-tools is another mount now.  A descriptor held in the
+	 * old view keeps its mount (and mount ID) alive, so IDs compare.
+	 */
+	int held = open(view, O_PATH | O_CLOEXEC);
+	uint64_t old_id;
+	cr_assert_eq(trust_mnt_id(held, &old_id), 0);
+	links_free(l);
+	cr_assert_eq(mount(cli, cli, NULL, MS_BIND, NULL), 0);	/* cli-tools back */
+	put_file("dd/cli-tools/usr/bin/docker", 0755, "#!/bin/sh\n");
+	l = links_new(&a);
+	links_reconcile(l, true, false);
+	cr_assert_neq(mount_id_of(view), old_id, "another cli-tools: a new view");
+	cr_assert_eq(stat(view, &vs), 0);
+	cr_assert_eq(stat(cli, &cs), 0);
+	cr_assert(vs.st_dev == cs.st_dev && vs.st_ino == cs.st_ino);
+	close(held);
+	held = open(view, O_PATH | O_CLOEXEC);
+	cr_assert_eq(trust_mnt_id(held, &old_id), 0);
+	links_free(l);
+	l = links_new(&a);
+	links_reconcile(l, true, false);
+	cr_assert_eq(mount_id_of(view), old_id, "the same cli-tools: the view is kept");
+	close(held);
+
+	/* The CLI away: docker to the shim first, then the view goes. */
+	links_reconcile(l, false, false);
+	n = readlink(docker, target, sizeof target - 1);
+	cr_assert_gt(n, 0);
+	target[n] = '\0';
+	cr_assert_str_eq(target, cfg.shim_path);
+	cr_assert_eq(mount_id_of(view), mount_id_of(root), "unmounted");
+	cr_assert_null(manifest_find(&a.manifest, "mount", view));
+	links_free(l);
+	manifest_free(&a.manifest);
+	memset(&a.cfg, 0, sizeof a.cfg);	/* the fixture's, freed there */
 }

@@ -701,3 +701,143 @@ Test(escape, bounded_output)
 	cr_assert(eq(str, tiny, "ab"));
 	cr_assert(eq(sz, trust_escape("abc", tiny, 0), 0));
 }
+
+/* ------------------------------------------------------------------ */
+/* Mounts an ordinary user can make (issue 19, finding 1) */
+
+Test(trust, mount_kinds_any_user_can_make_are_refused)
+{
+	long uid;
+	cr_assert(trust_mount_kind_ok("tmpfs", "rw,mode=1777", &uid));
+	cr_assert(eq(long, uid, -1));
+	cr_assert(trust_mount_kind_ok("iso9660", "ro,nojoliet,check=s,map=n,"
+	    "blocksize=2048,iocharset=iso8859-1", &uid));	/* Docker Desktop's cli-tools */
+	cr_assert(trust_mount_kind_ok("ext4", "rw,relatime", &uid));
+	cr_assert(not(trust_mount_kind_ok("fuse", "rw,user_id=65534,"
+	    "group_id=65534,allow_other", &uid)));
+	cr_assert(eq(long, uid, 65534));
+	cr_assert(not(trust_mount_kind_ok("fuse.sshfs", "rw", &uid)));
+	cr_assert(not(trust_mount_kind_ok("fuseblk", "rw,default_permissions",
+	    &uid)));
+	/* Whatever the type, a mount fusermount made carries user_id=. */
+	cr_assert(not(trust_mount_kind_ok("ntfs3", "rw,user_id=1000", &uid)));
+	cr_assert(eq(long, uid, 1000));
+	cr_assert(not(trust_mount_kind_ok("tmpfs", "rw,user_id=x", &uid)));
+	cr_assert(eq(long, uid, -1));
+	cr_assert(trust_mount_kind_ok("tmpfs", "rw,xuser_id=1", &uid));
+}
+
+Test(trust, the_mount_table_names_a_mount_by_its_id)
+{
+	const char *mi = at("mountinfo");
+	FILE *fp = fopen(mi, "we");
+	cr_assert_not_null(fp);
+	fputs("431 74 7:0 / /mnt/wsl/docker-desktop/cli-tools ro,relatime "
+	    "shared:167 - iso9660 /dev/loop0 ro,nojoliet,check=s,map=n\n"
+	    "74 1 0:40 / /mnt/wsl rw,relatime shared:1 - tmpfs none rw\n"
+	    "4321 74 0:99 / /mnt/wsl/docker-desktop rw,nosuid,nodev,relatime "
+	    "shared:2 - fuse /dev/fuse rw,user_id=65534,group_id=65534,"
+	    "allow_other\n", fp);
+	fclose(fp);
+	struct trust_mount_kind k;
+	cr_assert(eq(int, trust_mount_kind(mi, 431, &k), 0));
+	cr_assert(eq(str, k.fstype, "iso9660"));
+	cr_assert(k.trusted);
+	cr_assert(eq(int, trust_mount_kind(mi, 4321, &k), 0));
+	cr_assert(eq(str, k.fstype, "fuse"));
+	cr_assert(not(k.trusted));
+	cr_assert(eq(long, k.user_id, 65534));
+	cr_assert(eq(int, trust_mount_kind(mi, 43, &k), -1));
+	cr_assert(eq(int, errno, ENOENT));
+}
+
+/*
+ * A FUSE mount whose server never answers, made as fusermount makes an
+ * ordinary user's (user_id=, allow_other, nosuid, nodev).  Nothing ever
+ * reads the /dev/fuse descriptor, so the kernel never even gets its INIT
+ * answered: any call that reaches the file system (stat, lookup below it,
+ * statfs) blocks for good.  Returns the descriptor; closing it aborts the
+ * connection.
+ */
+static int
+mount_silent_fuse(const char *path)
+{
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	cr_assert(ge(int, fd, 0), "/dev/fuse: %s", strerror(errno));
+	char opts[128];
+	snprintf(opts, sizeof opts, "fd=%d,rootmode=40755,user_id=%d,"
+	    "group_id=%d,allow_other", fd, USER_UID, USER_UID);
+	cr_assert(eq(int, mount("/dev/fuse", path, "fuse",
+	    MS_NOSUID | MS_NODEV, opts), 0), "mount fuse on %s: %s", path,
+	    strerror(errno));
+	return fd;
+}
+
+/* The attack of issue 19: docker-desktop made by a user, FUSE on it. */
+Test(trust, a_fuse_mount_is_never_believed_nor_entered, .timeout = 20)
+{
+	char *dd = strdup(at("docker-desktop"));
+	cr_assert(eq(int, umount2(at("docker-desktop/cli-tools"), MNT_DETACH), 0));
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dd);
+	cr_assert(eq(int, system(cmd), 0));
+	put_dir("docker-desktop", 0755, USER_UID);
+	int fuse = mount_silent_fuse(dd);
+
+	/* Each walk stops at the mount, from its ID and the table alone. */
+	int fd = trust_open_dir(root, BIN, 0, &f);
+	assert_refused(fd, TRUST_FOREIGN_MOUNT, "docker-desktop");
+	cr_assert(eq(str, f.fstype, "fuse"));
+	cr_assert(eq(long, f.mount_user, USER_UID));
+	fd = trust_open_entry(root, SOCK, S_IFSOCK, &f);
+	assert_refused(fd, TRUST_FOREIGN_MOUNT, "docker-desktop");
+	fd = trust_open_dir(root, "docker-desktop", TRUST_READ, &f);
+	assert_refused(fd, TRUST_FOREIGN_MOUNT, "docker-desktop");
+
+	char line[TRUST_ESCAPE_SIZE(PATH_MAX) + 512];
+	trust_failure_format(&f, line, sizeof line);
+	cr_assert(not(eq(ptr, strstr(line, "is a fuse mount made by uid 1000"),
+	    NULL)), "%s", line);
+	cr_assert(not(eq(ptr, strstr(line, "sudo umount -l"), NULL)), "%s", line);
+
+	/* cli-tools a FUSE mount below a tree root made: refused the same. */
+	umount2(dd, MNT_DETACH);
+	close(fuse);
+	cr_assert(eq(int, chown(dd, 0, 0), 0));
+	put_dir("docker-desktop/cli-tools", 0755, 0);
+	fuse = mount_silent_fuse(at("docker-desktop/cli-tools"));
+	fd = trust_open_dir(root, BIN, 0, &f);
+	assert_refused(fd, TRUST_FOREIGN_MOUNT, "docker-desktop/cli-tools");
+	fd = trust_open_dir(root, "docker-desktop/cli-tools", TRUST_MOUNT_POINT,
+	    &f);
+	assert_refused(fd, TRUST_FOREIGN_MOUNT, "docker-desktop/cli-tools");
+	umount2(at("docker-desktop/cli-tools"), MNT_DETACH);
+	close(fuse);
+	free(dd);
+}
+
+/* The shared root itself must be the shared tmpfs, not a FUSE mount. */
+Test(trust, the_shared_root_must_be_a_tmpfs, .timeout = 20)
+{
+	char *sub = strdup(at("fake-root"));
+	put_dir("fake-root", 0755, 0);
+	int fuse = mount_silent_fuse(sub);
+	int fd = trust_open_root(sub, &f);
+	cr_assert(eq(int, fd, -1));
+	cr_assert(eq(int, (int)f.reason, (int)TRUST_FOREIGN_MOUNT));
+	umount2(sub, MNT_DETACH);
+	close(fuse);
+
+	/* A root's own mount of another kind: named, with the fix. */
+	put_dir("fake-root/x", 0755, 0);
+	cr_assert(eq(int, mount(at("fake-root/x"), sub, NULL, MS_BIND, NULL), 0));
+	cr_assert(eq(int, mount("proc", sub, "proc", 0, NULL), 0));
+	fd = trust_open_root(sub, &f);
+	cr_assert(eq(int, fd, -1));
+	cr_assert(eq(int, (int)f.reason, (int)TRUST_FOREIGN_MOUNT));
+	char line[TRUST_ESCAPE_SIZE(PATH_MAX) + 512];
+	trust_failure_format(&f, line, sizeof line);
+	cr_assert(not(eq(ptr, strstr(line, "is a proc mount, not the shared "
+	    "tmpfs"), NULL)), "%s", line);
+	free(sub);
+}

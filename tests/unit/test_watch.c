@@ -25,6 +25,7 @@
 #include "testlib.h"
 
 #define WAIT_MS		5000
+#define WATCH_MAX_TEST	256
 #define SOCKET_DIR	"shared-sockets/guest-services"
 #define DOCKER		"cli-tools/usr/bin/docker"
 #define ENGINE		SOCKET_DIR "/docker.proxy.sock"
@@ -71,6 +72,11 @@ setup(void)
 	snprintf(wx.desktop, sizeof wx.desktop, "%s/wsl/docker-desktop",
 	    tmp_root);
 	cr_assert(eq(int, util_mkdir_parent(wx.desktop, 0755), 0));
+	/* The shared root is a tmpfs, as the trust walk requires. */
+	char wsl[PATH_MAX + 8];
+	snprintf(wsl, sizeof wsl, "%s/wsl", tmp_root);
+	cr_assert(eq(int, mount("wsl", wsl, "tmpfs", 0, "mode=1777"), 0),
+	    "tmpfs on %s: %s", wsl, strerror(errno));
 	wx.base = event_base_new();
 	wx.engine_fd = -1;
 	wx.w = watch_new(wx.base, wx.desktop, changed, NULL);
@@ -87,33 +93,22 @@ teardown(void)
 	event_base_free(wx.base);
 	if (wx.engine_fd >= 0)
 		close(wx.engine_fd);
+	char wsl[PATH_MAX + 8];
+	snprintf(wsl, sizeof wsl, "%s/wsl", tmp_root);
+	(void)umount2(wsl, MNT_DETACH);
 	tmp_root_teardown();
 }
 
 TestSuite(watch, .init = setup, .fini = teardown, .timeout = 30);
 
+static int watched_inodes(unsigned long *ino, int max);
+
 /* inotify watches this process holds, as the kernel counts them. */
 static int
 kernel_watches(void)
 {
-	DIR *d = opendir("/proc/self/fdinfo");
-	cr_assert(not(eq(ptr, d, NULL)));
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		char path[64], line[512];
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "/proc/self/fdinfo/%s", e->d_name);
-		FILE *f = fopen(path, "re");
-		if (f == NULL)
-			continue;	/* the directory's own descriptor */
-		while (fgets(line, sizeof line, f) != NULL)
-			n += strncmp(line, "inotify wd:", 11) == 0;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
+	unsigned long ino[WATCH_MAX_TEST];
+	return watched_inodes(ino, WATCH_MAX_TEST);
 }
 
 static bool
@@ -428,4 +423,67 @@ Test(watch, a_stream_of_changes_is_rate_limited)
 	    wx.calls);
 	cr_assert(gt(int, changes, 4 * wx.calls), "%d changes, %d tells",
 	    changes, wx.calls);
+}
+
+/* The inodes this process's inotify watches are on (fdinfo's "ino:"). */
+static int
+watched_inodes(unsigned long *ino, int max)
+{
+	DIR *d = opendir("/proc/self/fdinfo");
+	cr_assert(not(eq(ptr, d, NULL)));
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char path[64], line[512];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/self/fdinfo/%s", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (f == NULL)
+			continue;
+		while (fgets(line, sizeof line, f) != NULL) {
+			const char *p = strstr(line, " ino:");
+			if (strncmp(line, "inotify wd:", 11) != 0)
+				continue;
+			if (n < max)
+				ino[n] = p != NULL ? strtoul(p + 5, NULL, 16) : 0;
+			n++;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+static bool
+called_since(void *arg)
+{
+	return wx.calls > *(int *)arg;
+}
+
+/*
+ * A docker-desktop planted as a symlink to a directory of the distro's
+ * (issue 19, finding 10): nothing is watched through it, so traffic there
+ * wakes nobody; the root stays watched for the tree to come.
+ */
+Test(watch, a_symlinked_tree_is_never_followed)
+{
+	char outside[PATH_MAX + 16], wsl[PATH_MAX + 8];
+	snprintf(outside, sizeof outside, "%s/tmp", tmp_root);
+	snprintf(wsl, sizeof wsl, "%s/wsl", tmp_root);
+	cr_assert(eq(int, mkdir(outside, 0755), 0));
+	int before = wx.calls;
+	cr_assert(eq(int, symlink(outside, wx.desktop), 0));
+	cr_assert(run_until(wx.base, called_since, &before, WAIT_MS),
+	    "the tree's name appearing in the root is told");
+	struct stat root_st, out_st;
+	cr_assert(eq(int, stat(wsl, &root_st), 0));
+	cr_assert(eq(int, stat(outside, &out_st), 0));
+	unsigned long ino[WATCH_MAX_TEST];
+	int n = watched_inodes(ino, WATCH_MAX_TEST);
+	cr_assert(eq(int, n, 1), "only the shared root is watched, not %d", n);
+	cr_assert(eq(ulong, ino[0], (unsigned long)root_st.st_ino),
+	    "the watch is on the shared root (ino %lu), not on what the "
+	    "symlink names (ino %lu): %lu", (unsigned long)root_st.st_ino,
+	    (unsigned long)out_st.st_ino, ino[0]);
 }

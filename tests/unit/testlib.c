@@ -227,6 +227,7 @@ test_agent_setup(struct test_agent *t, const char *name)
 	test_agent_set(t, "socket.path", test_agent_path(t, "docker.sock"));
 	test_agent_set(t, "links.bin_dir", test_agent_path(t, "bin"));
 	test_agent_set(t, "links.plugin_dir", test_agent_path(t, "plugins"));
+	test_agent_set(t, "links.cli_mount", test_agent_path(t, "run/cli-tools"));
 	test_agent_set(t, "state_dir", test_agent_path(t, "state"));
 	test_agent_set(t, "control_socket", test_agent_path(t, "control.sock"));
 	test_agent_set(t, "distro", "unit");
