@@ -194,7 +194,7 @@ Test(config, every_row_has_flag_help_and_is_found)
 			cr_assert(ne(str, (char *)o->flag, (char *)k->flag));
 		}
 	}
-	cr_assert(eq(sz, rows, (size_t)23));
+	cr_assert(eq(sz, rows, (size_t)24));
 	cr_assert(eq(ptr, (void *)config_key_by_name("socket"), NULL));
 	cr_assert(eq(ptr, (void *)config_key_by_flag("--socket-path"),
 	    (void *)config_key_by_name("socket.path")));
