@@ -4,7 +4,8 @@
  * not work: its findings, the pure decisions behind some of them (WSL 1,
  * a shell file setting a variable, a Windows program, interop, the docker
  * group), and the report, for a person (one line a finding, with its fix)
- * or as JSON for scripts and the host.  doctor-look.c does the looking.
+ * or as JSON for scripts and the host.  doctor-look.c and
+ * doctor-client.c do the looking.
  *
  * doctor runs as whoever typed it, with that user's rights: it reads what
  * that user may read, and the agent's part comes through the control
@@ -155,14 +156,14 @@ const char *const doctor_ids[] = {
 	"agent-not-answering",
 	"agent-problem",		/* each problem `status' reports */
 	"local-engine",			/* something else serves socket.path */
+	"docker-group",			/* not in socket.group */
+	"docker-group-session",		/* in it, but not in this session */
 	"docker-not-found",		/* no docker in PATH */
 	"docker-config-unreadable",
 	"docker-config-invalid",	/* config.json or a context's meta.json */
 	"docker-host",			/* DOCKER_HOST points elsewhere */
 	"docker-context",		/* the context in effect points elsewhere */
 	"default-host",			/* socket.path is not docker's default */
-	"docker-group",			/* not in socket.group */
-	"docker-group-session",		/* in it, but not in this session */
 	"credential-helper",		/* a helper that cannot be run */
 	"credential-helper-interop",	/* a Windows helper, no interop */
 	"cli-plugin-shadow",

@@ -5,7 +5,8 @@
  * with its fix.  doctor-config.c reads the docker client's files (pure:
  * text in, facts out, so unit tests and a fuzzer drive it); doctor.c
  * holds the findings, their decisions and their printing; doctor-look.c
- * looks at the system as the calling user, with that user's rights only.
+ * looks at the kernel, the agent and the group, doctor-client.c at the
+ * docker client's side, both as the calling user with that user's rights.
  */
 #ifndef WDA_DOCTOR_H
 #define WDA_DOCTOR_H
@@ -163,12 +164,29 @@ struct json_object;
 /*
  * Everything doctor looks at, added to the report: the kernel, the agent
  * (status, or why it does not answer; cfg_error: why its configuration
- * could not be read, or NULL), the docker command, where clients point,
- * the docker group, the user's docker configuration, credential helpers,
- * CLI plugins, a local engine on socket.path.
+ * could not be read, or NULL), a local engine on socket.path, the docker
+ * group, then the client's side (doctor_look_client).
  */
 void	doctor_look(struct doctor_report *, const struct config *,
 	    const char *cfg_error);
+/* doctor-client.c: the docker client's side, as the calling user */
+
+/* What the client's looks need to know of the user and the agent. */
+struct doctor_client {
+	const char	*home;		/* $HOME, or the passwd entry's */
+	const char	*config_dir;	/* $DOCKER_CONFIG, or HOME/.docker */
+	const char	*config_path;	/* config_dir/config.json */
+	const char	*socket_path;	/* the agent's socket.path */
+	const char	*bin_dir;	/* links.bin_dir */
+	const char	*plugin_dir;	/* links.plugin_dir */
+	const char	*distro;
+};
+/*
+ * The docker command in PATH, the user's docker configuration, where
+ * docker talks to, its credential helpers and the user's CLI plugins.
+ */
+void	doctor_look_client(struct doctor_report *, const struct doctor_client *);
+
 /*
  * A file of at most max bytes, NUL-terminated: 0 with *buf (malloc'd)
  * and *len; -1 and errno (ENOENT, EACCES...; EFBIG when it is larger,
