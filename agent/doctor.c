@@ -282,11 +282,24 @@ doctor_print_text(const struct doctor_report *r, FILE *out)
 		    "doctor' again)\n", r->left_out, AGENT_NAME);
 }
 
+/* A string member; text that is not valid UTF-8 goes escaped, as JSON must. */
 static void
 doctor_json_str(struct json_object *o, const char *key, const char *v)
 {
-	if (v != NULL)
+	size_t bad;
+	if (v == NULL)
+		return;
+	if (proto_utf8_valid(v, strlen(v), &bad)) {
 		json_object_object_add(o, key, json_object_new_string(v));
+		return;
+	}
+	size_t cap = TRUST_ESCAPE_SIZE(strlen(v));
+	char *e = malloc(cap);
+	if (e == NULL)
+		fatal(EXIT_OSERR, "out of memory");
+	trust_escape(v, e, cap);
+	json_object_object_add(o, key, json_object_new_string(e));
+	free(e);
 }
 
 void

@@ -449,12 +449,15 @@ Test(report, one_line_a_finding_with_its_fix)
 	    "run 'unset DOCKER_HOST'", "DOCKER_HOST is \"%s\"", "tcp://x:2375");
 	doctor_add(&r, "agent-problem", NULL, NULL, "see\nabove", "a \x1b[31m "
 	    "red %s", "thing");
+	doctor_add(&r, "docker-host", "DOCKER_HOST", "tcp://\xff", "unset it",
+	    "not UTF-8");
 	char *t = render(&r, false);
-	cr_assert_str_eq(t, "wsl-docker-agent doctor: dev in distro Ubuntu: 2 "
+	cr_assert_str_eq(t, "wsl-docker-agent doctor: dev in distro Ubuntu: 3 "
 	    "things to fix:\n"
 	    "docker-host: DOCKER_HOST is \"tcp://x:2375\". Fix: run 'unset "
 	    "DOCKER_HOST'.\n"
-	    "agent-problem: a \\x1b[31m red thing. Fix: see\\x0aabove.\n");
+	    "agent-problem: a \\x1b[31m red thing. Fix: see\\x0aabove.\n"
+	    "docker-host: not UTF-8. Fix: unset it.\n");
 	cr_assert(eq(int, doctor_exit_status(&r), EXIT_FINDINGS));
 	free(t);
 
@@ -463,7 +466,9 @@ Test(report, one_line_a_finding_with_its_fix)
 	cr_assert_not_null(o, "%s", t);
 	struct json_object *f, *s, *v;
 	cr_assert(json_object_object_get_ex(o, "findings", &f));
-	cr_assert(eq(sz, json_object_array_length(f), 2));
+	cr_assert(eq(sz, json_object_array_length(f), 3));
+	cr_assert_str_eq(util_json_string(json_object_array_get_idx(f, 2),
+	    "value"), "tcp://\\xff", "JSON is valid UTF-8, whatever came in");
 	struct json_object *f0 = json_object_array_get_idx(f, 0);
 	cr_assert_str_eq(util_json_string(f0, "id"), "docker-host");
 	cr_assert_str_eq(util_json_string(f0, "subject"), "DOCKER_HOST");
@@ -473,7 +478,7 @@ Test(report, one_line_a_finding_with_its_fix)
 	    "what"), "a \x1b[31m red thing", "JSON carries the text as it is");
 	cr_assert(json_object_object_get_ex(o, "summary", &s));
 	cr_assert(json_object_object_get_ex(s, "findings", &v));
-	cr_assert(eq(int, json_object_get_int(v), 2));
+	cr_assert(eq(int, json_object_get_int(v), 3));
 	cr_assert(json_object_object_get_ex(s, "exit_status", &v));
 	cr_assert(eq(int, json_object_get_int(v), EXIT_FINDINGS));
 	cr_assert(json_object_object_get_ex(s, "ok", &v));
