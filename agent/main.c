@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wsl-docker-agent: command line.  Subcommands run, start, stop, status,
- * reconcile, enable, disable; every configuration key is also a flag,
- * generated from the one table in config.c.
+ * doctor, reconcile, enable, disable; every configuration key is also a
+ * flag, generated from the one table in config.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "agent.h"
+#include "doctor.h"
 
 static void
 usage(FILE *out)
@@ -32,6 +33,10 @@ usage(FILE *out)
 "  stop        stop the agent and wait for it to exit\n"
 "  status      show Docker Desktop's tree, links, socket, engine, problems\n"
 "              and their fixes; exit 0 when healthy, 1 when not\n"
+"  doctor      when docker does not work: what in your own setup (DOCKER_HOST,\n"
+"              contexts, the docker group, credential helpers, CLI plugins)\n"
+"              and in the agent's keeps it from working, each with its fix;\n"
+"              any user; exit 0 when nothing is found, 2 otherwise\n"
 "  reconcile   look at Docker Desktop's tree again now (root)\n"
 "  enable      turn this distro's integration on (root; kept across restarts)\n"
 "  disable     turn it off: links and socket removed, reporting goes on (root)\n"
@@ -39,7 +44,7 @@ usage(FILE *out)
 "Options:\n"
 "  -c, --config FILE   configuration file (default %s;\n"
 "                      a missing default file means all defaults)\n"
-"      --json          status: print JSON instead of text\n"
+"      --json          status, doctor: print JSON instead of text\n"
 "      --dump-status-fields\n"
 "                      print the status object's fields, one a line (path,\n"
 "                      type, flags, allowed values, meaning), and exit\n"
@@ -60,10 +65,11 @@ usage(FILE *out)
 	}
 	fprintf(out,
 "\n"
-"Exit status: 0 success (status: healthy); 1 status: needs attention;\n"
-"64 usage error; 69 agent not running or not answering; 70 internal error;\n"
-"71 system error; 75 another agent already runs; 77 permission denied;\n"
-"78 bad configuration.\n"
+"Exit status: 0 success (status: healthy; doctor: nothing found); 1 status:\n"
+"needs attention; 2 doctor: something keeps docker from working; 64 usage\n"
+"error; 69 agent not running or not answering; 70 internal error; 71 system\n"
+"error; 75 another agent already runs; 77 permission denied; 78 bad\n"
+"configuration.\n"
 "See wsl-docker-agent(8), wsl-docker-agent.conf(5).\n");
 }
 
@@ -293,6 +299,13 @@ main(int argc, char **argv)
 	struct cli c = { 0 };
 	struct agent a = { 0 };
 	cli_parse(&c, argc, argv);
+	if (strcmp(c.command, "doctor") == 0) {
+		/* Its own reading of the configuration: a bad file is a finding. */
+		log_open(false, LOG_LVL_INFO);
+		int rc = doctor_main(c.config_file, c.flags, c.nflags, c.json);
+		free(c.flags);
+		return rc;
+	}
 	bool daemon_cmd = strcmp(c.command, "run") == 0 ||
 	    strcmp(c.command, "start") == 0;
 	log_open(daemon_cmd && strcmp(c.command, "run") == 0 &&
@@ -317,7 +330,7 @@ main(int argc, char **argv)
 		rc = cmd_request(&a.cfg, c.command);
 	else {
 		fprintf(stderr, "%s: unknown command '%s'; commands: run, start, "
-		    "stop, status, reconcile, enable, disable\n", AGENT_NAME,
+		    "stop, status, doctor, reconcile, enable, disable\n", AGENT_NAME,
 		    c.command);
 		rc = EXIT_USAGE;
 	}

@@ -179,7 +179,24 @@ shim_decide_agent_down(const struct shim_status *st, const char *name,
 }
 
 void
-shim_decide(const struct shim_status *st, const char *name,
+shim_end_with_doctor(char *msg, size_t size)
+{
+	size_t hint = strlen(SHIM_DOCTOR_HINT), len = strlen(msg);
+	if (size <= hint + 4)
+		return;
+	if (len + hint >= size) {
+		/* Cut at a character's start, and say that it was cut. */
+		len = size - hint - 4;
+		while (len > 0 && ((unsigned char)msg[len] & 0xc0) == 0x80)
+			len--;
+		memcpy(msg + len, "...", 3);
+		len += 3;
+	}
+	memcpy(msg + len, SHIM_DOCTOR_HINT, hint + 1);
+}
+
+static void
+shim_decide_why(const struct shim_status *st, const char *name,
     const struct shim_facts *f, struct shim_decision *d)
 {
 	if (f->refused != NULL) {
@@ -228,6 +245,14 @@ shim_decide(const struct shim_status *st, const char *name,
 	snprintf(d->message, sizeof d->message, "%s: this Docker Desktop "
 	    "version has no %s. Update Docker Desktop, or install %s in this "
 	    "distro.", name, name, name);
+}
+
+void
+shim_decide(const struct shim_status *st, const char *name,
+    const struct shim_facts *f, struct shim_decision *d)
+{
+	shim_decide_why(st, name, f, d);
+	shim_end_with_doctor(d->message, sizeof d->message);
 }
 
 const char *

@@ -169,8 +169,9 @@ shim_exec(struct shim_run *r)
 	(void)shim_fexec(r->fd, r->argv);
 	int saved = errno;
 	char msg[SHIM_MESSAGE_MAX];
-	snprintf(msg, sizeof msg, "%s: cannot run %s: %s", r->name, r->path,
+	snprintf(msg, sizeof msg, "%s: cannot run %s: %s.", r->name, r->path,
 	    strerror(saved));
+	shim_end_with_doctor(msg, sizeof msg);
 	shim_say(msg);
 	return saved == ENOENT ? SHIM_EXIT_NO_TOOL : SHIM_EXIT_TOOL_REFUSED;
 }

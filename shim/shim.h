@@ -19,6 +19,10 @@
 /* Names another configuration file (tests, a second agent). */
 #define SHIM_CONFIG_ENV		"WSL_DOCKER_AGENT_CONFIG"
 #define SHIM_MESSAGE_MAX	1024
+/* How every message of a tool that cannot run ends (wsl-docker-shim(1)). */
+#define SHIM_DOCTOR_HINT	" To check the rest of your setup, run " \
+				"'wsl-docker-agent doctor'."
+
 #define SHIM_ANSWER_MAX		(SHIM_MESSAGE_MAX + 64)
 
 /* Exit codes, one per cause; the man page and --help list them. */
@@ -93,11 +97,14 @@ struct shim_decision {
 
 /*
  * Why `name' cannot run, from the agent's status (NULL: the control
- * socket did not answer) and the facts.
+ * socket did not answer) and the facts.  The message ends with
+ * SHIM_DOCTOR_HINT, whatever else it holds.
  */
 void	shim_decide(const struct shim_status *, const char *name,
 	    const struct shim_facts *, struct shim_decision *);
 const char *shim_case_name(enum shim_case);
+/* End msg (a string in size bytes) with SHIM_DOCTOR_HINT, cutting it if need be. */
+void	shim_end_with_doctor(char *msg, size_t size);
 
 /* The credential-helper protocol: action in argv[1], answers on stdout. */
 enum shim_cred_action {

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The man pages against the programs: every option of `wsl-docker-agent
 # --help` is in wsl-docker-agent(8) and nothing else is; the same for its
-# commands and exit statuses; every key of the key table (as --help lists
+# commands and exit statuses, and for doctor's findings (doctor_ids[]); every key of the key table (as --help lists
 # it) is in wsl-docker-agent.conf(5) with its option, default and allowed
 # values, and nothing else is; wsl-docker-agent-wslconf(8) against the
 # script's --help; the status object's fields (--dump-status-fields, the
@@ -73,14 +73,36 @@ same "every command of --help is in wsl-docker-agent(8) COMMANDS, and only those
 
 help_codes=$(printf '%s\n' "$help" | sed -n '/^Exit status:/,/^See/p' | grep -oE '(^|[ ;:])[0-9]+ [a-z]' | grep -oE '[0-9]+')
 man_codes=$(tags "$MAN8" "EXIT STATUS" | sed -n 's/^\.B \([0-9]*\)$/\1/p')
-src_codes=$( (echo 0; sed -n 's/^#define EXIT_[A-Z]*[[:space:]]*\([0-9]*\).*/\1/p' "$top/agent/agent.h") | sort -u)
-same "wsl-docker-agent(8) EXIT STATUS lists exactly the codes agent.h defines" \
-	"agent.h" "$src_codes" "wsl-docker-agent(8)" "$man_codes"
+# (The agent's headers, wherever below agent/ they are: doctor.h has its own.)
+src_codes=$( (echo 0; find "$top/agent" -name '*.h' -exec sed -n 's/^#define EXIT_[A-Z_]*[[:space:]]*\([0-9]*\).*/\1/p' {} +) | sort -u)
+same "wsl-docker-agent(8) EXIT STATUS lists exactly the codes the agent's headers define" \
+	"agent/*.h" "$src_codes" "wsl-docker-agent(8)" "$man_codes"
 missing=$(comm -23 <(printf '%s\n' "$help_codes" | sort -u) <(printf '%s\n' "$man_codes" | sort -u) | tr '\n' ' ')
 if [ -z "$missing" ]; then pass "every exit status --help names is in wsl-docker-agent(8)"; else
 	fail "every exit status --help names is in wsl-docker-agent(8)" "missing: $missing"; fi
 undocumented=$(comm -13 <(printf '%s\n' "$help_codes" | sort -u) <(printf '%s\n' "$man_codes" | sort -u) | tr '\n' ' ')
 [ -z "$undocumented" ] || echo "# note: --help does not name exit status $undocumented(wsl-docker-agent(8) does)"
+
+# ---- doctor's findings ---------------------------------------------------
+src_ids=$(find "$top/agent" -name doctor.c -exec awk '
+	/^const char \*const doctor_ids\[\] = \{/ { on = 1; next }
+	on && /^\};/ { exit }
+	on { if (match($0, /"[a-z0-9-]+"/)) print substr($0, RSTART + 1, RLENGTH - 2) }' {} +)
+man_ids=$(tags "$MAN8" "WHEN DOCKER DOES NOT WORK" | sed -n 's/^\.B \([a-z0-9-]*\)$/\1/p')
+same "every finding of doctor (doctor_ids[]) is in wsl-docker-agent(8) WHEN DOCKER DOES NOT WORK, and only those" \
+	"doctor.c" "$src_ids" "wsl-docker-agent(8)" "$man_ids"
+bad=()
+while IFS= read -r id; do
+	[ -n "$id" ] || continue
+	entry=$(section "$MAN8" "WHEN DOCKER DOES NOT WORK" | awk -v k=".B $id" '
+		prev == ".TP" && $0 == k { on = 1; next }
+		on && /^\.(TP|SH)/ { exit }
+		on { print }
+		{ prev = $0 }' | prose)
+	case $entry in *Fix:* | *"with the fix"*) ;; *) bad+=("$id: no fix") ;; esac
+done <<<"$src_ids"
+if [ ${#bad[@]} -eq 0 ]; then pass "wsl-docker-agent(8) gives each finding of doctor its fix"; else
+	fail "wsl-docker-agent(8) gives each finding of doctor its fix" "${bad[@]}"; fi
 
 # ---- wsl-docker-agent.conf(5) against the key table ------------------------
 # --help: "  --flag   help" then "  key K; [allowed; ]default D".

@@ -14,7 +14,9 @@ D=nosd
 P=nosd-pkg
 AG=wsl-docker-agent
 WC=wsl-docker-agent-wslconf
-OURS="/usr/sbin/wsl-docker-agent start"
+OURS="/usr/bin/wsl-docker-agent start"
+# What enable wrote before the agent moved to /usr/bin (a link there now).
+FORMER="/usr/sbin/wsl-docker-agent start"
 CLI=/mnt/wsl/docker-desktop/cli-tools
 SHIM=/usr/libexec/wsl-docker-agent/wsl-docker-shim
 tmp=$(mktemp -d)
@@ -77,7 +79,7 @@ like "disable twice: nothing to do" "$rc $out" "^0 not enabled"
 printf '[boot]\r\nsystemd=false\r\n' | put $F
 wc_run $F enable
 is "a CRLF file gets a CRLF line" "$(dx "$D" od -An -c $F | tr -s ' \n' ' ')" \
-	" [ b o o t ] \\r \\n s y s t e m d = f a l s e \\r \\n c o m m a n d = / u s r / s b i n / w s l - d o c k e r - a g e n t s t a r t \\r \\n "
+	" [ b o o t ] \\r \\n s y s t e m d = f a l s e \\r \\n c o m m a n d = / u s r / b i n / w s l - d o c k e r - a g e n t s t a r t \\r \\n "
 
 # Another boot command: refused, or chained with --chain.
 printf '[boot]\ncommand = "service cron start"\n' | put $F.orig
@@ -157,6 +159,21 @@ like "...saying how to start it" "$out" "not running.*wsl-docker-agent start"
 out=$(dx "$D" $AG stop 2>&1); rc=$?
 like "stop while stopped: exit 0, not running" "$rc $out" "^0 wsl-docker-agent: not running"
 dx "$D" $WC disable >/dev/null
+
+# A [boot] line written when the agent was in /usr/sbin (a link now).
+printf '[boot]\ncommand = %s\n' "$FORMER" | put $F
+wc_run $F status
+is "a [boot] line naming /usr/sbin/wsl-docker-agent counts as enabled (exit 0)" "$rc" 0
+wc_run $F enable
+like "...enable leaves it" "$rc $out" "^0 already enabled"
+cmd=$FORMER
+out=$(boot 2>&1); rc=$?
+like "...and it starts the agent through the link" "$rc $out" "^0 wsl-docker-agent: started \(pid [0-9]+\)"
+is "...which is /usr/sbin/wsl-docker-agent -> ../bin/wsl-docker-agent" \
+	"$(dx "$D" readlink /usr/sbin/wsl-docker-agent)" ../bin/wsl-docker-agent
+dx "$D" $AG stop >/dev/null
+wc_run $F disable
+is "...disable removes it" "$rc/$(dx "$D" cat $F)" "0/[boot]"
 "$LAB" distro-rm "$D" >/dev/null 2>&1
 
 # ---- the package where no systemd runs ---------------------------------------
@@ -182,6 +199,10 @@ pid=$(dx "$P" cat /run/wsl-docker-agent.pid)
 is "...the agent keeps none of the descriptors it was started with" \
 	"$(dx "$P" sh -c "ls -l /proc/$pid/fd | grep -c wda-held")" 0
 like "the packaged agent: docker version as user dev" "$(dxu "$P" docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
+# As an ordinary user's login shell has it: Debian's PATH without /usr/sbin.
+out=$(dxu "$P" bash -lc 'echo "PATH=$PATH"; wsl-docker-agent status' 2>&1 | tr '\n' ' '); rc=$?
+unlike "...an ordinary user's login PATH has no /usr/sbin" "${out%% *}" "/usr/sbin"
+like "...and in it, 'wsl-docker-agent status' finds the packaged agent (exit 0)" "$rc $out" "^0 PATH=.*healthy"
 
 out=$(dpkg_in -i "$pkg" 2>&1); rc=$?
 is "an upgrade (dpkg -i again) while the agent runs: exit 0" "$rc" 0

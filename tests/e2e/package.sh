@@ -63,7 +63,7 @@ is "every lintian override is preceded by its reason" "$bad" ""
 # ---- contents ----------------------------------------------------------------
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$tmp/files"
 missing=""
-for f in /usr/sbin/wsl-docker-agent /usr/sbin/wsl-docker-agent-wslconf \
+for f in /usr/bin/wsl-docker-agent /usr/sbin/wsl-docker-agent /usr/sbin/wsl-docker-agent-wslconf \
 	/usr/libexec/wsl-docker-agent/wsl-docker-shim \
 	$UNITDIR/wsl-docker-agent.service $UNITDIR/wsl-docker-agent.socket \
 	/usr/lib/sysusers.d/wsl-docker-agent.conf /etc/wsl-docker-agent/config.json \
@@ -95,13 +95,13 @@ like "Depends: $libevent, $SUITE's name for libevent" "$depends" "(^|, )${libeve
 # (Run where they were built: trixie's need its C library.)
 is "the binaries report the package's version" \
 	"$(in_build sh -c 'd=$(mktemp -d) && dpkg-deb -x "$1" "$d" &&
-		echo "$("$d/usr/sbin/wsl-docker-agent" --version) / $("$d/usr/sbin/wsl-docker-agent-wslconf" --version)"
+		echo "$("$d/usr/bin/wsl-docker-agent" --version) / $("$d/usr/sbin/wsl-docker-agent-wslconf" --version)"
 		rm -rf "$d"' sh "${deb##*/}" 2>&1)" \
 	"wsl-docker-agent ${version%-*} / wsl-docker-agent-wslconf ${version%-*}"
 is "the unit runs the installed agent" "$(grep '^ExecStart=' "$tmp/root$UNITDIR/wsl-docker-agent.service")" \
-	"ExecStart=/usr/sbin/wsl-docker-agent run"
+	"ExecStart=/usr/bin/wsl-docker-agent run"
 bad=""
-for b in usr/sbin/wsl-docker-agent usr/libexec/wsl-docker-agent/wsl-docker-shim; do
+for b in usr/bin/wsl-docker-agent usr/libexec/wsl-docker-agent/wsl-docker-shim; do
 	# (Whole outputs first: grep -q ending a pipeline early would fail
 	# it under pipefail.)
 	elf=$(readelf -W -h -d -l --dyn-syms "$tmp/root/$b")

@@ -208,6 +208,11 @@ is "docker is linked from Docker Desktop's cli-tools" "$(X readlink /usr/local/b
 like "docker version as user dev (group docker)" \
 	"$(XU docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
 check "wsl-docker-agent status as user dev exits 0" XU $AGENT status
+# As dev types it: a login shell, the release's own PATH (no /usr/sbin).
+out=$(XU bash -lc 'echo "$PATH"; wsl-docker-agent doctor' 2>&1); rc=$?
+like "wsl-docker-agent doctor in dev's login shell, whose PATH lacks /usr/sbin, finds nothing (exit 0)" \
+	"$rc $(tr '\n' ' ' <<<"$out")" "^0 [^ ]*/usr/bin[^ ]* wsl-docker-agent doctor: dev in distro .*: nothing found"
+unlike "...(that PATH)" "$(head -n 1 <<<"$out")" "(^|:)/usr/sbin(:|$)"
 
 # ---- systemd-analyze -----------------------------------------------------
 out=$(X systemd-analyze verify --man=no $AGENT.service $AGENT.socket 2>&1); rc=$?
@@ -283,6 +288,9 @@ X systemctl daemon-reload
 # clears that count; no user starts it six times in ten seconds.
 X systemctl reset-failed $AGENT.service
 X systemctl stop $AGENT.service
+out=$(XU $AGENT doctor 2>&1); rc=$?
+like "the service stopped: doctor as dev says so, with its systemctl line" "$rc $(tr '\n' ' ' <<<"$out")" \
+	"^2 .*agent-not-running: the agent is not running .*Fix: start it: sudo systemctl enable --now wsl-docker-agent\."
 X systemctl enable --now $AGENT.socket >/dev/null 2>&1
 is "the socket unit listens" "$(X systemctl is-active $AGENT.socket)" active
 is "...on /run/docker.sock, root:docker 0660" "$(X stat -c '%U:%G %a %F' /run/docker.sock)" "root:docker 660 socket"

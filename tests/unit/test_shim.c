@@ -198,6 +198,9 @@ decide(const struct shim_status *st, const char *name,
 	memset(&d, 0, sizeof d);
 	shim_decide(st, name, f, &d);
 	cr_assert(strchr(d.message, '\n') == NULL, "one line: %s", d.message);
+	size_t len = strlen(d.message), hint = strlen(SHIM_DOCTOR_HINT);
+	cr_assert(len > hint && strcmp(d.message + len - hint,
+	    SHIM_DOCTOR_HINT) == 0, "ends by pointing to doctor: %s", d.message);
 	return d;
 }
 
@@ -210,7 +213,8 @@ Test(decide, agent_down_with_systemd)
 	cr_assert(eq(str, (char *)shim_case_name(d.kase), "agent-down"));
 	cr_assert(eq(str, d.message, "docker: the wsl-docker-agent service is "
 	    "not running, so Docker Desktop's tools are not linked into this "
-	    "distro. Start it with 'sudo systemctl start wsl-docker-agent'."));
+	    "distro. Start it with 'sudo systemctl start wsl-docker-agent'. To "
+	    "check the rest of your setup, run 'wsl-docker-agent doctor'."));
 	assert_lacks(d.message, "wsl.conf");
 	assert_lacks(d.message, "Docker Desktop may not be running");
 }
@@ -305,7 +309,7 @@ Test(decide, desktop_not_running)
 	cr_assert(eq(int, d.kase, SHIM_CASE_DESKTOP_DOWN));
 	cr_assert(eq(int, d.exit_code, 69));
 	cr_assert(eq(str, d.message, "docker: Docker Desktop is not running. "
-	    "Start Docker Desktop, then run this again."));
+	    "Start Docker Desktop, then run this again." SHIM_DOCTOR_HINT));
 }
 
 Test(decide, desktop_cli_not_mounted)
@@ -330,7 +334,7 @@ Test(decide, no_such_tool)
 	cr_assert(eq(int, d.exit_code, 127));
 	cr_assert(eq(str, d.message, "hub-tool: this Docker Desktop version has "
 	    "no hub-tool. Update Docker Desktop, or install hub-tool in this "
-	    "distro."));
+	    "distro." SHIM_DOCTOR_HINT));
 }
 
 Test(decide, refused_tool_needs_no_agent)
@@ -342,6 +346,37 @@ Test(decide, refused_tool_needs_no_agent)
 	cr_assert(eq(int, d.exit_code, 126));
 	assert_has(d.message, "docker: Docker Desktop's docker cannot be run: "
 	    "/x/cli-tools/usr/bin/docker is not executable.");
+}
+
+Test(decide, the_pointer_to_doctor_survives_a_long_reason)
+{
+	char why[SHIM_MESSAGE_MAX * 2];
+	memset(why, 'x', sizeof why - 1);
+	why[sizeof why - 1] = '\0';
+	/* A multi-byte character where the cut falls is not split. */
+	memcpy(why + SHIM_MESSAGE_MAX - 200, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 8);
+	struct shim_facts f = { .systemd = true, .agent_error = why };
+	struct shim_decision d = decide(NULL, "docker", &f);
+	assert_has(d.message, "...");
+	cr_assert(eq(sz, strlen(d.message), SHIM_MESSAGE_MAX - 1));
+	size_t bad;
+	cr_assert(proto_utf8_valid(d.message, strlen(d.message), &bad),
+	    "cut at byte %zu", bad);
+	struct shim_facts g = { .systemd = true, .config_error = why };
+	d = decide(NULL, "docker", &g);
+	cr_assert(eq(int, d.exit_code, SHIM_EXIT_BAD_CONFIG));
+	for (int shift = 0; shift < 4; shift++) {
+		char m[64];
+		memset(m, 'a', sizeof m);
+		memcpy(m + 20 + shift, "\xe2\x82\xac", 3);	/* a euro sign */
+		m[sizeof m - 1] = '\0';
+		char msg[sizeof m + 8 + sizeof SHIM_DOCTOR_HINT];
+		snprintf(msg, sizeof msg, "%s", m);
+		shim_end_with_doctor(msg, 24 + sizeof SHIM_DOCTOR_HINT);
+		cr_assert(proto_utf8_valid(msg, strlen(msg), &bad), "%d: %s",
+		    shift, msg);
+		assert_has(msg, "..." SHIM_DOCTOR_HINT);
+	}
 }
 
 /* That the exit codes are distinct is a _Static_assert in shim.h. */
@@ -1101,7 +1136,7 @@ Test(e2e, desktop_not_running)
 	    "{\"present\":false,\"cli_tools\":false}}", "docker", NULL, NULL);
 	cr_assert(eq(int, r.code, 69), "stderr: %s", r.err);
 	cr_assert(eq(str, r.err, "docker: Docker Desktop is not running. Start "
-	    "Docker Desktop, then run this again.\n"));
+	    "Docker Desktop, then run this again." SHIM_DOCTOR_HINT "\n"));
 }
 
 Test(e2e, no_such_tool)
