@@ -189,11 +189,22 @@ bool	 wsl_parse_mountinfo_line(char *line, struct mountinfo_entry *);
 /* ------------------------------------------------------------------ */
 /* util.c */
 
-/* Writes a file atomically: temp name in the same directory, fsync, rename. */
+/*
+ * Writes a file atomically: temp name in the same directory, fsync,
+ * rename.  The agent's state files are written 0600 (manifest, flags).
+ */
 int	util_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 int	util_mkdir_p(const char *path, mode_t mode);
 /* util_mkdir_p() of the directory path is in (for a file about to be made). */
 int	util_mkdir_parent(const char *path, mode_t mode);
+/*
+ * A directory only its owner may enter, for the agent's state: made 0700
+ * (its parents 0755) or found, and narrowed if an older version left it
+ * wider, with every regular file directly in it (group and other bits
+ * dropped: 0644 becomes 0600).  Returns how many were narrowed; -1 and
+ * errno.
+ */
+int	util_private_dir(const char *path);
 char	*util_path_join(const char *a, const char *b);	/* malloc'd */
 /* Is `path' (after resolving) at or below `dir'? Both absolute. */
 bool	util_path_within(const char *path, const char *dir);

@@ -161,6 +161,25 @@ missing=""
 for p in $manifest_paths; do dx "$D" test -e "$p" || missing="$missing $p"; done
 is "after kill -9, every manifest entry exists" "$missing" ""
 
+# ---- the state is root's alone (issue 19) --------------------------------
+# The manifest names bind sources and containers.
+S=/var/lib/wsl-docker-agent
+modes() { dx "$D" stat -c %a "$@" | paste -sd' '; }
+is "state_dir is 0700, the manifest 0600" "$(modes $S $S/manifest.json)" "700 600"
+if dxu "$D" cat $S/manifest.json >/dev/null 2>&1; then not_ok "an ordinary user cannot read the manifest"
+else ok "an ordinary user cannot read the manifest"; fi
+dx "$D" $AG disable >/dev/null
+is "the disabled flag is 0600" "$(modes $S/disabled)" 600
+dx "$D" $AG enable >/dev/null
+dx "$D" $AG stop >/dev/null
+dx "$D" sh -c ": >/var/log/wsl-docker-agent.log; chmod 0755 $S; chmod 0644 $S/manifest.json"
+is "an older version's state: 0755 and 0644" "$(modes $S $S/manifest.json)" "755 644"
+dx "$D" $AG start >/dev/null
+is "an upgrade narrows them at start" "$(modes $S $S/manifest.json)" "700 600"
+like "...and the log says so" "$(dx "$D" cat /var/log/wsl-docker-agent.log)" \
+	"state_dir $S made private \(0700, its files 0600\): 2 entries were readable by other users"
+like "...and docker works as before" "$(docker_ok 2>&1)" "^$ENGINE_VERSION_RE"
+
 # ---- mount mode ---------------------------------------------------------
 dx "$D" $AG stop >/dev/null
 dx "$D" $AG start --socket-mode mount >/dev/null
