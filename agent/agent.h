@@ -169,7 +169,11 @@ void	address_format(const struct address *, char *buf, size_t len);
 /* ------------------------------------------------------------------ */
 /* wsl.c: facts about the environment */
 
-/* Find the shared /mnt/wsl mount from mountinfo (NULL if none); malloc'd. */
+/*
+ * Find the shared /mnt/wsl mount from mountinfo; malloc'd.  NULL with
+ * errno 0 when there is none, with errno when mountinfo could not be read
+ * (or ENOMEM): then nothing is known.
+ */
 char	*wsl_find_shared_root(const char *mountinfo_path);
 bool	 wsl_kernel_is_wsl2(void);
 /* Is path a mount point, per mountinfo? */
@@ -1025,10 +1029,14 @@ struct pathmap_options {
 	const char	*shared_paths;		/* bind.shared_paths */
 };
 struct pathmap;
-/* Read mountinfo once and build the table; NULL only for lack of memory. */
+/*
+ * Read mountinfo once and build the table.  NULL and errno: ENOMEM, or
+ * why mountinfo could not be read (EMFILE, say): a table without it would
+ * be a guess, so the caller keeps the one it has.
+ */
 struct pathmap *pathmap_new(const struct pathmap_options *);
 void	pathmap_free(struct pathmap *);
-/* The shared tmpfs here: mountinfo's, else /mnt/wsl. */
+/* The shared tmpfs here: mountinfo's, else (none there) /mnt/wsl. */
 const char *pathmap_shared_root(const struct pathmap *);
 enum pathmap_result { PATHMAP_KEEP_AS, PATHMAP_EXPOSE, PATHMAP_NOMEM };
 /*

@@ -89,6 +89,7 @@ struct bind {
 	struct bind_exposure	*x;
 	size_t			 n;
 	struct pathmap		*map;		/* what the engine sees */
+	char			 map_error[256]; /* why it is an old one, or "" */
 	struct volumes		*vol;		/* volume.c: bind volumes */
 	char			*local_dir;	/* .../docker-desktop-bind-mounts/D */
 	char			*engine_dir;	/* the same, for the engine */
@@ -1146,6 +1147,23 @@ bind_gc_start(struct bind *b)
 /* Life cycle. */
 
 /*
+ * mountinfo could not be read (EMFILE, say): the table read before stays,
+ * said once.  With none yet, bind_new fails and the next reconcile tries
+ * again.
+ */
+static void
+bind_map_unread(struct bind *b, int err)
+{
+	if (err == ENOMEM)
+		return;
+	snprintf(b->map_error, sizeof b->map_error, "cannot read "
+	    "/proc/self/mountinfo: %s; %s", strerror(err), b->map != NULL ?
+	    "the engine's view of paths stays the one read before" :
+	    "no bind source is re-exposed until it can be read");
+	log_state(LOG_LVL_ERR, BIND_LOG, "bind.mountinfo", "%s", b->map_error);
+}
+
+/*
  * The engine's view of paths, from mountinfo and the configuration, and
  * where exposures go here and for the engine, for this distro.
  */
@@ -1159,8 +1177,14 @@ bind_set_dirs(struct bind *b)
 		.shared_paths = c->bind_shared_paths,
 	};
 	struct pathmap *m = pathmap_new(&o);
-	if (m == NULL)
+	if (m == NULL) {
+		int err = errno;
+		bind_map_unread(b, err);
+		errno = err;
 		return -1;
+	}
+	b->map_error[0] = '\0';
+	log_state(LOG_LVL_INFO, BIND_LOG, "bind.mountinfo", NULL);
 	char *base = util_path_join(pathmap_shared_root(m), BIND_DIR_NAME);
 	char *dir = base != NULL ? util_path_join(base, c->distro) : NULL;
 	free(base);
@@ -1171,6 +1195,7 @@ bind_set_dirs(struct bind *b)
 		b->map = old;
 		pathmap_free(m);
 		free(dir);
+		errno = ENOMEM;
 		return -1;
 	}
 	pathmap_free(old);
@@ -1313,9 +1338,14 @@ bind_new(struct agent *a)
 	b->gc_timer = evtimer_new(a->base, bind_gc_fired, b);
 	b->events_timer = evtimer_new(a->base, bind_events_fired, b);
 	b->vol = volumes_new(a, b);
-	if (b->gc_timer == NULL || b->events_timer == NULL || b->vol == NULL ||
-	    bind_set_dirs(b) < 0) {
+	bool made = b->gc_timer != NULL && b->events_timer != NULL &&
+	    b->vol != NULL;
+	int err = ENOMEM;
+	if (!made || bind_set_dirs(b) < 0) {
+		if (made)
+			err = errno;
 		bind_free(b);
+		errno = err;
 		return NULL;
 	}
 	return b;
@@ -1326,8 +1356,10 @@ bind_reconcile(struct agent *a)
 {
 	bool first = a->bind == NULL;
 	if (first && (a->bind = bind_new(a)) == NULL) {
-		log_state(LOG_LVL_ERR, BIND_LOG, "bind.new", "out of memory: "
-		    "bind-mount sources are not re-exposed");
+		/* An unread mountinfo was logged where it was found. */
+		if (errno == ENOMEM)
+			log_state(LOG_LVL_ERR, BIND_LOG, "bind.new", "out of "
+			    "memory: bind-mount sources are not re-exposed");
 		return;
 	}
 	struct bind *b = a->bind;
@@ -1400,6 +1432,11 @@ bind_status_json(struct bind *b, struct json_object *problems)
 		    "then only bind sources the engine sees directly can be "
 		    "used, and creates that need another are refused");
 	}
+	if (b->map_error[0] != '\0')
+		agent_add_problem(problems, b->map_error, "find what holds the "
+		    "agent's descriptors or memory (the log says more); the "
+		    "table is read again at each reconcile: 'sudo "
+		    "wsl-docker-agent reconcile'");
 	json_object_object_add(o, "shared_paths", json_object_new_string(
 	    b->agent->cfg.bind_shared_paths != NULL ?
 	    b->agent->cfg.bind_shared_paths : ""));
