@@ -955,7 +955,11 @@ long	standin_move_tree(int dirfd, const char *dst);
 bool	standin_is_empty(int dirfd);		/* false if unreadable */
 /*
  * mkdir -p of a missing bind source as the engine does for -v; what it
- * makes is owned by the caller (if known).  -1 with errno.
+ * makes is owned by the caller (if known).  The part that exists is
+ * resolved as the engine would (the user's symlinks followed), then
+ * walked from / with O_NOFOLLOW; each directory is made with mkdirat in
+ * its parent's descriptor and given away through its own, so nothing it
+ * makes or chowns is followed.  -1 with errno.
  */
 int	bind_make_source(const char *path, const struct http_caller *);
 /*

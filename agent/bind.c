@@ -29,7 +29,9 @@
  * handles it, but here, where the source is: for -v (HostConfig.Binds)
  * and for a mount with BindOptions.CreateMountpoint (compose's
  * bind.create_host_path) the directory is made, owned by the caller (the
- * peer credentials of the client's connection); for --mount it is refused,
+ * peer credentials of the client's connection), by descriptor: mkdirat in
+ * its parent, fchown through what was made, so a component swapped for a
+ * symlink meanwhile hands nothing of root's away; for --mount it is refused,
  * the proxy answering the create itself with the engine's own error
  * (400, {"message": "invalid mount config for type \"bind\": bind source
  * path does not exist: ..."}).  Forwarding it would have the engine create
@@ -263,31 +265,124 @@ oom:
 	return BIND_MISSING;
 }
 
+/*
+ * The directory path names (absolute, its symlinks resolved), walked from
+ * / one component at a time with O_NOFOLLOW: an O_PATH descriptor, or -1
+ * (ENOTDIR for a file, ELOOP if a component became a symlink since).
+ */
+static int
+bind_open_resolved(const char *path)
+{
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char *copy = strdup(path), *save = NULL;
+	if (copy == NULL) {
+		if (fd >= 0)
+			close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (char *c = strtok_r(copy, "/", &save); c != NULL && fd >= 0;
+	    c = strtok_r(NULL, "/", &save)) {
+		int next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		int err = errno;
+		close(fd);
+		fd = next;
+		errno = err;
+	}
+	int err = errno;
+	free(copy);
+	errno = err;
+	return fd;
+}
+
+/*
+ * Make name in the directory dirfd and hand it to the caller, through a
+ * descriptor of exactly what was made: nothing followed.  The new
+ * directory's descriptor, or -1.
+ */
+static int
+bind_make_dir_at(int dirfd, const char *name, const struct http_caller *caller)
+{
+	bool made = mkdirat(dirfd, name, 0755) == 0;
+	if (!made && errno != EEXIST)
+		return -1;
+	/* O_RDONLY, not O_PATH: fchown needs it. */
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0 || !made || !caller->known)
+		return fd;
+	struct stat st;
+	int err;
+	if (fstat(fd, &st) < 0)
+		err = errno;
+	else if (st.st_uid != geteuid())
+		err = EPERM;	/* swapped for another's since: not ours to give */
+	else if (fchown(fd, caller->uid, caller->gid) < 0)
+		err = errno;
+	else
+		return fd;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
 int
 bind_make_source(const char *path, const struct http_caller *caller)
 {
 	char *p = bind_clean_path(path);
 	if (p == NULL)
 		return -1;
-	/* Each directory that is missing, from the top: made, then given. */
+	/* The part that exists: as far as lstat finds each component. */
+	size_t have = 0;
+	struct stat st;
 	int r = 0;
-	for (char *s = p + 1; r == 0; s++) {
+	for (char *s = p + 1; ; s++) {
 		bool last = *s == '\0';
 		if (!last && *s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0755) == 0) {
-			if (caller->known && chown(p, caller->uid, caller->gid) < 0)
-				r = -1;
-		} else if (errno != EEXIST)
-			r = -1;
-		if (last)
+		int found = lstat(p, &st);
+		int err = errno;
+		if (!last)
+			*s = '/';
+		if (found < 0) {
+			r = err == ENOENT ? 0 : -1;
+			errno = err;
 			break;
-		*s = '/';
+		}
+		have = (size_t)(s - p);
+		if (last) {
+			free(p);	/* all there: nothing to make */
+			return 0;
+		}
 	}
-	int saved = errno;
+	char *real = NULL;
+	int dfd = -1;
+	if (r == 0) {
+		/* Resolved as the engine resolves it: the user's links count. */
+		char *prefix = have > 0 ? strndup(p, have) : strdup("/");
+		real = prefix != NULL ? realpath(prefix, NULL) : NULL;
+		free(prefix);
+		dfd = real != NULL ? bind_open_resolved(real) : -1;
+	}
+	/* What is missing, made one directory at a time, by descriptor. */
+	char *save = NULL;
+	for (char *c = dfd >= 0 ? strtok_r(p + have, "/", &save) : NULL;
+	    c != NULL && dfd >= 0; c = strtok_r(NULL, "/", &save)) {
+		int next = bind_make_dir_at(dfd, c, caller);
+		int err = errno;
+		close(dfd);
+		dfd = next;
+		errno = err;
+	}
+	int err = errno;
+	r = dfd >= 0 ? 0 : -1;
+	if (dfd >= 0)
+		close(dfd);
+	free(real);
 	free(p);
-	errno = saved;
+	errno = err;
 	return r;
 }
 
