@@ -14,11 +14,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <event2/event.h>
+#include <json-c/json.h>
 
 #include "agent.h"
 #include "testlib.h"
@@ -315,4 +317,42 @@ trusted_tree_down(const char *root)
 {
 	(void)umount2(root, MNT_DETACH);
 	(void)rmdir(root);
+}
+
+static bool
+fd_readable(void *arg)
+{
+	return wait_for(*(int *)arg, POLLIN, 0);
+}
+
+struct json_object *
+test_agent_ask(struct test_agent *t, const char *line)
+{
+	int p[2];
+	cr_assert(eq(int, pipe2(p, O_CLOEXEC), 0));
+	pid_t pid = fork();
+	cr_assert(ge(int, pid, 0));
+	if (pid == 0) {
+		char *reply = NULL, err[256];
+		close(p[0]);
+		if (control_request(t->a.cfg.control_socket, line, &reply, err,
+		    sizeof err) < 0)
+			_exit(1);
+		size_t n = strlen(reply);
+		_exit(write(p[1], reply, n) == (ssize_t)n ? 0 : 1);
+	}
+	close(p[1]);
+	(void)run_until(t->a.base, fd_readable, &p[0], 5000);
+	int status;
+	cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+	bool replied = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	cr_assert(replied, "the child got no reply to %s", line);
+	static char buf[1 << 20];
+	ssize_t n = read(p[0], buf, sizeof buf - 1);
+	close(p[0]);
+	cr_assert(n > 0, "an empty reply to %s", line);
+	buf[n] = '\0';
+	struct json_object *o = json_tokener_parse(buf);
+	cr_assert(not(eq(ptr, o, NULL)), "not JSON: %s", buf);
+	return o;
 }

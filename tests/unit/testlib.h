@@ -78,5 +78,12 @@ void	test_agent_teardown(struct test_agent *);
 void	test_agent_set(struct test_agent *, const char *key, const char *value);
 /* dir/name, in one of four buffers used in turn. */
 char	*test_agent_path(struct test_agent *, const char *name);
+/*
+ * line asked on the agent's control socket by a child, as
+ * `wsl-docker-agent' asks (control_request), while the agent's loop runs
+ * here: the reply, parsed, or the test fails.
+ */
+struct json_object;
+struct json_object *test_agent_ask(struct test_agent *, const char *line);
 
 #endif
