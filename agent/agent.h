@@ -266,13 +266,21 @@ struct proxy_stats {
 
 /*
  * Serve connections accepted on listen_fd (already bound and listening,
- * non-blocking) by connecting each to the unix socket engine_path and
- * splicing both ways.  max_conns bounds simultaneous connections.
+ * non-blocking) by connecting each to the engine socket engine_fd refers
+ * to and splicing both ways.  engine_fd is an O_PATH descriptor the
+ * caller walked to and checked, and keeps open while the proxy uses it;
+ * it is connected to through /proc/self/fd, never by a path.  -1: none,
+ * every client is refused with the reason.  engine_path names it in
+ * messages.  max_conns bounds simultaneous connections.
  */
-struct proxy *proxy_new(struct event_base *, int listen_fd,
+struct proxy *proxy_new(struct event_base *, int listen_fd, int engine_fd,
 	    const char *engine_path, int max_conns);
-/* Engine moved (or came back): new connections go there. */
-void	proxy_set_engine(struct proxy *, const char *engine_path);
+/*
+ * The engine socket was walked to again (re-created, or gone: -1): new
+ * connections go there.  The old descriptor may be closed once this
+ * returns; connections made before stay.
+ */
+void	proxy_set_engine(struct proxy *, int engine_fd, const char *engine_path);
 /*
  * message non-NULL: connect nobody; answer each request with HTTP 503 and
  * {"message": message}, which docker prints.  NULL: serve again.
@@ -462,6 +470,12 @@ const char *expose_detail(const struct expose *);
 struct proxy *expose_proxy(const struct expose *);	/* NULL: none */
 /* The engine socket passed the walk (issue 13): false while not known. */
 bool	expose_engine_trusted(const struct expose *);
+/*
+ * That socket's O_PATH descriptor, held until the next walk, while it is
+ * trusted; -1 otherwise.  Connect through it (/proc/self/fd), never by
+ * its path: engine_ask() does.
+ */
+int	expose_engine_fd(const struct expose *);
 /* The "socket" object; a conflict or a locked-out group adds a problem. */
 struct json_object *expose_status_json(const struct expose *,
 	    struct json_object *problems);
@@ -497,10 +511,18 @@ struct engine_get_opts {
 };
 typedef void engine_get_cb(int code, struct evbuffer *body,
 	    const char *error, void *arg);
-struct engine_get *engine_get_new(struct event_base *base,
-	    const char *socket_path, const char *target,
+/*
+ * To the socket the O_PATH descriptor engine_fd refers to, through
+ * /proc/self/fd (never a path: engine_fd is what was walked to and
+ * checked); name names it in messages.  engine_fd -1: NULL, ENOENT.
+ */
+struct engine_get *engine_get_new(struct event_base *base, int engine_fd,
+	    const char *name, const char *target,
 	    const struct engine_get_opts *opts, engine_get_cb *cb,
 	    void *arg);				/* NULL and errno */
+/* The same to the agent's engine socket, while it is trusted (expose.c). */
+struct engine_get *engine_ask(struct agent *, const char *target,
+	    const struct engine_get_opts *opts, engine_get_cb *cb, void *arg);
 void	engine_get_free(struct engine_get *);
 /* A body's JSON nested at most depth deep; NULL if it is not JSON. */
 struct json_object *engine_get_json(struct evbuffer *body, int depth);

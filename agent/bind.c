@@ -951,11 +951,10 @@ bind_get_start(struct bind *b, const char *target, bool stream)
 		.max = stream ? BIND_EVENT_MAX : BIND_REPLY_MAX,
 		.timeout_s = BIND_TIMEOUT_S, .stream = stream,
 	};
-	struct agent *a = b->agent;
-	if (a->engine_path == NULL || !bind_engine_usable(b))
+	if (!bind_engine_usable(b))
 		return NULL;
-	return engine_get_new(a->base, a->engine_path, target, &opts,
-	    stream ? bind_events_got : bind_gc_got, b);
+	return engine_ask(b->agent, target, &opts, stream ? bind_events_got :
+	    bind_gc_got, b);
 }
 
 static void bind_gc_start(struct bind *);

@@ -5,7 +5,9 @@
 # socket while Docker Desktop is stopped and its tree is gone (issue 13).
 # The victim distro's docker gets a clear refusal, the planted listener
 # hears nothing, status says "untrusted" in one line; the agent's
-# descriptors are all close-on-exec; Docker Desktop back, docker works.
+# descriptors are all close-on-exec; a link to the victim's own socket
+# swapped in after the agent looked is never followed (issue 19); Docker
+# Desktop back, docker works.
 # Prints TAP.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -67,6 +69,40 @@ is "the planted listener heard nothing" "$(dx "$A" stat -c %s /tmp/heard)" 0
 unlike "the planted listener logged no connection" "$(dx "$A" cat /tmp/socat.log)" "accepting connection"
 
 dx "$A" pkill -u dev -x socat
+rm -rf "$TREE"
+
+# ---- a link to the victim's own socket, swapped in after a look ----------
+# (issue 19) The attacker's tree holds docker.proxy.sock as a link to
+# nothing when the agent looks (no engine socket there), then swaps the
+# link to /run/docker.sock, which in the victim's namespace is the agent's
+# own socket.  Before, the proxy connected by path, to itself, each
+# connection making another (20,000 descriptors in 50 ms, then EMFILE).
+fds() { dx "$V" sh -c "ls /proc/$pid/fd | wc -l"; }
+dxu "$A" sh -c "mkdir -p $(dirname "$ENGINE_SOCK") && ln -s /nonexistent.sock $ENGINE_SOCK"
+dx "$V" $AG reconcile >/dev/null 2>&1
+fds_before=$(fds)
+dxu "$A" sh -c "ln -s /run/docker.sock $ENGINE_SOCK.new && mv -T $ENGINE_SOCK.new $ENGINE_SOCK"
+is "the link now leads to the victim's own socket" "$(dx "$V" stat -L -c %i "$ENGINE_SOCK")" \
+	"$(dx "$V" stat -c %i /run/docker.sock)"
+# The agent's descriptors, sampled while one client asks (the sampler is
+# the test's clock, bounded: 3 s).
+dx "$V" sh -c "max=0; end=\$((\$(date +%s) + 3)); while [ \$(date +%s) -lt \$end ]; do
+	n=\$(ls /proc/$pid/fd 2>/dev/null | wc -l); [ \$n -gt \$max ] && max=\$n; done; echo \$max" >"$heard.max" &
+sampler=$!
+out=$(dxu "$V" sh -c "printf 'GET /_ping HTTP/1.0\r\n\r\n' | timeout 5 socat - UNIX-CONNECT:/run/docker.sock" 2>&1)
+like "a client is refused at once with HTTP 503" "$out" "^HTTP/1.1 503"
+like "...naming the problem" "$out" "Docker Desktop's engine socket $ENGINE_SOCK is not there"
+out=$(/usr/bin/docker -H "unix://$vsock" version 2>&1)
+like "docker version prints it" "$out" "Error response from daemon: wsl-docker-agent: Docker Desktop's engine socket"
+wait "$sampler"
+max=$(cat "$heard.max"); rm -f "$heard.max"
+if [ -n "$max" ] && [ "$max" -le $((fds_before + 8)) ]; then
+	ok "the agent's descriptors stay bounded (at most $max, $fds_before before)"
+else not_ok "the agent's descriptors stay bounded" "before: $fds_before" "at most: ${max:-?}"; fi
+is "...and the agent is the same process" "$(dx "$V" cat /run/wsl-docker-agent.pid)" "$pid"
+dx "$V" $AG reconcile >/dev/null 2>&1
+like "status names the problem once it looks" "$(dx "$V" $AG status 2>&1)" \
+	"untrusted.*$TREE is owned by uid 1000, not root"
 rm -rf "$TREE"
 
 # ---- a root-owned tree, a socket root made, a listener of uid 1000 -------

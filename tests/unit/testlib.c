@@ -81,6 +81,26 @@ accept_within(int lfd, int ms)
 }
 
 void
+ask_socket(const char *path, const char *request, char *reply, size_t len,
+    bool (*ready)(int fd))
+{
+	int c = unix_connect(path);
+	write_all(c, request, strlen(request));
+	size_t got = 0;
+	for (;;) {
+		cr_assert(ready(c), "no reply from %s", path);
+		ssize_t n = read(c, reply + got, len - 1 - got);
+		cr_assert(ge(int, (int)n, 0), "read: %s", strerror(errno));
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		cr_assert(lt(sz, got, len - 1), "reply too long");
+	}
+	reply[got] = '\0';
+	close(c);
+}
+
+void
 write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
