@@ -313,15 +313,15 @@ bind_make_dir_at(int dirfd, const char *name, const struct http_caller *caller)
 	if (fd < 0 || !made || !caller->known)
 		return fd;
 	struct stat st;
-	int err;
+	int err = 0;
 	if (fstat(fd, &st) < 0)
 		err = errno;
 	else if (st.st_uid != geteuid())
 		err = EPERM;	/* swapped for another's since: not ours to give */
-	else if (fchown(fd, caller->uid, caller->gid) < 0)
-		err = errno;
-	else
+	if (err == 0 && fchown(fd, caller->uid, caller->gid) == 0)
 		return fd;
+	if (err == 0)
+		err = errno;
 	close(fd);
 	errno = err;
 	return -1;
