@@ -87,9 +87,9 @@ dx "$V" $AG reconcile >/dev/null 2>&1
 fds_before=$(fds)
 dx "$V" kill -STOP "$pid"
 dxu "$A" sh -c "ln -s /run/docker.sock $ENGINE_SOCK.new && mv -T $ENGINE_SOCK.new $ENGINE_SOCK"
-is "the link now leads to the victim's own socket" "$(dx "$V" stat -L -c %i "$ENGINE_SOCK")" \
-	"$(dx "$V" stat -c %i /run/docker.sock)"
-dxu "$V" sh -c "printf 'GET /_ping HTTP/1.0\r\n\r\n' | timeout 10 socat - UNIX-CONNECT:/run/docker.sock" \
+# (socat -t: after its request, wait for the reply as long as the agent
+# stays stopped, not the default half second)
+dxu "$V" sh -c "printf 'GET /_ping HTTP/1.0\r\n\r\n' | timeout 60 socat -t 60 - UNIX-CONNECT:/run/docker.sock" \
 	>"$heard.reply" 2>&1 &
 client=$!
 wait_until 10 sh -c "[ \"\$($LAB exec $V -- ss -xlH src /run/docker.sock | awk '{ print \$3 }')\" -ge 1 ]" ||
@@ -101,6 +101,8 @@ dx "$V" sh -c "max=0; end=\$((\$(date +%s) + 3)); while [ \$(date +%s) -lt \$end
 sampler=$!
 dx "$V" kill -CONT "$pid"
 wait "$client"
+is "the link led to the victim's own socket" "$(dx "$V" stat -L -c %i "$ENGINE_SOCK")" \
+	"$(dx "$V" stat -c %i /run/docker.sock)"
 out=$(cat "$heard.reply")
 like "a client is refused at once with HTTP 503" "$out" "^HTTP/1.1 503"
 like "...naming the problem" "$out" "Docker Desktop's engine socket $ENGINE_SOCK is not there"
