@@ -194,7 +194,7 @@ agent_set_disabled(struct agent *a, bool disabled, char *err, size_t errlen)
 	if (disabled) {
 		static const char note[] = "integration turned off; remove this "
 		    "file or run 'wsl-docker-agent enable' to turn it on\n";
-		r = util_write_atomic(flag, note, sizeof note - 1, 0644);
+		r = util_write_atomic(flag, note, sizeof note - 1, 0600);
 	} else if (unlink(flag) < 0 && errno != ENOENT)
 		r = -1;
 	if (r < 0) {
@@ -539,9 +539,15 @@ agent_run(struct agent *a, int ready_fd)
 			    "non-blocking: %s", activated_fd, strerror(errno));
 	}
 	agent_raise_fd_limit();
-	if (util_mkdir_p(a->cfg.state_dir, 0755) < 0)
+	/* The manifest names bind sources and containers: root's eyes only. */
+	int narrowed = util_private_dir(a->cfg.state_dir);
+	if (narrowed < 0)
 		fatal(EXIT_OSERR, "cannot create state_dir %s: %s; fix the path "
 		    "or its parent's permissions", a->cfg.state_dir, strerror(errno));
+	if (narrowed > 0)
+		log_notice("agent", "state_dir %s made private (0700, its files "
+		    "0600): %d entries were readable by other users", a->cfg.state_dir,
+		    narrowed);
 	err[0] = '\0';
 	char *mpath = agent_state_file(a, "manifest.json");
 	if (mpath == NULL || manifest_load(&a->manifest, mpath, err, sizeof err) < 0)

@@ -171,7 +171,11 @@ void	address_format(const struct address *, char *buf, size_t len);
 /* ------------------------------------------------------------------ */
 /* wsl.c: facts about the environment */
 
-/* Find the shared /mnt/wsl mount from mountinfo (NULL if none); malloc'd. */
+/*
+ * Find the shared /mnt/wsl mount from mountinfo; malloc'd.  NULL with
+ * errno 0 when there is none, with errno when mountinfo could not be read
+ * (or ENOMEM): then nothing is known.
+ */
 char	*wsl_find_shared_root(const char *mountinfo_path);
 bool	 wsl_kernel_is_wsl2(void);
 /* Is path a mount point, per mountinfo? */
@@ -192,11 +196,22 @@ bool	 wsl_parse_mountinfo_line(char *line, struct mountinfo_entry *);
 /* ------------------------------------------------------------------ */
 /* util.c */
 
-/* Writes a file atomically: temp name in the same directory, fsync, rename. */
+/*
+ * Writes a file atomically: temp name in the same directory, fsync,
+ * rename.  The agent's state files are written 0600 (manifest, flags).
+ */
 int	util_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 int	util_mkdir_p(const char *path, mode_t mode);
 /* util_mkdir_p() of the directory path is in (for a file about to be made). */
 int	util_mkdir_parent(const char *path, mode_t mode);
+/*
+ * A directory only its owner may enter, for the agent's state: made 0700
+ * (its parents 0755) or found, and narrowed if an older version left it
+ * wider, with every regular file directly in it (group and other bits
+ * dropped: 0644 becomes 0600).  Returns how many were narrowed; -1 and
+ * errno.
+ */
+int	util_private_dir(const char *path);
 char	*util_path_join(const char *a, const char *b);	/* malloc'd */
 /* Is `path' (after resolving) at or below `dir'? Both absolute. */
 bool	util_path_within(const char *path, const char *dir);
@@ -254,13 +269,21 @@ struct proxy_stats {
 
 /*
  * Serve connections accepted on listen_fd (already bound and listening,
- * non-blocking) by connecting each to the unix socket engine_path and
- * splicing both ways.  max_conns bounds simultaneous connections.
+ * non-blocking) by connecting each to the engine socket engine_fd refers
+ * to and splicing both ways.  engine_fd is an O_PATH descriptor the
+ * caller walked to and checked, and keeps open while the proxy uses it;
+ * it is connected to through /proc/self/fd, never by a path.  -1: none,
+ * every client is refused with the reason.  engine_path names it in
+ * messages.  max_conns bounds simultaneous connections.
  */
-struct proxy *proxy_new(struct event_base *, int listen_fd,
+struct proxy *proxy_new(struct event_base *, int listen_fd, int engine_fd,
 	    const char *engine_path, int max_conns);
-/* Engine moved (or came back): new connections go there. */
-void	proxy_set_engine(struct proxy *, const char *engine_path);
+/*
+ * The engine socket was walked to again (re-created, or gone: -1): new
+ * connections go there.  The old descriptor may be closed once this
+ * returns; connections made before stay.
+ */
+void	proxy_set_engine(struct proxy *, int engine_fd, const char *engine_path);
 /*
  * message non-NULL: connect nobody; answer each request with HTTP 503 and
  * {"message": message}, which docker prints.  NULL: serve again.
@@ -466,6 +489,12 @@ const char *expose_detail(const struct expose *);
 struct proxy *expose_proxy(const struct expose *);	/* NULL: none */
 /* The engine socket passed the walk (issue 13): false while not known. */
 bool	expose_engine_trusted(const struct expose *);
+/*
+ * That socket's O_PATH descriptor, held until the next walk, while it is
+ * trusted; -1 otherwise.  Connect through it (/proc/self/fd), never by
+ * its path: engine_ask() does.
+ */
+int	expose_engine_fd(const struct expose *);
 /* The "socket" object; a conflict or a locked-out group adds a problem. */
 struct json_object *expose_status_json(const struct expose *,
 	    struct json_object *problems);
@@ -501,10 +530,18 @@ struct engine_get_opts {
 };
 typedef void engine_get_cb(int code, struct evbuffer *body,
 	    const char *error, void *arg);
-struct engine_get *engine_get_new(struct event_base *base,
-	    const char *socket_path, const char *target,
+/*
+ * To the socket the O_PATH descriptor engine_fd refers to, through
+ * /proc/self/fd (never a path: engine_fd is what was walked to and
+ * checked); name names it in messages.  engine_fd -1: NULL, ENOENT.
+ */
+struct engine_get *engine_get_new(struct event_base *base, int engine_fd,
+	    const char *name, const char *target,
 	    const struct engine_get_opts *opts, engine_get_cb *cb,
 	    void *arg);				/* NULL and errno */
+/* The same to the agent's engine socket, while it is trusted (expose.c). */
+struct engine_get *engine_ask(struct agent *, const char *target,
+	    const struct engine_get_opts *opts, engine_get_cb *cb, void *arg);
 void	engine_get_free(struct engine_get *);
 /* A body's JSON nested at most depth deep; NULL if it is not JSON. */
 struct json_object *engine_get_json(struct evbuffer *body, int depth);
@@ -1053,7 +1090,11 @@ size_t	work_outstanding(const struct work *);
 
 /*
  * mkdir -p of a missing bind source as the engine does for -v; what it
- * makes is owned by the caller (if known).  -1 with errno.
+ * makes is owned by the caller (if known).  The part that exists is
+ * resolved as the engine would (the user's symlinks followed), then
+ * walked from / with O_NOFOLLOW; each directory is made with mkdirat in
+ * its parent's descriptor and given away through its own, so nothing it
+ * makes or chowns is followed.  -1 with errno.
  */
 int	bind_make_source(const char *path, const struct http_caller *);
 /*
@@ -1127,10 +1168,14 @@ struct pathmap_options {
 	const char	*shared_paths;		/* bind.shared_paths */
 };
 struct pathmap;
-/* Read mountinfo once and build the table; NULL only for lack of memory. */
+/*
+ * Read mountinfo once and build the table.  NULL and errno: ENOMEM, or
+ * why mountinfo could not be read (EMFILE, say): a table without it would
+ * be a guess, so the caller keeps the one it has.
+ */
 struct pathmap *pathmap_new(const struct pathmap_options *);
 void	pathmap_free(struct pathmap *);
-/* The shared tmpfs here: mountinfo's, else /mnt/wsl. */
+/* The shared tmpfs here: mountinfo's, else (none there) /mnt/wsl. */
 const char *pathmap_shared_root(const struct pathmap *);
 enum pathmap_result { PATHMAP_KEEP_AS, PATHMAP_EXPOSE, PATHMAP_NOMEM };
 /*

@@ -29,7 +29,9 @@
  * handles it, but here, where the source is: for -v (HostConfig.Binds)
  * and for a mount with BindOptions.CreateMountpoint (compose's
  * bind.create_host_path) the directory is made, owned by the caller (the
- * peer credentials of the client's connection); for --mount it is refused,
+ * peer credentials of the client's connection), by descriptor: mkdirat in
+ * its parent, fchown through what was made, so a component swapped for a
+ * symlink meanwhile hands nothing of root's away; for --mount it is refused,
  * the proxy answering the create itself with the engine's own error
  * (400, {"message": "invalid mount config for type \"bind\": bind source
  * path does not exist: ..."}).  Forwarding it would have the engine create
@@ -89,6 +91,7 @@ struct bind {
 	struct bind_exposure	*x;
 	size_t			 n;
 	struct pathmap		*map;		/* what the engine sees */
+	char			 map_error[256]; /* why it is an old one, or "" */
 	struct volumes		*vol;		/* volume.c: bind volumes */
 	char			*local_dir;	/* .../docker-desktop-bind-mounts/D */
 	char			*engine_dir;	/* the same, for the engine */
@@ -262,31 +265,124 @@ oom:
 	return BIND_MISSING;
 }
 
+/*
+ * The directory path names (absolute, its symlinks resolved), walked from
+ * / one component at a time with O_NOFOLLOW: an O_PATH descriptor, or -1
+ * (ENOTDIR for a file, ELOOP if a component became a symlink since).
+ */
+static int
+bind_open_resolved(const char *path)
+{
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char *copy = strdup(path), *save = NULL;
+	if (copy == NULL) {
+		if (fd >= 0)
+			close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (char *c = strtok_r(copy, "/", &save); c != NULL && fd >= 0;
+	    c = strtok_r(NULL, "/", &save)) {
+		int next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		int err = errno;
+		close(fd);
+		fd = next;
+		errno = err;
+	}
+	int err = errno;
+	free(copy);
+	errno = err;
+	return fd;
+}
+
+/*
+ * Make name in the directory dirfd and hand it to the caller, through a
+ * descriptor of exactly what was made: nothing followed.  The new
+ * directory's descriptor, or -1.
+ */
+static int
+bind_make_dir_at(int dirfd, const char *name, const struct http_caller *caller)
+{
+	bool made = mkdirat(dirfd, name, 0755) == 0;
+	if (!made && errno != EEXIST)
+		return -1;
+	/* O_RDONLY, not O_PATH: fchown needs it. */
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0 || !made || !caller->known)
+		return fd;
+	struct stat st;
+	int err = 0;
+	if (fstat(fd, &st) < 0)
+		err = errno;
+	else if (st.st_uid != geteuid())
+		err = EPERM;	/* swapped for another's since: not ours to give */
+	if (err == 0 && fchown(fd, caller->uid, caller->gid) == 0)
+		return fd;
+	if (err == 0)
+		err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
 int
 bind_make_source(const char *path, const struct http_caller *caller)
 {
 	char *p = bind_clean_path(path);
 	if (p == NULL)
 		return -1;
-	/* Each directory that is missing, from the top: made, then given. */
+	/* The part that exists: as far as lstat finds each component. */
+	size_t have = 0;
+	struct stat st;
 	int r = 0;
-	for (char *s = p + 1; r == 0; s++) {
+	for (char *s = p + 1; ; s++) {
 		bool last = *s == '\0';
 		if (!last && *s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0755) == 0) {
-			if (caller->known && chown(p, caller->uid, caller->gid) < 0)
-				r = -1;
-		} else if (errno != EEXIST)
-			r = -1;
-		if (last)
+		int found = lstat(p, &st);
+		int err = errno;
+		if (!last)
+			*s = '/';
+		if (found < 0) {
+			r = err == ENOENT ? 0 : -1;
+			errno = err;
 			break;
-		*s = '/';
+		}
+		have = (size_t)(s - p);
+		if (last) {
+			free(p);	/* all there: nothing to make */
+			return 0;
+		}
 	}
-	int saved = errno;
+	char *real = NULL;
+	int dfd = -1;
+	if (r == 0) {
+		/* Resolved as the engine resolves it: the user's links count. */
+		char *prefix = have > 0 ? strndup(p, have) : strdup("/");
+		real = prefix != NULL ? realpath(prefix, NULL) : NULL;
+		free(prefix);
+		dfd = real != NULL ? bind_open_resolved(real) : -1;
+	}
+	/* What is missing, made one directory at a time, by descriptor. */
+	char *save = NULL;
+	for (char *c = dfd >= 0 ? strtok_r(p + have, "/", &save) : NULL;
+	    c != NULL && dfd >= 0; c = strtok_r(NULL, "/", &save)) {
+		int next = bind_make_dir_at(dfd, c, caller);
+		int err = errno;
+		close(dfd);
+		dfd = next;
+		errno = err;
+	}
+	int err = errno;
+	r = dfd >= 0 ? 0 : -1;
+	if (dfd >= 0)
+		close(dfd);
+	free(real);
 	free(p);
-	errno = saved;
+	errno = err;
 	return r;
 }
 
@@ -855,11 +951,10 @@ bind_get_start(struct bind *b, const char *target, bool stream)
 		.max = stream ? BIND_EVENT_MAX : BIND_REPLY_MAX,
 		.timeout_s = BIND_TIMEOUT_S, .stream = stream,
 	};
-	struct agent *a = b->agent;
-	if (a->engine_path == NULL || !bind_engine_usable(b))
+	if (!bind_engine_usable(b))
 		return NULL;
-	return engine_get_new(a->base, a->engine_path, target, &opts,
-	    stream ? bind_events_got : bind_gc_got, b);
+	return engine_ask(b->agent, target, &opts, stream ? bind_events_got :
+	    bind_gc_got, b);
 }
 
 static void bind_gc_start(struct bind *);
@@ -1146,6 +1241,23 @@ bind_gc_start(struct bind *b)
 /* Life cycle. */
 
 /*
+ * mountinfo could not be read (EMFILE, say): the table read before stays,
+ * said once.  With none yet, bind_new fails and the next reconcile tries
+ * again.
+ */
+static void
+bind_map_unread(struct bind *b, int err)
+{
+	if (err == ENOMEM)
+		return;
+	snprintf(b->map_error, sizeof b->map_error, "cannot read "
+	    "/proc/self/mountinfo: %s; %s", strerror(err), b->map != NULL ?
+	    "the engine's view of paths stays the one read before" :
+	    "no bind source is re-exposed until it can be read");
+	log_state(LOG_LVL_ERR, BIND_LOG, "bind.mountinfo", "%s", b->map_error);
+}
+
+/*
  * The engine's view of paths, from mountinfo and the configuration, and
  * where exposures go here and for the engine, for this distro.
  */
@@ -1159,8 +1271,14 @@ bind_set_dirs(struct bind *b)
 		.shared_paths = c->bind_shared_paths,
 	};
 	struct pathmap *m = pathmap_new(&o);
-	if (m == NULL)
+	if (m == NULL) {
+		int err = errno;
+		bind_map_unread(b, err);
+		errno = err;
 		return -1;
+	}
+	b->map_error[0] = '\0';
+	log_state(LOG_LVL_INFO, BIND_LOG, "bind.mountinfo", NULL);
 	char *base = util_path_join(pathmap_shared_root(m), BIND_DIR_NAME);
 	char *dir = base != NULL ? util_path_join(base, c->distro) : NULL;
 	free(base);
@@ -1171,6 +1289,7 @@ bind_set_dirs(struct bind *b)
 		b->map = old;
 		pathmap_free(m);
 		free(dir);
+		errno = ENOMEM;
 		return -1;
 	}
 	pathmap_free(old);
@@ -1313,9 +1432,14 @@ bind_new(struct agent *a)
 	b->gc_timer = evtimer_new(a->base, bind_gc_fired, b);
 	b->events_timer = evtimer_new(a->base, bind_events_fired, b);
 	b->vol = volumes_new(a, b);
-	if (b->gc_timer == NULL || b->events_timer == NULL || b->vol == NULL ||
-	    bind_set_dirs(b) < 0) {
+	bool made = b->gc_timer != NULL && b->events_timer != NULL &&
+	    b->vol != NULL;
+	int err = ENOMEM;
+	if (!made || bind_set_dirs(b) < 0) {
+		if (made)
+			err = errno;
 		bind_free(b);
+		errno = err;
 		return NULL;
 	}
 	return b;
@@ -1326,8 +1450,10 @@ bind_reconcile(struct agent *a)
 {
 	bool first = a->bind == NULL;
 	if (first && (a->bind = bind_new(a)) == NULL) {
-		log_state(LOG_LVL_ERR, BIND_LOG, "bind.new", "out of memory: "
-		    "bind-mount sources are not re-exposed");
+		/* An unread mountinfo was logged where it was found. */
+		if (errno == ENOMEM)
+			log_state(LOG_LVL_ERR, BIND_LOG, "bind.new", "out of "
+			    "memory: bind-mount sources are not re-exposed");
 		return;
 	}
 	struct bind *b = a->bind;
@@ -1400,6 +1526,11 @@ bind_status_json(struct bind *b, struct json_object *problems)
 		    "then only bind sources the engine sees directly can be "
 		    "used, and creates that need another are refused");
 	}
+	if (b->map_error[0] != '\0')
+		agent_add_problem(problems, b->map_error, "find what holds the "
+		    "agent's descriptors or memory (the log says more); the "
+		    "table is read again at each reconcile: 'sudo "
+		    "wsl-docker-agent reconcile'");
 	json_object_object_add(o, "shared_paths", json_object_new_string(
 	    b->agent->cfg.bind_shared_paths != NULL ?
 	    b->agent->cfg.bind_shared_paths : ""));

@@ -53,9 +53,17 @@ control_request(const char *socket_path, const char *request, char **reply,
 	}
 	memcpy(line, request, len);
 	line[len] = '\n';
-	ssize_t w = write(fd, line, len + 1);
+	ssize_t w;
+	do
+		w = send(fd, line, len + 1, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
 	free(line);
-	if (w != (ssize_t)len + 1) {
+	/*
+	 * Refused at once (too many connections of this user), the agent
+	 * wrote why and closed before the request went: read the reason.
+	 */
+	bool refused = w < 0 && (errno == EPIPE || errno == ECONNRESET);
+	if (w != (ssize_t)len + 1 && !refused) {
 		snprintf(err, errlen, "writing to the agent: %s",
 		    w < 0 ? strerror(errno) : "short write");
 		close(fd);

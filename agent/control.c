@@ -20,11 +20,18 @@
  * wsl-docker-agent-protocol(7).
  * Errors: {"ok":false,"error":CLASS,"message":TEXT} with CLASS one of
  * bad-json, too-large, unknown-request, forbidden, failed.
+ *
+ * Connections are bounded without ever locking root out (issue 19): each
+ * ordinary user may hold CONTROL_MAX_PER_UID at once and all of them
+ * together CONTROL_MAX_CLIENTS, while root has CONTROL_MAX_ROOT of its
+ * own that nobody else can take.  One over a limit gets a "failed" line
+ * naming it and is closed; the uid comes from SO_PEERCRED at accept.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,26 +45,35 @@
 
 #include "agent.h"
 
-#define CONTROL_MAX_CLIENTS	64
-
-struct control {
-	struct agent		*agent;
-	struct evconnlistener	*listener;
-	int			 nclients;
-	char			*path;
-};
+#define CONTROL_MAX_CLIENTS	64	/* ordinary users', all together */
+#define CONTROL_MAX_PER_UID	8	/* ...and each one's */
+#define CONTROL_MAX_ROOT	64	/* root's own, apart from those */
 
 struct control_client {
 	struct control		*control;
+	LIST_ENTRY(control_client) entry;
 	struct bufferevent	*bev;
 	uid_t			 uid;
 	bool			 replied;
 };
 
+struct control {
+	struct agent		*agent;
+	struct evconnlistener	*listener;
+	LIST_HEAD(, control_client) clients;
+	int			 nusers;	/* clients not root's */
+	int			 nroot;
+	char			*path;
+};
+
 static void
 control_client_free(struct control_client *c)
 {
-	c->control->nclients--;
+	if (c->uid == 0)
+		c->control->nroot--;
+	else
+		c->control->nusers--;
+	LIST_REMOVE(c, entry);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -197,21 +213,74 @@ control_event(struct bufferevent *bev, short what, void *arg)
 	control_client_free(arg);	/* EOF, error or timeout */
 }
 
+/*
+ * Why uid may not have one more connection now, in *why; false if it may.
+ * Root's limit is its own: ordinary users cannot use it up.
+ */
+static bool
+control_over_limit(const struct control *ctl, uid_t uid, char *why,
+    size_t whylen)
+{
+	if (uid == 0) {
+		snprintf(why, whylen, "root already holds %d control connections, "
+		    "the most it may at once; close some and try again",
+		    CONTROL_MAX_ROOT);
+		return ctl->nroot >= CONTROL_MAX_ROOT;
+	}
+	int mine = 0;
+	const struct control_client *c;
+	LIST_FOREACH(c, &ctl->clients, entry)
+		mine += c->uid == uid;
+	if (mine >= CONTROL_MAX_PER_UID) {
+		snprintf(why, whylen, "uid %u already holds %d control "
+		    "connections, the most one user may at once; close some "
+		    "(each request needs one) and try again", (unsigned)uid,
+		    CONTROL_MAX_PER_UID);
+		return true;
+	}
+	snprintf(why, whylen, "ordinary users hold %d control connections, "
+	    "the most they may at once; try again shortly (root always gets "
+	    "in)", CONTROL_MAX_CLIENTS);
+	return ctl->nusers >= CONTROL_MAX_CLIENTS;
+}
+
+/* One line saying why, then closed: never waits for the client. */
+static void
+control_refuse(int fd, uid_t uid, const char *why)
+{
+	log_state(LOG_LVL_WARN, "control", "control.cap", "refusing control "
+	    "clients of uid %u: %s", (unsigned)uid, why);
+	struct json_object *o = control_error("failed", why);
+	const char *text = o != NULL ? json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
+	if (text != NULL) {
+		/* A few hundred bytes into an empty socket buffer. */
+		ssize_t w;
+		do
+			w = send(fd, text, strlen(text), MSG_DONTWAIT |
+			    MSG_NOSIGNAL);
+		while (w < 0 && errno == EINTR);
+		if (w == (ssize_t)strlen(text))
+			(void)send(fd, "\n", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	json_object_put(o);
+	close(fd);
+}
+
 static void
 control_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct control *ctl = arg;
-	if (ctl->nclients >= CONTROL_MAX_CLIENTS) {
-		log_state(LOG_LVL_WARN, "control", "control.cap", "more than %d "
-		    "control clients at once; refusing", CONTROL_MAX_CLIENTS);
-		close(fd);
-		return;
-	}
 	struct ucred cred;
 	socklen_t len = sizeof cred;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		close(fd);
+		return;
+	}
+	char why[256];
+	if (control_over_limit(ctl, cred.uid, why, sizeof why)) {
+		control_refuse(fd, cred.uid, why);
 		return;
 	}
 	struct control_client *c = calloc(1, sizeof *c);
@@ -228,7 +297,11 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 	c->control = ctl;
 	c->bev = bev;
 	c->uid = cred.uid;
-	ctl->nclients++;
+	LIST_INSERT_HEAD(&ctl->clients, c, entry);
+	if (c->uid == 0)
+		ctl->nroot++;
+	else
+		ctl->nusers++;
 	struct timeval tv = { CONTROL_TIMEOUT_S, 0 };
 	bufferevent_set_timeouts(bev, &tv, &tv);
 	bufferevent_setcb(bev, control_read, control_write, control_event, c);
@@ -255,6 +328,7 @@ control_new(struct agent *a)
 	if (ctl == NULL)
 		return NULL;
 	ctl->agent = a;
+	LIST_INIT(&ctl->clients);
 	ctl->path = strdup(path);
 	mode_t old = umask(0);
 	ctl->listener = evconnlistener_new_bind(a->base, control_accept, ctl,
@@ -276,6 +350,8 @@ control_free(struct control *ctl)
 {
 	if (ctl == NULL)
 		return;
+	while (!LIST_EMPTY(&ctl->clients))
+		control_client_free(LIST_FIRST(&ctl->clients)); /* NOLINT(clang-analyzer-unix.Malloc) */
 	if (ctl->listener != NULL) {
 		evconnlistener_free(ctl->listener);
 		if (ctl->path != NULL)

@@ -3,11 +3,13 @@
  * Ask the engine how it is: GET /_ping (latency) then GET /version, each on
  * its own HTTP/1.0 connection to the engine socket, asynchronously on the
  * event loop.  A probe never blocks the proxy.  The GET itself
- * (engine_get_new) is the one every module asks the engine with (a
- * bodiless POST too, such as a container restart): bounded
- * in size and time, non-blocking, close-on-exec, and it sends its request
- * only once the socket's peer proved to be root (SO_PEERCRED): a listener
- * an ordinary user planted in the shared tree hears nothing.
+ * (engine_get_new, engine_ask) is the one every module asks the engine
+ * with (a bodiless POST too, such as a container restart): bounded
+ * in size and time, non-blocking, close-on-exec, connected through the
+ * descriptor expose.c walked to (never by path: issue 19), and it sends
+ * its request only once the socket's peer proved to be root
+ * (SO_PEERCRED): a listener an ordinary user planted in the shared tree
+ * hears nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -140,14 +142,20 @@ engine_get_event(struct bufferevent *bev, short what, void *arg)
 }
 
 struct engine_get *
-engine_get_new(struct event_base *base, const char *socket_path,
+engine_get_new(struct event_base *base, int engine_fd, const char *name,
     const char *target, const struct engine_get_opts *opts,
     engine_get_cb *cb, void *arg)
 {
 	struct sockaddr_un sun;
-	socklen_t sunlen = util_sockaddr_un(&sun, socket_path);
-	if (sunlen == 0)
+	char via[32];
+	socklen_t sunlen = 0;
+	if (engine_fd >= 0 && snprintf(via, sizeof via, "/proc/self/fd/%d",
+	    engine_fd) < (int)sizeof via)
+		sunlen = util_sockaddr_un(&sun, via);
+	if (sunlen == 0) {
+		errno = ENOENT;		/* no socket walked to: nothing to try */
 		return NULL;
+	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
@@ -163,7 +171,7 @@ engine_get_new(struct event_base *base, const char *socket_path,
 	g->opts = *opts;
 	g->cb = cb;
 	g->arg = arg;
-	g->path = strdup(socket_path);
+	g->path = strdup(name);
 	g->target = strdup(target);
 	bufferevent_setcb(g->bev, engine_get_read, NULL, engine_get_event, g);
 	struct timeval tv = { opts->timeout_s, 0 };
@@ -180,6 +188,18 @@ engine_get_new(struct event_base *base, const char *socket_path,
 		return NULL;
 	}
 	return g;
+}
+
+struct engine_get *
+engine_ask(struct agent *a, const char *target,
+    const struct engine_get_opts *opts, engine_get_cb *cb, void *arg)
+{
+	if (a->engine_path == NULL) {
+		errno = ENOENT;
+		return NULL;
+	}
+	return engine_get_new(a->base, expose_engine_fd(a->expose),
+	    a->engine_path, target, opts, cb, arg);
 }
 
 void
@@ -333,9 +353,8 @@ engine_probe_step(struct engine_probe *p)
 	};
 	struct agent *a = p->agent;
 	p->started_us = engine_now_us();
-	p->get = engine_get_new(a->base, a->engine_path,
-	    p->step == PROBE_PING ? "/_ping" : "/version", &opts,
-	    engine_probe_reply, p);
+	p->get = engine_ask(a, p->step == PROBE_PING ? "/_ping" : "/version",
+	    &opts, engine_probe_reply, p);
 	if (p->get == NULL)
 		engine_probe_finish(p, false, strerror(errno));
 }

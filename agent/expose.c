@@ -15,15 +15,21 @@
  * It is used only after a walk by descriptor from the shared root (every
  * component root's, not group or other writable, no symlink: trust.c);
  * then every connection to it checks that its peer is root (proxy.c,
- * engine.c).  Connecting by path after the walk is safe: only root can
- * change a tree that passed it, and the peer check catches the rest.  In
- * mount mode the very inode walked to is mounted, by descriptor.  While
- * the walk fails the state is "untrusted": nothing is connected to or
- * mounted, and proxy clients are told why.
+ * engine.c).  The O_PATH descriptor the walk ends with is kept until the
+ * next walk, and every connection (the proxy's, every engine GET) goes
+ * through it (/proc/self/fd/N), never by the path: a tree swapped in
+ * between two walks, with a symlink to this very socket, say, is never
+ * followed (issue 19).  While there is none (the socket away, or not
+ * trusted) proxy clients are refused at once with the reason, and a
+ * socket that is this agent's own listening one is refused too: the proxy
+ * would connect to itself.  In mount mode the very inode walked to is
+ * mounted, by descriptor.  While the walk fails the state is "untrusted":
+ * nothing is connected to or mounted, and proxy clients are told why.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +52,11 @@ struct expose {
 	int		 listen_fd;
 	int		 activated_fd;	/* from systemd, or -1 */
 	bool		 listen_fd_activated;
+	dev_t		 listen_dev;	/* the inode listen_fd is bound to */
 	ino_t		 listen_ino;
+	int		 engine_fd;	/* the engine socket walked to, or -1 */
+	dev_t		 engine_dev;
+	ino_t		 engine_ino;
 	ino_t		 mounted_ino;	/* engine inode bound (mount mode) */
 	struct trust_mount_id mount_id;	/* that mount, for the unmount */
 	bool		 have_mount_id;
@@ -270,6 +280,64 @@ expose_engine_peer_ok(struct expose *x, int efd)
 }
 
 /*
+ * Keep efd (the engine socket just walked to, taken; -1: none) for every
+ * connection until the next walk.  The one held stays when efd is the
+ * same socket, so its number, in the proxy's /proc/self/fd path, stays.
+ * The proxy is handed the new one before the old is closed.
+ */
+static void
+expose_hold_engine(struct expose *x, int efd)
+{
+	struct stat st = { 0 };
+	if (efd >= 0 && fstat(efd, &st) < 0) {
+		close(efd);
+		efd = -1;
+	}
+	if (efd >= 0 && x->engine_fd >= 0 && st.st_dev == x->engine_dev &&
+	    st.st_ino == x->engine_ino) {
+		close(efd);
+		return;
+	}
+	int old = x->engine_fd;
+	x->engine_fd = efd;
+	x->engine_dev = st.st_dev;
+	x->engine_ino = st.st_ino;
+	if (x->proxy != NULL)
+		proxy_set_engine(x->proxy, efd, x->agent->engine_path);
+	if (old >= 0)
+		close(old);
+}
+
+/*
+ * Is the engine socket held this agent's own listening socket (a bind
+ * mount or hard link of socket.path, or socket.path set to it)?  The
+ * proxy would then connect to itself, each connection making another.
+ */
+static bool
+expose_engine_is_listener(const struct expose *x)
+{
+	return x->engine_fd >= 0 && x->listen_fd >= 0 && x->listen_ino != 0 &&
+	    x->engine_dev == x->listen_dev && x->engine_ino == x->listen_ino;
+}
+
+/* The inode an activated socket is bound to (systemd binds it in place). */
+static void
+expose_note_activated_inode(struct expose *x)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof sun;
+	struct stat st;
+	memset(&sun, 0, sizeof sun);
+	if (getsockname(x->listen_fd, (struct sockaddr *)&sun, &len) == 0 &&
+	    len > offsetof(struct sockaddr_un, sun_path) &&
+	    sun.sun_path[0] == '/' && stat(sun.sun_path, &st) == 0 &&
+	    S_ISSOCK(st.st_mode)) {
+		x->listen_dev = st.st_dev;
+		x->listen_ino = st.st_ino;
+	}
+}
+
+/*
  * May the agent take socket.path?  Removes what a previous run of ours
  * left and stale sockets; refuses anything live or not ours.
  */
@@ -356,7 +424,8 @@ expose_listen(struct expose *x)
 		return -1;
 	}
 	struct stat st;
-	x->listen_ino = stat(path, &st) == 0 ? st.st_ino : 0;
+	x->listen_dev = stat(path, &st) == 0 ? st.st_dev : 0;
+	x->listen_ino = x->listen_dev != 0 ? st.st_ino : 0;
 	x->listen_fd = fd;
 	manifest_add(&a->manifest, "socket", path, NULL);
 	manifest_save(&a->manifest);
@@ -371,24 +440,32 @@ expose_start_proxy(struct expose *x)
 		if (x->activated_fd >= 0) {
 			x->listen_fd = x->activated_fd;
 			x->listen_fd_activated = true;
+			expose_note_activated_inode(x);
 			log_info("socket", "using %s from socket activation",
 			    a->cfg.socket_path);
 		} else if (!expose_claim_path(x) || expose_listen(x) < 0)
 			return;
 	}
+	if (expose_engine_is_listener(x)) {
+		snprintf(x->untrusted, sizeof x->untrusted, "%s is %s itself, "
+		    "this agent's own socket: the proxy would connect to "
+		    "itself. Set socket.path and desktop_dir so they differ",
+		    a->engine_path, a->cfg.socket_path);
+		expose_hold_engine(x, -1);
+	}
 	if (x->proxy != NULL)
-		proxy_set_engine(x->proxy, a->engine_path);
+		proxy_set_engine(x->proxy, x->engine_fd, a->engine_path);
 	else {
-		x->proxy = proxy_new(a->base, x->listen_fd, a->engine_path,
-		    a->cfg.socket_max_connections);
+		x->proxy = proxy_new(a->base, x->listen_fd, x->engine_fd,
+		    a->engine_path, a->cfg.socket_max_connections);
 		if (x->proxy == NULL) {
 			expose_set(x, SOCK_ERROR, "cannot start the proxy (out of "
 			    "memory)");
 			return;
 		}
 	}
+	char why[1536];
 	if (x->untrusted[0] != '\0') {
-		char why[1536];
 		snprintf(why, sizeof why, AGENT_NAME ": the Docker Desktop engine "
 		    "socket is not trusted, so this proxy connects to nothing: %s",
 		    x->untrusted);
@@ -396,12 +473,19 @@ expose_start_proxy(struct expose *x)
 		expose_set(x, SOCK_UNTRUSTED, "%s", x->untrusted);
 		return;
 	}
-	proxy_set_refusal(x->proxy, NULL);
-	if (a->engine_socket_present)
-		expose_set(x, SOCK_OK, "proxy to %s", a->engine_path);
-	else
+	if (x->engine_fd < 0) {
+		/* Never a path to try in the meantime: nothing is connected. */
+		snprintf(why, sizeof why, AGENT_NAME ": Docker Desktop's engine "
+		    "socket %s is not there: Docker Desktop is not running (or "
+		    "still starting). Start Docker Desktop, then try again",
+		    a->engine_path);
+		proxy_set_refusal(x->proxy, why);
 		expose_set(x, SOCK_WAITING, "listening; Docker Desktop's engine "
 		    "socket is away, so clients are told at once");
+		return;
+	}
+	proxy_set_refusal(x->proxy, NULL);
+	expose_set(x, SOCK_OK, "proxy to %s", a->engine_path);
 }
 
 /* Create socket.path as an empty file and mount the socket efd onto it. */
@@ -489,7 +573,11 @@ expose_reconcile_with(struct expose *x, int efd)
 		 * systemd holds the activated socket; closing our copy would
 		 * leave clients queued forever, so keep it and turn them away.
 		 */
-		proxy_set_engine(x->proxy, "");
+		proxy_set_engine(x->proxy, -1, a->engine_path);
+		proxy_set_refusal(x->proxy, AGENT_NAME ": WSL integration is off "
+		    "for this distro; turn it on in Docker Desktop (Settings > "
+		    "Resources > WSL integration) or run 'sudo wsl-docker-agent "
+		    "enable'");
 		expose_set(x, SOCK_DISABLED, "integration is off for this distro");
 		return;
 	}
@@ -520,10 +608,9 @@ expose_reconcile(struct expose *x)
 	x->untrusted[0] = '\0';
 	if (x->agent->engine_socket_present)
 		efd = expose_engine_open(x);
-	x->engine_trusted = efd >= 0;
-	expose_reconcile_with(x, efd);
-	if (efd >= 0)
-		close(efd);
+	expose_hold_engine(x, efd);
+	expose_reconcile_with(x, x->engine_fd);
+	x->engine_trusted = x->engine_fd >= 0;
 }
 
 void
@@ -561,6 +648,7 @@ expose_new(struct agent *a, int activated_fd)
 		return NULL;
 	x->agent = a;
 	x->listen_fd = -1;
+	x->engine_fd = -1;
 	x->activated_fd = activated_fd;
 	return x;
 }
@@ -572,6 +660,8 @@ expose_free(struct expose *x)
 	if (x == NULL)
 		return;
 	expose_stop(x, true);
+	if (x->engine_fd >= 0)
+		close(x->engine_fd);
 	free(x);
 }
 
@@ -609,6 +699,12 @@ struct proxy *
 expose_proxy(const struct expose *x)
 {
 	return x != NULL ? x->proxy : NULL;
+}
+
+int
+expose_engine_fd(const struct expose *x)
+{
+	return expose_engine_trusted(x) ? x->engine_fd : -1;
 }
 
 bool

@@ -231,7 +231,20 @@ cmd_status(struct cli *c, struct config *cfg)
 		free(reply);
 		return EXIT_SOFTWARE;
 	}
-	struct json_object *h;
+	struct json_object *h, *ok, *msg;
+	if (json_object_object_get_ex(st, "ok", &ok) &&
+	    !json_object_get_boolean(ok)) {
+		/* Refused (too many connections of this user, say). */
+		if (c->json)
+			printf("%s\n", reply);
+		else
+			fprintf(stderr, "%s: status refused: %s\n", AGENT_NAME,
+			    json_object_object_get_ex(st, "message", &msg) ?
+			    json_object_get_string(msg) : reply);
+		json_object_put(st);
+		free(reply);
+		return EXIT_UNAVAILABLE;
+	}
 	bool healthy = json_object_object_get_ex(st, "healthy", &h) &&
 	    json_object_get_boolean(h);
 	if (c->json)

@@ -5,7 +5,8 @@
  * agent made and nothing else.  Written atomically on every change.  An
  * entry may carry "meta", an object its module keeps there (bind.c's
  * exposures: read-only flag, the containers using it, when it was
- * mounted; see restore.c).
+ * mounted; see restore.c).  It names bind sources and containers, so it
+ * is root's alone (0600, in state_dir, 0700).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -141,7 +142,7 @@ manifest_save(struct manifest *m)
 	}
 	const char *text = json_object_to_json_string_ext(root,
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-	int r = util_write_atomic(m->path, text, strlen(text), 0644);
+	int r = util_write_atomic(m->path, text, strlen(text), 0600);
 	if (r < 0)
 		log_state(LOG_LVL_ERR, "manifest", "manifest.save",
 		    "cannot write %s: %s; fix state_dir", m->path, strerror(errno));

@@ -9,7 +9,9 @@
  * it below the shared tmpfs.
  *
  * The table is built from mountinfo (read once per pathmap_new, so a
- * caller rebuilds it when mounts change) and from the configuration:
+ * caller rebuilds it when mounts change; one that cannot be read builds
+ * nothing, and the caller keeps the table it had) and from the
+ * configuration:
  *   - the shared tmpfs, found as wsl_find_shared_root() finds it, maps to
  *     bind.engine_wsl_root;
  *   - each drive mount maps to bind.engine_drive_root/<letter> ("" turns
@@ -269,15 +271,17 @@ pathmap_add_mount(struct pathmap *m, const struct mountinfo_entry *e,
 		pathmap_set(m, mp, strlen(mp), NULL, 0, PATHMAP_LOCAL);
 }
 
-static void
+/* -1 and errno when mountinfo cannot be read to its end. */
+static int
 pathmap_read_mounts(struct pathmap *m, const char *mountinfo,
     const char *drive_root, const char *tag_dir)
 {
 	FILE *f = fopen(mountinfo, "re");
 	if (f == NULL)
-		return;
+		return -1;
 	char line[PATHMAP_LINE_MAX];
 	bool skipping = false;	/* the rest of a line too long to read */
+	errno = 0;
 	while (fgets(line, sizeof line, f) != NULL) {
 		size_t len = strlen(line);
 		bool whole = len > 0 && line[len - 1] == '\n';
@@ -289,7 +293,10 @@ pathmap_read_mounts(struct pathmap *m, const char *mountinfo,
 		if (wsl_parse_mountinfo_line(line, &e))
 			pathmap_add_mount(m, &e, drive_root, tag_dir);
 	}
+	int err = ferror(f) ? (errno != 0 ? errno : EIO) : 0;
 	fclose(f);
+	errno = err;
+	return err != 0 ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -388,7 +395,17 @@ pathmap_new(const struct pathmap_options *o)
 	const char *drive_root = o->engine_drive_root != NULL &&
 	    *o->engine_drive_root != '\0' ? o->engine_drive_root : NULL;
 
+	/*
+	 * Unread, mountinfo says nothing: guessing /mnt/wsl (or no drives)
+	 * would put exposures where the engine does not look (issue 19).
+	 */
 	char *shared = wsl_find_shared_root(mountinfo);
+	if (shared == NULL && errno != 0) {
+		int err = errno;
+		free(m);
+		errno = err;
+		return NULL;
+	}
 	const char *local = shared != NULL && shared[0] == '/' ? shared :
 	    PATHMAP_LOCAL_FALLBACK;
 	const char *engine = o->engine_wsl_root != NULL ? o->engine_wsl_root :
@@ -397,7 +414,12 @@ pathmap_new(const struct pathmap_options *o)
 	    PATHMAP_SHARED_TREE);
 	m->shared_root = pathmap_strip(local, strlen(local));
 	free(shared);
-	pathmap_read_mounts(m, mountinfo, drive_root, tag_dir);
+	if (pathmap_read_mounts(m, mountinfo, drive_root, tag_dir) < 0) {
+		int err = errno;
+		pathmap_free(m);
+		errno = err;
+		return NULL;
+	}
 
 	const char *p = o->shared_paths;
 	struct pathmap_item it;
@@ -410,6 +432,7 @@ pathmap_new(const struct pathmap_options *o)
 	qsort(m->e, m->n, sizeof m->e[0], pathmap_by_local);
 	if (m->oom || m->shared_root == NULL) {
 		pathmap_free(m);
+		errno = ENOMEM;
 		return NULL;
 	}
 	return m;

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <event2/event.h>
 
@@ -67,7 +68,15 @@ struct proxy_conn {
 struct proxy {
 	struct event_base *base;
 	int		 listen_fd;
-	char		*engine_path;
+	/*
+	 * The engine socket as expose.c walked to it: an O_PATH descriptor
+	 * (the caller's, -1 while there is none), connected to through
+	 * /proc/self/fd, never by its path (issue 19).
+	 */
+	int		 engine_fd;
+	struct sockaddr_un engine_addr;	/* /proc/self/fd/<engine_fd> */
+	socklen_t	 engine_addrlen;	/* 0: none, refuse every client */
+	char		*engine_path;	/* its name, for messages */
 	uint64_t	 max_conns;
 	struct event	*ev_accept;
 	struct event	*ev_resume;	/* ends a pause after fd exhaustion */

@@ -17,6 +17,11 @@
  * what lets `echo hi | docker exec -i c cat` finish
  * (systemd-socket-proxyd drops it).  There is no idle timeout:
  * `docker events` may stay silent for days.
+ *
+ * The engine is never connected to by path (issue 19): expose.c hands
+ * over the O_PATH descriptor it walked to and checked, and each
+ * connection goes through /proc/self/fd/N to that very socket.  While
+ * there is none, every client is refused with the reason.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +59,10 @@
 #define PROXY_RETRY_PATIENCE_MS	5000
 /* A refused client has this long to send its request head. */
 #define PROXY_REFUSAL_TIMEOUT_S	5
+/* No engine descriptor and no reason given: never a path to try. */
+#define PROXY_NO_ENGINE		AGENT_NAME ": there is no trusted Docker " \
+	"Desktop engine socket to connect to (is Docker Desktop running?); " \
+	"start Docker Desktop, then try again"
 
 enum proxy_engine_connect_result {
 	PROXY_ENGINE_FAILED = -1,	/* errno says why */
@@ -356,15 +365,21 @@ proxy_engine_peer_ok(struct proxy *p, int engine, char *why, size_t whylen)
 /* ------------------------------------------------------------------ */
 /* Connecting to the engine. */
 
+/*
+ * Through /proc/self/fd/N: the very socket expose.c walked to, whatever
+ * the names above it became.  The lookup costs what a path's does (a few
+ * components in the dcache), so it is done for every connection.
+ */
 static enum proxy_engine_connect_result
-proxy_engine_connect(int fd, const char *path)
+proxy_engine_connect(int fd, const struct proxy *p)
 {
-	struct sockaddr_un addr;
-	socklen_t len = util_sockaddr_un(&addr, path);
-	if (len == 0)
+	if (p->engine_addrlen == 0) {
+		errno = ENOENT;
 		return PROXY_ENGINE_FAILED;
+	}
 	for (;;) {
-		if (connect(fd, (struct sockaddr *)&addr, len) == 0)
+		if (connect(fd, (const struct sockaddr *)&p->engine_addr,
+		    p->engine_addrlen) == 0)
 			return PROXY_ENGINE_CONNECTED;
 		if (errno == EINTR)
 			continue;
@@ -837,7 +852,7 @@ conn_retry_fired(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy_conn *c = arg;
 	enum proxy_engine_connect_result r = proxy_engine_connect(c->engine,
-	    c->proxy->engine_path);
+	    c->proxy);
 	conn_follow_connect(c, r);
 }
 
@@ -864,8 +879,9 @@ proxy_serve(struct proxy *p, int client)
 		proxy_refuse(p, client, -1);
 		return;
 	}
-	if (p->refusing) {
-		proxy_refuse_with(p, client, p->refusal);
+	if (p->refusing || p->engine_addrlen == 0) {
+		proxy_refuse_with(p, client, p->refusing ? p->refusal :
+		    PROXY_NO_ENGINE);
 		return;
 	}
 	int engine = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -876,8 +892,7 @@ proxy_serve(struct proxy *p, int client)
 		return;
 	}
 	/* Connect before allocating: an engine-down storm costs no memory. */
-	enum proxy_engine_connect_result r = proxy_engine_connect(engine,
-	    p->engine_path);
+	enum proxy_engine_connect_result r = proxy_engine_connect(engine, p);
 	if (r == PROXY_ENGINE_FAILED) {
 		proxy_engine_unreachable(p, errno);
 		proxy_refuse(p, client, engine);
@@ -922,8 +937,8 @@ proxy_accept_ready(evutil_socket_t fd, short what, void *arg)
 /* The interface. */
 
 struct proxy *
-proxy_new(struct event_base *base, int listen_fd, const char *engine_path,
-    int max_conns)
+proxy_new(struct event_base *base, int listen_fd, int engine_fd,
+    const char *engine_path, int max_conns)
 {
 	/*
 	 * splice() into a socket cannot say MSG_NOSIGNAL, so a client that
@@ -954,7 +969,7 @@ proxy_new(struct event_base *base, int listen_fd, const char *engine_path,
 		free(p);
 		return NULL;
 	}
-	p->engine_path = strdup(engine_path);
+	proxy_set_engine(p, engine_fd, engine_path);
 	p->ev_accept = event_new(base, listen_fd, EV_READ | EV_PERSIST,
 	    proxy_accept_ready, p);
 	p->ev_resume = evtimer_new(base, proxy_resume_timer_fired, p);
@@ -974,14 +989,17 @@ proxy_new(struct event_base *base, int listen_fd, const char *engine_path,
 }
 
 void
-proxy_set_engine(struct proxy *p, const char *engine_path)
+proxy_set_engine(struct proxy *p, int engine_fd, const char *engine_path)
 {
+	char via[32];
+	p->engine_fd = engine_fd;
+	p->engine_addrlen = 0;
+	if (engine_fd >= 0 && snprintf(via, sizeof via, "/proc/self/fd/%d",
+	    engine_fd) < (int)sizeof via)
+		p->engine_addrlen = util_sockaddr_un(&p->engine_addr, via);
 	char *copy = strdup(engine_path);
-	if (copy == NULL) {
-		log_warn(PROXY_LOG, "out of memory switching the engine to %s; "
-		    "still using %s", engine_path, p->engine_path);
-		return;
-	}
+	if (copy == NULL)
+		return;		/* messages keep the old name: only a name */
 	free(p->engine_path);
 	p->engine_path = copy;
 }

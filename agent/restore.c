@@ -672,8 +672,7 @@ restore_ask(struct restore *r, const char *method, const char *target,
 {
 	const struct engine_get_opts opts = { .max = RESTORE_REPLY_MAX,
 	    .timeout_s = timeout_s, .method = method };
-	return engine_get_new(r->agent->base, r->agent->engine_path, target,
-	    &opts, cb, arg);
+	return engine_ask(r->agent, target, &opts, cb, arg);
 }
 
 /* One restart answered; the last one ends the pass. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Small helpers shared by every module. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -101,6 +102,53 @@ util_mkdir_parent(const char *path, mode_t mode)
 	if (slash == NULL || slash == path)
 		return 0;	/* the current directory, or / */
 	return util_mkdir_upto(path, (size_t)(slash - path), mode);
+}
+
+int
+util_private_dir(const char *path)
+{
+	if (util_mkdir_parent(path, 0755) < 0 ||
+	    (mkdir(path, 0700) < 0 && errno != EEXIST))
+		return -1;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		goto fail;
+	int narrowed = 0;
+	if ((st.st_mode & 077) != 0) {
+		if (fchmod(fd, st.st_mode & 0700) < 0)
+			goto fail;
+		narrowed++;
+	}
+	/* Its files, as an older version may have left them (0644). */
+	int dfd = dup(fd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (d == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		goto fail;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || (st.st_mode & 077) == 0)
+			continue;
+		if (fchmodat(fd, e->d_name, st.st_mode & 0700, 0) < 0) {
+			closedir(d);
+			goto fail;
+		}
+		narrowed++;
+	}
+	closedir(d);
+	close(fd);
+	return narrowed;
+fail: {
+		int saved = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = saved;
+		return -1;
+	}
 }
 
 char *

@@ -155,14 +155,12 @@ volumes_list(struct volumes *v, void (*done)(void *, bool), void *arg)
 	static const struct engine_get_opts opts = {
 		.max = VOLUME_REPLY_MAX, .timeout_s = VOLUME_TIMEOUT_S,
 	};
-	struct agent *a = v->agent;
-	if (v->get != NULL || a->engine_path == NULL)
+	if (v->get != NULL)
 		return -1;
 	v->fresh = false;
 	v->done = done;
 	v->done_arg = arg;
-	v->get = engine_get_new(a->base, a->engine_path, VOLUME_LIST_PATH,
-	    &opts, volumes_got, v);
+	v->get = engine_ask(v->agent, VOLUME_LIST_PATH, &opts, volumes_got, v);
 	return v->get != NULL ? 0 : -1;
 }
 

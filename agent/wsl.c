@@ -87,7 +87,9 @@ wsl_find_shared_root(const char *mountinfo_path)
 		return NULL;
 	char line[MOUNTINFO_LINE_MAX];
 	char *found = NULL;
-	while (found == NULL && fgets(line, sizeof line, f) != NULL) {
+	int err = 0;
+	errno = 0;
+	while (found == NULL && err == 0 && fgets(line, sizeof line, f) != NULL) {
 		struct mountinfo_entry e;
 		if (!wsl_parse_mountinfo_line(line, &e))
 			continue;
@@ -95,10 +97,15 @@ wsl_find_shared_root(const char *mountinfo_path)
 		    strstr(e.optional, "shared:") == NULL)
 			continue;
 		const char *base = strrchr(e.mount_point, '/');
-		if (base != NULL && strcmp(base, "/wsl") == 0)
-			found = strdup(e.mount_point);
+		if (base != NULL && strcmp(base, "/wsl") == 0 &&
+		    (found = strdup(e.mount_point)) == NULL)
+			err = ENOMEM;
 	}
+	/* Not found (errno 0) is an answer; a read that failed is none. */
+	if (err == 0 && found == NULL && ferror(f))
+		err = errno != 0 ? errno : EIO;
 	fclose(f);
+	errno = err;
 	return found;
 }
 

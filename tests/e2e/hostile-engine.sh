@@ -5,7 +5,9 @@
 # socket while Docker Desktop is stopped and its tree is gone (issue 13).
 # The victim distro's docker gets a clear refusal, the planted listener
 # hears nothing, status says "untrusted" in one line; the agent's
-# descriptors are all close-on-exec; Docker Desktop back, docker works.
+# descriptors are all close-on-exec; a link to the victim's own socket
+# swapped in after the agent looked is never followed (issue 19); Docker
+# Desktop back, docker works.
 # Prints TAP.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -67,6 +69,55 @@ is "the planted listener heard nothing" "$(dx "$A" stat -c %s /tmp/heard)" 0
 unlike "the planted listener logged no connection" "$(dx "$A" cat /tmp/socat.log)" "accepting connection"
 
 dx "$A" pkill -u dev -x socat
+rm -rf "$TREE"
+
+# ---- a link to the victim's own socket, swapped in after a look ----------
+# (issue 19) The attacker's tree holds docker.proxy.sock as a link to
+# nothing when the agent looks (no engine socket there), then swaps the
+# link to /run/docker.sock, which in the victim's namespace is the agent's
+# own socket, and a client comes before the agent looks again.  Before,
+# the proxy connected by path, to itself, each connection making another
+# (20,000 descriptors in 50 ms, then EMFILE).  The agent is stopped
+# (SIGSTOP) over the swap and the client's connect, so the client is
+# served before the look that the swap sets off: the window, made certain.
+fds() { dx "$V" sh -c "ls /proc/$pid/fd | wc -l"; }
+backlog() { dx "$V" ss -xlH src /run/docker.sock | awk '{ print $3 }'; }
+dxu "$A" sh -c "mkdir -p $(dirname "$ENGINE_SOCK") && ln -s /nonexistent.sock $ENGINE_SOCK"
+dx "$V" $AG reconcile >/dev/null 2>&1
+fds_before=$(fds)
+dx "$V" kill -STOP "$pid"
+dxu "$A" sh -c "ln -s /run/docker.sock $ENGINE_SOCK.new && mv -T $ENGINE_SOCK.new $ENGINE_SOCK"
+# (socat -t: after its request, wait for the reply as long as the agent
+# stays stopped, not the default half second)
+dxu "$V" sh -c "printf 'GET /_ping HTTP/1.0\r\n\r\n' | timeout 60 socat -t 60 - UNIX-CONNECT:/run/docker.sock" \
+	>"$heard.reply" 2>&1 &
+client=$!
+wait_until 10 sh -c "[ \"\$($LAB exec $V -- ss -xlH src /run/docker.sock | awk '{ print \$3 }')\" -ge 1 ]" ||
+	diag "the client's connection is not in the backlog: $(backlog)"
+# The agent's descriptors, sampled from now on (the sampler is the test's
+# clock, bounded: 3 s).
+dx "$V" sh -c "max=0; end=\$((\$(date +%s) + 3)); while [ \$(date +%s) -lt \$end ]; do
+	n=\$(ls /proc/$pid/fd 2>/dev/null | wc -l); [ \$n -gt \$max ] && max=\$n; done; echo \$max" >"$heard.max" &
+sampler=$!
+dx "$V" kill -CONT "$pid"
+wait "$client"
+is "the link led to the victim's own socket" "$(dx "$V" stat -L -c %i "$ENGINE_SOCK")" \
+	"$(dx "$V" stat -c %i /run/docker.sock)"
+out=$(cat "$heard.reply")
+like "a client is refused at once with HTTP 503" "$out" "^HTTP/1.1 503"
+like "...naming the problem" "$out" "Docker Desktop's engine socket $ENGINE_SOCK is not there"
+wait "$sampler"
+max=$(cat "$heard.max"); rm -f "$heard.max" "$heard.reply"
+if [ -n "$max" ] && [ "$max" -le $((fds_before + 8)) ]; then
+	ok "the agent's descriptors stay bounded (at most $max, $fds_before before)"
+else not_ok "the agent's descriptors stay bounded" "before: $fds_before" "at most: ${max:-?}"; fi
+is "...and the agent is the same process" "$(dx "$V" cat /run/wsl-docker-agent.pid)" "$pid"
+if wait_until 10 sh -c "$LAB exec $V -- $AG status 2>&1 | grep -q 'untrusted.*$TREE is owned by uid 1000, not root'"; then
+	ok "status names the problem once the agent looks"
+else not_ok "status names the problem once the agent looks" "$(dx "$V" $AG status 2>&1)"; fi
+out=$(/usr/bin/docker -H "unix://$vsock" version 2>&1)
+like "docker version prints it" "$out" \
+	"Error response from daemon: wsl-docker-agent: the Docker Desktop engine socket is not trusted.*owned by uid 1000"
 rm -rf "$TREE"
 
 # ---- a root-owned tree, a socket root made, a listener of uid 1000 -------

@@ -164,6 +164,72 @@ missing=""
 for p in $manifest_paths; do dx "$D" test -e "$p" || missing="$missing $p"; done
 is "after kill -9, every manifest entry exists" "$missing" ""
 
+# ---- an ordinary user cannot fill the control socket (issue 19) ---------
+# dev opens 70 idle connections and keeps them open (reopening those the
+# agent ends after 5 idle seconds) while root reconciles and asks status.
+dx "$D" rm -f /tmp/hold.out /tmp/hold.stop
+dxu "$D" python3 - >/dev/null 2>&1 <<'PY' &
+import os, select, socket
+P = "/run/wsl-docker-agent/control.sock"
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(P)
+    return s
+socks = [conn() for _ in range(70)]
+answered = {}
+# Until a second passes with no new answer: the refusals are all in.
+while True:
+    r, _, _ = select.select([s for s in socks if s not in answered], [], [], 1.0)
+    if not r:
+        break
+    for s in r:
+        answered[s] = s.recv(4096).decode(errors="replace")
+held = [s for s in socks if s not in answered]
+first = next(iter(answered.values()), "")
+with open("/tmp/hold.out.new", "w") as f:
+    f.write("%d %d %s" % (len(held), len(answered), first))
+os.rename("/tmp/hold.out.new", "/tmp/hold.out")
+while not os.path.exists("/tmp/hold.stop"):
+    r, _, _ = select.select(held, [], [], 0.05)
+    for s in r:
+        held[held.index(s)] = conn()
+        s.close()
+PY
+holder=$!
+wait_until 20 dx "$D" test -e /tmp/hold.out || not_ok "the holder reported"
+read -r n_held n_refused msg <<<"$(dx "$D" cat /tmp/hold.out)"
+is "an ordinary user holds at most 8 control connections at once" "$n_held/$n_refused" "8/62"
+like "...the others are refused with a message naming the limit" "$msg" \
+	'"ok":false,"error":"failed","message":"uid 1000 already holds 8 control connections, the most one user may at once'
+out=$(dxu "$D" $AG status 2>&1); rc=$?
+like "the user's own ninth is refused, saying why" "$out" "status refused: uid 1000 already holds 8 control connections"
+is "...with exit status 69" "$rc" 69
+out=$(dx "$D" $AG reconcile 2>&1); rc=$?
+is "meanwhile root's reconcile works" "$rc/$out" "0/$AG: reconcile: done"
+check "...and root's status" dx "$D" $AG status
+dx "$D" touch /tmp/hold.stop
+wait "$holder" 2>/dev/null
+check "once the user lets go, the user's status answers" dxu "$D" $AG status
+
+# ---- the state is root's alone (issue 19) --------------------------------
+# The manifest names bind sources and containers.
+S=/var/lib/wsl-docker-agent
+modes() { dx "$D" stat -c %a "$@" | paste -sd' '; }
+is "state_dir is 0700, the manifest 0600" "$(modes $S $S/manifest.json)" "700 600"
+if dxu "$D" cat $S/manifest.json >/dev/null 2>&1; then not_ok "an ordinary user cannot read the manifest"
+else ok "an ordinary user cannot read the manifest"; fi
+dx "$D" $AG disable >/dev/null
+is "the disabled flag is 0600" "$(modes $S/disabled)" 600
+dx "$D" $AG enable >/dev/null
+dx "$D" $AG stop >/dev/null
+dx "$D" sh -c ": >/var/log/wsl-docker-agent.log; chmod 0755 $S; chmod 0644 $S/manifest.json"
+is "an older version's state: 0755 and 0644" "$(modes $S $S/manifest.json)" "755 644"
+dx "$D" $AG start >/dev/null
+is "an upgrade narrows them at start" "$(modes $S $S/manifest.json)" "700 600"
+like "...and the log says so" "$(dx "$D" cat /var/log/wsl-docker-agent.log)" \
+	"state_dir $S made private \(0700, its files 0600\): 2 entries were readable by other users"
+like "...and docker works as before" "$(docker_ok 2>&1)" "^$ENGINE_VERSION_RE"
+
 # ---- mount mode ---------------------------------------------------------
 dx "$D" $AG stop >/dev/null
 dx "$D" $AG start --socket-mode mount >/dev/null

@@ -3,7 +3,7 @@
  * bind.c's pure parts: the path hash that names exposures, what to do
  * with a source (bind_decide, against a pathmap built from a mountinfo
  * written here over a real temporary tree), the making of a missing
- * -v source, and the bind area's checks (bind_open_area on a tmpfs that
+ * -v source (with a component swapped under it), and the bind area's checks (bind_open_area on a tmpfs that
  * plays the shared /mnt/wsl, in a private mount namespace of the test's
  * own process; "an ordinary user" is uid 1000, by chown).
  */
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -164,7 +165,7 @@ Test(bind, decisions_on_the_engines_view, .init = mk_tree, .fini = rm_tree)
 Test(bind, a_path_the_engine_sees_as_written_is_kept)
 {
 	/* No shared tmpfs found: /mnt/wsl is assumed; "/" maps to itself. */
-	const struct pathmap_options o = { "/nonexistent/mountinfo",
+	const struct pathmap_options o = { "/dev/null",
 	    "/nonexistent", "/mnt/wsl", "", "/=/" };
 	struct pathmap *m = pathmap_new(&o);
 	cr_assert(not(eq(ptr, m, NULL)));
@@ -216,6 +217,80 @@ Test(bind, a_missing_source_is_made_for_the_caller, .init = mk_tree,
 	snprintf(p, sizeof p, "%s", at("/real dir/.gitconfig/x"));
 	cr_assert(eq(int, bind_make_source(p, &me), -1));
 	cr_assert(eq(int, errno, ENOTDIR));
+}
+
+/*
+ * Another user swaps a directory the agent just made for a symlink to a
+ * root-owned one, between the mkdir and the chown (issue 19).  These two
+ * stand in for libc's for the whole test program, the agent's code
+ * included: each makes the directory with the system call and, when it
+ * made swap_at, moves it aside and puts a symlink to swap_to there, once.
+ */
+static char swap_at[PATH_MAX], swap_to[PATH_MAX];
+
+static void
+swap_if_armed(int dirfd, const char *name)
+{
+	char full[PATH_MAX], dir[PATH_MAX], self[32], moved[PATH_MAX + 8];
+	if (swap_at[0] == '\0')
+		return;
+	if (name[0] == '/' || dirfd == AT_FDCWD)
+		snprintf(full, sizeof full, "%s", name);
+	else {
+		snprintf(self, sizeof self, "/proc/self/fd/%d", dirfd);
+		ssize_t n = readlink(self, dir, sizeof dir - 1);
+		if (n < 0)
+			return;
+		dir[n] = '\0';
+		snprintf(full, sizeof full, "%s/%s", dir, name);
+	}
+	if (strcmp(full, swap_at) != 0)
+		return;
+	swap_at[0] = '\0';
+	snprintf(moved, sizeof moved, "%s.moved", full);
+	if (rename(full, moved) < 0 || symlink(swap_to, full) < 0)
+		abort();
+}
+
+int
+mkdirat(int dirfd, const char *name, mode_t mode)
+{
+	int r = (int)syscall(SYS_mkdirat, dirfd, name, mode);
+	if (r == 0)
+		swap_if_armed(dirfd, name);
+	return r;
+}
+
+int
+mkdir(const char *name, mode_t mode)
+{
+	return mkdirat(AT_FDCWD, name, mode);
+}
+
+Test(bind, a_directory_swapped_for_a_link_is_not_given_away,
+    .init = mk_tree, .fini = rm_tree)
+{
+	const struct http_caller user = { true, 4321, 4322 };
+	mk("/root-owned");
+	snprintf(swap_to, sizeof swap_to, "%s", at("/root-owned"));
+	snprintf(swap_at, sizeof swap_at, "%s", at("/real dir/n1"));
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s", at("/real dir/n1/n2"));
+	errno = 0;
+	int r = bind_make_source(p, &user);
+	int err = errno;
+	cr_assert(eq(str, swap_at, ""), "the swap was not made");
+	struct stat st;
+	cr_assert(eq(int, stat(at("/root-owned"), &st), 0));
+	cr_assert(eq(u32, st.st_uid, 0), "the link's target was given to uid "
+	    "%u", (unsigned)st.st_uid);
+	cr_assert(eq(int, lstat(at("/root-owned/n2"), &st), -1),
+	    "something was made through the link");
+	cr_assert(eq(int, r, -1), "the swap went unnoticed");
+	/* O_DIRECTORY|O_NOFOLLOW on a symlink: ENOTDIR (ELOOP without it). */
+	cr_assert(err == ENOTDIR || err == ELOOP, "%s", strerror(err));
+	cr_assert(eq(int, lstat(at("/real dir/n1.moved"), &st), 0));
+	cr_assert(eq(u32, st.st_uid, 0), "what was made and lost stays root's");
 }
 
 /* ------------------------------------------------------------------ */

@@ -7,6 +7,7 @@
  * close without a word, silence, too much).
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -423,9 +424,8 @@ got_ended(void *arg)
 static struct engine_get *
 get(const char *target, const struct engine_get_opts *opts, struct got *g)
 {
-	struct engine_get *eg = engine_get_new(fx.t.a.base, fx.t.a.engine_path,
-	    target, opts, got_reply, g);
-	cr_assert(not(eq(ptr, eg, NULL)), "engine_get_new: %s", strerror(errno));
+	struct engine_get *eg = engine_ask(&fx.t.a, target, opts, got_reply, g);
+	cr_assert(not(eq(ptr, eg, NULL)), "engine_ask: %s", strerror(errno));
 	return eg;
 }
 
@@ -550,18 +550,47 @@ Test(engine_get, over_max_is_refused)
 	engine_get_free(eg);
 }
 
-Test(engine_get, unusable_socket_paths)
+Test(engine_get, nothing_walked_to_nothing_tried)
 {
-	char path[200];
-	memset(path, 'a', sizeof path - 1);
-	path[0] = '/';
-	path[sizeof path - 1] = '\0';
 	struct got g = { 0 };
-	cr_assert(eq(ptr, engine_get_new(fx.t.a.base, path, "/_ping",
-	    &reply_opts, got_reply, &g), NULL), "too long for sun_path");
 	errno = 0;
-	cr_assert(eq(ptr, engine_get_new(fx.t.a.base, fx.t.a.engine_path,
-	    "/_ping", &reply_opts, got_reply, &g), NULL), "nothing there");
+	cr_assert(eq(ptr, engine_get_new(fx.t.a.base, -1, fx.t.a.engine_path,
+	    "/_ping", &reply_opts, got_reply, &g), NULL), "no descriptor");
 	cr_assert(eq(int, errno, ENOENT));
+	/* A socket at the path, but never walked to: not asked. */
+	int lfd = unix_listen(fx.t.a.engine_path, 8);
+	errno = 0;
+	cr_assert(eq(ptr, engine_ask(&fx.t.a, "/_ping", &reply_opts, got_reply,
+	    &g), NULL), "asked by path");
+	cr_assert(eq(int, errno, ENOENT));
+	cr_assert(not(wait_for(lfd, POLLIN, 0)), "connected by path");
+	close(lfd);
 	cr_assert(eq(int, g.calls, 0), "a failed start calls nobody");
+}
+
+/*
+ * Asked through the socket walked to (issue 19): once the walk passed,
+ * whatever the path names later (a planted link to another socket, say)
+ * is not what is connected to.
+ */
+Test(engine_get, the_socket_walked_to_not_what_the_path_names_now)
+{
+	static const struct fake_reply r[] = {
+		REPLY("/_ping", ping_ok), LAST,
+	};
+	fake_engine(r);
+	char moved[PATH_MAX], other[PATH_MAX];
+	snprintf(moved, sizeof moved, "%s.moved", fx.t.a.engine_path);
+	snprintf(other, sizeof other, "%s/other.sock", fx.t.dir);
+	int impostor = unix_listen(other, 8);
+	cr_assert(eq(int, rename(fx.t.a.engine_path, moved), 0));
+	cr_assert(eq(int, symlink(other, fx.t.a.engine_path), 0));
+	struct got g = { 0 };
+	struct engine_get *eg = get("/_ping", &reply_opts, &g);
+	cr_assert(run_until(fx.t.a.base, got_ended, &g, WAIT_MS));
+	cr_assert(eq(int, g.code, 200), "%s", g.error);
+	cr_assert(eq(int, fx.nconns, 1), "the socket walked to answered");
+	cr_assert(not(wait_for(impostor, POLLIN, 0)), "the path was followed");
+	engine_get_free(eg);
+	close(impostor);
 }

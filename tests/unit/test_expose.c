@@ -9,6 +9,7 @@
  * it; "an ordinary user" is uid 1000, by chown or by a child that
  * setuid()s.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -294,24 +295,17 @@ Test(expose, engine_away_waits_while_listening)
 /* ------------------------------------------------------------------ */
 /* An engine socket an ordinary user could have made (issue 13). */
 
+static bool
+pumped_readable(int fd)
+{
+	return pump_until(fd, POLLIN);
+}
+
 /* A client's request, and the whole reply the proxy gives it. */
 static void
 ask(const char *request, char *reply, size_t len)
 {
-	int c = unix_connect(fx.sock);
-	write_all(c, request, strlen(request));
-	size_t got = 0;
-	for (;;) {
-		cr_assert(pump_until(c, POLLIN), "no reply");
-		ssize_t n = read(c, reply + got, len - 1 - got);
-		cr_assert(ge(int, (int)n, 0), "read: %s", strerror(errno));
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		cr_assert(lt(sz, got, len - 1), "reply too long");
-	}
-	reply[got] = '\0';
-	close(c);
+	ask_socket(fx.sock, request, reply, len, pumped_readable);
 }
 
 static void
@@ -385,6 +379,111 @@ Test(expose, a_symlinked_engine_socket_is_untrusted)
 	ask("GET /_ping HTTP/1.0\r\n\r\n", reply, sizeof reply);
 	assert_refusal(reply, "symbolic link");
 	cr_assert(not(wait_for(fx.engine_lfd, POLLIN, 0)));
+}
+
+/* Descriptors this process holds now. */
+static int
+fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	cr_assert(not(eq(ptr, d, NULL)));
+	int n = 0;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * The attack of issue 19: while the engine socket is away, a tree is
+ * swapped in whose docker.proxy.sock is a symlink to socket.path itself,
+ * after the agent looked.  Before, the proxy connected by path, to
+ * itself, each connection making another (20,000 descriptors in 50 ms).
+ * Now nothing is connected to until a walk hands over a descriptor: the
+ * client is told at once, and the descriptors stay as they were.
+ */
+Test(expose, a_symlink_to_the_agents_own_socket_planted_after_the_walk)
+{
+	expose_reconcile(fx.a.expose);
+	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_WAITING));
+	cr_assert(eq(int, symlink(fx.sock, fx.engine), 0));
+	fx.a.engine_socket_present = true;	/* as a look now would say */
+	int before = fd_count();
+	char reply[4096];
+	ask("GET /_ping HTTP/1.0\r\n\r\n", reply, sizeof reply);
+	cr_assert(eq(int, strncmp(reply, "HTTP/1.1 503 ", 13), 0), "%s", reply);
+	cr_assert(not(eq(ptr, strstr(reply, "engine socket"), NULL)), "%s",
+	    reply);
+	cr_assert(not(eq(ptr, strstr(reply, "is not there: Docker Desktop is "
+	    "not running"), NULL)), "%s", reply);
+	cr_assert(le(int, fd_count(), before + 1), "descriptors grew from %d "
+	    "to %d", before, fd_count());
+	struct json_object *px = expose_proxy_json(fx.a.expose);
+	cr_assert(eq(int, json_object_get_int(json_object_object_get(px,
+	    "total")), 1), "the proxy connected to itself");
+	json_object_put(px);
+	/* The next walk names the link; still nothing is connected. */
+	expose_reconcile(fx.a.expose);
+	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_UNTRUSTED));
+	ask("GET /_ping HTTP/1.0\r\n\r\n", reply, sizeof reply);
+	assert_refusal(reply, "symbolic link");
+}
+
+/*
+ * The engine socket walked to is socket.path's own inode (a hard link of
+ * it there, as a bind mount or a misconfiguration would make it): the
+ * proxy would connect to itself, so it is refused, naming why.
+ */
+Test(expose, the_agents_own_socket_is_never_the_engine)
+{
+	expose_reconcile(fx.a.expose);		/* listening at socket.path */
+	cr_assert(eq(int, link(fx.sock, fx.engine), 0));
+	fx.a.engine_socket_present = true;
+	expose_reconcile(fx.a.expose);
+	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_UNTRUSTED), "%s",
+	    expose_detail(fx.a.expose));
+	cr_assert(not(expose_engine_trusted(fx.a.expose)));
+	cr_assert(eq(int, expose_engine_fd(fx.a.expose), -1));
+	int before = fd_count();
+	char reply[4096];
+	ask("GET /_ping HTTP/1.0\r\n\r\n", reply, sizeof reply);
+	assert_refusal(reply, "this agent's own socket: the proxy would "
+	    "connect to itself");
+	cr_assert(le(int, fd_count(), before + 1), "descriptors grew from %d "
+	    "to %d", before, fd_count());
+}
+
+/*
+ * Docker Desktop re-creates its socket: connections go to the old one
+ * (refused at once, never retried in a loop) until the walk that follows
+ * hands the new one over.
+ */
+Test(expose, a_re_created_engine_socket_is_used_after_the_next_walk)
+{
+	engine_up();
+	expose_reconcile(fx.a.expose);
+	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_OK));
+	int held = expose_engine_fd(fx.a.expose);
+	cr_assert(ge(int, held, 0));
+	expose_reconcile(fx.a.expose);
+	cr_assert(eq(int, expose_engine_fd(fx.a.expose), held), "the same "
+	    "socket walked to again keeps its descriptor");
+	close(fx.engine_lfd);
+	cr_assert(eq(int, unlink(fx.engine), 0));
+	fx.engine_lfd = unix_listen(fx.engine, 8);
+	int c = unix_connect(fx.sock);
+	cr_assert(pump_until(c, POLLIN), "the client was left hanging");
+	char b;
+	cr_assert(le(int, (int)read(c, &b, 1), 0), "the old socket answered");
+	close(c);
+	cr_assert(not(wait_for(fx.engine_lfd, POLLIN, 0)), "reached the new "
+	    "socket by path");
+	expose_reconcile(fx.a.expose);		/* inotify's reconcile */
+	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_OK));
+	c = unix_connect(fx.sock);
+	cr_assert(pump_until(fx.engine_lfd, POLLIN), "the new socket was not "
+	    "used");
+	close(c);
 }
 
 /*

@@ -982,7 +982,10 @@ px_setup(void)
 		fcntl(lfd, F_SETFL, O_NONBLOCK);
 		log_open(false, LOG_LVL_ERR);
 		struct event_base *base = event_base_new();
-		struct proxy *p = proxy_new(base, lfd, px.engine_path, 64);
+		/* The engine as expose.c hands it over: walked to, O_PATH. */
+		int efd = open(px.engine_path, O_PATH | O_CLOEXEC);
+		struct proxy *p = efd >= 0 ? proxy_new(base, lfd, efd,
+		    px.engine_path, 64) : NULL;
 		if (p == NULL)
 			_exit(1);
 		proxy_set_create_hook(p, child_hook, NULL);

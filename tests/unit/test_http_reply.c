@@ -615,6 +615,7 @@ Test(http_reply, a_long_stream_holds_little_between_chunks)
 static struct {
 	char		 dir[64], lpath[128], epath[128];
 	int		 lfd, efd;
+	int		 epath_fd;	/* O_PATH, as expose.c hands it over */
 	struct event_base *base;
 	struct proxy	*proxy;
 } px;
@@ -638,7 +639,9 @@ px_setup(void)
 	px.lfd = unix_listen(px.lpath, 16);
 	fcntl(px.lfd, F_SETFL, O_NONBLOCK);
 	px.base = event_base_new();
-	px.proxy = proxy_new(px.base, px.lfd, px.epath, 16);
+	px.epath_fd = open(px.epath, O_PATH | O_CLOEXEC);
+	cr_assert(ge(int, px.epath_fd, 0));
+	px.proxy = proxy_new(px.base, px.lfd, px.epath_fd, px.epath, 16);
 	cr_assert(not(eq(ptr, px.proxy, NULL)));
 	proxy_set_create_hook(px.proxy, no_bind, NULL);
 	proxy_set_reply_hook(px.proxy, user_path, NULL);
@@ -651,6 +654,7 @@ px_teardown(void)
 	event_base_free(px.base);
 	close(px.lfd);
 	close(px.efd);
+	close(px.epath_fd);
 	unlink(px.lpath);
 	unlink(px.epath);
 	rmdir(px.dir);

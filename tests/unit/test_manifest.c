@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -28,6 +29,10 @@ Test(manifest, round_trip)
 	cr_assert(m.dirty);
 	cr_assert_eq(manifest_save(&m), 0);
 	cr_assert_not(m.dirty);
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600, "it names sources and containers: "
+	    "root's alone, not %04o", (unsigned)(st.st_mode & 07777));
 	manifest_free(&m);
 
 	cr_assert_eq(manifest_load(&m, path, err, sizeof err), 0, "%s", err);

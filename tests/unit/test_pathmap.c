@@ -387,16 +387,42 @@ Test(pathmap, drive_mapping_off_and_other_roots)
 	expect("/mnt/wsl/x", "/run/desktop/mnt/host/wsl/x");
 }
 
-Test(pathmap, no_mountinfo_or_no_tree)
+Test(pathmap, no_tree_in_mountinfo)
 {
-	struct pathmap_options o = { "/nonexistent/mountinfo", tags,
-	    PATHMAP_ENGINE_WSL_ROOT, PATHMAP_ENGINE_DRIVE_ROOT, "" };
-	map = pathmap_new(&o);
-	cr_assert(ne(ptr, map, NULL));
+	build_default(MI_DRIVERS);
 	cr_assert(eq(str, (char *)pathmap_shared_root(map), "/mnt/wsl"),
 	    "where the tree would be, as bind.c assumed");
 	expect("/mnt/wsl/x", "/run/desktop/mnt/host/wsl/x");
 	expect("/mnt/c", NULL);
+}
+
+/*
+ * mountinfo that cannot be read (EMFILE in the agent, say) tells nothing:
+ * no table, and the reason, so bind.c keeps the one it had (issue 19).
+ * Before, the shared tree was taken to be /mnt/wsl and no drive was seen.
+ */
+Test(pathmap, an_unreadable_mountinfo_builds_nothing)
+{
+	struct pathmap_options o = { "/nonexistent/mountinfo", tags,
+	    PATHMAP_ENGINE_WSL_ROOT, PATHMAP_ENGINE_DRIVE_ROOT, "" };
+	errno = 0;
+	map = pathmap_new(&o);
+	cr_assert(eq(ptr, map, NULL), "a table from nothing: shared root %s",
+	    pathmap_shared_root(map));
+	cr_assert(eq(int, errno, ENOENT));
+	/* Opened but not readable: a directory (EISDIR at the first read). */
+	o.mountinfo = tags;
+	errno = 0;
+	map = pathmap_new(&o);
+	cr_assert(eq(ptr, map, NULL));
+	cr_assert(eq(int, errno, EISDIR));
+	errno = 0;
+	cr_assert(eq(ptr, wsl_find_shared_root(tags), NULL));
+	cr_assert(eq(int, errno, EISDIR), "not \"none\": unread");
+	write_mountinfo(MI_DRIVERS);
+	errno = EBADF;
+	cr_assert(eq(ptr, wsl_find_shared_root(mi), NULL));
+	cr_assert(eq(int, errno, 0), "read, and none there");
 }
 
 Test(pathmap, malformed_lines_are_ignored)

@@ -223,7 +223,22 @@ struct proxy_child {
 	struct proxy	*proxy;
 	int		 cmd_fd;
 	int		 reply_fd;
+	int		 engine_fd;	/* O_PATH, as expose.c holds it; or -1 */
 };
+
+/*
+ * As expose.c does after a walk: the engine socket at path (if any) as an
+ * O_PATH descriptor, handed over before the old one is closed.
+ */
+static void
+proxy_child_set_engine(struct proxy_child *ch, const char *path)
+{
+	int old = ch->engine_fd;
+	ch->engine_fd = open(path, O_PATH | O_CLOEXEC);
+	proxy_set_engine(ch->proxy, ch->engine_fd, path);
+	if (old >= 0)
+		close(old);
+}
 
 static void
 proxy_child_command(evutil_socket_t fd, short what, void *arg)
@@ -236,7 +251,7 @@ proxy_child_command(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (cmd.cmd == 'E')
-		proxy_set_engine(ch->proxy, cmd.path);
+		proxy_child_set_engine(ch, cmd.path);
 	else if (cmd.cmd == 'C')
 		proxy_close_all(ch->proxy);
 	struct proxy_stats st;
@@ -285,12 +300,13 @@ proxy_child_run(const struct proxy_opts *o, int lfd, int cmd_fd, int reply_fd)
 	struct event_base *base = event_base_new();
 	if (base == NULL)
 		_exit(2);
-	struct proxy *p = proxy_new(base, lfd, o->engine, o->max_conns);
+	struct proxy *p = proxy_new(base, lfd, -1, o->engine, o->max_conns);
 	if (p == NULL)
 		_exit(2);
 	if (o->refuse_binds)
 		proxy_set_create_hook(p, refuse_every_bind, NULL);
-	struct proxy_child ch = { base, p, cmd_fd, reply_fd };
+	struct proxy_child ch = { base, p, cmd_fd, reply_fd, -1 };
+	proxy_child_set_engine(&ch, o->engine);
 	struct event *ev = event_new(base, cmd_fd, EV_READ | EV_PERSIST,
 	    proxy_child_command, &ch);
 	if (ev == NULL || event_add(ev, NULL) < 0)
@@ -302,6 +318,8 @@ proxy_child_run(const struct proxy_opts *o, int lfd, int cmd_fd, int reply_fd)
 	/* Stopping with connections open is part of what is tested. */
 	event_free(ev);
 	proxy_free(p);
+	if (ch.engine_fd >= 0)
+		close(ch.engine_fd);
 	event_base_free(base);
 	libevent_global_shutdown();
 	log_forget_all();
@@ -755,9 +773,14 @@ Test(proxy, a_create_refused_after_the_engine_ended_closes_cleanly)
 	cr_assert(eq(int, log_count("refused a container create"), 1));
 }
 
+/*
+ * The engine died and its socket stayed (Docker Desktop stopping): each
+ * client is closed at once, one connect each, never retried in a loop.
+ */
 Test(proxy, engine_down_closes_clients_at_once_and_logs_once)
 {
-	proxy_start(fx.engine_path, 16);	/* nothing listens there yet */
+	close(unix_listen(fx.engine_path, 8));	/* a socket nobody serves */
+	proxy_start(fx.engine_path, 16);
 	for (int i = 0; i < 3; i++)
 		expect_refused();
 	struct proxy_stats st = proxy_get_stats();
@@ -766,14 +789,22 @@ Test(proxy, engine_down_closes_clients_at_once_and_logs_once)
 	cr_assert(eq(u64, st.active, 0));
 	cr_assert(eq(u64, st.errors, 0));
 
-	/* The engine comes back: clients get through again. */
+	/*
+	 * The engine comes back on a new socket at the same path; the walk
+	 * that follows (expose.c) hands it over: clients get through again.
+	 */
+	cr_assert(eq(int, unlink(fx.engine_path), 0));
 	int elfd = unix_listen(fx.engine_path, 8);
+	int old = unix_connect(fx.listen_path);
+	expect_eof(old);	/* still the old socket: refused, no loop */
+	close(old);
+	(void)proxy_command('E', fx.engine_path);
 	int cfd = unix_connect(fx.listen_path);
 	int efd = accept_within(elfd, WAIT_MS);
 	write_all(cfd, "ping", 4);
 	expect_bytes(efd, "ping", 4);
 	st = proxy_get_stats();
-	cr_assert(eq(u64, st.refused, 3));
+	cr_assert(eq(u64, st.refused, 4));
 	cr_assert(eq(u64, st.active, 1));
 	close(efd);
 	close(cfd);
@@ -782,6 +813,35 @@ Test(proxy, engine_down_closes_clients_at_once_and_logs_once)
 	cr_assert(eq(int, log_count("cannot connect to the engine"), 1),
 	    "the failure should be logged once, not per client");
 	cr_assert(eq(int, log_count("reachable again"), 1));
+}
+
+static bool
+readable_soon(int fd)
+{
+	return wait_for(fd, POLLIN, WAIT_MS);
+}
+
+/*
+ * No engine socket walked to (issue 19): every client is told why at
+ * once, and nothing is connected to, not even what the path names.
+ */
+Test(proxy, without_an_engine_descriptor_clients_are_told_and_nothing_is_tried)
+{
+	proxy_start(fx.engine_path, 16);	/* nothing there when it looked */
+	(void)proxy_get_stats();		/* ...which it has, once it answers */
+	int planted = unix_listen(fx.engine_path, 8);	/* there now */
+	char reply[2048];
+	ask_socket(fx.listen_path, "GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n",
+	    reply, sizeof reply, readable_soon);
+	cr_assert(eq(int, strncmp(reply, "HTTP/1.1 503 ", 13), 0), "%s", reply);
+	cr_assert(not(eq(ptr, strstr(reply, "there is no trusted Docker Desktop "
+	    "engine socket to connect to"), NULL)), "%s", reply);
+	cr_assert(not(wait_for(planted, POLLIN, 0)), "connected by path");
+	struct proxy_stats st = proxy_get_stats();
+	cr_assert(eq(u64, st.refused, 1));
+	cr_assert(eq(u64, st.active, 0));
+	close(planted);
+	proxy_stop();
 }
 
 Test(proxy, engine_closing_mid_stream_ends_the_client_stream)

@@ -213,42 +213,10 @@ Test(request, disable_fails_with_the_reason)
 /* ------------------------------------------------------------------ */
 /* The control socket frames the same answers */
 
-/* A child asks on the control socket; the loop runs until it has the reply. */
 static struct json_object *
 control_ask(const char *line)
 {
-	int p[2];
-	cr_assert(eq(int, pipe2(p, O_CLOEXEC), 0));
-	pid_t pid = fork();
-	cr_assert(ge(int, pid, 0));
-	if (pid == 0) {
-		char *reply = NULL, err[256];
-		close(p[0]);
-		if (control_request(t.a.cfg.control_socket, line, &reply, err,
-		    sizeof err) < 0)
-			_exit(1);
-		size_t n = strlen(reply);
-		_exit(write(p[1], reply, n) == (ssize_t)n ? 0 : 1);
-	}
-	close(p[1]);
-	struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-	for (int i = 0; i < 500 && poll(&pfd, 1, 0) == 0; i++) {
-		struct timeval tv = { 0, 10000 };
-		event_base_loopexit(t.a.base, &tv);
-		event_base_loop(t.a.base, EVLOOP_ONCE);
-	}
-	int status;
-	cr_assert(eq(int, waitpid(pid, &status, 0), pid));
-	bool replied = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-	cr_assert(replied, "the child got no reply to %s", line);
-	static char buf[1 << 20];
-	ssize_t n = read(p[0], buf, sizeof buf - 1);
-	close(p[0]);
-	cr_assert(n > 0, "an empty reply to %s", line);
-	buf[n] = '\0';
-	struct json_object *o = json_tokener_parse(buf);
-	cr_assert(not(eq(ptr, o, NULL)), "not JSON: %s", buf);
-	return o;
+	return test_agent_ask(&t, line);
 }
 
 /* A reply to line that says ok (or names the error) and has member. */

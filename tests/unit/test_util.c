@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The plumbing every module shares (util.c): unix socket addresses, file
- * and abstract; making a path's parent directories; capped, jittered
+ * and abstract; making a path's parent directories and the private
+ * state_dir; capped, jittered
  * backoff; reading a string member of a JSON object.
  */
 #include <errno.h>
@@ -190,6 +191,71 @@ Test(mkdir_parent, fails_with_the_reason, .init = make_dir, .fini = remove_dir)
 	errno = 0;
 	cr_assert(eq(int, util_mkdir_parent(huge, 0755), -1));
 	cr_assert(eq(int, errno, ENAMETOOLONG));
+}
+
+/* ------------------------------------------------------------------ */
+/* util_private_dir: the agent's state_dir */
+
+static unsigned
+mode_of(const char *path)
+{
+	struct stat st;
+	cr_assert(eq(int, lstat(path, &st), 0), "%s: %s", path, strerror(errno));
+	return (unsigned)(st.st_mode & 07777);
+}
+
+Test(private_dir, made_0700_below_parents_0755, .init = make_dir,
+    .fini = remove_dir)
+{
+	char state[128], parent[128];
+	snprintf(parent, sizeof parent, "%s/var/lib", dir);
+	snprintf(state, sizeof state, "%s/wsl-docker-agent", parent);
+	(void)umask(022);
+	cr_assert(eq(int, util_private_dir(state), 0), "%s", strerror(errno));
+	cr_assert(eq(u32, mode_of(state), 0700));
+	cr_assert(eq(u32, mode_of(parent), 0755));
+	cr_assert(eq(int, util_private_dir(state), 0), "nothing to narrow");
+}
+
+/* An upgrade: an older version made state_dir 0755 and its manifest 0644. */
+Test(private_dir, an_older_versions_wider_state_is_narrowed, .init = make_dir,
+    .fini = remove_dir)
+{
+	char state[128], manifest[160], flag[160], sub[160], link[160];
+	snprintf(state, sizeof state, "%s/state", dir);
+	snprintf(manifest, sizeof manifest, "%s/manifest.json", state);
+	snprintf(flag, sizeof flag, "%s/disabled", state);
+	snprintf(sub, sizeof sub, "%s/stand-ins", state);
+	snprintf(link, sizeof link, "%s/a-link", state);
+	(void)umask(0);
+	cr_assert(eq(int, mkdir(state, 0755), 0));
+	cr_assert(eq(int, mkdir(sub, 0755), 0));
+	cr_assert(eq(int, util_write_atomic(manifest, "{}", 2, 0644), 0));
+	cr_assert(eq(int, util_write_atomic(flag, "x", 1, 0640), 0));
+	cr_assert(eq(int, symlink("/etc/passwd", link), 0));
+	(void)umask(022);
+	cr_assert(eq(int, util_private_dir(state), 3), "the directory and two "
+	    "files narrowed");
+	cr_assert(eq(u32, mode_of(state), 0700));
+	cr_assert(eq(u32, mode_of(manifest), 0600));
+	cr_assert(eq(u32, mode_of(flag), 0600));
+	cr_assert(eq(u32, mode_of(sub), 0755), "below a 0700 directory: left");
+	cr_assert(eq(u32, mode_of("/etc/passwd"), 0644), "a link is not "
+	    "followed");
+}
+
+Test(private_dir, fails_with_the_reason, .init = make_dir, .fini = remove_dir)
+{
+	char file[128], state[160];
+	snprintf(file, sizeof file, "%s/plain", dir);
+	cr_assert(eq(int, util_write_atomic(file, "x", 1, 0600), 0));
+	snprintf(state, sizeof state, "%s/sub", file);
+	errno = 0;
+	cr_assert(eq(int, util_private_dir(file), -1), "a file is no directory");
+	cr_assert(eq(int, errno, ENOTDIR));
+	errno = 0;
+	cr_assert(eq(int, util_private_dir(state), -1));
+	cr_assert(eq(int, errno, ENOTDIR));
 }
 
 /* ------------------------------------------------------------------ */

@@ -14,11 +14,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <event2/event.h>
+#include <json-c/json.h>
 
 #include "agent.h"
 #include "testlib.h"
@@ -76,6 +78,26 @@ accept_within(int lfd, int ms)
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	cr_assert(ge(int, fd, 0), "accept: %s", strerror(errno));
 	return fd;
+}
+
+void
+ask_socket(const char *path, const char *request, char *reply, size_t len,
+    bool (*ready)(int fd))
+{
+	int c = unix_connect(path);
+	write_all(c, request, strlen(request));
+	size_t got = 0;
+	for (;;) {
+		cr_assert(ready(c), "no reply from %s", path);
+		ssize_t n = read(c, reply + got, len - 1 - got);
+		cr_assert(ge(int, (int)n, 0), "read: %s", strerror(errno));
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		cr_assert(lt(sz, got, len - 1), "reply too long");
+	}
+	reply[got] = '\0';
+	close(c);
 }
 
 void
@@ -316,4 +338,42 @@ trusted_tree_down(const char *root)
 {
 	(void)umount2(root, MNT_DETACH);
 	(void)rmdir(root);
+}
+
+static bool
+fd_readable(void *arg)
+{
+	return wait_for(*(int *)arg, POLLIN, 0);
+}
+
+struct json_object *
+test_agent_ask(struct test_agent *t, const char *line)
+{
+	int p[2];
+	cr_assert(eq(int, pipe2(p, O_CLOEXEC), 0));
+	pid_t pid = fork();
+	cr_assert(ge(int, pid, 0));
+	if (pid == 0) {
+		char *reply = NULL, err[256];
+		close(p[0]);
+		if (control_request(t->a.cfg.control_socket, line, &reply, err,
+		    sizeof err) < 0)
+			_exit(1);
+		size_t n = strlen(reply);
+		_exit(write(p[1], reply, n) == (ssize_t)n ? 0 : 1);
+	}
+	close(p[1]);
+	(void)run_until(t->a.base, fd_readable, &p[0], 5000);
+	int status;
+	cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+	bool replied = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	cr_assert(replied, "the child got no reply to %s", line);
+	static char buf[1 << 20];
+	ssize_t n = read(p[0], buf, sizeof buf - 1);
+	close(p[0]);
+	cr_assert(n > 0, "an empty reply to %s", line);
+	buf[n] = '\0';
+	struct json_object *o = json_tokener_parse(buf);
+	cr_assert(not(eq(ptr, o, NULL)), "not JSON: %s", buf);
+	return o;
 }

@@ -22,6 +22,14 @@ int	unix_listen(const char *path, int backlog);
 int	unix_connect(const char *path);
 /* The next connection on lfd, within ms. */
 int	accept_within(int lfd, int ms);
+/*
+ * A client of the unix socket at path: sends request and reads the whole
+ * reply, until EOF, into reply (len bytes, terminated); before each read
+ * ready(fd) must say it may (it may run an event loop meanwhile), or the
+ * test fails.
+ */
+void	ask_socket(const char *path, const char *request, char *reply,
+	    size_t len, bool (*ready)(int fd));
 /* All of buf, or the test fails. */
 void	write_all(int fd, const void *buf, size_t len);
 /* Exactly len bytes, each read within ms of the last, or the test fails. */
@@ -78,5 +86,12 @@ void	test_agent_teardown(struct test_agent *);
 void	test_agent_set(struct test_agent *, const char *key, const char *value);
 /* dir/name, in one of four buffers used in turn. */
 char	*test_agent_path(struct test_agent *, const char *name);
+/*
+ * line asked on the agent's control socket by a child, as
+ * `wsl-docker-agent' asks (control_request), while the agent's loop runs
+ * here: the reply, parsed, or the test fails.
+ */
+struct json_object;
+struct json_object *test_agent_ask(struct test_agent *, const char *line);
 
 #endif
