@@ -10,7 +10,8 @@
 
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/defs.h"
+#include "base/util.h"
 #include "shim.h"
 
 #define CRED_PREFIX		"docker-credential-"

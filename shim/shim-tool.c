@@ -14,9 +14,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "base/util.h"
+#include "sys/trust.h"
+#include "features/links.h"
 #include "shim.h"
-#include "trust.h"
 
 #define SHIM_REFUSED_SUFFIX	"; refused"
 

@@ -15,7 +15,9 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "agent.h"
+#include "base/config.h"
+#include "base/util.h"
+#include "main/client.h"
 #include "shim.h"
 
 /* Input a credential helper is sent is a URL or a small JSON object. */

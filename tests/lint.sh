@@ -8,7 +8,7 @@ cd "$top"
 n=0; failed=0
 defs='-DSYSCONFDIR="/etc" -DLOCALSTATEDIR="/var" -DRUNSTATEDIR="/run"
  -DLIBEXECDIR="/usr/libexec" -DPACKAGE_VERSION="lint"'
-srcs=$(ls agent/*.c shim/*.c tests/peer/*.c)
+srcs=$(ls agent/*/*.c shim/*.c tests/peer/*.c)
 result() { # name output
 	n=$((n + 1))
 	if [ -z "$2" ]; then echo "ok $n - $1"; else

@@ -10,7 +10,7 @@
 
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
-#include "doctor.h"
+#include "main/doctor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,7 +17,7 @@
 
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "wire/pathmap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

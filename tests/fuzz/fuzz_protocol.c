@@ -13,7 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "wire/protocol.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -23,7 +23,10 @@
 
 #include <event2/event.h>
 
-#include "agent.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "wire/http.h"
+#include "io/proxy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

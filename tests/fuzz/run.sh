@@ -20,7 +20,7 @@ defs="-DSYSCONFDIR=\"/etc\" -DLOCALSTATEDIR=\"/var\" -DRUNSTATEDIR=\"/run\"
  -DLIBEXECDIR=\"/usr/libexec\" -DPACKAGE_VERSION=\"fuzz\" -D_GNU_SOURCE"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 libs=$(pkg-config --cflags --libs libevent json-c libsystemd)
-srcs=$(ls "$top"/agent/*.c | grep -v '/main\.c$')
+srcs=$(ls "$top"/agent/*/*.c | grep -v '/main/main\.c$')
 
 targets=${*:-$(cd "$here" && ls fuzz_*.c | sed 's/\.c$//')}
 n=0; failed=0

@@ -28,7 +28,10 @@
 #include <event2/buffer.h>
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/defs.h"
+#include "base/status.h"
+#include "base/util.h"
+#include "wire/protocol.h"
 
 #define PEER		"wsl-docker-host-peer"
 #define PEER_CLIENTS	16

@@ -9,7 +9,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include "agent.h"
+#include "base/address.h"
 
 #define assert_has(s, sub) \
 	cr_assert(strstr((s), (sub)) != NULL, "expected \"%s\" in: %s", (sub), (s))

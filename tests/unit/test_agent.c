@@ -16,7 +16,9 @@
 #include <criterion/new/assert.h>
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "io/watch.h"
+#include "features/expose.h"
+#include "main/agent.h"
 #include "testlib.h"
 
 #define assert_has(s, sub) \

@@ -20,8 +20,10 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include "agent.h"
-#include "trust.h"
+#include "sys/trust.h"
+#include "wire/http.h"
+#include "wire/pathmap.h"
+#include "features/bind.h"
 #include "testlib.h"
 
 static char tmpdir[64];

@@ -17,7 +17,8 @@
 #include <criterion/new/assert.h>
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/config.h"
+#include "base/defs.h"
 
 #define assert_has(s, sub) \
 	cr_assert(strstr((s), (sub)) != NULL, "expected \"%s\" in: %s", (sub), (s))

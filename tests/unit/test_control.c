@@ -21,7 +21,8 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/util.h"
+#include "io/control.h"
 #include "testlib.h"
 
 #define USERS		9	/* 9 x 8 is more than the 64 users share */

@@ -20,8 +20,8 @@
 #include <criterion/new/assert.h>
 #include <json-c/json.h>
 
-#include "agent.h"
-#include "doctor.h"
+#include "base/util.h"
+#include "main/doctor.h"
 #include "testlib.h"
 
 #define assert_has(s, sub) \

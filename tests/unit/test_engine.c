@@ -22,7 +22,10 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/defs.h"
+#include "base/util.h"
+#include "features/engine.h"
+#include "features/expose.h"
 #include "testlib.h"
 
 #define WAIT_MS		8000

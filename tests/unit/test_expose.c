@@ -31,7 +31,10 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/config.h"
+#include "sys/manifest.h"
+#include "features/expose.h"
+#include "main/agent.h"
 #include "testlib.h"
 
 #define WAIT_MS		2000

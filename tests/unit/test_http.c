@@ -26,7 +26,10 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/log.h"
+#include "wire/http.h"
+#include "io/proxy.h"
+#include "features/bind.h"
 #include "testlib.h"
 
 #define WAIT_MS	3000

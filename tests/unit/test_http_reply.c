@@ -20,7 +20,11 @@
 #include <criterion/new/assert.h>
 #include <event2/event.h>
 
-#include "agent.h"
+#include "base/util.h"
+#include "wire/http.h"
+#include "wire/reply.h"
+#include "io/proxy.h"
+#include "features/bind.h"
 #include "testlib.h"
 
 #define X_SIMPLE "/mnt/wsl/docker-desktop-bind-mounts/b1/"

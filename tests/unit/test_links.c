@@ -17,9 +17,13 @@
 
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/config.h"
+#include "base/util.h"
+#include "sys/manifest.h"
+#include "sys/trust.h"
+#include "features/links.h"
+#include "main/agent.h"
 #include "testlib.h"
-#include "trust.h"
 
 static char root[PATH_MAX];
 static char desktop[PATH_MAX];

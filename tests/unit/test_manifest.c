@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "sys/manifest.h"
 #include "testlib.h"
 
 TestSuite(manifest, .init = tmp_root_setup, .fini = tmp_root_teardown);

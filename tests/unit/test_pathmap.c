@@ -22,7 +22,9 @@
 
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/config.h"
+#include "sys/wsl.h"
+#include "wire/pathmap.h"
 
 /* microsoft/WSL#7152, `grep wsl /proc/self/mountinfo' in a WSL 2 distro. */
 #define MI_SHARED \

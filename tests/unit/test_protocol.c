@@ -27,7 +27,16 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/config.h"
+#include "base/defs.h"
+#include "base/util.h"
+#include "sys/vsock.h"
+#include "sys/wsl.h"
+#include "wire/protocol.h"
+#include "features/engine.h"
+#include "features/expose.h"
+#include "features/health.h"
+#include "main/agent.h"
 
 #define WAIT_MS		5000
 #define assert_has(s, sub) \

@@ -33,7 +33,10 @@
 #include <criterion/new/assert.h>
 #include <event2/event.h>
 
-#include "agent.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "wire/http.h"
+#include "io/proxy.h"
 #include "testlib.h"
 
 /* Generous bound for anything that should happen "promptly". */

@@ -21,7 +21,13 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/config.h"
+#include "base/status.h"
+#include "base/util.h"
+#include "wire/protocol.h"
+#include "io/control.h"
+#include "features/request.h"
+#include "main/agent.h"
 #include "testlib.h"
 
 #define assert_has(s, sub) \

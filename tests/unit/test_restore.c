@@ -21,7 +21,15 @@
 #include <event2/listener.h>
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/util.h"
+#include "sys/manifest.h"
+#include "wire/protocol.h"
+#include "io/work.h"
+#include "features/bind.h"
+#include "features/expose.h"
+#include "features/request.h"
+#include "features/restore.h"
+#include "main/agent.h"
 #include "testlib.h"
 
 TestSuite(restore, .init = tmp_root_setup, .fini = tmp_root_teardown);

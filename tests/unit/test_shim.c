@@ -26,7 +26,9 @@
 #include <json-c/json.h>
 #include <systemd/sd-daemon.h>
 
-#include "agent.h"
+#include "base/defs.h"
+#include "base/util.h"
+#include "wire/protocol.h"
 #include "shim.h"
 #include "testlib.h"
 

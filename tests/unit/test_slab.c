@@ -16,7 +16,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include "slab.h"
+#include "base/slab.h"
 
 #if SLAB_POISONS
 #include <sanitizer/asan_interface.h>

@@ -29,9 +29,14 @@
 #include <criterion/new/assert.h>
 #include <event2/event.h>
 
-#include "agent.h"
+#include "base/config.h"
+#include "base/util.h"
+#include "sys/standin.h"
+#include "sys/trust.h"
+#include "io/work.h"
+#include "features/standins.h"
+#include "main/agent.h"
 #include "testlib.h"
-#include "trust.h"
 
 #define MiB	(1ULL << 20)
 #define GiB	(1ULL << 30)

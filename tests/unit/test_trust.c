@@ -23,8 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent.h"
-#include "trust.h"
+#include "sys/trust.h"
 #include "testlib.h"
 
 #define USER_UID 1000

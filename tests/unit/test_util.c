@@ -19,7 +19,9 @@
 #include <criterion/new/assert.h>
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/defs.h"
+#include "base/util.h"
+#include "wire/protocol.h"
 #include "testlib.h"
 
 static char dir[64];

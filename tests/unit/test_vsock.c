@@ -22,7 +22,10 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include "agent.h"
+#include "base/address.h"
+#include "base/util.h"
+#include "sys/vsock.h"
+#include "wire/protocol.h"
 
 #define WAIT_MS		5000
 #define assert_has(s, sub) \

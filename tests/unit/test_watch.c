@@ -21,7 +21,8 @@
 #include <criterion/new/assert.h>
 #include <event2/event.h>
 
-#include "agent.h"
+#include "base/util.h"
+#include "io/watch.h"
 #include "testlib.h"
 
 #define WAIT_MS		5000

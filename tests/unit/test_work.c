@@ -15,7 +15,7 @@
 #include <criterion/new/assert.h>
 #include <event2/event.h>
 
-#include "agent.h"
+#include "io/work.h"
 #include "testlib.h"
 
 #define WAIT_MS	5000

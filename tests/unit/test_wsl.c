@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "agent.h"
+#include "sys/wsl.h"
 #include "testlib.h"
 
 TestSuite(wsl, .init = tmp_root_setup, .fini = tmp_root_teardown);

@@ -22,7 +22,17 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
-#include "agent.h"
+#include "base/config.h"
+#include "base/util.h"
+#include "sys/manifest.h"
+#include "io/control.h"
+#include "io/watch.h"
+#include "features/bind.h"
+#include "features/engine.h"
+#include "features/expose.h"
+#include "features/health.h"
+#include "features/links.h"
+#include "main/client.h"
 #include "testlib.h"
 
 bool

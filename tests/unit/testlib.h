@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "agent.h"
+#include "main/agent.h"
 
 
 /* poll() one fd for events, up to ms: true when ready. */

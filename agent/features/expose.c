@@ -1,0 +1,804 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The engine socket at socket.path (/run/docker.sock).  In proxy mode the
+ * agent listens there as root:<docker group> 0660 and splices each
+ * connection to Docker Desktop's socket, so this distro's docker group
+ * works whatever the engine's socket says.  In mount mode the engine socket
+ * is bind-mounted there, and re-mounted when Docker Desktop re-creates it
+ * (a bind mount pins the old inode).
+ *
+ * Before taking the path: a stale socket (nothing answers) is replaced; a
+ * live one served by anything else, such as a local dockerd, never is.
+ *
+ * The engine socket lives in the shared tree, where an ordinary user of
+ * any distro may create entries while Docker Desktop is away (issue 13).
+ * It is used only after a walk by descriptor from the shared root (every
+ * component root's, not group or other writable, no symlink: trust.c);
+ * then every connection to it checks that its peer is root (proxy.c,
+ * engine.c).  The O_PATH descriptor the walk ends with is kept until the
+ * next walk, and every connection (the proxy's, every engine GET) goes
+ * through it (/proc/self/fd/N), never by the path: a tree swapped in
+ * between two walks, with a symlink to this very socket, say, is never
+ * followed (issue 19).  While there is none (the socket away, or not
+ * trusted) proxy clients are refused at once with the reason, and a
+ * socket that is this agent's own listening one is refused too: the proxy
+ * would connect to itself.  In mount mode the very inode walked to is
+ * mounted, by descriptor.  While the walk fails the state is "untrusted":
+ * nothing is connected to or mounted, and proxy clients are told why.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "base/config.h"
+#include "base/defs.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "sys/manifest.h"
+#include "sys/trust.h"
+#include "sys/wsl.h"
+#include "io/proxy.h"
+#include "features/expose.h"
+#include "main/agent.h"
+
+struct expose {
+	struct agent	*agent;		/* cfg, manifest, the tree as last seen */
+	enum socket_state state;
+	char		 detail[512];
+	int		 listen_fd;
+	int		 activated_fd;	/* from systemd, or -1 */
+	bool		 listen_fd_activated;
+	dev_t		 listen_dev;	/* the inode listen_fd is bound to */
+	ino_t		 listen_ino;
+	int		 engine_fd;	/* the engine socket walked to, or -1 */
+	dev_t		 engine_dev;
+	ino_t		 engine_ino;
+	ino_t		 mounted_ino;	/* engine inode bound (mount mode) */
+	struct trust_mount_id mount_id;	/* that mount, for the unmount */
+	bool		 have_mount_id;
+	bool		 engine_trusted;	/* the last walk passed */
+	char		 untrusted[1024];	/* why it did not, or "" */
+	gid_t		 socket_gid;
+	struct proxy	*proxy;
+};
+
+const char *
+expose_state_name(enum socket_state s)
+{
+	switch (s) {
+	case SOCK_ABSENT:	return "absent";
+	case SOCK_OK:		return "ok";
+	case SOCK_WAITING:	return "waiting";
+	case SOCK_CONFLICT:	return "conflict";
+	case SOCK_ERROR:	return "error";
+	case SOCK_DISABLED:	return "disabled";
+	case SOCK_UNTRUSTED:	return "untrusted";
+	}
+	return "?";
+}
+
+static void
+expose_set(struct expose *x, enum socket_state s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+expose_set(struct expose *x, enum socket_state s, const char *fmt, ...)
+{
+	char detail[sizeof x->detail] = "";
+	if (fmt != NULL) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(detail, sizeof detail, fmt, ap);
+		va_end(ap);
+	}
+	x->state = s;
+	snprintf(x->detail, sizeof x->detail, "%s", detail);
+	enum log_level lvl = s == SOCK_CONFLICT || s == SOCK_ERROR ||
+	    s == SOCK_UNTRUSTED ? LOG_LVL_ERR : LOG_LVL_NOTICE;
+	log_state(lvl, "socket", "socket", "%s: %s%s%s",
+	    x->agent->cfg.socket_path, expose_state_name(s),
+	    detail[0] ? ": " : "", detail);
+}
+
+/* The docker group's gid, created (as a system group) when missing. */
+static int
+expose_group_gid(const struct agent *a, gid_t *gid)
+{
+	if (util_group_gid(a->cfg.socket_group, gid) == 0)
+		return 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl("/usr/sbin/groupadd", "groupadd", "--system",
+		    a->cfg.socket_group, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    util_group_gid(a->cfg.socket_group, gid) == 0) {
+		log_notice("socket", "created the system group %s (gid %u) for "
+		    "the docker socket; add users with 'usermod -aG %s USER'",
+		    a->cfg.socket_group, (unsigned)*gid, a->cfg.socket_group);
+		return 0;
+	}
+	return -1;
+}
+
+/* Who serves a live socket at path? Fills "dockerd (pid 812)". */
+static bool
+expose_socket_alive(const char *path, char *who, size_t wholen)
+{
+	int fd = util_unix_connect(path);
+	if (fd < 0)
+		return false;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	snprintf(who, wholen, "an unknown process");
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    cred.pid > 0) {
+		char comm_path[64], comm[64] = "a process";
+		snprintf(comm_path, sizeof comm_path, "/proc/%ld/comm",
+		    (long)cred.pid);
+		FILE *f = fopen(comm_path, "re");
+		if (f != NULL) {
+			if (fgets(comm, sizeof comm, f) != NULL)
+				comm[strcspn(comm, "\n")] = '\0';
+			fclose(f);
+		}
+		snprintf(who, wholen, "%s (pid %ld)", comm, (long)cred.pid);
+	}
+	close(fd);
+	return true;
+}
+
+/*
+ * socket.path's directory as an O_PATH descriptor and its last component:
+ * what trust_umount_checked() needs.  The directory (/run) is root's.
+ */
+static int
+expose_open_parent(const char *path, char *name, size_t namelen)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL || slash[1] == '\0' ||
+	    (size_t)snprintf(name, namelen, "%s", slash + 1) >= namelen) {
+		errno = EINVAL;
+		return -1;
+	}
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 :
+	    (int)(slash - path), path);
+	return open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/*
+ * Unmount our bind mount of the engine socket, checking first that the
+ * mount there is the one we made.  After a restart its identity is not
+ * known: then only a mount whose root is a socket is taken for ours.
+ */
+static void
+expose_umount_socket(struct expose *x, const char *path)
+{
+	char name[NAME_MAX + 1];
+	int dfd = expose_open_parent(path, name, sizeof name);
+	if (dfd < 0) {
+		log_err("socket", "cannot unmount %s: %s", path, strerror(errno));
+		return;
+	}
+	struct trust_mount_id id = x->mount_id;
+	bool known = x->have_mount_id;
+	if (!known) {
+		int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		known = fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    trust_is_mount_root(fd) == 1 &&
+		    trust_mount_identity(fd, &id) == 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (known && trust_umount_checked(dfd, name, &id) < 0 &&
+	    errno != EINVAL && errno != ENOENT)
+		log_err("socket", "cannot unmount %s: %s%s", path,
+		    strerror(errno), errno == ESTALE ? " (another mount is "
+		    "there now; left alone)" : "");
+	close(dfd);
+}
+
+static void
+expose_unmount(struct expose *x)
+{
+	struct agent *a = x->agent;
+	const char *path = a->cfg.socket_path;
+	if (manifest_find(&a->manifest, "mount", path) != NULL) {
+		expose_umount_socket(x, path);
+		manifest_remove(&a->manifest, "mount", path);
+	}
+	if (manifest_find(&a->manifest, "file", path) != NULL) {
+		(void)unlink(path);
+		manifest_remove(&a->manifest, "file", path);
+	}
+	x->mounted_ino = 0;
+	x->have_mount_id = false;
+	manifest_save(&a->manifest);
+}
+
+/*
+ * Walk to the engine socket from the shared root (desktop_dir's parent):
+ * its O_PATH descriptor, or -1.  x->untrusted says why it is not trusted,
+ * or is empty when it is merely missing.
+ */
+static int
+expose_engine_open(struct expose *x)
+{
+	struct agent *a = x->agent;
+	struct trust_failure f = { 0 };
+	char root[PATH_MAX];
+	x->untrusted[0] = '\0';
+	const char *dir = a->cfg.desktop_dir != NULL ? a->cfg.desktop_dir : "";
+	const char *slash = strrchr(dir, '/');
+	size_t n = slash != NULL ? (size_t)(slash - dir) : 0;
+	if (slash == NULL || n == 0 || n >= sizeof root ||
+	    strncmp(a->engine_path, dir, n) != 0 || a->engine_path[n] != '/') {
+		snprintf(x->untrusted, sizeof x->untrusted, "%s: the engine "
+		    "socket must be below a shared root (desktop_dir's parent); "
+		    "set desktop_dir", a->engine_path);
+		return -1;
+	}
+	snprintf(root, sizeof root, "%.*s", (int)n, dir);
+	int fd = trust_open_entry(root, a->engine_path + n + 1, S_IFSOCK, &f);
+	if (fd < 0 && f.reason != TRUST_MISSING)
+		trust_failure_format(&f, x->untrusted, sizeof x->untrusted);
+	return fd;
+}
+
+/*
+ * Is the socket efd walked to served by root?  Connects to that very
+ * inode (through /proc/self/fd) and asks SO_PEERCRED; sends nothing.
+ * False with x->untrusted empty when nothing answers.
+ */
+static bool
+expose_engine_peer_ok(struct expose *x, int efd)
+{
+	char via[64];
+	snprintf(via, sizeof via, "/proc/self/fd/%d", efd);
+	int fd = util_unix_connect(via);
+	uid_t uid = (uid_t)-1;
+	pid_t pid = 0;
+	if (fd < 0)
+		return false;	/* a dead socket: wait for its successor */
+	bool ok = trust_peer_is_root(fd, &uid, &pid);
+	close(fd);
+	if (!ok)
+		trust_peer_format(x->agent->engine_path, uid, pid, x->untrusted,
+		    sizeof x->untrusted);
+	return ok;
+}
+
+/*
+ * Keep efd (the engine socket just walked to, taken; -1: none) for every
+ * connection until the next walk.  The one held stays when efd is the
+ * same socket, so its number, in the proxy's /proc/self/fd path, stays.
+ * The proxy is handed the new one before the old is closed.
+ */
+static void
+expose_hold_engine(struct expose *x, int efd)
+{
+	struct stat st = { 0 };
+	if (efd >= 0 && fstat(efd, &st) < 0) {
+		close(efd);
+		efd = -1;
+	}
+	if (efd >= 0 && x->engine_fd >= 0 && st.st_dev == x->engine_dev &&
+	    st.st_ino == x->engine_ino) {
+		close(efd);
+		return;
+	}
+	int old = x->engine_fd;
+	x->engine_fd = efd;
+	x->engine_dev = st.st_dev;
+	x->engine_ino = st.st_ino;
+	if (x->proxy != NULL)
+		proxy_set_engine(x->proxy, efd, x->agent->engine_path);
+	if (old >= 0)
+		close(old);
+}
+
+/*
+ * Is the engine socket held this agent's own listening socket (a bind
+ * mount or hard link of socket.path, or socket.path set to it)?  The
+ * proxy would then connect to itself, each connection making another.
+ */
+static bool
+expose_engine_is_listener(const struct expose *x)
+{
+	return x->engine_fd >= 0 && x->listen_fd >= 0 && x->listen_ino != 0 &&
+	    x->engine_dev == x->listen_dev && x->engine_ino == x->listen_ino;
+}
+
+/* The inode an activated socket is bound to (systemd binds it in place). */
+static void
+expose_note_activated_inode(struct expose *x)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof sun;
+	struct stat st;
+	memset(&sun, 0, sizeof sun);
+	if (getsockname(x->listen_fd, (struct sockaddr *)&sun, &len) == 0 &&
+	    len > offsetof(struct sockaddr_un, sun_path) &&
+	    sun.sun_path[0] == '/' && stat(sun.sun_path, &st) == 0 &&
+	    S_ISSOCK(st.st_mode)) {
+		x->listen_dev = st.st_dev;
+		x->listen_ino = st.st_ino;
+	}
+}
+
+/*
+ * May the agent take socket.path?  Removes what a previous run of ours
+ * left and stale sockets; refuses anything live or not ours.
+ */
+static bool
+expose_claim_path(struct expose *x)
+{
+	struct agent *a = x->agent;
+	const char *path = a->cfg.socket_path;
+	struct stat st;
+	if (wsl_is_mount_point(NULL, path)) {
+		if (manifest_find(&a->manifest, "mount", path) != NULL) {
+			expose_unmount(x);
+			return expose_claim_path(x);
+		}
+		expose_set(x, SOCK_CONFLICT, "something else is mounted there; "
+		    "not taking it over. Unmount it or set socket.path");
+		return false;
+	}
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return true;
+		expose_set(x, SOCK_ERROR, "%s", strerror(errno));
+		return false;
+	}
+	if (S_ISSOCK(st.st_mode)) {
+		char who[128];
+		if (expose_socket_alive(path, who, sizeof who)) {
+			expose_set(x, SOCK_CONFLICT, "served by %s; not taking it "
+			    "over. Stop docker.service (systemctl disable --now "
+			    "docker.service docker.socket) or set socket.path", who);
+			return false;
+		}
+		log_notice("socket", "replacing the stale socket %s (nothing "
+		    "answers there)", path);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			expose_set(x, SOCK_ERROR, "cannot remove the stale socket: %s",
+			    strerror(errno));
+			return false;
+		}
+		manifest_remove(&a->manifest, "socket", path);
+		return true;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size == 0 &&
+	    manifest_find(&a->manifest, "file", path) != NULL) {
+		(void)unlink(path);
+		manifest_remove(&a->manifest, "file", path);
+		return true;
+	}
+	expose_set(x, SOCK_CONFLICT, "a %s the agent did not create is there; "
+	    "left untouched. Remove it or set socket.path",
+	    S_ISDIR(st.st_mode) ? "directory" : "file");
+	return false;
+}
+
+static int
+expose_listen(struct expose *x)
+{
+	struct agent *a = x->agent;
+	const char *path = a->cfg.socket_path;
+	struct sockaddr_un sun;
+	char tmp[sizeof sun.sun_path];
+	socklen_t sunlen = 0;
+	if (snprintf(tmp, sizeof tmp, "%s.wda-new", path) < (int)sizeof tmp)
+		sunlen = util_sockaddr_un(&sun, tmp);
+	if (sunlen == 0) {
+		expose_set(x, SOCK_ERROR, "the path is too long for a unix "
+		    "socket; set a shorter socket.path");
+		return -1;
+	}
+	(void)util_mkdir_parent(path, 0755);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		expose_set(x, SOCK_ERROR, "socket: %s", strerror(errno));
+		return -1;
+	}
+	(void)unlink(tmp);
+	/* Bound, owned and restricted before it appears under its name. */
+	if (bind(fd, (struct sockaddr *)&sun, sunlen) < 0 ||
+	    chown(tmp, 0, x->socket_gid) < 0 || chmod(tmp, 0660) < 0 ||
+	    listen(fd, SOMAXCONN) < 0 || rename(tmp, path) < 0) {
+		expose_set(x, SOCK_ERROR, "cannot listen: %s", strerror(errno));
+		(void)unlink(tmp);
+		close(fd);
+		return -1;
+	}
+	struct stat st;
+	x->listen_dev = stat(path, &st) == 0 ? st.st_dev : 0;
+	x->listen_ino = x->listen_dev != 0 ? st.st_ino : 0;
+	x->listen_fd = fd;
+	manifest_add(&a->manifest, "socket", path, NULL);
+	manifest_save(&a->manifest);
+	return 0;
+}
+
+static void
+expose_start_proxy(struct expose *x)
+{
+	struct agent *a = x->agent;
+	if (x->listen_fd < 0) {
+		if (x->activated_fd >= 0) {
+			x->listen_fd = x->activated_fd;
+			x->listen_fd_activated = true;
+			expose_note_activated_inode(x);
+			log_info("socket", "using %s from socket activation",
+			    a->cfg.socket_path);
+		} else if (!expose_claim_path(x) || expose_listen(x) < 0)
+			return;
+	}
+	if (expose_engine_is_listener(x)) {
+		snprintf(x->untrusted, sizeof x->untrusted, "%s is %s itself, "
+		    "this agent's own socket: the proxy would connect to "
+		    "itself. Set socket.path and desktop_dir so they differ",
+		    a->engine_path, a->cfg.socket_path);
+		expose_hold_engine(x, -1);
+	}
+	if (x->proxy != NULL)
+		proxy_set_engine(x->proxy, x->engine_fd, a->engine_path);
+	else {
+		x->proxy = proxy_new(a->base, x->listen_fd, x->engine_fd,
+		    a->engine_path, a->cfg.socket_max_connections);
+		if (x->proxy == NULL) {
+			expose_set(x, SOCK_ERROR, "cannot start the proxy (out of "
+			    "memory)");
+			return;
+		}
+	}
+	char why[1536];
+	if (x->untrusted[0] != '\0') {
+		snprintf(why, sizeof why, AGENT_NAME ": the Docker Desktop engine "
+		    "socket is not trusted, so this proxy connects to nothing: %s",
+		    x->untrusted);
+		proxy_set_refusal(x->proxy, why);
+		expose_set(x, SOCK_UNTRUSTED, "%s", x->untrusted);
+		return;
+	}
+	if (x->engine_fd < 0) {
+		/* Never a path to try in the meantime: nothing is connected. */
+		snprintf(why, sizeof why, AGENT_NAME ": Docker Desktop's engine "
+		    "socket %s is not there: Docker Desktop is not running (or "
+		    "still starting). Start Docker Desktop, then try again",
+		    a->engine_path);
+		proxy_set_refusal(x->proxy, why);
+		expose_set(x, SOCK_WAITING, "listening; Docker Desktop's engine "
+		    "socket is away, so clients are told at once");
+		return;
+	}
+	proxy_set_refusal(x->proxy, NULL);
+	expose_set(x, SOCK_OK, "proxy to %s", a->engine_path);
+}
+
+/* Create socket.path as an empty file and mount the socket efd onto it. */
+static int
+expose_mount_fd(struct expose *x, int efd)
+{
+	struct agent *a = x->agent;
+	const char *path = a->cfg.socket_path;
+	(void)util_mkdir_parent(path, 0755);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
+	if (fd < 0) {
+		expose_set(x, SOCK_ERROR, "cannot create the mount point: %s",
+		    strerror(errno));
+		return -1;
+	}
+	close(fd);
+	manifest_add(&a->manifest, "file", path, NULL);
+	int tfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (tfd < 0 || trust_mount_fd(efd, tfd, 0, &x->mount_id) < 0) {
+		int e = errno;
+		if (tfd >= 0)
+			close(tfd);
+		manifest_save(&a->manifest);
+		expose_unmount(x);
+		expose_set(x, SOCK_ERROR, "cannot bind-mount %s: %s%s",
+		    a->engine_path, strerror(e), e == EPERM ?
+		    " (mount mode needs CAP_SYS_ADMIN; use socket.mode=proxy)" : "");
+		return -1;
+	}
+	close(tfd);
+	x->have_mount_id = true;
+	manifest_add(&a->manifest, "mount", path, a->engine_path);
+	manifest_save(&a->manifest);
+	return 0;
+}
+
+/* efd: the engine socket walked to, or -1 (missing or untrusted). */
+static void
+expose_mount(struct expose *x, int efd)
+{
+	struct agent *a = x->agent;
+	const char *path = a->cfg.socket_path;
+	struct stat est;
+	if (efd < 0 || fstat(efd, &est) < 0 ||
+	    (est.st_ino != x->mounted_ino && !expose_engine_peer_ok(x, efd))) {
+		if (x->mounted_ino != 0 ||
+		    manifest_find(&a->manifest, "mount", path) != NULL)
+			expose_unmount(x);
+		if (x->untrusted[0] != '\0')
+			expose_set(x, SOCK_UNTRUSTED, "%s; nothing is mounted",
+			    x->untrusted);
+		else
+			expose_set(x, SOCK_WAITING, "waiting for Docker Desktop's "
+			    "engine socket to bind-mount it");
+		return;
+	}
+	if (x->mounted_ino == est.st_ino)
+		goto check_group;
+	if (x->mounted_ino != 0) {
+		log_info("socket", "Docker Desktop re-created its socket; "
+		    "re-mounting %s", path);
+		expose_unmount(x);
+	}
+	if (!expose_claim_path(x) || expose_mount_fd(x, efd) < 0)
+		return;
+	x->mounted_ino = est.st_ino;
+check_group:
+	if (est.st_gid != x->socket_gid && (est.st_mode & 0007) != 0007)
+		expose_set(x, SOCK_OK, "bind mount of %s, but its group is gid %u, "
+		    "not this distro's %s group (gid %u): its members get "
+		    "'permission denied'. Use socket.mode=proxy", a->engine_path,
+		    (unsigned)est.st_gid, a->cfg.socket_group,
+		    (unsigned)x->socket_gid);
+	else
+		expose_set(x, SOCK_OK, "bind mount of %s", a->engine_path);
+}
+
+/* efd: the engine socket as walked to, or -1. */
+static void
+expose_reconcile_with(struct expose *x, int efd)
+{
+	struct agent *a = x->agent;
+	if (a->disabled && x->listen_fd_activated && x->proxy != NULL) {
+		/*
+		 * systemd holds the activated socket; closing our copy would
+		 * leave clients queued forever, so keep it and turn them away.
+		 */
+		proxy_set_engine(x->proxy, -1, a->engine_path);
+		proxy_set_refusal(x->proxy, AGENT_NAME ": WSL integration is off "
+		    "for this distro; turn it on in Docker Desktop (Settings > "
+		    "Resources > WSL integration) or run 'sudo wsl-docker-agent "
+		    "enable'");
+		expose_set(x, SOCK_DISABLED, "integration is off for this distro");
+		return;
+	}
+	if (a->disabled || a->stopping) {
+		expose_stop(x, true);
+		expose_set(x, SOCK_DISABLED, a->disabled ?
+		    "integration is off for this distro" : NULL);
+		return;
+	}
+	if (expose_group_gid(a, &x->socket_gid) < 0) {
+		x->socket_gid = 0;
+		log_state(LOG_LVL_ERR, "socket", "socket.group", "group %s does "
+		    "not exist and cannot be created; only root can use %s. "
+		    "Create it with 'groupadd --system %s'", a->cfg.socket_group,
+		    a->cfg.socket_path, a->cfg.socket_group);
+	} else
+		log_state(LOG_LVL_INFO, "socket", "socket.group", NULL);
+	if (a->cfg.socket_mode == SOCKET_MODE_PROXY)
+		expose_start_proxy(x);
+	else
+		expose_mount(x, efd);
+}
+
+void
+expose_reconcile(struct expose *x)
+{
+	int efd = -1;
+	x->untrusted[0] = '\0';
+	if (x->agent->engine_socket_present)
+		efd = expose_engine_open(x);
+	expose_hold_engine(x, efd);
+	expose_reconcile_with(x, x->engine_fd);
+	x->engine_trusted = x->engine_fd >= 0;
+}
+
+void
+expose_stop(struct expose *x, bool keep_activated)
+{
+	struct agent *a = x->agent;
+	if (x->proxy != NULL) {
+		proxy_free(x->proxy);
+		x->proxy = NULL;
+	}
+	if (x->listen_fd >= 0 && !(x->listen_fd_activated && keep_activated)) {
+		const char *path = a->cfg.socket_path;
+		struct stat st;
+		if (!x->listen_fd_activated && stat(path, &st) == 0 &&
+		    st.st_ino == x->listen_ino)
+			(void)unlink(path);
+		close(x->listen_fd);
+		if (x->listen_fd_activated)
+			x->activated_fd = -1;
+		x->listen_fd = -1;
+		x->listen_fd_activated = false;
+		manifest_remove(&a->manifest, "socket", path);
+		manifest_save(&a->manifest);
+	}
+	if (x->mounted_ino != 0 ||
+	    manifest_find(&a->manifest, "mount", a->cfg.socket_path) != NULL)
+		expose_unmount(x);
+}
+
+struct expose *
+expose_new(struct agent *a, int activated_fd)
+{
+	struct expose *x = calloc(1, sizeof *x);
+	if (x == NULL)
+		return NULL;
+	x->agent = a;
+	x->listen_fd = -1;
+	x->engine_fd = -1;
+	x->activated_fd = activated_fd;
+	return x;
+}
+
+/* An activated socket stays open: systemd still holds it. */
+void
+expose_free(struct expose *x)
+{
+	if (x == NULL)
+		return;
+	expose_stop(x, true);
+	if (x->engine_fd >= 0)
+		close(x->engine_fd);
+	free(x);
+}
+
+/*
+ * Why the engine socket is not trusted: the walk's failure, or in proxy
+ * mode the last connection's peer that was not root (its listener is not
+ * Docker Desktop's).  NULL while it is trusted.
+ */
+static const char *
+expose_untrusted_why(const struct expose *x)
+{
+	if (x->state == SOCK_UNTRUSTED)
+		return x->untrusted;
+	return x->state == SOCK_OK ? proxy_peer_refusal(x->proxy) : NULL;
+}
+
+enum socket_state
+expose_state(const struct expose *x)
+{
+	if (x == NULL)
+		return SOCK_ABSENT;
+	return expose_untrusted_why(x) != NULL ? SOCK_UNTRUSTED : x->state;
+}
+
+const char *
+expose_detail(const struct expose *x)
+{
+	if (x == NULL)
+		return "";
+	const char *why = expose_untrusted_why(x);
+	return why != NULL ? why : x->detail;
+}
+
+struct proxy *
+expose_proxy(const struct expose *x)
+{
+	return x != NULL ? x->proxy : NULL;
+}
+
+int
+expose_engine_fd(const struct expose *x)
+{
+	return expose_engine_trusted(x) ? x->engine_fd : -1;
+}
+
+bool
+expose_engine_trusted(const struct expose *x)
+{
+	/*
+	 * The walk's verdict only: a listener found not root is refused at
+	 * each connection (the probe's too), and the next that passes clears
+	 * it; blocking the probe on it would keep it until a client came.
+	 */
+	return x != NULL && x->engine_trusted && x->state != SOCK_UNTRUSTED;
+}
+
+/* Ownership as it is on disk: a problem when the docker group is locked out. */
+static void
+expose_ownership_json(const struct expose *x, struct json_object *s,
+    struct json_object *problems)
+{
+	const struct config *cfg = &x->agent->cfg;
+	struct stat st;
+	if (stat(cfg->socket_path, &st) < 0)
+		return;
+	char perm[8];
+	snprintf(perm, sizeof perm, "%04o", (unsigned)(st.st_mode & 07777));
+	json_object_object_add(s, "owner_uid", json_object_new_int64(st.st_uid));
+	json_object_object_add(s, "group_gid", json_object_new_int64(st.st_gid));
+	agent_json_add_str(s, "permissions", perm);
+	if (x->state == SOCK_OK && st.st_gid != x->socket_gid &&
+	    (st.st_mode & 0006) != 0006) {
+		char what[256];
+		snprintf(what, sizeof what, "%s belongs to gid %u, not this "
+		    "distro's %s group (gid %u): its members get 'permission "
+		    "denied'", cfg->socket_path, (unsigned)st.st_gid,
+		    cfg->socket_group, (unsigned)x->socket_gid);
+		agent_add_problem(problems, what, cfg->socket_mode ==
+		    SOCKET_MODE_MOUNT ? "set socket.mode to proxy, which "
+		    "keeps this distro's docker group" :
+		    "restart the agent to fix the socket's ownership");
+	}
+}
+
+struct json_object *
+expose_status_json(const struct expose *x, struct json_object *problems)
+{
+	struct json_object *s = json_object_new_object();
+	if (s == NULL || x == NULL)
+		return s;
+	const struct config *cfg = &x->agent->cfg;
+	agent_json_add_str(s, "path", cfg->socket_path);
+	agent_json_add_str(s, "mode", config_socket_mode_name(cfg->socket_mode));
+	const char *why = expose_untrusted_why(x);
+	agent_json_add_str(s, "state", expose_state_name(expose_state(x)));
+	agent_json_add_str(s, "detail", why != NULL ? why : x->detail);
+	agent_json_add_str(s, "group", cfg->socket_group);
+	agent_json_add_str(s, "untrusted", why);
+	expose_ownership_json(x, s, problems);
+	if (why != NULL) {
+		char what[1200];
+		snprintf(what, sizeof what, "the engine socket is untrusted: %s",
+		    why);
+		agent_add_problem(problems, what, cfg->socket_mode ==
+		    SOCKET_MODE_PROXY ? "remove what is named above; until "
+		    "then clients of the socket are refused" : "remove what is "
+		    "named above; until then nothing is mounted");
+	} else if (x->state == SOCK_CONFLICT || x->state == SOCK_ERROR) {
+		char what[700];
+		snprintf(what, sizeof what, "%s: %s", cfg->socket_path,
+		    x->detail);
+		agent_add_problem(problems, what, "see above; the agent retries "
+		    "on every heartbeat and on 'wsl-docker-agent reconcile'");
+	}
+	return s;
+}
+
+struct json_object *
+expose_proxy_json(const struct expose *x)
+{
+	struct proxy_stats ps = { 0 };
+	if (x != NULL && x->proxy != NULL)
+		proxy_stats(x->proxy, &ps);
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "active", json_object_new_int64((int64_t)ps.active));
+	json_object_object_add(o, "total", json_object_new_int64((int64_t)ps.total));
+	json_object_object_add(o, "refused",
+	    json_object_new_int64((int64_t)ps.refused));
+	json_object_object_add(o, "errors", json_object_new_int64((int64_t)ps.errors));
+	return o;
+}

@@ -1,0 +1,981 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * CLI links: every tool Docker Desktop publishes in cli-tools is linked into
+ * bin_dir (plugins into plugin_dir).  Links are made atomically, recorded in
+ * the manifest, and only links the manifest records are ever replaced or
+ * removed.  While the CLI is away, bin_dir links point at the shim, which
+ * explains, so `docker' never dangles.
+ *
+ * The links never point into the shared tree (issue 19, finding 11): any
+ * user of any distro may re-create it while Docker Desktop is away, and
+ * between that change and the next reconcile a link into it would run
+ * whatever they put there.  Instead the checked cli-tools mount itself is
+ * cloned by descriptor (open_tree) and mounted read-only at
+ * links.cli_mount, a private place of this distro's root; the links point
+ * into that view.  Whatever happens to the names in /mnt/wsl afterwards,
+ * the view stays the mount that passed the walk, until a reconcile finds
+ * another one (Docker Desktop restarted) and replaces it, or the CLI is
+ * away and the links go to the shim first.  It costs a `docker' command
+ * nothing (bench/shim-startup.sh), where going through the shim costs
+ * about 1 ms.  Where the view cannot be mounted, the shim stands in for
+ * every tool: it runs exactly the file it checked.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "base/config.h"
+#include "base/defs.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "sys/manifest.h"
+#include "sys/trust.h"
+#include "features/links.h"
+#include "main/agent.h"
+
+#define CONFLICT_MAX		32
+
+struct conflict {
+	char	*what;		/* "a hand-installed /usr/local/bin/docker" */
+	char	*fix;
+};
+
+/* The links as last reconciled, and what in the distro fights them. */
+struct links {
+	struct agent		*agent;		/* its cfg and manifest */
+	struct link_entry	 e[LINK_MAX_ENTRIES];
+	size_t			 n;
+	struct conflict		 conflicts[CONFLICT_MAX];
+	size_t			 nconflicts;
+	/* The view of cli-tools at links.cli_mount, while mounted. */
+	bool			 view_mounted;
+	struct trust_mount_id	 view_id;	/* the view's own mount */
+	dev_t			 view_src_dev;	/* what it is a clone of */
+	ino_t			 view_src_ino;
+};
+
+/* Where Docker Desktop keeps tools and plugins (the shim and watch.c look too). */
+const char *const links_bin_subdirs[] = { "cli-tools/usr/bin", NULL };
+const char *const links_plugin_subdirs[] = {
+	"cli-tools/usr/lib/docker/cli-plugins",
+	"cli-tools/usr/libexec/docker/cli-plugins",
+	"cli-tools/usr/local/lib/docker/cli-plugins",
+	NULL
+};
+
+static bool
+links_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > NAME_MAX_LEN || name[0] == '.')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * Docker Desktop's subdir ("cli-tools/usr/bin") opened by descriptor: every
+ * component from the shared root (desktop_dir's parent) down checked by
+ * trust_walk_dir, cli-tools a mount point.  f->path names it on success.
+ */
+int
+links_open_cli_dir(const char *desktop_dir, const char *subdir, int flags,
+    struct trust_failure *f)
+{
+	static const char cli[] = "cli-tools";
+	char root[PATH_MAX], clipath[PATH_MAX], first[PATH_MAX];
+	const char *name;
+	size_t n = strlen(cli);
+
+	memset(f, 0, sizeof *f);
+	f->reason = TRUST_IO;
+	f->err = EINVAL;
+	snprintf(f->path, sizeof f->path, "%s", desktop_dir);
+	if (strncmp(subdir, cli, n) != 0 || (subdir[n] != '/' &&
+	    subdir[n] != '\0') ||
+	    trust_split(desktop_dir, root, sizeof root, &name) < 0 ||
+	    snprintf(first, sizeof first, "%s/%s", name, cli) >=
+	    (int)sizeof first)
+		return -1;
+	int rfd = trust_open_root(root, f);
+	if (rfd < 0)
+		return -1;
+	int cfd = trust_walk_dir(rfd, root, first, TRUST_MOUNT_POINT |
+	    (subdir[n] == '\0' ? (flags & TRUST_READ) : 0), f);
+	close(rfd);
+	if (cfd < 0 || subdir[n] == '\0')
+		return cfd;
+	snprintf(clipath, sizeof clipath, "%s", f->path);
+	int dfd = trust_walk_dir(cfd, clipath, subdir + n + 1, flags, f);
+	close(cfd);
+	return dfd;
+}
+
+bool
+links_desktop_has(const char *desktop_dir, const char *sub)
+{
+	char root[PATH_MAX], rel[PATH_MAX];
+	const char *name;
+	struct trust_failure f;
+	if (trust_split(desktop_dir, root, sizeof root, &name) < 0 ||
+	    snprintf(rel, sizeof rel, "%s%s%s", name, *sub != '\0' ? "/" : "",
+	    sub) >= (int)sizeof rel)
+		return false;
+	return trust_exists(root, rel, &f) != 0;
+}
+
+bool
+links_cli_absent(const struct trust_failure *f)
+{
+	/* An empty cli-tools that root left when Docker Desktop stopped. */
+	return f->reason == TRUST_MISSING || (f->reason == TRUST_NOT_MOUNT &&
+	    f->have_stat && f->uid == 0);
+}
+
+int
+links_open_tool(int dirfd, const char *dirpath, const char *name, char *why,
+    size_t whylen)
+{
+	struct trust_failure f;
+	int fd = trust_walk_entry(dirfd, dirpath, name, S_IFREG, &f);
+	if (fd < 0 && f.reason == TRUST_SYMLINK) {
+		/*
+		 * An alias in the same directory: only root could have made
+		 * it there (the directory is trusted), and its target is
+		 * walked like any tool.  One hop; no '/' in the target.
+		 */
+		char t[NAME_MAX_LEN + 2];
+		ssize_t len = readlinkat(dirfd, name, t, sizeof t - 1);
+		if (len > 0) {
+			t[len] = '\0';
+			if (strchr(t, '/') == NULL && links_name_ok(t) &&
+			    strcmp(t, name) != 0)
+				fd = trust_walk_entry(dirfd, dirpath, t, S_IFREG,
+				    &f);
+		}
+	}
+	if (fd < 0) {
+		trust_failure_format(&f, why, whylen);
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || (st.st_mode & 0111) == 0) {
+		snprintf(why, whylen, "%s/%s is not executable; refused", dirpath,
+		    name);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+bool
+links_target_valid(const char *desktop_dir, const char *target, char *why,
+    size_t whylen)
+{
+	const char *const *lists[] = { links_bin_subdirs, links_plugin_subdirs };
+	size_t dl = strlen(desktop_dir);
+	const char *name = strrchr(target, '/');
+	for (size_t l = 0; name != NULL && l < 2; l++)
+		for (size_t i = 0; lists[l][i] != NULL; i++) {
+			size_t sl = strlen(lists[l][i]);
+			if (strncmp(target, desktop_dir, dl) != 0 ||
+			    target[dl] != '/' ||
+			    strncmp(target + dl + 1, lists[l][i], sl) != 0 ||
+			    target + dl + 1 + sl != name)
+				continue;
+			struct trust_failure f;
+			int dfd = links_open_cli_dir(desktop_dir, lists[l][i], 0,
+			    &f);
+			if (dfd < 0) {
+				trust_failure_format(&f, why, whylen);
+				return false;
+			}
+			char dirpath[PATH_MAX];
+			snprintf(dirpath, sizeof dirpath, "%s", f.path);
+			int fd = links_open_tool(dfd, dirpath, name + 1, why, whylen);
+			close(dfd);
+			if (fd < 0)
+				return false;
+			close(fd);
+			return true;
+		}
+	snprintf(why, whylen, "%s is not in one of Docker Desktop's tool "
+	    "directories below %s; refused", target, desktop_dir);
+	return false;
+}
+
+/*
+ * The distro's own command directories.  A tool Docker Desktop ships under
+ * a name the distro already has there is never linked into bin_dir, which
+ * comes first in PATH and in sudo's secure_path.
+ */
+static const char *const links_default_system_dirs[] = {
+	"/usr/bin", "/bin", "/usr/sbin", "/sbin", NULL
+};
+const char *const *links_system_dirs = links_default_system_dirs;
+
+/* Would linking name into bin_dir shadow the distro's own?  what says so. */
+static bool
+links_shadows(const struct config *cfg, const char *name, char *what,
+    size_t whylen)
+{
+	for (size_t i = 0; links_system_dirs[i] != NULL; i++) {
+		char path[PATH_MAX];
+		struct stat st;
+		if (strcmp(links_system_dirs[i], cfg->bin_dir) == 0 ||
+		    snprintf(path, sizeof path, "%s/%s", links_system_dirs[i],
+		    name) >= (int)sizeof path || lstat(path, &st) < 0)
+			continue;
+		snprintf(what, whylen, "Docker Desktop's cli-tools ships '%s', "
+		    "which this distro already has in %s: not linked", name, path);
+		return true;
+	}
+	return false;
+}
+
+static int
+links_plan_add(struct link_plan **plan, size_t *n, const char *path,
+    const char *target, bool shim)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*plan)[i].path, path) == 0)
+			return 0;	/* first source wins */
+	if (*n >= LINK_MAX_ENTRIES)
+		return 0;
+	struct link_plan *grown = realloc(*plan, (*n + 1) * sizeof *grown);
+	if (grown == NULL)
+		return -1;
+	*plan = grown;
+	grown[*n].path = strdup(path);
+	grown[*n].target = strdup(target);
+	grown[*n].shim = shim;
+	if (grown[*n].path == NULL || grown[*n].target == NULL) {
+		free(grown[*n].path);
+		free(grown[*n].target);
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+void
+links_plan_free(struct link_plan *plan, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(plan[i].path);
+		free(plan[i].target);
+	}
+	free(plan);
+}
+
+static void
+links_refuse(struct link_entry *refused, size_t *nrefused, size_t max,
+    const char *path, enum link_state state, const char *why)
+{
+	if (*nrefused >= max)
+		return;
+	struct link_entry *e = &refused[*nrefused];
+	e->path = strdup(path);
+	e->target = NULL;
+	e->state = state;
+	e->detail = strdup(why);
+	if (e->path == NULL || e->detail == NULL) {
+		free(e->path);
+		free(e->detail);
+		return;		/* out of memory: unreported, still not linked */
+	}
+	(*nrefused)++;
+}
+
+void
+links_refused_free(struct link_entry *refused, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(refused[i].path);
+		free(refused[i].detail);
+	}
+}
+
+/*
+ * Scan one cli-tools directory, opened by descriptor after the walk from
+ * the shared root, and plan a link for each tool that passes the same walk.
+ */
+static int
+links_plan_dir(const struct config *cfg, const char *subdir,
+    const char *cli_base, const char *dest_dir, bool plugins_only,
+    struct link_plan **plan, size_t *nplan, struct link_entry *refused,
+    size_t *nrefused, size_t maxrefused)
+{
+	struct trust_failure f;
+	char why[TRUST_ESCAPE_SIZE(PATH_MAX) + 256];
+	int dfd = links_open_cli_dir(cfg->desktop_dir, subdir, TRUST_READ, &f);
+	if (dfd < 0) {
+		/* A directory this Docker Desktop does not have is no problem. */
+		if (!links_cli_absent(&f)) {
+			trust_failure_format(&f, why, sizeof why);
+			links_refuse(refused, nrefused, maxrefused, f.path,
+			    LINK_REFUSED, why);
+		}
+		return 0;
+	}
+	char dirpath[PATH_MAX];
+	snprintf(dirpath, sizeof dirpath, "%s", f.path);
+	char *dir = util_path_join(cfg->desktop_dir, subdir);
+	/* Where the links point: the view's same directory, or the shim. */
+	char *linked = cli_base == NULL ? NULL : util_path_join(cli_base,
+	    subdir + strcspn(subdir, "/"));
+	DIR *d = dir != NULL && (cli_base == NULL || linked != NULL) ?
+	    fdopendir(dfd) : NULL;
+	if (d == NULL) {
+		close(dfd);
+		free(linked);
+		free(dir);
+		return dir != NULL ? 0 : -1;
+	}
+	int rc = 0;
+	struct dirent *de;
+	size_t seen = 0;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (++seen > LINK_MAX_ENTRIES) {
+			log_state(LOG_LVL_WARN, "links", dir, "%s holds more than %d "
+			    "entries; only the first are linked", dir,
+			    LINK_MAX_ENTRIES);
+			break;
+		}
+		if (plugins_only && strncmp(de->d_name, "docker-", 7) != 0)
+			continue;
+		char *target = util_path_join(dir, de->d_name);
+		if (target == NULL) {
+			rc = -1;
+			break;
+		}
+		int tfd = -1;
+		if (!links_name_ok(de->d_name))
+			links_refuse(refused, nrefused, maxrefused, target,
+			    LINK_REFUSED, "the name has control characters or is "
+			    "too long; refused");
+		else if (!plugins_only && strcmp(de->d_name, "docker") != 0 &&
+		    links_shadows(cfg, de->d_name, why, sizeof why))
+			links_refuse(refused, nrefused, maxrefused, target,
+			    LINK_CONFLICT, why);
+		else if ((tfd = links_open_tool(dfd, dirpath, de->d_name, why,
+		    sizeof why)) < 0)
+			links_refuse(refused, nrefused, maxrefused, target,
+			    LINK_REFUSED, why);
+		if (tfd < 0) {
+			free(target);
+			continue;
+		}
+		close(tfd);
+		free(target);
+		target = linked != NULL ? util_path_join(linked, de->d_name) :
+		    strdup(cfg->shim_path);
+		char *path = util_path_join(dest_dir, de->d_name);
+		if (path == NULL || target == NULL || links_plan_add(plan, nplan,
+		    path, target, linked == NULL) < 0)
+			rc = -1;
+		free(path);
+		free(target);
+	}
+	closedir(d);
+	free(linked);
+	free(dir);
+	return rc;
+}
+
+static bool
+links_shim_usable(const struct config *cfg)
+{
+	return cfg->links_on_stop == LINKS_ON_STOP_SHIM &&
+	    access(cfg->shim_path, X_OK) == 0;
+}
+
+int
+links_plan(const struct config *cfg, bool cli_present, bool disabled,
+    const struct manifest *m, const char *cli_base, struct link_plan **plan,
+    size_t *nplan, struct link_entry *refused, size_t *nrefused,
+    size_t maxrefused)
+{
+	*plan = NULL;
+	*nplan = 0;
+	*nrefused = 0;
+	if (disabled)
+		return 0;
+	if (cli_present && (cli_base != NULL ||
+	    access(cfg->shim_path, X_OK) == 0)) {
+		for (size_t i = 0; links_bin_subdirs[i] != NULL; i++)
+			if (links_plan_dir(cfg, links_bin_subdirs[i], cli_base,
+			    cfg->bin_dir, false, plan, nplan, refused, nrefused,
+			    maxrefused) < 0)
+				return -1;
+		for (size_t i = 0; links_plugin_subdirs[i] != NULL; i++)
+			if (links_plan_dir(cfg, links_plugin_subdirs[i], cli_base,
+			    cfg->plugin_dir, true, plan, nplan, refused, nrefused,
+			    maxrefused) < 0)
+				return -1;
+		return 0;
+	}
+	/*
+	 * The CLI is away: tools we linked into bin_dir (and always `docker')
+	 * go to the shim, which explains; plugins just go, as the docker CLI
+	 * that would run them is away too.
+	 */
+	if (!links_shim_usable(cfg))
+		return 0;
+	char *docker = util_path_join(cfg->bin_dir, "docker");
+	if (docker == NULL || links_plan_add(plan, nplan, docker, cfg->shim_path,
+	    true) < 0) {
+		free(docker);
+		return -1;
+	}
+	free(docker);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct manifest_entry *e = &m->entries[i];
+		char *dir;
+		if (strcmp(e->kind, "link") != 0 || (dir = strdup(e->path)) == NULL)
+			continue;
+		char *slash = strrchr(dir, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		if (strcmp(dir, cfg->bin_dir) == 0 &&
+		    links_plan_add(plan, nplan, e->path, cfg->shim_path, true) < 0) {
+			free(dir);
+			return -1;
+		}
+		free(dir);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+
+static void
+links_record(struct links *l, const char *path, const char *target,
+    enum link_state state, const char *detail)
+{
+	if (l->n >= LINK_MAX_ENTRIES)
+		return;
+	struct link_entry *e = &l->e[l->n++];
+	e->path = strdup(path);
+	e->target = target != NULL ? strdup(target) : NULL;
+	e->state = state;
+	e->detail = detail != NULL ? strdup(detail) : NULL;
+}
+
+static void
+links_clear_state(struct links *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->e[i].path);
+		free(l->e[i].target);
+		free(l->e[i].detail);
+	}
+	l->n = 0;
+}
+
+static void
+links_conflicts_clear(struct links *l)
+{
+	for (size_t i = 0; i < l->nconflicts; i++) {
+		free(l->conflicts[i].what);
+		free(l->conflicts[i].fix);
+	}
+	l->nconflicts = 0;
+}
+
+static void
+links_conflict_add(struct links *l, const char *what, const char *fix)
+{
+	if (l->nconflicts >= CONFLICT_MAX)
+		return;
+	l->conflicts[l->nconflicts].what = strdup(what);
+	l->conflicts[l->nconflicts].fix = strdup(fix);
+	l->nconflicts++;
+	log_state(LOG_LVL_WARN, "links", what, "%s; %s", what, fix);
+}
+
+static char *
+links_readlink(const char *path)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink(path, buf, sizeof buf - 1);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+/* Create or replace a symlink atomically: make it under a temp name, rename. */
+static int
+links_make(const char *path, const char *target, bool replace)
+{
+	char tmp[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL || snprintf(tmp, sizeof tmp, "%.*s/.%s.wda-new",
+	    (int)(slash - path), path, slash + 1) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	(void)unlink(tmp);
+	if (symlink(target, tmp) < 0)
+		return -1;
+	/* A new link must not clobber a file that appeared meanwhile. */
+	int r = renameat2(AT_FDCWD, tmp, AT_FDCWD, path,
+	    replace ? 0 : RENAME_NOREPLACE);
+	if (r < 0 && errno == EINVAL && !replace) {
+		/* renameat2 flags unsupported on this file system. */
+		r = link(tmp, path);
+		if (r == 0)
+			(void)unlink(tmp);
+		return r;
+	}
+	if (r < 0) {
+		int saved = errno;
+		(void)unlink(tmp);
+		errno = saved;
+	}
+	return r;
+}
+
+static void
+links_apply_one(struct links *l, const struct link_plan *p)
+{
+	struct manifest *m = &l->agent->manifest;
+	enum link_state ok_state = p->shim ? LINK_SHIM : LINK_OK;
+	struct manifest_entry *mine = manifest_find(m, "link", p->path);
+	struct stat st;
+	char detail[PATH_MAX + 160];
+
+	if (lstat(p->path, &st) == 0) {
+		char *cur = S_ISLNK(st.st_mode) ? links_readlink(p->path) : NULL;
+		if (cur != NULL && strcmp(cur, p->target) == 0) {
+			/* Already right; adopting an identical link clobbers nothing. */
+			manifest_add(m, "link", p->path, p->target);
+			links_record(l, p->path, p->target, ok_state, NULL);
+		} else if (cur != NULL && mine != NULL) {
+			if (links_make(p->path, p->target, true) < 0) {
+				snprintf(detail, sizeof detail, "cannot replace: %s",
+				    strerror(errno));
+				links_record(l, p->path, p->target, LINK_CONFLICT, detail);
+			} else {
+				manifest_add(m, "link", p->path, p->target);
+				links_record(l, p->path, p->target, ok_state, NULL);
+				log_info("links", "%s -> %s", p->path, p->target);
+			}
+		} else {
+			if (mine != NULL) {
+				/* Someone replaced our link with their own file. */
+				manifest_remove(m, "link", p->path);
+			}
+			snprintf(detail, sizeof detail, "%s is %s the agent did not "
+			    "create", p->path, cur != NULL ? "a link" : "a file");
+			links_record(l, p->path, p->target, LINK_CONFLICT, detail);
+			char fix[PATH_MAX + 128];
+			snprintf(fix, sizeof fix, "left untouched; remove or move it "
+			    "aside to use Docker Desktop's %s", strrchr(p->path, '/') + 1);
+			links_conflict_add(l, detail, fix);
+		}
+		free(cur);
+		return;
+	}
+	if (errno != ENOENT) {
+		snprintf(detail, sizeof detail, "%s: %s", p->path, strerror(errno));
+		links_record(l, p->path, p->target, LINK_CONFLICT, detail);
+		return;
+	}
+	if (util_mkdir_parent(p->path, 0755) < 0)
+		log_state(LOG_LVL_ERR, "links", p->path, "cannot create the "
+		    "directory of %s: %s", p->path, strerror(errno));
+	if (links_make(p->path, p->target, false) < 0) {
+		snprintf(detail, sizeof detail, "cannot create: %s", strerror(errno));
+		links_record(l, p->path, p->target, LINK_CONFLICT, detail);
+		log_state(LOG_LVL_ERR, "links", p->path, "%s: %s", p->path, detail);
+		return;
+	}
+	log_state(LOG_LVL_INFO, "links", p->path, NULL);
+	manifest_add(m, "link", p->path, p->target);
+	links_record(l, p->path, p->target, ok_state, NULL);
+	log_info("links", "%s -> %s", p->path, p->target);
+}
+
+/* Remove a link from the manifest, and from disk if it is still ours. */
+static void
+links_remove_ours(struct manifest *m, const char *path, const char *target)
+{
+	char *cur = links_readlink(path);
+	if (cur != NULL && target != NULL && strcmp(cur, target) == 0) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			log_err("links", "cannot remove %s: %s", path,
+			    strerror(errno));
+		else
+			log_info("links", "removed %s", path);
+	} else if (cur != NULL || errno != ENOENT)
+		log_notice("links", "%s changed since the agent made it; left "
+		    "untouched and forgotten", path);
+	free(cur);
+	manifest_remove(m, "link", path);
+}
+
+static bool
+links_unit_installed(const char *unit)
+{
+	static const char *const dirs[] = { "/etc/systemd/system",
+	    "/usr/lib/systemd/system", "/lib/systemd/system", NULL };
+	for (size_t i = 0; dirs[i] != NULL; i++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s", dirs[i], unit);
+		struct stat st;
+		/* A unit masked to /dev/null is no conflict. */
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			return true;
+	}
+	return false;
+}
+
+/* Things in the distro that fight the integration, each with its fix. */
+static void
+links_check_distro_conflicts(struct links *l)
+{
+	const struct config *cfg = &l->agent->cfg;
+	char *ours = util_path_join(cfg->bin_dir, "docker");
+	bool linked = ours != NULL &&
+	    manifest_find(&l->agent->manifest, "link", ours);
+	free(ours);
+	static const char *const local_clis[] = { "/usr/bin/docker",
+	    "/bin/docker", NULL };
+	char seen[PATH_MAX] = "";
+	for (size_t i = 0; linked && local_clis[i] != NULL; i++) {
+		char real[PATH_MAX];
+		/* With a merged /usr, /bin/docker is /usr/bin/docker: say it once. */
+		if (access(local_clis[i], X_OK) != 0 ||
+		    util_path_within(local_clis[i], cfg->bin_dir) ||
+		    realpath(local_clis[i], real) == NULL ||
+		    strcmp(real, seen) == 0)
+			continue;
+		snprintf(seen, sizeof seen, "%s", real);
+		char what[PATH_MAX + 96];
+		snprintf(what, sizeof what, "%s (a docker CLI installed in this "
+		    "distro, such as docker-ce) is shadowed by %s/docker",
+		    local_clis[i], cfg->bin_dir);
+		links_conflict_add(l, what, "remove the distro's docker packages "
+		    "(apt-get remove docker-ce-cli docker.io) so one docker is used");
+	}
+	if (links_unit_installed("docker.service"))
+		links_conflict_add(l, "a local docker.service is installed in this "
+		    "distro", "run 'systemctl disable --now docker.service "
+		    "docker.socket' so it does not take the docker socket");
+}
+
+/* ---------------------------------------------------------------- */
+/* The private view of cli-tools at links.cli_mount */
+
+/* links.cli_mount's directory, made if missing and opened O_PATH; its name. */
+static int
+links_view_parent(const struct config *cfg, char *name, size_t namelen)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	if (trust_split(cfg->cli_mount, dir, sizeof dir, &base) < 0 ||
+	    (size_t)snprintf(name, namelen, "%s", base) >= namelen) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (util_mkdir_p(dir, 0755) < 0)
+		return -1;
+	return open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/*
+ * What is mounted at name now: 1 and *id and *st when a mount's root is
+ * there, 0 when a plain entry (or nothing) is, -1 and errno.
+ */
+static int
+links_view_now(int pfd, const char *name, struct trust_mount_id *id,
+    struct stat *st)
+{
+	int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	int r = fstat(fd, st) < 0 ? -1 : trust_is_mount_root(fd);
+	if (r == 1 && trust_mount_identity(fd, id) < 0)
+		r = -1;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
+/* Unmount the view (ours: the manifest says so), by its identity. */
+static void
+links_view_release(struct links *l)
+{
+	const struct config *cfg = &l->agent->cfg;
+	struct manifest *m = &l->agent->manifest;
+	if (manifest_find(m, "mount", cfg->cli_mount) == NULL)
+		return;
+	char name[NAME_MAX + 1];
+	struct trust_mount_id id;
+	struct stat st;
+	int pfd = links_view_parent(cfg, name, sizeof name);
+	int now = pfd < 0 ? -1 : links_view_now(pfd, name, &id, &st);
+	if (now == 1 && l->view_mounted && (id.dev != l->view_id.dev ||
+	    id.ino != l->view_id.ino))
+		now = 0;	/* not the view we made: left alone */
+	if (now == 1 && trust_umount_checked(pfd, name, &id) < 0)
+		now = -1;
+	if (now < 0)
+		log_state(LOG_LVL_ERR, "links", "links.view.release", "cannot "
+		    "unmount the view of cli-tools at %s: %s", cfg->cli_mount,
+		    strerror(errno));
+	else {
+		log_state(LOG_LVL_INFO, "links", "links.view.release", NULL);
+		log_info("links", "unmounted the view of cli-tools at %s",
+		    cfg->cli_mount);
+	}
+	if (pfd >= 0)
+		close(pfd);
+	manifest_remove(m, "mount", cfg->cli_mount);
+	l->view_mounted = false;
+}
+
+/*
+ * Make links.cli_mount the checked cli-tools mount: 0 when it is (kept,
+ * taken back after a restart of the agent, or mounted now), -1 with why
+ * when it cannot be.
+ */
+static int
+links_view_mount(struct links *l, char *why, size_t whylen)
+{
+	const struct config *cfg = &l->agent->cfg;
+	struct manifest *m = &l->agent->manifest;
+	struct trust_failure f;
+	struct trust_mount_id id;
+	struct stat src, st;
+	char name[NAME_MAX + 1];
+	int cfd = links_open_cli_dir(cfg->desktop_dir, "cli-tools", 0, &f);
+	if (cfd < 0) {
+		trust_failure_format(&f, why, whylen);
+		return -1;
+	}
+	int pfd = links_view_parent(cfg, name, sizeof name);
+	int now = pfd < 0 || fstat(cfd, &src) < 0 ? -1 :
+	    links_view_now(pfd, name, &id, &st);
+	bool ours = manifest_find(m, "mount", cfg->cli_mount) != NULL;
+	int rc = -1;
+	if (now < 0)
+		snprintf(why, whylen, "%s: %s", cfg->cli_mount, strerror(errno));
+	else if (now == 1 && ours && st.st_dev == src.st_dev &&
+	    st.st_ino == src.st_ino) {
+		/* This very cli-tools is mounted there already (ours). */
+		l->view_id = id;
+		l->view_mounted = true;
+		rc = 0;
+	} else if (now == 1 && !ours)
+		snprintf(why, whylen, "something the agent did not mount is "
+		    "mounted at %s; unmount it or set links.cli_mount",
+		    cfg->cli_mount);
+	else {
+		if (now == 1)
+			links_view_release(l);	/* an older cli-tools */
+		if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST)
+			snprintf(why, whylen, "cannot create %s: %s",
+			    cfg->cli_mount, strerror(errno));
+		else {
+			int tfd = openat(pfd, name, O_PATH | O_NOFOLLOW |
+			    O_DIRECTORY | O_CLOEXEC);
+			int r = tfd < 0 ? -1 : trust_mount_fd(cfd, tfd,
+			    TRUST_MOUNT_RDONLY, &l->view_id);
+			if (r < 0 && errno == ENOSYS)	/* no mount_setattr */
+				r = trust_mount_fd(cfd, tfd, 0, &l->view_id);
+			if (r < 0)
+				snprintf(why, whylen, "cannot mount it at %s: %s",
+				    cfg->cli_mount, strerror(errno));
+			else {
+				char *src_path = util_path_join(cfg->desktop_dir,
+				    "cli-tools");
+				manifest_add(m, "mount", cfg->cli_mount, src_path);
+				free(src_path);
+				l->view_mounted = true;
+				log_info("links", "mounted the checked cli-tools "
+				    "at %s", cfg->cli_mount);
+				rc = 0;
+			}
+			if (tfd >= 0)
+				close(tfd);
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+	close(cfd);
+	return rc;
+}
+
+struct links *
+links_new(struct agent *a)
+{
+	struct links *l = calloc(1, sizeof *l);
+	if (l != NULL)
+		l->agent = a;
+	return l;
+}
+
+void
+links_reconcile(struct links *l, bool cli_present, bool disabled)
+{
+	struct manifest *m = &l->agent->manifest;
+	struct link_plan *plan = NULL;
+	size_t nplan = 0, nrefused = 0;
+	struct link_entry refused[32];
+
+	links_clear_state(l);
+	links_conflicts_clear(l);
+	const char *base = NULL;
+	if (cli_present && !disabled) {
+		char why[TRUST_ESCAPE_SIZE(PATH_MAX) + 256];
+		if (links_view_mount(l, why, sizeof why) == 0) {
+			base = l->agent->cfg.cli_mount;
+			log_state(LOG_LVL_INFO, "links", "links.view", NULL);
+		} else
+			log_state(LOG_LVL_WARN, "links", "links.view", "no view of "
+			    "cli-tools: %s; the shim runs each tool instead (about "
+			    "1 ms more per command)", why);
+	}
+	if (links_plan(&l->agent->cfg, cli_present, disabled, m, base, &plan,
+	    &nplan, refused, &nrefused, 32) < 0) {
+		log_err("links", "out of memory planning links; will retry");
+		links_plan_free(plan, nplan);
+		links_refused_free(refused, nrefused);
+		return;
+	}
+	for (size_t i = 0; i < nrefused; i++) {
+		if (refused[i].state == LINK_CONFLICT) {
+			/* A tool that would shadow the distro's own. */
+			char fix[PATH_MAX + 128];
+			snprintf(fix, sizeof fix, "nothing to do: the distro's own "
+			    "runs; run Docker Desktop's as %s if you need it",
+			    refused[i].path);
+			links_conflict_add(l, refused[i].detail, fix);
+			continue;
+		}
+		log_state(LOG_LVL_WARN, "links", refused[i].path, "%s: %s",
+		    refused[i].path, refused[i].detail);
+		links_record(l, refused[i].path, NULL, LINK_REFUSED, refused[i].detail);
+	}
+	links_refused_free(refused, nrefused);
+	for (size_t i = 0; i < nplan; i++)
+		links_apply_one(l, &plan[i]);
+
+	/* Whatever we made that is no longer planned goes. */
+	for (size_t i = m->n; i-- > 0;) {
+		struct manifest_entry *e = &m->entries[i];
+		if (strcmp(e->kind, "link") != 0)
+			continue;
+		bool planned = false;
+		for (size_t j = 0; j < nplan && !planned; j++)
+			planned = strcmp(plan[j].path, e->path) == 0;
+		if (!planned) {
+			char *path = strdup(e->path);
+			char *target = e->target != NULL ? strdup(e->target) : NULL;
+			if (path != NULL)
+				links_remove_ours(m, path, target);
+			free(path);
+			free(target);
+		}
+	}
+	links_plan_free(plan, nplan);
+	/* Nothing points into the view any more: it goes. */
+	if (base == NULL)
+		links_view_release(l);
+	if (!disabled)
+		links_check_distro_conflicts(l);
+	manifest_save(m);
+}
+
+/*
+ * With the CLI away links_plan() points bin_dir at the shim; planning as
+ * if disabled removes everything we made.
+ */
+void
+links_release(struct links *l, bool remove_all)
+{
+	links_reconcile(l, false, remove_all ||
+	    !links_shim_usable(&l->agent->cfg));
+}
+
+void
+links_free(struct links *l)
+{
+	if (l == NULL)
+		return;
+	links_clear_state(l);
+	links_conflicts_clear(l);
+	free(l);
+}
+
+size_t
+links_count(const struct links *l, enum link_state state)
+{
+	size_t n = 0;
+	for (size_t i = 0; l != NULL && i < l->n; i++)
+		n += l->e[i].state == state;
+	return n;
+}
+
+static const char *
+links_state_name(enum link_state s)
+{
+	switch (s) {
+	case LINK_OK:		return "ok";
+	case LINK_SHIM:		return "shim";
+	case LINK_CONFLICT:	return "conflict";
+	case LINK_REFUSED:	return "refused";
+	}
+	return "?";
+}
+
+struct json_object *
+links_status_json(const struct links *l, struct json_object *problems)
+{
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; l != NULL && i < l->n; i++) {
+		const struct link_entry *e = &l->e[i];
+		struct json_object *o = json_object_new_object();
+		agent_json_add_str(o, "path", e->path);
+		agent_json_add_str(o, "target", e->target);
+		agent_json_add_str(o, "state", links_state_name(e->state));
+		agent_json_add_str(o, "detail", e->detail);
+		json_object_array_add(arr, o);
+	}
+	for (size_t i = 0; l != NULL && i < l->n; i++)
+		if (l->e[i].state == LINK_CONFLICT ||
+		    l->e[i].state == LINK_REFUSED)
+			agent_add_problem(problems, l->e[i].detail != NULL ?
+			    l->e[i].detail : l->e[i].path,
+			    l->e[i].state == LINK_REFUSED ?
+			    "Docker Desktop's tree holds something unexpected; "
+			    "reinstall or restart Docker Desktop" :
+			    "remove or move aside the file, or ignore this if you "
+			    "want to keep it");
+	return arr;
+}
+
+struct json_object *
+links_conflicts_json(const struct links *l)
+{
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; l != NULL && i < l->nconflicts; i++)
+		agent_add_problem(arr, l->conflicts[i].what, l->conflicts[i].fix);
+	return arr;
+}

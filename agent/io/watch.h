@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef WDA_IO_WATCH_H
+#define WDA_IO_WATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct event_base;
+struct watch;
+
+/* watch.c: follow Docker Desktop's tree with inotify and mountinfo */
+struct watch;
+struct watch *watch_new(struct event_base *, const char *desktop_dir,
+	    void (*cb)(void *), void *arg);
+void	watch_free(struct watch *);
+int	watch_count(const struct watch *);	/* inotify watches held */
+/* Times the tree's events made the owner look; events about others' entries. */
+uint64_t watch_fires(const struct watch *);
+uint64_t watch_ignored(const struct watch *);
+
+#endif

@@ -1,0 +1,660 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The running agent: one event loop that follows Docker Desktop's tree and
+ * keeps links and the socket right, answers the control socket, reports to
+ * the host, and tells systemd how it is.  Idle, it wakes only for its
+ * heartbeat and the watchdog.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+#include <systemd/sd-daemon.h>
+
+#include "base/config.h"
+#include "base/defs.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "sys/daemon.h"
+#include "sys/manifest.h"
+#include "sys/trust.h"
+#include "io/control.h"
+#include "io/watch.h"
+#include "io/work.h"
+#include "features/bind.h"
+#include "features/engine.h"
+#include "features/expose.h"
+#include "features/health.h"
+#include "features/links.h"
+#include "features/restore.h"
+#include "main/agent.h"
+
+#define ENGINE_SOCKET_SUBPATH	"shared-sockets/guest-services/docker.proxy.sock"
+#define CLI_BIN_SUBDIR		"cli-tools/usr/bin"
+#define PROBE_RETRY_FIRST_S	1
+
+static struct event *agent_probe_retry_ev;
+static struct backoff agent_probe_backoff = { PROBE_RETRY_FIRST_S * 1000, 0, 0 };
+
+/*
+ * The CLI is there when cli-tools/usr/bin/docker passes the walk from the
+ * shared root (links_open_cli_dir, links_open_tool); anything but absence
+ * that fails it makes the tree untrusted, with the one line that says why.
+ */
+static bool
+agent_cli_trusted(const char *dir, char **untrusted)
+{
+	struct trust_failure f;
+	char why[TRUST_ESCAPE_SIZE(PATH_MAX) + 256];
+	free(*untrusted);
+	*untrusted = NULL;
+	int dfd = links_open_cli_dir(dir, CLI_BIN_SUBDIR, 0, &f);
+	if (dfd < 0) {
+		if (links_cli_absent(&f))
+			return false;
+		trust_failure_format(&f, why, sizeof why);
+	} else {
+		char dirpath[PATH_MAX];
+		snprintf(dirpath, sizeof dirpath, "%s", f.path);
+		int fd = links_open_tool(dfd, dirpath, "docker", why, sizeof why);
+		struct stat st;
+		/* Asked in the checked directory, not by path again. */
+		bool absent = fd < 0 && fstatat(dfd, "docker", &st,
+		    AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+		close(dfd);
+		if (fd >= 0) {
+			close(fd);
+			return true;
+		}
+		if (absent)
+			return false;
+	}
+	*untrusted = strdup(why);
+	return false;
+}
+
+static void
+agent_look_at_desktop(struct agent *a)
+{
+	const char *dir = a->cfg.desktop_dir;
+	a->desktop_present = links_desktop_has(dir, "");
+	a->cli_present = agent_cli_trusted(dir, &a->untrusted);
+	a->engine_socket_present = a->desktop_present &&
+	    links_desktop_has(dir, ENGINE_SOCKET_SUBPATH);
+	log_state(LOG_LVL_NOTICE, "desktop", "desktop", "Docker Desktop at %s: "
+	    "%s, CLI tools %s, engine socket %s", dir,
+	    a->desktop_present ? "present" : "absent",
+	    a->untrusted != NULL ? "untrusted" :
+	    a->cli_present ? "present" : "absent",
+	    a->engine_socket_present ? "present" : "absent");
+	if (a->untrusted != NULL)
+		log_state(LOG_LVL_WARN, "desktop", "desktop.untrusted",
+		    "untrusted: %s; nothing from it is linked or run", a->untrusted);
+	else
+		log_state(LOG_LVL_INFO, "desktop", "desktop.untrusted", NULL);
+}
+
+void
+agent_reconcile(struct agent *a, const char *why)
+{
+	if (a->stopping)
+		return;
+	log_debug("agent", "reconciling: %s", why);
+	agent_look_at_desktop(a);
+	links_reconcile(a->links, a->cli_present, a->disabled);
+	expose_reconcile(a->expose);
+	bind_reconcile(a);
+	restore_reconcile(a->restore);
+	engine_probe_start(a->engine);
+	agent_state_changed(a);
+}
+
+static void
+agent_probe_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	engine_probe_start(a->engine);
+}
+
+static void
+agent_summary(struct agent *a, char *buf, size_t len)
+{
+	if (a->disabled)
+		snprintf(buf, len, "integration off for this distro");
+	else if (a->untrusted != NULL)
+		snprintf(buf, len, "untrusted: %s", a->untrusted);
+	else if (!a->desktop_present || !a->engine_socket_present)
+		snprintf(buf, len, "waiting for Docker Desktop (%s)",
+		    !a->desktop_present ? "its tree is absent" :
+		    "its engine socket is absent");
+	else if (expose_state(a->expose) != SOCK_OK)
+		snprintf(buf, len, "socket %s: %s: %s", a->cfg.socket_path,
+		    expose_state_name(expose_state(a->expose)),
+		    expose_detail(a->expose));
+	else if (!engine_reachable(a->engine) &&
+	    engine_failure(a->engine) == NULL)
+		snprintf(buf, len, "socket %s ready (%s); asking the engine",
+		    a->cfg.socket_path, config_socket_mode_name(a->cfg.socket_mode));
+	else if (!engine_reachable(a->engine))
+		snprintf(buf, len, "engine not answering: %s",
+		    engine_failure(a->engine));
+	else
+		snprintf(buf, len, "docker ready: engine %s at %s (%s), %zu links",
+		    engine_version(a->engine), a->cfg.socket_path,
+		    config_socket_mode_name(a->cfg.socket_mode),
+		    links_count(a->links, LINK_OK));
+}
+
+/*
+ * STATUS= for systemctl status.  A supervisor whose queue is full misses
+ * the changes in between and gets the latest on the next tick: the agent
+ * never waits on it.
+ */
+static void
+agent_notify_status(struct agent *a)
+{
+	if (a->status_unsent && daemon_notify("STATUS=%s", a->last_summary) == 0)
+		a->status_unsent = false;
+}
+
+void
+agent_state_changed(struct agent *a)
+{
+	char summary[sizeof a->last_summary];
+	agent_summary(a, summary, sizeof summary);
+	if (strcmp(summary, a->last_summary) != 0) {
+		snprintf(a->last_summary, sizeof a->last_summary, "%s", summary);
+		a->status_unsent = true;
+	}
+	agent_notify_status(a);
+	/* An engine that should answer but does not is asked again soon. */
+	bool reachable = engine_reachable(a->engine);
+	if (a->engine_socket_present && !reachable && !a->disabled &&
+	    agent_probe_retry_ev != NULL &&
+	    !evtimer_pending(agent_probe_retry_ev, NULL)) {
+		agent_probe_backoff.cap_ms = (uint32_t)a->cfg.host_interval * 1000;
+		uint32_t ms = backoff_next(&agent_probe_backoff, util_random());
+		struct timeval tv = { (time_t)(ms / 1000),
+		    (suseconds_t)(ms % 1000) * 1000 };
+		evtimer_add(agent_probe_retry_ev, &tv);
+	} else if (reachable)
+		backoff_reset(&agent_probe_backoff);
+	if (a->health != NULL)
+		health_state_changed(a->health);
+}
+
+static char *
+agent_state_file(const struct agent *a, const char *name)
+{
+	return util_path_join(a->cfg.state_dir, name);
+}
+
+int
+agent_set_disabled(struct agent *a, bool disabled, char *err, size_t errlen)
+{
+	char *flag = agent_state_file(a, "disabled");
+	if (flag == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int r = 0;
+	if (disabled) {
+		static const char note[] = "integration turned off; remove this "
+		    "file or run 'wsl-docker-agent enable' to turn it on\n";
+		r = util_write_atomic(flag, note, sizeof note - 1, 0600);
+	} else if (unlink(flag) < 0 && errno != ENOENT)
+		r = -1;
+	if (r < 0) {
+		snprintf(err, errlen, "cannot record the change in %s: %s", flag,
+		    strerror(errno));
+		free(flag);
+		return -1;
+	}
+	free(flag);
+	if (a->disabled != disabled)
+		log_notice("agent", "integration turned %s for this distro",
+		    disabled ? "off" : "on");
+	a->disabled = disabled;
+	agent_reconcile(a, disabled ? "integration off" : "integration on");
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Status, as one JSON object (control socket, status --json, health). */
+
+void
+agent_json_add_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v != NULL ? json_object_new_string(v) : NULL);
+}
+
+void
+agent_add_problem(struct json_object *problems, const char *what,
+    const char *fix)
+{
+	struct json_object *p = json_object_new_object();
+	agent_json_add_str(p, "what", what);
+	agent_json_add_str(p, "fix", fix);
+	json_object_array_add(problems, p);
+}
+
+void
+agent_add_source_problem(struct json_object *problems, const char *source,
+    const char *what, const char *fix)
+{
+	agent_add_problem(problems, what, fix);
+	agent_json_add_str(json_object_array_get_idx(problems,
+	    json_object_array_length(problems) - 1), "source",
+	    source != NULL ? source : "");
+}
+
+/* The "agent" member: the process itself. */
+static struct json_object *
+agent_self_json(const struct agent *a)
+{
+	struct json_object *o = json_object_new_object();
+	agent_json_add_str(o, "version", PACKAGE_VERSION);
+	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
+	agent_json_add_str(o, "instance_id", a->instance_id);
+	json_object_object_add(o, "uptime_s", json_object_new_int64(
+	    (int64_t)((util_now_ms() - a->start_mono_ms) / 1000)));
+	json_object_object_add(o, "rss_kib", json_object_new_int64(util_rss_kib()));
+	agent_json_add_str(o, "distro", a->cfg.distro);
+	agent_json_add_str(o, "config_file", a->cfg.config_file);
+	json_object_object_add(o, "disabled", json_object_new_boolean(a->disabled));
+	json_object_object_add(o, "wall_clock_ms",
+	    json_object_new_int64((int64_t)util_wall_ms()));
+	json_object_object_add(o, "watches",
+	    json_object_new_int(watch_count(a->watch)));
+	json_object_object_add(o, "tree_reconciles",
+	    json_object_new_int64((int64_t)watch_fires(a->watch)));
+	json_object_object_add(o, "tree_events_ignored",
+	    json_object_new_int64((int64_t)watch_ignored(a->watch)));
+	return o;
+}
+
+static void
+agent_desktop_problems(const struct agent *a, struct json_object *problems)
+{
+	if (a->disabled) {
+		agent_add_problem(problems, "the integration is off for this distro",
+		    "turn it on in Docker Desktop (Settings > Resources > WSL "
+		    "integration) or run 'sudo wsl-docker-agent enable'");
+		return;
+	}
+	char what[TRUST_ESCAPE_SIZE(PATH_MAX) + 300];
+	if (!a->desktop_present) {
+		snprintf(what, sizeof what, "Docker Desktop's tree is not at %s: "
+		    "Docker Desktop is not running, or WSL integration is off for "
+		    "this distro", a->cfg.desktop_dir);
+		agent_add_problem(problems, what, "start Docker Desktop and turn on "
+		    "Settings > Resources > WSL integration for this distro");
+		return;
+	}
+	if (a->untrusted != NULL) {
+		snprintf(what, sizeof what, "untrusted: %s", a->untrusted);
+		agent_add_problem(problems, what, "nothing from Docker Desktop's "
+		    "tree is linked or run until what an ordinary user made there "
+		    "is removed (as root) and Docker Desktop restarted");
+	} else if (!a->cli_present)
+		agent_add_problem(problems, "Docker Desktop's CLI tools are not "
+		    "mounted (it is stopping or starting)", "wait for Docker "
+		    "Desktop to finish starting, or restart it");
+	if (!a->engine_socket_present) {
+		snprintf(what, sizeof what, "the engine socket %s is missing",
+		    a->engine_path);
+		agent_add_problem(problems, what, "start Docker Desktop, or restart it");
+	} else if (engine_failure(a->engine) != NULL) {
+		snprintf(what, sizeof what, "the engine does not answer: %s",
+		    engine_failure(a->engine));
+		agent_add_problem(problems, what, "restart Docker Desktop");
+	}
+}
+
+/* The "desktop" member: Docker Desktop's tree as last seen. */
+static struct json_object *
+agent_desktop_json(const struct agent *a, struct json_object *problems)
+{
+	struct json_object *o = json_object_new_object();
+	agent_json_add_str(o, "dir", a->cfg.desktop_dir);
+	json_object_object_add(o, "present",
+	    json_object_new_boolean(a->desktop_present));
+	json_object_object_add(o, "cli_tools",
+	    json_object_new_boolean(a->cli_present));
+	agent_json_add_str(o, "untrusted", a->untrusted);
+	json_object_object_add(o, "engine_socket",
+	    json_object_new_boolean(a->engine_socket_present));
+	agent_json_add_str(o, "engine_socket_path", a->engine_path);
+	agent_desktop_problems(a, problems);
+	return o;
+}
+
+/*
+ * Each module describes itself.  Problems are listed desktop first, then
+ * the socket, then links, whatever the order of the members.
+ */
+struct json_object *
+agent_status_json(struct agent *a)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *problems = json_object_new_array();
+	if (o == NULL || problems == NULL) {
+		json_object_put(o);
+		json_object_put(problems);
+		return NULL;
+	}
+	json_object_object_add(o, "agent", agent_self_json(a));
+	json_object_object_add(o, "desktop", agent_desktop_json(a, problems));
+	struct json_object *socket = expose_status_json(a->expose, problems);
+	json_object_object_add(o, "links", links_status_json(a->links, problems));
+	json_object_object_add(o, "socket", socket);
+	json_object_object_add(o, "engine", engine_status_json(a->engine));
+	json_object_object_add(o, "proxy", expose_proxy_json(a->expose));
+	json_object_object_add(o, "binds", bind_status_json(a->bind, problems));
+	if (a->restore != NULL)
+		json_object_object_add(o, "restore",
+		    restore_status_json(a->restore, problems));
+	json_object_object_add(o, "conflicts", links_conflicts_json(a->links));
+	if (a->health != NULL)
+		json_object_object_add(o, "host", health_status_json(a->health));
+	json_object_object_add(o, "healthy",
+	    json_object_new_boolean(json_object_array_length(problems) == 0));
+	json_object_object_add(o, "problems", problems);
+	return o;
+}
+
+/* ---------------------------------------------------------------- */
+/* Signals, reload, heartbeat, watchdog. */
+
+static void agent_tree_changed(void *arg);
+
+static int
+agent_load_config(struct agent *a, struct config *out, char *err, size_t errlen)
+{
+	config_init(out);
+	/* Only a file named with -c must exist; the default may come and go. */
+	const char *file = a->config_explicit != NULL ? a->config_explicit :
+	    CONFIG_DEFAULT_PATH;
+	if (config_load_file(out, file, a->config_explicit != NULL, err, errlen) < 0)
+		goto fail;
+	for (int i = 0; i + 1 < a->flag_argc; i += 2)
+		if (config_set(out, a->flag_argv[i], a->flag_argv[i + 1], err,
+		    errlen) < 0)
+			goto fail;
+	config_resolve(out);
+	return 0;
+fail:
+	config_free(out);
+	return -1;
+}
+
+static bool
+agent_str_changed(const char *x, const char *y)
+{
+	return (x == NULL) != (y == NULL) || (x != NULL && strcmp(x, y) != 0);
+}
+
+static void
+agent_reload(struct agent *a)
+{
+	struct config n;
+	char err[CONFIG_ERR_LEN];
+	if (agent_load_config(a, &n, err, sizeof err) < 0) {
+		log_err("config", "reload failed: %s; keeping the running "
+		    "configuration", err);
+		return;
+	}
+	bool socket_changed = agent_str_changed(n.socket_path, a->cfg.socket_path) ||
+	    n.socket_mode != a->cfg.socket_mode ||
+	    agent_str_changed(n.socket_group, a->cfg.socket_group) ||
+	    n.socket_max_connections != a->cfg.socket_max_connections;
+	bool desktop_changed = agent_str_changed(n.desktop_dir, a->cfg.desktop_dir);
+	bool host_changed = agent_str_changed(n.host_address, a->cfg.host_address) ||
+	    n.host_interval != a->cfg.host_interval;
+	if (socket_changed || desktop_changed)
+		expose_stop(a->expose, false);
+	config_free(&a->cfg);
+	a->cfg = n;
+	log_set_level(log_level_from_name(a->cfg.log_level));
+	free(a->engine_path);
+	a->engine_path = util_path_join(a->cfg.desktop_dir, ENGINE_SOCKET_SUBPATH);
+	if (desktop_changed) {
+		watch_free(a->watch);
+		a->watch = watch_new(a->base, a->cfg.desktop_dir,
+		    agent_tree_changed, a);
+	}
+	if (host_changed && a->health != NULL) {
+		health_free(a->health);
+		a->health = health_new(a);
+	}
+	log_notice("config", "configuration reloaded");
+	agent_reconcile(a, "configuration reloaded");
+}
+
+static void
+agent_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+	if (sig == SIGHUP) {
+		agent_reload(a);
+		return;
+	}
+	log_notice("agent", "stopping on %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	(void)daemon_notify("STOPPING=1");
+	a->stopping = true;
+	event_base_loopexit(a->base, NULL);
+}
+
+static void
+agent_tree_changed(void *arg)
+{
+	agent_reconcile(arg, "Docker Desktop's tree changed");
+}
+
+static void
+agent_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	agent_notify_status(a);
+	/* A refused socket path is worth another look now and then. */
+	enum socket_state s = expose_state(a->expose);
+	if (s == SOCK_CONFLICT || s == SOCK_ERROR)
+		agent_reconcile(a, "heartbeat retry");
+	else
+		engine_probe_start(a->engine);
+}
+
+static void
+agent_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	(void)daemon_notify("WATCHDOG=1");
+	agent_notify_status(a);
+}
+
+static void
+agent_make_instance_id(struct agent *a)
+{
+	unsigned char r[16] = { 0 };
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, r, sizeof r) != (ssize_t)sizeof r)
+			memset(r, 0, sizeof r);
+		close(fd);
+	}
+	for (size_t i = 0; i < sizeof r; i++)
+		snprintf(a->instance_id + 2 * i, 3, "%02x", r[i]);
+}
+
+/*
+ * Each proxied stream holds six descriptors (two sockets, two pipes), so
+ * the usual soft limit of 1024 would cap us near 170 streams: take the
+ * hard limit, which is what LimitNOFILE= sets under systemd anyway.
+ */
+static void
+agent_raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("agent", "cannot raise the open-file limit: %s",
+			    strerror(errno));
+	}
+}
+
+void
+agent_ready(struct agent *a)
+{
+	if (a->ready_sent)
+		return;
+	a->ready_sent = true;
+	agent_state_changed(a);
+	if (daemon_notify("READY=1\nSTATUS=%s\nMAINPID=%ld", a->last_summary,
+	    (long)getpid()) == 0)
+		a->status_unsent = false;
+	else if (errno != EAFNOSUPPORT)
+		log_warn("agent", "cannot tell the supervisor (NOTIFY_SOCKET) "
+		    "the agent is ready: %s; is it reading its socket?",
+		    strerror(errno));
+	log_notice("agent", "ready: %s", a->last_summary);
+	if (a->ready_fd >= 0) {
+		(void)!write(a->ready_fd, "ok\n", 3);
+		close(a->ready_fd);
+		a->ready_fd = -1;
+	}
+}
+
+int
+agent_run(struct agent *a, int ready_fd)
+{
+	char err[512];
+	int activated_fd = -1;
+	a->start_mono_ms = util_now_ms();
+	agent_make_instance_id(a);
+	signal(SIGPIPE, SIG_IGN);
+
+	a->base = event_base_new();
+	if (a->base == NULL)
+		fatal(EXIT_OSERR, "cannot create the event loop");
+	if (sd_listen_fds(1) >= 1) {
+		/* systemd hands it over blocking; the proxy accepts until EAGAIN. */
+		activated_fd = SD_LISTEN_FDS_START;
+		int fl = fcntl(activated_fd, F_GETFL);
+		if (fl < 0 || fcntl(activated_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+			fatal(EXIT_OSERR, "socket activation: cannot make fd %d "
+			    "non-blocking: %s", activated_fd, strerror(errno));
+	}
+	agent_raise_fd_limit();
+	/* The manifest names bind sources and containers: root's eyes only. */
+	int narrowed = util_private_dir(a->cfg.state_dir);
+	if (narrowed < 0)
+		fatal(EXIT_OSERR, "cannot create state_dir %s: %s; fix the path "
+		    "or its parent's permissions", a->cfg.state_dir, strerror(errno));
+	if (narrowed > 0)
+		log_notice("agent", "state_dir %s made private (0700, its files "
+		    "0600): %d entries were readable by other users", a->cfg.state_dir,
+		    narrowed);
+	err[0] = '\0';
+	char *mpath = agent_state_file(a, "manifest.json");
+	if (mpath == NULL || manifest_load(&a->manifest, mpath, err, sizeof err) < 0)
+		fatal(EXIT_OSERR, "manifest: %s", mpath != NULL ? err : "no memory");
+	if (err[0] != '\0')
+		log_warn("manifest", "%s", err);
+	free(mpath);
+	char *flag = agent_state_file(a, "disabled");
+	a->disabled = flag != NULL && access(flag, F_OK) == 0;
+	free(flag);
+	a->engine_path = util_path_join(a->cfg.desktop_dir, ENGINE_SOCKET_SUBPATH);
+
+	int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct event *sigev[3];
+	for (size_t i = 0; i < 3; i++) {
+		sigev[i] = evsignal_new(a->base, sigs[i], agent_signal, a);
+		if (sigev[i] == NULL || event_add(sigev[i], NULL) < 0)
+			fatal(EXIT_OSERR, "cannot handle signal %d", sigs[i]);
+	}
+	a->links = links_new(a);
+	a->expose = expose_new(a, activated_fd);
+	a->engine = engine_new(a);
+	if (a->links == NULL || a->expose == NULL || a->engine == NULL)
+		fatal(EXIT_OSERR, "out of memory");
+	a->control = control_new(a);
+	a->watch = watch_new(a->base, a->cfg.desktop_dir, agent_tree_changed, a);
+	if (a->watch == NULL)
+		log_err("watch", "cannot follow Docker Desktop's tree; changes are "
+		    "noticed only on the heartbeat");
+	agent_probe_retry_ev = evtimer_new(a->base, agent_probe_retry, a);
+	a->health = health_new(a);
+	if ((a->work = work_new(a->base)) == NULL)
+		log_err("agent", "cannot make the worker thread's pipe: %s; "
+		    "stand-in data is not moved", strerror(errno));
+	a->restore = restore_new(a);
+	if (a->restore == NULL)
+		log_err("restore", "out of memory: bind sources are not brought "
+		    "back at start");
+	a->ready_fd = ready_fd;
+	agent_reconcile(a, "start");
+	/* Exposures back first, so no docker start finds a stand-in. */
+	if (!restore_holds_ready(a->restore))
+		agent_ready(a);
+
+	struct timeval hb = { a->cfg.host_interval, 0 };
+	a->heartbeat_ev = event_new(a->base, -1, EV_PERSIST, agent_heartbeat, a);
+	if (a->heartbeat_ev != NULL)
+		event_add(a->heartbeat_ev, &hb);
+	uint64_t wd_usec = 0;
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+		struct timeval wd = { (time_t)(wd_usec / 2 / 1000000),
+		    (suseconds_t)((wd_usec / 2) % 1000000) };
+		a->watchdog_ev = event_new(a->base, -1, EV_PERSIST, agent_watchdog, a);
+		if (a->watchdog_ev != NULL)
+			event_add(a->watchdog_ev, &wd);
+	}
+
+	event_base_dispatch(a->base);
+
+	/* Leave nothing dangling: the shim explains while we are away. */
+	a->stopping = true;
+	watch_free(a->watch);
+	a->watch = NULL;
+	work_free(a->work);		/* a move under way stops at its next step */
+	a->work = NULL;
+	restore_free(a->restore);
+	a->restore = NULL;
+	bind_free(a->bind);		/* exposures stay, in the manifest */
+	expose_stop(a->expose, true);
+	links_release(a->links, a->cfg.links_on_stop == LINKS_ON_STOP_REMOVE);
+	manifest_save(&a->manifest);
+	health_free(a->health);
+	control_free(a->control);
+	engine_free(a->engine);
+	a->engine = NULL;
+	for (size_t i = 0; i < 3; i++)
+		event_free(sigev[i]);
+	if (a->heartbeat_ev != NULL)
+		event_free(a->heartbeat_ev);
+	if (a->watchdog_ev != NULL)
+		event_free(a->watchdog_ev);
+	event_free(agent_probe_retry_ev);
+	agent_probe_retry_ev = NULL;
+	links_free(a->links);
+	a->links = NULL;
+	expose_free(a->expose);
+	a->expose = NULL;
+	manifest_free(&a->manifest);
+	free(a->engine_path);
+	free(a->untrusted);
+	a->untrusted = NULL;
+	event_base_free(a->base);
+	log_notice("agent", "stopped");
+	return 0;
+}

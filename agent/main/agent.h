@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef WDA_MAIN_AGENT_H
+#define WDA_MAIN_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "base/config.h"
+#include "sys/manifest.h"
+
+struct bind;
+struct control;
+struct engine;
+struct event;
+struct event_base;
+struct expose;
+struct health;
+struct json_object;
+struct links;
+struct restore;
+struct watch;
+struct work;
+
+struct agent {
+	struct config		 cfg;
+	const char		*config_explicit; /* -c FILE, or NULL */
+	char			**flag_argv;	/* flags to re-apply on reload */
+	int			 flag_argc;
+	struct event_base	*base;
+	uint64_t		 start_mono_ms;
+	char			 instance_id[40];
+	bool			 disabled;	/* integration turned off */
+	bool			 stopping;
+
+	/* Docker Desktop's tree as last seen; the modules read it. */
+	char			*engine_path;
+	bool			 desktop_present;
+	bool			 cli_present;
+	bool			 engine_socket_present;
+	char			*untrusted;	/* why the CLI tree is not trusted */
+
+	/* What the agent made, shared by links, expose and bind. */
+	struct manifest		 manifest;
+
+	/* The modules, each owning its state. */
+	struct links		*links;		/* links.c: bin_dir, plugin_dir */
+	struct expose		*expose;	/* expose.c: socket.path */
+	struct bind		*bind;		/* bind.c: re-exposed bind sources */
+	struct restore		*restore;	/* restore.c: exposures brought back */
+	struct work		*work;		/* work.c: what the loop hands off */
+	struct engine		*engine;	/* engine.c: what the engine says */
+	struct watch		*watch;
+	struct control		*control;
+	struct health		*health;
+	struct event		*heartbeat_ev;
+	struct event		*watchdog_ev;
+	char			 last_summary[256];
+	bool			 status_unsent;	/* NOTIFY_SOCKET was full */
+	int			 ready_fd;	/* `start' waits on it; -1 */
+	bool			 ready_sent;	/* READY=1 went out */
+};
+
+/* agent.c */
+int	agent_run(struct agent *, int ready_fd);
+void	agent_reconcile(struct agent *, const char *why);
+/* Something in the state changed: refresh summaries, notify the host. */
+void	agent_state_changed(struct agent *);
+int	agent_set_disabled(struct agent *, bool disabled, char *err, size_t errlen);
+/* READY=1 (and `start''s answer), once; restore.c holds it back a while. */
+void	agent_ready(struct agent *);
+struct json_object *agent_status_json(struct agent *);
+/* For the modules' _status_json: a string member (NULL: null), a problem. */
+void	agent_json_add_str(struct json_object *, const char *key,
+	    const char *value);
+void	agent_add_problem(struct json_object *problems, const char *what,
+	    const char *fix);
+/* One about a bind source (NULL: one not known), which request.c hides
+ * from an ordinary user who does not own it. */
+void	agent_add_source_problem(struct json_object *problems,
+	    const char *source, const char *what, const char *fix);
+
+#endif

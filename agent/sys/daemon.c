@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One instance per distro, and life without systemd: the pidfile is also
+ * the lock (flock), so `start' twice stays one agent and a stale pidfile
+ * after kill -9 is harmless.  `start' returns only when the agent is ready
+ * (or has failed, with the reason), through a pipe, not a guess.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/config.h"
+#include "base/defs.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "sys/daemon.h"
+#include "main/agent.h"
+
+#define DAEMON_STOP_TIMEOUT_MS	15000
+
+/*
+ * sd_notify(3), but never blocking: libsystemd sends on a blocking socket,
+ * so a supervisor that stops draining NOTIFY_SOCKET (systemd always
+ * drains; a hand-made one may not) would freeze the agent on its tenth
+ * STATUS=.  Only unix sockets ("/path" or "@abstract"); anything else is
+ * not ours to connect to.  0 sent or no supervisor, -1 with errno
+ * (EAGAIN: its queue is full, try later).
+ */
+int
+daemon_notify(const char *fmt, ...)
+{
+	static int fd = -1;
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (path == NULL || path[0] == '\0')
+		return 0;
+	struct sockaddr_un sun;
+	socklen_t sunlen;
+	if ((path[0] != '/' && path[0] != '@') ||
+	    (sunlen = util_sockaddr_un(&sun, path)) == 0) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof msg)
+		n = (int)sizeof msg - 1;
+	if (fd < 0)
+		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	ssize_t sent;
+	do
+		sent = sendto(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL,
+		    (struct sockaddr *)&sun, sunlen);
+	while (sent < 0 && errno == EINTR);
+	if (sent < 0 && errno == EWOULDBLOCK)
+		errno = EAGAIN;
+	return sent < 0 ? -1 : 0;
+}
+
+static pid_t
+daemon_read_pid(int fd)
+{
+	char buf[32] = "";
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	long pid = strtol(buf, NULL, 10);
+	return pid > 0 ? (pid_t)pid : 0;
+}
+
+int
+daemon_lock_pidfile(const char *pidfile, pid_t *holder)
+{
+	*holder = 0;
+	(void)util_mkdir_parent(pidfile, 0755);
+	int fd = open(pidfile, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int saved = errno;
+		*holder = daemon_read_pid(fd);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	char buf[32];
+	int len = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)len, 0) != len) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;	/* held open, and locked, for the agent's life */
+}
+
+pid_t
+daemon_running_pid(const char *pidfile)
+{
+	int fd = open(pidfile, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	pid_t pid = 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+		pid = daemon_read_pid(fd);
+	close(fd);
+	return pid;
+}
+
+static void
+daemon_print_log_tail(const char *log_file)
+{
+	FILE *f = fopen(log_file, "re");
+	if (f == NULL)
+		return;
+	char lines[5][512] = { "" };
+	int n = 0;
+	while (fgets(lines[n % 5], sizeof lines[0], f) != NULL)
+		n++;
+	fclose(f);
+	fprintf(stderr, "%s: the end of %s says:\n", AGENT_NAME, log_file);
+	for (int i = n > 5 ? n - 5 : 0; i < n; i++)
+		fprintf(stderr, "  %s", lines[i % 5]);
+}
+
+/*
+ * Whatever else the starting shell or script had open (a lock, a pipe a
+ * caller waits on) is not the daemon's to keep: every descriptor above
+ * stderr but keep is closed.
+ */
+static void
+daemon_close_inherited(int keep)
+{
+	if (keep > 3)
+		(void)syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u);
+	(void)syscall(SYS_close_range, (unsigned)(keep >= 3 ? keep + 1 : 3),
+	    ~0u, 0u);
+}
+
+/* The daemon's side: detach, redirect, lock, run. Never returns. */
+static void
+daemon_child(struct agent *a, int ready_fd)
+{
+	if (setsid() < 0)
+		_exit(EXIT_OSERR);
+	pid_t pid = fork();
+	if (pid < 0)
+		_exit(EXIT_OSERR);
+	if (pid > 0)
+		_exit(0);
+	(void)umask(022);
+	if (chdir("/") < 0)
+		_exit(EXIT_OSERR);
+	(void)util_mkdir_parent(a->cfg.log_file, 0755);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int log = open(a->cfg.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0640);
+	if (null < 0 || log < 0) {
+		dprintf(ready_fd, "cannot open the log %s: %s\n", a->cfg.log_file,
+		    strerror(errno));
+		_exit(EXIT_OSERR);
+	}
+	if (dup2(null, STDIN_FILENO) < 0 || dup2(log, STDOUT_FILENO) < 0 ||
+	    dup2(log, STDERR_FILENO) < 0)
+		_exit(EXIT_OSERR);
+	close(null);
+	close(log);
+	daemon_close_inherited(ready_fd);
+	pid_t holder;
+	if (daemon_lock_pidfile(a->cfg.pidfile, &holder) < 0) {
+		if (holder > 0)
+			dprintf(ready_fd, "already running (pid %ld)\n", (long)holder);
+		else
+			dprintf(ready_fd, "cannot lock %s: %s\n", a->cfg.pidfile,
+			    strerror(errno));
+		_exit(0);
+	}
+	int rc = agent_run(a, ready_fd);
+	(void)unlink(a->cfg.pidfile);
+	_exit(rc);
+}
+
+int
+daemon_start(struct agent *a)
+{
+	pid_t running = daemon_running_pid(a->cfg.pidfile);
+	if (running > 0) {
+		printf("%s: already running (pid %ld)\n", AGENT_NAME, (long)running);
+		return 0;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		fatal(EXIT_OSERR, "pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		fatal(EXIT_OSERR, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(p[0]);
+		daemon_child(a, p[1]);
+	}
+	close(p[1]);
+	(void)waitpid(pid, NULL, 0);
+	char buf[512];
+	size_t used = 0;
+	ssize_t n;
+	while (used < sizeof buf - 1 &&
+	    (n = read(p[0], buf + used, sizeof buf - 1 - used)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		used += (size_t)n;
+	}
+	close(p[0]);
+	buf[used] = '\0';
+	if (strncmp(buf, "ok\n", 3) == 0) {
+		printf("%s: started (pid %ld); log: %s\n", AGENT_NAME,
+		    (long)daemon_running_pid(a->cfg.pidfile), a->cfg.log_file);
+		return 0;
+	}
+	if (strncmp(buf, "already running", 15) == 0) {
+		printf("%s: %s", AGENT_NAME, buf);
+		return 0;
+	}
+	fprintf(stderr, "%s: failed to start%s%s", AGENT_NAME,
+	    used ? ": " : "\n", buf);
+	daemon_print_log_tail(a->cfg.log_file);
+	return EXIT_SOFTWARE;
+}
+
+int
+daemon_stop(const struct config *cfg)
+{
+	pid_t pid = daemon_running_pid(cfg->pidfile);
+	if (pid <= 0) {
+		printf("%s: not running\n", AGENT_NAME);
+		return 0;
+	}
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (kill(pid, SIGTERM) < 0) {
+		fprintf(stderr, "%s: cannot signal pid %ld: %s\n", AGENT_NAME,
+		    (long)pid, strerror(errno));
+		if (pfd >= 0)
+			close(pfd);
+		return errno == EPERM ? EXIT_NOPERM : EXIT_OSERR;
+	}
+	if (pfd >= 0) {
+		struct pollfd pl = { .fd = pfd, .events = POLLIN };
+		int r;
+		while ((r = poll(&pl, 1, DAEMON_STOP_TIMEOUT_MS)) < 0 && errno == EINTR)
+			;
+		close(pfd);
+		if (r == 0) {
+			fprintf(stderr, "%s: pid %ld did not stop within %d s; "
+			    "kill it with 'kill -9 %ld' (a restart cleans up)\n",
+			    AGENT_NAME, (long)pid, DAEMON_STOP_TIMEOUT_MS / 1000,
+			    (long)pid);
+			return EXIT_SOFTWARE;
+		}
+	}
+	printf("%s: stopped (pid %ld)\n", AGENT_NAME, (long)pid);
+	return 0;
+}
