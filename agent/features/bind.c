@@ -56,6 +56,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "base/report.h"
 #include "sys/manifest.h"
 #include "sys/trust.h"
 #include "wire/http.h"
@@ -1527,19 +1528,19 @@ bind_status_json(struct bind *b, struct json_object *problems)
 	json_object_object_add(o, "dir", json_object_new_string(b->local_dir));
 	json_object_object_add(o, "engine_dir",
 	    json_object_new_string(b->engine_dir));
-	agent_json_add_str(o, "untrusted", b->untrusted[0] != '\0' ?
+	report_add_str(o, "untrusted", b->untrusted[0] != '\0' ?
 	    b->untrusted : NULL);
 	if (b->untrusted[0] != '\0' && b->hooked) {
 		char what[sizeof b->untrusted + 64];
 		snprintf(what, sizeof what, "the bind-mount area is untrusted: %s",
 		    b->untrusted);
-		agent_add_problem(problems, what, "remove what is named above "
+		report_add_problem(problems, what, "remove what is named above "
 		    "(as root), then run 'sudo wsl-docker-agent reconcile'; until "
 		    "then only bind sources the engine sees directly can be "
 		    "used, and creates that need another are refused");
 	}
 	if (b->map_error[0] != '\0')
-		agent_add_problem(problems, b->map_error, "find what holds the "
+		report_add_problem(problems, b->map_error, "find what holds the "
 		    "agent's descriptors or memory (the log says more); the "
 		    "table is read again at each reconcile: 'sudo "
 		    "wsl-docker-agent reconcile'");

@@ -27,6 +27,7 @@
 #include "base/defs.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "base/report.h"
 #include "sys/trust.h"
 #include "features/engine.h"
 #include "features/expose.h"
@@ -446,9 +447,9 @@ engine_status_json(const struct engine *e)
 	json_object_object_add(o, "reachable", json_object_new_boolean(i->reachable));
 	json_object_object_add(o, "ping_ms", i->reachable ?
 	    json_object_new_double(i->ping_ms) : NULL);
-	agent_json_add_str(o, "version", i->version[0] ? i->version : NULL);
-	agent_json_add_str(o, "api_version",
+	report_add_str(o, "version", i->version[0] ? i->version : NULL);
+	report_add_str(o, "api_version",
 	    i->api_version[0] ? i->api_version : NULL);
-	agent_json_add_str(o, "error", i->error[0] ? i->error : NULL);
+	report_add_str(o, "error", i->error[0] ? i->error : NULL);
 	return o;
 }

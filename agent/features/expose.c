@@ -47,6 +47,7 @@
 #include "base/defs.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "base/report.h"
 #include "sys/manifest.h"
 #include "sys/trust.h"
 #include "sys/wsl.h"
@@ -740,7 +741,7 @@ expose_ownership_json(const struct expose *x, struct json_object *s,
 	snprintf(perm, sizeof perm, "%04o", (unsigned)(st.st_mode & 07777));
 	json_object_object_add(s, "owner_uid", json_object_new_int64(st.st_uid));
 	json_object_object_add(s, "group_gid", json_object_new_int64(st.st_gid));
-	agent_json_add_str(s, "permissions", perm);
+	report_add_str(s, "permissions", perm);
 	if (x->state == SOCK_OK && st.st_gid != x->socket_gid &&
 	    (st.st_mode & 0006) != 0006) {
 		char what[256];
@@ -748,7 +749,7 @@ expose_ownership_json(const struct expose *x, struct json_object *s,
 		    "distro's %s group (gid %u): its members get 'permission "
 		    "denied'", cfg->socket_path, (unsigned)st.st_gid,
 		    cfg->socket_group, (unsigned)x->socket_gid);
-		agent_add_problem(problems, what, cfg->socket_mode ==
+		report_add_problem(problems, what, cfg->socket_mode ==
 		    SOCKET_MODE_MOUNT ? "set socket.mode to proxy, which "
 		    "keeps this distro's docker group" :
 		    "restart the agent to fix the socket's ownership");
@@ -762,19 +763,19 @@ expose_status_json(const struct expose *x, struct json_object *problems)
 	if (s == NULL || x == NULL)
 		return s;
 	const struct config *cfg = &x->agent->cfg;
-	agent_json_add_str(s, "path", cfg->socket_path);
-	agent_json_add_str(s, "mode", config_socket_mode_name(cfg->socket_mode));
+	report_add_str(s, "path", cfg->socket_path);
+	report_add_str(s, "mode", config_socket_mode_name(cfg->socket_mode));
 	const char *why = expose_untrusted_why(x);
-	agent_json_add_str(s, "state", expose_state_name(expose_state(x)));
-	agent_json_add_str(s, "detail", why != NULL ? why : x->detail);
-	agent_json_add_str(s, "group", cfg->socket_group);
-	agent_json_add_str(s, "untrusted", why);
+	report_add_str(s, "state", expose_state_name(expose_state(x)));
+	report_add_str(s, "detail", why != NULL ? why : x->detail);
+	report_add_str(s, "group", cfg->socket_group);
+	report_add_str(s, "untrusted", why);
 	expose_ownership_json(x, s, problems);
 	if (why != NULL) {
 		char what[1200];
 		snprintf(what, sizeof what, "the engine socket is untrusted: %s",
 		    why);
-		agent_add_problem(problems, what, cfg->socket_mode ==
+		report_add_problem(problems, what, cfg->socket_mode ==
 		    SOCKET_MODE_PROXY ? "remove what is named above; until "
 		    "then clients of the socket are refused" : "remove what is "
 		    "named above; until then nothing is mounted");
@@ -782,7 +783,7 @@ expose_status_json(const struct expose *x, struct json_object *problems)
 		char what[700];
 		snprintf(what, sizeof what, "%s: %s", cfg->socket_path,
 		    x->detail);
-		agent_add_problem(problems, what, "see above; the agent retries "
+		report_add_problem(problems, what, "see above; the agent retries "
 		    "on every heartbeat and on 'wsl-docker-agent reconcile'");
 	}
 	return s;

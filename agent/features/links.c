@@ -36,6 +36,7 @@
 #include "base/defs.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "base/report.h"
 #include "sys/manifest.h"
 #include "sys/trust.h"
 #include "features/links.h"
@@ -952,16 +953,16 @@ links_status_json(const struct links *l, struct json_object *problems)
 	for (size_t i = 0; l != NULL && i < l->n; i++) {
 		const struct link_entry *e = &l->e[i];
 		struct json_object *o = json_object_new_object();
-		agent_json_add_str(o, "path", e->path);
-		agent_json_add_str(o, "target", e->target);
-		agent_json_add_str(o, "state", links_state_name(e->state));
-		agent_json_add_str(o, "detail", e->detail);
+		report_add_str(o, "path", e->path);
+		report_add_str(o, "target", e->target);
+		report_add_str(o, "state", links_state_name(e->state));
+		report_add_str(o, "detail", e->detail);
 		json_object_array_add(arr, o);
 	}
 	for (size_t i = 0; l != NULL && i < l->n; i++)
 		if (l->e[i].state == LINK_CONFLICT ||
 		    l->e[i].state == LINK_REFUSED)
-			agent_add_problem(problems, l->e[i].detail != NULL ?
+			report_add_problem(problems, l->e[i].detail != NULL ?
 			    l->e[i].detail : l->e[i].path,
 			    l->e[i].state == LINK_REFUSED ?
 			    "Docker Desktop's tree holds something unexpected; "
@@ -976,6 +977,6 @@ links_conflicts_json(const struct links *l)
 {
 	struct json_object *arr = json_object_new_array();
 	for (size_t i = 0; l != NULL && i < l->nconflicts; i++)
-		agent_add_problem(arr, l->conflicts[i].what, l->conflicts[i].fix);
+		report_add_problem(arr, l->conflicts[i].what, l->conflicts[i].fix);
 	return arr;
 }

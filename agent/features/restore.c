@@ -50,6 +50,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "base/report.h"
 #include "sys/manifest.h"
 #include "sys/standin.h"
 #include "wire/http.h"
@@ -175,7 +176,7 @@ restore_fail(struct restore *r, const char *source, const char *what,
 {
 	log_err(RESTORE_LOG, "%s; %s", what, fix);
 	if (r->failures != NULL)
-		agent_add_source_problem(r->failures, source, what, fix);
+		report_add_source_problem(r->failures, source, what, fix);
 }
 
 /* "a, b" of the containers using exposure i. */
@@ -205,14 +206,14 @@ restore_repair_json(const struct restore_container *c,
 	if (o == NULL)
 		return NULL;
 	if (type != NULL)
-		agent_json_add_str(o, "type", type);
-	agent_json_add_str(o, "container", c != NULL ? c->name : NULL);
-	agent_json_add_str(o, "id", c != NULL ? c->id : NULL);
-	agent_json_add_str(o, "source", x->back.source);
-	agent_json_add_str(o, "stand_in", stand_in);
+		report_add_str(o, "type", type);
+	report_add_str(o, "container", c != NULL ? c->name : NULL);
+	report_add_str(o, "id", c != NULL ? c->id : NULL);
+	report_add_str(o, "source", x->back.source);
+	report_add_str(o, "stand_in", stand_in);
 	json_object_object_add(o, "restarted",
 	    json_object_new_boolean(c != NULL && c->restarted));
-	agent_json_add_str(o, "at", at);
+	report_add_str(o, "at", at);
 	/* What the move did, once it is done (restore_moved). */
 	json_object_object_add(o, "moved", NULL);
 	json_object_object_add(o, "left", NULL);
@@ -238,7 +239,7 @@ restore_moved(void *arg, const char *path, const struct standin_result *res)
 		    (int64_t)res->moved));
 		json_object_object_add(e, "left", json_object_new_int64(
 		    (int64_t)res->left));
-		agent_json_add_str(e, "left_at", left_at);
+		report_add_str(e, "left_at", left_at);
 	}
 	free(left_at);
 }
@@ -416,8 +417,8 @@ restore_users_json(const struct restore *r, size_t xi)
 		for (size_t u = 0; u < r->c[i].nuses; u++)
 			if (r->c[i].uses[u] == xi) {
 				struct json_object *o = json_object_new_object();
-				agent_json_add_str(o, "id", r->c[i].id);
-				agent_json_add_str(o, "name", r->c[i].name);
+				report_add_str(o, "id", r->c[i].id);
+				report_add_str(o, "name", r->c[i].name);
 				json_object_array_add(arr, o);
 				break;
 			}
@@ -897,13 +898,13 @@ restore_status_json(const struct restore *r, struct json_object *problems)
 	const struct agent *a = r->agent;
 	const char *state = r->phase != RESTORE_IDLE ? "running" :
 	    !r->engine_up ? "waiting" : r->runs == 0 ? "pending" : "done";
-	agent_json_add_str(o, "state", state);
-	agent_json_add_str(o, "repair", a->cfg.bind_repair == BIND_REPAIR_REPORT ?
+	report_add_str(o, "state", state);
+	report_add_str(o, "repair", a->cfg.bind_repair == BIND_REPAIR_REPORT ?
 	    "report" : "restart");
 	json_object_object_add(o, "runs", json_object_new_int64((int64_t)r->runs));
 	json_object_object_add(o, "took_ms", r->took_ms >= 0 ?
 	    json_object_new_int64(r->took_ms) : NULL);
-	agent_json_add_str(o, "error", r->error[0] != '\0' ? r->error : NULL);
+	report_add_str(o, "error", r->error[0] != '\0' ? r->error : NULL);
 	json_object_object_add(o, "moving", json_object_new_int64(
 	    (int64_t)standins_moving(r->standins)));
 	/*

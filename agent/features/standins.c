@@ -28,6 +28,7 @@
 #include "base/defs.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "base/report.h"
 #include "sys/standin.h"
 #include "io/work.h"
 #include "features/restore.h"
@@ -531,7 +532,7 @@ standins_entry_problem(const struct standins *s, const char *dir,
 		    "last file it got may be incomplete), then remove it");
 		break;
 	}
-	agent_add_source_problem(problems, e->source, what, fix);
+	report_add_source_problem(problems, e->source, what, fix);
 }
 
 void

@@ -23,6 +23,7 @@
 #include "base/defs.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "base/report.h"
 #include "sys/daemon.h"
 #include "sys/manifest.h"
 #include "sys/trust.h"
@@ -230,45 +231,19 @@ agent_set_disabled(struct agent *a, bool disabled, char *err, size_t errlen)
 /* ---------------------------------------------------------------- */
 /* Status, as one JSON object (control socket, status --json, health). */
 
-void
-agent_json_add_str(struct json_object *o, const char *k, const char *v)
-{
-	json_object_object_add(o, k, v != NULL ? json_object_new_string(v) : NULL);
-}
-
-void
-agent_add_problem(struct json_object *problems, const char *what,
-    const char *fix)
-{
-	struct json_object *p = json_object_new_object();
-	agent_json_add_str(p, "what", what);
-	agent_json_add_str(p, "fix", fix);
-	json_object_array_add(problems, p);
-}
-
-void
-agent_add_source_problem(struct json_object *problems, const char *source,
-    const char *what, const char *fix)
-{
-	agent_add_problem(problems, what, fix);
-	agent_json_add_str(json_object_array_get_idx(problems,
-	    json_object_array_length(problems) - 1), "source",
-	    source != NULL ? source : "");
-}
-
 /* The "agent" member: the process itself. */
 static struct json_object *
 agent_self_json(const struct agent *a)
 {
 	struct json_object *o = json_object_new_object();
-	agent_json_add_str(o, "version", PACKAGE_VERSION);
+	report_add_str(o, "version", PACKAGE_VERSION);
 	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
-	agent_json_add_str(o, "instance_id", a->instance_id);
+	report_add_str(o, "instance_id", a->instance_id);
 	json_object_object_add(o, "uptime_s", json_object_new_int64(
 	    (int64_t)((util_now_ms() - a->start_mono_ms) / 1000)));
 	json_object_object_add(o, "rss_kib", json_object_new_int64(util_rss_kib()));
-	agent_json_add_str(o, "distro", a->cfg.distro);
-	agent_json_add_str(o, "config_file", a->cfg.config_file);
+	report_add_str(o, "distro", a->cfg.distro);
+	report_add_str(o, "config_file", a->cfg.config_file);
 	json_object_object_add(o, "disabled", json_object_new_boolean(a->disabled));
 	json_object_object_add(o, "wall_clock_ms",
 	    json_object_new_int64((int64_t)util_wall_ms()));
@@ -285,7 +260,7 @@ static void
 agent_desktop_problems(const struct agent *a, struct json_object *problems)
 {
 	if (a->disabled) {
-		agent_add_problem(problems, "the integration is off for this distro",
+		report_add_problem(problems, "the integration is off for this distro",
 		    "turn it on in Docker Desktop (Settings > Resources > WSL "
 		    "integration) or run 'sudo wsl-docker-agent enable'");
 		return;
@@ -295,27 +270,27 @@ agent_desktop_problems(const struct agent *a, struct json_object *problems)
 		snprintf(what, sizeof what, "Docker Desktop's tree is not at %s: "
 		    "Docker Desktop is not running, or WSL integration is off for "
 		    "this distro", a->cfg.desktop_dir);
-		agent_add_problem(problems, what, "start Docker Desktop and turn on "
+		report_add_problem(problems, what, "start Docker Desktop and turn on "
 		    "Settings > Resources > WSL integration for this distro");
 		return;
 	}
 	if (a->untrusted != NULL) {
 		snprintf(what, sizeof what, "untrusted: %s", a->untrusted);
-		agent_add_problem(problems, what, "nothing from Docker Desktop's "
+		report_add_problem(problems, what, "nothing from Docker Desktop's "
 		    "tree is linked or run until what an ordinary user made there "
 		    "is removed (as root) and Docker Desktop restarted");
 	} else if (!a->cli_present)
-		agent_add_problem(problems, "Docker Desktop's CLI tools are not "
+		report_add_problem(problems, "Docker Desktop's CLI tools are not "
 		    "mounted (it is stopping or starting)", "wait for Docker "
 		    "Desktop to finish starting, or restart it");
 	if (!a->engine_socket_present) {
 		snprintf(what, sizeof what, "the engine socket %s is missing",
 		    a->engine_path);
-		agent_add_problem(problems, what, "start Docker Desktop, or restart it");
+		report_add_problem(problems, what, "start Docker Desktop, or restart it");
 	} else if (engine_failure(a->engine) != NULL) {
 		snprintf(what, sizeof what, "the engine does not answer: %s",
 		    engine_failure(a->engine));
-		agent_add_problem(problems, what, "restart Docker Desktop");
+		report_add_problem(problems, what, "restart Docker Desktop");
 	}
 }
 
@@ -324,15 +299,15 @@ static struct json_object *
 agent_desktop_json(const struct agent *a, struct json_object *problems)
 {
 	struct json_object *o = json_object_new_object();
-	agent_json_add_str(o, "dir", a->cfg.desktop_dir);
+	report_add_str(o, "dir", a->cfg.desktop_dir);
 	json_object_object_add(o, "present",
 	    json_object_new_boolean(a->desktop_present));
 	json_object_object_add(o, "cli_tools",
 	    json_object_new_boolean(a->cli_present));
-	agent_json_add_str(o, "untrusted", a->untrusted);
+	report_add_str(o, "untrusted", a->untrusted);
 	json_object_object_add(o, "engine_socket",
 	    json_object_new_boolean(a->engine_socket_present));
-	agent_json_add_str(o, "engine_socket_path", a->engine_path);
+	report_add_str(o, "engine_socket_path", a->engine_path);
 	agent_desktop_problems(a, problems);
 	return o;
 }

@@ -72,14 +72,4 @@ int	agent_set_disabled(struct agent *, bool disabled, char *err, size_t errlen);
 /* READY=1 (and `start''s answer), once; restore.c holds it back a while. */
 void	agent_ready(struct agent *);
 struct json_object *agent_status_json(struct agent *);
-/* For the modules' _status_json: a string member (NULL: null), a problem. */
-void	agent_json_add_str(struct json_object *, const char *key,
-	    const char *value);
-void	agent_add_problem(struct json_object *problems, const char *what,
-	    const char *fix);
-/* One about a bind source (NULL: one not known), which request.c hides
- * from an ordinary user who does not own it. */
-void	agent_add_source_problem(struct json_object *problems,
-	    const char *source, const char *what, const char *fix);
-
 #endif
