@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/text.h"
 #include "base/util.h"
 #include "sys/trust.h"
 #include "features/links.h"
@@ -104,7 +105,7 @@ shim_find_tool(const char *desktop_dir, const char *name, char **path,
 		dirs[ndirs++] = links_plugin_subdirs[i];
 	for (size_t i = 0; i < ndirs && found <= 0; i++) {
 		/* Another place may still hold a good one; keep the first why. */
-		char reason[TRUST_ESCAPE_SIZE(PATH_MAX) + 256];
+		char reason[TEXT_ESCAPE_SIZE(PATH_MAX) + 256];
 		int r = shim_find_in(desktop_dir, dirs[i], name, path, fd, reason,
 		    sizeof reason);
 		if (r > 0)

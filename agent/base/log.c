@@ -17,7 +17,7 @@
 
 #include "base/defs.h"
 #include "base/log.h"
-#include "sys/trust.h"
+#include "base/text.h"
 
 #define LOG_LINE_MAX	1024
 #define LOG_STATE_MAX	128	/* distinct state keys remembered */
@@ -77,8 +77,8 @@ log_set_level(enum log_level max_level)
 static void
 log_emit(enum log_level lvl, const char *component, const char *raw)
 {
-	char text[TRUST_ESCAPE_SIZE(LOG_LINE_MAX)];
-	trust_escape(raw, text, sizeof text);
+	char text[TEXT_ESCAPE_SIZE(LOG_LINE_MAX)];
+	text_escape(raw, text, sizeof text);
 	if (log_to_journal) {
 		int r = sd_journal_send("MESSAGE=%s", text,
 		    "PRIORITY=%d", (int)lvl,
@@ -195,8 +195,8 @@ fatal(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vformat(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	char text[TRUST_ESCAPE_SIZE(LOG_LINE_MAX)];
-	trust_escape(buf, text, sizeof text);
+	char text[TEXT_ESCAPE_SIZE(LOG_LINE_MAX)];
+	text_escape(buf, text, sizeof text);
 	if (log_to_journal)
 		sd_journal_send("MESSAGE=%s", text, "PRIORITY=%d", LOG_LVL_ERR,
 		    "SYSLOG_IDENTIFIER=%s", AGENT_NAME, NULL);

@@ -14,8 +14,7 @@
 #include "base/defs.h"
 #include "base/log.h"
 #include "base/status.h"
-#include "sys/trust.h"
-#include "wire/protocol.h"
+#include "base/text.h"
 
 /* ------------------------------------------------------------------ */
 /* The table */
@@ -253,7 +252,7 @@ status_check_value(struct status_checker *c, struct json_object *v,
 		return -1;
 	}
 	if (f->type == STATUS_STRING && f->values != NULL &&
-	    !proto_in_list(f->values, json_object_get_string(v))) {
+	    !text_in_list(f->values, json_object_get_string(v))) {
 		snprintf(c->why, c->len, "%s is \"%.60s\", not one of %s", where,
 		    json_object_get_string(v), f->values);
 		return -1;
@@ -380,7 +379,7 @@ status_get(struct json_object *o, const char *key)
 /*
  * Strings carry names from outside (paths in the shared tree, container
  * names, the engine's errors): printed for a person, each is escaped
- * (trust_escape) into one of a few rotating buffers, enough for one line.
+ * (text_escape) into one of a few rotating buffers, enough for one line.
  */
 #define STATUS_ESC_BUFS	8
 #define STATUS_ESC_MAX	2048	/* bytes of one string shown */
@@ -388,10 +387,10 @@ status_get(struct json_object *o, const char *key)
 static const char *
 status_escaped(const char *s)
 {
-	static char bufs[STATUS_ESC_BUFS][TRUST_ESCAPE_SIZE(STATUS_ESC_MAX)];
+	static char bufs[STATUS_ESC_BUFS][TEXT_ESCAPE_SIZE(STATUS_ESC_MAX)];
 	static unsigned next;
 	char *b = bufs[next++ % STATUS_ESC_BUFS];
-	trust_escape(s != NULL ? s : "", b, sizeof bufs[0]);
+	text_escape(s != NULL ? s : "", b, sizeof bufs[0]);
 	return b;
 }
 

@@ -35,6 +35,7 @@
 #include "base/config.h"
 #include "base/defs.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "base/util.h"
 #include "base/report.h"
 #include "sys/manifest.h"
@@ -318,7 +319,7 @@ links_plan_dir(const struct config *cfg, const char *subdir,
     size_t *nrefused, size_t maxrefused)
 {
 	struct trust_failure f;
-	char why[TRUST_ESCAPE_SIZE(PATH_MAX) + 256];
+	char why[TEXT_ESCAPE_SIZE(PATH_MAX) + 256];
 	int dfd = links_open_cli_dir(cfg->desktop_dir, subdir, TRUST_READ, &f);
 	if (dfd < 0) {
 		/* A directory this Docker Desktop does not have is no problem. */
@@ -844,7 +845,7 @@ links_reconcile(struct links *l, bool cli_present, bool disabled)
 	links_conflicts_clear(l);
 	const char *base = NULL;
 	if (cli_present && !disabled) {
-		char why[TRUST_ESCAPE_SIZE(PATH_MAX) + 256];
+		char why[TEXT_ESCAPE_SIZE(PATH_MAX) + 256];
 		if (links_view_mount(l, why, sizeof why) == 0) {
 			base = l->agent->cfg.cli_mount;
 			log_state(LOG_LVL_INFO, "links", "links.view", NULL);

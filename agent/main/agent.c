@@ -22,6 +22,7 @@
 #include "base/config.h"
 #include "base/defs.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "base/util.h"
 #include "base/report.h"
 #include "sys/daemon.h"
@@ -54,7 +55,7 @@ static bool
 agent_cli_trusted(const char *dir, char **untrusted)
 {
 	struct trust_failure f;
-	char why[TRUST_ESCAPE_SIZE(PATH_MAX) + 256];
+	char why[TEXT_ESCAPE_SIZE(PATH_MAX) + 256];
 	free(*untrusted);
 	*untrusted = NULL;
 	int dfd = links_open_cli_dir(dir, CLI_BIN_SUBDIR, 0, &f);
@@ -265,7 +266,7 @@ agent_desktop_problems(const struct agent *a, struct json_object *problems)
 		    "integration) or run 'sudo wsl-docker-agent enable'");
 		return;
 	}
-	char what[TRUST_ESCAPE_SIZE(PATH_MAX) + 300];
+	char what[TEXT_ESCAPE_SIZE(PATH_MAX) + 300];
 	if (!a->desktop_present) {
 		snprintf(what, sizeof what, "Docker Desktop's tree is not at %s: "
 		    "Docker Desktop is not running, or WSL integration is off for "

@@ -22,6 +22,7 @@
 
 #include <json-c/json.h>
 
+#include "base/text.h"
 #include "base/util.h"
 #include "sys/trust.h"
 #include "features/bind.h"
@@ -246,8 +247,8 @@ docker_config_helpers(struct json_object *o, struct docker_config *out,
 	}
 	json_object_object_foreach(h, registry, v) {
 		if (v != NULL && !json_object_is_type(v, json_type_string)) {
-			char name[TRUST_ESCAPE_SIZE(64)];
-			trust_escape(registry, name, sizeof name);
+			char name[TEXT_ESCAPE_SIZE(64)];
+			text_escape(registry, name, sizeof name);
 			snprintf(err, errlen, "%s: \"credHelpers\" entry \"%s\" is "
 			    "%s; it must be a string, the helper's name", origin,
 			    name, json_type_to_name(json_object_get_type(v)));

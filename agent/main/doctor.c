@@ -22,6 +22,7 @@
 #include "base/config.h"
 #include "base/defs.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "sys/trust.h"
 #include "wire/protocol.h"
 #include "main/doctor.h"
@@ -243,13 +244,13 @@ static void
 doctor_put_escaped(FILE *out, const char *s)
 {
 	size_t len = strlen(s);
-	size_t cap = TRUST_ESCAPE_SIZE(len);
+	size_t cap = TEXT_ESCAPE_SIZE(len);
 	char *b = malloc(cap);
 	if (b == NULL) {
 		fputs("(out of memory)", out);
 		return;
 	}
-	trust_escape(s, b, cap);
+	text_escape(s, b, cap);
 	fputs(b, out);
 	free(b);
 }
@@ -292,15 +293,15 @@ doctor_json_str(struct json_object *o, const char *key, const char *v)
 	size_t bad;
 	if (v == NULL)
 		return;
-	if (proto_utf8_valid(v, strlen(v), &bad)) {
+	if (text_utf8_valid(v, strlen(v), &bad)) {
 		json_object_object_add(o, key, json_object_new_string(v));
 		return;
 	}
-	size_t cap = TRUST_ESCAPE_SIZE(strlen(v));
+	size_t cap = TEXT_ESCAPE_SIZE(strlen(v));
 	char *e = malloc(cap);
 	if (e == NULL)
 		fatal(EXIT_OSERR, "out of memory");
-	trust_escape(v, e, cap);
+	text_escape(v, e, cap);
 	json_object_object_add(o, key, json_object_new_string(e));
 	free(e);
 }

@@ -29,9 +29,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/text.h"
 #include "sys/trust.h"
 #include "sys/wsl.h"
-#include "wire/protocol.h"
 
 /*
  * The mount API by syscall(): glibc gained wrappers only in 2.36, and the
@@ -145,9 +145,9 @@ static void
 trust_foreign_mount_format(const struct trust_failure *f, const char *p,
     char *buf, size_t len)
 {
-	char fs[TRUST_ESCAPE_SIZE(sizeof f->fstype)], who[64] = "";
+	char fs[TEXT_ESCAPE_SIZE(sizeof f->fstype)], who[64] = "";
 
-	trust_escape(f->fstype, fs, sizeof fs);
+	text_escape(f->fstype, fs, sizeof fs);
 	if (f->mount_user >= 0)
 		snprintf(who, sizeof who, " made by uid %ld (user_id=%ld)",
 		    f->mount_user, f->mount_user);
@@ -167,12 +167,12 @@ trust_foreign_mount_format(const struct trust_failure *f, const char *p,
 void
 trust_failure_format(const struct trust_failure *f, char *buf, size_t len)
 {
-	char p[TRUST_ESCAPE_SIZE(PATH_MAX)];
+	char p[TEXT_ESCAPE_SIZE(PATH_MAX)];
 	unsigned uid = (unsigned)f->uid;
 	unsigned perm = (unsigned)(f->mode & 07777);
 	const char *restart = "and restart Docker Desktop";
 
-	trust_escape(f->path, p, sizeof p);
+	text_escape(f->path, p, sizeof p);
 	switch (f->reason) {
 	case TRUST_OK:
 		snprintf(buf, len, "%s is trusted", p);
@@ -649,9 +649,9 @@ void
 trust_peer_format(const char *path, uid_t uid, pid_t pid, char *buf,
     size_t len)
 {
-	char p[TRUST_ESCAPE_SIZE(PATH_MAX)], who[48];
+	char p[TEXT_ESCAPE_SIZE(PATH_MAX)], who[48];
 
-	trust_escape(path, p, sizeof p);
+	text_escape(path, p, sizeof p);
 	if (uid == (uid_t)-1) {
 		snprintf(buf, len, "%s: cannot tell who serves it (SO_PEERCRED "
 		    "failed); not using it", p);
@@ -788,63 +788,3 @@ trust_umount_checked(int parentfd, const char *name,
 }
 
 /* ------------------------------------------------------------------ */
-/* Escaping for logs and status */
-
-/*
- * The next piece of s: one byte, or one whole UTF-8 sequence that is kept.
- * C1 controls (U+0080..U+009F) act on terminals too, so they are escaped.
- */
-static size_t
-trust_escape_piece(const unsigned char *s, size_t left, bool *keep)
-{
-	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 1;
-
-	if (s[0] < 0x80) {
-		*keep = s[0] >= 0x20 && s[0] < 0x7f;
-		return 1;
-	}
-	*keep = n > 1 && n <= left &&
-	    proto_utf8_valid((const char *)s, n, NULL) &&
-	    !(s[0] == 0xc2 && s[1] < 0xa0);
-	return *keep ? n : 1;
-}
-
-size_t
-trust_escape(const char *in, char *out, size_t outlen)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *s;
-	size_t len = strlen(in), total = 0, o = 0, n;
-	bool keep;
-
-	if (outlen == 0)
-		return 0;
-	s = (const unsigned char *)in;
-	for (size_t left = len; left > 0; s += n, left -= n) {
-		n = trust_escape_piece(s, left, &keep);
-		total += keep ? n : 4;
-	}
-	/* What does not fit is cut at a piece's end and marked "...". */
-	size_t reserve = total < outlen || outlen < 4 ? 0 : 3;
-	s = (const unsigned char *)in;
-	for (size_t left = len; left > 0; s += n, left -= n) {
-		n = trust_escape_piece(s, left, &keep);
-		if (o + (keep ? n : 4) + reserve >= outlen)
-			break;
-		if (keep) {
-			memcpy(out + o, s, n);
-			o += n;
-		} else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[s[0] >> 4];
-			out[o++] = hex[s[0] & 0xf];
-		}
-	}
-	if (reserve > 0) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-	return o;
-}

@@ -203,13 +203,4 @@ int	trust_mount_set_rdonly(int fd, int flags);
 int	trust_umount_checked(int parentfd, const char *name,
 	    const struct trust_mount_id *expect);
 
-/*
- * Text from outside (paths, names, messages) made safe for logs and
- * status: control characters (C0, DEL, C1) and bytes of invalid UTF-8
- * become "\xNN"; valid UTF-8 is kept.  out (outlen >= 1) is always
- * terminated; what does not fit ends in "...".  Returns strlen(out).
- */
-#define TRUST_ESCAPE_SIZE(n)	((n) * 4 + 1)	/* always enough for n bytes */
-size_t	trust_escape(const char *in, char *out, size_t outlen);
-
 #endif

@@ -17,6 +17,7 @@
 
 #include "base/config.h"
 #include "base/status.h"
+#include "base/text.h"
 #include "base/util.h"
 #include "wire/protocol.h"
 
@@ -54,49 +55,6 @@ proto_fail(struct proto_item *item, enum proto_error e, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------ */
-/* Text: strict UTF-8, no raw control characters */
-
-bool
-proto_utf8_valid(const char *text, size_t len, size_t *bad)
-{
-	const unsigned char *s = (const unsigned char *)text;
-
-	for (size_t i = 0; i < len;) {
-		unsigned c = s[i];
-		size_t n;
-		uint32_t cp, min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1, cp = c & 0x1f, min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2, cp = c & 0x0f, min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3, cp = c & 0x07, min = 0x10000;
-		} else
-			goto invalid;
-		if (len - i <= n)
-			goto invalid;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				goto invalid;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		/* Overlong forms, surrogates and beyond U+10FFFF. */
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto invalid;
-		i += n + 1;
-		continue;
-invalid:
-		if (bad != NULL)
-			*bad = i;
-		return false;
-	}
-	return true;
-}
-
 /* Each byte that starts no valid sequence becomes U+FFFD; malloc'd. */
 static char *
 proto_utf8_repair(const char *s, size_t len, size_t *outlen)
@@ -107,7 +65,7 @@ proto_utf8_repair(const char *s, size_t len, size_t *outlen)
 	if (out == NULL)
 		return NULL;
 	while (i < len) {
-		if (proto_utf8_valid(s + i, len - i, &bad))
+		if (text_utf8_valid(s + i, len - i, &bad))
 			bad = len - i;
 		memcpy(out + o, s + i, bad);
 		o += bad;
@@ -147,7 +105,7 @@ proto_check_text(const char *line, size_t len, struct proto_item *item)
 		else if (c == '"')
 			in_string = !in_string;
 	}
-	if (!proto_utf8_valid(line, len, &bad))
+	if (!text_utf8_valid(line, len, &bad))
 		return proto_fail(item, PROTO_ERR_BAD_JSON, "invalid UTF-8 at "
 		    "byte %zu; send text in UTF-8 (RFC 3629)", bad + 1);
 	return PROTO_STEP_MORE;
@@ -398,7 +356,7 @@ proto_encode(struct json_object *msg, size_t *len)
 	if (text == NULL)
 		return NULL;
 	/* File names need not be UTF-8; the host's parser insists. */
-	if (proto_utf8_valid(text, n, NULL)) {
+	if (text_utf8_valid(text, n, NULL)) {
 		if ((line = malloc(n + 2)) == NULL)
 			return NULL;
 		memcpy(line, text, n);
@@ -793,20 +751,6 @@ static const struct proto_field proto_bye_fields[] = {
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
-bool
-proto_in_list(const char *list, const char *s)
-{
-	size_t n = strlen(s);
-
-	for (const char *p = list; p != NULL; p = strchr(p, '|')) {
-		if (*p == '|')
-			p++;
-		if (strncmp(p, s, n) == 0 && (p[n] == '|' || p[n] == '\0'))
-			return true;
-	}
-	return false;
-}
-
 static bool
 proto_has_type(struct json_object *v, char t)
 {
@@ -843,7 +787,7 @@ proto_check_value(struct json_object *v, const struct proto_field *f,
 		return -1;
 	}
 	if (t[0] == 's' && f->values != NULL &&
-	    !proto_in_list(f->values, json_object_get_string(v))) {
+	    !text_in_list(f->values, json_object_get_string(v))) {
 		snprintf(why, len, "%s is \"%.60s\", not one of %s", path,
 		    json_object_get_string(v), f->values);
 		return -1;

@@ -68,8 +68,6 @@ enum proto_step proto_reader_feed(struct proto_reader *, const char *data,
 /* One whole line, LF removed; MORE for a blank line. */
 enum proto_step proto_parse_line(const char *line, size_t len,
 	    struct proto_item *);
-/* Strict UTF-8 (RFC 3629); on failure *bad is the offending byte. */
-bool	proto_utf8_valid(const char *s, size_t len, size_t *bad);
 /* Serialise one message as a line (LF included), valid UTF-8; malloc'd. */
 char	*proto_encode(struct json_object *, size_t *len);
 
@@ -85,8 +83,6 @@ enum proto_error proto_parse_request(struct json_object *msg,
 	    struct proto_request_msg *, char *why, size_t whylen);
 const char *proto_request_name(enum proto_request);
 bool	proto_request_by_name(const char *, enum proto_request *);
-/* Is s one of the '|'-separated words of list? */
-bool	proto_in_list(const char *list, const char *s);
 bool	proto_request_changes_state(enum proto_request);
 /* A reply; takes result (may be NULL), shares id (may be NULL). */
 struct json_object *proto_reply(struct json_object *id, enum proto_error,

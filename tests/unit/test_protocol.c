@@ -29,6 +29,7 @@
 
 #include "base/config.h"
 #include "base/defs.h"
+#include "base/text.h"
 #include "base/util.h"
 #include "sys/vsock.h"
 #include "sys/wsl.h"
@@ -564,7 +565,7 @@ Test(request, encode)
 	char *line = proto_encode(m, &len);
 	cr_assert(eq(str, line, "{\"path\":\"/a/b\xef\xbf\xbd" "c\"}\n"));
 	cr_assert(eq(sz, len, strlen(line)));
-	cr_assert(proto_utf8_valid(line, len, NULL));
+	cr_assert(text_utf8_valid(line, len, NULL));
 	free(line);
 	json_object_object_add(m, "ctl", json_object_new_string("a\nb\x01"));
 	line = proto_encode(m, &len);

@@ -27,6 +27,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "base/defs.h"
+#include "base/text.h"
 #include "base/util.h"
 #include "wire/protocol.h"
 #include "shim.h"
@@ -362,7 +363,7 @@ Test(decide, the_pointer_to_doctor_survives_a_long_reason)
 	assert_has(d.message, "...");
 	cr_assert(eq(sz, strlen(d.message), SHIM_MESSAGE_MAX - 1));
 	size_t bad;
-	cr_assert(proto_utf8_valid(d.message, strlen(d.message), &bad),
+	cr_assert(text_utf8_valid(d.message, strlen(d.message), &bad),
 	    "cut at byte %zu", bad);
 	struct shim_facts g = { .systemd = true, .config_error = why };
 	d = decide(NULL, "docker", &g);
@@ -375,7 +376,7 @@ Test(decide, the_pointer_to_doctor_survives_a_long_reason)
 		char msg[sizeof m + 8 + sizeof SHIM_DOCTOR_HINT];
 		snprintf(msg, sizeof msg, "%s", m);
 		shim_end_with_doctor(msg, 24 + sizeof SHIM_DOCTOR_HINT);
-		cr_assert(proto_utf8_valid(msg, strlen(msg), &bad), "%d: %s",
+		cr_assert(text_utf8_valid(msg, strlen(msg), &bad), "%d: %s",
 		    shift, msg);
 		assert_has(msg, "..." SHIM_DOCTOR_HINT);
 	}

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/text.h"
 #include "sys/trust.h"
 #include "testlib.h"
 
@@ -661,7 +662,7 @@ static void
 escapes_to(const char *in, const char *want)
 {
 	char out[256];
-	size_t n = trust_escape(in, out, sizeof out);
+	size_t n = text_escape(in, out, sizeof out);
 	cr_assert(eq(str, out, (char *)want));
 	cr_assert(eq(sz, n, strlen(want)));
 }
@@ -685,20 +686,20 @@ Test(escape, control_characters_and_invalid_utf8)
 Test(escape, bounded_output)
 {
 	char out[8];
-	cr_assert(eq(sz, trust_escape("abcdefg", out, sizeof out), 7));
+	cr_assert(eq(sz, text_escape("abcdefg", out, sizeof out), 7));
 	cr_assert(eq(str, out, "abcdefg"));		/* fits exactly */
-	cr_assert(eq(sz, trust_escape("abcdefgh", out, sizeof out), 7));
+	cr_assert(eq(sz, text_escape("abcdefgh", out, sizeof out), 7));
 	cr_assert(eq(str, out, "abcd..."));
 	/* An escape is never cut in half. */
-	cr_assert(eq(sz, trust_escape("ab\x1b\x1b\x1b", out, sizeof out), 5));
+	cr_assert(eq(sz, text_escape("ab\x1b\x1b\x1b", out, sizeof out), 5));
 	cr_assert(eq(str, out, "ab..."));
-	cr_assert(eq(sz, trust_escape("\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac",
+	cr_assert(eq(sz, text_escape("\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac",
 	    out, sizeof out), 6));
 	cr_assert(eq(str, out, "\xe2\x82\xac..."));
 	char tiny[3];
-	cr_assert(eq(sz, trust_escape("abcdef", tiny, sizeof tiny), 2));
+	cr_assert(eq(sz, text_escape("abcdef", tiny, sizeof tiny), 2));
 	cr_assert(eq(str, tiny, "ab"));
-	cr_assert(eq(sz, trust_escape("abc", tiny, 0), 0));
+	cr_assert(eq(sz, text_escape("abc", tiny, 0), 0));
 }
 
 /* ------------------------------------------------------------------ */
@@ -793,7 +794,7 @@ Test(trust, a_fuse_mount_is_never_believed_nor_entered, .timeout = 20)
 	fd = trust_open_dir(root, "docker-desktop", TRUST_READ, &f);
 	assert_refused(fd, TRUST_FOREIGN_MOUNT, "docker-desktop");
 
-	char line[TRUST_ESCAPE_SIZE(PATH_MAX) + 512];
+	char line[TEXT_ESCAPE_SIZE(PATH_MAX) + 512];
 	trust_failure_format(&f, line, sizeof line);
 	cr_assert(not(eq(ptr, strstr(line, "is a fuse mount made by uid 1000"),
 	    NULL)), "%s", line);
@@ -834,7 +835,7 @@ Test(trust, the_shared_root_must_be_a_tmpfs, .timeout = 20)
 	fd = trust_open_root(sub, &f);
 	cr_assert(eq(int, fd, -1));
 	cr_assert(eq(int, (int)f.reason, (int)TRUST_FOREIGN_MOUNT));
-	char line[TRUST_ESCAPE_SIZE(PATH_MAX) + 512];
+	char line[TEXT_ESCAPE_SIZE(PATH_MAX) + 512];
 	trust_failure_format(&f, line, sizeof line);
 	cr_assert(not(eq(ptr, strstr(line, "is a proc mount, not the shared "
 	    "tmpfs"), NULL)), "%s", line);
