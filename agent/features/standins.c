@@ -82,23 +82,31 @@ struct standins {
 /* ------------------------------------------------------------------ */
 /* In the worker */
 
+static bool
+standins_stopping(void *w)
+{
+	return work_stopping(w);
+}
+
 /* The directory made, what earlier jobs left resumed, then the new. */
 static void
 standins_run(struct work *w, void *arg)
 {
 	struct standins_job *j = arg;
+	j->lim.stop = standins_stopping;
+	j->lim.stop_arg = w;
 	int dirfd = -1;
 	if (util_mkdir_p(j->dir, 0700) < 0 || (dirfd = open(j->dir, O_RDONLY |
 	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		j->dir_err = errno;
 		return;
 	}
-	j->nres = standin_resume(dirfd, &j->lim, w, j->res,
+	j->nres = standin_resume(dirfd, &j->lim, j->res,
 	    STANDINS_RESUME_MAX);
 	for (size_t i = 0; i < j->n; i++) {
 		struct standin_result *r = &j->res[j->nres++];
 		if (standin_move(dirfd, j->moves[i].fd, j->moves[i].name, false,
-		    &j->lim, w, r) != STANDIN_FAILED || r->shown)
+		    &j->lim, r) != STANDIN_FAILED || r->shown)
 			j->moves[i].fd = -1;	/* now the mount's, or closed */
 	}
 	close(dirfd);

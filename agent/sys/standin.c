@@ -41,7 +41,6 @@
 
 #include "sys/standin.h"
 #include "sys/trust.h"
-#include "io/work.h"
 
 #define STANDIN_TREE_DEPTH	64
 #define STANDIN_CHUNK		(1024 * 1024)	/* bytes between stop checks */
@@ -51,7 +50,7 @@ void (*standin_open_hook)(int dirfd, const char *name);
 
 /* One move under way: where it stands, what it did. */
 struct standin_ctx {
-	struct work		*w;
+	const struct standin_limits *lim;
 	char			*buf;		/* STANDIN_CHUNK bytes */
 	struct standin_result	*out;
 	bool			 stopped;
@@ -60,7 +59,8 @@ struct standin_ctx {
 static bool
 standin_stop(struct standin_ctx *c)
 {
-	if (!c->stopped && c->w != NULL && work_stopping(c->w))
+	if (!c->stopped && c->lim->stop != NULL &&
+	    c->lim->stop(c->lim->stop_arg))
 		c->stopped = true;
 	return c->stopped;
 }
@@ -449,11 +449,10 @@ standin_finish(struct standin_ctx *c, int dirfd, int pfd, int fd,
 
 enum standin_state
 standin_move(int dirfd, int fd, const char *name, bool shown,
-    const struct standin_limits *lim, struct work *w,
-    struct standin_result *out)
+    const struct standin_limits *lim, struct standin_result *out)
 {
 	char sname[NAME_MAX + 1], pname[NAME_MAX + 1];
-	struct standin_ctx c = { .w = w, .out = out };
+	struct standin_ctx c = { .lim = lim, .out = out };
 	struct trust_mount_id id;
 	memset(out, 0, sizeof *out);
 	snprintf(out->name, sizeof out->name, "%s", name);
@@ -543,7 +542,7 @@ static char (*standin_list(int dirfd, const char *suffix, size_t max,
 }
 
 size_t
-standin_resume(int dirfd, const struct standin_limits *lim, struct work *w,
+standin_resume(int dirfd, const struct standin_limits *lim,
     struct standin_result *out, size_t max)
 {
 	/* Listed first: the moves rename and remove entries. */
@@ -554,14 +553,14 @@ standin_resume(int dirfd, const struct standin_limits *lim, struct work *w,
 	    STANDIN_PARTIAL_SUFFIX, max, &np);
 	for (size_t i = 0; i < ns && n < max; i++) {
 		char sname[NAME_MAX + 1];
-		if (w != NULL && work_stopping(w))
+		if (lim->stop != NULL && lim->stop(lim->stop_arg))
 			break;
 		standin_suffixed(sname, sizeof sname, shown[i],
 		    STANDIN_SHOWN_SUFFIX);
 		int fd = standin_open_dir(dirfd, sname);
 		int root = fd >= 0 ? trust_is_mount_root(fd) : -1;
 		if (root == 1) {
-			standin_move(dirfd, fd, shown[i], true, lim, w, &out[n++]);
+			standin_move(dirfd, fd, shown[i], true, lim, &out[n++]);
 			continue;
 		}
 		if (fd >= 0)

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-struct work;
 
 /*
  * standin.c: a stand-in's contents moved into the distro.  In the worker
@@ -23,11 +22,12 @@ struct work;
 #define STANDIN_PARTIAL_SUFFIX	".partial"
 #define STANDIN_FREE_MARGIN	(64ULL << 20)	/* bytes left free in state_dir */
 #define STANDIN_NAME_MAX	200	/* NAME, a suffix still fits NAME_MAX */
-struct work;
-
 struct standin_limits {
 	uint64_t max;		/* bytes below stand-ins/ at most; 0: move none */
 	uint64_t margin;	/* bytes kept free on its file system */
+	/* Asked between bounded steps: stop now (the agent is stopping)? */
+	bool	(*stop)(void *arg);	/* NULL: never */
+	void	*stop_arg;
 };
 enum standin_state {
 	STANDIN_MOVED,		/* all its data is in dir/NAME */
@@ -59,7 +59,7 @@ struct standin_result {
  * whether to stop.  Returns out->state.
  */
 enum standin_state standin_move(int dirfd, int fd, const char *name,
-	    bool shown, const struct standin_limits *, struct work *w,
+	    bool shown, const struct standin_limits *,
 	    struct standin_result *out);
 /*
  * Every stand-in shown below dirfd moved again (standin_move), and each
@@ -68,7 +68,7 @@ enum standin_state standin_move(int dirfd, int fd, const char *name,
  * how many results were written to out (at most max).
  */
 size_t	standin_resume(int dirfd, const struct standin_limits *,
-	    struct work *w, struct standin_result *out, size_t max);
+	    struct standin_result *out, size_t max);
 bool	standin_is_empty(int dirfd);		/* false if unreadable */
 /* Is name, name.partial or name.stand-in below dirfd? */
 bool	standin_taken(int dirfd, const char *name);

@@ -44,7 +44,8 @@
 static char shared[PATH_MAX];	/* a tmpfs: where the engine's stand-ins are */
 static char dir[PATH_MAX];	/* state_dir/stand-ins, on /tmp's disk */
 static int dirfd_;
-static const struct standin_limits roomy = { 1024 * MiB, STANDIN_FREE_MARGIN };
+static const struct standin_limits roomy = {
+	.max = 1024 * MiB, .margin = STANDIN_FREE_MARGIN };
 
 static void
 setup(void)
@@ -207,7 +208,7 @@ Test(standin, files_dirs_and_links_are_moved_keeping_owner_mode_and_times)
 	cr_assert(eq(int, symlink("base/1", standin_path("db/link")), 0));
 
 	struct standin_result r;
-	standin_move(dirfd_, fd, "db-1", false, &roomy, NULL, &r);
+	standin_move(dirfd_, fd, "db-1", false, &roomy, &r);
 	assert_moved(&r, "db-1");
 	char buf[64];
 	struct stat st;
@@ -243,7 +244,7 @@ Test(standin, a_sparse_file_keeps_its_holes)
 	    "the tmpfs holds only the data");
 
 	struct standin_result r;
-	standin_move(dirfd_, fd, "big-1", false, &roomy, NULL, &r);
+	standin_move(dirfd_, fd, "big-1", false, &roomy, &r);
 	assert_moved(&r, "big-1");
 	struct stat st;
 	cr_assert(eq(int, stat(in_dir("big-1/sparse"), &st), 0));
@@ -270,7 +271,7 @@ Test(standin, a_sparse_file_keeps_its_holes)
 
 Test(standin, what_goes_over_the_cap_stays_whole_shown_and_counted)
 {
-	const struct standin_limits cap = { 3 * MiB, 0 };
+	const struct standin_limits cap = { .max = 3 * MiB, .margin = 0 };
 	int a = make_standin("a"), b = make_standin("b");
 	full_file(standin_path("a/data"), 2 * MiB);
 	full_file(standin_path("b/one"), MiB);
@@ -280,9 +281,9 @@ Test(standin, what_goes_over_the_cap_stays_whole_shown_and_counted)
 	uint64_t b_bytes = 2 * (uint64_t)st.st_blocks * 512;
 
 	struct standin_result ra, rb;
-	standin_move(dirfd_, a, "a-1", false, &cap, NULL, &ra);
+	standin_move(dirfd_, a, "a-1", false, &cap, &ra);
 	assert_moved(&ra, "a-1");
-	standin_move(dirfd_, b, "b-1", false, &cap, NULL, &rb);
+	standin_move(dirfd_, b, "b-1", false, &cap, &rb);
 	cr_assert(eq(int, (int)rb.state, STANDIN_HELD_CAP));
 	cr_assert(rb.shown);
 	cr_assert(eq(u64, rb.left, b_bytes), "how much stayed");
@@ -297,7 +298,7 @@ Test(standin, what_goes_over_the_cap_stays_whole_shown_and_counted)
 
 	/* The key raised: the next pass (or start) moves it from the mount. */
 	struct standin_result again[4];
-	cr_assert(eq(sz, standin_resume(dirfd_, &roomy, NULL, again, 4),
+	cr_assert(eq(sz, standin_resume(dirfd_, &roomy, again, 4),
 	    (size_t)1));
 	cr_assert(eq(str, again[0].name, "b-1"));
 	assert_moved(&again[0], "b-1");
@@ -308,11 +309,11 @@ Test(standin, what_goes_over_the_cap_stays_whole_shown_and_counted)
 
 Test(standin, a_cap_of_zero_moves_nothing)
 {
-	const struct standin_limits none = { 0, 0 };
+	const struct standin_limits none = { .max = 0, .margin = 0 };
 	int fd = make_standin("c");
 	put_file_in(standin_path("c"), "f", 0644, "kept");
 	struct standin_result r;
-	standin_move(dirfd_, fd, "c-1", false, &none, NULL, &r);
+	standin_move(dirfd_, fd, "c-1", false, &none, &r);
 	cr_assert(eq(int, (int)r.state, STANDIN_HELD_CAP));
 	cr_assert(exists(in_dir("c-1.stand-in/f")));
 	cr_assert(exists(standin_path("c/f")));
@@ -327,9 +328,10 @@ Test(standin, too_little_free_space_holds_it)
 	int sfd = open(small, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int fd = make_standin("d");
 	full_file(standin_path("d/f"), MiB);
-	const struct standin_limits lim = { 1024 * MiB, 8 * MiB };
+	const struct standin_limits lim = {
+	    .max = 1024 * MiB, .margin = 8 * MiB };
 	struct standin_result r;
-	standin_move(sfd, fd, "d-1", false, &lim, NULL, &r);
+	standin_move(sfd, fd, "d-1", false, &lim, &r);
 	cr_assert(eq(int, (int)r.state, STANDIN_HELD_SPACE));
 	cr_assert(le(u64, r.avail, 8 * MiB), "fstatvfs of the place");
 	cr_assert(exists(standin_path("d/f")));
@@ -355,7 +357,7 @@ move_stopped_at_b(const char *standin, const char *name,
 	cr_assert(eq(int, mkdir(in_dir(p), 0700), 0));
 	snprintf(p, sizeof p, "%s%s/b", name, STANDIN_PARTIAL_SUFFIX);
 	cr_assert(eq(int, mkdir(in_dir(p), 0700), 0));
-	standin_move(dirfd_, fd, name, false, &roomy, NULL, r);
+	standin_move(dirfd_, fd, name, false, &roomy, r);
 	cr_assert(eq(int, (int)r->state, STANDIN_PARTIAL));
 }
 
@@ -375,11 +377,11 @@ Test(standin, an_error_part_way_leaves_a_named_partial_copy_that_resumes)
 
 	/* Found again (a later pass, or the next start): still in the way. */
 	struct standin_result again[4];
-	cr_assert(eq(sz, standin_resume(dirfd_, &roomy, NULL, again, 4),
+	cr_assert(eq(sz, standin_resume(dirfd_, &roomy, again, 4),
 	    (size_t)1));
 	cr_assert(eq(int, (int)again[0].state, STANDIN_PARTIAL));
 	cr_assert(eq(int, rmdir(in_dir("e-1.partial/b")), 0));
-	cr_assert(eq(sz, standin_resume(dirfd_, &roomy, NULL, again, 4),
+	cr_assert(eq(sz, standin_resume(dirfd_, &roomy, again, 4),
 	    (size_t)1));
 	assert_moved(&again[0], "e-1");
 	cr_assert(eq(str, read_text(in_dir("e-1/a"), buf, sizeof buf), "first"));
@@ -418,11 +420,20 @@ struct move_job {
 	bool			 done, ran;
 };
 
+static bool
+move_stopping(void *w)
+{
+	return work_stopping(w);
+}
+
 static void
 move_run(struct work *w, void *arg)
 {
 	struct move_job *j = arg;
-	standin_move(j->dirfd, j->fd, "f-1", false, &roomy, w, &j->r);
+	struct standin_limits lim = roomy;
+	lim.stop = move_stopping;
+	lim.stop_arg = w;
+	standin_move(j->dirfd, j->fd, "f-1", false, &lim, &j->r);
 }
 
 static void
@@ -472,7 +483,7 @@ Test(standin, stopped_part_way_it_is_named_and_resumed_at_the_next_start)
 
 	/* The next start. */
 	struct standin_result again[4];
-	cr_assert(eq(sz, standin_resume(dirfd_, &roomy, NULL, again, 4),
+	cr_assert(eq(sz, standin_resume(dirfd_, &roomy, again, 4),
 	    (size_t)1));
 	assert_moved(&again[0], "f-1");
 	struct stat st;
@@ -490,7 +501,7 @@ Test(standin, a_partial_copy_whose_stand_in_is_gone_is_reported_lost)
 	/* A reboot: the tmpfs, and the mount showing it, are gone. */
 	cr_assert(eq(int, umount2(in_dir("g-1.stand-in"), MNT_DETACH), 0));
 	struct standin_result again[4];
-	cr_assert(eq(sz, standin_resume(dirfd_, &roomy, NULL, again, 4),
+	cr_assert(eq(sz, standin_resume(dirfd_, &roomy, again, 4),
 	    (size_t)1));
 	cr_assert(eq(int, (int)again[0].state, STANDIN_LOST));
 	cr_assert(eq(str, again[0].name, "g-1"));
@@ -519,7 +530,7 @@ Test(standin, a_fifo_swapped_in_before_the_open_is_left_in_place,
 	put_file_in(standin_path("h"), "other", 0644, "kept");
 	standin_open_hook = hook_swap_in_a_fifo;
 	struct standin_result r;
-	standin_move(dirfd_, fd, "h-1", false, &roomy, NULL, &r);
+	standin_move(dirfd_, fd, "h-1", false, &roomy, &r);
 	standin_open_hook = NULL;
 	assert_moved(&r, "h-1");
 	cr_assert(eq(i64, (int64_t)r.special, 1), "the fifo is counted");
@@ -543,7 +554,7 @@ Test(standin, fifos_sockets_and_devices_are_left_and_counted)
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", standin_path("i/sock"));
 	cr_assert(eq(int, bind(s, (struct sockaddr *)&sa, sizeof sa), 0));
 	struct standin_result r;
-	standin_move(dirfd_, fd, "i-1", false, &roomy, NULL, &r);
+	standin_move(dirfd_, fd, "i-1", false, &roomy, &r);
 	close(s);
 	assert_moved(&r, "i-1");
 	cr_assert(eq(i64, (int64_t)r.special, 3));
