@@ -45,7 +45,6 @@
 #include "base/util.h"
 #include "sys/trust.h"
 #include "io/watch.h"
-#include "features/links.h"
 
 #define WATCH_MAX	64
 #define WATCH_COALESCE_MS 5
@@ -55,13 +54,13 @@
 #define WATCH_MASK	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
 			 IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR)
 
-#define WATCH_SOCKET_SUBDIR "shared-sockets/guest-services"
 
 struct watch {
 	struct event_base *base;
 	char		*desktop_dir;
 	char		 root[PATH_MAX];	/* the shared root: its parent */
 	const char	*name;		/* the tree's name in it */
+	const char *const *follow;	/* below the tree: the directories to follow */
 	int		 ifd;
 	int		 mfd;
 	struct event	*iev;
@@ -186,11 +185,8 @@ watch_tree_trusted(const struct watch *w, int rootfd)
 static void
 watch_add_chains(struct watch *w, int rootfd, int *wds, int *n, bool *tree)
 {
-	const char *const *lists[] = { links_bin_subdirs, links_plugin_subdirs };
-	for (size_t l = 0; l < 2; l++)
-		for (size_t i = 0; lists[l][i] != NULL; i++)
-			*tree |= watch_add_chain(w, rootfd, lists[l][i], wds, n);
-	*tree |= watch_add_chain(w, rootfd, WATCH_SOCKET_SUBDIR, wds, n);
+	for (size_t i = 0; w->follow[i] != NULL; i++)
+		*tree |= watch_add_chain(w, rootfd, w->follow[i], wds, n);
 }
 
 /*
@@ -365,12 +361,13 @@ watch_mounts_changed(evutil_socket_t fd, short what, void *arg)
 
 struct watch *
 watch_new(struct event_base *base, const char *desktop_dir,
-    void (*cb)(void *), void *arg)
+    const char *const *follow, void (*cb)(void *), void *arg)
 {
 	struct watch *w = calloc(1, sizeof *w);
 	if (w == NULL)
 		return NULL;
 	w->base = base;
+	w->follow = follow;
 	w->cb = cb;
 	w->arg = arg;
 	w->ifd = w->mfd = -1;

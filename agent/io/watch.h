@@ -13,8 +13,13 @@ struct watch;
 
 /* watch.c: follow Docker Desktop's tree with inotify and mountinfo */
 struct watch;
+/*
+ * Follow Docker Desktop's tree at desktop_dir and the directories below
+ * it that `follow' names (NULL-terminated; borrowed for the watch's life:
+ * "cli-tools/usr/bin", ...); cb(arg) is told of a change, rate-limited.
+ */
 struct watch *watch_new(struct event_base *, const char *desktop_dir,
-	    void (*cb)(void *), void *arg);
+	    const char *const *follow, void (*cb)(void *), void *arg);
 void	watch_free(struct watch *);
 int	watch_count(const struct watch *);	/* inotify watches held */
 /* Times the tree's events made the owner look; events about others' entries. */

@@ -40,6 +40,7 @@
 #include "main/agent.h"
 
 #define ENGINE_SOCKET_SUBPATH	"shared-sockets/guest-services/docker.proxy.sock"
+#define ENGINE_SOCKET_SUBDIR	"shared-sockets/guest-services"
 #define CLI_BIN_SUBDIR		"cli-tools/usr/bin"
 #define PROBE_RETRY_FIRST_S	1
 
@@ -378,6 +379,23 @@ agent_str_changed(const char *x, const char *y)
 	return (x == NULL) != (y == NULL) || (x != NULL && strcmp(x, y) != 0);
 }
 
+/* Below Docker Desktop's tree, what the watch follows: tools and socket. */
+static const char *const *
+agent_followed(void)
+{
+	static const char *dirs[16];
+	if (dirs[0] == NULL) {
+		size_t n = 0;
+		const char *const *lists[] = { links_bin_subdirs,
+		    links_plugin_subdirs };
+		for (size_t l = 0; l < 2; l++)
+			for (size_t i = 0; lists[l][i] != NULL && n < 14; i++)
+				dirs[n++] = lists[l][i];
+		dirs[n] = ENGINE_SOCKET_SUBDIR;
+	}
+	return dirs;
+}
+
 static void
 agent_reload(struct agent *a)
 {
@@ -404,7 +422,7 @@ agent_reload(struct agent *a)
 	a->engine_path = util_path_join(a->cfg.desktop_dir, ENGINE_SOCKET_SUBPATH);
 	if (desktop_changed) {
 		watch_free(a->watch);
-		a->watch = watch_new(a->base, a->cfg.desktop_dir,
+		a->watch = watch_new(a->base, a->cfg.desktop_dir, agent_followed(),
 		    agent_tree_changed, a);
 	}
 	if (host_changed && a->health != NULL) {
@@ -564,7 +582,8 @@ agent_run(struct agent *a, int ready_fd)
 	if (a->links == NULL || a->expose == NULL || a->engine == NULL)
 		fatal(EXIT_OSERR, "out of memory");
 	a->control = control_new(a);
-	a->watch = watch_new(a->base, a->cfg.desktop_dir, agent_tree_changed, a);
+	a->watch = watch_new(a->base, a->cfg.desktop_dir, agent_followed(),
+	    agent_tree_changed, a);
 	if (a->watch == NULL)
 		log_err("watch", "cannot follow Docker Desktop's tree; changes are "
 		    "noticed only on the heartbeat");

@@ -21,6 +21,13 @@
 #include "main/agent.h"
 #include "testlib.h"
 
+/* What the agent has its watch follow below the tree (main/agent.c). */
+static const char *const followed[] = { "cli-tools/usr/bin",
+	"cli-tools/usr/lib/docker/cli-plugins",
+	"cli-tools/usr/libexec/docker/cli-plugins",
+	"cli-tools/usr/local/lib/docker/cli-plugins",
+	"shared-sockets/guest-services", NULL };
+
 #define assert_has(s, sub) \
 	cr_assert(strstr((s), (sub)) != NULL, "expected \"%s\" in: %s", (sub), (s))
 
@@ -201,7 +208,8 @@ tree_changed(void *arg)
 
 Test(agent, watches_counted_in_the_status)
 {
-	t.a.watch = watch_new(t.a.base, t.a.cfg.desktop_dir, tree_changed, NULL);
+	t.a.watch = watch_new(t.a.base, t.a.cfg.desktop_dir, followed, tree_changed,
+	    NULL);
 	cr_assert(not(eq(ptr, t.a.watch, NULL)));
 	struct json_object *st = agent_status_json(&t.a);
 	cr_assert(eq(int, json_object_get_int(member(st, "agent.watches")),

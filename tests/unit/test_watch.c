@@ -25,6 +25,13 @@
 #include "io/watch.h"
 #include "testlib.h"
 
+/* What the agent has its watch follow below the tree (main/agent.c). */
+static const char *const followed[] = { "cli-tools/usr/bin",
+	"cli-tools/usr/lib/docker/cli-plugins",
+	"cli-tools/usr/libexec/docker/cli-plugins",
+	"cli-tools/usr/local/lib/docker/cli-plugins",
+	"shared-sockets/guest-services", NULL };
+
 #define WAIT_MS		5000
 #define WATCH_MAX_TEST	256
 #define SOCKET_DIR	"shared-sockets/guest-services"
@@ -80,7 +87,7 @@ setup(void)
 	    "tmpfs on %s: %s", wsl, strerror(errno));
 	wx.base = event_base_new();
 	wx.engine_fd = -1;
-	wx.w = watch_new(wx.base, wx.desktop, changed, NULL);
+	wx.w = watch_new(wx.base, wx.desktop, followed, changed, NULL);
 	cr_assert(not(eq(ptr, wx.w, NULL)));
 }
 
@@ -299,7 +306,7 @@ Test(watch, the_socket_back_soon_after_it_went_is_told_at_once)
 	/* The tree is there before the watch starts, as after a boot. */
 	put_file_in(wx.desktop, SOCKET_DIR "/placeholder", 0644, "");
 	watch_free(wx.w);
-	wx.w = watch_new(wx.base, wx.desktop, changed, NULL);
+	wx.w = watch_new(wx.base, wx.desktop, followed, changed, NULL);
 	cr_assert(not(eq(ptr, wx.w, NULL)));
 	wx.engine_fd = unix_listen(at(ENGINE), 1);
 	change_and_wait("the engine socket appeared", engine_there);
@@ -365,7 +372,7 @@ Test(watch, the_owners_own_mounts_spend_no_budget)
 	own_mounted = false;
 	put_file_in(wx.desktop, SOCKET_DIR "/placeholder", 0644, "");
 	watch_free(wx.w);
-	wx.w = watch_new(wx.base, wx.desktop, changed_and_mounted, NULL);
+	wx.w = watch_new(wx.base, wx.desktop, followed, changed_and_mounted, NULL);
 	cr_assert(not(eq(ptr, wx.w, NULL)));
 	for (int i = 0; i < 4; i++) {
 		uint64_t ms;
