@@ -17,6 +17,7 @@
 
 #include "base/config.h"
 #include "base/util.h"
+#include "sys/wsl.h"
 #include "main/client.h"
 #include "shim.h"
 
@@ -109,7 +110,7 @@ shim_load_config(struct config *cfg, char *err, size_t errlen)
 	if (config_load_file(cfg, named ? env : CONFIG_DEFAULT_PATH, named, err,
 	    errlen) == 0)
 		err[0] = '\0';
-	config_resolve(cfg);
+	wsl_resolve_config(cfg);
 }
 
 /* Drain what docker sends a credential helper, so it never sees EPIPE. */

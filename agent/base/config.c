@@ -27,9 +27,9 @@
 #include "base/config.h"
 #include "base/defs.h"
 #include "base/log.h"
+#include "base/pathlist.h"
 #include "base/util.h"
 #include "sys/wsl.h"
-#include "wire/pathmap.h"
 
 #define CFG(field)	offsetof(struct config, field)
 
@@ -633,9 +633,9 @@ config_apply_text(struct config *c, const struct config_key *k,
 		else if (k->offset == CFG(distro))
 			rc = config_check_distro(s, why, sizeof why);
 		else if (k->offset == CFG(bind_shared_paths))
-			rc = pathmap_check_list(s, why, sizeof why);
+			rc = pathlist_check(s, why, sizeof why);
 		else if (k->offset == CFG(bind_engine_drive_root))
-			rc = pathmap_check_drive_root(s, why, sizeof why);
+			rc = pathlist_check_drive_root(s, why, sizeof why);
 		break;
 	case CFG_ADDRESS:
 		if (config_check_address(s, canon, sizeof canon, why,
@@ -1201,9 +1201,9 @@ static void
 config_fatal_oom(void)
 {
 	/*
-	 * config_init() and config_resolve() cannot fail by contract, and
-	 * both run at start: without memory for a few short strings the
-	 * agent cannot run at all.
+	 * config_init() cannot fail by contract (nor can sys/wsl.c's
+	 * wsl_resolve_config()), and both run at start: without memory for
+	 * a few short strings the agent cannot run at all.
 	 */
 	fatal(EXIT_OSERR, "out of memory while setting up the configuration");
 }
@@ -1428,22 +1428,6 @@ config_set(struct config *c, const char *key, const char *value, char *err,
 		return -1;
 	}
 	return config_apply_int(c, k, label, v, shown, &x);
-}
-
-void
-config_resolve(struct config *c)
-{
-	if (c->desktop_dir == NULL) {
-		char *root = wsl_find_shared_root(NULL);
-		c->desktop_dir = root != NULL ?
-		    util_path_join(root, "docker-desktop") :
-		    strdup("/mnt/wsl/docker-desktop");
-		free(root);
-		if (c->desktop_dir == NULL)
-			config_fatal_oom();
-	}
-	if (c->distro == NULL && (c->distro = wsl_distro_name()) == NULL)
-		config_fatal_oom();
 }
 
 /* ------------------------------------------------------------------ */

@@ -57,6 +57,13 @@ struct config_key {
 };
 extern const struct config_key config_keys[];
 
+/*
+ * Where Docker Desktop's engine sees the shared tmpfs and the Windows
+ * drives: the defaults of bind.engine_wsl_root and bind.engine_drive_root.
+ */
+#define PATHMAP_ENGINE_WSL_ROOT	"/run/desktop/mnt/host/wsl"
+#define PATHMAP_ENGINE_DRIVE_ROOT "/run/desktop/mnt/host"
+
 #define CONFIG_DEFAULT_PATH	SYSCONFDIR "/wsl-docker-agent/config.json"
 #define CONFIG_ERR_LEN		512
 
@@ -72,11 +79,8 @@ int	config_set(struct config *, const char *key, const char *value,
 	    char *err, size_t errlen);
 const struct config_key *config_key_by_flag(const char *flag);
 const struct config_key *config_key_by_name(const char *key);
-/* Fill what defaults to "auto" (distro, desktop_dir); cannot fail. */
-void	config_resolve(struct config *);
 struct json_object *config_to_json(const struct config *);
 const char *config_socket_mode_name(enum socket_mode);
-
 
 /* config.c, shared: json-c keeps the last of two equal names silently. */
 int	config_check_duplicate_keys(const char *buf, size_t len,

@@ -28,6 +28,7 @@
 #include "sys/daemon.h"
 #include "sys/manifest.h"
 #include "sys/trust.h"
+#include "sys/wsl.h"
 #include "io/control.h"
 #include "io/watch.h"
 #include "io/work.h"
@@ -366,7 +367,7 @@ agent_load_config(struct agent *a, struct config *out, char *err, size_t errlen)
 		if (config_set(out, a->flag_argv[i], a->flag_argv[i + 1], err,
 		    errlen) < 0)
 			goto fail;
-	config_resolve(out);
+	wsl_resolve_config(out);
 	return 0;
 fail:
 	config_free(out);

@@ -24,6 +24,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "sys/trust.h"
+#include "sys/wsl.h"
 #include "wire/protocol.h"
 #include "main/doctor.h"
 
@@ -369,7 +370,7 @@ doctor_main(const char *config_file, char **flags, int nflags, bool json)
 		if (config_set(&cfg, flags[i], flags[i + 1], err,
 		    sizeof err) < 0)
 			fatal(EXIT_CONFIG, "%s", err);
-	config_resolve(&cfg);
+	wsl_resolve_config(&cfg);
 
 	doctor_look(&r, &cfg, cfg_error[0] != '\0' ? cfg_error : NULL);
 	if (json)

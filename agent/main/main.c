@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "sys/daemon.h"
+#include "sys/wsl.h"
 #include "main/agent.h"
 #include "main/client.h"
 #include "main/doctor.h"
@@ -183,7 +184,7 @@ load_config(struct cli *c, struct config *cfg)
 		if (config_set(cfg, c->flags[i], c->flags[i + 1], err,
 		    sizeof err) < 0)
 			fatal(EXIT_CONFIG, "%s", err);
-	config_resolve(cfg);
+	wsl_resolve_config(cfg);
 	log_set_level(log_level_from_name(cfg->log_level));
 }
 

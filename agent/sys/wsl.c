@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "base/defs.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "sys/wsl.h"
 
 #define MOUNTINFO_LINE_MAX 8192
@@ -157,4 +160,30 @@ wsl_distro_name(void)
 			return strdup(host);
 	}
 	return strdup("distro");
+}
+
+/*
+ * What the configuration leaves to "auto", from this environment:
+ * desktop_dir below the shared tmpfs found in mountinfo (else
+ * /mnt/wsl/docker-desktop, said once in the log when mountinfo could not
+ * be read), and the distro's name.  Cannot fail (out of memory: fatal).
+ */
+void
+wsl_resolve_config(struct config *c)
+{
+	if (c->desktop_dir == NULL) {
+		char *root = wsl_find_shared_root(NULL);
+		if (root == NULL && errno != 0)
+			log_warn("config", "cannot read the mount table to find "
+			    "the shared /mnt/wsl (%s); assuming /mnt/wsl, set "
+			    "desktop_dir to choose", strerror(errno));
+		c->desktop_dir = root != NULL ?
+		    util_path_join(root, "docker-desktop") :
+		    strdup("/mnt/wsl/docker-desktop");
+		free(root);
+		if (c->desktop_dir == NULL)
+			fatal(EXIT_OSERR, "out of memory");
+	}
+	if (c->distro == NULL && (c->distro = wsl_distro_name()) == NULL)
+		fatal(EXIT_OSERR, "out of memory");
 }

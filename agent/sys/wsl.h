@@ -32,4 +32,8 @@ struct mountinfo_entry {
 };
 bool	 wsl_parse_mountinfo_line(char *line, struct mountinfo_entry *);
 
+struct config;
+/* Fill what the configuration leaves to "auto" (desktop_dir, distro). */
+void	 wsl_resolve_config(struct config *);
+
 #endif

@@ -39,6 +39,7 @@
 
 #include "base/util.h"
 #include "sys/wsl.h"
+#include "base/pathlist.h"
 #include "wire/pathmap.h"
 
 #define PATHMAP_LINE_MAX	8192	/* longer mountinfo lines are skipped */
@@ -302,78 +303,6 @@ pathmap_read_mounts(struct pathmap *m, const char *mountinfo,
 }
 
 /* ------------------------------------------------------------------ */
-/* bind.shared_paths: "LOCAL[=ENGINE]" entries separated by ':'. */
-
-struct pathmap_item {
-	const char	*local;
-	size_t		 local_len;
-	const char	*engine;	/* == local when no '=' */
-	size_t		 engine_len;
-};
-
-/* The item at *p; advances *p past it.  false at the end of the list. */
-static bool
-pathmap_next_item(const char **p, struct pathmap_item *it)
-{
-	if (*p == NULL || **p == '\0')
-		return false;
-	const char *colon = strchr(*p, ':');
-	size_t n = colon != NULL ? (size_t)(colon - *p) : strlen(*p);
-	const char *eq = memchr(*p, '=', n);
-	it->local = *p;
-	it->local_len = eq != NULL ? (size_t)(eq - *p) : n;
-	it->engine = eq != NULL ? eq + 1 : *p;
-	it->engine_len = eq != NULL ? n - it->local_len - 1 : n;
-	*p = colon != NULL ? colon + 1 : NULL;
-	return true;
-}
-
-int
-pathmap_check_list(const char *list, char *why, size_t len)
-{
-	const char *p = list;
-	struct pathmap_item it;
-	while (pathmap_next_item(&p, &it)) {
-		if (it.local_len == 0 || it.local[0] != '/' ||
-		    it.engine_len == 0 || it.engine[0] != '/') {
-			snprintf(why, len, "is not a list of absolute paths; write "
-			    "LOCAL or LOCAL=ENGINE paths starting with /, "
-			    "separated by ':', as in \"/srv:/mnt/e=/host/e\" (or "
-			    "\"\" for none)");
-			return -1;
-		}
-		if (it.local_len > PATH_MAX - 1 || it.engine_len > PATH_MAX - 1) {
-			snprintf(why, len, "holds a path longer than %d bytes; "
-			    "choose a shorter one", PATH_MAX - 1);
-			return -1;
-		}
-		if (p != NULL && *p == '\0') {
-			snprintf(why, len, "ends with ':'; remove it");
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int
-pathmap_check_drive_root(const char *root, char *why, size_t len)
-{
-	if (*root == '\0')
-		return 0;
-	if (root[0] != '/') {
-		snprintf(why, len, "is not an absolute path; start it with /, as "
-		    "in \"/run/desktop/mnt/host\", or use \"\" to leave drives "
-		    "unmapped");
-		return -1;
-	}
-	if (strlen(root) > PATH_MAX - 3) {	/* "/c" is appended */
-		snprintf(why, len, "is longer than %d bytes; choose a shorter "
-		    "path", PATH_MAX - 3);
-		return -1;
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* Life cycle, lookups, status. */
 
@@ -424,8 +353,8 @@ pathmap_new(const struct pathmap_options *o)
 	}
 
 	const char *p = o->shared_paths;
-	struct pathmap_item it;
-	while (pathmap_next_item(&p, &it))
+	struct pathlist_item it;
+	while (pathlist_next(&p, &it))
 		if (it.local_len > 0 && it.local[0] == '/' && it.engine_len > 0 &&
 		    it.engine[0] == '/')
 			pathmap_set(m, it.local, it.local_len, it.engine,

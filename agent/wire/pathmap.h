@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "base/config.h"
+
 struct json_object;
 struct pathmap;
 
-#define PATHMAP_ENGINE_WSL_ROOT	"/run/desktop/mnt/host/wsl"
-#define PATHMAP_ENGINE_DRIVE_ROOT "/run/desktop/mnt/host"
 #define PATHMAP_VIRTIOFS_TAGS	"/run/wsl/virtiofs"	/* WSL's tag links */
 #define PATHMAP_ENTRIES_MAX	256
 
@@ -51,8 +51,5 @@ char	*pathmap_user_path(const struct pathmap *, const char *engine);
 /* [{"local", "engine", "kind"}], sorted by local. */
 struct json_object *pathmap_status_json(const struct pathmap *);
 const char *pathmap_kind_name(enum pathmap_kind);
-/* Checks of bind.shared_paths and bind.engine_drive_root for config.c. */
-int	pathmap_check_list(const char *list, char *why, size_t len);
-int	pathmap_check_drive_root(const char *root, char *why, size_t len);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include <json-c/json.h>
 
+#include "base/pathlist.h"
 #include "wire/pathmap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,7 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (shared == NULL)
 		return 0;
 	char why[256];
-	if (strlen(shared) != first || pathmap_check_list(shared, why,
+	if (strlen(shared) != first || pathlist_check(shared, why,
 	    sizeof why) < 0)
 		shared[0] = '\0';
 

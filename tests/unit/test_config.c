@@ -19,6 +19,7 @@
 
 #include "base/config.h"
 #include "base/defs.h"
+#include "sys/wsl.h"
 
 #define assert_has(s, sub) \
 	cr_assert(strstr((s), (sub)) != NULL, "expected \"%s\" in: %s", (sub), (s))
@@ -1050,7 +1051,7 @@ Test(config, to_json_round_trip)
 
 Test(config, resolve_fills_auto_keys_only)
 {
-	config_resolve(&cfg);
+	wsl_resolve_config(&cfg);
 	cr_assert(ne(ptr, cfg.desktop_dir, NULL));
 	cr_assert(eq(chr, cfg.desktop_dir[0], '/'));
 	size_t n = strlen(cfg.desktop_dir);
@@ -1064,7 +1065,7 @@ Test(config, resolve_fills_auto_keys_only)
 
 	set_ok("desktop-dir", "/elsewhere/docker-desktop");
 	set_ok("distro", "Debian");
-	config_resolve(&cfg);
+	wsl_resolve_config(&cfg);
 	cr_assert(eq(str, cfg.desktop_dir, "/elsewhere/docker-desktop"));
 	cr_assert(eq(str, cfg.distro, "Debian"));
 }
