@@ -29,7 +29,6 @@
 #include "base/log.h"
 #include "base/pathlist.h"
 #include "base/util.h"
-#include "sys/wsl.h"
 
 #define CFG(field)	offsetof(struct config, field)
 
