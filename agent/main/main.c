@@ -313,6 +313,13 @@ cmd_run(struct agent *a)
 	return rc;
 }
 
+/* `start''s daemon: the agent, telling ready_fd when it is ready. */
+static int
+start_run(void *arg, int ready_fd)
+{
+	return agent_run(arg, ready_fd);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -340,7 +347,7 @@ main(int argc, char **argv)
 		rc = cmd_run(&a);
 	else if (strcmp(c.command, "start") == 0) {
 		require_root("start");
-		rc = daemon_start(&a);
+		rc = daemon_start(&a.cfg, start_run, &a);
 	} else if (strcmp(c.command, "stop") == 0)
 		rc = daemon_stop(&a.cfg);
 	else if (strcmp(c.command, "status") == 0)

@@ -26,7 +26,6 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "sys/daemon.h"
-#include "main/agent.h"
 
 #define DAEMON_STOP_TIMEOUT_MS	15000
 
@@ -158,7 +157,8 @@ daemon_close_inherited(int keep)
 
 /* The daemon's side: detach, redirect, lock, run. Never returns. */
 static void
-daemon_child(struct agent *a, int ready_fd)
+daemon_child(const struct config *cfg, daemon_run_fn *run, void *arg,
+    int ready_fd)
 {
 	if (setsid() < 0)
 		_exit(EXIT_OSERR);
@@ -170,12 +170,12 @@ daemon_child(struct agent *a, int ready_fd)
 	(void)umask(022);
 	if (chdir("/") < 0)
 		_exit(EXIT_OSERR);
-	(void)util_mkdir_parent(a->cfg.log_file, 0755);
+	(void)util_mkdir_parent(cfg->log_file, 0755);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int log = open(a->cfg.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	int log = open(cfg->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0640);
 	if (null < 0 || log < 0) {
-		dprintf(ready_fd, "cannot open the log %s: %s\n", a->cfg.log_file,
+		dprintf(ready_fd, "cannot open the log %s: %s\n", cfg->log_file,
 		    strerror(errno));
 		_exit(EXIT_OSERR);
 	}
@@ -186,23 +186,23 @@ daemon_child(struct agent *a, int ready_fd)
 	close(log);
 	daemon_close_inherited(ready_fd);
 	pid_t holder;
-	if (daemon_lock_pidfile(a->cfg.pidfile, &holder) < 0) {
+	if (daemon_lock_pidfile(cfg->pidfile, &holder) < 0) {
 		if (holder > 0)
 			dprintf(ready_fd, "already running (pid %ld)\n", (long)holder);
 		else
-			dprintf(ready_fd, "cannot lock %s: %s\n", a->cfg.pidfile,
+			dprintf(ready_fd, "cannot lock %s: %s\n", cfg->pidfile,
 			    strerror(errno));
 		_exit(0);
 	}
-	int rc = agent_run(a, ready_fd);
-	(void)unlink(a->cfg.pidfile);
+	int rc = run(arg, ready_fd);
+	(void)unlink(cfg->pidfile);
 	_exit(rc);
 }
 
 int
-daemon_start(struct agent *a)
+daemon_start(const struct config *cfg, daemon_run_fn *run, void *arg)
 {
-	pid_t running = daemon_running_pid(a->cfg.pidfile);
+	pid_t running = daemon_running_pid(cfg->pidfile);
 	if (running > 0) {
 		printf("%s: already running (pid %ld)\n", AGENT_NAME, (long)running);
 		return 0;
@@ -216,7 +216,7 @@ daemon_start(struct agent *a)
 		fatal(EXIT_OSERR, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		close(p[0]);
-		daemon_child(a, p[1]);
+		daemon_child(cfg, run, arg, p[1]);
 	}
 	close(p[1]);
 	(void)waitpid(pid, NULL, 0);
@@ -236,7 +236,7 @@ daemon_start(struct agent *a)
 	buf[used] = '\0';
 	if (strncmp(buf, "ok\n", 3) == 0) {
 		printf("%s: started (pid %ld); log: %s\n", AGENT_NAME,
-		    (long)daemon_running_pid(a->cfg.pidfile), a->cfg.log_file);
+		    (long)daemon_running_pid(cfg->pidfile), cfg->log_file);
 		return 0;
 	}
 	if (strncmp(buf, "already running", 15) == 0) {
@@ -245,7 +245,7 @@ daemon_start(struct agent *a)
 	}
 	fprintf(stderr, "%s: failed to start%s%s", AGENT_NAME,
 	    used ? ": " : "\n", buf);
-	daemon_print_log_tail(a->cfg.log_file);
+	daemon_print_log_tail(cfg->log_file);
 	return EXIT_SOFTWARE;
 }
 
