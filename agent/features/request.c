@@ -16,6 +16,7 @@
 #include "base/defs.h"
 #include "base/util.h"
 #include "wire/protocol.h"
+#include "io/control.h"
 #include "features/request.h"
 #include "features/restore.h"
 #include "main/agent.h"
@@ -213,4 +214,31 @@ request_status_for_user(struct json_object *status, uid_t uid)
 	}
 	request_hide_problems(request_own_copy(status, "problems"), uid, gone);
 	json_object_put(gone);
+}
+
+static const struct request_origin request_control_origin = {
+	"on the control socket",
+	"only root may change the agent: run it with sudo"
+};
+
+struct json_object *
+request_on_control(void *arg, struct json_object *req, uid_t uid)
+{
+	struct agent *a = arg;
+	struct proto_request_msg rq = { 0 };
+	char why[CONFIG_ERR_LEN];
+	enum proto_error e;
+
+	if (!proto_request_by_name(util_json_string(req, "request"),
+	    &rq.request))
+		return control_error_reply("unknown-request", "known requests: "
+		    "status, ping, reconcile, disable, enable");
+	struct json_object *result = agent_request(a, &rq, uid == 0,
+	    &request_control_origin, &e, why, sizeof why);
+	if (e != PROTO_OK)
+		return control_error_reply(proto_error_name(e), why);
+	if (rq.request != PROTO_REQ_STATUS)
+		return control_ok_reply(result);
+	request_status_for_user(result, uid);
+	return result;
 }

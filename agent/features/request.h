@@ -29,4 +29,12 @@ struct json_object *agent_request(struct agent *,
 /* Leave out of a status what uid (not root) may not see: other users' binds. */
 void	request_status_for_user(struct json_object *status, uid_t uid);
 
+/*
+ * io/control.c's handler: a request on the control socket by uid, its
+ * reply (root may change things; others only ask, and see only their own
+ * bind sources).  arg is the agent.
+ */
+struct json_object *request_on_control(void *arg, struct json_object *request,
+	    uid_t uid);
+
 #endif

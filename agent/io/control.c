@@ -3,10 +3,9 @@
  * The control socket: one JSON request line in, one JSON reply line out.
  * Any local user may ask for status (the shim does, to explain itself);
  * only root may change anything (checked with the peer's credentials).
- * A user other than root sees only the bind sources it owns
- * (request_status_for_user).
- * What each request does and returns is request.c's, shared with the
- * host channel; this file frames it.
+ * What each request does and returns is the handler's
+ * (features/request.c, shared with the host channel; a user other than
+ * root sees only the bind sources it owns); this file frames it.
  *
  *   {"request":"status"}     -> the status object (as `status --json`)
  *   {"request":"ping"}       -> {"ok":true,"pong":true,"echo":null,
@@ -47,10 +46,7 @@
 #include "base/defs.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "wire/protocol.h"
 #include "io/control.h"
-#include "features/request.h"
-#include "main/agent.h"
 
 #define CONTROL_MAX_CLIENTS	64	/* ordinary users', all together */
 #define CONTROL_MAX_PER_UID	8	/* ...and each one's */
@@ -65,7 +61,9 @@ struct control_client {
 };
 
 struct control {
-	struct agent		*agent;
+	struct event_base	*base;
+	control_handler_fn	*handle;
+	void			*arg;
 	struct evconnlistener	*listener;
 	LIST_HEAD(, control_client) clients;
 	int			 nusers;	/* clients not root's */
@@ -98,8 +96,8 @@ control_reply(struct control_client *c, struct json_object *reply)
 	bufferevent_disable(c->bev, EV_READ);
 }
 
-static struct json_object *
-control_error(const char *class, const char *message)
+struct json_object *
+control_error_reply(const char *class, const char *message)
 {
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
@@ -108,14 +106,9 @@ control_error(const char *class, const char *message)
 	return o;
 }
 
-static const struct request_origin control_origin = {
-	"on the control socket",
-	"only root may change the agent: run it with sudo"
-};
-
 /* {"ok":true} and the members of the result (taken). */
-static struct json_object *
-control_ok(struct json_object *result)
+struct json_object *
+control_ok_reply(struct json_object *result)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -132,54 +125,40 @@ control_ok(struct json_object *result)
 	return o;
 }
 
-/* The request's name from a line; false when none (*reply says why). */
-static bool
-control_parse(const char *line, char *name, size_t namelen,
-    struct json_object **reply)
+/* The request, one JSON object with a "request" name; NULL (*reply why). */
+static struct json_object *
+control_parse(const char *line, struct json_object **reply)
 {
 	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
 	if (tok == NULL) {
-		*reply = control_error("failed", "out of memory");
-		return false;
+		*reply = control_error_reply("failed", "out of memory");
+		return NULL;
 	}
 	struct json_object *req = util_json_parse(tok, line, strlen(line));
 	bool complete = json_tokener_get_error(tok) == json_tokener_success &&
 	    tok->char_offset == (int)strlen(line);
 	json_tokener_free(tok);
-	const char *verb = req != NULL && complete ?
-	    util_json_string(req, "request") : NULL;
-	if (verb == NULL) {
+	if (req == NULL || !complete ||
+	    util_json_string(req, "request") == NULL) {
 		json_object_put(req);
-		*reply = control_error("bad-json", "send one JSON object per line, "
-		    "such as {\"request\":\"status\"}");
-		return false;
+		*reply = control_error_reply("bad-json", "send one JSON object "
+		    "per line, such as {\"request\":\"status\"}");
+		return NULL;
 	}
-	snprintf(name, namelen, "%s", verb);
-	json_object_put(req);
-	return true;
+	return req;
 }
 
 static struct json_object *
 control_handle(struct control_client *c, const char *line)
 {
-	struct proto_request_msg rq = { 0 };
 	struct json_object *reply = NULL;
-	char name[32], why[CONFIG_ERR_LEN];
-	enum proto_error e;
-
-	if (!control_parse(line, name, sizeof name, &reply))
+	struct json_object *req = control_parse(line, &reply);
+	if (req == NULL)
 		return reply;
-	if (!proto_request_by_name(name, &rq.request))
-		return control_error("unknown-request", "known requests: status, "
-		    "ping, reconcile, disable, enable");
-	struct json_object *result = agent_request(c->control->agent, &rq,
-	    c->uid == 0, &control_origin, &e, why, sizeof why);
-	if (e != PROTO_OK)
-		return control_error(proto_error_name(e), why);
-	if (rq.request != PROTO_REQ_STATUS)
-		return control_ok(result);
-	request_status_for_user(result, c->uid);
-	return result;
+	reply = c->control->handle(c->control->arg, req, c->uid);
+	json_object_put(req);
+	return reply != NULL ? reply : control_error_reply("failed",
+	    "out of memory");
 }
 
 static void
@@ -193,16 +172,16 @@ control_read(struct bufferevent *bev, void *arg)
 	char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 	if (line == NULL) {
 		if (evbuffer_get_length(in) > CONTROL_MAX_LINE)
-			control_reply(c, control_error("too-large", "a request "
+			control_reply(c, control_error_reply("too-large", "a request "
 			    "line is limited to 4096 bytes"));
 		return;
 	}
 	struct json_object *reply = len > CONTROL_MAX_LINE ?
-	    control_error("too-large", "a request line is limited to 4096 bytes") :
+	    control_error_reply("too-large", "a request line is limited to 4096 bytes") :
 	    control_handle(c, line);
 	free(line);
 	if (reply == NULL)
-		reply = control_error("failed", "out of memory");
+		reply = control_error_reply("failed", "out of memory");
 	control_reply(c, reply);
 }
 
@@ -257,7 +236,7 @@ control_refuse(int fd, uid_t uid, const char *why)
 {
 	log_state(LOG_LVL_WARN, "control", "control.cap", "refusing control "
 	    "clients of uid %u: %s", (unsigned)uid, why);
-	struct json_object *o = control_error("failed", why);
+	struct json_object *o = control_error_reply("failed", why);
 	const char *text = o != NULL ? json_object_to_json_string_ext(o,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
 	if (text != NULL) {
@@ -291,7 +270,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	struct control_client *c = calloc(1, sizeof *c);
-	struct bufferevent *bev = bufferevent_socket_new(ctl->agent->base, fd,
+	struct bufferevent *bev = bufferevent_socket_new(ctl->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (c == NULL || bev == NULL) {
 		free(c);
@@ -316,9 +295,9 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 }
 
 struct control *
-control_new(struct agent *a)
+control_new(struct event_base *base, const char *path,
+    control_handler_fn *handle, void *arg)
 {
-	const char *path = a->cfg.control_socket;
 	struct sockaddr_un sun;
 	socklen_t sunlen = util_sockaddr_un(&sun, path);
 	if (sunlen == 0) {
@@ -334,11 +313,13 @@ control_new(struct agent *a)
 	struct control *ctl = calloc(1, sizeof *ctl);
 	if (ctl == NULL)
 		return NULL;
-	ctl->agent = a;
+	ctl->base = base;
+	ctl->handle = handle;
+	ctl->arg = arg;
 	LIST_INIT(&ctl->clients);
 	ctl->path = strdup(path);
 	mode_t old = umask(0);
-	ctl->listener = evconnlistener_new_bind(a->base, control_accept, ctl,
+	ctl->listener = evconnlistener_new_bind(base, control_accept, ctl,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
 	    (struct sockaddr *)&sun, sunlen);
 	umask(old);

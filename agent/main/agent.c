@@ -37,6 +37,7 @@
 #include "features/expose.h"
 #include "features/health.h"
 #include "features/links.h"
+#include "features/request.h"
 #include "features/restore.h"
 #include "main/agent.h"
 
@@ -582,7 +583,8 @@ agent_run(struct agent *a, int ready_fd)
 	a->engine = engine_new(a);
 	if (a->links == NULL || a->expose == NULL || a->engine == NULL)
 		fatal(EXIT_OSERR, "out of memory");
-	a->control = control_new(a);
+	a->control = control_new(a->base, a->cfg.control_socket,
+	    request_on_control, a);
 	a->watch = watch_new(a->base, a->cfg.desktop_dir, agent_followed(),
 	    agent_tree_changed, a);
 	if (a->watch == NULL)

@@ -23,6 +23,7 @@
 
 #include "base/util.h"
 #include "io/control.h"
+#include "features/request.h"
 #include "testlib.h"
 
 #define USERS		9	/* 9 x 8 is more than the 64 users share */
@@ -35,7 +36,8 @@ static void
 setup(void)
 {
 	test_agent_setup(&t, "control");
-	t.a.control = control_new(&t.a);
+	t.a.control = control_new(t.a.base, t.a.cfg.control_socket,
+	    request_on_control, &t.a);
 	cr_assert(not(eq(ptr, t.a.control, NULL)));
 }
 

@@ -245,7 +245,8 @@ control_expect(const char *line, const char *error, const char *member)
 
 Test(request, control_socket_frames_the_results)
 {
-	t.a.control = control_new(&t.a);
+	t.a.control = control_new(t.a.base, t.a.cfg.control_socket,
+	    request_on_control, &t.a);
 	cr_assert(not(eq(ptr, t.a.control, NULL)));
 
 	struct json_object *o = control_ask("{\"request\":\"status\"}");
