@@ -33,10 +33,6 @@ const struct status_field *status_field_find(const char *path);
  */
 int	status_check(struct json_object *, const char *where, bool exact,
 	    char *why, size_t len);
-/* Builders: add v under path's last name, checked against the table. */
-int	status_put(struct json_object *parent, const char *path,
-	    struct json_object *v);
 void	status_dump_fields(FILE *);	/* --dump-status-fields */
-void	status_print_human(struct json_object *, FILE *);
 
 #endif

@@ -19,6 +19,7 @@
 #include "sys/daemon.h"
 #include "sys/wsl.h"
 #include "main/agent.h"
+#include "main/status-print.h"
 #include "main/client.h"
 #include "main/doctor.h"
 
