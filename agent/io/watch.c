@@ -111,8 +111,9 @@ watch_add_fd(struct watch *w, int fd, int *wds, int *n)
 /*
  * Watch each directory from the tree down to sub (below it), walked by
  * descriptor from the trusted shared root rootfd, one component at a time
- * (trust.h: O_NOFOLLOW, root's, and never into a mount the walk may not
- * enter).  Each is watched through its descriptor, so no symlink is ever
+ * (trust.h: O_NOFOLLOW, never into a mount the walk may not enter; any
+ * owner, so that what a user planted is seen changing and status says so
+ * at once).  Each is watched through its descriptor, so no symlink is ever
  * followed (issue 19: a planted docker-desktop -> /tmp made the distro's
  * own /tmp traffic wake the agent; IN_DONT_FOLLOW on a path would still
  * follow every component but the last), and a FUSE server in the tree is
@@ -133,8 +134,8 @@ watch_add_chain(struct watch *w, int rootfd, const char *sub, int *wds, int *n)
 		size_t len = strcspn(p, "/");
 		struct trust_failure f;
 		snprintf(name, sizeof name, "%.*s", (int)len, p);
-		int next = len <= NAME_MAX ? trust_walk_dir(fd, path, name, 0, &f) :
-		    -1;
+		int next = len <= NAME_MAX ? trust_walk_dir(fd, path, name,
+		    TRUST_ANY_OWNER, &f) : -1;
 		if (fd != rootfd)
 			close(fd);
 		if (next < 0)

@@ -507,7 +507,6 @@ static void
 look_plugin(struct client *l, const char *dir, const char *name)
 {
 	char path[PATH_MAX], sys[PATH_MAX], target[PATH_MAX], fix[PATH_MAX * 3];
-	char rp[PATH_MAX], rs[PATH_MAX];
 	struct stat st;
 	ssize_t n;
 
@@ -525,8 +524,14 @@ look_plugin(struct client *l, const char *dir, const char *name)
 		    "as not valid", path, target);
 		return;
 	}
-	if (stat(sys, &st) < 0 || realpath(path, rp) == NULL ||
-	    realpath(sys, rs) == NULL || strcmp(rp, rs) == 0)
+	/*
+	 * The same file is no shadow, by whatever path: the agent's links
+	 * lead into its own view of cli-tools (links.cli_mount), a clone of
+	 * the very mount, so device and inode say it, not the path.
+	 */
+	struct stat ps;
+	if (stat(sys, &st) < 0 || stat(path, &ps) < 0 ||
+	    (ps.st_dev == st.st_dev && ps.st_ino == st.st_ino))
 		return;
 	snprintf(fix, sizeof fix, "remove or rename it (rm %s) to use Docker "
 	    "Desktop's", path);

@@ -528,8 +528,21 @@ int
 trust_walk_dir(int dirfd, const char *dirpath, const char *rel, int flags,
     struct trust_failure *f)
 {
-	int fd = trust_walk(dirfd, dirpath, rel, S_IFDIR,
-	    (flags & TRUST_READ) != 0, f);
+	int fd;
+	struct stat st = { 0 };
+
+	if ((flags & TRUST_ANY_OWNER) != 0) {
+		/* Ends early at what is no directory: that is refused here. */
+		fd = trust_walk(dirfd, dirpath, rel, 0, false, f);
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))) {
+			trust_fail(f, S_ISLNK(st.st_mode) ? TRUST_SYMLINK :
+			    TRUST_NOT_DIR, f->path, &st, S_IFDIR, 0);
+			close_keeping_errno(fd);
+			return -1;
+		}
+	} else
+		fd = trust_walk(dirfd, dirpath, rel, S_IFDIR,
+		    (flags & TRUST_READ) != 0, f);
 
 	if (fd >= 0 && (flags & TRUST_MOUNT_POINT) != 0 &&
 	    trust_mount_point_check(fd, f->path, f) < 0) {

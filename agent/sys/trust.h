@@ -82,6 +82,12 @@ int	trust_mount_kind(const char *mountinfo, uint64_t mnt_id,
 /* Flags of trust_open_dir and trust_walk_dir. */
 #define TRUST_MOUNT_POINT 0x1	/* the final directory must be a mount root */
 #define TRUST_READ	  0x2	/* return it O_RDONLY (for readdir), not O_PATH */
+/*
+ * Any owner and mode (watch.c follows what a user made too, to see it
+ * change): only the mounts and the symlinks are checked, and every
+ * component must still be a directory.
+ */
+#define TRUST_ANY_OWNER	  0x4
 
 /*
  * Open the shared root (absolute) as an O_PATH descriptor after checking it

@@ -20,7 +20,10 @@ tmp=$(mktemp -d /tmp/wda-health-e2e.XXXXXX)
 chmod 755 "$tmp"
 HOSTDIR=$tmp/host		# 1777: a peer running as nobody listens here
 HOST=$HOSTDIR/host.sock
-DESK=$tmp/desktop
+# Docker Desktop's tree below a tmpfs of its own, as in WSL: the agent
+# trusts the shared tree only on the shared tmpfs (wsl-docker-agent(8)).
+SHARED=$tmp/shared
+DESK=$SHARED/desktop
 ENGINE=$DESK/shared-sockets/guest-services/docker.proxy.sock
 FIFO=$HOSTDIR/control
 OUT=
@@ -31,11 +34,14 @@ cleanup() {
 	local p
 	for p in $socat_pid $peer_pid $agent_pid; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	umount -l "$SHARED" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-mkdir -p "$HOSTDIR" "$DESK" "$tmp/bin" "$tmp/plugins" "$tmp/state"
+mkdir -p "$HOSTDIR" "$SHARED" "$tmp/bin" "$tmp/plugins" "$tmp/state"
+mount -t tmpfs -o mode=1777 wda-health "$SHARED"
+mkdir -p "$DESK"
 chmod 1777 "$HOSTDIR"
 mkfifo -m 666 "$FIFO"
 # A file, not flags: every key in one place, and the test shows the JSON.

@@ -105,7 +105,9 @@ is "the link led to the victim's own socket" "$(dx "$V" stat -L -c %i "$ENGINE_S
 	"$(dx "$V" stat -c %i /run/docker.sock)"
 out=$(cat "$heard.reply")
 like "a client is refused at once with HTTP 503" "$out" "^HTTP/1.1 503"
-like "...naming the problem" "$out" "Docker Desktop's engine socket $ENGINE_SOCK is not there"
+# (The agent's last look found the attacker's tree: untrusted, so it said.)
+like "...naming the problem" "$out" \
+	"the Docker Desktop engine socket is not trusted.*$TREE is owned by uid 1000"
 wait "$sampler"
 max=$(cat "$heard.max"); rm -f "$heard.max" "$heard.reply"
 if [ -n "$max" ] && [ "$max" -le $((fds_before + 8)) ]; then
