@@ -23,8 +23,10 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "wire/create.h"
 #include "wire/http.h"
 #include "wire/reply.h"
+#include "wire/routes.h"
 #include "io/proxy-int.h"
 
 #define UP_BUF_FIRST	(16 * 1024)
@@ -333,25 +335,26 @@ proxy_http_create_complete(struct proxy_conn *c, size_t raw_len)
 	struct http_caller caller = { false, 0, 0 };
 	if (getsockopt(c->client, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
 		caller = (struct http_caller){ true, cred.uid, cred.gid };
-	bool volume = http_route(&h->head, head) == HTTP_ROUTE_VOLUME_CREATE;
-	enum http_rewrite r = (volume ? http_rewrite_volume_create :
-	    http_rewrite_create)(json, dlen, &caller, p->create_fn,
+	bool volume = route_of(&h->head, head)->request ==
+	    ROUTE_REQUEST_VOLUME_CREATE;
+	enum create_result r = (volume ? create_rewrite_volume :
+	    create_rewrite_container)(json, dlen, &caller, p->create_fn,
 	    p->create_arg, &body, &blen, why, sizeof why);
 	free(decoded);
 	switch (r) {
-	case HTTP_REWRITE_UNREADABLE:
+	case CREATE_UNREADABLE:
 		log_debug(PROXY_LOG, "a container create: %s; passing it to "
 		    "the engine as it is", why);
 		/* FALLTHROUGH */
-	case HTTP_REWRITE_UNCHANGED:
+	case CREATE_UNCHANGED:
 		h->fwd = raw_len;
 		proxy_http_request_done(c);
 		return true;
-	case HTTP_REWRITE_REFUSED:
+	case CREATE_REFUSED:
 		log_notice(PROXY_LOG, "refused a %s create: %s", volume ?
 		    "volume" : "container", why);
 		return proxy_http_reply_locally(c, 400, why);
-	case HTTP_REWRITE_CHANGED:
+	case CREATE_CHANGED:
 		break;
 	}
 	size_t hlen;
@@ -433,8 +436,8 @@ proxy_http_head_done(struct proxy_conn *c)
 {
 	struct proxy_http *h = c->http;
 	const char *buf = h->buf + h->off;
-	enum http_route route = http_route(&h->head, buf);
-	h->blind_after = route == HTTP_ROUTE_HIJACK || h->head.close;
+	enum route_request route = route_of(&h->head, buf)->request;
+	h->blind_after = route == ROUTE_REQUEST_HIJACK || h->head.close;
 	if (c->reply != NULL)
 		(void)http_reply_expect(c->reply, &h->head, buf);
 	/*
@@ -443,7 +446,8 @@ proxy_http_head_done(struct proxy_conn *c)
 	 * head no longer asks.  The engine -> client direction is the
 	 * engine's alone, so the proxy never answers 100 itself.
 	 */
-	if ((route == HTTP_ROUTE_CREATE || route == HTTP_ROUTE_VOLUME_CREATE) &&
+	if ((route == ROUTE_REQUEST_CREATE ||
+	    route == ROUTE_REQUEST_VOLUME_CREATE) &&
 	    h->head.framing != HTTP_BODY_NONE) {
 		if (h->head.framing == HTTP_BODY_LENGTH &&
 		    h->head.length > HTTP_CREATE_BODY_MAX) {

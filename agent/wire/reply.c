@@ -6,40 +6,24 @@
  * `docker inspect' would show that path where the user wrote
  * /home/me/app.  The follower pairs each response with the request it
  * answers (in order: HTTP/1.1 answers pipelined requests in order), finds
- * where each response ends, and holds only the answers that can name an
- * exposure:
- *
- *   GET /containers/{id}/json  Mounts[].Source, HostConfig.Binds[] (the
- *                              source before the first ':'),
- *                              HostConfig.Mounts[].Source
- *   GET /containers/json       [].Mounts[].Source
- *   GET /volumes/{name}        Options.device (a local volume bound to a
- *                              directory, re-exposed when mounted)
- *   GET /volumes               Volumes[].Options.device
- *   POST /volumes/create       Options.device (its 201 answer)
- *
- * Only those fields, only absolute strings, and only what the callback
- * (bind.c) recognises are replaced.  Mountpoint, and the Source of a
- * volume's mount, are the engine's own /var/lib/docker paths, never an
- * exposure, and stay.  A held answer is a 200 (a volume create's: a 201)
- * with a JSON content type and at most HTTP_REPLY_BODY_MAX bytes; a
- * rewritten one is framed anew with Content-Length (chunked framing and
- * trailers go), and one that did not change is sent as it came, byte for
- * byte.  Every other response
- * passes as it is: heads are read, bodies are spliced by their framing,
- * and a 101, a hijacked stream (attach, exec), a body that ends at EOF or
+ * where each response ends, and holds only the answers whose route says
+ * so (routes.c, which also rewrites them).  A held answer is a 200 (a
+ * volume create's: a 201) with a JSON content type and at most
+ * HTTP_REPLY_BODY_MAX bytes; a rewritten one is framed anew with
+ * Content-Length (chunked framing and trailers go), and one that did not
+ * change is sent as it came, byte for byte.  Every other response passes
+ * as it is: heads are read, bodies are spliced by their framing, and a
+ * 101, a hijacked stream (attach, exec), a body that ends at EOF or
  * anything this file cannot follow makes the rest of the connection
  * opaque.  Pure: the proxy (proxy-http.c) does the I/O each step asks.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-#include <json-c/json.h>
 
 #include "wire/http.h"
 #include "wire/reply.h"
+#include "wire/routes.h"
 
 /* A chunked answer whose framing adds more than this is not held. */
 #define REPLY_RAW_MAX	(HTTP_REPLY_BODY_MAX + HTTP_REPLY_BODY_MAX / 8)
@@ -47,305 +31,8 @@
 
 enum { R_HEAD, R_BODY_LENGTH, R_BODY_CHUNKED, R_HOLD, R_OPAQUE };
 
-/* ------------------------------------------------------------------ */
-/* Which answers are held. */
-
-/* "/containers/ID/json": one segment between prefix and rest. */
-static bool
-reply_path_is(const char *path, const char *prefix, const char *rest)
-{
-	size_t pl = strlen(prefix);
-	if (strncmp(path, prefix, pl) != 0)
-		return false;
-	const char *seg = path + pl, *slash = strchr(seg, '/');
-	if (rest == NULL)
-		return *seg != '\0' && slash == NULL;
-	return slash != NULL && slash != seg && strcmp(slash, rest) == 0;
-}
-
-unsigned
-http_answer_of(const struct http_head *h, const char *buf)
-{
-	if (http_route(h, buf) == HTTP_ROUTE_HIJACK)
-		return HTTP_ANSWER_HIJACK;
-	if (strcmp(h->method, "HEAD") == 0)
-		return HTTP_ANSWER_OTHER | HTTP_ANSWER_NO_BODY;
-	char path[1024];
-	const char *p = http_api_path(h, buf, path, sizeof path);
-	/* The volume created, as GET /volumes/{name} has it (201). */
-	if (strcmp(h->method, "POST") == 0 && strcmp(p, "/volumes/create") == 0)
-		return HTTP_ANSWER_VOLUME;
-	if (strcmp(h->method, "GET") != 0)
-		return HTTP_ANSWER_OTHER;
-	if (strcmp(p, "/containers/json") == 0)
-		return HTTP_ANSWER_CONTAINERS;
-	if (reply_path_is(p, "/containers/", "/json"))
-		return HTTP_ANSWER_CONTAINER;
-	if (strcmp(p, "/volumes") == 0)
-		return HTTP_ANSWER_VOLUMES;
-	if (reply_path_is(p, "/volumes/", NULL))
-		return HTTP_ANSWER_VOLUME;
-	return HTTP_ANSWER_OTHER;
-}
-
-/* ------------------------------------------------------------------ */
-/* Response heads. */
-
-/* "HTTP/1.1 200 OK" */
-static bool
-reply_status_line(const char *line, size_t n, int *status)
-{
-	if (n < 12 || memcmp(line, "HTTP/1.", 7) != 0 || line[7] < '0' ||
-	    line[7] > '9' || line[8] != ' ' || (n > 12 && line[12] != ' '))
-		return false;
-	int s = 0;
-	for (int i = 9; i < 12; i++) {
-		if (line[i] < '0' || line[i] > '9')
-			return false;
-		s = s * 10 + (line[i] - '0');
-	}
-	*status = s;
-	return s >= 100;
-}
-
-/* application/json, with parameters or none. */
-static bool
-reply_is_json(const char *v, size_t n)
-{
-	static const char type[] = "application/json";
-	size_t tl = sizeof type - 1;
-	return n >= tl && strncasecmp(v, type, tl) == 0 &&
-	    (n == tl || v[tl] == ';' || v[tl] == ' ' || v[tl] == '\t');
-}
-
-/* One header line; false for one the follower will not follow. */
-static bool
-reply_field(const char *line, size_t n, struct http_response *r,
-    bool *have_length, bool *have_te)
-{
-	const char *colon = memchr(line, ':', n);
-	if (colon == NULL || colon == line || line[0] == ' ' || line[0] == '\t')
-		return false;
-	size_t nl = (size_t)(colon - line), vn = n - nl - 1;
-	const char *v = colon + 1;
-	while (vn > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		vn--;
-	}
-	while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
-		vn--;
-	if (http_ieq(line, nl, "content-length")) {
-		uint64_t len;
-		if (!http_parse_length(v, vn, &len) || (*have_length &&
-		    len != r->length))
-			return false;
-		*have_length = true;
-		r->length = len;
-	} else if (http_ieq(line, nl, "transfer-encoding")) {
-		if (*have_te || !http_ieq(v, vn, "chunked"))
-			return false;
-		*have_te = true;
-	} else if (http_ieq(line, nl, "content-type"))
-		r->json = reply_is_json(v, vn);
-	return true;
-}
-
-enum http_result
-http_response_parse(struct http_head_parser *p, const char *buf, size_t len,
-    struct http_response *r)
-{
-	size_t scan = len > HTTP_HEAD_MAX ? HTTP_HEAD_MAX : len;
-	size_t end = http_head_end(p, buf, scan);
-	if (end == 0) {
-		if (memcmp(buf, "HTTP/", scan < 5 ? scan : 5) != 0)
-			return HTTP_OPAQUE;
-		return len >= HTTP_HEAD_MAX ? HTTP_TOO_LARGE : HTTP_MORE;
-	}
-	memset(r, 0, sizeof *r);
-	r->len = end;
-	bool first = true, have_length = false, have_te = false;
-	for (size_t pos = 0; pos < end;) {
-		const char *line = buf + pos;
-		const char *nl = memchr(line, '\n', end - pos);
-		size_t n = (size_t)(nl - line);
-		pos += n + 1;
-		if (n > 0 && line[n - 1] == '\r')
-			n--;
-		if (n == 0 && !first)
-			break;
-		if (memchr(line, '\r', n) != NULL)
-			return HTTP_OPAQUE;
-		if (first ? !reply_status_line(line, n, &r->status) :
-		    !reply_field(line, n, r, &have_length, &have_te))
-			return HTTP_OPAQUE;
-		first = false;
-	}
-	if (have_length && have_te)
-		return HTTP_OPAQUE;
-	if (have_te)
-		r->framing = HTTP_BODY_CHUNKED;
-	else if (have_length)
-		r->framing = r->length > 0 ? HTTP_BODY_LENGTH : HTTP_BODY_NONE;
-	else
-		r->until_close = true;
-	return HTTP_DONE;
-}
-
-/* ------------------------------------------------------------------ */
-/* The rewrite. */
-
-struct reply_rw {
-	http_reply_fn	 fn;
-	void		*arg;
-	bool		 changed;
-};
-
-/* The user's path for an absolute one, or NULL (malloc'd). */
-static char *
-reply_user_path(struct reply_rw *rw, const char *path, size_t len)
-{
-	if (len == 0 || path[0] != '/' || strlen(path) != len)
-		return NULL;
-	char *user = rw->fn(rw->arg, path);
-	if (user != NULL && strcmp(user, path) == 0) {
-		free(user);
-		user = NULL;
-	}
-	return user;
-}
-
-/* Replace a string member of o named key with the user's path. */
-static void
-reply_map_member(struct reply_rw *rw, struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return;
-	char *user = reply_user_path(rw, json_object_get_string(v),
-	    (size_t)json_object_get_string_len(v));
-	if (user == NULL)
-		return;
-	if (json_object_set_string(v, user))
-		rw->changed = true;
-	free(user);
-}
-
-/* Each object of the array o[key]: f(it). */
-static void
-reply_each(struct reply_rw *rw, struct json_object *o, const char *key,
-    void (*f)(struct reply_rw *, struct json_object *))
-{
-	struct json_object *arr;
-	if (!json_object_object_get_ex(o, key, &arr) ||
-	    !json_object_is_type(arr, json_type_array))
-		return;
-	size_t n = json_object_array_length(arr);
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(arr, i);
-		if (json_object_is_type(e, json_type_object))
-			f(rw, e);
-	}
-}
-
-static void
-reply_mount(struct reply_rw *rw, struct json_object *m)
-{
-	reply_map_member(rw, m, "Source");
-}
-
-/* "src:dst[:opts]": the source part. */
-static void
-reply_binds(struct reply_rw *rw, struct json_object *binds)
-{
-	size_t n = json_object_array_length(binds);
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *b = json_object_array_get_idx(binds, i);
-		const char *spec;
-		size_t slen;
-		bool ro;
-		if (!http_bind_entry(b, &spec, &slen, &ro))
-			continue;
-		char *src = strndup(spec, slen);
-		char *user = src != NULL ? reply_user_path(rw, src, slen) : NULL;
-		free(src);
-		char *ns = NULL;
-		if (user != NULL && asprintf(&ns, "%s%s", user, spec + slen) >= 0 &&
-		    json_object_set_string(b, ns))
-			rw->changed = true;
-		free(ns);
-		free(user);
-	}
-}
-
-static void
-reply_container(struct reply_rw *rw, struct json_object *c)
-{
-	struct json_object *hc, *binds;
-	reply_each(rw, c, "Mounts", reply_mount);
-	if (!json_object_object_get_ex(c, "HostConfig", &hc) ||
-	    !json_object_is_type(hc, json_type_object))
-		return;
-	if (json_object_object_get_ex(hc, "Binds", &binds) &&
-	    json_object_is_type(binds, json_type_array))
-		reply_binds(rw, binds);
-	reply_each(rw, hc, "Mounts", reply_mount);
-}
-
-static void
-reply_volume(struct reply_rw *rw, struct json_object *v)
-{
-	struct json_object *opts;
-	if (json_object_object_get_ex(v, "Options", &opts) &&
-	    json_object_is_type(opts, json_type_object))
-		reply_map_member(rw, opts, "device");
-}
-
-char *
-http_reply_rewrite(enum http_answer answer, const char *body, size_t len,
-    http_reply_fn fn, void *arg, size_t *outlen)
-{
-	struct json_object *root = http_json_parse(body, len,
-	    HTTP_REPLY_DEPTH_MAX);
-	if (root == NULL)
-		return NULL;
-	struct reply_rw rw = { fn, arg, false };
-	bool object = json_object_is_type(root, json_type_object);
-	switch (answer) {
-	case HTTP_ANSWER_CONTAINER:
-		if (object)
-			reply_container(&rw, root);
-		break;
-	case HTTP_ANSWER_CONTAINERS:
-		if (json_object_is_type(root, json_type_array)) {
-			size_t n = json_object_array_length(root);
-			for (size_t i = 0; i < n; i++) {
-				struct json_object *c =
-				    json_object_array_get_idx(root, i);
-				if (json_object_is_type(c, json_type_object))
-					reply_container(&rw, c);
-			}
-		}
-		break;
-	case HTTP_ANSWER_VOLUME:
-		if (object)
-			reply_volume(&rw, root);
-		break;
-	case HTTP_ANSWER_VOLUMES:
-		if (object)
-			reply_each(&rw, root, "Volumes", reply_volume);
-		break;
-	default:
-		break;
-	}
-	char *out = NULL;
-	/* The engine's encoder ends each value with a newline. */
-	if (rw.changed)
-		out = http_json_dump(root, len > 0 && body[len - 1] == '\n' ?
-		    "\n" : "", outlen);
-	json_object_put(root);
-	return out;
-}
+/* Or'ed into a route's answer in the queue: a HEAD request's, no body. */
+#define REPLY_NO_BODY	0x80
 
 /* ------------------------------------------------------------------ */
 /* The follower. */
@@ -378,8 +65,11 @@ http_reply_expect(struct http_reply *r, const struct http_head *h,
 		r->no_more = true;
 		return false;
 	}
+	unsigned answer = route_of(h, buf)->answer;
+	if (answer != ROUTE_ANSWER_OPAQUE && strcmp(h->method, "HEAD") == 0)
+		answer = ROUTE_ANSWER_PASS | REPLY_NO_BODY;
 	r->queue[(r->q_first + r->q_len) % HTTP_REPLY_QUEUE] =
-	    (unsigned char)http_answer_of(h, buf);
+	    (unsigned char)answer;
 	r->q_len++;
 	return true;
 }
@@ -459,12 +149,13 @@ reply_read(struct http_reply *r, struct http_reply_action *a, size_t limit,
 	return false;
 }
 
+/* Does the route hold its answer, to rewrite it? */
 static bool
 reply_held_answer(unsigned answer)
 {
-	return answer == HTTP_ANSWER_CONTAINERS ||
-	    answer == HTTP_ANSWER_CONTAINER || answer == HTTP_ANSWER_VOLUMES ||
-	    answer == HTTP_ANSWER_VOLUME;
+	return answer == ROUTE_ANSWER_CONTAINERS ||
+	    answer == ROUTE_ANSWER_CONTAINER || answer == ROUTE_ANSWER_VOLUMES ||
+	    answer == ROUTE_ANSWER_VOLUME;
 }
 
 /* A head is whole: what its body needs. */
@@ -475,7 +166,7 @@ reply_head_done(struct http_reply *r, bool hooked, struct http_reply_action *a)
 	if (r->q_len == 0)
 		return reply_opaque(r, a, NULL);	/* answers no request seen */
 	unsigned answer = r->queue[r->q_first];
-	if (h->status == 101 || answer == HTTP_ANSWER_HIJACK)
+	if (h->status == 101 || answer == ROUTE_ANSWER_OPAQUE)
 		return reply_opaque(r, a, NULL);
 	http_head_parser_init(&r->parser);
 	r->fwd = h->len;
@@ -484,13 +175,13 @@ reply_head_done(struct http_reply *r, bool hooked, struct http_reply_action *a)
 	r->q_first = (r->q_first + 1) % HTTP_REPLY_QUEUE;
 	r->q_len--;
 	r->answer = answer;
-	if ((answer & HTTP_ANSWER_NO_BODY) || h->status == 204 ||
+	if ((answer & REPLY_NO_BODY) || h->status == 204 ||
 	    h->status == 304)
 		return true;
 	if (h->until_close)
 		return reply_opaque(r, a, NULL);
 	if (hooked && reply_held_answer(answer) && (h->status == 200 ||
-	    (h->status == 201 && answer == HTTP_ANSWER_VOLUME)) && h->json) {
+	    (h->status == 201 && answer == ROUTE_ANSWER_VOLUME)) && h->json) {
 		if (h->framing == HTTP_BODY_CHUNKED ||
 		    (h->framing == HTTP_BODY_LENGTH &&
 		    h->length <= HTTP_REPLY_BODY_MAX)) {
@@ -605,7 +296,7 @@ reply_complete(struct http_reply *r, size_t raw_len, http_reply_fn fn,
 		json = decoded;
 	}
 	if (json != NULL)
-		body = http_reply_rewrite((enum http_answer)r->answer, json,
+		body = route_answer_rewrite((enum route_answer)r->answer, json,
 		    dlen, fn, arg, &nlen);
 	free(decoded);
 	size_t hlen;

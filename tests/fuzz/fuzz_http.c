@@ -3,17 +3,19 @@
  * libFuzzer target: what a docker client sends through the proxy.  The
  * first byte picks the piece size, so heads and chunked bodies split
  * across reads are covered; the rest goes through the head parser, the
- * router, the chunked follower (fed in pieces, as proxy.c does), the
- * chunked decoder and the container and volume create rewrites.  Any input: no crash, no leak,
- * no undefined behaviour, and the followers never claim more bytes than
- * they were given.
+ * route table, the chunked follower (fed in pieces, as proxy.c does),
+ * the chunked decoder and the container and volume create rewrites.  Any
+ * input: no crash, no leak, no undefined behaviour, and the followers
+ * never claim more bytes than they were given.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire/create.h"
 #include "wire/http.h"
+#include "wire/routes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -52,7 +54,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == HTTP_DONE) {
 		if (h.len > n || h.target_off + h.target_len > h.len)
 			abort();
-		(void)http_route(&h, in);
+		const struct route *route = route_of(&h, in);
+		if (route == NULL || route->request > ROUTE_REQUEST_HIJACK ||
+		    route->answer > ROUTE_ANSWER_VOLUME)
+			abort();
 		size_t hl;
 		char *nh = http_head_with_length(in, &h, 42, &hl);
 		free(nh);
@@ -82,14 +87,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t dlen, olen;
 	if (http_chunked_decode(in, n, 4096, &dec, &dlen, why, sizeof why) == 0)
 		free(dec);
-	if (http_rewrite_create(in, n, NULL, fuzz_bind, NULL, &out, &olen, why,
-	    sizeof why) == HTTP_REWRITE_CHANGED && (out == NULL || olen == 0))
+	if (create_rewrite_container(in, n, NULL, fuzz_bind, NULL, &out, &olen, why,
+	    sizeof why) == CREATE_CHANGED && (out == NULL || olen == 0))
 		abort();
 	free(out);
 	out = NULL;
-	if (http_rewrite_volume_create(in, n, NULL, fuzz_bind, NULL, &out,
-	    &olen, why, sizeof why) == HTTP_REWRITE_CHANGED &&
-	    (out == NULL || olen == 0))
+	if (create_rewrite_volume(in, n, NULL, fuzz_bind, NULL, &out, &olen,
+	    why, sizeof why) == CREATE_CHANGED && (out == NULL || olen == 0))
 		abort();
 	free(out);
 	return 0;
