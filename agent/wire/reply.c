@@ -24,12 +24,12 @@
 #include "wire/http.h"
 #include "wire/reply.h"
 #include "wire/routes.h"
+#include "wire/stream.h"
 
 /* A chunked answer whose framing adds more than this is not held. */
 #define REPLY_RAW_MAX	(HTTP_REPLY_BODY_MAX + HTTP_REPLY_BODY_MAX / 8)
-#define REPLY_BUF_FIRST	(16 * 1024)
 
-enum { R_HEAD, R_BODY_LENGTH, R_BODY_CHUNKED, R_HOLD, R_OPAQUE };
+enum { R_HEAD, R_BODY, R_HOLD, R_OPAQUE };
 
 /* Or'ed into a route's answer in the queue: a HEAD request's, no body. */
 #define REPLY_NO_BODY	0x80
@@ -48,10 +48,7 @@ http_reply_init(struct http_reply *r)
 void
 http_reply_free(struct http_reply *r)
 {
-	free(r->buf);
-	free(r->out);
-	r->buf = r->out = NULL;
-	r->off = r->len = r->cap = r->fwd = r->out_off = r->out_len = 0;
+	http_stream_free(&r->stream);
 }
 
 bool
@@ -89,18 +86,7 @@ http_reply_ended(struct http_reply *r)
 bool
 http_reply_has_output(const struct http_reply *r)
 {
-	return r->fwd > 0 || r->out_off < r->out_len;
-}
-
-/* Nothing buffered: give the memory back (idle keep-alive connections). */
-static void
-reply_release(struct http_reply *r)
-{
-	if (r->off < r->len || r->fwd > 0)
-		return;
-	free(r->buf);
-	r->buf = NULL;
-	r->off = r->len = r->cap = 0;
+	return http_stream_has_output(&r->stream);
 }
 
 static bool
@@ -116,36 +102,21 @@ reply_opaque(struct http_reply *r, struct http_reply_action *a,
 /*
  * Ask for more bytes, the buffer never holding more than `limit'; past
  * it (or out of memory) the rest passes opaque.  False: *a is the READ.
+ * A framing read (most is small) starts small: a stream between its
+ * chunks (1,000 `docker events') holds nothing, and each framing read
+ * takes a few hundred bytes at most.
  */
 static bool
 reply_read(struct http_reply *r, struct http_reply_action *a, size_t limit,
     size_t most)
 {
-	if (r->off > 0) {
-		memmove(r->buf, r->buf + r->off, r->len - r->off);
-		r->len -= r->off;
-		r->off = 0;
-	}
-	if (r->len == r->cap) {
-		/*
-		 * A framing read (most is small) starts small: a stream
-		 * between its chunks (1,000 `docker events') holds nothing,
-		 * and each framing read takes a few hundred bytes at most.
-		 */
-		size_t first = most < REPLY_BUF_FIRST ? most : REPLY_BUF_FIRST;
-		size_t cap = r->cap == 0 ? first : r->cap * 2;
-		if (cap > limit)
-			cap = limit;
-		char *grown = cap > r->cap ? realloc(r->buf, cap) : NULL;
-		if (grown == NULL)
-			return reply_opaque(r, a, "an answer could not be held "
-			    "(out of memory); passed on untouched");
-		r->buf = grown;
-		r->cap = cap;
-	}
+	size_t first = most < HTTP_STREAM_BUF_FIRST ? most :
+	    HTTP_STREAM_BUF_FIRST;
+	if (!http_stream_room(&r->stream, limit, first, most, &a->data,
+	    &a->len))
+		return reply_opaque(r, a, "an answer could not be held (out of "
+		    "memory); passed on untouched");
 	a->what = HTTP_REPLY_READ;
-	a->data = r->buf + r->len;
-	a->len = r->cap - r->len < most ? r->cap - r->len : most;
 	return false;
 }
 
@@ -169,7 +140,7 @@ reply_head_done(struct http_reply *r, bool hooked, struct http_reply_action *a)
 	if (h->status == 101 || answer == ROUTE_ANSWER_OPAQUE)
 		return reply_opaque(r, a, NULL);
 	http_head_parser_init(&r->parser);
-	r->fwd = h->len;
+	r->stream.fwd = h->len;
 	if (h->status < 200)
 		return true;		/* 100 Continue: the answer follows */
 	r->q_first = (r->q_first + 1) % HTTP_REPLY_QUEUE;
@@ -185,22 +156,19 @@ reply_head_done(struct http_reply *r, bool hooked, struct http_reply_action *a)
 		if (h->framing == HTTP_BODY_CHUNKED ||
 		    (h->framing == HTTP_BODY_LENGTH &&
 		    h->length <= HTTP_REPLY_BODY_MAX)) {
-			r->fwd = 0;
+			r->stream.fwd = 0;
 			r->state = R_HOLD;
-			r->scan = h->len;
-			http_chunked_init(&r->chunked);
+			if (h->framing == HTTP_BODY_CHUNKED)
+				http_stream_hold_chunked(&r->stream, h->len);
 			return true;
 		}
 		if (h->framing == HTTP_BODY_LENGTH)
 			a->note = "an inspect or list answer over 16 MiB; "
 			    "passed on untouched (exposure paths stay)";
 	}
-	if (h->framing == HTTP_BODY_LENGTH) {
-		r->state = R_BODY_LENGTH;
-		r->body_left = h->length;
-	} else if (h->framing == HTTP_BODY_CHUNKED) {
-		r->state = R_BODY_CHUNKED;
-		http_chunked_init(&r->chunked);
+	if (h->framing != HTTP_BODY_NONE) {
+		r->state = R_BODY;
+		http_stream_pass_body(&r->stream, h->framing, h->length);
 	}
 	return true;
 }
@@ -208,14 +176,15 @@ reply_head_done(struct http_reply *r, bool hooked, struct http_reply_action *a)
 static bool
 reply_head_step(struct http_reply *r, bool hooked, struct http_reply_action *a)
 {
-	size_t avail = r->len - r->off;
+	struct http_stream *s = &r->stream;
+	size_t avail = s->len - s->off;
 	if (avail == 0) {
-		reply_release(r);
+		http_stream_release(s);
 		if (r->q_len == 0 && r->no_more)
 			return reply_opaque(r, a, NULL);
 		return reply_read(r, a, HTTP_HEAD_MAX, SIZE_MAX);
 	}
-	switch (http_response_parse(&r->parser, r->buf + r->off, avail,
+	switch (http_response_parse(&r->parser, s->buf + s->off, avail,
 	    &r->resp)) {
 	case HTTP_DONE:
 		return reply_head_done(r, hooked, a);
@@ -233,46 +202,25 @@ reply_head_step(struct http_reply *r, bool hooked, struct http_reply_action *a)
 static bool
 reply_body_step(struct http_reply *r, struct http_reply_action *a)
 {
-	size_t avail = r->len - r->off;
-	uint64_t left;
-	if (r->state == R_BODY_LENGTH) {
-		if (r->body_left == 0) {
-			r->state = R_HEAD;
-			return true;
-		}
-		if (avail > 0) {
-			r->fwd = avail < r->body_left ? avail :
-			    (size_t)r->body_left;
-			r->body_left -= r->fwd;
-			return true;
-		}
-		left = r->body_left;
-	} else if (avail > 0) {
-		char why[128];
-		size_t used;
-		enum http_chunk_step s = http_chunked_feed(&r->chunked,
-		    r->buf + r->off, avail, &used, why, sizeof why);
-		if (s == HTTP_CHUNK_BAD)
-			return reply_opaque(r, a, NULL);
-		r->fwd = used;
-		if (s == HTTP_CHUNK_DONE) {
-			r->state = R_BODY_LENGTH;
-			r->body_left = 0;
-		} else if (s == HTTP_CHUNK_DATA && avail > used) {
-			size_t take = avail - used < r->chunked.left ?
-			    avail - used : (size_t)r->chunked.left;
-			r->fwd += take;
-			http_chunked_take(&r->chunked, take);
-		}
+	char why[128];
+	uint64_t left = 0;
+	switch (http_stream_body_step(&r->stream, &left, why, sizeof why)) {
+	case HTTP_STREAM_SEND:
 		return true;
-	} else
-		left = http_chunked_data_left(&r->chunked);
-	/* Nothing buffered: a long stream holds no memory between reads. */
-	reply_release(r);
-	if (left == 0) {
-		/* Framing next: read little, so chunk data is spliced. */
+	case HTTP_STREAM_END:
+		r->state = R_HEAD;
+		return true;
+	case HTTP_STREAM_BAD:
+		return reply_opaque(r, a, NULL);
+	case HTTP_STREAM_FRAMING:
+		/* Nothing buffered: a long stream holds no memory between
+		 * reads; framing next: read little, so chunk data is spliced. */
+		http_stream_release(&r->stream);
 		return reply_read(r, a, HTTP_HEAD_MAX, HTTP_REPLY_FRAMING_READ);
+	case HTTP_STREAM_SPLICE:
+		break;
 	}
+	http_stream_release(&r->stream);
 	a->what = HTTP_REPLY_SPLICE;
 	a->data = NULL;
 	a->len = left < SIZE_MAX ? (size_t)left : SIZE_MAX;
@@ -284,38 +232,23 @@ static void
 reply_complete(struct http_reply *r, size_t raw_len, http_reply_fn fn,
     void *arg)
 {
-	const char *head = r->buf + r->off, *raw = head + r->resp.len;
-	size_t body_len = raw_len - r->resp.len, dlen = body_len, nlen = 0;
-	char why[128], *decoded = NULL, *body = NULL;
-	const char *json = raw;
+	struct http_stream *s = &r->stream;
+	char why[128], *decoded, *body = NULL;
+	size_t dlen, nlen = 0;
 	r->state = R_HEAD;
-	if (r->resp.framing == HTTP_BODY_CHUNKED) {
-		if (http_chunked_decode(raw, body_len, HTTP_REPLY_BODY_MAX,
-		    &decoded, &dlen, why, sizeof why) < 0)
-			decoded = NULL;
-		json = decoded;
-	}
+	const char *json = http_stream_held_body(s, r->resp.len, raw_len,
+	    r->resp.framing == HTTP_BODY_CHUNKED, HTTP_REPLY_BODY_MAX,
+	    &decoded, &dlen, why, sizeof why);
 	if (json != NULL)
 		body = route_answer_rewrite((enum route_answer)r->answer, json,
 		    dlen, fn, arg, &nlen);
 	free(decoded);
-	size_t hlen;
 	struct http_head framing = { .len = r->resp.len };
-	char *nh = body != NULL ? http_head_with_length(head, &framing, nlen,
-	    &hlen) : NULL;
-	char *out = nh != NULL ? realloc(nh, hlen + nlen) : NULL;
-	if (out == NULL) {
-		free(nh);
-		free(body);
-		r->fwd = raw_len;	/* unchanged, unreadable or no memory */
+	if (body == NULL || !http_stream_replace(s, s->buf + s->off, &framing,
+	    raw_len, body, nlen)) {
+		s->fwd = raw_len;	/* unchanged, unreadable or no memory */
 		return;
 	}
-	memcpy(out + hlen, body, nlen);
-	free(body);
-	r->out = out;
-	r->out_off = 0;
-	r->out_len = hlen + nlen;
-	r->off += raw_len;
 	r->rewritten++;
 }
 
@@ -323,14 +256,14 @@ static bool
 reply_hold_step(struct http_reply *r, http_reply_fn fn, void *arg,
     struct http_reply_action *a)
 {
-	size_t have = r->len - r->off;
+	struct http_stream *s = &r->stream;
+	size_t have = s->len - s->off;
+	char why[128];
 	if (fn == NULL) {
 		/* Unhooked meanwhile: follow the body, hold nothing. */
-		r->fwd = r->resp.len;
-		r->state = r->resp.framing == HTTP_BODY_LENGTH ?
-		    R_BODY_LENGTH : R_BODY_CHUNKED;
-		r->body_left = r->resp.length;
-		http_chunked_init(&r->chunked);
+		s->fwd = r->resp.len;
+		r->state = R_BODY;
+		http_stream_pass_body(s, r->resp.framing, r->resp.length);
 		return true;
 	}
 	if (r->resp.framing == HTTP_BODY_LENGTH) {
@@ -341,29 +274,19 @@ reply_hold_step(struct http_reply *r, http_reply_fn fn, void *arg,
 		}
 		return reply_read(r, a, total, SIZE_MAX);
 	}
-	for (;;) {
-		char why[128];
-		size_t avail = have - r->scan, used;
-		enum http_chunk_step s = http_chunked_feed(&r->chunked,
-		    r->buf + r->off + r->scan, avail, &used, why, sizeof why);
-		r->scan += used;
-		if (s == HTTP_CHUNK_DONE) {
-			reply_complete(r, r->scan, fn, arg);
-			return true;
-		}
-		if (s == HTTP_CHUNK_BAD)
-			return reply_opaque(r, a, NULL);
-		if (s == HTTP_CHUNK_MORE || avail == used)
-			break;
-		size_t take = avail - used < r->chunked.left ?
-		    avail - used : (size_t)r->chunked.left;
-		r->scan += take;
-		http_chunked_take(&r->chunked, take);
+	switch (http_stream_scan(s, why, sizeof why)) {
+	case HTTP_CHUNK_DONE:
+		reply_complete(r, s->scan, fn, arg);
+		return true;
+	case HTTP_CHUNK_BAD:
+		return reply_opaque(r, a, NULL);
+	default:
+		break;
 	}
-	if (r->scan - r->resp.len > REPLY_RAW_MAX) {
+	if (s->scan - r->resp.len > REPLY_RAW_MAX) {
 		/* Too big to hold: what came goes, the rest is followed. */
-		r->fwd = r->scan;
-		r->state = R_BODY_CHUNKED;
+		s->fwd = s->scan;
+		r->state = R_BODY;
 		a->note = "an inspect or list answer over 16 MiB; passed on "
 		    "untouched (exposure paths stay)";
 		return true;
@@ -376,36 +299,28 @@ void
 http_reply_next(struct http_reply *r, http_reply_fn fn, void *arg,
     struct http_reply_action *a)
 {
+	struct http_stream *s = &r->stream;
 	a->note = NULL;
 	for (;;) {
-		if (r->out_off < r->out_len) {
+		if (http_stream_output(s, &a->data, &a->len)) {
 			a->what = HTTP_REPLY_SEND;
-			a->data = r->out + r->out_off;
-			a->len = r->out_len - r->out_off;
-			return;
-		}
-		if (r->fwd > 0) {
-			a->what = HTTP_REPLY_SEND;
-			a->data = r->buf + r->off;
-			a->len = r->fwd;
 			return;
 		}
 		bool again = true;
 		switch (r->state) {
 		case R_OPAQUE:
-			if (r->off == r->len) {
+			if (s->off == s->len) {
 				a->what = HTTP_REPLY_OPAQUE;
 				a->data = NULL;
 				a->len = 0;
 				return;
 			}
-			r->fwd = r->len - r->off;
+			http_stream_forward_all(s);
 			break;
 		case R_HEAD:
 			again = reply_head_step(r, fn != NULL, a);
 			break;
-		case R_BODY_LENGTH:
-		case R_BODY_CHUNKED:
+		case R_BODY:
 			again = reply_body_step(r, a);
 			break;
 		case R_HOLD:
@@ -423,93 +338,15 @@ http_reply_done(struct http_reply *r, const struct http_reply_action *a,
 {
 	switch (a->what) {
 	case HTTP_REPLY_READ:
-		r->len += n;
+		r->stream.len += n;
 		break;
 	case HTTP_REPLY_SEND:
-		if (r->out != NULL && a->data == r->out + r->out_off) {
-			r->out_off += n;
-			if (r->out_off == r->out_len) {
-				free(r->out);
-				r->out = NULL;
-				r->out_off = r->out_len = 0;
-			}
-		} else {
-			r->off += n;
-			r->fwd -= n;
-		}
+		http_stream_sent(&r->stream, a->data, n);
 		break;
 	case HTTP_REPLY_SPLICE:
-		if (r->state == R_BODY_LENGTH)
-			r->body_left -= n;
-		else
-			http_chunked_take(&r->chunked, n);
+		http_stream_spliced(&r->stream, n);
 		break;
 	case HTTP_REPLY_OPAQUE:
 		break;
 	}
-}
-
-/* ------------------------------------------------------------------ */
-/* The whole stream in memory. */
-
-static bool
-reply_append(char **out, size_t *len, size_t *cap, const char *p, size_t n)
-{
-	if (*len + n > *cap) {
-		size_t c = *cap == 0 ? 4096 : *cap;
-		while (c < *len + n)
-			c *= 2;
-		char *grown = realloc(*out, c);
-		if (grown == NULL)
-			return false;
-		*out = grown;
-		*cap = c;
-	}
-	if (n > 0)
-		memcpy(*out + *len, p, n);
-	*len += n;
-	return true;
-}
-
-char *
-http_reply_run(struct http_reply *r, const char *in, size_t len,
-    size_t first, size_t piece, http_reply_fn fn, void *arg, size_t *outlen)
-{
-	char *out = NULL;
-	size_t olen = 0, cap = 0, pos = 0, most = first;
-	bool ok = (out = malloc(1)) != NULL;
-	cap = 1;
-	while (ok) {
-		struct http_reply_action a;
-		http_reply_next(r, fn, arg, &a);
-		size_t n = len - pos < most ? len - pos : most;
-		if (a.what != HTTP_REPLY_SEND && n > a.len)
-			n = a.len;
-		switch (a.what) {
-		case HTTP_REPLY_READ:
-		case HTTP_REPLY_SPLICE:
-			if (n == 0) {
-				http_reply_ended(r);
-				continue;
-			}
-			if (a.what == HTTP_REPLY_READ)
-				memcpy(a.data, in + pos, n);
-			else
-				ok = reply_append(&out, &olen, &cap, in + pos, n);
-			pos += n;
-			most = piece;
-			http_reply_done(r, &a, n);
-			break;
-		case HTTP_REPLY_SEND:
-			ok = reply_append(&out, &olen, &cap, a.data, a.len);
-			http_reply_done(r, &a, a.len);
-			break;
-		case HTTP_REPLY_OPAQUE:
-			ok = reply_append(&out, &olen, &cap, in + pos, len - pos);
-			*outlen = olen;
-			return ok ? out : (free(out), NULL);
-		}
-	}
-	free(out);
-	return NULL;
 }

@@ -10,6 +10,7 @@
 
 #include "wire/http.h"
 #include "wire/routes.h"
+#include "wire/stream.h"
 
 /*
  * reply.c: the engine -> client direction of a followed connection:
@@ -39,17 +40,10 @@ struct http_reply_action {
 
 struct http_reply {
 	int		 state;
-	char		*buf;		/* read from the engine, not yet sent */
-	size_t		 off, len, cap;
-	size_t		 fwd;		/* bytes at buf + off to send as they are */
-	char		*out;		/* a rewritten answer, to send */
-	size_t		 out_off, out_len;
+	struct http_stream stream;	/* read from the engine, to the client */
 	struct http_head_parser parser;
 	struct http_response resp;
 	unsigned	 answer;	/* of the response being followed */
-	uint64_t	 body_left;
-	struct http_chunked chunked;
-	size_t		 scan;		/* a held chunked body: framing seen */
 	unsigned char	 queue[HTTP_REPLY_QUEUE];
 	size_t		 q_first, q_len;
 	bool		 no_more;	/* requests are no longer followed */
@@ -72,9 +66,9 @@ void	http_reply_done(struct http_reply *, const struct http_reply_action *,
 void	http_reply_ended(struct http_reply *);
 bool	http_reply_has_output(const struct http_reply *);
 /*
- * The whole engine -> client stream in memory (tests, the fuzzer): reads
- * take at most `first' bytes the first time, `piece' after.  Returns the
- * malloc'd client's view.
+ * The whole engine -> client stream in memory (drive.c; tests, the
+ * fuzzer): reads take at most `first' bytes the first time, `piece'
+ * after.  Returns the malloc'd client's view.
  */
 char	*http_reply_run(struct http_reply *, const char *in, size_t len,
 	    size_t first, size_t piece, http_reply_fn, void *arg,

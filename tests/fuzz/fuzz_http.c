@@ -4,9 +4,11 @@
  * first byte picks the piece size, so heads and chunked bodies split
  * across reads are covered; the rest goes through the head parser, the
  * route table, the chunked follower (fed in pieces, as proxy.c does),
- * the chunked decoder and the container and volume create rewrites.  Any
- * input: no crash, no leak, no undefined behaviour, and the followers
- * never claim more bytes than they were given.
+ * the chunked decoder, the container and volume create rewrites, and the
+ * request follower over the whole stream, whole and in pieces.  Any
+ * input: no crash, no leak, no undefined behaviour, the followers never
+ * claim more bytes than they were given, and the engine gets the same
+ * bytes (the client the same refusal) however the stream is cut.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +17,8 @@
 
 #include "wire/create.h"
 #include "wire/http.h"
+#include "wire/reply.h"
+#include "wire/request.h"
 #include "wire/routes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,6 +33,45 @@ fuzz_bind(void *arg, const struct http_bind_source *s, char **repl,
 	}
 	return asprintf(repl, "/mnt/wsl/x%s%s%s", s->read_only ? "ro" : "",
 	    s->create ? "mk" : "", s->path) < 0 ? -1 : 0;
+}
+
+/* One run of the request follower, told answers to pair. */
+static char *
+follow_once(const char *in, size_t n, size_t piece, size_t *len,
+    char **refusal, size_t *told)
+{
+	static const struct http_caller dev = { true, 1000, 1000 };
+	struct http_request r;
+	struct http_reply answers;
+	size_t rl;
+	http_request_init(&r);
+	http_reply_init(&answers);
+	http_request_pair(&r, &answers);
+	char *out = http_request_run(&r, in, n, piece, piece, &dev, fuzz_bind,
+	    NULL, len);
+	*refusal = http_request_refusal(&r, &rl);
+	*told = answers.q_len;
+	http_request_free(&r);
+	http_reply_free(&answers);
+	return out;
+}
+
+/* The client's stream in pieces gives the engine what it does whole. */
+static void
+follow_requests(const char *in, size_t n, size_t piece)
+{
+	size_t wl, sl, wt, st;
+	char *wr, *sr;
+	char *whole = follow_once(in, n, SIZE_MAX, &wl, &wr, &wt);
+	char *split = follow_once(in, n, piece, &sl, &sr, &st);
+	if (whole == NULL || split == NULL || wl != sl ||
+	    memcmp(whole, split, wl) != 0 || (wr == NULL) != (sr == NULL) ||
+	    (wr != NULL && strcmp(wr, sr) != 0) || wt != st)
+		abort();
+	free(whole);
+	free(split);
+	free(wr);
+	free(sr);
 }
 
 int
@@ -96,5 +139,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    why, sizeof why) == CREATE_CHANGED && (out == NULL || olen == 0))
 		abort();
 	free(out);
+	follow_requests(in, n, piece);
 	return 0;
 }

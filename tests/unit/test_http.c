@@ -644,19 +644,6 @@ px_connect(int *client, int *engine)
 	*engine = accept_within(px.engine_lfd, WAIT_MS);
 }
 
-/* Send in pieces of `piece' bytes with a pause, to split reads. */
-static void
-send_split(int fd, const char *p, size_t len, size_t piece)
-{
-	while (len > 0) {
-		size_t n = len < piece ? len : piece;
-		write_all(fd, p, n);
-		p += n;
-		len -= n;
-		usleep(2000);
-	}
-}
-
 /* Read exactly len bytes (or fail after WAIT_MS of silence). */
 static char *
 recv_n(int fd, size_t len)
@@ -709,7 +696,7 @@ Test(proxy_http, pipelined_requests_pass_byte_exact)
 	    "POST /build HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n"
 	    "GET /v1.41/info HTTP/1.1\r\n\r\n";
-	send_split(c, reqs, strlen(reqs), 7);
+	write_all(c, reqs, strlen(reqs));
 	expect_recv(e, reqs, strlen(reqs));
 	/* The engine's answer comes back untouched. */
 	write_all(e, "HTTP/1.1 200 OK\r\n\r\n", 19);
@@ -755,7 +742,7 @@ Test(proxy_http, create_is_rewritten_with_new_length)
 	    "HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n\r\n%sGET /_ping HTTP/1.1\r\n\r\n",
 	    strlen(body), body);
-	send_split(c, req, (size_t)n, 11);
+	write_all(c, req, (size_t)n);
 	char hex[65], want_body[512], want[1024];
 	bind_path_hash("/home/dev/my proj", hex);
 	int bl = snprintf(want_body, sizeof want_body, "{\"Image\":\"bb\","
@@ -780,7 +767,7 @@ Test(proxy_http, chunked_create_is_decoded_and_rewritten)
 	    "1d\r\nMounts\":[{\"Type\":\"bind\",\"Sour\r\n"
 	    "19\r\nce\":\"/home/a\",\"Target\":\"/\r\n"
 	    "4\r\na\"}]\r\n2\r\n}}\r\n0\r\n\r\n";
-	send_split(c, req, strlen(req), 5);
+	write_all(c, req, strlen(req));
 	char hex[65], body[256], want[512];
 	bind_path_hash("/home/a", hex);
 	int bl = snprintf(body, sizeof body, "{\"HostConfig\":{\"Mounts\":"

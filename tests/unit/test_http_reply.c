@@ -533,7 +533,7 @@ Test(http_reply, a_long_stream_holds_little_between_chunks)
 		if (pos == len && a.what != HTTP_REPLY_SEND) {
 			cr_assert(eq(int, a.what, HTTP_REPLY_READ),
 			    "waits for the next chunk");
-			cr_assert(le(sz, r.cap, HTTP_REPLY_FRAMING_READ),
+			cr_assert(le(sz, r.stream.cap, HTTP_REPLY_FRAMING_READ),
 			    "and holds no more than a framing read meanwhile");
 			break;
 		}
@@ -544,16 +544,17 @@ Test(http_reply, a_long_stream_holds_little_between_chunks)
 		case HTTP_REPLY_READ:
 			if (pos >= sizeof head - 1) {
 				cr_assert(le(sz, a.len, HTTP_REPLY_FRAMING_READ));
-				cr_assert(le(sz, r.cap, HTTP_REPLY_FRAMING_READ),
-				    "a framing read buffer of %zu bytes", r.cap);
+				cr_assert(le(sz, r.stream.cap,
+				    HTTP_REPLY_FRAMING_READ), "a framing read "
+				    "buffer of %zu bytes", r.stream.cap);
 				reads++;
 			}
 			memcpy(a.data, in + pos, n);
 			pos += n;
 			break;
 		case HTTP_REPLY_SPLICE:
-			cr_assert(eq(ptr, r.buf, NULL),
-			    "%zu bytes held while chunk data is spliced", r.cap);
+			cr_assert(eq(ptr, r.stream.buf, NULL), "%zu bytes held "
+			    "while chunk data is spliced", r.stream.cap);
 			memcpy(out + olen, in + pos, n);
 			olen += n;
 			pos += n;
