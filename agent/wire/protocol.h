@@ -114,9 +114,12 @@ bool	proto_flood_note(struct proto_flood *, uint64_t now_ms);
 
 /* "{XXXXXXXX-...}" or "XXXXXXXX-..." to lowercase without braces. */
 bool	proto_guid_normalize(const char *text, char out[37]);
+/* A JSON value's kind, for messages: "a string", "an object", "null". */
+const char *proto_json_kind(struct json_object *);
 /*
- * Check a message from the agent against the protocol (the host peer and
- * tests use it): 0 conforms, 1 an unknown type (to be ignored), -1 not.
+ * protocol-check.c: check a message from the agent against the protocol
+ * (the host peer and tests use it): 0 conforms, 1 an unknown type (to be
+ * ignored), -1 not (why says which member and how).
  */
 int	proto_check_agent_message(struct json_object *, char *why, size_t len);
 
