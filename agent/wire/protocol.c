@@ -662,15 +662,7 @@ proto_status_changes(struct json_object *old, struct json_object *new)
 }
 
 /* ------------------------------------------------------------------ */
-/* Reconnecting and bad input */
-
-uint32_t
-proto_backoff_next(uint32_t prev_ms, uint32_t random)
-{
-	struct backoff b = { PROTO_BACKOFF_BASE_MS, PROTO_BACKOFF_CAP_MS,
-	    prev_ms };
-	return backoff_next(&b, random);
-}
+/* Bad input, GUIDs */
 
 bool
 proto_flood_note(struct proto_flood *f, uint64_t now_ms)

@@ -101,9 +101,6 @@ struct json_object *proto_status_canonical(struct json_object *status);
 struct json_object *proto_status_changes(struct json_object *old_canonical,
 	    struct json_object *new_canonical);
 
-/* Next reconnection wait: uniform in [base, min(cap, 3 * prev)]. */
-uint32_t proto_backoff_next(uint32_t prev_ms, uint32_t random);
-
 /* Bad lines remembered for the window; true when the limit is reached. */
 struct proto_flood {
 	uint64_t at[PROTO_BAD_MAX];

@@ -641,12 +641,24 @@ rnd(void)
 	return (uint32_t)rng_state;
 }
 
+/*
+ * The waits between connection attempts, as health.c makes them:
+ * base/util.h's backoff with the protocol's base and cap (protocol(7), RECONNECTING).
+ */
+static struct backoff
+protocol_backoff(void)
+{
+	return (struct backoff){ PROTO_BACKOFF_BASE_MS, PROTO_BACKOFF_CAP_MS,
+	    0 };
+}
+
 Test(backoff, bounded)
 {
 	for (int run = 0; run < 200; run++) {
+		struct backoff b = protocol_backoff();
 		uint32_t d = 0;
 		for (int i = 0; i < 50; i++) {
-			uint32_t next = proto_backoff_next(d, rnd());
+			uint32_t next = backoff_next(&b, rnd());
 			cr_assert(ge(u32, next, PROTO_BACKOFF_BASE_MS));
 			cr_assert(le(u32, next, PROTO_BACKOFF_CAP_MS));
 			uint64_t hi = (uint64_t)(d < PROTO_BACKOFF_BASE_MS ?
@@ -655,29 +667,36 @@ Test(backoff, bounded)
 			d = next;
 		}
 	}
-	cr_assert(eq(u32, proto_backoff_next(0, 0), PROTO_BACKOFF_BASE_MS));
-	cr_assert(eq(u32, proto_backoff_next(0, UINT32_MAX), 1000 +
+	struct backoff b = protocol_backoff();
+	cr_assert(eq(u32, backoff_next(&b, 0), PROTO_BACKOFF_BASE_MS));
+	b = protocol_backoff();
+	cr_assert(eq(u32, backoff_next(&b, UINT32_MAX), 1000 +
 	    UINT32_MAX % 2001));
-	cr_assert(le(u32, proto_backoff_next(UINT32_MAX, UINT32_MAX),
-	    PROTO_BACKOFF_CAP_MS));
-	cr_assert(eq(u32, proto_backoff_next(PROTO_BACKOFF_CAP_MS, 59000),
-	    PROTO_BACKOFF_CAP_MS));
+	b.last_ms = UINT32_MAX;
+	cr_assert(le(u32, backoff_next(&b, UINT32_MAX), PROTO_BACKOFF_CAP_MS));
+	b.last_ms = PROTO_BACKOFF_CAP_MS;
+	cr_assert(eq(u32, backoff_next(&b, 59000), PROTO_BACKOFF_CAP_MS));
 }
 
-Test(backoff, jittered_and_growing)
+Test(backoff, jittered_growing_and_reset_after_success)
 {
 	uint32_t first[64];
 	double mean_early = 0, mean_late = 0;
 	int distinct = 0;
 
 	for (int run = 0; run < 64; run++) {
-		uint32_t d = proto_backoff_next(0, rnd());
+		struct backoff b = protocol_backoff();
+		uint32_t d = backoff_next(&b, rnd());
 		first[run] = d;
 		cr_assert(le(u32, d, 3000), "the first wait is 1 to 3 s");
 		mean_early += d;
 		for (int i = 0; i < 20; i++)
-			d = proto_backoff_next(d, rnd());
+			d = backoff_next(&b, rnd());
 		mean_late += d;
+		/* Connected and stable (PROTO_STABLE_MS): start over. */
+		backoff_reset(&b);
+		cr_assert(le(u32, backoff_next(&b, rnd()), 3000),
+		    "after a success the waits start over");
 	}
 	for (int i = 1; i < 64; i++)
 		distinct += first[i] != first[0];
