@@ -194,8 +194,10 @@ create_walk_mounts(struct create_walk *walk, struct json_object *mounts)
 	size_t n = json_object_array_length(mounts);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *m = json_object_array_get_idx(mounts, i);
-		struct json_object *type = create_get(m, "Type", json_type_string);
-		struct json_object *src = create_get(m, "Source", json_type_string);
+		struct json_object *type = create_get(m, "Type",
+		    json_type_string);
+		struct json_object *src = create_get(m, "Source",
+		    json_type_string);
 		struct json_object *ro = create_get(m, "ReadOnly",
 		    json_type_boolean);
 		/* API 1.42+: compose's bind.create_host_path. */
@@ -242,7 +244,8 @@ create_walk_mounts(struct create_walk *walk, struct json_object *mounts)
 static int
 create_walk_container(struct create_walk *walk, struct json_object *root)
 {
-	struct json_object *hc = create_get(root, "HostConfig", json_type_object);
+	struct json_object *hc = create_get(root, "HostConfig",
+	    json_type_object);
 	struct json_object *binds = create_get(hc, "Binds", json_type_array);
 	struct json_object *mounts = create_get(hc, "Mounts", json_type_array);
 	return (binds != NULL && create_walk_binds(walk, binds) < 0) ||

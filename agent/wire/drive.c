@@ -56,7 +56,8 @@ http_reply_run(struct http_reply *r, const char *in, size_t len,
 			if (a.what == HTTP_REPLY_READ)
 				memcpy(a.data, in + pos, n);
 			else
-				ok = drive_append(&out, &olen, &cap, in + pos, n);
+				ok = drive_append(&out, &olen, &cap, in + pos,
+				    n);
 			pos += n;
 			most = piece;
 			http_reply_done(r, &a, n);
@@ -66,7 +67,8 @@ http_reply_run(struct http_reply *r, const char *in, size_t len,
 			http_reply_done(r, &a, a.len);
 			break;
 		case HTTP_REPLY_OPAQUE:
-			ok = drive_append(&out, &olen, &cap, in + pos, len - pos);
+			ok = drive_append(&out, &olen, &cap, in + pos,
+			    len - pos);
 			*outlen = olen;
 			return ok ? out : (free(out), NULL);
 		}
@@ -100,7 +102,8 @@ http_request_run(struct http_request *r, const char *in, size_t len,
 			if (a.what == HTTP_REQUEST_READ)
 				memcpy(a.data, in + pos, n);
 			else
-				ok = drive_append(&out, &olen, &cap, in + pos, n);
+				ok = drive_append(&out, &olen, &cap, in + pos,
+				    n);
 			pos += n;
 			most = piece;
 			http_request_done(r, &a, n);
@@ -116,7 +119,8 @@ http_request_run(struct http_request *r, const char *in, size_t len,
 			*outlen = olen;
 			return out;
 		case HTTP_REQUEST_BLIND:
-			ok = drive_append(&out, &olen, &cap, in + pos, len - pos);
+			ok = drive_append(&out, &olen, &cap, in + pos,
+			    len - pos);
 			*outlen = olen;
 			return ok ? out : (free(out), NULL);
 		}

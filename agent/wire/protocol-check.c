@@ -132,7 +132,8 @@ proto_check_value(struct json_object *v, const struct proto_field *f,
 		return 0;
 	if (!proto_has_type(v, t[0])) {
 		snprintf(why, len, "%s is %s, not of type '%c' as the protocol "
-		    "says", path, v == NULL ? "null" : proto_json_kind(v), t[0]);
+		    "says", path, v == NULL ? "null" : proto_json_kind(v),
+		    t[0]);
 		return -1;
 	}
 	if (t[0] == 's' && f->values != NULL &&

@@ -40,7 +40,7 @@ struct http_reply_action {
 
 struct http_reply {
 	int		 state;
-	struct http_stream stream;	/* read from the engine, to the client */
+	struct http_stream stream;	/* from the engine, to the client */
 	struct http_head_parser parser;
 	struct http_response resp;
 	unsigned	 answer;	/* of the response being followed */

@@ -233,8 +233,8 @@ request_head_step(struct http_request *r, struct http_request_action *a)
 			request_head_done(r, a);
 			return true;
 		case HTTP_BAD:
-			request_note(a, LOG_LVL_INFO, NULL, "refused a request: "
-			    "%s", why);
+			request_note(a, LOG_LVL_INFO, NULL, "refused a "
+			    "request: %s", why);
 			snprintf(msg, sizeof msg, "bad request: %s", why);
 			request_refuse(r, 400, msg);
 			return true;
@@ -274,8 +274,8 @@ request_body_step(struct http_request *r, struct http_request_action *a)
 		request_done(r);
 		return true;
 	case HTTP_STREAM_BAD:
-		request_note(a, LOG_LVL_INFO, NULL, "%s; passing the connection "
-		    "on untouched", why);
+		request_note(a, LOG_LVL_INFO, NULL, "%s; passing the "
+		    "connection on untouched", why);
 		request_go_blind(r);
 		return true;
 	case HTTP_STREAM_FRAMING:

@@ -50,7 +50,7 @@ struct http_request_action {
 
 struct http_request {
 	int		 state;
-	struct http_stream stream;	/* read from the client, to the engine */
+	struct http_stream stream;	/* from the client, to the engine */
 	struct http_head_parser parser;
 	struct http_head head;		/* of the request being passed on */
 	bool		 blind_after;	/* hijacked or last: then blind */

@@ -581,7 +581,8 @@ documented_members(const char *type, struct documented *m, size_t max)
 	snprintf(section, sizeof section, ".SS %s", type);
 	while (fgets(line, sizeof line, f) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, ".SS ", 4) == 0 || strncmp(line, ".SH ", 4) == 0)
+		if (strncmp(line, ".SS ", 4) == 0 ||
+		    strncmp(line, ".SH ", 4) == 0)
 			in = strcmp(line, section) == 0;
 		if (!in)
 			continue;
@@ -688,7 +689,8 @@ Test(messages, repair_as_protocol_7_documents_it)
 		cr_assert(eq(int, check_with("repair", m, n, i, NULL, false, w,
 		    sizeof w), m[i].nullable ? 0 : -1), "%s null: %s", name, w);
 		cr_assert(eq(int, check_with("repair", m, n, i, NULL, true, w,
-		    sizeof w), m[i].optional ? 0 : -1), "%s absent: %s", name, w);
+		    sizeof w), m[i].optional ? 0 : -1), "%s absent: %s", name,
+		    w);
 		/* Each type but the documented one is refused. */
 		struct json_object *wrong[] = {
 		    json_object_new_string("text"), json_object_new_int64(7),
@@ -701,12 +703,13 @@ Test(messages, repair_as_protocol_7_documents_it)
 				continue;
 			}
 			json_object_get(wrong[k]);	/* for the message */
-			cr_assert(eq(int, check_with("repair", m, n, i, wrong[k],
-			    false, w, sizeof w), -1), "%s as %s accepted", name,
+			cr_assert(eq(int, check_with("repair", m, n, i,
+			    wrong[k], false, w, sizeof w), -1), "%s as %s "
+			    "accepted", name,
 			    json_object_to_json_string(wrong[k]));
 			cr_assert(strstr(w, name) != NULL ||
-			    strcmp(name, "type") == 0, "the refusal names %s: %s",
-			    name, w);
+			    strcmp(name, "type") == 0, "the refusal names %s: "
+			    "%s", name, w);
 			json_object_put(wrong[k]);
 		}
 	}
@@ -800,7 +803,7 @@ rnd(void)
 
 /*
  * The waits between connection attempts, as health.c makes them:
- * base/util.h's backoff with the protocol's base and cap (protocol(7), RECONNECTING).
+ * base/util.h's backoff with the protocol's base and cap (protocol(7)).
  */
 static struct backoff
 protocol_backoff(void)
@@ -820,7 +823,8 @@ Test(backoff, bounded)
 			cr_assert(le(u32, next, PROTO_BACKOFF_CAP_MS));
 			uint64_t hi = (uint64_t)(d < PROTO_BACKOFF_BASE_MS ?
 			    PROTO_BACKOFF_BASE_MS : d) * 3;
-			cr_assert(le(u64, (uint64_t)next, hi), "at most 3x the last");
+			cr_assert(le(u64, (uint64_t)next, hi),
+			    "at most 3x the last");
 			d = next;
 		}
 	}

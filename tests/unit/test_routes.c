@@ -51,11 +51,12 @@ Test(routes, creates_under_any_version_prefix)
 	cr_assert(eq(int, route("POST /v1/containers/create HTTP/1.1\r\n\r\n"),
 	    ROUTE_REQUEST_CREATE));
 	cr_assert(eq(int, route("POST /v1.24/containers/%63reate HTTP/1.1\r\n"
-	    "\r\n"), ROUTE_REQUEST_CREATE), "percent-encoded, as Go decodes it");
+	    "\r\n"), ROUTE_REQUEST_CREATE),
+	    "percent-encoded, as Go decodes it");
 	cr_assert(eq(int, route("POST http://docker/v1.41/containers/create "
 	    "HTTP/1.1\r\n\r\n"), ROUTE_REQUEST_CREATE));
-	cr_assert(eq(int, route("GET /v1.41/containers/create HTTP/1.1\r\n\r\n"),
-	    ROUTE_REQUEST_PASS));
+	cr_assert(eq(int, route("GET /v1.41/containers/create HTTP/1.1\r\n"
+	    "\r\n"), ROUTE_REQUEST_PASS));
 	cr_assert(eq(int, route("POST /v1.41/containers/createx HTTP/1.1\r\n"
 	    "\r\n"), ROUTE_REQUEST_PASS));
 	cr_assert(eq(int, route("POST /vx/containers/create HTTP/1.1\r\n\r\n"),
