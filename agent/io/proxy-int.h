@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the two halves of the proxy share: proxy.c accepts, connects and
- * splices; proxy-http.c follows HTTP on the client -> engine direction of
- * a connection while a create hook is set, and with a reply hook too the
- * engine -> client direction (http-reply.c decides).  Private to them: the rest of
- * the agent sees the proxy section of agent.h.
+ * splices; proxy-http.c does the I/O of a connection followed as HTTP
+ * while a create hook is set: the client -> engine direction as
+ * wire/request.c decides, and with a reply hook too the engine -> client
+ * direction as wire/reply.c decides.  Private to them: the rest of the
+ * agent sees io/proxy.h.
  */
 #ifndef WDA_PROXY_INT_H
 #define WDA_PROXY_INT_H

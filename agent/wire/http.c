@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Just enough HTTP/1.1 (RFC 9112) for the proxy to find where each request
- * on a docker API connection ends, and to rewrite the body of a container
- * create.  Everything here is pure: bytes in, decisions out, no I/O and no
- * state outside the structs the caller owns, so a fuzzer can drive it.
+ * Just enough HTTP/1.1 (RFC 9112) for the proxy to find where each
+ * request and each answer on a docker API connection ends: request and
+ * response heads, Content-Length and chunked framing, and the few heads
+ * it writes itself (a rewritten body's new framing, an error reply).
+ * Everything here is pure: bytes in, decisions out, no I/O and no state
+ * outside the structs the caller owns, so a fuzzer can drive it.  What
+ * the requests mean to Docker is routes.c's.
  *
  * The parser is strict where framing is at stake (a proxy and the engine
  * must agree on where a request ends) and lenient elsewhere, like Go's
@@ -26,7 +29,7 @@
 /* ------------------------------------------------------------------ */
 /* Small text helpers over (pointer, length) spans. */
 
-bool
+static bool
 http_ieq(const char *a, size_t alen, const char *lit)
 {
 	size_t n = strlen(lit);
@@ -102,7 +105,7 @@ http_head_parser_init(struct http_head_parser *p)
  * Where does the head end?  The first empty line, after CRLF or a bare
  * LF.  Returns the length of the head including that line, or 0.
  */
-size_t
+static size_t
 http_head_end(struct http_head_parser *p, const char *buf, size_t len)
 {
 	/* Resume a little before where the last call stopped. */
@@ -137,7 +140,7 @@ http_bad(char *why, size_t whylen, const char *msg)
 }
 
 /* Strict decimal, as Content-Length must be; no sign, no overflow. */
-bool
+static bool
 http_parse_length(const char *v, size_t n, uint64_t *out)
 {
 	uint64_t x = 0;
@@ -322,7 +325,106 @@ http_head_parse(struct http_head_parser *p, const char *buf, size_t len,
 }
 
 /* ------------------------------------------------------------------ */
-/* Routing: which requests are creates, which hijack the connection. */
+/* Response heads. */
+
+/* "HTTP/1.1 200 OK" */
+static bool
+http_status_line(const char *line, size_t n, int *status)
+{
+	if (n < 12 || memcmp(line, "HTTP/1.", 7) != 0 || line[7] < '0' ||
+	    line[7] > '9' || line[8] != ' ' || (n > 12 && line[12] != ' '))
+		return false;
+	int s = 0;
+	for (int i = 9; i < 12; i++) {
+		if (line[i] < '0' || line[i] > '9')
+			return false;
+		s = s * 10 + (line[i] - '0');
+	}
+	*status = s;
+	return s >= 100;
+}
+
+/* application/json, with parameters or none. */
+static bool
+http_is_json(const char *v, size_t n)
+{
+	static const char type[] = "application/json";
+	size_t tl = sizeof type - 1;
+	return n >= tl && strncasecmp(v, type, tl) == 0 &&
+	    (n == tl || v[tl] == ';' || v[tl] == ' ' || v[tl] == '\t');
+}
+
+/* One header line of an answer; false for one not to follow. */
+static bool
+http_response_field(const char *line, size_t n, struct http_response *r,
+    bool *have_length, bool *have_te)
+{
+	const char *colon = memchr(line, ':', n);
+	if (colon == NULL || colon == line || http_is_ows(line[0]))
+		return false;
+	size_t nl = (size_t)(colon - line), vn = n - nl - 1;
+	const char *v = colon + 1;
+	http_trim(&v, &vn);
+	if (http_ieq(line, nl, "content-length")) {
+		uint64_t len;
+		if (!http_parse_length(v, vn, &len) || (*have_length &&
+		    len != r->length))
+			return false;
+		*have_length = true;
+		r->length = len;
+	} else if (http_ieq(line, nl, "transfer-encoding")) {
+		if (*have_te || !http_ieq(v, vn, "chunked"))
+			return false;
+		*have_te = true;
+	} else if (http_ieq(line, nl, "content-type"))
+		r->json = http_is_json(v, vn);
+	return true;
+}
+
+enum http_result
+http_response_parse(struct http_head_parser *p, const char *buf, size_t len,
+    struct http_response *r)
+{
+	size_t scan = len > HTTP_HEAD_MAX ? HTTP_HEAD_MAX : len;
+	size_t end = http_head_end(p, buf, scan);
+	if (end == 0) {
+		if (memcmp(buf, "HTTP/", scan < 5 ? scan : 5) != 0)
+			return HTTP_OPAQUE;
+		return len >= HTTP_HEAD_MAX ? HTTP_TOO_LARGE : HTTP_MORE;
+	}
+	memset(r, 0, sizeof *r);
+	r->len = end;
+	bool first = true, have_length = false, have_te = false;
+	for (size_t pos = 0; pos < end;) {
+		const char *line = buf + pos;
+		const char *nl = memchr(line, '\n', end - pos);
+		size_t n = (size_t)(nl - line);
+		pos += n + 1;
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		if (n == 0 && !first)
+			break;
+		if (memchr(line, '\r', n) != NULL)
+			return HTTP_OPAQUE;
+		if (first ? !http_status_line(line, n, &r->status) :
+		    !http_response_field(line, n, r, &have_length, &have_te))
+			return HTTP_OPAQUE;
+		first = false;
+	}
+	if (have_length && have_te)
+		return HTTP_OPAQUE;
+	if (have_te)
+		r->framing = HTTP_BODY_CHUNKED;
+	else if (have_length)
+		r->framing = r->length > 0 ? HTTP_BODY_LENGTH : HTTP_BODY_NONE;
+	else
+		r->until_close = true;
+	return HTTP_DONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* The request-target. */
+
 
 static int
 http_hex(char c)
@@ -336,15 +438,12 @@ http_hex(char c)
 	return -1;
 }
 
-/*
- * The path of a request-target, percent-decoded as Go does before the
- * engine's router sees it, without the query; absolute-form targets
- * ("http://host/path") lose scheme and host.  Returns its length.
- */
-static size_t
-http_target_path(const char *t, size_t n, char *out, size_t outlen)
+size_t
+http_target_path(const struct http_head *h, const char *buf, char *out,
+    size_t outlen)
 {
-	size_t i = 0, o = 0;
+	const char *t = buf + h->target_off;
+	size_t n = h->target_len, i = 0, o = 0;
 	if (n > 7 && (memcmp(t, "http://", 7) == 0 ||
 	    (n > 8 && memcmp(t, "https://", 8) == 0))) {
 		i = t[4] == 's' ? 8 : 7;
@@ -362,64 +461,6 @@ http_target_path(const char *t, size_t n, char *out, size_t outlen)
 	}
 	out[o] = '\0';
 	return o;
-}
-
-/* The docker API's optional version prefix: /v1.41, /v1, /v1.2.3. */
-static const char *
-http_skip_version(const char *path)
-{
-	if (path[0] != '/' || path[1] != 'v')
-		return path;
-	const char *p = path + 2;
-	size_t digits = 0;
-	while ((*p >= '0' && *p <= '9') || *p == '.') {
-		digits += *p != '.';
-		p++;
-	}
-	return digits > 0 && *p == '/' ? p : path;
-}
-
-/* "/containers/NAME/attach" and the like: one segment, then rest. */
-static bool
-http_path_is(const char *path, const char *prefix, const char *rest)
-{
-	size_t pl = strlen(prefix);
-	if (strncmp(path, prefix, pl) != 0)
-		return false;
-	const char *seg = path + pl;
-	const char *slash = strchr(seg, '/');
-	if (slash == NULL || slash == seg)
-		return false;
-	return strcmp(slash, rest) == 0;
-}
-
-const char *
-http_api_path(const struct http_head *h, const char *buf, char *path,
-    size_t len)
-{
-	http_target_path(buf + h->target_off, h->target_len, path, len);
-	return http_skip_version(path);
-}
-
-enum http_route
-http_route(const struct http_head *h, const char *buf)
-{
-	char path[1024];
-	if (h->upgrade)
-		return HTTP_ROUTE_HIJACK;
-	const char *p = http_api_path(h, buf, path, sizeof path);
-	bool post = strcmp(h->method, "POST") == 0;
-	if (post && strcmp(p, "/containers/create") == 0)
-		return HTTP_ROUTE_CREATE;
-	if (post && strcmp(p, "/volumes/create") == 0)
-		return HTTP_ROUTE_VOLUME_CREATE;
-	/* Requests docker answers by taking over the connection. */
-	if ((post && (http_path_is(p, "/containers/", "/attach") ||
-	    http_path_is(p, "/exec/", "/start") || strcmp(p, "/session") == 0 ||
-	    strcmp(p, "/grpc") == 0)) ||
-	    http_path_is(p, "/containers/", "/attach/ws"))
-		return HTTP_ROUTE_HIJACK;
-	return HTTP_ROUTE_OTHER;
 }
 
 /* ------------------------------------------------------------------ */
@@ -620,387 +661,6 @@ http_chunked_decode(const char *buf, size_t len, size_t max, char **out,
 fail:
 	free(data);
 	return -1;
-}
-
-/* ------------------------------------------------------------------ */
-/* JSON bodies, read and written with bounds. */
-
-struct json_object *
-http_json_parse(const char *body, size_t len, int depth)
-{
-	if (len > INT32_MAX)
-		return NULL;
-	struct json_tokener *tok = json_tokener_new_ex(depth);
-	if (tok == NULL)
-		return NULL;
-	struct json_object *root = util_json_parse(tok, body, len);
-	bool complete = root != NULL &&
-	    json_tokener_get_parse_end(tok) == len;
-	/* Whitespace after the value is fine; anything else is not ours. */
-	for (size_t i = root != NULL ? json_tokener_get_parse_end(tok) : len;
-	    root != NULL && !complete && i < len; i++)
-		if (strchr(" \t\r\n", body[i]) == NULL)
-			break;
-		else if (i + 1 == len)
-			complete = true;
-	json_tokener_free(tok);
-	if (!complete) {
-		json_object_put(root);
-		return NULL;
-	}
-	return root;
-}
-
-char *
-http_json_dump(struct json_object *o, const char *suffix, size_t *outlen)
-{
-	size_t n, sl = strlen(suffix);
-	const char *text = json_object_to_json_string_length(o,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-	char *copy = text != NULL ? malloc(n + sl + 1) : NULL;
-	if (copy == NULL)
-		return NULL;
-	memcpy(copy, text, n);
-	memcpy(copy + n, suffix, sl + 1);
-	*outlen = n + sl;
-	return copy;
-}
-
-/* ------------------------------------------------------------------ */
-/* The create body: find bind sources and rewrite them. */
-
-bool
-http_bind_spec(const char *spec, size_t *src_len, bool *read_only)
-{
-	/* As the engine's Linux parser: split on ':', 2 or 3 parts. */
-	const char *c1 = strchr(spec, ':');
-	if (c1 == NULL || spec[0] != '/')
-		return false;
-	const char *c2 = strchr(c1 + 1, ':');
-	if (c1 == spec || c1[1] == '\0' || (c2 != NULL &&
-	    (c2 == c1 + 1 || strchr(c2 + 1, ':') != NULL)))
-		return false;
-	*src_len = (size_t)(c1 - spec);
-	*read_only = c2 != NULL && http_list_has(c2 + 1, strlen(c2 + 1), "ro");
-	return true;
-}
-
-bool
-http_bind_entry(struct json_object *b, const char **spec, size_t *src_len,
-    bool *read_only)
-{
-	if (!json_object_is_type(b, json_type_string))
-		return false;
-	*spec = json_object_get_string(b);
-	return (size_t)json_object_get_string_len(b) == strlen(*spec) &&
-	    http_bind_spec(*spec, src_len, read_only);
-}
-
-/*
- * A member as the engine's Go decoder finds it: names match without
- * regard to case, and of several that match, the last one counts.
- */
-static struct json_object *
-http_get(struct json_object *o, const char *key, enum json_type type)
-{
-	struct json_object *found = NULL;
-	if (o == NULL || !json_object_is_type(o, json_type_object))
-		return NULL;
-	json_object_object_foreach(o, name, v) {
-		if (strcasecmp(name, key) == 0)
-			found = v;
-	}
-	return found != NULL && json_object_is_type(found, type) ? found : NULL;
-}
-
-/* The name of that member, to replace its value in place. */
-static const char *
-http_key(struct json_object *o, const char *key)
-{
-	const char *found = key;
-	json_object_object_foreach(o, name, v) {
-		(void)v;
-		if (strcasecmp(name, key) == 0)
-			found = name;
-	}
-	return found;
-}
-
-struct http_rw {
-	http_bind_fn	 fn;
-	void		*arg;
-	const struct http_caller *caller;
-	bool		 changed;
-	char		*why;
-	size_t		 whylen;
-	enum http_source_kind kind;	/* what is being asked about */
-	const char	*volume;
-};
-
-/* Ask about one source; *repl is the replacement, or NULL to keep it. */
-static int
-http_rw_source(struct http_rw *rw, const char *source, bool ro, bool create,
-    char **repl)
-{
-	const struct http_bind_source s = { source, ro, create, rw->caller,
-	    rw->kind, rw->volume };
-	*repl = NULL;
-	if (rw->fn(rw->arg, &s, repl, rw->why, rw->whylen) < 0)
-		return -1;
-	if (*repl != NULL && strcmp(*repl, source) == 0) {
-		free(*repl);
-		*repl = NULL;
-	}
-	return 0;
-}
-
-/* A named volume a container mounts: told, never rewritten. */
-static int
-http_rw_volume(struct http_rw *rw, const char *name, size_t len)
-{
-	char *n = strndup(name, len), *repl;
-	if (n == NULL) {
-		snprintf(rw->why, rw->whylen, "out of memory");
-		return -1;
-	}
-	rw->kind = HTTP_SOURCE_VOLUME;
-	int r = http_rw_source(rw, n, false, false, &repl);
-	rw->kind = HTTP_SOURCE_BIND;
-	free(repl);
-	free(n);
-	return r;
-}
-
-/* "name:/dst[:opts]", the form -v gives a named volume. */
-static bool
-http_volume_spec(struct json_object *b, size_t *name_len)
-{
-	if (!json_object_is_type(b, json_type_string))
-		return false;
-	const char *spec = json_object_get_string(b);
-	const char *c = strchr(spec, ':');
-	if (c == NULL || c == spec || spec[0] == '/' ||
-	    (size_t)json_object_get_string_len(b) != strlen(spec))
-		return false;
-	*name_len = (size_t)(c - spec);
-	return true;
-}
-
-static int
-http_rw_binds(struct http_rw *rw, struct json_object *binds)
-{
-	size_t n = json_object_array_length(binds);
-	for (size_t i = 0; i < n; i++) {
-		const char *spec;
-		size_t slen;
-		bool ro;
-		struct json_object *e = json_object_array_get_idx(binds, i);
-		if (!http_bind_entry(e, &spec, &slen, &ro)) {
-			if (http_volume_spec(e, &slen) && http_rw_volume(rw,
-			    json_object_get_string(e), slen) < 0)
-				return -1;
-			continue;
-		}
-		char *src = strndup(spec, slen), *repl;
-		if (src == NULL) {
-			snprintf(rw->why, rw->whylen, "out of memory");
-			return -1;
-		}
-		/* dockerd makes a missing -v source (a directory). */
-		int r = http_rw_source(rw, src, ro, true, &repl);
-		free(src);
-		if (r < 0)
-			return -1;
-		if (repl == NULL)
-			continue;
-		size_t rl = strlen(repl), tl = strlen(spec + slen);
-		char *ns = malloc(rl + tl + 1);
-		if (ns == NULL) {
-			free(repl);
-			snprintf(rw->why, rw->whylen, "out of memory");
-			return -1;
-		}
-		memcpy(ns, repl, rl);
-		memcpy(ns + rl, spec + slen, tl + 1);
-		free(repl);
-		struct json_object *v = json_object_new_string(ns);
-		free(ns);
-		if (v == NULL || json_object_array_put_idx(binds, i, v) < 0) {
-			json_object_put(v);
-			snprintf(rw->why, rw->whylen, "out of memory");
-			return -1;
-		}
-		rw->changed = true;
-	}
-	return 0;
-}
-
-static int
-http_rw_mounts(struct http_rw *rw, struct json_object *mounts)
-{
-	size_t n = json_object_array_length(mounts);
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *m = json_object_array_get_idx(mounts, i);
-		struct json_object *type = http_get(m, "Type", json_type_string);
-		struct json_object *src = http_get(m, "Source", json_type_string);
-		struct json_object *ro = http_get(m, "ReadOnly",
-		    json_type_boolean);
-		/* API 1.42+: compose's bind.create_host_path. */
-		struct json_object *mk = http_get(http_get(m, "BindOptions",
-		    json_type_object), "CreateMountpoint", json_type_boolean);
-		if (type != NULL && src != NULL &&
-		    strcmp(json_object_get_string(type), "volume") == 0 &&
-		    json_object_get_string_len(src) > 0 &&
-		    json_object_get_string(src)[0] != '/') {
-			if (http_rw_volume(rw, json_object_get_string(src),
-			    (size_t)json_object_get_string_len(src)) < 0)
-				return -1;
-			continue;
-		}
-		if (type == NULL || src == NULL ||
-		    strcmp(json_object_get_string(type), "bind") != 0)
-			continue;
-		const char *s = json_object_get_string(src);
-		if (s[0] != '/' || (size_t)json_object_get_string_len(src) !=
-		    strlen(s))
-			continue;
-		char *repl;
-		if (http_rw_source(rw, s, ro != NULL &&
-		    json_object_get_boolean(ro), mk != NULL &&
-		    json_object_get_boolean(mk), &repl) < 0)
-			return -1;
-		if (repl == NULL)
-			continue;
-		struct json_object *v = json_object_new_string(repl);
-		free(repl);
-		if (v == NULL || json_object_object_add(m, http_key(m, "Source"),
-		    v) < 0) {
-			json_object_put(v);
-			snprintf(rw->why, rw->whylen, "out of memory");
-			return -1;
-		}
-		rw->changed = true;
-	}
-	return 0;
-}
-
-/* A container create's sources: HostConfig.Binds and .Mounts. */
-static int
-http_rw_container(struct http_rw *rw, struct json_object *root)
-{
-	struct json_object *hc = http_get(root, "HostConfig", json_type_object);
-	struct json_object *binds = http_get(hc, "Binds", json_type_array);
-	struct json_object *mounts = http_get(hc, "Mounts", json_type_array);
-	return (binds != NULL && http_rw_binds(rw, binds) < 0) ||
-	    (mounts != NULL && http_rw_mounts(rw, mounts) < 0) ? -1 : 0;
-}
-
-/*
- * A volume create's device, when the local driver is to bind it: Driver
- * "local" (or none: the default), DriverOpts type "none" and an o with
- * bind or rbind.  A relative device is left to the engine, whose mount
- * fails on it, as it would without the agent.
- */
-static int
-http_rw_volume_create(struct http_rw *rw, struct json_object *root)
-{
-	struct json_object *drv = http_get(root, "Driver", json_type_string);
-	struct json_object *name = http_get(root, "Name", json_type_string);
-	struct json_object *opts = http_get(root, "DriverOpts",
-	    json_type_object), *type, *o, *dev;
-	if ((drv != NULL && json_object_get_string_len(drv) > 0 &&
-	    strcmp(json_object_get_string(drv), "local") != 0) ||
-	    opts == NULL ||
-	    !json_object_object_get_ex(opts, "type", &type) ||
-	    !json_object_is_type(type, json_type_string) ||
-	    strcmp(json_object_get_string(type), "none") != 0 ||
-	    !json_object_object_get_ex(opts, "o", &o) ||
-	    !json_object_is_type(o, json_type_string) ||
-	    !json_object_object_get_ex(opts, "device", &dev) ||
-	    !json_object_is_type(dev, json_type_string))
-		return 0;
-	const char *ov = json_object_get_string(o);
-	size_t ol = (size_t)json_object_get_string_len(o);
-	const char *d = json_object_get_string(dev);
-	if ((!http_list_has(ov, ol, "bind") && !http_list_has(ov, ol, "rbind")) ||
-	    d[0] != '/' || (size_t)json_object_get_string_len(dev) != strlen(d))
-		return 0;
-	rw->kind = HTTP_SOURCE_DEVICE;
-	rw->volume = name != NULL ? json_object_get_string(name) : "";
-	char *repl;
-	if (http_rw_source(rw, d, http_list_has(ov, ol, "ro"), false,
-	    &repl) < 0)
-		return -1;
-	if (repl == NULL)
-		return 0;
-	struct json_object *v = json_object_new_string(repl);
-	free(repl);
-	if (v == NULL || json_object_object_add(opts, "device", v) < 0) {
-		json_object_put(v);
-		snprintf(rw->why, rw->whylen, "out of memory");
-		return -1;
-	}
-	rw->changed = true;
-	return 0;
-}
-
-/* Parse, walk, write back: bounded, and every other byte as it was. */
-static enum http_rewrite
-http_rewrite_json(const char *body, size_t len,
-    const struct http_caller *caller, http_bind_fn fn, void *arg,
-    int (*walk)(struct http_rw *, struct json_object *), char **out,
-    size_t *outlen, char *why, size_t whylen)
-{
-	static const struct http_caller unknown = { false, 0, 0 };
-	*out = NULL;
-	*outlen = 0;
-	if (len > HTTP_CREATE_BODY_MAX || len > INT32_MAX) {
-		snprintf(why, whylen, "body larger than %d bytes",
-		    HTTP_CREATE_BODY_MAX);
-		return HTTP_REWRITE_UNREADABLE;
-	}
-	struct json_object *root = http_json_parse(body, len,
-	    HTTP_CREATE_DEPTH_MAX);
-	if (root == NULL || !json_object_is_type(root, json_type_object)) {
-		snprintf(why, whylen, "the body is not one JSON object");
-		json_object_put(root);
-		return HTTP_REWRITE_UNREADABLE;
-	}
-	struct http_rw rw = { fn, arg, caller != NULL ? caller : &unknown,
-	    false, why, whylen, HTTP_SOURCE_BIND, NULL };
-	if (walk(&rw, root) < 0) {
-		json_object_put(root);
-		return HTTP_REWRITE_REFUSED;
-	}
-	if (!rw.changed) {
-		json_object_put(root);
-		return HTTP_REWRITE_UNCHANGED;
-	}
-	*out = http_json_dump(root, "", outlen);
-	json_object_put(root);
-	if (*out == NULL) {
-		snprintf(why, whylen, "out of memory");
-		return HTTP_REWRITE_UNREADABLE;
-	}
-	return HTTP_REWRITE_CHANGED;
-}
-
-enum http_rewrite
-http_rewrite_create(const char *body, size_t len,
-    const struct http_caller *caller, http_bind_fn fn, void *arg, char **out,
-    size_t *outlen, char *why, size_t whylen)
-{
-	return http_rewrite_json(body, len, caller, fn, arg, http_rw_container,
-	    out, outlen, why, whylen);
-}
-
-enum http_rewrite
-http_rewrite_volume_create(const char *body, size_t len,
-    const struct http_caller *caller, http_bind_fn fn, void *arg, char **out,
-    size_t *outlen, char *why, size_t whylen)
-{
-	return http_rewrite_json(body, len, caller, fn, arg,
-	    http_rw_volume_create, out, outlen, why, whylen);
 }
 
 /* ------------------------------------------------------------------ */

@@ -97,9 +97,6 @@ struct json_object *proto_status_canonical(struct json_object *status);
 struct json_object *proto_status_changes(struct json_object *old_canonical,
 	    struct json_object *new_canonical);
 
-/* Next reconnection wait: uniform in [base, min(cap, 3 * prev)]. */
-uint32_t proto_backoff_next(uint32_t prev_ms, uint32_t random);
-
 /* Bad lines remembered for the window; true when the limit is reached. */
 struct proto_flood {
 	uint64_t at[PROTO_BAD_MAX];
@@ -110,9 +107,12 @@ bool	proto_flood_note(struct proto_flood *, uint64_t now_ms);
 
 /* "{XXXXXXXX-...}" or "XXXXXXXX-..." to lowercase without braces. */
 bool	proto_guid_normalize(const char *text, char out[37]);
+/* A JSON value's kind, for messages: "a string", "an object", "null". */
+const char *proto_json_kind(struct json_object *);
 /*
- * Check a message from the agent against the protocol (the host peer and
- * tests use it): 0 conforms, 1 an unknown type (to be ignored), -1 not.
+ * protocol-check.c: check a message from the agent against the protocol
+ * (the host peer and tests use it): 0 conforms, 1 an unknown type (to be
+ * ignored), -1 not (why says which member and how).
  */
 int	proto_check_agent_message(struct json_object *, char *why, size_t len);
 

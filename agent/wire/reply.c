@@ -6,346 +6,33 @@
  * `docker inspect' would show that path where the user wrote
  * /home/me/app.  The follower pairs each response with the request it
  * answers (in order: HTTP/1.1 answers pipelined requests in order), finds
- * where each response ends, and holds only the answers that can name an
- * exposure:
- *
- *   GET /containers/{id}/json  Mounts[].Source, HostConfig.Binds[] (the
- *                              source before the first ':'),
- *                              HostConfig.Mounts[].Source
- *   GET /containers/json       [].Mounts[].Source
- *   GET /volumes/{name}        Options.device (a local volume bound to a
- *                              directory, re-exposed when mounted)
- *   GET /volumes               Volumes[].Options.device
- *   POST /volumes/create       Options.device (its 201 answer)
- *
- * Only those fields, only absolute strings, and only what the callback
- * (bind.c) recognises are replaced.  Mountpoint, and the Source of a
- * volume's mount, are the engine's own /var/lib/docker paths, never an
- * exposure, and stay.  A held answer is a 200 (a volume create's: a 201)
- * with a JSON content type and at most HTTP_REPLY_BODY_MAX bytes; a
- * rewritten one is framed anew with Content-Length (chunked framing and
- * trailers go), and one that did not change is sent as it came, byte for
- * byte.  Every other response
- * passes as it is: heads are read, bodies are spliced by their framing,
- * and a 101, a hijacked stream (attach, exec), a body that ends at EOF or
+ * where each response ends, and holds only the answers whose route says
+ * so (routes.c, which also rewrites them).  A held answer is a 200 (a
+ * volume create's: a 201) with a JSON content type and at most
+ * HTTP_REPLY_BODY_MAX bytes; a rewritten one is framed anew with
+ * Content-Length (chunked framing and trailers go), and one that did not
+ * change is sent as it came, byte for byte.  Every other response passes
+ * as it is: heads are read, bodies are spliced by their framing, and a
+ * 101, a hijacked stream (attach, exec), a body that ends at EOF or
  * anything this file cannot follow makes the rest of the connection
  * opaque.  Pure: the proxy (proxy-http.c) does the I/O each step asks.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-#include <json-c/json.h>
 
 #include "wire/http.h"
 #include "wire/reply.h"
+#include "wire/routes.h"
+#include "wire/stream.h"
 
 /* A chunked answer whose framing adds more than this is not held. */
 #define REPLY_RAW_MAX	(HTTP_REPLY_BODY_MAX + HTTP_REPLY_BODY_MAX / 8)
-#define REPLY_BUF_FIRST	(16 * 1024)
 
-enum { R_HEAD, R_BODY_LENGTH, R_BODY_CHUNKED, R_HOLD, R_OPAQUE };
+enum { R_HEAD, R_BODY, R_HOLD, R_OPAQUE };
 
-/* ------------------------------------------------------------------ */
-/* Which answers are held. */
-
-/* "/containers/ID/json": one segment between prefix and rest. */
-static bool
-reply_path_is(const char *path, const char *prefix, const char *rest)
-{
-	size_t pl = strlen(prefix);
-	if (strncmp(path, prefix, pl) != 0)
-		return false;
-	const char *seg = path + pl, *slash = strchr(seg, '/');
-	if (rest == NULL)
-		return *seg != '\0' && slash == NULL;
-	return slash != NULL && slash != seg && strcmp(slash, rest) == 0;
-}
-
-unsigned
-http_answer_of(const struct http_head *h, const char *buf)
-{
-	if (http_route(h, buf) == HTTP_ROUTE_HIJACK)
-		return HTTP_ANSWER_HIJACK;
-	if (strcmp(h->method, "HEAD") == 0)
-		return HTTP_ANSWER_OTHER | HTTP_ANSWER_NO_BODY;
-	char path[1024];
-	const char *p = http_api_path(h, buf, path, sizeof path);
-	/* The volume created, as GET /volumes/{name} has it (201). */
-	if (strcmp(h->method, "POST") == 0 && strcmp(p, "/volumes/create") == 0)
-		return HTTP_ANSWER_VOLUME;
-	if (strcmp(h->method, "GET") != 0)
-		return HTTP_ANSWER_OTHER;
-	if (strcmp(p, "/containers/json") == 0)
-		return HTTP_ANSWER_CONTAINERS;
-	if (reply_path_is(p, "/containers/", "/json"))
-		return HTTP_ANSWER_CONTAINER;
-	if (strcmp(p, "/volumes") == 0)
-		return HTTP_ANSWER_VOLUMES;
-	if (reply_path_is(p, "/volumes/", NULL))
-		return HTTP_ANSWER_VOLUME;
-	return HTTP_ANSWER_OTHER;
-}
-
-/* ------------------------------------------------------------------ */
-/* Response heads. */
-
-/* "HTTP/1.1 200 OK" */
-static bool
-reply_status_line(const char *line, size_t n, int *status)
-{
-	if (n < 12 || memcmp(line, "HTTP/1.", 7) != 0 || line[7] < '0' ||
-	    line[7] > '9' || line[8] != ' ' || (n > 12 && line[12] != ' '))
-		return false;
-	int s = 0;
-	for (int i = 9; i < 12; i++) {
-		if (line[i] < '0' || line[i] > '9')
-			return false;
-		s = s * 10 + (line[i] - '0');
-	}
-	*status = s;
-	return s >= 100;
-}
-
-/* application/json, with parameters or none. */
-static bool
-reply_is_json(const char *v, size_t n)
-{
-	static const char type[] = "application/json";
-	size_t tl = sizeof type - 1;
-	return n >= tl && strncasecmp(v, type, tl) == 0 &&
-	    (n == tl || v[tl] == ';' || v[tl] == ' ' || v[tl] == '\t');
-}
-
-/* One header line; false for one the follower will not follow. */
-static bool
-reply_field(const char *line, size_t n, struct http_response *r,
-    bool *have_length, bool *have_te)
-{
-	const char *colon = memchr(line, ':', n);
-	if (colon == NULL || colon == line || line[0] == ' ' || line[0] == '\t')
-		return false;
-	size_t nl = (size_t)(colon - line), vn = n - nl - 1;
-	const char *v = colon + 1;
-	while (vn > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		vn--;
-	}
-	while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
-		vn--;
-	if (http_ieq(line, nl, "content-length")) {
-		uint64_t len;
-		if (!http_parse_length(v, vn, &len) || (*have_length &&
-		    len != r->length))
-			return false;
-		*have_length = true;
-		r->length = len;
-	} else if (http_ieq(line, nl, "transfer-encoding")) {
-		if (*have_te || !http_ieq(v, vn, "chunked"))
-			return false;
-		*have_te = true;
-	} else if (http_ieq(line, nl, "content-type"))
-		r->json = reply_is_json(v, vn);
-	return true;
-}
-
-enum http_result
-http_response_parse(struct http_head_parser *p, const char *buf, size_t len,
-    struct http_response *r)
-{
-	size_t scan = len > HTTP_HEAD_MAX ? HTTP_HEAD_MAX : len;
-	size_t end = http_head_end(p, buf, scan);
-	if (end == 0) {
-		if (memcmp(buf, "HTTP/", scan < 5 ? scan : 5) != 0)
-			return HTTP_OPAQUE;
-		return len >= HTTP_HEAD_MAX ? HTTP_TOO_LARGE : HTTP_MORE;
-	}
-	memset(r, 0, sizeof *r);
-	r->len = end;
-	bool first = true, have_length = false, have_te = false;
-	for (size_t pos = 0; pos < end;) {
-		const char *line = buf + pos;
-		const char *nl = memchr(line, '\n', end - pos);
-		size_t n = (size_t)(nl - line);
-		pos += n + 1;
-		if (n > 0 && line[n - 1] == '\r')
-			n--;
-		if (n == 0 && !first)
-			break;
-		if (memchr(line, '\r', n) != NULL)
-			return HTTP_OPAQUE;
-		if (first ? !reply_status_line(line, n, &r->status) :
-		    !reply_field(line, n, r, &have_length, &have_te))
-			return HTTP_OPAQUE;
-		first = false;
-	}
-	if (have_length && have_te)
-		return HTTP_OPAQUE;
-	if (have_te)
-		r->framing = HTTP_BODY_CHUNKED;
-	else if (have_length)
-		r->framing = r->length > 0 ? HTTP_BODY_LENGTH : HTTP_BODY_NONE;
-	else
-		r->until_close = true;
-	return HTTP_DONE;
-}
-
-/* ------------------------------------------------------------------ */
-/* The rewrite. */
-
-struct reply_rw {
-	http_reply_fn	 fn;
-	void		*arg;
-	bool		 changed;
-};
-
-/* The user's path for an absolute one, or NULL (malloc'd). */
-static char *
-reply_user_path(struct reply_rw *rw, const char *path, size_t len)
-{
-	if (len == 0 || path[0] != '/' || strlen(path) != len)
-		return NULL;
-	char *user = rw->fn(rw->arg, path);
-	if (user != NULL && strcmp(user, path) == 0) {
-		free(user);
-		user = NULL;
-	}
-	return user;
-}
-
-/* Replace a string member of o named key with the user's path. */
-static void
-reply_map_member(struct reply_rw *rw, struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return;
-	char *user = reply_user_path(rw, json_object_get_string(v),
-	    (size_t)json_object_get_string_len(v));
-	if (user == NULL)
-		return;
-	if (json_object_set_string(v, user))
-		rw->changed = true;
-	free(user);
-}
-
-/* Each object of the array o[key]: f(it). */
-static void
-reply_each(struct reply_rw *rw, struct json_object *o, const char *key,
-    void (*f)(struct reply_rw *, struct json_object *))
-{
-	struct json_object *arr;
-	if (!json_object_object_get_ex(o, key, &arr) ||
-	    !json_object_is_type(arr, json_type_array))
-		return;
-	size_t n = json_object_array_length(arr);
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(arr, i);
-		if (json_object_is_type(e, json_type_object))
-			f(rw, e);
-	}
-}
-
-static void
-reply_mount(struct reply_rw *rw, struct json_object *m)
-{
-	reply_map_member(rw, m, "Source");
-}
-
-/* "src:dst[:opts]": the source part. */
-static void
-reply_binds(struct reply_rw *rw, struct json_object *binds)
-{
-	size_t n = json_object_array_length(binds);
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *b = json_object_array_get_idx(binds, i);
-		const char *spec;
-		size_t slen;
-		bool ro;
-		if (!http_bind_entry(b, &spec, &slen, &ro))
-			continue;
-		char *src = strndup(spec, slen);
-		char *user = src != NULL ? reply_user_path(rw, src, slen) : NULL;
-		free(src);
-		char *ns = NULL;
-		if (user != NULL && asprintf(&ns, "%s%s", user, spec + slen) >= 0 &&
-		    json_object_set_string(b, ns))
-			rw->changed = true;
-		free(ns);
-		free(user);
-	}
-}
-
-static void
-reply_container(struct reply_rw *rw, struct json_object *c)
-{
-	struct json_object *hc, *binds;
-	reply_each(rw, c, "Mounts", reply_mount);
-	if (!json_object_object_get_ex(c, "HostConfig", &hc) ||
-	    !json_object_is_type(hc, json_type_object))
-		return;
-	if (json_object_object_get_ex(hc, "Binds", &binds) &&
-	    json_object_is_type(binds, json_type_array))
-		reply_binds(rw, binds);
-	reply_each(rw, hc, "Mounts", reply_mount);
-}
-
-static void
-reply_volume(struct reply_rw *rw, struct json_object *v)
-{
-	struct json_object *opts;
-	if (json_object_object_get_ex(v, "Options", &opts) &&
-	    json_object_is_type(opts, json_type_object))
-		reply_map_member(rw, opts, "device");
-}
-
-char *
-http_reply_rewrite(enum http_answer answer, const char *body, size_t len,
-    http_reply_fn fn, void *arg, size_t *outlen)
-{
-	struct json_object *root = http_json_parse(body, len,
-	    HTTP_REPLY_DEPTH_MAX);
-	if (root == NULL)
-		return NULL;
-	struct reply_rw rw = { fn, arg, false };
-	bool object = json_object_is_type(root, json_type_object);
-	switch (answer) {
-	case HTTP_ANSWER_CONTAINER:
-		if (object)
-			reply_container(&rw, root);
-		break;
-	case HTTP_ANSWER_CONTAINERS:
-		if (json_object_is_type(root, json_type_array)) {
-			size_t n = json_object_array_length(root);
-			for (size_t i = 0; i < n; i++) {
-				struct json_object *c =
-				    json_object_array_get_idx(root, i);
-				if (json_object_is_type(c, json_type_object))
-					reply_container(&rw, c);
-			}
-		}
-		break;
-	case HTTP_ANSWER_VOLUME:
-		if (object)
-			reply_volume(&rw, root);
-		break;
-	case HTTP_ANSWER_VOLUMES:
-		if (object)
-			reply_each(&rw, root, "Volumes", reply_volume);
-		break;
-	default:
-		break;
-	}
-	char *out = NULL;
-	/* The engine's encoder ends each value with a newline. */
-	if (rw.changed)
-		out = http_json_dump(root, len > 0 && body[len - 1] == '\n' ?
-		    "\n" : "", outlen);
-	json_object_put(root);
-	return out;
-}
+/* Or'ed into a route's answer in the queue: a HEAD request's, no body. */
+#define REPLY_NO_BODY	0x80
 
 /* ------------------------------------------------------------------ */
 /* The follower. */
@@ -361,10 +48,7 @@ http_reply_init(struct http_reply *r)
 void
 http_reply_free(struct http_reply *r)
 {
-	free(r->buf);
-	free(r->out);
-	r->buf = r->out = NULL;
-	r->off = r->len = r->cap = r->fwd = r->out_off = r->out_len = 0;
+	http_stream_free(&r->stream);
 }
 
 bool
@@ -378,8 +62,11 @@ http_reply_expect(struct http_reply *r, const struct http_head *h,
 		r->no_more = true;
 		return false;
 	}
+	unsigned answer = route_of(h, buf)->answer;
+	if (answer != ROUTE_ANSWER_OPAQUE && strcmp(h->method, "HEAD") == 0)
+		answer = ROUTE_ANSWER_PASS | REPLY_NO_BODY;
 	r->queue[(r->q_first + r->q_len) % HTTP_REPLY_QUEUE] =
-	    (unsigned char)http_answer_of(h, buf);
+	    (unsigned char)answer;
 	r->q_len++;
 	return true;
 }
@@ -399,18 +86,7 @@ http_reply_ended(struct http_reply *r)
 bool
 http_reply_has_output(const struct http_reply *r)
 {
-	return r->fwd > 0 || r->out_off < r->out_len;
-}
-
-/* Nothing buffered: give the memory back (idle keep-alive connections). */
-static void
-reply_release(struct http_reply *r)
-{
-	if (r->off < r->len || r->fwd > 0)
-		return;
-	free(r->buf);
-	r->buf = NULL;
-	r->off = r->len = r->cap = 0;
+	return http_stream_has_output(&r->stream);
 }
 
 static bool
@@ -426,45 +102,31 @@ reply_opaque(struct http_reply *r, struct http_reply_action *a,
 /*
  * Ask for more bytes, the buffer never holding more than `limit'; past
  * it (or out of memory) the rest passes opaque.  False: *a is the READ.
+ * A framing read (most is small) starts small: a stream between its
+ * chunks (1,000 `docker events') holds nothing, and each framing read
+ * takes a few hundred bytes at most.
  */
 static bool
 reply_read(struct http_reply *r, struct http_reply_action *a, size_t limit,
     size_t most)
 {
-	if (r->off > 0) {
-		memmove(r->buf, r->buf + r->off, r->len - r->off);
-		r->len -= r->off;
-		r->off = 0;
-	}
-	if (r->len == r->cap) {
-		/*
-		 * A framing read (most is small) starts small: a stream
-		 * between its chunks (1,000 `docker events') holds nothing,
-		 * and each framing read takes a few hundred bytes at most.
-		 */
-		size_t first = most < REPLY_BUF_FIRST ? most : REPLY_BUF_FIRST;
-		size_t cap = r->cap == 0 ? first : r->cap * 2;
-		if (cap > limit)
-			cap = limit;
-		char *grown = cap > r->cap ? realloc(r->buf, cap) : NULL;
-		if (grown == NULL)
-			return reply_opaque(r, a, "an answer could not be held "
-			    "(out of memory); passed on untouched");
-		r->buf = grown;
-		r->cap = cap;
-	}
+	size_t first = most < HTTP_STREAM_BUF_FIRST ? most :
+	    HTTP_STREAM_BUF_FIRST;
+	if (!http_stream_room(&r->stream, limit, first, most, &a->data,
+	    &a->len))
+		return reply_opaque(r, a, "an answer could not be held (out of "
+		    "memory); passed on untouched");
 	a->what = HTTP_REPLY_READ;
-	a->data = r->buf + r->len;
-	a->len = r->cap - r->len < most ? r->cap - r->len : most;
 	return false;
 }
 
+/* Does the route hold its answer, to rewrite it? */
 static bool
 reply_held_answer(unsigned answer)
 {
-	return answer == HTTP_ANSWER_CONTAINERS ||
-	    answer == HTTP_ANSWER_CONTAINER || answer == HTTP_ANSWER_VOLUMES ||
-	    answer == HTTP_ANSWER_VOLUME;
+	return answer == ROUTE_ANSWER_CONTAINERS ||
+	    answer == ROUTE_ANSWER_CONTAINER || answer == ROUTE_ANSWER_VOLUMES ||
+	    answer == ROUTE_ANSWER_VOLUME;
 }
 
 /* A head is whole: what its body needs. */
@@ -475,41 +137,38 @@ reply_head_done(struct http_reply *r, bool hooked, struct http_reply_action *a)
 	if (r->q_len == 0)
 		return reply_opaque(r, a, NULL);	/* answers no request seen */
 	unsigned answer = r->queue[r->q_first];
-	if (h->status == 101 || answer == HTTP_ANSWER_HIJACK)
+	if (h->status == 101 || answer == ROUTE_ANSWER_OPAQUE)
 		return reply_opaque(r, a, NULL);
 	http_head_parser_init(&r->parser);
-	r->fwd = h->len;
+	r->stream.fwd = h->len;
 	if (h->status < 200)
 		return true;		/* 100 Continue: the answer follows */
 	r->q_first = (r->q_first + 1) % HTTP_REPLY_QUEUE;
 	r->q_len--;
 	r->answer = answer;
-	if ((answer & HTTP_ANSWER_NO_BODY) || h->status == 204 ||
+	if ((answer & REPLY_NO_BODY) || h->status == 204 ||
 	    h->status == 304)
 		return true;
 	if (h->until_close)
 		return reply_opaque(r, a, NULL);
 	if (hooked && reply_held_answer(answer) && (h->status == 200 ||
-	    (h->status == 201 && answer == HTTP_ANSWER_VOLUME)) && h->json) {
+	    (h->status == 201 && answer == ROUTE_ANSWER_VOLUME)) && h->json) {
 		if (h->framing == HTTP_BODY_CHUNKED ||
 		    (h->framing == HTTP_BODY_LENGTH &&
 		    h->length <= HTTP_REPLY_BODY_MAX)) {
-			r->fwd = 0;
+			r->stream.fwd = 0;
 			r->state = R_HOLD;
-			r->scan = h->len;
-			http_chunked_init(&r->chunked);
+			if (h->framing == HTTP_BODY_CHUNKED)
+				http_stream_hold_chunked(&r->stream, h->len);
 			return true;
 		}
 		if (h->framing == HTTP_BODY_LENGTH)
 			a->note = "an inspect or list answer over 16 MiB; "
 			    "passed on untouched (exposure paths stay)";
 	}
-	if (h->framing == HTTP_BODY_LENGTH) {
-		r->state = R_BODY_LENGTH;
-		r->body_left = h->length;
-	} else if (h->framing == HTTP_BODY_CHUNKED) {
-		r->state = R_BODY_CHUNKED;
-		http_chunked_init(&r->chunked);
+	if (h->framing != HTTP_BODY_NONE) {
+		r->state = R_BODY;
+		http_stream_pass_body(&r->stream, h->framing, h->length);
 	}
 	return true;
 }
@@ -517,14 +176,15 @@ reply_head_done(struct http_reply *r, bool hooked, struct http_reply_action *a)
 static bool
 reply_head_step(struct http_reply *r, bool hooked, struct http_reply_action *a)
 {
-	size_t avail = r->len - r->off;
+	struct http_stream *s = &r->stream;
+	size_t avail = s->len - s->off;
 	if (avail == 0) {
-		reply_release(r);
+		http_stream_release(s);
 		if (r->q_len == 0 && r->no_more)
 			return reply_opaque(r, a, NULL);
 		return reply_read(r, a, HTTP_HEAD_MAX, SIZE_MAX);
 	}
-	switch (http_response_parse(&r->parser, r->buf + r->off, avail,
+	switch (http_response_parse(&r->parser, s->buf + s->off, avail,
 	    &r->resp)) {
 	case HTTP_DONE:
 		return reply_head_done(r, hooked, a);
@@ -542,46 +202,25 @@ reply_head_step(struct http_reply *r, bool hooked, struct http_reply_action *a)
 static bool
 reply_body_step(struct http_reply *r, struct http_reply_action *a)
 {
-	size_t avail = r->len - r->off;
-	uint64_t left;
-	if (r->state == R_BODY_LENGTH) {
-		if (r->body_left == 0) {
-			r->state = R_HEAD;
-			return true;
-		}
-		if (avail > 0) {
-			r->fwd = avail < r->body_left ? avail :
-			    (size_t)r->body_left;
-			r->body_left -= r->fwd;
-			return true;
-		}
-		left = r->body_left;
-	} else if (avail > 0) {
-		char why[128];
-		size_t used;
-		enum http_chunk_step s = http_chunked_feed(&r->chunked,
-		    r->buf + r->off, avail, &used, why, sizeof why);
-		if (s == HTTP_CHUNK_BAD)
-			return reply_opaque(r, a, NULL);
-		r->fwd = used;
-		if (s == HTTP_CHUNK_DONE) {
-			r->state = R_BODY_LENGTH;
-			r->body_left = 0;
-		} else if (s == HTTP_CHUNK_DATA && avail > used) {
-			size_t take = avail - used < r->chunked.left ?
-			    avail - used : (size_t)r->chunked.left;
-			r->fwd += take;
-			http_chunked_take(&r->chunked, take);
-		}
+	char why[128];
+	uint64_t left = 0;
+	switch (http_stream_body_step(&r->stream, &left, why, sizeof why)) {
+	case HTTP_STREAM_SEND:
 		return true;
-	} else
-		left = http_chunked_data_left(&r->chunked);
-	/* Nothing buffered: a long stream holds no memory between reads. */
-	reply_release(r);
-	if (left == 0) {
-		/* Framing next: read little, so chunk data is spliced. */
+	case HTTP_STREAM_END:
+		r->state = R_HEAD;
+		return true;
+	case HTTP_STREAM_BAD:
+		return reply_opaque(r, a, NULL);
+	case HTTP_STREAM_FRAMING:
+		/* Nothing buffered: a long stream holds no memory between
+		 * reads; framing next: read little, so chunk data is spliced. */
+		http_stream_release(&r->stream);
 		return reply_read(r, a, HTTP_HEAD_MAX, HTTP_REPLY_FRAMING_READ);
+	case HTTP_STREAM_SPLICE:
+		break;
 	}
+	http_stream_release(&r->stream);
 	a->what = HTTP_REPLY_SPLICE;
 	a->data = NULL;
 	a->len = left < SIZE_MAX ? (size_t)left : SIZE_MAX;
@@ -593,38 +232,23 @@ static void
 reply_complete(struct http_reply *r, size_t raw_len, http_reply_fn fn,
     void *arg)
 {
-	const char *head = r->buf + r->off, *raw = head + r->resp.len;
-	size_t body_len = raw_len - r->resp.len, dlen = body_len, nlen = 0;
-	char why[128], *decoded = NULL, *body = NULL;
-	const char *json = raw;
+	struct http_stream *s = &r->stream;
+	char why[128], *decoded, *body = NULL;
+	size_t dlen, nlen = 0;
 	r->state = R_HEAD;
-	if (r->resp.framing == HTTP_BODY_CHUNKED) {
-		if (http_chunked_decode(raw, body_len, HTTP_REPLY_BODY_MAX,
-		    &decoded, &dlen, why, sizeof why) < 0)
-			decoded = NULL;
-		json = decoded;
-	}
+	const char *json = http_stream_held_body(s, r->resp.len, raw_len,
+	    r->resp.framing == HTTP_BODY_CHUNKED, HTTP_REPLY_BODY_MAX,
+	    &decoded, &dlen, why, sizeof why);
 	if (json != NULL)
-		body = http_reply_rewrite((enum http_answer)r->answer, json,
+		body = route_answer_rewrite((enum route_answer)r->answer, json,
 		    dlen, fn, arg, &nlen);
 	free(decoded);
-	size_t hlen;
 	struct http_head framing = { .len = r->resp.len };
-	char *nh = body != NULL ? http_head_with_length(head, &framing, nlen,
-	    &hlen) : NULL;
-	char *out = nh != NULL ? realloc(nh, hlen + nlen) : NULL;
-	if (out == NULL) {
-		free(nh);
-		free(body);
-		r->fwd = raw_len;	/* unchanged, unreadable or no memory */
+	if (body == NULL || !http_stream_replace(s, s->buf + s->off, &framing,
+	    raw_len, body, nlen)) {
+		s->fwd = raw_len;	/* unchanged, unreadable or no memory */
 		return;
 	}
-	memcpy(out + hlen, body, nlen);
-	free(body);
-	r->out = out;
-	r->out_off = 0;
-	r->out_len = hlen + nlen;
-	r->off += raw_len;
 	r->rewritten++;
 }
 
@@ -632,14 +256,14 @@ static bool
 reply_hold_step(struct http_reply *r, http_reply_fn fn, void *arg,
     struct http_reply_action *a)
 {
-	size_t have = r->len - r->off;
+	struct http_stream *s = &r->stream;
+	size_t have = s->len - s->off;
+	char why[128];
 	if (fn == NULL) {
 		/* Unhooked meanwhile: follow the body, hold nothing. */
-		r->fwd = r->resp.len;
-		r->state = r->resp.framing == HTTP_BODY_LENGTH ?
-		    R_BODY_LENGTH : R_BODY_CHUNKED;
-		r->body_left = r->resp.length;
-		http_chunked_init(&r->chunked);
+		s->fwd = r->resp.len;
+		r->state = R_BODY;
+		http_stream_pass_body(s, r->resp.framing, r->resp.length);
 		return true;
 	}
 	if (r->resp.framing == HTTP_BODY_LENGTH) {
@@ -650,29 +274,19 @@ reply_hold_step(struct http_reply *r, http_reply_fn fn, void *arg,
 		}
 		return reply_read(r, a, total, SIZE_MAX);
 	}
-	for (;;) {
-		char why[128];
-		size_t avail = have - r->scan, used;
-		enum http_chunk_step s = http_chunked_feed(&r->chunked,
-		    r->buf + r->off + r->scan, avail, &used, why, sizeof why);
-		r->scan += used;
-		if (s == HTTP_CHUNK_DONE) {
-			reply_complete(r, r->scan, fn, arg);
-			return true;
-		}
-		if (s == HTTP_CHUNK_BAD)
-			return reply_opaque(r, a, NULL);
-		if (s == HTTP_CHUNK_MORE || avail == used)
-			break;
-		size_t take = avail - used < r->chunked.left ?
-		    avail - used : (size_t)r->chunked.left;
-		r->scan += take;
-		http_chunked_take(&r->chunked, take);
+	switch (http_stream_scan(s, why, sizeof why)) {
+	case HTTP_CHUNK_DONE:
+		reply_complete(r, s->scan, fn, arg);
+		return true;
+	case HTTP_CHUNK_BAD:
+		return reply_opaque(r, a, NULL);
+	default:
+		break;
 	}
-	if (r->scan - r->resp.len > REPLY_RAW_MAX) {
+	if (s->scan - r->resp.len > REPLY_RAW_MAX) {
 		/* Too big to hold: what came goes, the rest is followed. */
-		r->fwd = r->scan;
-		r->state = R_BODY_CHUNKED;
+		s->fwd = s->scan;
+		r->state = R_BODY;
 		a->note = "an inspect or list answer over 16 MiB; passed on "
 		    "untouched (exposure paths stay)";
 		return true;
@@ -685,36 +299,28 @@ void
 http_reply_next(struct http_reply *r, http_reply_fn fn, void *arg,
     struct http_reply_action *a)
 {
+	struct http_stream *s = &r->stream;
 	a->note = NULL;
 	for (;;) {
-		if (r->out_off < r->out_len) {
+		if (http_stream_output(s, &a->data, &a->len)) {
 			a->what = HTTP_REPLY_SEND;
-			a->data = r->out + r->out_off;
-			a->len = r->out_len - r->out_off;
-			return;
-		}
-		if (r->fwd > 0) {
-			a->what = HTTP_REPLY_SEND;
-			a->data = r->buf + r->off;
-			a->len = r->fwd;
 			return;
 		}
 		bool again = true;
 		switch (r->state) {
 		case R_OPAQUE:
-			if (r->off == r->len) {
+			if (s->off == s->len) {
 				a->what = HTTP_REPLY_OPAQUE;
 				a->data = NULL;
 				a->len = 0;
 				return;
 			}
-			r->fwd = r->len - r->off;
+			http_stream_forward_all(s);
 			break;
 		case R_HEAD:
 			again = reply_head_step(r, fn != NULL, a);
 			break;
-		case R_BODY_LENGTH:
-		case R_BODY_CHUNKED:
+		case R_BODY:
 			again = reply_body_step(r, a);
 			break;
 		case R_HOLD:
@@ -732,93 +338,15 @@ http_reply_done(struct http_reply *r, const struct http_reply_action *a,
 {
 	switch (a->what) {
 	case HTTP_REPLY_READ:
-		r->len += n;
+		r->stream.len += n;
 		break;
 	case HTTP_REPLY_SEND:
-		if (r->out != NULL && a->data == r->out + r->out_off) {
-			r->out_off += n;
-			if (r->out_off == r->out_len) {
-				free(r->out);
-				r->out = NULL;
-				r->out_off = r->out_len = 0;
-			}
-		} else {
-			r->off += n;
-			r->fwd -= n;
-		}
+		http_stream_sent(&r->stream, a->data, n);
 		break;
 	case HTTP_REPLY_SPLICE:
-		if (r->state == R_BODY_LENGTH)
-			r->body_left -= n;
-		else
-			http_chunked_take(&r->chunked, n);
+		http_stream_spliced(&r->stream, n);
 		break;
 	case HTTP_REPLY_OPAQUE:
 		break;
 	}
-}
-
-/* ------------------------------------------------------------------ */
-/* The whole stream in memory. */
-
-static bool
-reply_append(char **out, size_t *len, size_t *cap, const char *p, size_t n)
-{
-	if (*len + n > *cap) {
-		size_t c = *cap == 0 ? 4096 : *cap;
-		while (c < *len + n)
-			c *= 2;
-		char *grown = realloc(*out, c);
-		if (grown == NULL)
-			return false;
-		*out = grown;
-		*cap = c;
-	}
-	if (n > 0)
-		memcpy(*out + *len, p, n);
-	*len += n;
-	return true;
-}
-
-char *
-http_reply_run(struct http_reply *r, const char *in, size_t len,
-    size_t first, size_t piece, http_reply_fn fn, void *arg, size_t *outlen)
-{
-	char *out = NULL;
-	size_t olen = 0, cap = 0, pos = 0, most = first;
-	bool ok = (out = malloc(1)) != NULL;
-	cap = 1;
-	while (ok) {
-		struct http_reply_action a;
-		http_reply_next(r, fn, arg, &a);
-		size_t n = len - pos < most ? len - pos : most;
-		if (a.what != HTTP_REPLY_SEND && n > a.len)
-			n = a.len;
-		switch (a.what) {
-		case HTTP_REPLY_READ:
-		case HTTP_REPLY_SPLICE:
-			if (n == 0) {
-				http_reply_ended(r);
-				continue;
-			}
-			if (a.what == HTTP_REPLY_READ)
-				memcpy(a.data, in + pos, n);
-			else
-				ok = reply_append(&out, &olen, &cap, in + pos, n);
-			pos += n;
-			most = piece;
-			http_reply_done(r, &a, n);
-			break;
-		case HTTP_REPLY_SEND:
-			ok = reply_append(&out, &olen, &cap, a.data, a.len);
-			http_reply_done(r, &a, a.len);
-			break;
-		case HTTP_REPLY_OPAQUE:
-			ok = reply_append(&out, &olen, &cap, in + pos, len - pos);
-			*outlen = olen;
-			return ok ? out : (free(out), NULL);
-		}
-	}
-	free(out);
-	return NULL;
 }

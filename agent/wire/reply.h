@@ -9,63 +9,20 @@
 #include <sys/types.h>
 
 #include "wire/http.h"
+#include "wire/routes.h"
+#include "wire/stream.h"
 
 /*
- * The engine -> client direction of a followed connection: responses are
- * paired, in order, with the requests the proxy saw; the answers to
- * container and volume inspects and lists, in JSON, are held (up to
+ * reply.c: the engine -> client direction of a followed connection:
+ * responses are paired, in order, with the requests the proxy saw; the
+ * answers their route holds (routes.h), in JSON, are held (up to
  * HTTP_REPLY_BODY_MAX) and their exposure paths turned back into the
  * user's own.  Everything else passes byte for byte.  Pure: the proxy
  * does the I/O the follower asks for.
  */
 #define HTTP_REPLY_BODY_MAX	(16 * 1024 * 1024)	/* held at most */
-#define HTTP_REPLY_DEPTH_MAX	64	/* JSON nesting of an answer */
 #define HTTP_REPLY_QUEUE	64	/* requests awaiting their answers */
 #define HTTP_REPLY_FRAMING_READ	256	/* a chunk-size line and a little */
-
-/* Which answer a request gets: what the follower does with it. */
-enum http_answer {
-	HTTP_ANSWER_OTHER,		/* followed, passed as it is */
-	HTTP_ANSWER_HIJACK,		/* then the connection is opaque */
-	HTTP_ANSWER_CONTAINERS,		/* GET /containers/json */
-	HTTP_ANSWER_CONTAINER,		/* GET /containers/{id}/json */
-	HTTP_ANSWER_VOLUMES,		/* GET /volumes */
-	HTTP_ANSWER_VOLUME,		/* GET /volumes/{name}, POST
-					   /volumes/create */
-};
-#define HTTP_ANSWER_NO_BODY	0x80	/* or'ed in: a HEAD request */
-/* The answer a request head asks for (HTTP_ANSWER_NO_BODY for HEAD). */
-unsigned http_answer_of(const struct http_head *, const char *buf);
-
-/* A response head. */
-struct http_response {
-	size_t		 len;		/* bytes, the blank line included */
-	int		 status;
-	enum http_framing framing;	/* NONE: see until_close */
-	uint64_t	 length;	/* HTTP_BODY_LENGTH */
-	bool		 until_close;	/* no framing: the body ends at EOF */
-	bool		 json;		/* Content-Type: application/json */
-};
-/*
- * Parse a response head in buf[0..len): MORE, DONE, TOO_LARGE past
- * HTTP_HEAD_MAX, OPAQUE for what the follower will not follow (not
- * HTTP/1.x, two framings, a coding other than chunked).
- */
-enum http_result http_response_parse(struct http_head_parser *,
-	    const char *buf, size_t len, struct http_response *);
-
-/*
- * Turn a path the engine reports back into the user's: a malloc'd path,
- * or NULL to leave it.
- */
-typedef char *(*http_reply_fn)(void *arg, const char *path);
-/*
- * Rewrite the exposure paths in an answer's JSON body (the fields are
- * listed in http-reply.c).  A malloc'd new body, or NULL when nothing
- * changed or the body is not JSON the answer should have.
- */
-char	*http_reply_rewrite(enum http_answer, const char *body, size_t len,
-	    http_reply_fn, void *arg, size_t *outlen);
 
 /* What the follower wants done next. */
 enum http_reply_do {
@@ -83,17 +40,10 @@ struct http_reply_action {
 
 struct http_reply {
 	int		 state;
-	char		*buf;		/* read from the engine, not yet sent */
-	size_t		 off, len, cap;
-	size_t		 fwd;		/* bytes at buf + off to send as they are */
-	char		*out;		/* a rewritten answer, to send */
-	size_t		 out_off, out_len;
+	struct http_stream stream;	/* from the engine, to the client */
 	struct http_head_parser parser;
 	struct http_response resp;
 	unsigned	 answer;	/* of the response being followed */
-	uint64_t	 body_left;
-	struct http_chunked chunked;
-	size_t		 scan;		/* a held chunked body: framing seen */
 	unsigned char	 queue[HTTP_REPLY_QUEUE];
 	size_t		 q_first, q_len;
 	bool		 no_more;	/* requests are no longer followed */
@@ -116,9 +66,9 @@ void	http_reply_done(struct http_reply *, const struct http_reply_action *,
 void	http_reply_ended(struct http_reply *);
 bool	http_reply_has_output(const struct http_reply *);
 /*
- * The whole engine -> client stream in memory (tests, the fuzzer): reads
- * take at most `first' bytes the first time, `piece' after.  Returns the
- * malloc'd client's view.
+ * The whole engine -> client stream in memory (drive.c; tests, the
+ * fuzzer): reads take at most `first' bytes the first time, `piece'
+ * after.  Returns the malloc'd client's view.
  */
 char	*http_reply_run(struct http_reply *, const char *in, size_t len,
 	    size_t first, size_t piece, http_reply_fn, void *arg,

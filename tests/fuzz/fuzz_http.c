@@ -3,17 +3,23 @@
  * libFuzzer target: what a docker client sends through the proxy.  The
  * first byte picks the piece size, so heads and chunked bodies split
  * across reads are covered; the rest goes through the head parser, the
- * router, the chunked follower (fed in pieces, as proxy.c does), the
- * chunked decoder and the container and volume create rewrites.  Any input: no crash, no leak,
- * no undefined behaviour, and the followers never claim more bytes than
- * they were given.
+ * route table, the chunked follower (fed in pieces, as proxy.c does),
+ * the chunked decoder, the container and volume create rewrites, and the
+ * request follower over the whole stream, whole and in pieces.  Any
+ * input: no crash, no leak, no undefined behaviour, the followers never
+ * claim more bytes than they were given, and the engine gets the same
+ * bytes (the client the same refusal) however the stream is cut.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire/create.h"
 #include "wire/http.h"
+#include "wire/reply.h"
+#include "wire/request.h"
+#include "wire/routes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,6 +33,45 @@ fuzz_bind(void *arg, const struct http_bind_source *s, char **repl,
 	}
 	return asprintf(repl, "/mnt/wsl/x%s%s%s", s->read_only ? "ro" : "",
 	    s->create ? "mk" : "", s->path) < 0 ? -1 : 0;
+}
+
+/* One run of the request follower, told answers to pair. */
+static char *
+follow_once(const char *in, size_t n, size_t piece, size_t *len,
+    char **refusal, size_t *told)
+{
+	static const struct http_caller dev = { true, 1000, 1000 };
+	struct http_request r;
+	struct http_reply answers;
+	size_t rl;
+	http_request_init(&r);
+	http_reply_init(&answers);
+	http_request_pair(&r, &answers);
+	char *out = http_request_run(&r, in, n, piece, piece, &dev, fuzz_bind,
+	    NULL, len);
+	*refusal = http_request_refusal(&r, &rl);
+	*told = answers.q_len;
+	http_request_free(&r);
+	http_reply_free(&answers);
+	return out;
+}
+
+/* The client's stream in pieces gives the engine what it does whole. */
+static void
+follow_requests(const char *in, size_t n, size_t piece)
+{
+	size_t wl, sl, wt, st;
+	char *wr, *sr;
+	char *whole = follow_once(in, n, SIZE_MAX, &wl, &wr, &wt);
+	char *split = follow_once(in, n, piece, &sl, &sr, &st);
+	if (whole == NULL || split == NULL || wl != sl ||
+	    memcmp(whole, split, wl) != 0 || (wr == NULL) != (sr == NULL) ||
+	    (wr != NULL && strcmp(wr, sr) != 0) || wt != st)
+		abort();
+	free(whole);
+	free(split);
+	free(wr);
+	free(sr);
 }
 
 int
@@ -52,7 +97,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == HTTP_DONE) {
 		if (h.len > n || h.target_off + h.target_len > h.len)
 			abort();
-		(void)http_route(&h, in);
+		const struct route *route = route_of(&h, in);
+		if (route == NULL || route->request > ROUTE_REQUEST_HIJACK ||
+		    route->answer > ROUTE_ANSWER_VOLUME)
+			abort();
 		size_t hl;
 		char *nh = http_head_with_length(in, &h, 42, &hl);
 		free(nh);
@@ -82,15 +130,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t dlen, olen;
 	if (http_chunked_decode(in, n, 4096, &dec, &dlen, why, sizeof why) == 0)
 		free(dec);
-	if (http_rewrite_create(in, n, NULL, fuzz_bind, NULL, &out, &olen, why,
-	    sizeof why) == HTTP_REWRITE_CHANGED && (out == NULL || olen == 0))
+	if (create_rewrite_container(in, n, NULL, fuzz_bind, NULL, &out, &olen, why,
+	    sizeof why) == CREATE_CHANGED && (out == NULL || olen == 0))
 		abort();
 	free(out);
 	out = NULL;
-	if (http_rewrite_volume_create(in, n, NULL, fuzz_bind, NULL, &out,
-	    &olen, why, sizeof why) == HTTP_REWRITE_CHANGED &&
-	    (out == NULL || olen == 0))
+	if (create_rewrite_volume(in, n, NULL, fuzz_bind, NULL, &out, &olen,
+	    why, sizeof why) == CREATE_CHANGED && (out == NULL || olen == 0))
 		abort();
 	free(out);
+	follow_requests(in, n, piece);
 	return 0;
 }

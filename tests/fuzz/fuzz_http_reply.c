@@ -2,10 +2,10 @@
 /*
  * libFuzzer target: what the engine answers through the proxy.  The first
  * byte picks the read size (answers split across reads), the second the
- * requests being answered (eight, from a fixed set: inspects, lists,
- * a volume create, HEAD, an upgrade, others); the rest is the engine's byte stream, run
- * through the follower, and as a body through the rewrite of every
- * answer kind.  Any input: no crash, leak or undefined behaviour, and an
+ * requests being answered (eight, from a fixed set: inspects, lists, a
+ * volume create, HEAD, an upgrade, others); the rest is the engine's byte
+ * stream, run through the follower, and as a body through the rewrite of
+ * every answer a route holds.  Any input: no crash, leak or undefined behaviour, and an
  * answer the follower did not rewrite reaches the client byte for byte.
  */
 #include <stdint.h>
@@ -15,6 +15,7 @@
 
 #include "wire/http.h"
 #include "wire/reply.h"
+#include "wire/routes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -81,8 +82,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	http_head_parser_init(&p);
 	if (http_response_parse(&p, in, n, &resp) == HTTP_DONE && resp.len > n)
 		abort();
-	for (int a = HTTP_ANSWER_CONTAINERS; a <= HTTP_ANSWER_VOLUME; a++) {
-		char *body = http_reply_rewrite((enum http_answer)a, in, n,
+	for (int a = ROUTE_ANSWER_CONTAINERS; a <= ROUTE_ANSWER_VOLUME; a++) {
+		char *body = route_answer_rewrite((enum route_answer)a, in, n,
 		    fuzz_user_path, NULL, &olen);
 		if (body != NULL && olen == 0)
 			abort();

@@ -3,9 +3,10 @@
  * libFuzzer target: what the Windows host sends.  The bytes are fed to the
  * line reader in pieces whose sizes come from the input itself (so lines
  * split across reads are covered), and every complete message goes through
- * the request parser and a reply, exactly as health.c does.  Any input:
- * no crash, no leak, no undefined behaviour, and the reader's buffer stays
- * within its limit.
+ * the request parser and a reply, exactly as health.c does, and through
+ * the check the host peer makes of what an agent sends (protocol-check.c).
+ * Any input: no crash, no leak, no undefined behaviour, the reader's
+ * buffer stays within its limit, and every refusal says why.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,6 +32,9 @@ fuzz_handle(struct proto_item *it)
 		abort();	/* every line on the wire ends in LF */
 	free(text);
 	json_object_put(reply);
+	int c = proto_check_agent_message(it->msg, why, sizeof why);
+	if (c < -1 || c > 1 || (c != 0 && why[0] == '\0'))
+		abort();
 	json_object_put(it->msg);
 }
 

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * http.c (request heads, chunked framing, the create rewrite) and the
- * proxy following HTTP
- * with a create hook, against real sockets: a child runs the proxy, the
- * test plays both the client and the engine and checks byte for byte
- * what the engine receives.
+ * http.c (request heads, chunked framing, the heads the proxy writes),
+ * mangled input through every parser, and the proxy following HTTP with
+ * a create hook, against real sockets: a child runs the proxy, the test
+ * plays both the client and the engine and checks byte for byte what the
+ * engine receives.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +27,9 @@
 #include <json-c/json.h>
 
 #include "base/log.h"
+#include "wire/create.h"
 #include "wire/http.h"
+#include "wire/routes.h"
 #include "io/proxy.h"
 #include "features/bind.h"
 #include "testlib.h"
@@ -234,54 +236,6 @@ Test(http_head, connection_semantics)
 	cr_assert(h.expect_continue);
 }
 
-static enum http_route
-route(const char *text)
-{
-	struct http_head h;
-	cr_assert(eq(int, parse(text, &h), HTTP_DONE), "%s", text);
-	return http_route(&h, text);
-}
-
-Test(http_route, creates_under_any_version_prefix)
-{
-	cr_assert(eq(int, route("POST /containers/create HTTP/1.1\r\n\r\n"),
-	    HTTP_ROUTE_CREATE));
-	cr_assert(eq(int, route("POST /v1.41/containers/create?name=x "
-	    "HTTP/1.1\r\n\r\n"), HTTP_ROUTE_CREATE));
-	cr_assert(eq(int, route("POST /v1/containers/create HTTP/1.1\r\n\r\n"),
-	    HTTP_ROUTE_CREATE));
-	cr_assert(eq(int, route("POST /v1.24/containers/%63reate HTTP/1.1\r\n"
-	    "\r\n"), HTTP_ROUTE_CREATE), "percent-encoded, as Go decodes it");
-	cr_assert(eq(int, route("POST http://docker/v1.41/containers/create "
-	    "HTTP/1.1\r\n\r\n"), HTTP_ROUTE_CREATE));
-	cr_assert(eq(int, route("GET /v1.41/containers/create HTTP/1.1\r\n\r\n"),
-	    HTTP_ROUTE_OTHER));
-	cr_assert(eq(int, route("POST /v1.41/containers/createx HTTP/1.1\r\n"
-	    "\r\n"), HTTP_ROUTE_OTHER));
-	cr_assert(eq(int, route("POST /vx/containers/create HTTP/1.1\r\n\r\n"),
-	    HTTP_ROUTE_OTHER));
-	cr_assert(eq(int, route("POST /v1.41/containers/abc/start HTTP/1.1\r\n"
-	    "\r\n"), HTTP_ROUTE_OTHER));
-}
-
-Test(http_route, hijacks)
-{
-	cr_assert(eq(int, route("POST /v1.41/containers/abc/attach?stream=1 "
-	    "HTTP/1.1\r\n\r\n"), HTTP_ROUTE_HIJACK));
-	cr_assert(eq(int, route("POST /v1.41/exec/123/start HTTP/1.1\r\n"
-	    "Content-Length: 2\r\n\r\n"), HTTP_ROUTE_HIJACK));
-	cr_assert(eq(int, route("GET /containers/abc/attach/ws HTTP/1.1\r\n"
-	    "\r\n"), HTTP_ROUTE_HIJACK));
-	cr_assert(eq(int, route("POST /session HTTP/1.1\r\n\r\n"),
-	    HTTP_ROUTE_HIJACK));
-	cr_assert(eq(int, route("POST /v1.41/build HTTP/1.1\r\nConnection: "
-	    "Upgrade\r\nUpgrade: h2c\r\n\r\n"), HTTP_ROUTE_HIJACK));
-	cr_assert(eq(int, route("CONNECT / HTTP/1.1\r\n\r\n"),
-	    HTTP_ROUTE_HIJACK));
-	cr_assert(eq(int, route("GET /exec/123/json HTTP/1.1\r\n\r\n"),
-	    HTTP_ROUTE_OTHER));
-}
-
 /* ------------------------------------------------------------------ */
 /* Chunked framing */
 
@@ -388,340 +342,9 @@ Test(http_chunked, decode)
 }
 
 /* ------------------------------------------------------------------ */
-/* Binds specs and the rewrite */
+/* Heads the proxy writes */
 
-Test(http_rewrite, bind_spec)
-{
-	size_t n;
-	bool ro;
-	cr_assert(http_bind_spec("/home/a b:/w", &n, &ro));
-	cr_assert(eq(sz, n, 9));
-	cr_assert(not(ro));
-	cr_assert(http_bind_spec("/src:/dst:ro", &n, &ro));
-	cr_assert(ro);
-	cr_assert(http_bind_spec("/src:/dst:z,ro", &n, &ro));
-	cr_assert(ro);
-	cr_assert(http_bind_spec("/src:/dst:rw,rprivate", &n, &ro));
-	cr_assert(not(ro));
-	cr_assert(not(http_bind_spec("vol:/dst", &n, &ro)), "named volume");
-	cr_assert(not(http_bind_spec("/dst", &n, &ro)), "anonymous volume");
-	cr_assert(not(http_bind_spec("/a:/b:ro:x", &n, &ro)), "malformed");
-	cr_assert(not(http_bind_spec("/a:", &n, &ro)));
-	cr_assert(not(http_bind_spec("/a::ro", &n, &ro)));
-}
-
-/*
- * A stand-in for bind.c: /home/... goes to /X/<source> (/X/ro/... when
- * read-only, /X/mk/... when to be made), /missing fails.
- */
-static int
-fake_bind(void *arg, const struct http_bind_source *s, char **repl,
-    char *why, size_t whylen)
-{
-	int *calls = arg;
-	const char *source = s->path;
-	bool ro = s->read_only;
-	if (s->kind != HTTP_SOURCE_BIND)
-		return 0;	/* volumes: see http_rewrite_volume below */
-	(*calls)++;
-	if (strncmp(source, "/missing", 8) == 0) {
-		snprintf(why, whylen, "bind source path does not exist: %s",
-		    source);
-		return -1;
-	}
-	if (strncmp(source, "/home/", 6) != 0)
-		return 0;
-	if (asprintf(repl, "/X%s%s%s", ro ? "/ro" : "",
-	    s->create && s->caller->known ? "/mk" : "", source) < 0)
-		return -1;
-	return 0;
-}
-
-static enum http_rewrite
-rewrite(const char *body, char **out, int *calls)
-{
-	size_t n;
-	char why[512];
-	*calls = 0;
-	static const struct http_caller dev = { true, 1000, 1000 };
-	return http_rewrite_create(body, strlen(body), &dev, fake_bind, calls,
-	    out, &n, why, sizeof why);
-}
-
-static struct json_object *
-host_config(const char *json)
-{
-	struct json_object *o = json_tokener_parse(json), *hc;
-	cr_assert(not(eq(ptr, o, NULL)), "not JSON: %s", json);
-	cr_assert(json_object_object_get_ex(o, "HostConfig", &hc));
-	json_object_get(hc);
-	json_object_put(o);
-	return hc;
-}
-
-static const char *
-array_str(struct json_object *hc, const char *key, size_t i)
-{
-	struct json_object *a;
-	cr_assert(json_object_object_get_ex(hc, key, &a));
-	return json_object_get_string(json_object_array_get_idx(a, i));
-}
-
-Test(http_rewrite, binds_with_spaces_unicode_and_options)
-{
-	const char *body = "{\"Image\":\"bb\",\"HostConfig\":{\"Binds\":["
-	    "\"/home/dev/my proj:/w\",\"/home/dév/ünï:/u:ro\","
-	    "\"vol:/v\",\"/mnt/wsl/x:/x\",\"/srv:/s:rw\"]},\"Labels\":{\"a\":1.50}}";
-	char *out;
-	int calls;
-	cr_assert(eq(int, rewrite(body, &out, &calls), HTTP_REWRITE_CHANGED));
-	cr_assert(eq(int, calls, 4), "named volumes are not asked about");
-	struct json_object *hc = host_config(out);
-	cr_assert(eq(str, (char *)array_str(hc, "Binds", 0),
-	    "/X/mk/home/dev/my proj:/w"), "-v: made when missing");
-	cr_assert(eq(str, (char *)array_str(hc, "Binds", 1),
-	    "/X/ro/mk/home/dév/ünï:/u:ro"));
-	cr_assert(eq(str, (char *)array_str(hc, "Binds", 2), "vol:/v"));
-	cr_assert(eq(str, (char *)array_str(hc, "Binds", 3), "/mnt/wsl/x:/x"));
-	cr_assert(eq(str, (char *)array_str(hc, "Binds", 4), "/srv:/s:rw"));
-	json_object_put(hc);
-	/* Other members survive, numbers as written, unicode raw. */
-	cr_assert(not(eq(ptr, strstr(out, "\"Labels\":{\"a\":1.50}"), NULL)),
-	    "%s", out);
-	cr_assert(not(eq(ptr, strstr(out, "ünï"), NULL)));
-	free(out);
-}
-
-Test(http_rewrite, mounts_type_bind_only)
-{
-	const char *body = "{\"HostConfig\":{\"Mounts\":["
-	    "{\"Type\":\"bind\",\"Source\":\"/home/dev/a\",\"Target\":\"/a\"},"
-	    "{\"Type\":\"bind\",\"Source\":\"/home/dev/b\",\"Target\":\"/b\","
-	    "\"ReadOnly\":true},"
-	    "{\"Type\":\"volume\",\"Source\":\"/home/dev/c\",\"Target\":\"/c\"},"
-	    "{\"Type\":\"bind\",\"Source\":\"rel\",\"Target\":\"/d\"},"
-	    "{\"Type\":\"tmpfs\",\"Target\":\"/t\"}]}}";
-	char *out;
-	int calls;
-	cr_assert(eq(int, rewrite(body, &out, &calls), HTTP_REWRITE_CHANGED));
-	cr_assert(eq(int, calls, 2));
-	struct json_object *hc = host_config(out), *m, *s;
-	cr_assert(json_object_object_get_ex(hc, "Mounts", &m));
-	json_object_object_get_ex(json_object_array_get_idx(m, 0), "Source", &s);
-	cr_assert(eq(str, (char *)json_object_get_string(s), "/X/home/dev/a"));
-	json_object_object_get_ex(json_object_array_get_idx(m, 1), "Source", &s);
-	cr_assert(eq(str, (char *)json_object_get_string(s),
-	    "/X/ro/home/dev/b"));
-	json_object_object_get_ex(json_object_array_get_idx(m, 2), "Source", &s);
-	cr_assert(eq(str, (char *)json_object_get_string(s), "/home/dev/c"));
-	json_object_put(hc);
-	free(out);
-}
-
-Test(http_rewrite, create_mountpoint_and_the_caller)
-{
-	/* --mount: must exist, unless BindOptions.CreateMountpoint says. */
-	const char *body = "{\"HostConfig\":{\"Mounts\":["
-	    "{\"Type\":\"bind\",\"Source\":\"/home/a\",\"BindOptions\":"
-	    "{\"CreateMountpoint\":true}},"
-	    "{\"Type\":\"bind\",\"Source\":\"/home/b\",\"bindoptions\":"
-	    "{\"createmountpoint\":false}},"
-	    "{\"Type\":\"bind\",\"Source\":\"/home/c\",\"BindOptions\":"
-	    "{\"CreateMountpoint\":1}}]}}";
-	char *out;
-	int calls;
-	cr_assert(eq(int, rewrite(body, &out, &calls), HTTP_REWRITE_CHANGED));
-	cr_assert(eq(int, calls, 3));
-	cr_assert(not(eq(ptr, strstr(out, "\"/X/mk/home/a\""), NULL)), "%s", out);
-	cr_assert(not(eq(ptr, strstr(out, "\"/X/home/b\""), NULL)), "%s", out);
-	cr_assert(not(eq(ptr, strstr(out, "\"/X/home/c\""), NULL)),
-	    "not a boolean: %s", out);
-	free(out);
-	/* The caller reaches the hook; unknown when none is given. */
-	char why[64];
-	size_t n;
-	calls = 0;
-	const char *one = "{\"HostConfig\":{\"Binds\":[\"/home/a:/a\"]}}";
-	cr_assert(eq(int, http_rewrite_create(one, strlen(one), NULL, fake_bind, &calls, &out, &n, why,
-	    sizeof why), HTTP_REWRITE_CHANGED));
-	cr_assert(not(eq(ptr, strstr(out, "\"/X/home/a:/a\""), NULL)), "%s", out);
-	free(out);
-}
-
-Test(http_rewrite, member_names_match_as_the_engine_reads_them)
-{
-	/* Go's decoder: any case, and the last of equal names counts. */
-	const char *body = "{\"hostconfig\":{\"BINDS\":[\"/home/a:/a\"],"
-	    "\"mounts\":[{\"type\":\"bind\",\"source\":\"/home/b\"}]}}";
-	char *out;
-	int calls;
-	cr_assert(eq(int, rewrite(body, &out, &calls), HTTP_REWRITE_CHANGED));
-	cr_assert(eq(int, calls, 2));
-	cr_assert(eq(str, out, "{\"hostconfig\":{\"BINDS\":[\"/X/mk/home/a:/a\"],"
-	    "\"mounts\":[{\"type\":\"bind\",\"source\":\"/X/home/b\"}]}}"));
-	free(out);
-	body = "{\"HostConfig\":{\"Binds\":[\"/srv:/s\"]},"
-	    "\"hostConfig\":{\"Binds\":[\"/home/c:/c\"]}}";
-	cr_assert(eq(int, rewrite(body, &out, &calls), HTTP_REWRITE_CHANGED));
-	cr_assert(eq(int, calls, 1), "only the last HostConfig counts");
-	cr_assert(not(eq(ptr, strstr(out, "/X/mk/home/c:/c"), NULL)));
-	free(out);
-}
-
-/* What a hook was asked, one "kind:path[:volume]" line each. */
-struct asked {
-	char	 log[1024];
-};
-
-static int
-record_hook(void *arg, const struct http_bind_source *s, char **repl,
-    char *why, size_t whylen)
-{
-	struct asked *a = arg;
-	static const char *const kinds[] = { "bind", "device", "volume" };
-	size_t o = strlen(a->log);
-	snprintf(a->log + o, sizeof a->log - o, "%s:%s%s%s%s\n", kinds[s->kind],
-	    s->path, s->volume != NULL ? ":" : "",
-	    s->volume != NULL ? s->volume : "", s->read_only ? ":ro" : "");
-	if (strstr(s->path, "missing") != NULL) {
-		snprintf(why, whylen, "refused %s", s->path);
-		return -1;
-	}
-	/* A replacement for a named volume is not used. */
-	return asprintf(repl, "/E%s", s->path) < 0 ? -1 : 0;
-}
-
-static enum http_rewrite
-rewrite_volume(const char *body, char **out, struct asked *a)
-{
-	size_t n;
-	char why[256];
-	a->log[0] = '\0';
-	*out = NULL;
-	return http_rewrite_volume_create(body, strlen(body), NULL, record_hook,
-	    a, out, &n, why, sizeof why);
-}
-
-Test(http_rewrite, a_bind_volume_has_its_device_rewritten)
-{
-	struct asked a;
-	char *out;
-	const char *body = "{\"Name\":\"v1\",\"Driver\":\"local\",\"DriverOpts\":"
-	    "{\"device\":\"/home/dev/vol\",\"o\":\"bind\",\"type\":\"none\"},"
-	    "\"Labels\":{\"com.docker.compose.volume\":\"data\",\"n\":1.50}}";
-	cr_assert(eq(int, rewrite_volume(body, &out, &a), HTTP_REWRITE_CHANGED));
-	cr_assert(eq(str, a.log, "device:/home/dev/vol:v1\n"));
-	cr_assert(eq(str, out, "{\"Name\":\"v1\",\"Driver\":\"local\",\"DriverOpts\":"
-	    "{\"device\":\"/E/home/dev/vol\",\"o\":\"bind\",\"type\":\"none\"},"
-	    "\"Labels\":{\"com.docker.compose.volume\":\"data\",\"n\":1.50}}"),
-	    "every other byte as it was");
-	free(out);
-	/* No driver (the default), names as Go reads them, rbind,ro. */
-	cr_assert(eq(int, rewrite_volume("{\"name\":\"v2\",\"driveropts\":"
-	    "{\"type\":\"none\",\"o\":\"rbind,ro\",\"device\":\"/srv/x\"}}",
-	    &out, &a), HTTP_REWRITE_CHANGED));
-	cr_assert(eq(str, a.log, "device:/srv/x:v2:ro\n"));
-	cr_assert(not(eq(ptr, strstr(out, "\"device\":\"/E/srv/x\""), NULL)));
-	free(out);
-	/* The engine names it. */
-	cr_assert(eq(int, rewrite_volume("{\"DriverOpts\":{\"type\":\"none\","
-	    "\"o\":\"bind\",\"device\":\"/a\"}}", &out, &a),
-	    HTTP_REWRITE_CHANGED));
-	cr_assert(eq(str, a.log, "device:/a:\n"));
-	free(out);
-}
-
-Test(http_rewrite, other_volumes_are_left_alone)
-{
-	static const char *const bodies[] = {
-		"{\"Name\":\"v\"}",
-		"{\"Name\":\"v\",\"Driver\":\"local\",\"DriverOpts\":{}}",
-		/* Another driver, another type, no bind, relative, no device. */
-		"{\"Driver\":\"nfs\",\"DriverOpts\":{\"type\":\"none\",\"o\":"
-		    "\"bind\",\"device\":\"/a\"}}",
-		"{\"DriverOpts\":{\"type\":\"nfs\",\"o\":\"addr=1.2.3.4\","
-		    "\"device\":\":/a\"}}",
-		"{\"DriverOpts\":{\"type\":\"tmpfs\",\"o\":\"size=1m\","
-		    "\"device\":\"tmpfs\"}}",
-		"{\"DriverOpts\":{\"type\":\"none\",\"o\":\"bindx\","
-		    "\"device\":\"/a\"}}",
-		"{\"DriverOpts\":{\"type\":\"none\",\"o\":\"bind\","
-		    "\"device\":\"./data\"}}",
-		"{\"DriverOpts\":{\"type\":\"none\",\"o\":\"bind\"}}",
-		"{\"DriverOpts\":{\"type\":\"none\",\"o\":\"bind\","
-		    "\"device\":7}}",
-	};
-	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
-		struct asked a;
-		char *out;
-		cr_assert(eq(int, rewrite_volume(bodies[i], &out, &a),
-		    HTTP_REWRITE_UNCHANGED), "%s", bodies[i]);
-		cr_assert(eq(str, a.log, ""), "%s", bodies[i]);
-	}
-	struct asked a;
-	char *out;
-	cr_assert(eq(int, rewrite_volume("{\"DriverOpts\":{\"type\":\"none\","
-	    "\"o\":\"bind\",\"device\":\"/missing\"}}", &out, &a),
-	    HTTP_REWRITE_REFUSED));
-	cr_assert(eq(int, rewrite_volume("[]", &out, &a),
-	    HTTP_REWRITE_UNREADABLE));
-	/* A container create's body means nothing here, and vice versa. */
-	cr_assert(eq(int, rewrite_volume("{\"HostConfig\":{\"Binds\":"
-	    "[\"/home/a:/a\"]}}", &out, &a), HTTP_REWRITE_UNCHANGED));
-}
-
-Test(http_rewrite, named_volumes_a_container_mounts_are_told)
-{
-	struct asked a = { "" };
-	char *out = NULL;
-	size_t n;
-	char why[256];
-	const char *body = "{\"HostConfig\":{\"Binds\":[\"v1:/data\","
-	    "\"/home/a:/a\",\"v2:/d2:ro\",\"/anon\",\":/x\"],\"Mounts\":["
-	    "{\"Type\":\"volume\",\"Source\":\"v3\",\"Target\":\"/v3\"},"
-	    "{\"Type\":\"volume\",\"Target\":\"/anon2\"},"
-	    "{\"Type\":\"volume\",\"Source\":\"/abs\",\"Target\":\"/x\"}]}}";
-	cr_assert(eq(int, http_rewrite_create(body, strlen(body), NULL,
-	    record_hook, &a, &out, &n, why, sizeof why), HTTP_REWRITE_CHANGED));
-	cr_assert(eq(str, a.log, "volume:v1\nbind:/home/a\nvolume:v2\n"
-	    "volume:v3\n"));
-	cr_assert(not(eq(ptr, strstr(out, "\"v1:/data\""), NULL)),
-	    "a named volume is never rewritten: %s", out);
-	cr_assert(not(eq(ptr, strstr(out, "\"Source\":\"v3\""), NULL)), "%s", out);
-	free(out);
-	/* The hook refusing a volume (its exposure cannot be mounted). */
-	a.log[0] = '\0';
-	const char *refused = "{\"HostConfig\":{\"Binds\":[\"missing:/d\"]}}";
-	cr_assert(eq(int, http_rewrite_create(refused, strlen(refused), NULL,
-	    record_hook, &a, &out, &n, why, sizeof why), HTTP_REWRITE_REFUSED));
-	cr_assert(eq(str, why, "refused missing"));
-}
-
-Test(http_rewrite, unchanged_refused_unreadable)
-{
-	char *out;
-	int calls;
-	cr_assert(eq(int, rewrite("{\"Image\":\"bb\"}", &out, &calls),
-	    HTTP_REWRITE_UNCHANGED));
-	cr_assert(eq(ptr, out, NULL));
-	cr_assert(eq(int, rewrite("{\"HostConfig\":{\"Binds\":[\"/srv:/s\"]}}",
-	    &out, &calls), HTTP_REWRITE_UNCHANGED));
-	cr_assert(eq(int, calls, 1));
-	cr_assert(eq(int, rewrite("{\"HostConfig\":{\"Binds\":[\"/missing/x:/"
-	    "s\"]}}", &out, &calls), HTTP_REWRITE_REFUSED));
-	cr_assert(eq(int, rewrite("{\"HostConfig\":", &out, &calls),
-	    HTTP_REWRITE_UNREADABLE));
-	cr_assert(eq(int, rewrite("[1,2]", &out, &calls),
-	    HTTP_REWRITE_UNREADABLE));
-	cr_assert(eq(int, rewrite("{} {}", &out, &calls),
-	    HTTP_REWRITE_UNREADABLE));
-	cr_assert(eq(int, rewrite("{}\r\n", &out, &calls),
-	    HTTP_REWRITE_UNCHANGED));
-	cr_assert(eq(int, rewrite("{\"HostConfig\":{\"Binds\":\"/home/x:/y\"}}",
-	    &out, &calls), HTTP_REWRITE_UNCHANGED), "Binds not an array");
-}
-
-Test(http_rewrite, head_gets_new_length)
+Test(http_write, head_gets_new_length)
 {
 	const char *head = "POST /v1.41/containers/create HTTP/1.1\r\n"
 	    "Host: docker\r\nTransfer-Encoding: chunked\r\n"
@@ -738,7 +361,7 @@ Test(http_rewrite, head_gets_new_length)
 	free(out);
 }
 
-Test(http_rewrite, head_with_bare_lf_lines_gets_crlf)
+Test(http_write, head_with_bare_lf_lines_gets_crlf)
 {
 	/* Found by fuzzing: every short LF line grows by a CR. */
 	const char *head = "POST /containers/create HTTP/1.1\nA:\nB:\nC:\n"
@@ -754,7 +377,7 @@ Test(http_rewrite, head_with_bare_lf_lines_gets_crlf)
 	free(out);
 }
 
-Test(http_rewrite, error_reply)
+Test(http_write, error_reply)
 {
 	size_t n;
 	char *r = http_error_reply(400, "bind source path does not exist: /a "
@@ -807,7 +430,7 @@ struct mangled_seen {
 	int	head[HTTP_TOO_LARGE + 1];
 	int	chunk[HTTP_CHUNK_BAD + 1];
 	int	decoded, undecodable;
-	int	rewrite[HTTP_REWRITE_UNREADABLE + 1];
+	int	rewrite[CREATE_UNREADABLE + 1];
 };
 
 static void
@@ -828,8 +451,10 @@ mangled_head(const char *in, size_t n, struct mangled_seen *seen)
 	cr_assert(le(sz, h.len, n), "the head ends inside the input");
 	cr_assert(le(sz, h.target_off + h.target_len, h.len));
 	cr_assert(ne(str, h.method, ""));
-	enum http_route route = http_route(&h, in);
-	cr_assert(le(int, (int)route, HTTP_ROUTE_HIJACK));
+	const struct route *route = route_of(&h, in);
+	cr_assert(not(eq(ptr, (void *)route, NULL)));
+	cr_assert(le(int, (int)route->request, ROUTE_REQUEST_HIJACK));
+	cr_assert(le(int, (int)route->answer, ROUTE_ANSWER_VOLUME));
 }
 
 static void
@@ -873,15 +498,15 @@ mangled_bodies(const char *in, size_t n, struct mangled_seen *seen)
 	}
 	free(dec);
 	why[0] = '\0';
-	enum http_rewrite r = http_rewrite_create(in, n, NULL, keep_all, NULL,
+	enum create_result r = create_rewrite_container(in, n, NULL, keep_all, NULL,
 	    &out, &olen, why, sizeof why);
-	cr_assert(le(int, (int)r, HTTP_REWRITE_UNREADABLE));
-	cr_assert(eq(int, out != NULL, r == HTTP_REWRITE_CHANGED),
+	cr_assert(le(int, (int)r, CREATE_UNREADABLE));
+	cr_assert(eq(int, out != NULL, r == CREATE_CHANGED),
 	    "a new body exactly when the body changed");
-	cr_assert(not(eq(int, r, HTTP_REWRITE_REFUSED)),
+	cr_assert(not(eq(int, r, CREATE_REFUSED)),
 	    "keep_all refuses nothing");
-	assert_said_why(r == HTTP_REWRITE_UNREADABLE, why);
-	if (r == HTTP_REWRITE_CHANGED)
+	assert_said_why(r == CREATE_UNREADABLE, why);
+	if (r == CREATE_CHANGED)
 		cr_assert(not(eq(ptr, strstr(out, "\"/r/"), NULL)),
 		    "a changed body holds the replacement: %s", out);
 	seen->rewrite[r]++;
@@ -930,9 +555,9 @@ Test(http_mangled, heads_chunks_and_bodies)
 	cr_assert(gt(int, seen.chunk[HTTP_CHUNK_BAD], 0));
 	cr_assert(gt(int, seen.decoded, 0));
 	cr_assert(gt(int, seen.undecodable, 0));
-	cr_assert(gt(int, seen.rewrite[HTTP_REWRITE_CHANGED], 0));
-	cr_assert(gt(int, seen.rewrite[HTTP_REWRITE_UNCHANGED], 0));
-	cr_assert(gt(int, seen.rewrite[HTTP_REWRITE_UNREADABLE], 0));
+	cr_assert(gt(int, seen.rewrite[CREATE_CHANGED], 0));
+	cr_assert(gt(int, seen.rewrite[CREATE_UNCHANGED], 0));
+	cr_assert(gt(int, seen.rewrite[CREATE_UNREADABLE], 0));
 }
 
 /* ------------------------------------------------------------------ */
@@ -1019,19 +644,6 @@ px_connect(int *client, int *engine)
 	*engine = accept_within(px.engine_lfd, WAIT_MS);
 }
 
-/* Send in pieces of `piece' bytes with a pause, to split reads. */
-static void
-send_split(int fd, const char *p, size_t len, size_t piece)
-{
-	while (len > 0) {
-		size_t n = len < piece ? len : piece;
-		write_all(fd, p, n);
-		p += n;
-		len -= n;
-		usleep(2000);
-	}
-}
-
 /* Read exactly len bytes (or fail after WAIT_MS of silence). */
 static char *
 recv_n(int fd, size_t len)
@@ -1084,7 +696,7 @@ Test(proxy_http, pipelined_requests_pass_byte_exact)
 	    "POST /build HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n"
 	    "GET /v1.41/info HTTP/1.1\r\n\r\n";
-	send_split(c, reqs, strlen(reqs), 7);
+	write_all(c, reqs, strlen(reqs));
 	expect_recv(e, reqs, strlen(reqs));
 	/* The engine's answer comes back untouched. */
 	write_all(e, "HTTP/1.1 200 OK\r\n\r\n", 19);
@@ -1130,7 +742,7 @@ Test(proxy_http, create_is_rewritten_with_new_length)
 	    "HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n\r\n%sGET /_ping HTTP/1.1\r\n\r\n",
 	    strlen(body), body);
-	send_split(c, req, (size_t)n, 11);
+	write_all(c, req, (size_t)n);
 	char hex[65], want_body[512], want[1024];
 	bind_path_hash("/home/dev/my proj", hex);
 	int bl = snprintf(want_body, sizeof want_body, "{\"Image\":\"bb\","
@@ -1155,7 +767,7 @@ Test(proxy_http, chunked_create_is_decoded_and_rewritten)
 	    "1d\r\nMounts\":[{\"Type\":\"bind\",\"Sour\r\n"
 	    "19\r\nce\":\"/home/a\",\"Target\":\"/\r\n"
 	    "4\r\na\"}]\r\n2\r\n}}\r\n0\r\n\r\n";
-	send_split(c, req, strlen(req), 5);
+	write_all(c, req, strlen(req));
 	char hex[65], body[256], want[512];
 	bind_path_hash("/home/a", hex);
 	int bl = snprintf(body, sizeof body, "{\"HostConfig\":{\"Mounts\":"

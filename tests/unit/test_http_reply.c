@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * http-reply.c: routes, response heads, the rewrite of inspect and list
- * answers (on what engines 20.10 and 26.1 really answer, captured in the
- * lab: tests/unit/data/answers), the follower over whole streams split
- * every way, and the proxy following answers on real sockets.
+ * reply.c and the answers routes.c rewrites: response heads, the rewrite
+ * of inspect and list answers (on what engines 20.10 and 26.1 really
+ * answer, captured in the lab: tests/unit/data/answers), the follower over
+ * whole streams split every way, and the proxy following answers on real
+ * sockets.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,18 +87,6 @@ expect(struct http_reply *r, const char *req)
 	cr_assert(http_reply_expect(r, &h, req));
 }
 
-static unsigned
-answer(const char *req)
-{
-	struct http_head_parser p;
-	struct http_head h;
-	char why[128];
-	http_head_parser_init(&p);
-	cr_assert(eq(int, http_head_parse(&p, req, strlen(req), &h, why,
-	    sizeof why), HTTP_DONE));
-	return http_answer_of(&h, req);
-}
-
 /* The client's view of a stream answering `reqs' (NUL-separated). */
 static char *
 run(const char *const *reqs, const char *in, size_t len, size_t first,
@@ -125,37 +114,6 @@ answer_with(const char *type, const char *body)
 }
 
 /* ------------------------------------------------------------------ */
-
-Test(http_reply, which_answers_are_held)
-{
-	cr_assert(eq(u32, answer("GET /v1.45/containers/json?all=1 HTTP/1.1"
-	    "\r\n\r\n"), HTTP_ANSWER_CONTAINERS));
-	cr_assert(eq(u32, answer("GET /containers/c1/json HTTP/1.1\r\n\r\n"),
-	    HTTP_ANSWER_CONTAINER));
-	cr_assert(eq(u32, answer("GET /v1.41/containers/c%31/json?size=1 "
-	    "HTTP/1.1\r\n\r\n"), HTTP_ANSWER_CONTAINER));
-	cr_assert(eq(u32, answer("GET /v1.41/volumes HTTP/1.1\r\n\r\n"),
-	    HTTP_ANSWER_VOLUMES));
-	cr_assert(eq(u32, answer("GET /v1.41/volumes/vol1 HTTP/1.1\r\n\r\n"),
-	    HTTP_ANSWER_VOLUME));
-	cr_assert(eq(u32, answer("GET /containers/c1/logs?follow=1 HTTP/1.1"
-	    "\r\n\r\n"), HTTP_ANSWER_OTHER));
-	cr_assert(eq(u32, answer("GET /containers/a/b/json HTTP/1.1\r\n\r\n"),
-	    HTTP_ANSWER_OTHER));
-	cr_assert(eq(u32, answer("POST /v1.45/volumes/create HTTP/1.1\r\n"
-	    "\r\n"), HTTP_ANSWER_VOLUME), "the volume created");
-	cr_assert(eq(u32, answer("POST /containers/create HTTP/1.1\r\n\r\n"),
-	    HTTP_ANSWER_OTHER));
-	cr_assert(eq(u32, answer("GET /volumes/create/x HTTP/1.1\r\n\r\n"),
-	    HTTP_ANSWER_OTHER));
-	cr_assert(eq(u32, answer("HEAD /containers/c1/json HTTP/1.1\r\n\r\n"),
-	    HTTP_ANSWER_OTHER | HTTP_ANSWER_NO_BODY));
-	cr_assert(eq(u32, answer("POST /v1.45/containers/c1/attach?stream=1 "
-	    "HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"),
-	    HTTP_ANSWER_HIJACK));
-	cr_assert(eq(u32, answer("POST /exec/e1/start HTTP/1.1\r\n\r\n"),
-	    HTTP_ANSWER_HIJACK));
-}
 
 static enum http_result
 rparse(const char *t, struct http_response *r)
@@ -575,7 +533,7 @@ Test(http_reply, a_long_stream_holds_little_between_chunks)
 		if (pos == len && a.what != HTTP_REPLY_SEND) {
 			cr_assert(eq(int, a.what, HTTP_REPLY_READ),
 			    "waits for the next chunk");
-			cr_assert(le(sz, r.cap, HTTP_REPLY_FRAMING_READ),
+			cr_assert(le(sz, r.stream.cap, HTTP_REPLY_FRAMING_READ),
 			    "and holds no more than a framing read meanwhile");
 			break;
 		}
@@ -586,16 +544,17 @@ Test(http_reply, a_long_stream_holds_little_between_chunks)
 		case HTTP_REPLY_READ:
 			if (pos >= sizeof head - 1) {
 				cr_assert(le(sz, a.len, HTTP_REPLY_FRAMING_READ));
-				cr_assert(le(sz, r.cap, HTTP_REPLY_FRAMING_READ),
-				    "a framing read buffer of %zu bytes", r.cap);
+				cr_assert(le(sz, r.stream.cap,
+				    HTTP_REPLY_FRAMING_READ), "a framing read "
+				    "buffer of %zu bytes", r.stream.cap);
 				reads++;
 			}
 			memcpy(a.data, in + pos, n);
 			pos += n;
 			break;
 		case HTTP_REPLY_SPLICE:
-			cr_assert(eq(ptr, r.buf, NULL),
-			    "%zu bytes held while chunk data is spliced", r.cap);
+			cr_assert(eq(ptr, r.stream.buf, NULL), "%zu bytes held "
+			    "while chunk data is spliced", r.stream.cap);
 			memcpy(out + olen, in + pos, n);
 			olen += n;
 			pos += n;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The host channel: framing and parsing (protocol.c), the backoff and
- * bad-input rules, and the agent's side of the channel (health.c) against
- * a host played by the test over a unix socket.  vsock set-up and its
- * guard (vsock.c) are tested in test_vsock.c.
+ * The host channel: framing and parsing (protocol.c), the checks of what
+ * the agent sends (protocol-check.c, against the man page), the backoff
+ * and bad-input rules, and the agent's side of the channel (health.c)
+ * against a host played by the test over a unix socket.  vsock set-up
+ * and its guard (vsock.c) are tested in test_vsock.c.
  *
  * ARCHITECTURE.md, binding: nothing here connects AF_VSOCK to any CID but 1
  * (VMADDR_CID_LOCAL), which has no loopback transport on our machines and
@@ -556,6 +557,165 @@ Test(request, replies_conform)
 	json_object_put(m);
 }
 
+/*
+ * The members protocol(7) documents for a message type, read from the man
+ * page itself: each ".TP" entry of its ".SS" section names members and
+ * says their type, "(string)", "(strings or null)", "(integers or null,
+ * may be absent)" and the like.
+ */
+struct documented {
+	char	 name[32];
+	char	 type;		/* 's' string, 'i' integer, 'b' boolean */
+	bool	 nullable;
+	bool	 optional;	/* may be absent */
+};
+
+static size_t
+documented_members(const char *type, struct documented *m, size_t max)
+{
+	FILE *f = fopen(PROTOCOL_MAN, "r");
+	cr_assert(not(eq(ptr, f, NULL)), "%s: %s", PROTOCOL_MAN,
+	    strerror(errno));
+	char line[512], section[64];
+	bool in = false, entry = false;
+	size_t n = 0;
+	snprintf(section, sizeof section, ".SS %s", type);
+	while (fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, ".SS ", 4) == 0 ||
+		    strncmp(line, ".SH ", 4) == 0)
+			in = strcmp(line, section) == 0;
+		if (!in)
+			continue;
+		if (strcmp(line, ".TP") == 0) {
+			entry = true;
+			continue;
+		}
+		if (!entry || strncmp(line, ".BR ", 4) != 0)
+			continue;
+		entry = false;
+		/* .BR moved ", " left " (integers or null, may be absent)" */
+		const char *what = strrchr(line, '(');
+		cr_assert(not(eq(ptr, (void *)what, NULL)), "%s", line);
+		char t = strncmp(what, "(string", 7) == 0 ? 's' :
+		    strncmp(what, "(integer", 8) == 0 ? 'i' :
+		    strncmp(what, "(boolean", 8) == 0 ? 'b' : '?';
+		cr_assert(ne(chr, t, '?'), "a type this test does not know: %s",
+		    line);
+		char *p = line + 4;
+		while (*p != '\0' && *p != '(') {
+			if (*p == '"') {	/* ", " between names */
+				p = strchr(p + 1, '"');
+				p = p != NULL ? p + 1 : line + strlen(line);
+				continue;
+			}
+			if (*p == ' ') {
+				p++;
+				continue;
+			}
+			size_t len = strcspn(p, " \"");
+			cr_assert(lt(sz, n, max));
+			cr_assert(lt(sz, len, sizeof m[n].name));
+			memcpy(m[n].name, p, len);
+			m[n].name[len] = '\0';
+			m[n].type = t;
+			m[n].nullable = strstr(what, "or null") != NULL;
+			m[n].optional = strstr(what, "may be absent") != NULL;
+			n++;
+			p += len;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* A value of the documented type; for "type", the message's own. */
+static struct json_object *
+documented_value(const struct documented *d, const char *type)
+{
+	if (strcmp(d->name, "type") == 0)
+		return json_object_new_string(type);
+	switch (d->type) {
+	case 's':	return json_object_new_string("/home/dev/app");
+	case 'i':	return json_object_new_int64(4096);
+	default:	return json_object_new_boolean(true);
+	}
+}
+
+/* Every documented member, each with a value of its type. */
+static struct json_object *
+documented_message(const char *type, const struct documented *m, size_t n)
+{
+	struct json_object *o = json_object_new_object();
+	for (size_t i = 0; i < n; i++)
+		json_object_object_add(o, m[i].name, documented_value(&m[i],
+		    type));
+	return o;
+}
+
+/* The check's verdict on the whole message with one member changed. */
+static int
+check_with(const char *type, const struct documented *m, size_t n,
+    size_t which, struct json_object *value, bool drop, char *w, size_t wl)
+{
+	struct json_object *o = documented_message(type, m, n);
+	if (drop)
+		json_object_object_del(o, m[which].name);
+	else
+		json_object_object_add(o, m[which].name, value);
+	int r = proto_check_agent_message(o, w, wl);
+	json_object_put(o);
+	return r;
+}
+
+/*
+ * A repair (restore.c builds it; test_restore.c checks a real one) holds
+ * what protocol(7) says it holds: every documented member is accepted with
+ * its type, null or absent where the page allows it, and refused with any
+ * other type, null or absent where it does not.
+ */
+Test(messages, repair_as_protocol_7_documents_it)
+{
+	struct documented m[32];
+	size_t n = documented_members("repair", m, 32);
+	char w[256];
+	cr_assert(ge(sz, n, 10), "the man page's repair lists %zu members", n);
+	struct json_object *o = documented_message("repair", m, n);
+	cr_assert(eq(int, proto_check_agent_message(o, w, sizeof w), 0),
+	    "every member with its type: %s (%s)", w,
+	    json_object_to_json_string(o));
+	json_object_put(o);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = m[i].name;
+		cr_assert(eq(int, check_with("repair", m, n, i, NULL, false, w,
+		    sizeof w), m[i].nullable ? 0 : -1), "%s null: %s", name, w);
+		cr_assert(eq(int, check_with("repair", m, n, i, NULL, true, w,
+		    sizeof w), m[i].optional ? 0 : -1), "%s absent: %s", name,
+		    w);
+		/* Each type but the documented one is refused. */
+		struct json_object *wrong[] = {
+		    json_object_new_string("text"), json_object_new_int64(7),
+		    json_object_new_double(1.5), json_object_new_boolean(false),
+		    json_object_new_object(), json_object_new_array() };
+		static const char kinds[] = "sinboa";
+		for (size_t k = 0; k < sizeof wrong / sizeof wrong[0]; k++) {
+			if (kinds[k] == m[i].type) {
+				json_object_put(wrong[k]);
+				continue;
+			}
+			json_object_get(wrong[k]);	/* for the message */
+			cr_assert(eq(int, check_with("repair", m, n, i,
+			    wrong[k], false, w, sizeof w), -1), "%s as %s "
+			    "accepted", name,
+			    json_object_to_json_string(wrong[k]));
+			cr_assert(strstr(w, name) != NULL ||
+			    strcmp(name, "type") == 0, "the refusal names %s: "
+			    "%s", name, w);
+			json_object_put(wrong[k]);
+		}
+	}
+}
+
 Test(request, encode)
 {
 	struct json_object *m = json_object_new_object();
@@ -642,43 +802,63 @@ rnd(void)
 	return (uint32_t)rng_state;
 }
 
+/*
+ * The waits between connection attempts, as health.c makes them:
+ * base/util.h's backoff with the protocol's base and cap (protocol(7)).
+ */
+static struct backoff
+protocol_backoff(void)
+{
+	return (struct backoff){ PROTO_BACKOFF_BASE_MS, PROTO_BACKOFF_CAP_MS,
+	    0 };
+}
+
 Test(backoff, bounded)
 {
 	for (int run = 0; run < 200; run++) {
+		struct backoff b = protocol_backoff();
 		uint32_t d = 0;
 		for (int i = 0; i < 50; i++) {
-			uint32_t next = proto_backoff_next(d, rnd());
+			uint32_t next = backoff_next(&b, rnd());
 			cr_assert(ge(u32, next, PROTO_BACKOFF_BASE_MS));
 			cr_assert(le(u32, next, PROTO_BACKOFF_CAP_MS));
 			uint64_t hi = (uint64_t)(d < PROTO_BACKOFF_BASE_MS ?
 			    PROTO_BACKOFF_BASE_MS : d) * 3;
-			cr_assert(le(u64, (uint64_t)next, hi), "at most 3x the last");
+			cr_assert(le(u64, (uint64_t)next, hi),
+			    "at most 3x the last");
 			d = next;
 		}
 	}
-	cr_assert(eq(u32, proto_backoff_next(0, 0), PROTO_BACKOFF_BASE_MS));
-	cr_assert(eq(u32, proto_backoff_next(0, UINT32_MAX), 1000 +
+	struct backoff b = protocol_backoff();
+	cr_assert(eq(u32, backoff_next(&b, 0), PROTO_BACKOFF_BASE_MS));
+	b = protocol_backoff();
+	cr_assert(eq(u32, backoff_next(&b, UINT32_MAX), 1000 +
 	    UINT32_MAX % 2001));
-	cr_assert(le(u32, proto_backoff_next(UINT32_MAX, UINT32_MAX),
-	    PROTO_BACKOFF_CAP_MS));
-	cr_assert(eq(u32, proto_backoff_next(PROTO_BACKOFF_CAP_MS, 59000),
-	    PROTO_BACKOFF_CAP_MS));
+	b.last_ms = UINT32_MAX;
+	cr_assert(le(u32, backoff_next(&b, UINT32_MAX), PROTO_BACKOFF_CAP_MS));
+	b.last_ms = PROTO_BACKOFF_CAP_MS;
+	cr_assert(eq(u32, backoff_next(&b, 59000), PROTO_BACKOFF_CAP_MS));
 }
 
-Test(backoff, jittered_and_growing)
+Test(backoff, jittered_growing_and_reset_after_success)
 {
 	uint32_t first[64];
 	double mean_early = 0, mean_late = 0;
 	int distinct = 0;
 
 	for (int run = 0; run < 64; run++) {
-		uint32_t d = proto_backoff_next(0, rnd());
+		struct backoff b = protocol_backoff();
+		uint32_t d = backoff_next(&b, rnd());
 		first[run] = d;
 		cr_assert(le(u32, d, 3000), "the first wait is 1 to 3 s");
 		mean_early += d;
 		for (int i = 0; i < 20; i++)
-			d = proto_backoff_next(d, rnd());
+			d = backoff_next(&b, rnd());
 		mean_late += d;
+		/* Connected and stable (PROTO_STABLE_MS): start over. */
+		backoff_reset(&b);
+		cr_assert(le(u32, backoff_next(&b, rnd()), 3000),
+		    "after a success the waits start over");
 	}
 	for (int i = 1; i < 64; i++)
 		distinct += first[i] != first[0];

@@ -21,7 +21,6 @@
 
 #include "base/defs.h"
 #include "base/util.h"
-#include "wire/protocol.h"
 #include "testlib.h"
 
 static char dir[64];
@@ -323,17 +322,6 @@ Test(backoff, a_cap_below_base_waits_base)
 	struct backoff b = { 2000, 1000, 0 };
 	cr_assert(eq(u32, backoff_next(&b, rnd()), 2000));
 	cr_assert(eq(u32, backoff_next(&b, rnd()), 2000));
-}
-
-Test(backoff, the_protocol_waits_are_these)
-{
-	struct backoff b = { PROTO_BACKOFF_BASE_MS, PROTO_BACKOFF_CAP_MS, 0 };
-	uint32_t prev = 0;
-	for (int i = 0; i < 30; i++) {
-		uint32_t r = rnd();
-		prev = proto_backoff_next(prev, r);
-		cr_assert(eq(u32, backoff_next(&b, r), prev));
-	}
 }
 
 Test(backoff, random_values_differ)
