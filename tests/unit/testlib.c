@@ -356,6 +356,12 @@ fd_readable(void *arg)
 	return wait_for(*(int *)arg, POLLIN, 0);
 }
 
+static void
+wake_nothing(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what, (void)arg;
+}
+
 struct json_object *
 test_agent_ask(struct test_agent *t, const char *line)
 {
@@ -373,9 +379,19 @@ test_agent_ask(struct test_agent *t, const char *line)
 		_exit(write(p[1], reply, n) == (ssize_t)n ? 0 : 1);
 	}
 	close(p[1]);
-	(void)run_until(t->a.base, fd_readable, &p[0], 5000);
+	/* The pipe is an event too, so the loop wakes the moment the child
+	 * writes (or exits) rather than at the next timer of the agent's. */
+	struct event *wake = event_new(t->a.base, p[0], EV_READ, wake_nothing,
+	    NULL);
+	cr_assert(not(eq(ptr, wake, NULL)));
+	event_add(wake, NULL);
+	bool answered = run_until(t->a.base, fd_readable, &p[0], 20000);
+	event_free(wake);
+	if (!answered)
+		(void)kill(pid, SIGKILL);
 	int status;
 	cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+	cr_assert(answered, "no answer to %s in 20 s", line);
 	bool replied = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	cr_assert(replied, "the child got no reply to %s", line);
 	static char buf[1 << 20];
