@@ -40,9 +40,13 @@ usage(FILE *out)
 "  run         run in the foreground (systemd, debugging); logs to the journal\n"
 "              under systemd, to stderr otherwise\n"
 "  start       start in the background with a pidfile and a log file, for\n"
-"              distros without systemd (/etc/wsl.conf [boot] command=);\n"
-"              returns once the agent is ready; a second start is a no-op\n"
-"  stop        stop the agent and wait for it to exit\n"
+"              distros without systemd (/etc/wsl.conf [boot] command=): a\n"
+"              supervisor brings the agent back if it dies, keeping\n"
+"              /run/docker.sock; returns once the agent is ready; a second\n"
+"              start is a no-op\n"
+"  restart     with start's supervisor: restart the agent now (the binary\n"
+"              installed now), keeping /run/docker.sock (root)\n"
+"  stop        stop the agent (and start's supervisor) for good and wait\n"
 "  status      show Docker Desktop's tree, links, socket, engine, problems\n"
 "              and their fixes; exit 0 when healthy, 1 when not\n"
 "  doctor      when docker does not work: what in your own setup (DOCKER_HOST,\n"
@@ -232,7 +236,7 @@ cmd_status(struct cli *c, struct config *cfg)
 			fprintf(stderr, "%s: %s.\n  fix: %s\n", AGENT_NAME, why,
 			    pid > 0 ? "restart it: with systemd: sudo systemctl "
 			    "restart wsl-docker-agent; without: sudo "
-			    "wsl-docker-agent stop && sudo wsl-docker-agent start" :
+			    "wsl-docker-agent restart" :
 			    "with systemd: sudo systemctl start wsl-docker-agent; "
 			    "without: sudo wsl-docker-agent start");
 		return EXIT_UNAVAILABLE;
