@@ -310,7 +310,7 @@ cmd_run(struct agent *a)
 	/* Under `start''s supervisor, which holds the lock for both. */
 	bool supervised = getenv(SUPERVISE_ENV) != NULL &&
 	    getenv("NOTIFY_SOCKET") != NULL;
-	int lock = supervised ? -1 : daemon_lock(a->cfg.pidfile, NULL, &holder);
+	int lock = supervised ? -1 : daemon_lock(a->cfg.pidfile, &holder);
 	if (lock < 0 && !supervised) {
 		if (holder > 0)
 			fatal(EXIT_CONFLICT, "already running (pid %ld); one agent "
@@ -319,6 +319,9 @@ cmd_run(struct agent *a)
 		fatal(EXIT_OSERR, "cannot take the lock next to %s: %s",
 		    a->cfg.pidfile, strerror(errno));
 	}
+	if (daemon_write_pidfile(a->cfg.pidfile) < 0)
+		log_warn("agent", "cannot write the pidfile %s: %s",
+		    a->cfg.pidfile, strerror(errno));
 	int rc = agent_run(a, -1);
 	if (lock >= 0) {
 		(void)unlink(a->cfg.pidfile);
@@ -387,9 +390,10 @@ agent_pid_of(const char *reply)
 static int
 cmd_restart(struct config *cfg)
 {
-	pid_t sup;
+	bool supervisor;
 	require_root("restart");
-	if (!daemon_supervised_pid(cfg->pidfile, &sup)) {
+	pid_t sup = daemon_lock_holder(cfg->pidfile, &supervisor);
+	if (!supervisor) {
 		if (daemon_running_pid(cfg->pidfile) > 0) {
 			fprintf(stderr, "%s: the agent runs under systemd here; "
 			    "restart it with 'systemctl restart "

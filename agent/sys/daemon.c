@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -128,12 +129,12 @@ daemon_store_fd(int fd, const char *name)
 	return sent < 0 ? -1 : 0;
 }
 
-/* The pid a pidfile names, and whether it says "supervisor". */
+/* The pid at the start of a file (a pidfile, the lock); 0 if none. */
 static pid_t
-daemon_read_pidfile(const char *pidfile, bool *supervisor)
+daemon_read_pid(const char *path)
 {
-	char buf[64] = "";
-	int fd = open(pidfile, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
 	if (fd >= 0)
 		close(fd);
@@ -142,23 +143,30 @@ daemon_read_pidfile(const char *pidfile, bool *supervisor)
 	buf[n] = '\0';
 	char *end;
 	long pid = strtol(buf, &end, 10);
-	if (supervisor != NULL)
-		*supervisor = strstr(end, "supervisor") != NULL;
 	return pid > 0 && end != buf ? (pid_t)pid : 0;
+}
+
+/* pid's name (comm, at most 15 bytes), or "" when it is gone. */
+static void
+daemon_comm(pid_t pid, char *comm, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/comm", (long)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, comm, len - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	comm[n > 0 ? n : 0] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
 }
 
 /* Is pid an agent (its name is ours)?  A stale pidfile's pid is reused. */
 static bool
 daemon_is_agent(pid_t pid)
 {
-	char path[64], comm[32] = "";
-	snprintf(path, sizeof path, "/proc/%ld/comm", (long)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, comm, sizeof comm - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	/* comm holds 15 bytes of the name: "wsl-docker-agen". */
-	return n > 0 && strncmp(comm, AGENT_NAME, 15) == 0;
+	char comm[32];
+	daemon_comm(pid, comm, sizeof comm);
+	return strncmp(comm, AGENT_NAME, 15) == 0;	/* comm keeps 15 bytes */
 }
 
 void
@@ -172,7 +180,7 @@ daemon_lock_path(const char *pidfile, char *buf, size_t len)
 }
 
 int
-daemon_lock(const char *pidfile, const char *what, pid_t *holder)
+daemon_lock(const char *pidfile, pid_t *holder)
 {
 	char lock[PATH_MAX];
 	struct stat st;
@@ -184,25 +192,23 @@ daemon_lock(const char *pidfile, const char *what, pid_t *holder)
 		return -1;
 	/* Root's own and private, or it decides nothing. */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-		if (fchmod(fd, 0600) < 0 || fstat(fd, &st) < 0 ||
-		    st.st_uid != geteuid()) {
-			close(fd);
-			errno = EPERM;
-			return -1;
-		}
+	    st.st_uid != geteuid() ||
+	    ((st.st_mode & 077) != 0 && fchmod(fd, 0600) < 0)) {
+		close(fd);
+		errno = EPERM;
+		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int saved = errno;
-		*holder = daemon_read_pidfile(pidfile, NULL);
+		*holder = daemon_running_pid(pidfile);
 		close(fd);
 		errno = saved;
 		return -1;
 	}
-	char buf[64];
-	int len = snprintf(buf, sizeof buf, "%ld%s%s\n", (long)getpid(),
-	    what != NULL ? " " : "", what != NULL ? what : "");
-	if (util_write_atomic(pidfile, buf, (size_t)len, 0644) < 0) {
+	/* Who holds it, for stop and restart (root's to read). */
+	char buf[32];
+	int len = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)len, 0) != len) {
 		int saved = errno;
 		close(fd);
 		errno = saved;
@@ -211,21 +217,33 @@ daemon_lock(const char *pidfile, const char *what, pid_t *holder)
 	return fd;	/* held open, and locked, for the process's life */
 }
 
+int
+daemon_write_pidfile(const char *pidfile)
+{
+	char buf[32];
+	int len = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	(void)util_mkdir_parent(pidfile, 0755);
+	return util_write_atomic(pidfile, buf, (size_t)len, 0644);
+}
+
 pid_t
 daemon_running_pid(const char *pidfile)
 {
-	pid_t pid = daemon_read_pidfile(pidfile, NULL);
+	pid_t pid = daemon_read_pid(pidfile);
 	return pid > 0 && daemon_is_agent(pid) ? pid : 0;
 }
 
-bool
-daemon_supervised_pid(const char *pidfile, pid_t *pid)
+pid_t
+daemon_lock_holder(const char *pidfile, bool *supervisor)
 {
-	bool supervisor = false;
-	*pid = daemon_read_pidfile(pidfile, &supervisor);
-	if (*pid > 0 && !daemon_is_agent(*pid))
-		*pid = 0;
-	return *pid > 0 && supervisor;
+	char lock[PATH_MAX], comm[32];
+	daemon_lock_path(pidfile, lock, sizeof lock);
+	pid_t pid = daemon_read_pid(lock);
+	if (pid <= 0)
+		pid = daemon_read_pid(pidfile);	/* an older agent's */
+	daemon_comm(pid > 0 ? pid : 0, comm, sizeof comm);
+	*supervisor = strcmp(comm, DAEMON_SUPERVISOR_NAME) == 0;
+	return *supervisor || strncmp(comm, AGENT_NAME, 15) == 0 ? pid : 0;
 }
 
 static void
@@ -289,7 +307,8 @@ daemon_child(const struct config *cfg, const char *exe, char *const *argv,
 	close(log);
 	daemon_close_inherited(ready_fd);
 	pid_t holder;
-	int lock = daemon_lock(cfg->pidfile, "supervisor", &holder);
+	(void)prctl(PR_SET_NAME, DAEMON_SUPERVISOR_NAME);
+	int lock = daemon_lock(cfg->pidfile, &holder);
 	if (lock < 0) {
 		if (holder > 0)
 			dprintf(ready_fd, "already running (pid %ld)\n", (long)holder);
@@ -364,7 +383,8 @@ daemon_start(const struct config *cfg, const char *exe, char *const *argv)
 int
 daemon_stop(const struct config *cfg)
 {
-	pid_t pid = daemon_running_pid(cfg->pidfile);
+	bool supervisor;
+	pid_t pid = daemon_lock_holder(cfg->pidfile, &supervisor);
 	if (pid <= 0) {
 		printf("%s: not running\n", AGENT_NAME);
 		return 0;

@@ -14,17 +14,21 @@ struct config;
  * daemon.c: one instance per distro, and start/stop without systemd.
  *
  * The lock is a file of root's alone next to the pidfile (.pid becomes
- * .lock): held for the life of the agent (`run') or of the supervisor
- * (`start').  Then the pidfile (0644, information only) names the holder,
- * with the word "supervisor" after the pid for `start''s.  -1 and errno
- * (*holder: who holds it, when known).
+ * .lock), naming its holder: the agent (`run') or `start''s supervisor
+ * (named DAEMON_SUPERVISOR_NAME), for the holder's whole life.  The
+ * pidfile (0644, information only) names the agent that runs now.
+ * daemon_lock: its descriptor, or -1 and errno (*holder: the agent that
+ * runs, when known).
  */
-int	daemon_lock(const char *pidfile, const char *what, pid_t *holder);
+#define DAEMON_SUPERVISOR_NAME	"wda-supervisor"
+int	daemon_lock(const char *pidfile, pid_t *holder);
 void	daemon_lock_path(const char *pidfile, char *buf, size_t len);
+/* The pidfile names this process, the agent. */
+int	daemon_write_pidfile(const char *pidfile);
 /* The pid the pidfile names if that process is an agent, else 0. */
 pid_t	daemon_running_pid(const char *pidfile);
-/* Is it `start''s supervisor (*pid its pid)? */
-bool	daemon_supervised_pid(const char *pidfile, pid_t *pid);
+/* The lock's holder, to stop or restart (root): *supervisor says which. */
+pid_t	daemon_lock_holder(const char *pidfile, bool *supervisor);
 /* sd_notify(3), never blocking: 0 sent or no supervisor, -1 and errno. */
 int	daemon_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
