@@ -9,7 +9,8 @@
 # the same socket, a container started before reaches the engine again,
 # and a client that connects while the agent is away waits and is served.
 # An ordinary user can keep none of it from coming back.  The image that
-# carries the docker CLI is the machine's static docker next to busybox
+# carries the docker CLI is Debian's docker CLI with the libraries it
+# links, next to busybox
 # (in the desktop flavour docker exec does not enter a container's
 # mounts: containers report what they see in their logs).  Prints TAP.
 set -uo pipefail
@@ -17,7 +18,7 @@ set -uo pipefail
 
 D=dood
 AG=wsl-docker-agent
-CLI_STATIC=${DOOD_DOCKER_CLI:-/usr/local/bin/docker}
+CLI=${DOOD_DOCKER_CLI:-/usr/bin/docker}
 tmp=$(mktemp -d)
 cleanup() {
 	direct_docker rm -f holder holder2 >/dev/null 2>&1
@@ -26,17 +27,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ -x "$CLI_STATIC" ] && ldd "$CLI_STATIC" 2>&1 | grep -q 'not a dynamic' ||
-	bail "a static docker CLI for the image" "$CLI_STATIC is not one (DOOD_DOCKER_CLI names another)"
+[ -x "$CLI" ] || bail "a docker CLI for the image" "$CLI is missing (install docker.io, or name one in DOOD_DOCKER_CLI)"
 
 agent_up "$D"
 gid=$(dx "$D" getent group docker | cut -d: -f3)
 
-# The image: busybox and the static docker CLI.
+# The image: busybox, the docker CLI and the libraries it links (none
+# when it is static).
 mkdir -p "$tmp/img/bin" "$tmp/img/usr/local/bin" "$tmp/img/tmp"
 cp /bin/busybox "$tmp/img/bin/busybox"
 for c in sh cat echo sleep date id ls stat; do ln -s busybox "$tmp/img/bin/$c"; done
-cp "$CLI_STATIC" "$tmp/img/usr/local/bin/docker"
+cp "$CLI" "$tmp/img/usr/local/bin/docker"
+{ ldd "$CLI" 2>/dev/null || :; } | grep -o '/[^ ]*' | while read -r lib; do
+	mkdir -p "$tmp/img$(dirname "$lib")" && cp -L "$lib" "$tmp/img$lib"
+done
 check "the image with the docker CLI is imported" sh -c \
 	"tar -C '$tmp/img' -c . | /usr/bin/docker -H unix://$ENGINE_SOCK import -c 'ENV PATH=/usr/local/bin:/bin' - dood >/dev/null"
 
