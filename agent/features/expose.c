@@ -48,12 +48,16 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "base/report.h"
+#include "sys/daemon.h"
 #include "sys/manifest.h"
 #include "sys/trust.h"
 #include "sys/wsl.h"
 #include "io/proxy.h"
 #include "features/expose.h"
 #include "main/agent.h"
+
+/* The listening socket's name in the supervisor's keeping. */
+#define EXPOSE_FDNAME	"docker-sock"
 
 struct expose {
 	struct agent	*agent;		/* cfg, manifest, the tree as last seen */
@@ -439,6 +443,19 @@ expose_listen(struct expose *x)
 	x->listen_fd = fd;
 	manifest_add(&a->manifest, "socket", path, NULL);
 	manifest_save(&a->manifest);
+	/*
+	 * The supervisor keeps a copy (systemd's fd store, or `start''s) and
+	 * hands it back at the next start: the socket outlives this process,
+	 * its inode too, so containers that bind-mounted it keep it and
+	 * clients that connect meanwhile wait in its backlog (issue 21).
+	 * From now on it is as if activated: never removed at a stop.
+	 */
+	if (daemon_store_fd(fd, EXPOSE_FDNAME) == 0) {
+		x->activated_fd = fd;
+		x->listen_fd_activated = true;
+		log_info("socket", "%s is kept by the supervisor across restarts",
+		    path);
+	}
 	return 0;
 }
 
@@ -638,8 +655,11 @@ expose_stop(struct expose *x, bool keep_activated)
 		    st.st_ino == x->listen_ino)
 			(void)unlink(path);
 		close(x->listen_fd);
-		if (x->listen_fd_activated)
+		if (x->listen_fd_activated) {
 			x->activated_fd = -1;
+			/* Given up for good (a new path, a conflict): not kept. */
+			(void)daemon_unstore_fd(EXPOSE_FDNAME);
+		}
 		x->listen_fd = -1;
 		x->listen_fd_activated = false;
 		manifest_remove(&a->manifest, "socket", path);

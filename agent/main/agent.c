@@ -27,6 +27,7 @@
 #include "base/report.h"
 #include "sys/daemon.h"
 #include "sys/manifest.h"
+#include "sys/supervise.h"
 #include "sys/trust.h"
 #include "sys/wsl.h"
 #include "io/control.h"
@@ -257,7 +258,34 @@ agent_self_json(const struct agent *a)
 	    json_object_new_int64((int64_t)watch_fires(a->watch)));
 	json_object_object_add(o, "tree_events_ignored",
 	    json_object_new_int64((int64_t)watch_ignored(a->watch)));
+	const char *restarts = getenv(SUPERVISE_ENV_RESTARTS);
+	report_add_str(o, "supervisor", getenv(SUPERVISE_ENV) != NULL ? "start" :
+	    getenv("INVOCATION_ID") != NULL ? "systemd" : "none");
+	json_object_object_add(o, "restarts", restarts != NULL ?
+	    json_object_new_int64(strtoll(restarts, NULL, 10)) : NULL);
+	report_add_str(o, "last_death", getenv(SUPERVISE_ENV_LAST));
 	return o;
+}
+
+/*
+ * `start''s supervisor restarts a dead agent at once, then later and
+ * later while it keeps dying quickly (sys/supervise.h): past five quick
+ * deaths in a row, the agent is in a crash loop, and says so.
+ */
+static void
+agent_crash_loop_problem(struct json_object *problems)
+{
+	const char *delay = getenv(SUPERVISE_ENV_DELAY);
+	const char *last = getenv(SUPERVISE_ENV_LAST);
+	if (delay == NULL || strtol(delay, NULL, 10) <
+	    SUPERVISE_DELAY_FIRST_MS << 4)
+		return;
+	char what[256];
+	snprintf(what, sizeof what, "the agent keeps dying soon after it starts "
+	    "(%s restarts; the last one %s); it is restarted later and later",
+	    getenv(SUPERVISE_ENV_RESTARTS), last != NULL ? last : "?");
+	report_add_problem(problems, what, "read the log (log_file) for why; "
+	    "fix it, then 'sudo wsl-docker-agent restart'");
 }
 
 static void
@@ -331,6 +359,7 @@ agent_status_json(struct agent *a)
 		return NULL;
 	}
 	json_object_object_add(o, "agent", agent_self_json(a));
+	agent_crash_loop_problem(problems);
 	json_object_object_add(o, "desktop", agent_desktop_json(a, problems));
 	struct json_object *socket = expose_status_json(a->expose, problems);
 	json_object_object_add(o, "links", links_status_json(a->links, problems));

@@ -5,9 +5,12 @@
  * flag, generated from the one table in config.c.
  */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -17,6 +20,7 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "sys/daemon.h"
+#include "sys/supervise.h"
 #include "sys/wsl.h"
 #include "main/agent.h"
 #include "main/status-print.h"
@@ -36,9 +40,13 @@ usage(FILE *out)
 "  run         run in the foreground (systemd, debugging); logs to the journal\n"
 "              under systemd, to stderr otherwise\n"
 "  start       start in the background with a pidfile and a log file, for\n"
-"              distros without systemd (/etc/wsl.conf [boot] command=);\n"
-"              returns once the agent is ready; a second start is a no-op\n"
-"  stop        stop the agent and wait for it to exit\n"
+"              distros without systemd (/etc/wsl.conf [boot] command=): a\n"
+"              supervisor brings the agent back if it dies, keeping\n"
+"              /run/docker.sock; returns once the agent is ready; a second\n"
+"              start is a no-op\n"
+"  restart     with start's supervisor: restart the agent now (the binary\n"
+"              installed now), keeping /run/docker.sock (root)\n"
+"  stop        stop the agent (and start's supervisor) for good and wait\n"
 "  status      show Docker Desktop's tree, links, socket, engine, problems\n"
 "              and their fixes; exit 0 when healthy, 1 when not\n"
 "  doctor      when docker does not work: what in your own setup (DOCKER_HOST,\n"
@@ -228,7 +236,7 @@ cmd_status(struct cli *c, struct config *cfg)
 			fprintf(stderr, "%s: %s.\n  fix: %s\n", AGENT_NAME, why,
 			    pid > 0 ? "restart it: with systemd: sudo systemctl "
 			    "restart wsl-docker-agent; without: sudo "
-			    "wsl-docker-agent stop && sudo wsl-docker-agent start" :
+			    "wsl-docker-agent restart" :
 			    "with systemd: sudo systemctl start wsl-docker-agent; "
 			    "without: sudo wsl-docker-agent start");
 		return EXIT_UNAVAILABLE;
@@ -299,26 +307,132 @@ cmd_run(struct agent *a)
 {
 	require_root("run");
 	pid_t holder;
-	int lock = daemon_lock_pidfile(a->cfg.pidfile, &holder);
-	if (lock < 0) {
+	/* Under `start''s supervisor, which holds the lock for both. */
+	bool supervised = getenv(SUPERVISE_ENV) != NULL &&
+	    getenv("NOTIFY_SOCKET") != NULL;
+	int lock = supervised ? -1 : daemon_lock(a->cfg.pidfile, &holder);
+	if (lock < 0 && !supervised) {
 		if (holder > 0)
 			fatal(EXIT_CONFLICT, "already running (pid %ld); one agent "
 			    "per distro. Stop it first ('wsl-docker-agent stop')",
 			    (long)holder);
-		fatal(EXIT_OSERR, "cannot lock %s: %s", a->cfg.pidfile,
-		    strerror(errno));
+		fatal(EXIT_OSERR, "cannot take the lock next to %s: %s",
+		    a->cfg.pidfile, strerror(errno));
 	}
+	if (daemon_write_pidfile(a->cfg.pidfile) < 0)
+		log_warn("agent", "cannot write the pidfile %s: %s",
+		    a->cfg.pidfile, strerror(errno));
 	int rc = agent_run(a, -1);
-	(void)unlink(a->cfg.pidfile);
-	close(lock);
+	if (lock >= 0) {
+		(void)unlink(a->cfg.pidfile);
+		close(lock);
+	}
 	return rc;
 }
 
-/* `start''s daemon: the agent, telling ready_fd when it is ready. */
+/*
+ * `start': the supervisor runs this very binary (by its path, so that an
+ * upgrade's restart runs the new one) as `run', with the same options.
+ */
 static int
-start_run(void *arg, int ready_fd)
+cmd_start(struct cli *c, struct agent *a)
 {
-	return agent_run(arg, ready_fd);
+	char exe[PATH_MAX];
+	require_root("start");
+	if (realpath("/proc/self/exe", exe) == NULL)
+		fatal(EXIT_OSERR, "cannot tell where this program is: %s",
+		    strerror(errno));
+	size_t n = 0, max = 5 + (size_t)c->nflags;
+	char **argv = calloc(max, sizeof *argv);
+	if (argv == NULL)
+		fatal(EXIT_OSERR, "out of memory");
+	argv[n++] = exe;
+	argv[n++] = (char *)"run";
+	if (c->config_file != NULL) {
+		argv[n++] = (char *)"-c";
+		argv[n++] = (char *)c->config_file;
+	}
+	char **flags = calloc((size_t)c->nflags / 2 + 1, sizeof *flags);
+	if (flags == NULL)
+		fatal(EXIT_OSERR, "out of memory");
+	for (int i = 0; i + 1 < c->nflags; i += 2) {
+		if (asprintf(&flags[i / 2], "--%s=%s", c->flags[i],
+		    c->flags[i + 1]) < 0)
+			fatal(EXIT_OSERR, "out of memory");
+		argv[n++] = flags[i / 2];
+	}
+	argv[n] = NULL;
+	int rc = daemon_start(&a->cfg, exe, argv);
+	for (int i = 0; i < c->nflags / 2; i++)
+		free(flags[i]);
+	free(flags);
+	free(argv);
+	return rc;
+}
+
+/* agent.pid of a status reply; 0 if none. */
+static long
+agent_pid_of(const char *reply)
+{
+	struct json_object *st = json_tokener_parse(reply), *agent, *pid;
+	long n = st != NULL && json_object_object_get_ex(st, "agent", &agent) &&
+	    json_object_object_get_ex(agent, "pid", &pid) ?
+	    (long)json_object_get_int64(pid) : 0;
+	json_object_put(st);
+	return n;
+}
+
+/*
+ * `restart' (a package upgrade without systemd): the supervisor stops the
+ * agent and starts it again, the new binary if there is one; the socket
+ * and what else it keeps stay.  Waits until the new agent answers.
+ */
+static int
+cmd_restart(struct config *cfg)
+{
+	bool supervisor;
+	require_root("restart");
+	pid_t sup = daemon_lock_holder(cfg->pidfile, &supervisor);
+	if (!supervisor) {
+		if (daemon_running_pid(cfg->pidfile) > 0) {
+			fprintf(stderr, "%s: the agent runs under systemd here; "
+			    "restart it with 'systemctl restart "
+			    "wsl-docker-agent'\n", AGENT_NAME);
+			return EXIT_USAGE;
+		}
+		printf("%s: not running; starting it is 'wsl-docker-agent "
+		    "start'\n", AGENT_NAME);
+		return EXIT_UNAVAILABLE;
+	}
+	char *reply = NULL, err[256];
+	long before = 0;
+	if (control_request(cfg->control_socket, "{\"request\":\"status\"}",
+	    &reply, err, sizeof err) == 0)
+		before = agent_pid_of(reply);
+	free(reply);
+	if (kill(sup, SIGUSR2) < 0) {
+		fprintf(stderr, "%s: cannot signal the supervisor (pid %ld): %s\n",
+		    AGENT_NAME, (long)sup, strerror(errno));
+		return EXIT_OSERR;
+	}
+	for (int i = 0; i < 600; i++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		reply = NULL;
+		if (control_request(cfg->control_socket,
+		    "{\"request\":\"status\"}", &reply, err, sizeof err) == 0) {
+			long now = agent_pid_of(reply);
+			free(reply);
+			if (now > 0 && now != before) {
+				printf("%s: restarted (pid %ld)\n", AGENT_NAME, now);
+				return 0;
+			}
+		} else
+			free(reply);
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "%s: the agent did not come back within 30 s; see %s\n",
+	    AGENT_NAME, cfg->log_file);
+	return EXIT_SOFTWARE;
 }
 
 int
@@ -346,10 +460,11 @@ main(int argc, char **argv)
 	int rc;
 	if (strcmp(c.command, "run") == 0)
 		rc = cmd_run(&a);
-	else if (strcmp(c.command, "start") == 0) {
-		require_root("start");
-		rc = daemon_start(&a.cfg, start_run, &a);
-	} else if (strcmp(c.command, "stop") == 0)
+	else if (strcmp(c.command, "start") == 0)
+		rc = cmd_start(&c, &a);
+	else if (strcmp(c.command, "restart") == 0)
+		rc = cmd_restart(&a.cfg);
+	else if (strcmp(c.command, "stop") == 0)
 		rc = daemon_stop(&a.cfg);
 	else if (strcmp(c.command, "status") == 0)
 		rc = cmd_status(&c, &a.cfg);
@@ -358,7 +473,8 @@ main(int argc, char **argv)
 		rc = cmd_request(&a.cfg, c.command);
 	else {
 		fprintf(stderr, "%s: unknown command '%s'; commands: run, start, "
-		    "stop, status, doctor, reconcile, enable, disable\n", AGENT_NAME,
+		    "stop, restart, status, doctor, reconcile, enable, disable\n",
+		    AGENT_NAME,
 		    c.command);
 		rc = EXIT_USAGE;
 	}

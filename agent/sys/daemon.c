@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * One instance per distro, and life without systemd: the pidfile is also
- * the lock (flock), so `start' twice stays one agent and a stale pidfile
- * after kill -9 is harmless.  `start' returns only when the agent is ready
- * (or has failed, with the reason), through a pipe, not a guess.
+ * One instance per distro, and life without systemd.  The single-instance
+ * lock is a file of root's alone (mode 0600, next to the pidfile), so no
+ * ordinary user can open it, hold it and keep the agent from starting or
+ * coming back (issue 21: a shared flock on the world-readable pidfile
+ * did); the pidfile is information only.  `start' runs the supervisor
+ * (supervise.c), which runs the agent and brings it back after any death
+ * `stop' did not ask for; it returns only when the agent is ready (or has
+ * failed, with the reason), through a pipe, not a guess.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,6 +33,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "sys/daemon.h"
+#include "sys/supervise.h"
 
 #define DAEMON_STOP_TIMEOUT_MS	15000
 
@@ -74,33 +82,130 @@ daemon_notify(const char *fmt, ...)
 	return sent < 0 ? -1 : 0;
 }
 
-static pid_t
-daemon_read_pid(int fd)
+int
+daemon_unstore_fd(const char *name)
 {
-	char buf[32] = "";
-	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-	if (n <= 0)
+	if (getenv("NOTIFY_SOCKET") == NULL)
 		return 0;
-	buf[n] = '\0';
-	long pid = strtol(buf, NULL, 10);
-	return pid > 0 ? (pid_t)pid : 0;
+	return daemon_notify("FDSTOREREMOVE=1\nFDNAME=%s", name);
 }
 
 int
-daemon_lock_pidfile(const char *pidfile, pid_t *holder)
+daemon_store_fd(int fd, const char *name)
 {
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	socklen_t sunlen;
+	char msg[128], cbuf[CMSG_SPACE(sizeof(int))];
+	if (path == NULL || path[0] == '\0') {
+		errno = ENOTCONN;
+		return -1;
+	}
+	if ((path[0] != '/' && path[0] != '@') ||
+	    (sunlen = util_sockaddr_un(&sun, path)) == 0) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	int n = snprintf(msg, sizeof msg, "FDSTORE=1\nFDNAME=%s", name);
+	struct iovec iov = { msg, (size_t)n };
+	struct msghdr mh = { .msg_name = &sun, .msg_namelen = sunlen,
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	    .msg_controllen = sizeof cbuf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return -1;
+	ssize_t sent;
+	do
+		sent = sendmsg(s, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (sent < 0 && errno == EINTR);
+	int saved = errno;
+	close(s);
+	errno = saved;
+	return sent < 0 ? -1 : 0;
+}
+
+/* The pid at the start of a file (a pidfile, the lock); 0 if none. */
+static pid_t
+daemon_read_pid(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *end;
+	long pid = strtol(buf, &end, 10);
+	return pid > 0 && end != buf ? (pid_t)pid : 0;
+}
+
+/* pid's name (comm, at most 15 bytes), or "" when it is gone. */
+static void
+daemon_comm(pid_t pid, char *comm, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/comm", (long)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, comm, len - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	comm[n > 0 ? n : 0] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+}
+
+/* Is pid an agent (its name is ours)?  A stale pidfile's pid is reused. */
+static bool
+daemon_is_agent(pid_t pid)
+{
+	char comm[32];
+	daemon_comm(pid, comm, sizeof comm);
+	return strncmp(comm, AGENT_NAME, 15) == 0;	/* comm keeps 15 bytes */
+}
+
+void
+daemon_lock_path(const char *pidfile, char *buf, size_t len)
+{
+	size_t n = strlen(pidfile);
+	if (n > 4 && strcmp(pidfile + n - 4, ".pid") == 0)
+		snprintf(buf, len, "%.*s.lock", (int)(n - 4), pidfile);
+	else
+		snprintf(buf, len, "%s.lock", pidfile);
+}
+
+int
+daemon_lock(const char *pidfile, pid_t *holder)
+{
+	char lock[PATH_MAX];
+	struct stat st;
 	*holder = 0;
+	daemon_lock_path(pidfile, lock, sizeof lock);
 	(void)util_mkdir_parent(pidfile, 0755);
-	int fd = open(pidfile, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
+	/* Root's own and private, or it decides nothing. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() ||
+	    ((st.st_mode & 077) != 0 && fchmod(fd, 0600) < 0)) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int saved = errno;
-		*holder = daemon_read_pid(fd);
+		*holder = daemon_running_pid(pidfile);
 		close(fd);
 		errno = saved;
 		return -1;
 	}
+	/* Who holds it, for stop and restart (root's to read). */
 	char buf[32];
 	int len = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)len, 0) != len) {
@@ -109,20 +214,36 @@ daemon_lock_pidfile(const char *pidfile, pid_t *holder)
 		errno = saved;
 		return -1;
 	}
-	return fd;	/* held open, and locked, for the agent's life */
+	return fd;	/* held open, and locked, for the process's life */
+}
+
+int
+daemon_write_pidfile(const char *pidfile)
+{
+	char buf[32];
+	int len = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	(void)util_mkdir_parent(pidfile, 0755);
+	return util_write_atomic(pidfile, buf, (size_t)len, 0644);
 }
 
 pid_t
 daemon_running_pid(const char *pidfile)
 {
-	int fd = open(pidfile, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return 0;
-	pid_t pid = 0;
-	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
-		pid = daemon_read_pid(fd);
-	close(fd);
-	return pid;
+	pid_t pid = daemon_read_pid(pidfile);
+	return pid > 0 && daemon_is_agent(pid) ? pid : 0;
+}
+
+pid_t
+daemon_lock_holder(const char *pidfile, bool *supervisor)
+{
+	char lock[PATH_MAX], comm[32];
+	daemon_lock_path(pidfile, lock, sizeof lock);
+	pid_t pid = daemon_read_pid(lock);
+	if (pid <= 0)
+		pid = daemon_read_pid(pidfile);	/* an older agent's */
+	daemon_comm(pid > 0 ? pid : 0, comm, sizeof comm);
+	*supervisor = strcmp(comm, DAEMON_SUPERVISOR_NAME) == 0;
+	return *supervisor || strncmp(comm, AGENT_NAME, 15) == 0 ? pid : 0;
 }
 
 static void
@@ -155,9 +276,9 @@ daemon_close_inherited(int keep)
 	    ~0u, 0u);
 }
 
-/* The daemon's side: detach, redirect, lock, run. Never returns. */
+/* The supervisor's side: detach, redirect, lock, supervise. */
 static void
-daemon_child(const struct config *cfg, daemon_run_fn *run, void *arg,
+daemon_child(const struct config *cfg, const char *exe, char *const *argv,
     int ready_fd)
 {
 	if (setsid() < 0)
@@ -186,21 +307,31 @@ daemon_child(const struct config *cfg, daemon_run_fn *run, void *arg,
 	close(log);
 	daemon_close_inherited(ready_fd);
 	pid_t holder;
-	if (daemon_lock_pidfile(cfg->pidfile, &holder) < 0) {
+	(void)prctl(PR_SET_NAME, DAEMON_SUPERVISOR_NAME);
+	int lock = daemon_lock(cfg->pidfile, &holder);
+	if (lock < 0) {
 		if (holder > 0)
 			dprintf(ready_fd, "already running (pid %ld)\n", (long)holder);
 		else
-			dprintf(ready_fd, "cannot lock %s: %s\n", cfg->pidfile,
-			    strerror(errno));
+			dprintf(ready_fd, "cannot take the lock next to %s: %s\n",
+			    cfg->pidfile, strerror(errno));
 		_exit(0);
 	}
-	int rc = run(arg, ready_fd);
+	char notify[PATH_MAX];
+	snprintf(notify, sizeof notify, "%s", cfg->control_socket);
+	char *slash = strrchr(notify, '/');
+	snprintf(slash != NULL ? slash + 1 : notify, sizeof notify -
+	    (size_t)(slash != NULL ? slash + 1 - notify : 0), "notify.sock");
+	const struct supervise_opts o = { .exe = exe, .argv = argv,
+	    .notify_path = notify, .ready_fd = ready_fd };
+	int rc = supervise_run(&o);
 	(void)unlink(cfg->pidfile);
+	close(lock);
 	_exit(rc);
 }
 
 int
-daemon_start(const struct config *cfg, daemon_run_fn *run, void *arg)
+daemon_start(const struct config *cfg, const char *exe, char *const *argv)
 {
 	pid_t running = daemon_running_pid(cfg->pidfile);
 	if (running > 0) {
@@ -216,7 +347,7 @@ daemon_start(const struct config *cfg, daemon_run_fn *run, void *arg)
 		fatal(EXIT_OSERR, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		close(p[0]);
-		daemon_child(cfg, run, arg, p[1]);
+		daemon_child(cfg, exe, argv, p[1]);
 	}
 	close(p[1]);
 	(void)waitpid(pid, NULL, 0);
@@ -252,7 +383,8 @@ daemon_start(const struct config *cfg, daemon_run_fn *run, void *arg)
 int
 daemon_stop(const struct config *cfg)
 {
-	pid_t pid = daemon_running_pid(cfg->pidfile);
+	bool supervisor;
+	pid_t pid = daemon_lock_holder(cfg->pidfile, &supervisor);
 	if (pid <= 0) {
 		printf("%s: not running\n", AGENT_NAME);
 		return 0;
@@ -279,6 +411,18 @@ daemon_stop(const struct config *cfg)
 			return EXIT_SOFTWARE;
 		}
 	}
+	/*
+	 * `stop' is final: the socket the supervisor kept is closed now, so
+	 * its file says nothing but "refused".  Gone, docker says the agent
+	 * is not running; a live one (a local dockerd) is never touched.
+	 */
+	struct stat st;
+	int probe = lstat(cfg->socket_path, &st) == 0 && S_ISSOCK(st.st_mode) ?
+	    util_unix_connect(cfg->socket_path) : 0;
+	if (probe < 0 && errno == ECONNREFUSED)
+		(void)unlink(cfg->socket_path);
+	else if (probe > 0)
+		close(probe);
 	printf("%s: stopped (pid %ld)\n", AGENT_NAME, (long)pid);
 	return 0;
 }
