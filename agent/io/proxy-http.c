@@ -35,9 +35,22 @@ proxy_http_size(void)
 }
 
 void
-proxy_http_init(struct proxy_http *h)
+proxy_http_init(struct proxy_http *h, struct http_budget *budget)
 {
 	http_request_init(&h->req);
+	h->req.stream.budget = budget;
+}
+
+void
+proxy_set_hold_max(struct proxy *p, size_t bytes)
+{
+	p->budget.max = bytes;
+}
+
+size_t
+proxy_held(const struct proxy *p)
+{
+	return p->budget.held;
 }
 
 void
@@ -244,6 +257,7 @@ proxy_reply_start(struct proxy_conn *c)
 	if (c->proxy->reply_fn == NULL)
 		return;
 	http_reply_init(&c->reply_state);
+	c->reply_state.stream.budget = &c->proxy->budget;
 	c->reply = &c->reply_state;
 	if (c->http != NULL)
 		http_request_pair(&c->http->req, c->reply);

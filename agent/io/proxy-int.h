@@ -104,6 +104,7 @@ struct proxy {
 	void		*create_arg;
 	http_reply_fn	 reply_fn;	/* NULL: answers pass as they are */
 	void		*reply_arg;
+	struct http_budget budget;	/* what all followers hold */
 };
 
 /* proxy.c */
@@ -133,7 +134,7 @@ void	proxy_conn_pump(struct proxy_flow *);
 /* The follower lives in its connection's block: this many bytes. */
 size_t	proxy_http_size(void);
 /* A zeroed follower begins at a request head. */
-void	proxy_http_init(struct proxy_http *);
+void	proxy_http_init(struct proxy_http *, struct http_budget *);
 /* Free what it holds; the block itself belongs to the connection. */
 void	proxy_http_free(struct proxy_http *);
 bool	proxy_http_has_output(const struct proxy_conn *);

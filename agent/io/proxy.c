@@ -521,7 +521,7 @@ conn_new(struct proxy *p, int client, int engine)
 	if (p->create_fn != NULL) {
 		c->http = (struct proxy_http *)(void *)((char *)c +
 		    layout.http_off);
-		proxy_http_init(c->http);
+		proxy_http_init(c->http, &p->budget);
 		proxy_reply_start(c);
 	}
 	LIST_INSERT_HEAD(&p->conns, c, entry);
@@ -965,6 +965,7 @@ proxy_new(struct event_base *base, int listen_fd, int engine_fd,
 	p->listen_fd = listen_fd;
 	/* The config bounds it; 0 would refuse everyone, so mean at least 1. */
 	p->max_conns = max_conns > 0 ? (uint64_t)max_conns : 1;
+	p->budget.max = PROXY_HOLD_MAX;
 	LIST_INIT(&p->conns);
 	LIST_INIT(&p->refusals);
 	if (layout.size == 0)

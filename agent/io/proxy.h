@@ -73,4 +73,15 @@ void	proxy_set_create_hook(struct proxy *, http_bind_fn, void *arg);
  */
 void	proxy_set_reply_hook(struct proxy *, http_reply_fn, void *arg);
 
+/*
+ * What the followers of all connections may hold together (requests held
+ * whole to rewrite, answers held to translate, heads being read); past
+ * it a request is answered 503 with the limit named, an answer passes
+ * untouched, and every other connection carries on.  0: no limit.
+ */
+#define PROXY_HOLD_MAX	((size_t)128 << 20)
+void	proxy_set_hold_max(struct proxy *, size_t bytes);
+/* What they hold now, in bytes. */
+size_t	proxy_held(const struct proxy *);
+
 #endif

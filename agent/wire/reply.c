@@ -114,8 +114,10 @@ reply_read(struct http_reply *r, struct http_reply_action *a, size_t limit,
 	    HTTP_STREAM_BUF_FIRST;
 	if (!http_stream_room(&r->stream, limit, first, most, &a->data,
 	    &a->len))
-		return reply_opaque(r, a, "an answer could not be held (out of "
-		    "memory); passed on untouched");
+		return reply_opaque(r, a, r->stream.over_budget ? "an answer "
+		    "could not be held (the agent holds as much as its limit "
+		    "for all clients); passed on untouched" : "an answer could "
+		    "not be held (out of memory); passed on untouched");
 	a->what = HTTP_REPLY_READ;
 	return false;
 }

@@ -162,22 +162,35 @@ request_refuse(struct http_request *r, int status, const char *message)
 /*
  * Ask for more of the request, at most `most' bytes at a time, the
  * buffer never holding more than `limit'; past it (or out of memory) the
- * connection goes blind.  False: *a is the READ.
+ * connection goes blind, and past the budget all followers share the
+ * request is refused (503).  False: *a is the READ.
  */
 static bool
 request_read(struct http_request *r, struct http_request_action *a,
     size_t limit, size_t most)
 {
-	if (!http_stream_room(&r->stream, limit, HTTP_STREAM_BUF_FIRST, most,
+	if (http_stream_room(&r->stream, limit, HTTP_STREAM_BUF_FIRST, most,
 	    &a->data, &a->len)) {
-		request_note(a, LOG_LVL_WARN, NULL, "cannot hold more of a "
-		    "request (%zu bytes, out of memory); passing the "
-		    "connection on untouched", r->stream.len);
-		request_go_blind(r);
+		a->what = HTTP_REQUEST_READ;
+		return false;
+	}
+	if (r->stream.over_budget) {
+		char msg[320];
+		snprintf(msg, sizeof msg, "the agent already holds %zu MiB of "
+		    "requests being read for all clients, its limit; try "
+		    "again when fewer large requests are in flight",
+		    r->stream.budget->max >> 20);
+		request_note(a, LOG_LVL_WARN, "request-budget", "refused a "
+		    "request: %zu bytes held for all clients, the limit is "
+		    "%zu", r->stream.budget->held, r->stream.budget->max);
+		request_refuse(r, 503, msg);
 		return true;
 	}
-	a->what = HTTP_REQUEST_READ;
-	return false;
+	request_note(a, LOG_LVL_WARN, NULL, "cannot hold more of a request "
+	    "(%zu bytes, out of memory); passing the connection on untouched",
+	    r->stream.len);
+	request_go_blind(r);
+	return true;
 }
 
 /* A head is whole: what this request needs. */

@@ -15,10 +15,19 @@
 #include "wire/http.h"
 #include "wire/stream.h"
 
+/* The buffer goes: its bytes go back to the budget. */
+static void
+stream_unhold(struct http_stream *s)
+{
+	if (s->budget != NULL)
+		s->budget->held -= s->cap;
+	free(s->buf);
+}
+
 void
 http_stream_free(struct http_stream *s)
 {
-	free(s->buf);
+	stream_unhold(s);
 	free(s->out);
 	s->buf = s->out = NULL;
 	s->off = s->len = s->cap = s->fwd = s->out_off = s->out_len = 0;
@@ -29,7 +38,7 @@ http_stream_release(struct http_stream *s)
 {
 	if (s->off < s->len || s->fwd > 0)
 		return;
-	free(s->buf);
+	stream_unhold(s);
 	s->buf = NULL;
 	s->off = s->len = s->cap = 0;
 }
@@ -49,9 +58,16 @@ http_stream_room(struct http_stream *s, size_t limit, size_t first,
 		size_t cap = s->cap == 0 ? first : s->cap * 2;
 		if (cap > limit)
 			cap = limit;
+		struct http_budget *b = s->budget;
+		s->over_budget = b != NULL && b->max > 0 &&
+		    (b->held > b->max || cap - s->cap > b->max - b->held);
+		if (s->over_budget)
+			return false;
 		char *grown = realloc(s->buf, cap);
 		if (grown == NULL)
 			return false;
+		if (b != NULL)
+			b->held += cap - s->cap;
 		s->buf = grown;
 		s->cap = cap;
 	}

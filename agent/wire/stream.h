@@ -16,6 +16,15 @@
  */
 #define HTTP_STREAM_BUF_FIRST	(16 * 1024)	/* a head's first buffer */
 
+/*
+ * What all the streams given one budget hold, together: a buffer grows
+ * only while the sum stays within max (0: no budget).  One proxy's
+ * followers share one, so no client can make the agent hold more.
+ */
+struct http_budget {
+	size_t		 held, max;
+};
+
 struct http_stream {
 	char		*buf;		/* read, not yet handled */
 	size_t		 off, len, cap;
@@ -26,6 +35,8 @@ struct http_stream {
 	uint64_t	 body_left;	/* LENGTH: its bytes still to come */
 	struct http_chunked chunked;	/* CHUNKED: its framing so far */
 	size_t		 scan;		/* a held message: bytes seen so far */
+	struct http_budget *budget;	/* shared, or NULL */
+	bool		 over_budget;	/* the last room refused: budget */
 };
 void	http_stream_free(struct http_stream *);
 /* Nothing unhandled: give the buffer back (idle keep-alive connections). */
@@ -33,7 +44,7 @@ void	http_stream_release(struct http_stream *);
 /*
  * Room to read at most `most' more bytes into: *data, *len.  The buffer
  * never holds more than `limit', and starts at `first' bytes; false past
- * the limit or out of memory.
+ * the limit, past the budget (over_budget is then set) or out of memory.
  */
 bool	http_stream_room(struct http_stream *, size_t limit, size_t first,
 	    size_t most, char **data, size_t *len);

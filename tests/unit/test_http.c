@@ -569,6 +569,7 @@ static struct {
 	char	 engine_path[128];
 	pid_t	 proxy_pid;
 	int	 engine_lfd;
+	size_t	 hold_max;	/* 0: the proxy's own */
 } px;
 
 /* The child's hook: /home/... -> /E/<hash>, /missing refused. */
@@ -617,6 +618,8 @@ px_setup(void)
 		if (p == NULL)
 			_exit(1);
 		proxy_set_create_hook(p, child_hook, NULL);
+		if (px.hold_max > 0)
+			proxy_set_hold_max(p, px.hold_max);
 		event_base_dispatch(base);
 		_exit(0);
 	}
@@ -979,4 +982,91 @@ Test(proxy_http, huge_head_goes_blind_untouched)
 	free(req);
 	close(c);
 	close(e);
+}
+
+/* ------------------------------------------------------------------ */
+/* The budget all connections share (issue 21). */
+
+static void
+px_setup_budget(void)
+{
+	px.hold_max = 1024 * 1024;
+	px_setup();
+}
+
+TestSuite(proxy_budget, .init = px_setup_budget, .fini = px_teardown,
+    .timeout = 30);
+
+Test(proxy_budget, past_it_one_request_is_refused_and_others_carry_on)
+{
+	/* B is in the middle of a request head when A goes past. */
+	int a, ae, b, be;
+	px_connect(&b, &be);
+	write_all(b, "GET /_pi", 8);
+	px_connect(&a, &ae);
+	size_t body = 1536 * 1024;
+	char head[256];
+	int hl = snprintf(head, sizeof head, "POST /v1.41/containers/create "
+	    "HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: "
+	    "%zu\r\n\r\n{\"Image\":\"bb\",\"Pad\":\"", body);
+	char *all = malloc((size_t)hl + body);
+	cr_assert(not(eq(ptr, all, NULL)));
+	memcpy(all, head, (size_t)hl);
+	memset(all + hl, 'a', body);
+	memcpy(all + (size_t)hl + body - 2, "\"}", 2);
+	/* A writer of its own: the proxy stops reading A past the budget. */
+	pid_t w = fork();
+	cr_assert(ge(int, w, 0));
+	if (w == 0) {
+		close(ae);	/* the engine's side is the test's alone */
+		(void)send(a, all, (size_t)hl + body, MSG_NOSIGNAL);
+		_exit(0);
+	}
+	free(all);
+	/* The engine is told EOF, having seen nothing of A's create; it
+	 * closes, as dockerd does, and the proxy's answer follows. */
+	char one;
+	cr_assert(wait_for(ae, POLLIN, WAIT_MS));
+	cr_assert(eq(long, (long)recv(ae, &one, 1, 0), 0));
+	close(ae);
+	const char *want = "HTTP/1.1 503 ";
+	expect_recv(a, want, strlen(want));
+	char rest[1024];
+	ssize_t n = recv(a, rest, sizeof rest - 1, 0);
+	cr_assert(gt(long, (long)n, 0));
+	rest[n] = '\0';
+	cr_assert(not(eq(ptr, strstr(rest, "holds 1 MiB of requests"), NULL)),
+	    "the answer names the limit: %s", rest);
+	close(a);
+	kill(w, SIGKILL);
+	waitpid(w, NULL, 0);
+
+	/* B carries on: the rest of its head, and the engine's answer. */
+	const char *rest_b = "ng HTTP/1.1\r\nHost: docker\r\n\r\n";
+	write_all(b, rest_b, strlen(rest_b));
+	const char *ping = "GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n";
+	expect_recv(be, ping, strlen(ping));
+	write_all(be, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK", 40);
+	expect_recv(b, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK", 40);
+
+	/* And once A is gone, a create within the budget is rewritten. */
+	int c, ce;
+	px_connect(&c, &ce);
+	const char *cj = "{\"Image\":\"bb\",\"HostConfig\":{\"Binds\":"
+	    "[\"/home/dev:/w\"]}}";
+	char req[512];
+	int rl = snprintf(req, sizeof req, "POST /v1.41/containers/create "
+	    "HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s", strlen(cj), cj);
+	write_all(c, req, (size_t)rl);
+	char hex[65], want_body[256], want_req[512];
+	bind_path_hash("/home/dev", hex);
+	int bl = snprintf(want_body, sizeof want_body, "{\"Image\":\"bb\","
+	    "\"HostConfig\":{\"Binds\":[\"/E/%s:/w\"]}}", hex);
+	int wl = snprintf(want_req, sizeof want_req, "POST /v1.41/containers/"
+	    "create HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s", bl, want_body);
+	expect_recv(ce, want_req, (size_t)wl);
+	close(b);
+	close(be);
+	close(c);
+	close(ce);
 }

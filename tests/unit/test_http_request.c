@@ -380,3 +380,98 @@ Test(http_request, unreadable_creates_pass_as_they_came)
 	cr_assert(eq(sz, s.told, 2));
 	seen_free(&s);
 }
+
+/* A create of `body' bytes (a JSON string of padding), then a ping. */
+static char *
+padded_create(size_t body, size_t *len)
+{
+	const char *pre = "{\"Image\":\"bb\",\"HostConfig\":{\"Binds\":"
+	    "[\"/home/x:/x\"]},\"Pad\":\"";
+	size_t fixed = strlen(pre) + 2;
+	cr_assert(gt(sz, body, fixed));
+	char *json = malloc(body + 1);
+	cr_assert(not(eq(ptr, json, NULL)));
+	memcpy(json, pre, strlen(pre));
+	memset(json + strlen(pre), 'a', body - fixed);
+	memcpy(json + body - 2, "\"}", 3);
+	char *in = NULL;
+	int n = asprintf(&in, "POST /containers/create HTTP/1.1\r\n"
+	    "Content-Length: %zu\r\n\r\n%sGET /_ping HTTP/1.1\r\n\r\n", body,
+	    json);
+	free(json);
+	cr_assert(gt(int, n, 0));
+	*len = (size_t)n;
+	return in;
+}
+
+/* One run with every stream's buffers counted against budget. */
+static struct seen
+run_budgeted(const char *in, size_t len, struct http_budget *budget)
+{
+	static const struct http_caller dev = { true, 1000, 1000 };
+	struct http_request r;
+	struct http_reply answers;
+	struct seen s = { 0 };
+	http_request_init(&r);
+	http_reply_init(&answers);
+	r.stream.budget = answers.stream.budget = budget;
+	http_request_pair(&r, &answers);
+	s.engine = http_request_run(&r, in, len, 4096, 4096, &dev, hook,
+	    &s.asked, &s.engine_len);
+	cr_assert(not(eq(ptr, s.engine, NULL)));
+	s.refusal = http_request_refusal(&r, &s.refusal_len);
+	http_request_free(&r);
+	http_reply_free(&answers);
+	return s;
+}
+
+Test(http_request, past_the_budget_a_create_is_refused_with_the_limit)
+{
+	struct http_budget budget = { 0, 256 * 1024 };
+	size_t len;
+	char *in = padded_create(300 * 1024, &len);
+	struct seen s = run_budgeted(in, len, &budget);
+	cr_assert(eq(int, s.asked, 0), "a create past the budget was read");
+	cr_assert(eq(sz, s.engine_len, 0), "the engine got %zu bytes",
+	    s.engine_len);
+	cr_assert(not(eq(ptr, s.refusal, NULL)));
+	cr_assert(eq(int, strncmp(s.refusal, "HTTP/1.1 503 ", 13), 0), "%s",
+	    s.refusal);
+	cr_assert(not(eq(ptr, strstr(s.refusal, "0 MiB of requests"), NULL)),
+	    "the answer names the limit: %s", s.refusal);
+	cr_assert(eq(sz, budget.held, 0), "%zu bytes still counted",
+	    budget.held);
+	seen_free(&s);
+	free(in);
+
+	/* Within it, the same kind of create is followed as ever. */
+	in = padded_create(100 * 1024, &len);
+	s = run_budgeted(in, len, &budget);
+	cr_assert(eq(int, s.asked, 1));
+	cr_assert(eq(ptr, s.refusal, NULL));
+	cr_assert(not(eq(ptr, memmem(s.engine, s.engine_len, "[\"/E",
+	    4), NULL)), "the create was not rewritten: %.300s", s.engine);
+	cr_assert(eq(sz, budget.held, 0), "%zu bytes still counted",
+	    budget.held);
+	seen_free(&s);
+	free(in);
+}
+
+Test(http_request, what_others_hold_counts_against_the_budget)
+{
+	/* Another connection holds all but 8 KiB: a head cannot be read. */
+	struct http_budget budget = { 120 * 1024, 128 * 1024 };
+	const char *in = "GET /_ping HTTP/1.1\r\n\r\n";
+	struct seen s = run_budgeted(in, strlen(in), &budget);
+	cr_assert(not(eq(ptr, s.refusal, NULL)));
+	cr_assert(eq(int, strncmp(s.refusal, "HTTP/1.1 503 ", 13), 0));
+	cr_assert(eq(sz, budget.held, 120 * 1024));
+	seen_free(&s);
+	/* It lets go: the same request passes. */
+	budget.held = 0;
+	s = run_budgeted(in, strlen(in), &budget);
+	cr_assert(eq(ptr, s.refusal, NULL));
+	cr_assert(eq(sz, s.engine_len, strlen(in)));
+	cr_assert(eq(sz, budget.held, 0));
+	seen_free(&s);
+}
