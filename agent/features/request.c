@@ -105,7 +105,8 @@ agent_request(struct agent *a, const struct proto_request_msg *rq,
  * binds.error (which may name another user's path) is replaced by a
  * pointer to root's view, as is each problem about a source the asker
  * does not own (its "source" member: restore's, which also name
- * containers) or naming a source left out.  The parts changed are the
+ * containers) or naming a source left out, and socket.holders (the
+ * containers that mount root's socket) is left out.  The parts changed are the
  * status's own copies: what a module keeps is never touched, so root
  * and the host see what they saw before.
  */
@@ -214,6 +215,10 @@ request_status_for_user(struct json_object *status, uid_t uid)
 	}
 	request_hide_problems(request_own_copy(status, "problems"), uid, gone);
 	json_object_put(gone);
+	/* Who mounts root's socket is root's to know, as other binds are. */
+	struct json_object *socket;
+	if (json_object_object_get_ex(status, "socket", &socket))
+		json_object_object_del(socket, "holders");
 }
 
 static const struct request_origin request_control_origin = {

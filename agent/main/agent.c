@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,6 +346,39 @@ agent_desktop_json(const struct agent *a, struct json_object *problems)
 }
 
 /*
+ * socket.holders: the containers that mount the agent's socket, as the
+ * bind exposures of its path (either spelling, /run or /var/run) name
+ * them.  Read from the status the binds gave, so nothing is asked twice.
+ */
+static void
+agent_socket_holders(const struct agent *a, struct json_object *socket,
+    struct json_object *binds)
+{
+	const char *path = a->cfg.socket_path;
+	char var[PATH_MAX];
+	bool run = strncmp(path, "/run/", 5) == 0;
+	if (socket == NULL || path == NULL ||
+	    (run && snprintf(var, sizeof var, "/var%s", path) >= (int)sizeof var))
+		return;
+	struct json_object *holders = json_object_new_array(), *ex;
+	if (holders == NULL)
+		return;
+	json_object_object_get_ex(binds, "exposures", &ex);
+	for (size_t i = 0; ex != NULL && i < json_object_array_length(ex); i++) {
+		struct json_object *e = json_object_array_get_idx(ex, i), *c;
+		const char *src = util_json_string(e, "source");
+		if (src == NULL || (strcmp(src, path) != 0 &&
+		    !(run && strcmp(src, var) == 0)) ||
+		    !json_object_object_get_ex(e, "containers", &c))
+			continue;
+		for (size_t k = 0; k < json_object_array_length(c); k++)
+			json_object_array_add(holders, json_object_get(
+			    json_object_array_get_idx(c, k)));
+	}
+	json_object_object_add(socket, "holders", holders);
+}
+
+/*
  * Each module describes itself.  Problems are listed desktop first, then
  * the socket, then links, whatever the order of the members.
  */
@@ -366,7 +400,9 @@ agent_status_json(struct agent *a)
 	json_object_object_add(o, "socket", socket);
 	json_object_object_add(o, "engine", engine_status_json(a->engine));
 	json_object_object_add(o, "proxy", expose_proxy_json(a->expose));
-	json_object_object_add(o, "binds", bind_status_json(a->bind, problems));
+	struct json_object *binds = bind_status_json(a->bind, problems);
+	agent_socket_holders(a, socket, binds);
+	json_object_object_add(o, "binds", binds);
 	if (a->restore != NULL)
 		json_object_object_add(o, "restore",
 		    restore_status_json(a->restore, problems));

@@ -145,6 +145,13 @@ status_print_human(struct json_object *st, FILE *out)
 	fputc('\n', out);
 	if (status_str(so, "detail", "")[0] != '\0')
 		fprintf(out, "                  %s\n", status_str(so, "detail", ""));
+	struct json_object *holders = status_get(so, "holders");
+	size_t nh = holders != NULL ? json_object_array_length(holders) : 0;
+	for (size_t i = 0; i < nh; i++)
+		fprintf(out, "%s%s%s", i == 0 ? "                  mounted by "
+		    "containers: " : ", ", json_object_get_string(
+		    json_object_array_get_idx(holders, i)), i + 1 == nh ? "\n" :
+		    "");
 	struct json_object *px = status_get(st, "proxy");
 	if (strcmp(status_str(so, "mode", ""), "proxy") == 0)
 		fprintf(out, "                  connections: %lld active, %lld total, "

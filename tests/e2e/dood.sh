@@ -57,6 +57,10 @@ like "-v /var/run/docker.sock:/var/run/docker.sock: docker in the container reac
 out=$(dxu "$D" docker run --rm -v /run/docker.sock:/var/run/docker.sock dood \
 	docker version --format '{{.Server.Version}}' 2>&1)
 like "-v /run/docker.sock: the same" "$out" "^$ENGINE_VERSION_RE"
+# What a dev container's docker-outside-of-docker asks for: a --mount.
+out=$(dxu "$D" docker run --rm --mount type=bind,source=/var/run/docker.sock,target=/var/run/docker.sock dood \
+	docker version --format '{{.Server.Version}}' 2>&1)
+like "--mount type=bind,source=/var/run/docker.sock (dev containers): the same" "$out" "^$ENGINE_VERSION_RE"
 
 # A bind asked for from inside the container is this distro's path.
 dx "$D" sh -c 'mkdir -p /home/dev/proj && echo "the distro'"'"'s file" >/home/dev/proj/marker && chown -R dev /home/dev/proj'
@@ -80,6 +84,14 @@ dxu "$D" docker run -d --name holder -v /var/run/docker.sock:/var/run/docker.soc
 if wait_until 20 ok_lines_above holder 0; then ok "a container holding the socket reaches the engine"
 else not_ok "a container holding the socket reaches the engine" "$(direct_docker logs holder 2>&1 | tail -n 5)"; fi
 like "status says who runs the agent" "$(dx "$D" $AG status --json | jq -r .agent.supervisor)" "^start$"
+holders() { dx "$D" $AG status --json | jq -r '.socket.holders // [] | join(" ")'; }
+holds_it() { holders | grep -qw holder; }
+if wait_until 20 holds_it; then
+	ok "status lists the container that holds the socket (socket.holders)"
+else not_ok "status lists the container that holds the socket (socket.holders)" "$(holders)"; fi
+like "...and the status for a person names it" "$(dx "$D" $AG status)" "mounted by containers: .*holder"
+is "...which an ordinary user's status leaves out" \
+	"$(dxu "$D" $AG status --json | jq -r '.socket | has("holders")')" false
 
 ino=$(sock_ino)
 pid=$(agent_pid)
