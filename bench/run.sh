@@ -14,7 +14,8 @@
 # GET /_ping latency (new connection each, and keep-alive); 1,000 concurrent
 # GET /events streams (memory and CPU of each proxy); idle memory and
 # wakeups; reaction to Docker Desktop's tree reappearing; start to ready;
-# the shim's start-up cost (bench/shim-startup.sh); the create-request
+# an agent restart under load (clients refused, the longest wait;
+# bench/restart-load.py); the shim's start-up cost (bench/shim-startup.sh); the create-request
 # overhead of bind re-exposure, from a distro; after a simulated VM reboot,
 # the agent's start to every container on its bind sources again
 # (bench/restore.sh).  Medians over several
@@ -107,11 +108,11 @@ readonly PROXIES=(proxy mount socat proxyd)
 if ((QUICK)); then
 	RUNS=1 STREAM_MIB=64 PING_N=200 PING_RUNS=1 STREAMS=50 EVENTS=2 WINDOW=1
 	IDLE=2 REACT_RUNS=1 READY_RUNS=2 SHIM_N=20 SAVELOAD_RUNS=1 CREATE_N=5 CLI_N=5
-	STORM_S=2
+	STORM_S=2 RESTART_N=2 RESTART_WORKERS=4 STEADY_S=1
 else
 	RUNS=5 STREAM_MIB=4096 PING_N=5000 PING_RUNS=3 STREAMS=1000 EVENTS=10
 	WINDOW=10 IDLE=60 REACT_RUNS=5 READY_RUNS=10 SHIM_N=1000 SAVELOAD_RUNS=5
-	CREATE_N=50 CLI_N=30 STORM_S=10
+	CREATE_N=50 CLI_N=30 STORM_S=10 RESTART_N=10 RESTART_WORKERS=8 STEADY_S=3
 fi
 BIG_MIB=1024	# the random payload of the large image
 
@@ -622,6 +623,51 @@ bench_ready() {
 	done
 }
 
+# ------------------------------------------ 7b. restart under load -------
+# The agent under `start''s supervisor, RESTART_WORKERS clients connecting
+# all the time (bench/restart-load.py: GET /_ping, a new connection each):
+# first STEADY_S seconds of steady state (the anchor: the longest wait
+# with no restart), then RESTART_N restarts, `restart' and kill -9 in
+# turn.  Figures: connections refused (the goal is 0: a client waits in
+# the backlog of the socket the supervisor keeps), connections cut (in
+# flight in the agent that died), the longest wait in either phase.
+bench_restart() {
+	local name=restarting cfg pidf out i pid
+	log "restart under load: $RESTART_WORKERS clients, $RESTART_N restarts"
+	cfg=$(agent_config "$name" "$DESKTOP" proxy)
+	pidf=$T/$name/agent.pid out=$T/restart-load.out
+	sed -i "s|^  \"log_level\"|  \"log_file\": \"$T/$name/agent.log\",\n  \"log_level\"|" "$cfg"
+	"$AGENT" -c "$cfg" start >>"$T/$name.log" 2>&1 || die "$name: start failed; see $T/$name.log"
+	python3 "$HERE/restart-load.py" "$T/$name/docker.sock" "$RESTART_WORKERS" "$out" &
+	local gen=$!
+	sleep "$STEADY_S"
+	: >"$out.mark"
+	for ((i = 1; i <= RESTART_N; i++)); do
+		pid=$(cat "$pidf")
+		if ((i % 2)); then
+			"$AGENT" -c "$cfg" restart >>"$T/$name.log" 2>&1 || die "$name: restart failed"
+		else
+			kill -KILL "$pid"
+		fi
+		local t_end=$((SECONDS + 30))
+		until [[ -s $pidf && $(cat "$pidf") != "$pid" ]] &&
+			ldocker "$T/$name/docker.sock" version >/dev/null 2>&1; do
+			((SECONDS < t_end)) || die "$name: no agent back within 30 s"
+			sleep 0.05
+		done
+		sleep 0.5
+	done
+	: >"$out.stop"
+	wait "$gen"
+	"$AGENT" -c "$cfg" stop >>"$T/$name.log" 2>&1 || true
+	record restart_conns agent "$(awk '$1 == "restart"' "$out" | wc -l)"
+	record restart_refused agent "$(awk '$1 == "restart" && $3 == "refused"' "$out" | wc -l)"
+	record restart_cut agent "$(awk '$1 == "restart" && $3 == "error"' "$out" | wc -l)"
+	record restart_max_ms agent "$(awk '$1 == "restart" && $3 == "ok" { if ($2 > m) m = $2 } END { printf "%.0f", m }' "$out")"
+	record restart_steady_max_ms agent "$(awk '$1 == "steady" && $3 == "ok" { if ($2 > m) m = $2 } END { printf "%.1f", m }' "$out")"
+	record restart_steady_conns agent "$(awk '$1 == "steady"' "$out" | wc -l)"
+}
+
 # ----------------------------------------------------------- 8. the shim ---
 
 bench_shim() {
@@ -834,6 +880,13 @@ agent_table() {
 		printf '| after a VM reboot (%s containers on stand-ins, median of %s): start -> all on their own sources again, ms | %s (ready at %s) | |\n' \
 			"${NOTE[restore_n]}" "${NOTE[restore_runs]}" "${R[restore_all.agent]-}" "${R[restore_ready.agent]-}"
 	fi
+	if have restart_conns; then
+		printf '| restart under load (%s clients, %s restarts: restart and kill -9 in turn): connections refused / cut in flight / made | %s / %s / %s | |\n' \
+			"$RESTART_WORKERS" "$RESTART_N" "${R[restart_refused.agent]-}" "${R[restart_cut.agent]-}" "${R[restart_conns.agent]-}"
+		printf '| restart under load: longest wait of a client, ms (steady state before: %s ms over %s connections) | %s (%sx) | |\n' \
+			"${R[restart_steady_max_ms.agent]-}" "${R[restart_steady_conns.agent]-}" "${R[restart_max_ms.agent]-}" \
+			"$(x "${R[restart_max_ms.agent]-}" "${R[restart_steady_max_ms.agent]-}")"
+	fi
 	if have storm_cpu; then
 		printf '| event storm in /mnt/wsl (%s files/s created and removed), CPU over %ss, %% of a core | %s (idle: %s) | |\n' \
 			"${R[storm_rate.proxy]-?}" "$STORM_S" "${R[storm_cpu.proxy]-}" "${R[storm_idle_cpu.proxy]-}"
@@ -948,6 +1001,8 @@ targets() {
 		"an event storm in /mnt/wsl (${R[storm_rate.proxy]-?} files/s) costs under 1 % of a core: ${R[storm_cpu.proxy]-?} % (${R[storm_idle_cpu.proxy]-?} % idle, measured just before)"
 	have restore_all && verdict "$(lt "${R[restore_all.agent]-}" 5000 && echo 1 || echo 0)" \
 		"after a VM reboot every container sees its bind sources again within 5 s of the agent's start: ${R[restore_all.agent]-?} ms for ${NOTE[restore_n]} containers"
+	have restart_conns && verdict "$([[ ${R[restart_refused.agent]-x} == 0 ]] && echo 1 || echo 0)" \
+		"an agent restart under load refuses no client: ${R[restart_refused.agent]-?} of ${R[restart_conns.agent]-?} refused over $RESTART_N restarts, the longest wait ${R[restart_max_ms.agent]-?} ms"
 	verdict "$(lt "${R[ready_notify.proxy]-}" 50 && lt "${R[ready_ping.proxy]-}" 50 && echo 1 || echo 0)" \
 		"ready within 50 ms of start: READY=1 at ${R[ready_notify.proxy]-?} ms, /_ping through it at ${R[ready_ping.proxy]-?} ms (proxy mode)"
 }
@@ -979,6 +1034,7 @@ phase_simple() {
 	bench_react
 	anchors_stop
 	bench_ready
+	bench_restart
 	bench_shim
 	bench_create
 	bench_restore
@@ -995,6 +1051,7 @@ phase_desktop() {
 	bench_react
 	anchors_stop
 	bench_ready
+	bench_restart
 	bench_create
 	bench_restore
 }

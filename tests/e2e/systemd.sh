@@ -248,6 +248,65 @@ reload_logs "a bad configuration on reload is refused, naming the key" "reload f
 is "...and the agent keeps running" "$(X systemctl is-active $AGENT.service)/$(X systemctl show -P MainPID $AGENT.service)" "active/$pid"
 X sh -c 'echo "{}" >/etc/wsl-docker-agent/config.json'
 
+# ---- the socket outlives the agent (issue 21) -------------------------------
+# What a container holds: a process in a mount namespace of its own that
+# bind-mounted /run/docker.sock before any restart, as docker run -v does,
+# and asks the engine through that mount five times a second.  After each
+# way the agent goes away and comes back, /run/docker.sock is the same
+# socket (inode), and the holder reaches the engine again.
+DOCKER=$CLI/usr/bin/docker
+X env HOME=/root sh -c "unshare -m --propagation private sh -c 'touch /tmp/held.sock &&
+	mount --bind /run/docker.sock /tmp/held.sock && i=0 && while :; do
+	if $DOCKER -H unix:///tmp/held.sock version >/dev/null 2>&1; then echo ok \$i; else echo fail \$i; fi
+	i=\$((i + 1)); sleep 0.2; done' >/run/held.log 2>&1 </dev/null &"
+held_ok() { X grep -c '^ok' /run/held.log; }
+held_more() { [ "$(held_ok)" -gt "$1" ]; }
+# reaches_again DESCRIPTION: the holder's answers go on.
+reaches_again() {
+	local before
+	before=$(held_ok)
+	if wait_until 30 held_more "$before"; then ok "$1"; else
+		not_ok "$1" "$(X tail -n 5 /run/held.log)"; fi
+}
+ino=$(X stat -c %i /run/docker.sock)
+reaches_again "a process that bind-mounted /run/docker.sock reaches the engine through it"
+sd_pid() { X systemctl show -P MainPID $AGENT.service; }
+# new_agent PID: systemd runs another agent, and it is ready.
+new_agent() { local p; p=$(sd_pid); [ "$p" != "$1" ] && [ "$p" != 0 ] && ready_status; }
+
+pid=$(sd_pid)
+restarts=$(X systemctl show -P NRestarts $AGENT.service)
+X kill -KILL "$pid"
+# A client that connects while the agent is away waits and is served.
+out=$(XU timeout 30 $DOCKER version --format '{{.Server.Version}}' 2>&1)
+like "kill -9: a client that connects while the agent is away is served" "$out" "^$ENGINE_VERSION_RE"
+if wait_until 30 new_agent "$pid"; then ok "...systemd restarts the agent (Restart=on-failure)"
+else not_ok "...systemd restarts the agent" "$(X systemctl status --no-pager $AGENT.service 2>&1 | tail -n 10)"; fi
+is "...NRestarts went up by one" "$(X systemctl show -P NRestarts $AGENT.service)" "$((restarts + 1))"
+is "...the same socket (inode $ino)" "$(X stat -c %i /run/docker.sock)" "$ino"
+reaches_again "...the holder reaches the engine again"
+
+pid=$(sd_pid)
+X systemctl restart $AGENT.service
+if wait_until 30 new_agent "$pid"; then ok "systemctl restart: a new agent"; else not_ok "systemctl restart: a new agent"; fi
+is "...the same socket, from the fd store" "$(X stat -c %i /run/docker.sock)" "$ino"
+reaches_again "...the holder reaches the engine again"
+
+pid=$(sd_pid)
+X systemctl reload $AGENT.service
+is "systemctl reload: the same agent and socket" "$(sd_pid) $(X stat -c %i /run/docker.sock)" "$pid $ino"
+reaches_again "...the holder reaches the engine"
+
+# A package upgrade: dpkg runs prerm upgrade and postinst configure, which
+# restart the service (debhelper's restart-after-upgrade).
+pid=$(sd_pid)
+if X env DEBIAN_FRONTEND=noninteractive dpkg -i "/var/cache/wda/${deb##*/}" >"$tmp/upgrade.log" 2>&1; then
+	ok "dpkg -i over the installed package (an upgrade)"
+else not_ok "dpkg -i over the installed package (an upgrade)" "$(tail -n 10 "$tmp/upgrade.log")"; fi
+if wait_until 30 new_agent "$pid"; then ok "...restarts the agent"; else not_ok "...restarts the agent" "MainPID $pid -> $(sd_pid)"; fi
+is "...the same socket" "$(X stat -c %i /run/docker.sock)" "$ino"
+reaches_again "...the holder reaches the engine again"
+
 # ---- the watchdog ----------------------------------------------------------
 X mkdir -p /run/systemd/system/$AGENT.service.d
 X sh -c "printf '[Service]\nWatchdogSec=2s\nTimeoutAbortSec=2s\nRestartSec=1s\nLimitCORE=0\n' >/run/systemd/system/$AGENT.service.d/watchdog-test.conf"
@@ -277,6 +336,9 @@ check "...the journal names the watchdog" journal_since "$since" "Watchdog timeo
 is "...NRestarts went up by one" "$(X systemctl show -P NRestarts $AGENT.service)" "$((restarts + 1))"
 wait_until 20 ready_status
 like "...and docker works again" "$(XU docker version --format '{{.Server.Version}}' 2>&1)" "^$ENGINE_VERSION_RE"
+is "...through the same socket" "$(X stat -c %i /run/docker.sock)" "$ino"
+reaches_again "...and the holder reaches the engine again"
+X pkill -f held.sock
 X rm -rf /run/systemd/system/$AGENT.service.d
 X systemctl daemon-reload
 
