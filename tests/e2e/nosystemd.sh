@@ -204,8 +204,11 @@ out=$(dxu "$P" bash -lc 'echo "PATH=$PATH"; wsl-docker-agent status' 2>&1 | tr '
 unlike "...an ordinary user's login PATH has no /usr/sbin" "${out%% *}" "/usr/sbin"
 like "...and in it, 'wsl-docker-agent status' finds the packaged agent (exit 0)" "$rc $out" "^0 PATH=.*healthy"
 
+ino=$(dx "$P" stat -c %i /run/docker.sock)
 out=$(dpkg_in -i "$pkg" 2>&1); rc=$?
 is "an upgrade (dpkg -i again) while the agent runs: exit 0" "$rc" 0
+is "...keeps /run/docker.sock, the same socket (start's supervisor holds it)" \
+	"$(dx "$P" stat -c %i /run/docker.sock)" "$ino"
 new=$(dx "$P" cat /run/wsl-docker-agent.pid 2>/dev/null)
 if [ -n "$new" ] && [ "$new" != "$pid" ]; then ok "...the agent was restarted (pid $pid -> $new)"; else
 	not_ok "...the agent was restarted" "pid before $pid, after '${new}'" "$out"; fi
