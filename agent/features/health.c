@@ -37,8 +37,6 @@
 #include "sys/wsl.h"
 #include "wire/protocol.h"
 #include "features/health.h"
-#include "features/request.h"
-#include "main/agent.h"
 
 #define HEALTH_ENVIRON_MAX	(64 * 1024)	/* of /proc/1/environ read */
 
@@ -46,7 +44,10 @@ enum health_state { HEALTH_OFF, HEALTH_CONNECTING, HEALTH_CONNECTED,
 		    HEALTH_BACKOFF };
 
 struct health {
-	struct agent		*agent;
+	struct event_base	*base;
+	const struct config	*cfg;		/* the agent's, for its life */
+	char			 instance_id[40];
+	struct health_hooks	 hooks;		/* status and requests: main/ */
 	struct address		 addr;
 	char			 addr_text[sizeof ((struct address *)NULL)->path + 16];
 	char			 service_id[40];	/* vsock only */
@@ -68,7 +69,6 @@ struct health {
 	bool			 closing;	/* after bad input: flush, then close */
 	bool			 report_due;
 	bool			 event_due;
-	int			 busy;		/* in a request: events wait */
 	bool			 down_logged;	/* a failure logged since stable */
 	bool			 stable;	/* up for PROTO_STABLE_MS */
 	struct backoff		 backoff;	/* PROTO_BACKOFF_* */
@@ -187,7 +187,7 @@ health_write_fitted(struct health *h, struct json_object *m)
 static void
 health_send_status(struct health *h, bool report_due)
 {
-	struct json_object *status = agent_status_json(h->agent);
+	struct json_object *status = h->hooks.status(h->hooks.arg);
 	struct json_object *canon = proto_status_canonical(status);
 	struct json_object *changed = NULL;
 
@@ -242,7 +242,7 @@ health_send(struct health *h, struct json_object *msg)
 static void
 health_flush(struct health *h)
 {
-	if (h->state != HEALTH_CONNECTED || h->busy > 0 || h->closing ||
+	if (h->state != HEALTH_CONNECTED || h->closing ||
 	    (!h->report_due && !h->event_due) ||
 	    evbuffer_get_length(bufferevent_get_output(h->bev)) > 0)
 		return;
@@ -328,7 +328,6 @@ health_wsl_vm_id(char out[37])
 static struct json_object *
 health_hello(struct health *h)
 {
-	struct agent *a = h->agent;
 	struct json_object *o = json_object_new_object();
 	struct utsname u;
 
@@ -342,9 +341,9 @@ health_hello(struct health *h)
 	json_object_object_add(o, "agent_version",
 	    json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(o, "distro", json_object_new_string(
-	    a->cfg.distro != NULL ? a->cfg.distro : ""));
+	    h->cfg->distro != NULL ? h->cfg->distro : ""));
 	json_object_object_add(o, "instance_id",
-	    json_object_new_string(a->instance_id));
+	    json_object_new_string(h->instance_id));
 	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
 	json_object_object_add(o, "kernel", json_object_new_string(u.release));
 	json_object_object_add(o, "wsl2",
@@ -353,7 +352,7 @@ health_hello(struct health *h)
 	json_object_object_add(o, "wsl_vm_id", h->vm_id[0] != '\0' ?
 	    json_object_new_string(h->vm_id) : NULL);
 	json_object_object_add(o, "interval_s",
-	    json_object_new_int(a->cfg.host_interval));
+	    json_object_new_int(h->cfg->host_interval));
 	json_object_object_add(o, "wall_clock_ms",
 	    json_object_new_int64((int64_t)util_wall_ms()));
 	json_object_object_add(o, "requests", proto_requests_json());
@@ -364,11 +363,6 @@ health_hello(struct health *h)
 /* ------------------------------------------------------------------ */
 /* Requests */
 
-static const struct request_origin health_origin = {
-	"by the host",
-	"only a host running as root or as the agent's user may ask for it"
-};
-
 static void
 health_handle(struct health *h, struct json_object *msg)
 {
@@ -377,13 +371,13 @@ health_handle(struct health *h, struct json_object *msg)
 	struct json_object *result = NULL;
 	enum proto_error e = proto_parse_request(msg, &rq, why, sizeof why);
 
-	if (e == PROTO_OK) {
-		/* Events the request causes follow its reply. */
-		h->busy++;
-		result = agent_request(h->agent, &rq, h->trusted,
-		    &health_origin, &e, why, sizeof why);
-		h->busy--;
-	}
+	/*
+	 * What the request changes is told later, through main/'s deferred
+	 * "changed" notice: the events it causes follow its reply.
+	 */
+	if (e == PROTO_OK)
+		result = h->hooks.request(h->hooks.arg, &rq, h->trusted, &e, why,
+		    sizeof why);
 	if (e != PROTO_OK)
 		log_debug("health", "request refused (%s): %s",
 		    proto_error_name(e), why);
@@ -568,10 +562,10 @@ health_connected(struct health *h, int fd)
 {
 	struct timeval stall = { PROTO_STALL_S, 0 };
 	struct timeval stable = { PROTO_STABLE_MS / 1000, 0 };
-	struct timeval interval = { h->agent->cfg.host_interval, 0 };
+	struct timeval interval = { h->cfg->host_interval, 0 };
 
 	h->trusted = health_peer_trusted(h, fd);
-	h->bev = bufferevent_socket_new(h->agent->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	h->bev = bufferevent_socket_new(h->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (h->bev == NULL) {
 		close(fd);
 		health_failed(h, "out of memory");
@@ -644,7 +638,7 @@ health_connect(struct health *h)
 		health_connected(h, fd);
 		return;
 	}
-	h->connect_ev = event_new(h->agent->base, fd, EV_WRITE,
+	h->connect_ev = event_new(h->base, fd, EV_WRITE,
 	    health_connect_done, h);
 	if (h->connect_ev == NULL || event_add(h->connect_ev, &tv) < 0) {
 		if (h->connect_ev != NULL)
@@ -709,7 +703,7 @@ health_forget_logs(void)
 static void
 health_choose_address(struct health *h)
 {
-	const char *configured = h->agent->cfg.host_address;
+	const char *configured = h->cfg->host_address;
 	char err[CONFIG_ERR_LEN];
 
 	if (configured == NULL && !wsl_kernel_is_wsl2()) {
@@ -743,7 +737,8 @@ health_choose_address(struct health *h)
 }
 
 struct health *
-health_new(struct agent *a)
+health_new(struct event_base *base, const struct config *cfg,
+    const char *instance_id, const struct health_hooks *hooks)
 {
 	struct health *h = calloc(1, sizeof *h);
 
@@ -751,7 +746,10 @@ health_new(struct agent *a)
 		log_err("health", "out of memory; host reporting is off");
 		return NULL;
 	}
-	h->agent = a;
+	h->base = base;
+	h->cfg = cfg;
+	snprintf(h->instance_id, sizeof h->instance_id, "%s", instance_id);
+	h->hooks = *hooks;
 	h->connecting_fd = -1;
 	h->since_ms = util_wall_ms();
 	proto_reader_init(&h->reader, PROTO_LINE_MAX);
@@ -768,15 +766,15 @@ health_new(struct agent *a)
 		    sizeof h->service_id);
 	if (!health_wsl_vm_id(h->vm_id))
 		h->vm_id[0] = '\0';
-	h->retry_ev = evtimer_new(a->base, health_on_retry, h);
-	h->report_ev = event_new(a->base, -1, EV_PERSIST, health_on_report, h);
-	h->stable_ev = evtimer_new(a->base, health_on_stable, h);
+	h->retry_ev = evtimer_new(base, health_on_retry, h);
+	h->report_ev = event_new(base, -1, EV_PERSIST, health_on_report, h);
+	h->stable_ev = evtimer_new(base, health_on_stable, h);
 	struct timeval now = { 0, 0 };
 	if (h->retry_ev == NULL || h->report_ev == NULL || h->stable_ev == NULL ||
 	    evtimer_add(h->retry_ev, &now) < 0) {
 		log_err("health", "cannot set up the host channel's timers; host "
 		    "reporting is off");
-		health_free(h);
+		health_free(h, false);
 		return NULL;
 	}
 	/* The first attempt runs from the loop, after the first reconcile. */
@@ -823,7 +821,7 @@ health_status_json(struct health *h)
 }
 
 void
-health_free(struct health *h)
+health_free(struct health *h, bool stopping)
 {
 	if (h == NULL)
 		return;
@@ -832,8 +830,7 @@ health_free(struct health *h)
 		 * One try, without waiting: the loop is ending or restarting.
 		 * (The bufferevent's buffer drains only from inside libevent.)
 		 */
-		health_say_bye(h, h->agent->stopping ? "stopping" :
-		    "reconfigured");
+		health_say_bye(h, stopping ? "stopping" : "reconfigured");
 		struct evbuffer *out = bufferevent_get_output(h->bev);
 		size_t n = evbuffer_get_length(out);
 		unsigned char *pending = evbuffer_pullup(out, -1);

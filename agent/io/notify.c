@@ -64,6 +64,12 @@ notify_free(struct notify *n)
 	free(n);
 }
 
+bool
+notify_pending(const struct notify *n)
+{
+	return n != NULL && evtimer_pending(n->ev, NULL);
+}
+
 uint64_t
 notify_posts(const struct notify *n)
 {

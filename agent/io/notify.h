@@ -9,6 +9,7 @@
 #ifndef WDA_IO_NOTIFY_H
 #define WDA_IO_NOTIFY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct event_base;
@@ -22,6 +23,8 @@ struct notify *notify_new(struct event_base *, notify_fn *, void *arg);
 void	notify_post(struct notify *);
 /* Posts not yet handled are dropped. */
 void	notify_free(struct notify *);
+/* A post waits for its handler. */
+bool	notify_pending(const struct notify *);
 /* Posts and handler runs so far (tests, status). */
 uint64_t notify_posts(const struct notify *);
 uint64_t notify_runs(const struct notify *);

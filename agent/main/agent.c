@@ -32,6 +32,7 @@
 #include "sys/trust.h"
 #include "sys/wsl.h"
 #include "io/control.h"
+#include "io/notify.h"
 #include "io/watch.h"
 #include "io/work.h"
 #include "features/bind.h"
@@ -39,7 +40,7 @@
 #include "features/expose.h"
 #include "features/health.h"
 #include "features/links.h"
-#include "features/request.h"
+#include "main/request.h"
 #include "features/restore.h"
 #include "main/agent.h"
 
@@ -172,8 +173,9 @@ agent_notify_status(struct agent *a)
 		a->status_unsent = false;
 }
 
-void
-agent_state_changed(struct agent *a)
+/* What a change means, done now: the "changed" notice's one handler. */
+static void
+agent_changed_now(struct agent *a)
 {
 	char summary[sizeof a->last_summary];
 	agent_summary(a, summary, sizeof summary);
@@ -196,6 +198,28 @@ agent_state_changed(struct agent *a)
 		backoff_reset(&agent_probe_backoff);
 	if (a->health != NULL)
 		health_state_changed(a->health);
+}
+
+static void
+agent_on_changed(void *arg)
+{
+	agent_changed_now(arg);
+}
+
+int
+agent_changes_init(struct agent *a)
+{
+	a->changed = notify_new(a->base, agent_on_changed, a);
+	return a->changed != NULL ? 0 : -1;
+}
+
+void
+agent_state_changed(struct agent *a)
+{
+	if (a->changed != NULL)
+		notify_post(a->changed);
+	else
+		agent_changed_now(a);
 }
 
 static char *
@@ -415,6 +439,29 @@ agent_status_json(struct agent *a)
 	return o;
 }
 
+/* What the host channel reports and what its requests do. */
+static struct json_object *
+agent_health_status(void *arg)
+{
+	return agent_status_json(arg);
+}
+
+static struct json_object *
+agent_health_request(void *arg, const struct proto_request_msg *rq,
+    bool trusted, enum proto_error *e, char *why, size_t whylen)
+{
+	return agent_request(arg, rq, trusted, &request_host_origin, e, why,
+	    whylen);
+}
+
+struct health *
+agent_health_new(struct agent *a)
+{
+	const struct health_hooks hooks = { agent_health_status,
+	    agent_health_request, a };
+	return health_new(a->base, &a->cfg, a->instance_id, &hooks);
+}
+
 /* ---------------------------------------------------------------- */
 /* Signals, reload, heartbeat, watchdog. */
 
@@ -493,8 +540,8 @@ agent_reload(struct agent *a)
 		    agent_tree_changed, a);
 	}
 	if (host_changed && a->health != NULL) {
-		health_free(a->health);
-		a->health = health_new(a);
+		health_free(a->health, false);
+		a->health = agent_health_new(a);
 	}
 	log_notice("config", "configuration reloaded");
 	agent_reconcile(a, "configuration reloaded");
@@ -578,7 +625,7 @@ agent_ready(struct agent *a)
 	if (a->ready_sent)
 		return;
 	a->ready_sent = true;
-	agent_state_changed(a);
+	agent_changed_now(a);	/* READY=1 goes with the summary of now */
 	if (daemon_notify("READY=1\nSTATUS=%s\nMAINPID=%ld", a->last_summary,
 	    (long)getpid()) == 0)
 		a->status_unsent = false;
@@ -643,6 +690,8 @@ agent_run(struct agent *a, int ready_fd)
 		if (sigev[i] == NULL || event_add(sigev[i], NULL) < 0)
 			fatal(EXIT_OSERR, "cannot handle signal %d", sigs[i]);
 	}
+	if (agent_changes_init(a) < 0)
+		fatal(EXIT_OSERR, "out of memory");
 	a->links = links_new(a);
 	a->expose = expose_new(a, activated_fd);
 	a->engine = engine_new(a);
@@ -656,7 +705,7 @@ agent_run(struct agent *a, int ready_fd)
 		log_err("watch", "cannot follow Docker Desktop's tree; changes are "
 		    "noticed only on the heartbeat");
 	agent_probe_retry_ev = evtimer_new(a->base, agent_probe_retry, a);
-	a->health = health_new(a);
+	a->health = agent_health_new(a);
 	if ((a->work = work_new(a->base)) == NULL)
 		log_err("agent", "cannot make the worker thread's pipe: %s; "
 		    "stand-in data is not moved", strerror(errno));
@@ -697,7 +746,8 @@ agent_run(struct agent *a, int ready_fd)
 	expose_stop(a->expose, true);
 	links_release(a->links, a->cfg.links_on_stop == LINKS_ON_STOP_REMOVE);
 	manifest_save(&a->manifest);
-	health_free(a->health);
+	health_free(a->health, true);
+	a->health = NULL;
 	control_free(a->control);
 	engine_free(a->engine);
 	a->engine = NULL;
@@ -717,6 +767,8 @@ agent_run(struct agent *a, int ready_fd)
 	free(a->engine_path);
 	free(a->untrusted);
 	a->untrusted = NULL;
+	notify_free(a->changed);	/* posts since the loop ended: dropped */
+	a->changed = NULL;
 	event_base_free(a->base);
 	log_notice("agent", "stopped");
 	return 0;

@@ -19,6 +19,7 @@ struct event_base;
 struct expose;
 struct health;
 struct json_object;
+struct notify;
 struct links;
 struct restore;
 struct watch;
@@ -55,6 +56,7 @@ struct agent {
 	struct watch		*watch;
 	struct control		*control;
 	struct health		*health;
+	struct notify		*changed;	/* the deferred "changed" notice */
 	struct event		*heartbeat_ev;
 	struct event		*watchdog_ev;
 	char			 last_summary[256];
@@ -66,10 +68,19 @@ struct agent {
 /* agent.c */
 int	agent_run(struct agent *, int ready_fd);
 void	agent_reconcile(struct agent *, const char *why);
-/* Something in the state changed: refresh summaries, notify the host. */
+/*
+ * Something in the state changed: posts the deferred "changed" notice
+ * (io/notify.h), whose one handler refreshes STATUS=, the probe's retry
+ * and the host's events on a later turn of the loop, never from inside
+ * the caller (before agent_run makes the notice: at once).
+ */
 void	agent_state_changed(struct agent *);
+/* Make that notice (agent_run does; the tests too); -1 out of memory. */
+int	agent_changes_init(struct agent *);
 int	agent_set_disabled(struct agent *, bool disabled, char *err, size_t errlen);
 /* READY=1 (and `start''s answer), once; restore.c holds it back a while. */
 void	agent_ready(struct agent *);
 struct json_object *agent_status_json(struct agent *);
+/* The host channel, with the agent's status and requests as its hooks. */
+struct health *agent_health_new(struct agent *);
 #endif

@@ -110,6 +110,7 @@ Test(agent, disable_writes_the_state_file_and_reconciles)
 	close(fd);
 	assert_has(note, "wsl-docker-agent enable");
 	cr_assert(eq(str, (char *)docker_link(), ""), "the links went");
+	test_agent_settle(&t);
 	cr_assert(eq(str, t.a.last_summary, "integration off for this distro"));
 	cr_assert(eq(int, expose_state(t.a.expose), SOCK_DISABLED));
 
@@ -178,6 +179,7 @@ Test(agent, status_follows_the_tree)
 {
 	desktop_with_cli();
 	agent_reconcile(&t.a, "test");
+	test_agent_settle(&t);
 	struct json_object *st = agent_status_json(&t.a);
 	cr_assert(json_object_get_boolean(member(st, "desktop.present")));
 	cr_assert(json_object_get_boolean(member(st, "desktop.cli_tools")));

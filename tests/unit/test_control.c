@@ -23,7 +23,7 @@
 
 #include "base/util.h"
 #include "io/control.h"
-#include "features/request.h"
+#include "main/request.h"
 #include "testlib.h"
 
 #define USERS		9	/* 9 x 8 is more than the 64 users share */

@@ -973,7 +973,7 @@ agent_setup(const char *address)
 static void
 agent_teardown(void)
 {
-	health_free(hx.a.health);
+	health_free(hx.a.health, hx.a.stopping);
 	hx.a.health = NULL;
 	expose_free(hx.a.expose);
 	hx.a.expose = NULL;
@@ -1116,7 +1116,7 @@ host_start(void)
 {
 	use_test_host();
 	host_listen();
-	hx.a.health = health_new(&hx.a);
+	hx.a.health = agent_health_new(&hx.a);
 	host_accept();
 }
 
@@ -1136,7 +1136,7 @@ Test(health, off_outside_wsl2_without_address)
 	agent_setup(NULL);
 	if (wsl_kernel_is_wsl2())
 		cr_skip_test("this kernel is WSL 2; auto would mean vsock:2");
-	hx.a.health = health_new(&hx.a);
+	hx.a.health = agent_health_new(&hx.a);
 	cr_assert(not(eq(ptr, hx.a.health, NULL)));
 	struct json_object *o = host_status(), *v;
 	char w[256];
@@ -1160,7 +1160,7 @@ Test(health, off_outside_wsl2_without_address)
 Test(health, off_when_none)
 {
 	agent_setup("none");
-	hx.a.health = health_new(&hx.a);
+	hx.a.health = agent_health_new(&hx.a);
 	cr_assert(host_state_is("off"));
 	health_state_changed(hx.a.health);	/* harmless */
 }
@@ -1168,7 +1168,7 @@ Test(health, off_when_none)
 Test(health, vsock_cid_1_fails_and_backs_off)
 {
 	agent_setup("vsock:1:52375");
-	hx.a.health = health_new(&hx.a);
+	hx.a.health = agent_health_new(&hx.a);
 	pump_until_state("backoff");
 	struct json_object *o = host_status(), *v;
 	cr_assert(json_object_object_get_ex(o, "last_error", &v) && v != NULL,
@@ -1337,7 +1337,7 @@ Test(health, forbidden_for_untrusted_host)
 	close(p[1]);
 	char ready;
 	cr_assert(eq(sz, (size_t)read(p[0], &ready, 1), (size_t)1));
-	hx.a.health = health_new(&hx.a);
+	hx.a.health = agent_health_new(&hx.a);
 	hx.conn = p[0];
 	fcntl(hx.conn, F_SETFL, O_NONBLOCK);
 	json_object_put(host_expect("hello"));
@@ -1350,7 +1350,7 @@ Test(health, forbidden_for_untrusted_host)
 	    "ping is allowed");
 	json_object_put(m);
 	cr_assert(not(hx.a.disabled));
-	health_free(hx.a.health);
+	health_free(hx.a.health, hx.a.stopping);
 	hx.a.health = NULL;
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);

@@ -26,7 +26,8 @@
 #include "base/util.h"
 #include "wire/protocol.h"
 #include "io/control.h"
-#include "features/request.h"
+#include "io/notify.h"
+#include "main/request.h"
 #include "main/agent.h"
 #include "testlib.h"
 
@@ -84,6 +85,34 @@ ask_ok(enum proto_request r)
 	    proto_error_name(e), why);
 	cr_assert(not(eq(ptr, res, NULL)));
 	return res;
+}
+
+/*
+ * A request's changes are told later, not from inside it (issue 20): the
+ * "changed" notice is posted, and its handler (STATUS=, the host's
+ * events) runs on a later turn of the loop, so a host's reply always goes
+ * before the events its request causes.
+ */
+static bool
+changes_handled(void *arg)
+{
+	return notify_runs(t.a.changed) > *(uint64_t *)arg;
+}
+
+Test(request, changes_are_told_after_the_request_not_inside_it)
+{
+	uint64_t posts = notify_posts(t.a.changed);
+	uint64_t runs = notify_runs(t.a.changed);
+	json_object_put(ask_ok(PROTO_REQ_DISABLE));
+	cr_assert(t.a.disabled);
+	cr_assert(gt(u64, notify_posts(t.a.changed), posts),
+	    "disable told no change");
+	cr_assert(eq(u64, notify_runs(t.a.changed), runs),
+	    "the change was handled inside the request");
+	cr_assert(run_until(t.a.base, changes_handled, &runs, 5000),
+	    "the change was never handled");
+	cr_assert(eq(str, t.a.last_summary, "integration off for this distro"),
+	    "the summary after the change: %s", t.a.last_summary);
 }
 
 /* As the host channel would send it, the result conforms. */

@@ -27,7 +27,7 @@
 #include "io/work.h"
 #include "features/bind.h"
 #include "features/expose.h"
-#include "features/request.h"
+#include "main/request.h"
 #include "features/restore.h"
 #include "main/agent.h"
 #include "testlib.h"

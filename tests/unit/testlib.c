@@ -26,6 +26,7 @@
 #include "base/util.h"
 #include "sys/manifest.h"
 #include "io/control.h"
+#include "io/notify.h"
 #include "io/watch.h"
 #include "features/bind.h"
 #include "features/engine.h"
@@ -266,6 +267,7 @@ test_agent_setup(struct test_agent *t, const char *name)
 	test_agent_set(t, "host.address", "none");
 	cr_assert(eq(int, mkdir(test_agent_path(t, "state"), 0755), 0));
 	t->a.base = event_base_new();
+	cr_assert(eq(int, agent_changes_init(&t->a), 0));
 	t->a.start_mono_ms = util_now_ms();
 	snprintf(t->a.instance_id, sizeof t->a.instance_id,
 	    "0123456789abcdef0123456789abcdef");
@@ -275,8 +277,16 @@ test_agent_setup(struct test_agent *t, const char *name)
 	t->a.links = links_new(&t->a);
 	t->a.expose = expose_new(&t->a, -1);
 	t->a.engine = engine_new(&t->a);
-	t->a.health = health_new(&t->a);	/* state off: in the status */
+	t->a.health = agent_health_new(&t->a);	/* state off: in the status */
 	signal(SIGPIPE, SIG_IGN);
+}
+
+void
+test_agent_settle(struct test_agent *t)
+{
+	for (int i = 0; i < 100 && notify_pending(t->a.changed); i++)
+		cr_assert(ge(int, event_base_loop(t->a.base, EVLOOP_ONCE), 0));
+	cr_assert(not(notify_pending(t->a.changed)), "the change never settled");
 }
 
 void
@@ -287,13 +297,15 @@ test_agent_teardown(struct test_agent *t)
 	control_free(t->a.control);
 	bind_free(t->a.bind);
 	expose_stop(t->a.expose, false);
-	health_free(t->a.health);
+	health_free(t->a.health, true);
 	engine_free(t->a.engine);
 	links_free(t->a.links);
 	expose_free(t->a.expose);
 	manifest_free(&t->a.manifest);
 	free(t->a.engine_path);
 	config_free(&t->a.cfg);
+	notify_free(t->a.changed);
+	t->a.changed = NULL;
 	event_base_free(t->a.base);
 	trusted_tree_down(t->dir);
 	if (access(t->dir, F_OK) == 0)

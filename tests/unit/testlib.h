@@ -81,6 +81,8 @@ struct test_agent {
 	struct agent	 a;
 };
 void	test_agent_setup(struct test_agent *, const char *name);
+/* Let the loop handle the "changed" notice posted so far. */
+void	test_agent_settle(struct test_agent *);
 void	test_agent_teardown(struct test_agent *);
 /* config_set() or the test fails. */
 void	test_agent_set(struct test_agent *, const char *key, const char *value);

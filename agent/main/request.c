@@ -17,7 +17,7 @@
 #include "base/util.h"
 #include "wire/protocol.h"
 #include "io/control.h"
-#include "features/request.h"
+#include "main/request.h"
 #include "features/restore.h"
 #include "main/agent.h"
 
@@ -220,6 +220,11 @@ request_status_for_user(struct json_object *status, uid_t uid)
 	if (json_object_object_get_ex(status, "socket", &socket))
 		json_object_object_del(socket, "holders");
 }
+
+const struct request_origin request_host_origin = {
+	"by the host",
+	"only a host running as root or as the agent's user may ask for it"
+};
 
 static const struct request_origin request_control_origin = {
 	"on the control socket",

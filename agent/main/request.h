@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#ifndef WDA_FEATURES_REQUEST_H
-#define WDA_FEATURES_REQUEST_H
+#ifndef WDA_MAIN_REQUEST_H
+#define WDA_MAIN_REQUEST_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,6 +22,8 @@ struct request_origin {
 	const char	*name;		/* "on the control socket", for the log */
 	const char	*refusal;	/* told to an untrusted caller: the fix */
 };
+/* The host channel's (health.c's request hook). */
+extern const struct request_origin request_host_origin;
 struct json_object *agent_request(struct agent *,
 	    const struct proto_request_msg *, bool trusted,
 	    const struct request_origin *, enum proto_error *e, char *why,
