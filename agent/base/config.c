@@ -26,9 +26,9 @@
 #include "base/address.h"
 #include "base/config.h"
 #include "base/defs.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/pathlist.h"
-#include "base/util.h"
 
 #define CFG(field)	offsetof(struct config, field)
 
@@ -997,7 +997,7 @@ config_scan_object(struct config_scan *s, const char *path, int depth)
 		if (config_scan_string(s) < 0)
 			goto out;
 		json_tokener_reset(s->tok);
-		struct json_object *key = util_json_parse(s->tok,
+		struct json_object *key = json_parse(s->tok,
 		    s->buf + start, s->pos - start);
 		if (key == NULL) {
 			config_fail_at(s->x, s->buf, start, NULL, "cannot read "
@@ -1091,7 +1091,7 @@ config_complete_before(const char *buf, size_t off)
 
 	if (tok == NULL)
 		return false;
-	struct json_object *obj = util_json_parse(tok, buf, off);
+	struct json_object *obj = json_parse(tok, buf, off);
 	bool complete = obj != NULL;
 	json_object_put(obj);
 	json_tokener_free(tok);
@@ -1150,7 +1150,7 @@ config_parse(const char *buf, size_t len, const struct config_ctx *x)
 		config_fail(x, NULL, "out of memory");
 		return NULL;
 	}
-	struct json_object *obj = util_json_parse(tok, buf, len);
+	struct json_object *obj = json_parse(tok, buf, len);
 	if (obj == NULL) {
 		config_fail_syntax(x, buf, len, tok);
 		goto fail;
