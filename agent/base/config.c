@@ -29,6 +29,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/pathlist.h"
+#include "base/text.h"
 
 #define CFG(field)	offsetof(struct config, field)
 
@@ -133,7 +134,6 @@ _Static_assert(sizeof(enum socket_mode) == sizeof(int) &&
     sizeof(enum links_on_stop) == sizeof(int), "enum fields are stored as int");
 
 #define CONFIG_NAME_MAX		128	/* longest dotted name we build */
-#define CONFIG_SHOW_MAX		60	/* bytes of a bad value quoted back */
 #define CONFIG_SUGGEST_DIST	2	/* "did you mean" up to this many edits */
 #define CONFIG_LIST_MAX		32	/* values or keys listed in a message */
 #define GROUP_NAME_MAX		32
@@ -154,6 +154,11 @@ struct config_token {
 static void config_fail(const struct config_ctx *, const char *name,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* "origin:LINE:COL: [name: ]message", for byte off of buf. */
+#define config_fail_at(x, buf, off, name, ...) \
+	json_error_at((x)->err, (x)->errlen, (x)->origin, (buf), (off), \
+	    (name), __VA_ARGS__)
+
 static void
 config_fail(const struct config_ctx *x, const char *name, const char *fmt, ...)
 {
@@ -170,54 +175,6 @@ config_fail(const struct config_ctx *x, const char *name, const char *fmt, ...)
 		    x->origin != NULL ? x->origin : name, msg);
 	else
 		snprintf(x->err, x->errlen, "%s", msg);
-}
-
-/*
- * Quote a value back to the user without letting it wreck the message:
- * control characters become \xNN, long values are cut (never inside a
- * UTF-8 sequence) and end in "...".
- */
-static void
-config_show(const char *s, size_t len, char *out, size_t outlen)
-{
-	size_t o = 0;
-	bool cut = false;
-
-	if (outlen < 4) {
-		if (outlen > 0)
-			out[0] = '\0';
-		return;
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		char piece[8];
-		size_t n = 1;
-		if (ch < 0x20 || ch == 0x7f)
-			n = (size_t)snprintf(piece, sizeof piece, "\\x%02x", ch);
-		else
-			piece[0] = (char)ch;
-		if (o + n > CONFIG_SHOW_MAX || o + n + 4 > outlen) {
-			cut = true;
-			break;
-		}
-		memcpy(out + o, piece, n);
-		o += n;
-	}
-	if (cut) {
-		/* Drop a multi-byte character whose tail did not fit. */
-		size_t lead = o;
-		while (lead > 0 && ((unsigned char)out[lead - 1] & 0xc0) == 0x80)
-			lead--;
-		if (lead > 0 && (unsigned char)out[lead - 1] >= 0xc0) {
-			unsigned char c0 = (unsigned char)out[lead - 1];
-			size_t want = c0 >= 0xf0 ? 4 : c0 >= 0xe0 ? 3 : 2;
-			if (o - (lead - 1) < want)
-				o = lead - 1;
-		}
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
 }
 
 /* "a, b, c or d" */
@@ -495,10 +452,10 @@ static void
 config_fail_unknown(const struct config_ctx *x, const char *full,
     const char *prefix)
 {
-	char shown[CONFIG_SHOW_MAX + 8];
+	char shown[TEXT_SHOW_SIZE];
 	struct config_token best;
 
-	config_show(full, strlen(full), shown, sizeof shown);
+	text_show(full, strlen(full), shown, sizeof shown);
 	if (config_closest(full, false, &best)) {
 		config_fail(x, shown, "unknown key; did you mean %.*s?",
 		    (int)best.n, best.p);
@@ -611,12 +568,12 @@ static int
 config_apply_text(struct config *c, const struct config_key *k,
     const char *name, const char *s, size_t len, const struct config_ctx *x)
 {
-	char shown[CONFIG_SHOW_MAX + 8];
+	char shown[TEXT_SHOW_SIZE];
 	char why[CONFIG_ERR_LEN];
 	char canon[sizeof ((struct address *)NULL)->path + 16];
 	int rc = 0;
 
-	config_show(s, len, shown, sizeof shown);
+	text_show(s, len, shown, sizeof shown);
 	if (strlen(s) != len || config_has_control(s)) {
 		config_fail(x, name, "'%s' contains a control character; "
 		    "remove it", shown);
@@ -775,7 +732,7 @@ config_show_json(struct json_object *v, char *out, size_t outlen)
 
 	if (text == NULL)
 		text = "(value)";
-	config_show(text, strlen(text), out, outlen);
+	text_show(text, strlen(text), out, outlen);
 }
 
 /* One JSON value for one key: strict about types. */
@@ -783,7 +740,7 @@ static int
 config_apply_json(struct config *c, const struct config_key *k,
     struct json_object *v, const struct config_ctx *x)
 {
-	char shown[CONFIG_SHOW_MAX + 8];
+	char shown[TEXT_SHOW_SIZE];
 	char expect[CONFIG_ERR_LEN];
 	enum json_type want = k->type == CFG_INT ? json_type_int :
 	    json_type_string;
@@ -874,7 +831,7 @@ config_apply_object(struct config *c, struct json_object *obj,
 		}
 		if (!json_object_is_type(val, json_type_object)) {
 			struct config_token t[CONFIG_LIST_MAX];
-			char list[CONFIG_ERR_LEN], shown[CONFIG_SHOW_MAX + 8];
+			char list[CONFIG_ERR_LEN], shown[TEXT_SHOW_SIZE];
 			size_t n = config_section_children(full, t,
 			    CONFIG_LIST_MAX);
 			config_join(t, n, " or ", list, sizeof list);
@@ -891,188 +848,7 @@ config_apply_object(struct config *c, struct json_object *obj,
 }
 
 /* ------------------------------------------------------------------ */
-/* Reading JSON text: syntax, positions, duplicate keys */
-
-static void
-config_position(const char *buf, size_t off, unsigned *line, unsigned *col)
-{
-	const char *bol = buf;
-
-	*line = 1;
-	for (const char *p = buf; p < buf + off; p++) {
-		if (*p == '\n') {
-			(*line)++;
-			bol = p + 1;
-		}
-	}
-	*col = (unsigned)(buf + off - bol) + 1;
-}
-
-static void
-config_fail_at(const struct config_ctx *x, const char *buf, size_t off,
-    const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-/* "origin:LINE:COL: [name: ]message" */
-static void
-config_fail_at(const struct config_ctx *x, const char *buf, size_t off,
-    const char *name, const char *fmt, ...)
-{
-	char msg[CONFIG_ERR_LEN];
-	unsigned line, col;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	config_position(buf, off, &line, &col);
-	snprintf(x->err, x->errlen, "%s:%u:%u: %s%s%s", x->origin, line, col,
-	    name != NULL ? name : "", name != NULL ? ": " : "", msg);
-}
-
-/*
- * json-c keeps the last of two equal keys without a word, so the text it
- * accepted is walked once more to find them.  The walk trusts the
- * structure json-c checked but never reads past the buffer.
- */
-struct config_scan {
-	const char		*buf;
-	size_t			 len;
-	size_t			 pos;
-	struct json_tokener	*tok;		/* decodes keys */
-	const struct config_ctx	*x;
-};
-
-static void
-config_scan_ws(struct config_scan *s)
-{
-	while (s->pos < s->len && (s->buf[s->pos] == ' ' ||
-	    s->buf[s->pos] == '\t' || s->buf[s->pos] == '\n' ||
-	    s->buf[s->pos] == '\r'))
-		s->pos++;
-}
-
-static int
-config_scan_string(struct config_scan *s)
-{
-	if (s->pos < s->len && s->buf[s->pos] == '\'') {
-		/* json-c 0.16 takes these even in strict mode; JSON does not. */
-		config_fail_at(s->x, s->buf, s->pos, NULL, "strings need double "
-		    "quotes (\"), not single quotes");
-		return -1;
-	}
-	for (s->pos++; s->pos < s->len; s->pos++) {
-		if (s->buf[s->pos] == '\\')
-			s->pos++;
-		else if (s->buf[s->pos] == '"') {
-			s->pos++;
-			return 0;
-		}
-	}
-	return 0;
-}
-
-static int config_scan_value(struct config_scan *, const char *path, int depth);
-
-static int
-config_scan_object(struct config_scan *s, const char *path, int depth)
-{
-	struct json_object *seen = json_object_new_object();
-	int rc = -1;
-
-	if (seen == NULL) {
-		config_fail(s->x, NULL, "out of memory");
-		return -1;
-	}
-	s->pos++;
-	for (;;) {
-		config_scan_ws(s);
-		if (s->pos >= s->len || s->buf[s->pos] == '}')
-			break;
-		if (s->buf[s->pos] == ',') {
-			s->pos++;
-			continue;
-		}
-		size_t start = s->pos;
-		if (config_scan_string(s) < 0)
-			goto out;
-		json_tokener_reset(s->tok);
-		struct json_object *key = json_parse(s->tok,
-		    s->buf + start, s->pos - start);
-		if (key == NULL) {
-			config_fail_at(s->x, s->buf, start, NULL, "cannot read "
-			    "this key");
-			goto out;
-		}
-		const char *name = json_object_get_string(key);
-		char child[CONFIG_NAME_MAX], shown[CONFIG_SHOW_MAX + 8];
-		config_show(name, strlen(name), shown, sizeof shown);
-		snprintf(child, sizeof child, "%s%s%s", path,
-		    *path != '\0' ? "." : "", shown);
-		struct json_object *first;
-		if (json_object_object_get_ex(seen, name, &first)) {
-			unsigned line, col;
-			config_position(s->buf,
-			    (size_t)json_object_get_int64(first), &line, &col);
-			config_fail_at(s->x, s->buf, start, child, "duplicate key "
-			    "(first at line %u, column %u); keep only one", line,
-			    col);
-			json_object_put(key);
-			goto out;
-		}
-		struct json_object *at = json_object_new_int64((int64_t)start);
-		if (at == NULL || json_object_object_add(seen, name, at) < 0) {
-			json_object_put(at);
-			json_object_put(key);
-			config_fail(s->x, NULL, "out of memory");
-			goto out;
-		}
-		json_object_put(key);
-		config_scan_ws(s);
-		if (s->pos < s->len && s->buf[s->pos] == ':')
-			s->pos++;
-		if (config_scan_value(s, child, depth + 1) < 0)
-			goto out;
-	}
-	s->pos++;
-	rc = 0;
-out:
-	json_object_put(seen);
-	return rc;
-}
-
-static int
-config_scan_value(struct config_scan *s, const char *path, int depth)
-{
-	config_scan_ws(s);
-	if (s->pos >= s->len || depth > JSON_MAX_DEPTH)
-		return 0;
-	switch (s->buf[s->pos]) {
-	case '{':
-		return config_scan_object(s, path, depth);
-	case '[':
-		s->pos++;
-		for (;;) {
-			config_scan_ws(s);
-			if (s->pos >= s->len || s->buf[s->pos] == ']')
-				break;
-			if (s->buf[s->pos] == ',')
-				s->pos++;
-			else if (config_scan_value(s, path, depth + 1) < 0)
-				return -1;
-		}
-		s->pos++;
-		return 0;
-	case '"':
-	case '\'':
-		return config_scan_string(s);
-	default:
-		while (s->pos < s->len && strchr(",]} \t\r\n", s->buf[s->pos]) ==
-		    NULL)
-			s->pos++;
-		return 0;
-	}
-}
+/* Reading JSON text: one clean object, or where and why it is not */
 
 static bool
 config_blank(const char *buf, size_t len)
@@ -1104,7 +880,7 @@ config_fail_syntax(const struct config_ctx *x, const char *buf, size_t len,
 {
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t off = json_tokener_get_parse_end(tok);
-	char near[CONFIG_SHOW_MAX + 8];
+	char near[TEXT_SHOW_SIZE];
 
 	if (off > len)
 		off = len;
@@ -1118,7 +894,7 @@ config_fail_syntax(const struct config_ctx *x, const char *buf, size_t len,
 		    "than %d levels; the configuration needs 2", JSON_MAX_DEPTH);
 		return;
 	}
-	config_show(buf + off, len - off < 20 ? len - off : 20, near,
+	text_show(buf + off, len - off < 20 ? len - off : 20, near,
 	    sizeof near);
 	if (config_complete_before(buf, off)) {
 		config_fail_at(x, buf, off, NULL, "unexpected text after the "
@@ -1161,8 +937,8 @@ config_parse(const char *buf, size_t len, const struct config_ctx *x)
 		    config_json_kind(obj));
 		goto fail;
 	}
-	struct config_scan scan = { buf, len, 0, tok, x };
-	if (config_scan_value(&scan, "", 0) < 0)
+	if (json_check_duplicate_keys(buf, len, x->origin, x->err,
+	    x->errlen) < 0)
 		goto fail;
 	json_tokener_free(tok);
 	return obj;
@@ -1170,27 +946,6 @@ fail:
 	json_object_put(obj);
 	json_tokener_free(tok);
 	return NULL;
-}
-
-/*
- * The same duplicate-name check for other JSON text json-c has accepted
- * (the host channel's messages): "origin:LINE:COL: name: duplicate key".
- */
-int
-config_check_duplicate_keys(const char *buf, size_t len, const char *origin,
-    char *err, size_t errlen)
-{
-	struct config_ctx x = { origin, err, errlen };
-	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-
-	if (tok == NULL) {
-		config_fail(&x, NULL, "out of memory");
-		return -1;
-	}
-	struct config_scan scan = { buf, len, 0, tok, &x };
-	int rc = config_scan_value(&scan, "", 0);
-	json_tokener_free(tok);
-	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1392,11 +1147,11 @@ config_set(struct config *c, const char *key, const char *value, char *err,
 		snprintf(label, sizeof label, "--%s", k->flag);
 	else {
 		struct config_token best;
-		char shown[CONFIG_SHOW_MAX + 8];
+		char shown[TEXT_SHOW_SIZE];
 		const char *bare = key != NULL ? key : "";
 		if (strncmp(bare, "--", 2) == 0)
 			bare += 2;
-		config_show(bare, strlen(bare), shown, sizeof shown);
+		text_show(bare, strlen(bare), shown, sizeof shown);
 		if (config_closest(bare, true, &best))
 			config_fail(&x, NULL, "--%s is not an option; did you "
 			    "mean --%.*s?", shown, (int)best.n, best.p);
@@ -1416,9 +1171,9 @@ config_set(struct config *c, const char *key, const char *value, char *err,
 	if (k->type != CFG_INT)
 		return config_apply_text(c, k, label, value, strlen(value), &x);
 
-	char shown[CONFIG_SHOW_MAX + 8];
+	char shown[TEXT_SHOW_SIZE];
 	long long v;
-	config_show(value, strlen(value), shown, sizeof shown);
+	text_show(value, strlen(value), shown, sizeof shown);
 	if (config_parse_int(value, &v) < 0) {
 		long long lo, hi;
 		config_int_range(k, &lo, &hi);

@@ -33,4 +33,21 @@ struct json_object *json_parse_two_pass(struct json_tokener *tok,
 /* Member key of o when it is a string; NULL otherwise (o may be NULL). */
 const char *json_string(struct json_object *o, const char *key);
 
+/*
+ * "origin:LINE:COL: [name: ]message" in err, for byte off of buf: where
+ * something in a JSON text went wrong, as an editor counts (from 1).
+ */
+void	json_error_at(char *err, size_t errlen, const char *origin,
+	    const char *buf, size_t off, const char *name, const char *fmt, ...)
+	    __attribute__((format(printf, 7, 8)));
+/*
+ * The checks json-c does not make, on a text it has accepted: a name twice
+ * in one object (json-c keeps the last silently) and strings in single
+ * quotes (json-c 0.16 takes them even in strict mode).  0, or -1 with
+ * "origin:LINE:COL: dotted.name: duplicate key (first at line L, column
+ * C); keep only one" and the like in err.
+ */
+int	json_check_duplicate_keys(const char *buf, size_t len,
+	    const char *origin, char *err, size_t errlen);
+
 #endif

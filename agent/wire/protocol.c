@@ -206,7 +206,7 @@ proto_parse_json(const char *line, size_t len, struct proto_item *item)
 	else if (end != len)
 		st = proto_fail(item, PROTO_ERR_BAD_JSON, "text after the JSON "
 		    "object at byte %zu; one object per line", end + 1);
-	else if (config_check_duplicate_keys(line, len, "line", why,
+	else if (json_check_duplicate_keys(line, len, "line", why,
 	    sizeof why) < 0)
 		st = proto_fail(item, PROTO_ERR_BAD_JSON, "%s", why);
 	else if (!proto_numbers_ok(o, "(top)", &where))

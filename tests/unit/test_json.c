@@ -99,3 +99,73 @@ Test(json_parse, values_are_the_text_s_own)
 	json_object_put(o);
 	json_tokener_free(tok);
 }
+
+/* ------------------------------------------------------------------ */
+/* json_error_at, json_check_duplicate_keys */
+
+Test(json_error_at, line_and_column_count_from_one)
+{
+	const char *text = "{\n\t\"a\": 1,\n  \"b\" 2\n}";
+	char err[128];
+
+	json_error_at(err, sizeof err, "f.json", text, 0, NULL, "at %s",
+	    "start");
+	cr_assert(eq(str, err, "f.json:1:1: at start"));
+	json_error_at(err, sizeof err, "f.json", text, strlen("{\n\t\"a\": 1,\n"
+	    "  \"b\" "), "b", "no colon");
+	cr_assert(eq(str, err, "f.json:3:7: b: no colon"));
+	json_error_at(err, 12, "f.json", text, 2, NULL, "cut short");
+	cr_assert(eq(str, err, "f.json:2:1:"), "cut, always terminated");
+}
+
+static int
+check(const char *text, char *err, size_t len)
+{
+	err[0] = '\0';
+	return json_check_duplicate_keys(text, strlen(text), "line", err, len);
+}
+
+Test(json_check_duplicate_keys, a_name_twice_named_with_both_places)
+{
+	char err[256];
+
+	cr_assert(eq(int, check("{\"a\": {\"b\": 1,\n\"b\": 2}}", err,
+	    sizeof err), -1));
+	cr_assert(eq(str, err, "line:2:1: a.b: duplicate key (first at line 1, "
+	    "column 8); keep only one"));
+	/* The names json-c decodes are compared, not their spelling. */
+	cr_assert(eq(int, check("{\"id\":1,\"\\u0069d\":2}", err, sizeof err),
+	    -1));
+	cr_assert(ne(ptr, strstr(err, "id: duplicate key"), NULL), "%s", err);
+	/* In an array's objects, each object on its own. */
+	cr_assert(eq(int, check("[{\"x\":1},{\"x\":2},{\"y\":1,\"y\":1}]", err,
+	    sizeof err), -1));
+	cr_assert(eq(str, err, "line:1:25: y: duplicate key (first at line 1, "
+	    "column 19); keep only one"));
+}
+
+Test(json_check_duplicate_keys, equal_names_in_different_objects_pass)
+{
+	char err[256];
+
+	cr_assert(eq(int, check("{\"a\": {\"x\": 1}, \"b\": {\"x\": 1}, "
+	    "\"x\": [1, {\"x\": 2}]}", err, sizeof err), 0));
+	cr_assert(eq(str, err, ""));
+	cr_assert(eq(int, check("\"x\"", err, sizeof err), 0));
+	cr_assert(eq(int, check("", err, sizeof err), 0));
+}
+
+Test(json_check_duplicate_keys, single_quotes_and_control_characters)
+{
+	char err[256];
+
+	/* json-c 0.16 takes single-quoted keys even when strict. */
+	cr_assert(eq(int, check("{'a': 1}", err, sizeof err), -1));
+	cr_assert(eq(str, err, "line:1:2: strings need double quotes (\"), not "
+	    "single quotes"));
+	/* A name is shown escaped: the message stays on one line. */
+	cr_assert(eq(int, check("{\"a\\nb\":1,\"a\\nb\":2}", err, sizeof err),
+	    -1));
+	cr_assert(eq(str, err, "line:1:11: a\\x0ab: duplicate key (first at "
+	    "line 1, column 2); keep only one"));
+}
