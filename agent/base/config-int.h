@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What the files of the configuration share (config.c, config-keys.c);
- * included by them only.  Everyone else reads config.h.
+ * What the files of the configuration share (config.c, config-keys.c,
+ * config-check.c); included by them only.  Everyone else reads config.h.
  */
 #ifndef WDA_BASE_CONFIG_INT_H
 #define WDA_BASE_CONFIG_INT_H
@@ -54,7 +54,7 @@ bool	config_is_section(const char *name);
 size_t	config_section_children(const char *prefix, struct config_token *,
 	    size_t max);
 
-/* config.c: checking values, the closest key */
+/* config-check.c: checking values, the closest key */
 /*
  * The known name closest to `typed', if a few edits away.  With flags, the
  * candidates are the flags; otherwise the dotted keys and the objects
