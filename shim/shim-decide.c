@@ -11,7 +11,7 @@
 #include <json-c/json.h>
 
 #include "base/defs.h"
-#include "base/util.h"
+#include "base/json.h"
 #include "shim.h"
 
 #define CRED_PREFIX		"docker-credential-"
@@ -91,7 +91,7 @@ static void
 shim_member_string(struct json_object *o, const char *key, char *out,
     size_t len)
 {
-	const char *s = util_json_string(o, key);
+	const char *s = json_string(o, key);
 	snprintf(out, len, "%s", s != NULL ? s : "");
 }
 

@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The configuration.  One table lists every key once: its JSON name (nested
- * objects map to dotted names), its flag, type, default, allowed values and
- * help.  Defaults, the JSON file, command-line flags, --help and
- * config_to_json() (a configuration written back in the file's shape) are
- * all driven from that table, and tests/e2e/docs.sh checks
- * wsl-docker-agent.conf(5) against --help, so they cannot drift apart.
+ * The configuration: loading it from a file or a string, setting one key
+ * from a flag, and showing it back as JSON.  The table of keys is
+ * config-keys.c's, the checks of values config-check.c's.
  *
  * Loading is all or nothing: a file is applied to a copy, and the copy
  * replaces the caller's struct only when every key was accepted, so a bad
@@ -13,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,138 +19,19 @@
 
 #include <json-c/json.h>
 
-#include "base/address.h"
 #include "base/config.h"
+#include "base/config-int.h"
 #include "base/defs.h"
+#include "base/json.h"
 #include "base/log.h"
-#include "base/pathlist.h"
-#include "base/util.h"
+#include "base/text.h"
 
-#define CFG(field)	offsetof(struct config, field)
+/* "origin:LINE:COL: [name: ]message", for byte off of buf. */
+#define config_fail_at(x, buf, off, name, ...) \
+	json_error_at((x)->err, (x)->errlen, (x)->origin, (buf), (off), \
+	    (name), __VA_ARGS__)
 
-const struct config_key config_keys[] = {
-	{ "desktop_dir", "desktop-dir", CFG_PATH, CFG(desktop_dir), NULL, NULL,
-	  "Docker Desktop's shared tree (auto: docker-desktop below the shared "
-	  "/mnt/wsl mount)" },
-	{ "socket.path", "socket-path", CFG_PATH, CFG(socket_path),
-	  "/run/docker.sock", NULL,
-	  "Where docker clients in this distro find the engine socket" },
-	{ "socket.mode", "socket-mode", CFG_ENUM, CFG(socket_mode), "proxy",
-	  "proxy|mount",
-	  "proxy: relay connections to Docker Desktop's engine; mount: "
-	  "bind-mount its socket" },
-	{ "socket.group", "socket-group", CFG_STRING, CFG(socket_group),
-	  "docker", NULL,
-	  "Group that owns socket.path; its members use docker without sudo" },
-	{ "socket.max_connections", "socket-max-connections", CFG_INT,
-	  CFG(socket_max_connections), "4096", "1-65536",
-	  "Most clients served at once; more are refused until one closes" },
-	{ "links.bin_dir", "bin-dir", CFG_PATH, CFG(bin_dir), "/usr/local/bin",
-	  NULL, "Where the docker CLI and its credential helpers are linked" },
-	{ "links.plugin_dir", "plugin-dir", CFG_PATH, CFG(plugin_dir),
-	  "/usr/local/lib/docker/cli-plugins", NULL,
-	  "Where docker CLI plugins (compose, buildx, ...) are linked" },
-	{ "links.on_stop", "links-on-stop", CFG_ENUM, CFG(links_on_stop), "shim",
-	  "shim|remove",
-	  "When Docker Desktop or the agent stops, point the links at the shim "
-	  "(which explains) or remove them" },
-	{ "links.shim", "shim", CFG_PATH, CFG(shim_path),
-	  LIBEXECDIR "/wsl-docker-agent/wsl-docker-shim", NULL,
-	  "Program the links point to while Docker Desktop is away" },
-	{ "links.cli_mount", "cli-mount", CFG_PATH, CFG(cli_mount),
-	  RUNSTATEDIR "/wsl-docker-agent/cli-tools", NULL,
-	  "Where the agent mounts its own read-only view of Docker Desktop's "
-	  "checked cli-tools; links point into it, so nothing done to the "
-	  "shared tree later changes what they run" },
-	{ "host.address", "host-address", CFG_ADDRESS, CFG(host_address), NULL,
-	  NULL,
-	  "Where health reports go: none, unix:/PATH or vsock:CID:PORT "
-	  "(auto: vsock:2:52375 on WSL 2, else none)" },
-	{ "host.interval", "host-interval", CFG_INT, CFG(host_interval), "30",
-	  "1-3600", "Seconds between health reports to the Windows host" },
-	{ "control_socket", "control-socket", CFG_PATH, CFG(control_socket),
-	  RUNSTATEDIR "/wsl-docker-agent/control.sock", NULL,
-	  "Unix socket where the agent answers status and other commands" },
-	{ "state_dir", "state-dir", CFG_PATH, CFG(state_dir),
-	  LOCALSTATEDIR "/lib/wsl-docker-agent", NULL,
-	  "Where the agent keeps its state, such as the manifest of its links" },
-	{ "pidfile", "pidfile", CFG_PATH, CFG(pidfile),
-	  RUNSTATEDIR "/wsl-docker-agent.pid", NULL,
-	  "PID file written when the agent runs without systemd" },
-	{ "log_file", "log-file", CFG_PATH, CFG(log_file),
-	  LOCALSTATEDIR "/log/wsl-docker-agent.log", NULL,
-	  "Log written by `start' when the agent runs without systemd" },
-	{ "log_level", "log-level", CFG_ENUM, CFG(log_level), "info",
-	  "error|warning|notice|info|debug",
-	  "Log messages of this severity and more severe ones" },
-	{ "distro", "distro", CFG_STRING, CFG(distro), NULL, NULL,
-	  "This distro's name, used in bind-mount paths (auto: WSL_DISTRO_NAME "
-	  "or the host name)" },
-	{ "bind.shared_paths", "bind-shared-paths", CFG_STRING,
-	  CFG(bind_shared_paths), "", NULL,
-	  "Paths the engine sees besides the shared tree and the Windows "
-	  "drives, separated by ':': LOCAL (at the same path) or LOCAL=ENGINE. "
-	  "\"\" for none" },
-	{ "bind.engine_wsl_root", "bind-engine-wsl-root", CFG_PATH,
-	  CFG(bind_engine_wsl_root), PATHMAP_ENGINE_WSL_ROOT, NULL,
-	  "Where the engine sees the shared /mnt/wsl tmpfs; bind-mount sources "
-	  "are re-exposed below it" },
-	{ "bind.engine_drive_root", "bind-engine-drive-root", CFG_STRING,
-	  CFG(bind_engine_drive_root), PATHMAP_ENGINE_DRIVE_ROOT, NULL,
-	  "Where the engine sees Windows drives: drive C: at ROOT/c. \"\" "
-	  "re-exposes drive paths like any other" },
-	{ "bind.repair", "bind-repair", CFG_ENUM, CFG(bind_repair), "restart",
-	  "restart|report",
-	  "A container found running on an empty stand-in where its bind "
-	  "source should be (the engine started it first): restart it once "
-	  "the source is back, moving the stand-in's data aside, or only "
-	  "report it" },
-	{ "bind.restore_timeout", "bind-restore-timeout", CFG_INT,
-	  CFG(bind_restore_timeout), "5", "0-300",
-	  "Seconds the agent waits, at start, for the bind sources of the "
-	  "engine's containers to be back before it says it is ready" },
-	{ "bind.standin_max", "bind-standin-max", CFG_INT,
-	  CFG(bind_standin_max), "1024", "0-1048576",
-	  "MiB the stand-in data moved below state_dir may take in all; a "
-	  "stand-in that would go over it stays where it is, shown and "
-	  "reported. 0 moves none" },
-	{ NULL, NULL, CFG_STRING, 0, NULL, NULL, NULL }
-};
-
-/* Enums stored as enum fields take the index of their value in `allowed'. */
-_Static_assert(SOCKET_MODE_PROXY == 0 && SOCKET_MODE_MOUNT == 1,
-    "socket.mode values follow \"proxy|mount\"");
-_Static_assert(LINKS_ON_STOP_SHIM == 0 && LINKS_ON_STOP_REMOVE == 1,
-    "links.on_stop values follow \"shim|remove\"");
-_Static_assert(BIND_REPAIR_RESTART == 0 && BIND_REPAIR_REPORT == 1,
-    "bind.repair values follow \"restart|report\"");
-_Static_assert(sizeof(enum socket_mode) == sizeof(int) &&
-    sizeof(enum bind_repair) == sizeof(int) &&
-    sizeof(enum links_on_stop) == sizeof(int), "enum fields are stored as int");
-
-#define CONFIG_NAME_MAX		128	/* longest dotted name we build */
-#define CONFIG_SHOW_MAX		60	/* bytes of a bad value quoted back */
-#define CONFIG_SUGGEST_DIST	2	/* "did you mean" up to this many edits */
-#define CONFIG_LIST_MAX		32	/* values or keys listed in a message */
-#define GROUP_NAME_MAX		32
-#define SOCKET_PATH_MAX		107	/* sun_path less its terminating NUL */
-
-/* Where an error happened, for messages: "origin: name: what; fix". */
-struct config_ctx {
-	const char	*origin;	/* file, label or NULL (a flag) */
-	char		*err;
-	size_t		 errlen;
-};
-
-struct config_token {
-	const char	*p;
-	size_t		 n;
-};
-
-static void config_fail(const struct config_ctx *, const char *name,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
+void
 config_fail(const struct config_ctx *x, const char *name, const char *fmt, ...)
 {
 	char msg[CONFIG_ERR_LEN];
@@ -172,169 +49,10 @@ config_fail(const struct config_ctx *x, const char *name, const char *fmt, ...)
 		snprintf(x->err, x->errlen, "%s", msg);
 }
 
-/*
- * Quote a value back to the user without letting it wreck the message:
- * control characters become \xNN, long values are cut (never inside a
- * UTF-8 sequence) and end in "...".
- */
-static void
-config_show(const char *s, size_t len, char *out, size_t outlen)
-{
-	size_t o = 0;
-	bool cut = false;
+/* ------------------------------------------------------------------ */
+/* Storing values */
 
-	if (outlen < 4) {
-		if (outlen > 0)
-			out[0] = '\0';
-		return;
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		char piece[8];
-		size_t n = 1;
-		if (ch < 0x20 || ch == 0x7f)
-			n = (size_t)snprintf(piece, sizeof piece, "\\x%02x", ch);
-		else
-			piece[0] = (char)ch;
-		if (o + n > CONFIG_SHOW_MAX || o + n + 4 > outlen) {
-			cut = true;
-			break;
-		}
-		memcpy(out + o, piece, n);
-		o += n;
-	}
-	if (cut) {
-		/* Drop a multi-byte character whose tail did not fit. */
-		size_t lead = o;
-		while (lead > 0 && ((unsigned char)out[lead - 1] & 0xc0) == 0x80)
-			lead--;
-		if (lead > 0 && (unsigned char)out[lead - 1] >= 0xc0) {
-			unsigned char c0 = (unsigned char)out[lead - 1];
-			size_t want = c0 >= 0xf0 ? 4 : c0 >= 0xe0 ? 3 : 2;
-			if (o - (lead - 1) < want)
-				o = lead - 1;
-		}
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
-/* "a, b, c or d" */
-static void
-config_join(const struct config_token *t, size_t n, const char *conj,
-    char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	if (outlen == 0)
-		return;
-	out[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		const char *sep = i == 0 ? "" : i + 1 == n ? conj : ", ";
-		int w = snprintf(out + o, outlen - o, "%s%.*s", sep, (int)t[i].n,
-		    t[i].p);
-		if (w < 0 || (size_t)w >= outlen - o)
-			return;
-		o += (size_t)w;
-	}
-}
-
-/* Split "a|b|c" into tokens. */
-static size_t
-config_enum_tokens(const char *allowed, struct config_token *t, size_t max)
-{
-	size_t n = 0;
-	const char *p = allowed;
-
-	while (p != NULL && n < max) {
-		const char *bar = strchr(p, '|');
-		t[n].p = p;
-		t[n].n = bar != NULL ? (size_t)(bar - p) : strlen(p);
-		n++;
-		p = bar != NULL ? bar + 1 : NULL;
-	}
-	return n;
-}
-
-static int
-config_enum_index(const struct config_key *k, const char *s)
-{
-	struct config_token t[CONFIG_LIST_MAX];
-	size_t n = config_enum_tokens(k->allowed, t, CONFIG_LIST_MAX);
-
-	for (size_t i = 0; i < n; i++)
-		if (strlen(s) == t[i].n && strncmp(s, t[i].p, t[i].n) == 0)
-			return (int)i;
-	return -1;
-}
-
-static void
-config_int_range(const struct config_key *k, long long *lo, long long *hi)
-{
-	char *end;
-
-	*lo = strtoll(k->allowed, &end, 10);
-	*hi = strtoll(end + 1, NULL, 10);
-}
-
-/*
- * log_level is the one enum kept as text in struct config (log.c maps it);
- * the other enums are enum fields.
- */
-static bool
-config_enum_is_text(const struct config_key *k)
-{
-	return k->offset == CFG(log_level);
-}
-
-static bool
-config_is_text(const struct config_key *k)
-{
-	return k->type == CFG_PATH || k->type == CFG_STRING ||
-	    k->type == CFG_ADDRESS ||
-	    (k->type == CFG_ENUM && config_enum_is_text(k));
-}
-
-/* A key without a default may be null: "auto", worked out at start. */
-static bool
-config_is_auto(const struct config_key *k)
-{
-	return k->def == NULL;
-}
-
-static bool
-config_is_socket(const struct config_key *k)
-{
-	return k->offset == CFG(socket_path) || k->offset == CFG(control_socket);
-}
-
-static char **
-config_text_field(struct config *c, const struct config_key *k)
-{
-	return (char **)(void *)((char *)c + k->offset);
-}
-
-static int *
-config_int_field(struct config *c, const struct config_key *k)
-{
-	return (int *)(void *)((char *)c + k->offset);
-}
-
-static const char *
-config_text_value(const struct config *c, const struct config_key *k)
-{
-	return *(char *const *)(const void *)((const char *)c + k->offset);
-}
-
-static int
-config_int_value(const struct config *c, const struct config_key *k)
-{
-	return *(const int *)(const void *)((const char *)c + k->offset);
-}
-
-/* Replace a text field; NULL means auto.  Fails only for lack of memory. */
-static int
+int
 config_store_text(struct config *c, const struct config_key *k,
     const char *text)
 {
@@ -361,718 +79,7 @@ config_store_default(struct config *c, const struct config_key *k)
 }
 
 /* ------------------------------------------------------------------ */
-/* Looking keys up */
-
-const struct config_key *
-config_key_by_name(const char *key)
-{
-	if (key == NULL)
-		return NULL;
-	for (const struct config_key *k = config_keys; k->key != NULL; k++)
-		if (strcmp(k->key, key) == 0)
-			return k;
-	return NULL;
-}
-
-const struct config_key *
-config_key_by_flag(const char *flag)
-{
-	if (flag == NULL)
-		return NULL;
-	if (strncmp(flag, "--", 2) == 0)
-		flag += 2;
-	for (const struct config_key *k = config_keys; k->key != NULL; k++)
-		if (strcmp(k->flag, flag) == 0)
-			return k;
-	return NULL;
-}
-
-/* Is `name' an object holding keys, such as "socket"? */
-static bool
-config_is_section(const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const struct config_key *k = config_keys; k->key != NULL; k++)
-		if (strncmp(k->key, name, n) == 0 && k->key[n] == '.')
-			return true;
-	return false;
-}
-
-/* The names an object allows: for "socket", path, mode, group, ... */
-static size_t
-config_section_children(const char *prefix, struct config_token *t,
-    size_t max)
-{
-	size_t plen = strlen(prefix), n = 0;
-
-	for (const struct config_key *k = config_keys; k->key != NULL; k++) {
-		const char *p = k->key;
-		if (plen > 0) {
-			if (strncmp(p, prefix, plen) != 0 || p[plen] != '.')
-				continue;
-			p += plen + 1;
-		}
-		const char *dot = strchr(p, '.');
-		size_t len = dot != NULL ? (size_t)(dot - p) : strlen(p);
-		bool seen = false;
-		for (size_t i = 0; i < n && !seen; i++)
-			seen = t[i].n == len && strncmp(t[i].p, p, len) == 0;
-		if (!seen && n < max) {
-			t[n].p = p;
-			t[n].n = len;
-			n++;
-		}
-	}
-	return n;
-}
-
-/* Optimal string alignment distance: a swap of neighbours is one edit. */
-static size_t
-config_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-	enum { MAXLEN = 64 };
-	size_t d[MAXLEN + 1][MAXLEN + 1];
-
-	if (la > MAXLEN || lb > MAXLEN)
-		return SIZE_MAX;
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			size_t best = d[i - 1][j - 1] + cost;
-			if (d[i - 1][j] + 1 < best)
-				best = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < best)
-				best = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
-				best = d[i - 2][j - 2] + 1;
-			d[i][j] = best;
-		}
-	}
-	return d[la][lb];
-}
-
-static void
-config_consider(const char *typed, const char *cand, size_t n,
-    struct config_token *best, size_t *best_dist)
-{
-	size_t dist = config_distance(typed, strlen(typed), cand, n);
-
-	if (dist < *best_dist) {
-		*best_dist = dist;
-		best->p = cand;
-		best->n = n;
-	}
-}
-
-/*
- * The known name closest to `typed', if a few edits away.  With flags, the
- * candidates are the flags; otherwise the dotted keys and the objects
- * ("socket") that hold them.
- */
-static bool
-config_closest(const char *typed, bool flags, struct config_token *best)
-{
-	size_t best_dist = CONFIG_SUGGEST_DIST + 1;
-
-	for (const struct config_key *k = config_keys; k->key != NULL; k++) {
-		const char *cand = flags ? k->flag : k->key;
-		config_consider(typed, cand, strlen(cand), best, &best_dist);
-		for (const char *dot = strchr(cand, '.'); !flags && dot != NULL;
-		    dot = strchr(dot + 1, '.'))
-			config_consider(typed, cand, (size_t)(dot - cand), best,
-			    &best_dist);
-	}
-	return best_dist <= CONFIG_SUGGEST_DIST;
-}
-
-static void
-config_fail_unknown(const struct config_ctx *x, const char *full,
-    const char *prefix)
-{
-	char shown[CONFIG_SHOW_MAX + 8];
-	struct config_token best;
-
-	config_show(full, strlen(full), shown, sizeof shown);
-	if (config_closest(full, false, &best)) {
-		config_fail(x, shown, "unknown key; did you mean %.*s?",
-		    (int)best.n, best.p);
-		return;
-	}
-	struct config_token t[CONFIG_LIST_MAX];
-	char list[CONFIG_ERR_LEN];
-	size_t n = config_section_children(prefix, t, CONFIG_LIST_MAX);
-	config_join(t, n, " and ", list, sizeof list);
-	if (*prefix == '\0')
-		config_fail(x, shown, "unknown key; the top level holds %s",
-		    list);
-	else
-		config_fail(x, shown, "unknown key; %s holds %s", prefix, list);
-}
-
-/* ------------------------------------------------------------------ */
-/* Checking values: one set of rules for the file and for flags */
-
-static bool
-config_has_control(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
-/* On a bad value, write why (after the quoted value) to `why'. */
-static int
-config_check_path(const struct config_key *k, const char *s, char *why,
-    size_t len)
-{
-	size_t max = config_is_socket(k) ? SOCKET_PATH_MAX : PATH_MAX - 1;
-
-	if (s[0] != '/') {
-		snprintf(why, len, "is not an absolute path; start it with /%s%s",
-		    k->def != NULL ? ", as in " : "",
-		    k->def != NULL ? k->def : "");
-		return -1;
-	}
-	if (strlen(s) > max) {
-		snprintf(why, len, "is longer than %zu bytes, the most %s; "
-		    "choose a shorter path", max, config_is_socket(k) ?
-		    "a unix socket path can hold" : "a path can hold");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-config_check_group(const char *s, char *why, size_t len)
-{
-	size_t n = strlen(s);
-	bool ok = n >= 1 && n <= GROUP_NAME_MAX &&
-	    ((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_');
-
-	for (size_t i = 1; ok && i < n; i++) {
-		char c = s[i];
-		ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '_' || c == '-' || (c == '$' && i + 1 == n);
-	}
-	if (!ok) {
-		snprintf(why, len, "is not a group name; use 1 to %d characters: "
-		    "a lowercase letter or _, then lowercase letters, digits, _ "
-		    "or - (a final $ is allowed)", GROUP_NAME_MAX);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-config_check_distro(const char *s, char *why, size_t len)
-{
-	/* It names a directory below docker-desktop-bind-mounts. */
-	if (*s == '\0' || strlen(s) > NAME_MAX_LEN) {
-		snprintf(why, len, "is not a distro name; use 1 to %d characters, "
-		    "or null for auto", NAME_MAX_LEN);
-		return -1;
-	}
-	if (strchr(s, '/') != NULL || strcmp(s, ".") == 0 ||
-	    strcmp(s, "..") == 0) {
-		snprintf(why, len, "is not a distro name; it cannot contain / or "
-		    "be . or ..");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-config_check_address(const char *s, char *canon, size_t canonlen, char *why,
-    size_t len)
-{
-	struct address a;
-	char msg[CONFIG_ERR_LEN];
-
-	if (address_parse(s, &a, msg, sizeof msg) < 0) {
-		snprintf(why, len, "%s", msg);
-		return -1;
-	}
-	address_format(&a, canon, canonlen);
-	return 0;
-}
-
-/*
- * Check and store a text value (from a JSON string or a flag); `len' is
- * the length json-c decoded, which exceeds strlen() when it held \u0000.
- */
-static int
-config_apply_text(struct config *c, const struct config_key *k,
-    const char *name, const char *s, size_t len, const struct config_ctx *x)
-{
-	char shown[CONFIG_SHOW_MAX + 8];
-	char why[CONFIG_ERR_LEN];
-	char canon[sizeof ((struct address *)NULL)->path + 16];
-	int rc = 0;
-
-	config_show(s, len, shown, sizeof shown);
-	if (strlen(s) != len || config_has_control(s)) {
-		config_fail(x, name, "'%s' contains a control character; "
-		    "remove it", shown);
-		return -1;
-	}
-	switch (k->type) {
-	case CFG_PATH:
-		rc = config_check_path(k, s, why, sizeof why);
-		break;
-	case CFG_STRING:
-		if (k->offset == CFG(socket_group))
-			rc = config_check_group(s, why, sizeof why);
-		else if (k->offset == CFG(distro))
-			rc = config_check_distro(s, why, sizeof why);
-		else if (k->offset == CFG(bind_shared_paths))
-			rc = pathlist_check(s, why, sizeof why);
-		else if (k->offset == CFG(bind_engine_drive_root))
-			rc = pathlist_check_drive_root(s, why, sizeof why);
-		break;
-	case CFG_ADDRESS:
-		if (config_check_address(s, canon, sizeof canon, why,
-		    sizeof why) < 0) {
-			/* address.c's message often quotes the value already. */
-			if (strstr(why, s) != NULL)
-				config_fail(x, name, "%s", why);
-			else
-				config_fail(x, name, "'%s': %s", shown, why);
-			return -1;
-		}
-		s = canon;
-		break;
-	case CFG_ENUM: {
-		int idx = config_enum_index(k, s);
-		if (idx < 0) {
-			struct config_token t[CONFIG_LIST_MAX];
-			char list[CONFIG_ERR_LEN];
-			size_t n = config_enum_tokens(k->allowed, t,
-			    CONFIG_LIST_MAX);
-			config_join(t, n, " or ", list, sizeof list);
-			config_fail(x, name, "'%s' is not allowed; use %s", shown,
-			    list);
-			return -1;
-		}
-		if (!config_enum_is_text(k)) {
-			*config_int_field(c, k) = idx;
-			return 0;
-		}
-		break;
-	}
-	case CFG_INT:
-		/* Callers turn numbers into numbers first. */
-		config_fail(x, name, "'%s' is not a whole number", shown);
-		return -1;
-	}
-	if (rc < 0) {
-		config_fail(x, name, "'%s' %s", shown, why);
-		return -1;
-	}
-	if (config_store_text(c, k, s) < 0) {
-		config_fail(x, name, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-config_apply_int(struct config *c, const struct config_key *k,
-    const char *name, long long v, const char *shown,
-    const struct config_ctx *x)
-{
-	long long lo, hi;
-
-	config_int_range(k, &lo, &hi);
-	if (v < lo || v > hi) {
-		config_fail(x, name, "%s is out of range; use a whole number "
-		    "from %lld to %lld", shown, lo, hi);
-		return -1;
-	}
-	*config_int_field(c, k) = (int)v;
-	return 0;
-}
-
-/* Strict: optional '-', then decimal digits, nothing else. */
-static int
-config_parse_int(const char *s, long long *out)
-{
-	const char *p = *s == '-' ? s + 1 : s;
-
-	if (*p == '\0')
-		return -1;
-	for (const char *q = p; *q != '\0'; q++)
-		if (*q < '0' || *q > '9')
-			return -1;
-	errno = 0;
-	*out = strtoll(s, NULL, 10);	/* ERANGE clamps: out of range */
-	return 0;
-}
-
-/* What a key takes, for "write ..." in messages. */
-static void
-config_expect(const struct config_key *k, char *buf, size_t len)
-{
-	struct config_token t[CONFIG_LIST_MAX];
-	char list[CONFIG_ERR_LEN];
-	long long lo, hi;
-	int w = 0;
-
-	switch (k->type) {
-	case CFG_PATH:
-	case CFG_STRING:
-		w = snprintf(buf, len, "%s in quotes%s%s%s",
-		    k->type == CFG_PATH ? "an absolute path" : "a name",
-		    k->def != NULL ? ", such as \"" : "",
-		    k->def != NULL ? k->def : "", k->def != NULL ? "\"" : "");
-		break;
-	case CFG_ENUM: {
-		size_t n = config_enum_tokens(k->allowed, t, CONFIG_LIST_MAX);
-		config_join(t, n, " or ", list, sizeof list);
-		w = snprintf(buf, len, "%s, in quotes", list);
-		break;
-	}
-	case CFG_INT:
-		config_int_range(k, &lo, &hi);
-		w = snprintf(buf, len, "a whole number from %lld to %lld without "
-		    "quotes, such as %s", lo, hi, k->def);
-		break;
-	case CFG_ADDRESS:
-		w = snprintf(buf, len, "an address in quotes: \"none\", "
-		    "\"unix:/PATH\" or \"vsock:CID:PORT\"");
-		break;
-	}
-	if (config_is_auto(k) && w >= 0 && (size_t)w < len)
-		snprintf(buf + w, len - (size_t)w, ", or null for auto");
-}
-
-static const char *
-config_json_kind(struct json_object *v)
-{
-	switch (json_object_get_type(v)) {
-	case json_type_null:	return "null";
-	case json_type_boolean:	return "a boolean";
-	case json_type_double:	return "a number with a fraction or exponent";
-	case json_type_int:	return "a number";
-	case json_type_object:	return "an object";
-	case json_type_array:	return "an array";
-	case json_type_string:	return "a string";
-	}
-	return "of an unknown type";
-}
-
-static void
-config_show_json(struct json_object *v, char *out, size_t outlen)
-{
-	const char *text = json_object_to_json_string_ext(v,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-
-	if (text == NULL)
-		text = "(value)";
-	config_show(text, strlen(text), out, outlen);
-}
-
-/* One JSON value for one key: strict about types. */
-static int
-config_apply_json(struct config *c, const struct config_key *k,
-    struct json_object *v, const struct config_ctx *x)
-{
-	char shown[CONFIG_SHOW_MAX + 8];
-	char expect[CONFIG_ERR_LEN];
-	enum json_type want = k->type == CFG_INT ? json_type_int :
-	    json_type_string;
-
-	if (v == NULL && config_is_auto(k))
-		return config_store_text(c, k, NULL);	/* frees, cannot fail */
-	if (v != NULL && json_object_get_type(v) == want) {
-		if (want == json_type_string)
-			return config_apply_text(c, k, k->key,
-			    json_object_get_string(v),
-			    (size_t)json_object_get_string_len(v), x);
-		config_show_json(v, shown, sizeof shown);
-		return config_apply_int(c, k, k->key, json_object_get_int64(v),
-		    shown, x);
-	}
-	config_expect(k, expect, sizeof expect);
-	if (v == NULL) {
-		config_fail(x, k->key, "null is not allowed; write %s, or leave "
-		    "the key out for the default", expect);
-		return -1;
-	}
-	config_show_json(v, shown, sizeof shown);
-	config_fail(x, k->key, "%s is %s; write %s", shown, config_json_kind(v),
-	    expect);
-	return -1;
-}
-
-/* "socket.path" -> {"socket": {"path": ...}} */
-static void
-config_nested_form(const char *dotted, char *buf, size_t len)
-{
-	size_t o = 0, depth = 0;
-	const char *p = dotted;
-	int w;
-
-	for (;;) {
-		const char *dot = strchr(p, '.');
-		size_t n = dot != NULL ? (size_t)(dot - p) : strlen(p);
-		w = snprintf(buf + o, len - o, "{\"%.*s\": ", (int)n, p);
-		if (w < 0 || (size_t)w >= len - o)
-			return;
-		o += (size_t)w;
-		depth++;
-		if (dot == NULL)
-			break;
-		p = dot + 1;
-	}
-	w = snprintf(buf + o, len - o, "...");
-	for (size_t i = 0; i < depth && w >= 0 && (size_t)w < len - o; i++) {
-		o += (size_t)w;
-		w = snprintf(buf + o, len - o, "}");
-	}
-}
-
-static int
-config_apply_object(struct config *c, struct json_object *obj,
-    const char *prefix, const struct config_ctx *x)
-{
-	json_object_object_foreach(obj, name, val) {
-		char full[CONFIG_NAME_MAX];
-		int w = snprintf(full, sizeof full, "%s%s%s", prefix,
-		    *prefix != '\0' ? "." : "", name);
-		if (w < 0 || (size_t)w >= sizeof full) {
-			config_fail_unknown(x, full, prefix);
-			return -1;
-		}
-		if (strchr(name, '.') != NULL) {
-			if (config_key_by_name(full) == NULL &&
-			    !config_is_section(full)) {
-				config_fail_unknown(x, full, prefix);
-				return -1;
-			}
-			char nested[CONFIG_NAME_MAX * 2];
-			config_nested_form(full, nested, sizeof nested);
-			config_fail(x, full, "dotted names are not read; nest the "
-			    "objects: %s", nested);
-			return -1;
-		}
-		const struct config_key *k = config_key_by_name(full);
-		if (k != NULL) {
-			if (config_apply_json(c, k, val, x) < 0)
-				return -1;
-			continue;
-		}
-		if (!config_is_section(full)) {
-			config_fail_unknown(x, full, prefix);
-			return -1;
-		}
-		if (!json_object_is_type(val, json_type_object)) {
-			struct config_token t[CONFIG_LIST_MAX];
-			char list[CONFIG_ERR_LEN], shown[CONFIG_SHOW_MAX + 8];
-			size_t n = config_section_children(full, t,
-			    CONFIG_LIST_MAX);
-			config_join(t, n, " or ", list, sizeof list);
-			config_show_json(val, shown, sizeof shown);
-			config_fail(x, full, "%s%s%s; write an object holding %s",
-			    shown, val == NULL ? " is not allowed" : " is ",
-			    val == NULL ? "" : config_json_kind(val), list);
-			return -1;
-		}
-		if (config_apply_object(c, val, full, x) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Reading JSON text: syntax, positions, duplicate keys */
-
-static void
-config_position(const char *buf, size_t off, unsigned *line, unsigned *col)
-{
-	const char *bol = buf;
-
-	*line = 1;
-	for (const char *p = buf; p < buf + off; p++) {
-		if (*p == '\n') {
-			(*line)++;
-			bol = p + 1;
-		}
-	}
-	*col = (unsigned)(buf + off - bol) + 1;
-}
-
-static void
-config_fail_at(const struct config_ctx *x, const char *buf, size_t off,
-    const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-/* "origin:LINE:COL: [name: ]message" */
-static void
-config_fail_at(const struct config_ctx *x, const char *buf, size_t off,
-    const char *name, const char *fmt, ...)
-{
-	char msg[CONFIG_ERR_LEN];
-	unsigned line, col;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	config_position(buf, off, &line, &col);
-	snprintf(x->err, x->errlen, "%s:%u:%u: %s%s%s", x->origin, line, col,
-	    name != NULL ? name : "", name != NULL ? ": " : "", msg);
-}
-
-/*
- * json-c keeps the last of two equal keys without a word, so the text it
- * accepted is walked once more to find them.  The walk trusts the
- * structure json-c checked but never reads past the buffer.
- */
-struct config_scan {
-	const char		*buf;
-	size_t			 len;
-	size_t			 pos;
-	struct json_tokener	*tok;		/* decodes keys */
-	const struct config_ctx	*x;
-};
-
-static void
-config_scan_ws(struct config_scan *s)
-{
-	while (s->pos < s->len && (s->buf[s->pos] == ' ' ||
-	    s->buf[s->pos] == '\t' || s->buf[s->pos] == '\n' ||
-	    s->buf[s->pos] == '\r'))
-		s->pos++;
-}
-
-static int
-config_scan_string(struct config_scan *s)
-{
-	if (s->pos < s->len && s->buf[s->pos] == '\'') {
-		/* json-c 0.16 takes these even in strict mode; JSON does not. */
-		config_fail_at(s->x, s->buf, s->pos, NULL, "strings need double "
-		    "quotes (\"), not single quotes");
-		return -1;
-	}
-	for (s->pos++; s->pos < s->len; s->pos++) {
-		if (s->buf[s->pos] == '\\')
-			s->pos++;
-		else if (s->buf[s->pos] == '"') {
-			s->pos++;
-			return 0;
-		}
-	}
-	return 0;
-}
-
-static int config_scan_value(struct config_scan *, const char *path, int depth);
-
-static int
-config_scan_object(struct config_scan *s, const char *path, int depth)
-{
-	struct json_object *seen = json_object_new_object();
-	int rc = -1;
-
-	if (seen == NULL) {
-		config_fail(s->x, NULL, "out of memory");
-		return -1;
-	}
-	s->pos++;
-	for (;;) {
-		config_scan_ws(s);
-		if (s->pos >= s->len || s->buf[s->pos] == '}')
-			break;
-		if (s->buf[s->pos] == ',') {
-			s->pos++;
-			continue;
-		}
-		size_t start = s->pos;
-		if (config_scan_string(s) < 0)
-			goto out;
-		json_tokener_reset(s->tok);
-		struct json_object *key = util_json_parse(s->tok,
-		    s->buf + start, s->pos - start);
-		if (key == NULL) {
-			config_fail_at(s->x, s->buf, start, NULL, "cannot read "
-			    "this key");
-			goto out;
-		}
-		const char *name = json_object_get_string(key);
-		char child[CONFIG_NAME_MAX], shown[CONFIG_SHOW_MAX + 8];
-		config_show(name, strlen(name), shown, sizeof shown);
-		snprintf(child, sizeof child, "%s%s%s", path,
-		    *path != '\0' ? "." : "", shown);
-		struct json_object *first;
-		if (json_object_object_get_ex(seen, name, &first)) {
-			unsigned line, col;
-			config_position(s->buf,
-			    (size_t)json_object_get_int64(first), &line, &col);
-			config_fail_at(s->x, s->buf, start, child, "duplicate key "
-			    "(first at line %u, column %u); keep only one", line,
-			    col);
-			json_object_put(key);
-			goto out;
-		}
-		struct json_object *at = json_object_new_int64((int64_t)start);
-		if (at == NULL || json_object_object_add(seen, name, at) < 0) {
-			json_object_put(at);
-			json_object_put(key);
-			config_fail(s->x, NULL, "out of memory");
-			goto out;
-		}
-		json_object_put(key);
-		config_scan_ws(s);
-		if (s->pos < s->len && s->buf[s->pos] == ':')
-			s->pos++;
-		if (config_scan_value(s, child, depth + 1) < 0)
-			goto out;
-	}
-	s->pos++;
-	rc = 0;
-out:
-	json_object_put(seen);
-	return rc;
-}
-
-static int
-config_scan_value(struct config_scan *s, const char *path, int depth)
-{
-	config_scan_ws(s);
-	if (s->pos >= s->len || depth > JSON_MAX_DEPTH)
-		return 0;
-	switch (s->buf[s->pos]) {
-	case '{':
-		return config_scan_object(s, path, depth);
-	case '[':
-		s->pos++;
-		for (;;) {
-			config_scan_ws(s);
-			if (s->pos >= s->len || s->buf[s->pos] == ']')
-				break;
-			if (s->buf[s->pos] == ',')
-				s->pos++;
-			else if (config_scan_value(s, path, depth + 1) < 0)
-				return -1;
-		}
-		s->pos++;
-		return 0;
-	case '"':
-	case '\'':
-		return config_scan_string(s);
-	default:
-		while (s->pos < s->len && strchr(",]} \t\r\n", s->buf[s->pos]) ==
-		    NULL)
-			s->pos++;
-		return 0;
-	}
-}
+/* Reading JSON text: one clean object, or where and why it is not */
 
 static bool
 config_blank(const char *buf, size_t len)
@@ -1091,7 +98,7 @@ config_complete_before(const char *buf, size_t off)
 
 	if (tok == NULL)
 		return false;
-	struct json_object *obj = util_json_parse(tok, buf, off);
+	struct json_object *obj = json_parse(tok, buf, off);
 	bool complete = obj != NULL;
 	json_object_put(obj);
 	json_tokener_free(tok);
@@ -1104,7 +111,7 @@ config_fail_syntax(const struct config_ctx *x, const char *buf, size_t len,
 {
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t off = json_tokener_get_parse_end(tok);
-	char near[CONFIG_SHOW_MAX + 8];
+	char near[TEXT_SHOW_SIZE];
 
 	if (off > len)
 		off = len;
@@ -1118,7 +125,7 @@ config_fail_syntax(const struct config_ctx *x, const char *buf, size_t len,
 		    "than %d levels; the configuration needs 2", JSON_MAX_DEPTH);
 		return;
 	}
-	config_show(buf + off, len - off < 20 ? len - off : 20, near,
+	text_show(buf + off, len - off < 20 ? len - off : 20, near,
 	    sizeof near);
 	if (config_complete_before(buf, off)) {
 		config_fail_at(x, buf, off, NULL, "unexpected text after the "
@@ -1150,7 +157,7 @@ config_parse(const char *buf, size_t len, const struct config_ctx *x)
 		config_fail(x, NULL, "out of memory");
 		return NULL;
 	}
-	struct json_object *obj = util_json_parse(tok, buf, len);
+	struct json_object *obj = json_parse(tok, buf, len);
 	if (obj == NULL) {
 		config_fail_syntax(x, buf, len, tok);
 		goto fail;
@@ -1161,8 +168,8 @@ config_parse(const char *buf, size_t len, const struct config_ctx *x)
 		    config_json_kind(obj));
 		goto fail;
 	}
-	struct config_scan scan = { buf, len, 0, tok, x };
-	if (config_scan_value(&scan, "", 0) < 0)
+	if (json_check_duplicate_keys(buf, len, x->origin, x->err,
+	    x->errlen) < 0)
 		goto fail;
 	json_tokener_free(tok);
 	return obj;
@@ -1170,27 +177,6 @@ fail:
 	json_object_put(obj);
 	json_tokener_free(tok);
 	return NULL;
-}
-
-/*
- * The same duplicate-name check for other JSON text json-c has accepted
- * (the host channel's messages): "origin:LINE:COL: name: duplicate key".
- */
-int
-config_check_duplicate_keys(const char *buf, size_t len, const char *origin,
-    char *err, size_t errlen)
-{
-	struct config_ctx x = { origin, err, errlen };
-	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-
-	if (tok == NULL) {
-		config_fail(&x, NULL, "out of memory");
-		return -1;
-	}
-	struct config_scan scan = { buf, len, 0, tok, &x };
-	int rc = config_scan_value(&scan, "", 0);
-	json_tokener_free(tok);
-	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1392,11 +378,11 @@ config_set(struct config *c, const char *key, const char *value, char *err,
 		snprintf(label, sizeof label, "--%s", k->flag);
 	else {
 		struct config_token best;
-		char shown[CONFIG_SHOW_MAX + 8];
+		char shown[TEXT_SHOW_SIZE];
 		const char *bare = key != NULL ? key : "";
 		if (strncmp(bare, "--", 2) == 0)
 			bare += 2;
-		config_show(bare, strlen(bare), shown, sizeof shown);
+		text_show(bare, strlen(bare), shown, sizeof shown);
 		if (config_closest(bare, true, &best))
 			config_fail(&x, NULL, "--%s is not an option; did you "
 			    "mean --%.*s?", shown, (int)best.n, best.p);
@@ -1416,9 +402,9 @@ config_set(struct config *c, const char *key, const char *value, char *err,
 	if (k->type != CFG_INT)
 		return config_apply_text(c, k, label, value, strlen(value), &x);
 
-	char shown[CONFIG_SHOW_MAX + 8];
+	char shown[TEXT_SHOW_SIZE];
 	long long v;
-	config_show(value, strlen(value), shown, sizeof shown);
+	text_show(value, strlen(value), shown, sizeof shown);
 	if (config_parse_int(value, &v) < 0) {
 		long long lo, hi;
 		config_int_range(k, &lo, &hi);
@@ -1507,16 +493,4 @@ config_to_json(const struct config *c)
 		}
 	}
 	return root;
-}
-
-const char *
-config_socket_mode_name(enum socket_mode mode)
-{
-	switch (mode) {
-	case SOCKET_MODE_PROXY:
-		return "proxy";
-	case SOCKET_MODE_MOUNT:
-		return "mount";
-	}
-	return "unknown";
 }

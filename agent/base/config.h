@@ -82,8 +82,4 @@ const struct config_key *config_key_by_name(const char *key);
 struct json_object *config_to_json(const struct config *);
 const char *config_socket_mode_name(enum socket_mode);
 
-/* config.c, shared: json-c keeps the last of two equal names silently. */
-int	config_check_duplicate_keys(const char *buf, size_t len,
-	    const char *origin, char *err, size_t errlen);
-
 #endif

@@ -21,15 +21,6 @@
 #define EXIT_CONFLICT	 75	/* EX_TEMPFAIL: refused to take over */
 
 /*
- * The tokener flags for everything read from outside: strict JSON, valid
- * UTF-8.  Set them with util_json_parse(), which also works around json-c
- * 0.18's strict mode refusing every string byte above 0x7f, valid UTF-8
- * included (json-c#875, #892; Debian 13 ships 0.18).
- */
-#define AGENT_JSON_FLAGS (JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8)
-#define AGENT_JSON_STRICT_BROKEN \
-	(JSON_C_VERSION_NUM >= ((0 << 16) | (18 << 8)))
-/*
  * json-c 0.18 also refuses an integer too large for 64 bits while parsing
  * ("number expected", with the byte); before, it kept it clamped and the
  * agent's own range checks name the key (as they still do for 1e400).

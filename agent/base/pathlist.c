@@ -3,7 +3,8 @@
  * The path lists of the configuration: bind.shared_paths is
  * "LOCAL[=ENGINE]:..." (wire/pathmap.c builds its table from it), and
  * bind.engine_drive_root one absolute path or "".  Checked here, where
- * config.c refuses a bad value with its fix; read here, by whoever uses it.
+ * config-check.c refuses a bad value with its fix; read here, by whoever
+ * uses it.
  */
 #include <limits.h>
 #include <stdbool.h>

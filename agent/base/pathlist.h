@@ -14,7 +14,7 @@ struct pathlist_item {
 };
 /* The item at *p; advances *p past it.  false at the end of the list. */
 bool	pathlist_next(const char **p, struct pathlist_item *it);
-/* Checks of bind.shared_paths and bind.engine_drive_root (config.c). */
+/* Checks of bind.shared_paths and bind.engine_drive_root (config-check.c). */
 int	pathlist_check(const char *list, char *why, size_t len);
 int	pathlist_check_drive_root(const char *root, char *why, size_t len);
 

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Text from outside: strict UTF-8 (RFC 3629), made safe for logs, status
- * and terminals (control characters and invalid bytes as "\\xNN"), and the
- * '|'-separated word lists the tables use.
+ * and terminals (control characters and invalid bytes as "\\xNN"), values
+ * quoted back in a message, and the '|'-separated word lists the tables
+ * use.
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/text.h"
@@ -113,6 +115,53 @@ text_escape(const char *in, char *out, size_t outlen)
 	out[o] = '\0';
 	return o;
 }
+
+/* Quoting a value back in a message */
+
+void
+text_show(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0;
+	bool cut = false;
+
+	if (outlen < 4) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char piece[8];
+		size_t n = 1;
+		if (ch < 0x20 || ch == 0x7f)
+			n = (size_t)snprintf(piece, sizeof piece, "\\x%02x", ch);
+		else
+			piece[0] = (char)ch;
+		if (o + n > TEXT_SHOW_MAX || o + n + 4 > outlen) {
+			cut = true;
+			break;
+		}
+		memcpy(out + o, piece, n);
+		o += n;
+	}
+	if (cut) {
+		/* Drop a multi-byte character whose tail did not fit. */
+		size_t lead = o;
+		while (lead > 0 && ((unsigned char)out[lead - 1] & 0xc0) == 0x80)
+			lead--;
+		if (lead > 0 && (unsigned char)out[lead - 1] >= 0xc0) {
+			unsigned char c0 = (unsigned char)out[lead - 1];
+			size_t want = c0 >= 0xf0 ? 4 : c0 >= 0xe0 ? 3 : 2;
+			if (o - (lead - 1) < want)
+				o = lead - 1;
+		}
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+/* Word lists */
 
 bool
 text_in_list(const char *list, const char *s)

@@ -9,8 +9,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
-struct json_object;
-struct json_tokener;
 struct sockaddr_un;
 
 /* util.c */
@@ -56,18 +54,6 @@ struct backoff {
 uint32_t backoff_next(struct backoff *, uint32_t random);
 void	backoff_reset(struct backoff *);	/* it worked: start over */
 uint32_t util_random(void);		/* getrandom(2), for jitter */
-/* Member key of o when it is a string; NULL otherwise (o may be NULL). */
-const char *util_json_string(struct json_object *o, const char *key);
-/*
- * json_tokener_parse_ex(tok, buf, len) with AGENT_JSON_FLAGS: strict JSON
- * of valid UTF-8, whichever json-c this is.  tok's error and parse end
- * say what they would with a json-c whose strict mode takes UTF-8.
- */
-struct json_object *util_json_parse(struct json_tokener *tok, const char *buf,
-    size_t len);
-/* The same, the work-around on (two_pass) or off; for the unit tests. */
-struct json_object *util_json_parse_two_pass(struct json_tokener *tok,
-    const char *buf, size_t len, bool two_pass);
 uint64_t util_now_ms(void);		/* CLOCK_MONOTONIC */
 uint64_t util_wall_ms(void);		/* CLOCK_REALTIME */
 long	util_rss_kib(void);

@@ -54,6 +54,7 @@
 #include <json-c/json.h>
 
 #include "base/config.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "base/report.h"
@@ -1057,7 +1058,7 @@ bind_container_uses(struct json_object *c, const char *engine)
 		return false;
 	size_t n = json_object_array_length(mounts);
 	for (size_t i = 0; i < n; i++) {
-		const char *source = util_json_string(
+		const char *source = json_string(
 		    json_object_array_get_idx(mounts, i), "Source");
 		if (source != NULL && util_path_within(source, engine))
 			return true;
@@ -1084,7 +1085,7 @@ bind_users_have(struct json_object *users, const char *id)
 {
 	size_t n = json_object_array_length(users);
 	for (size_t i = 0; i < n; i++) {
-		const char *uid = util_json_string(
+		const char *uid = json_string(
 		    json_object_array_get_idx(users, i), "id");
 		if (uid != NULL && strcmp(uid, id) == 0)
 			return true;
@@ -1099,7 +1100,7 @@ bind_users_text(struct json_object *users, char *buf, size_t len)
 	size_t n = json_object_array_length(users), o = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < n && i < BIND_NAMES_SHOWN && o < len; i++) {
-		const char *name = util_json_string(
+		const char *name = json_string(
 		    json_object_array_get_idx(users, i), "name");
 		int w = snprintf(buf + o, len - o, "%s%s", i > 0 ? ", " : "",
 		    name != NULL ? name : "?");
@@ -1121,7 +1122,7 @@ bind_update_users(struct bind_exposure *x, struct json_object *containers,
 	size_t n = json_object_array_length(containers), fresh = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *c = json_object_array_get_idx(containers, i);
-		const char *id = util_json_string(c, "Id");
+		const char *id = json_string(c, "Id");
 		if (id == NULL || !bind_container_uses(c, x->engine))
 			continue;
 		struct json_object *u = json_object_new_object();

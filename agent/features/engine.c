@@ -25,6 +25,7 @@
 #include <json-c/json.h>
 
 #include "base/defs.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "base/report.h"
@@ -303,7 +304,7 @@ engine_probe_finish(struct engine_probe *p, bool ok, const char *error)
 static void
 engine_copy_field(struct json_object *o, const char *key, char *dst, size_t len)
 {
-	const char *s = util_json_string(o, key);
+	const char *s = json_string(o, key);
 	if (s != NULL)
 		snprintf(dst, len, "%s", s);
 }

@@ -48,6 +48,7 @@
 #include <json-c/json.h>
 
 #include "base/config.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "base/report.h"
@@ -232,7 +233,7 @@ restore_moved(void *arg, const char *path, const struct standin_result *res)
 		left_at = NULL;
 	for (size_t i = 0; i < json_object_array_length(r->repairs); i++) {
 		struct json_object *e = json_object_array_get_idx(r->repairs, i);
-		const char *at = util_json_string(e, "stand_in");
+		const char *at = json_string(e, "stand_in");
 		if (at == NULL || strcmp(at, path) != 0)
 			continue;
 		json_object_object_add(e, "moved", json_object_new_int64(
@@ -252,8 +253,8 @@ restore_noted(const struct restore *r, const struct restore_container *c,
 	size_t n = json_object_array_length(r->repairs);
 	for (size_t i = 0; c != NULL && !c->restarted && i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(r->repairs, i), *v;
-		const char *id = util_json_string(e, "id");
-		const char *src = util_json_string(e, "source");
+		const char *id = json_string(e, "id");
+		const char *src = json_string(e, "source");
 		if (id != NULL && src != NULL && strcmp(id, c->id) == 0 &&
 		    strcmp(src, x->back.source) == 0 &&
 		    json_object_object_get_ex(e, "restarted", &v) &&
@@ -356,7 +357,7 @@ restore_exposure_of(struct restore *r, const char *engine, size_t *idx)
 static void
 restore_add_container(struct restore *r, struct json_object *c)
 {
-	const char *id = util_json_string(c, "Id");
+	const char *id = json_string(c, "Id");
 	struct json_object *mounts, *names, *first;
 	if (id == NULL || !restore_id_valid(id) || r->nc >= RESTORE_CONTAINERS_MAX ||
 	    !json_object_object_get_ex(c, "Mounts", &mounts) ||
@@ -368,8 +369,8 @@ restore_add_container(struct restore *r, struct json_object *c)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *m = json_object_array_get_idx(mounts, i), *rw;
-		const char *type = util_json_string(m, "Type");
-		const char *src = util_json_string(m, "Source");
+		const char *type = json_string(m, "Type");
+		const char *src = json_string(m, "Source");
 		size_t xi;
 		struct restore_exposure *x;
 		if (src == NULL || (type != NULL && strcmp(type, "bind") != 0) ||
@@ -397,7 +398,7 @@ restore_add_container(struct restore *r, struct json_object *c)
 	snprintf(rc->id, sizeof rc->id, "%s", id);
 	rc->owner = r;
 	rc->name = strdup(name[0] == '/' ? name + 1 : name);
-	const char *state = util_json_string(c, "State");
+	const char *state = json_string(c, "State");
 	rc->running = state != NULL && strcmp(state, "running") == 0;
 	rc->uses = uses;
 	rc->nuses = nuses;
@@ -501,7 +502,7 @@ restore_inspected(struct restore *r, struct restore_container *c,
 	    !json_object_object_get_ex(state, "Running", &running) ||
 	    !json_object_get_boolean(running))
 		return;
-	uint64_t started = restore_time_ms(util_json_string(state, "StartedAt"));
+	uint64_t started = restore_time_ms(json_string(state, "StartedAt"));
 	for (size_t u = 0; u < c->nuses && started != 0; u++) {
 		const struct restore_exposure *x = &r->x[c->uses[u]];
 		if (x->ok && x->mounted_at != 0 && started < x->mounted_at &&

@@ -31,8 +31,8 @@
 #include <event2/buffer.h>
 #include <json-c/json.h>
 
+#include "base/json.h"
 #include "base/log.h"
-#include "base/util.h"
 #include "wire/http.h"
 #include "wire/reply.h"
 #include "features/bind.h"
@@ -89,8 +89,8 @@ volumes_device(struct json_object *vol)
 	if (!json_object_object_get_ex(vol, "Options", &opts) ||
 	    !json_object_is_type(opts, json_type_object))
 		return NULL;
-	const char *o = util_json_string(opts, "o");
-	const char *dev = util_json_string(opts, "device");
+	const char *o = json_string(opts, "o");
+	const char *dev = json_string(opts, "device");
 	if (o == NULL || dev == NULL || dev[0] != '/' ||
 	    (!http_list_has(o, strlen(o), "bind") &&
 	    !http_list_has(o, strlen(o), "rbind")))
@@ -126,7 +126,7 @@ volumes_take(struct volumes *v, struct json_object *all)
 	    json_object_array_length(list) : 0;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *vol = json_object_array_get_idx(list, i);
-		const char *name = util_json_string(vol, "Name");
+		const char *name = json_string(vol, "Name");
 		const char *dev = volumes_device(vol);
 		if (name != NULL && dev != NULL)
 			volumes_remember(v, name, dev);

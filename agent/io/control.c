@@ -44,6 +44,7 @@
 
 #include "base/config.h"
 #include "base/defs.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "io/control.h"
@@ -134,12 +135,12 @@ control_parse(const char *line, struct json_object **reply)
 		*reply = control_error_reply("failed", "out of memory");
 		return NULL;
 	}
-	struct json_object *req = util_json_parse(tok, line, strlen(line));
+	struct json_object *req = json_parse(tok, line, strlen(line));
 	bool complete = json_tokener_get_error(tok) == json_tokener_success &&
 	    tok->char_offset == (int)strlen(line);
 	json_tokener_free(tok);
 	if (req == NULL || !complete ||
-	    util_json_string(req, "request") == NULL) {
+	    json_string(req, "request") == NULL) {
 		json_object_put(req);
 		*reply = control_error_reply("bad-json", "send one JSON object "
 		    "per line, such as {\"request\":\"status\"}");

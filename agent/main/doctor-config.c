@@ -22,8 +22,8 @@
 
 #include <json-c/json.h>
 
+#include "base/json.h"
 #include "base/text.h"
-#include "base/util.h"
 #include "sys/trust.h"
 #include "features/bind.h"
 #include "main/doctor.h"
@@ -103,7 +103,7 @@ docker_raw_control(const char *buf, size_t len)
 static struct json_object *
 docker_parse_value(struct json_tokener *tok, const char *buf, size_t len)
 {
-	struct json_object *o = util_json_parse(tok, buf, len);
+	struct json_object *o = json_parse(tok, buf, len);
 	if (o != NULL || json_tokener_get_error(tok) != json_tokener_continue)
 		return o;
 	char *copy = malloc(len + 1);
@@ -112,7 +112,7 @@ docker_parse_value(struct json_tokener *tok, const char *buf, size_t len)
 	memcpy(copy, buf, len);
 	copy[len] = ' ';
 	json_tokener_reset(tok);
-	o = util_json_parse(tok, copy, len + 1);
+	o = json_parse(tok, copy, len + 1);
 	free(copy);
 	return o;
 }

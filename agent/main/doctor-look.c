@@ -24,6 +24,7 @@
 
 #include "base/config.h"
 #include "base/defs.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "sys/daemon.h"
@@ -222,8 +223,8 @@ look_agent_problems(struct look *l)
 	    json_object_array_length(problems) : 0;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *p = json_object_array_get_idx(problems, i);
-		const char *what = util_json_string(p, "what");
-		const char *fix = util_json_string(p, "fix");
+		const char *what = json_string(p, "what");
+		const char *fix = json_string(p, "fix");
 		if (what == NULL || fix == NULL ||
 		    (engine && strcmp(what, conflict) == 0))
 			continue;
@@ -284,7 +285,7 @@ look_agent(struct look *l, const char *cfg_error)
 		return;
 	}
 	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-	struct json_object *st = tok != NULL ? util_json_parse(tok, reply,
+	struct json_object *st = tok != NULL ? json_parse(tok, reply,
 	    strlen(reply)) : NULL;
 	json_tokener_free(tok);
 	free(reply);

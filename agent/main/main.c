@@ -2,7 +2,7 @@
 /*
  * wsl-docker-agent: command line.  Subcommands run, start, stop, status,
  * doctor, reconcile, enable, disable; every configuration key is also a
- * flag, generated from the one table in config.c.
+ * flag, generated from the one table in base/config-keys.c.
  */
 #include <errno.h>
 #include <limits.h>

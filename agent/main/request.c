@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "base/defs.h"
+#include "base/json.h"
 #include "base/util.h"
 #include "wire/protocol.h"
 #include "io/control.h"
@@ -141,7 +142,7 @@ request_drop_others(struct json_object *arr, uid_t uid,
 	int64_t hidden = 0;
 	for (size_t i = arr != NULL ? json_object_array_length(arr) : 0;
 	    i-- > 0;) {
-		const char *src = util_json_string(json_object_array_get_idx(arr,
+		const char *src = json_string(json_object_array_get_idx(arr,
 		    i), "source");
 		if (request_owns(src, uid))
 			continue;
@@ -175,8 +176,8 @@ request_hide_problems(struct json_object *problems, uid_t uid,
 		struct json_object *src;
 		bool about = json_object_object_get_ex(p, "source", &src);
 		if (about ? request_owns(json_object_get_string(src), uid) :
-		    !request_names_gone(util_json_string(p, "what"), gone) &&
-		    !request_names_gone(util_json_string(p, "fix"), gone))
+		    !request_names_gone(json_string(p, "what"), gone) &&
+		    !request_names_gone(json_string(p, "fix"), gone))
 			continue;
 		json_object_object_del(p, "source");
 		json_object_object_add(p, "what", json_object_new_string("a bind "
@@ -239,7 +240,7 @@ request_on_control(void *arg, struct json_object *req, uid_t uid)
 	char why[CONFIG_ERR_LEN];
 	enum proto_error e;
 
-	if (!proto_request_by_name(util_json_string(req, "request"),
+	if (!proto_request_by_name(json_string(req, "request"),
 	    &rq.request))
 		return control_error_reply("unknown-request", "known requests: "
 		    "status, ping, reconcile, disable, enable");

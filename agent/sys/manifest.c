@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "base/json.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "sys/manifest.h"
@@ -95,12 +96,12 @@ manifest_load(struct manifest *m, const char *path, char *err, size_t errlen)
 	size_t n = json_object_array_length(entries);
 	for (size_t i = 0; i < n && i < MANIFEST_MAX_ENTRIES; i++) {
 		struct json_object *e = json_object_array_get_idx(entries, i);
-		const char *kind = util_json_string(e, "kind");
-		const char *p = util_json_string(e, "path");
+		const char *kind = json_string(e, "kind");
+		const char *p = json_string(e, "path");
 		if (kind == NULL || p == NULL || p[0] != '/')
 			continue;
 		struct json_object *meta;
-		if (manifest_add(m, kind, p, util_json_string(e, "target")) < 0) {
+		if (manifest_add(m, kind, p, json_string(e, "target")) < 0) {
 			json_object_put(root);
 			snprintf(err, errlen, "out of memory");
 			return -1;

@@ -21,7 +21,6 @@
 
 #include <json-c/json.h>
 
-#include "base/util.h"
 #include "wire/http.h"
 
 #define HTTP_REASON_MAX	64

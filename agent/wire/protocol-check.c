@@ -13,8 +13,8 @@
 
 #include <json-c/json.h>
 
+#include "base/json.h"
 #include "base/status.h"
-#include "base/util.h"
 #include "base/text.h"
 #include "wire/protocol.h"
 
@@ -264,7 +264,7 @@ proto_check_agent_message(struct json_object *msg, char *why, size_t len)
 	};
 	why[0] = '\0';
 	const char *type = json_object_is_type(msg, json_type_object) ?
-	    util_json_string(msg, "type") : NULL;
+	    json_string(msg, "type") : NULL;
 	if (type == NULL) {
 		snprintf(why, len, "a message is an object with a string "
 		    "\"type\"");

@@ -16,9 +16,9 @@
 #include <json-c/json.h>
 
 #include "base/config.h"
+#include "base/json.h"
 #include "base/status.h"
 #include "base/text.h"
-#include "base/util.h"
 #include "wire/protocol.h"
 
 #define PROTO_BUF_KEEP	4096	/* a reader keeps no more between lines */
@@ -178,7 +178,7 @@ proto_parse_json(const char *line, size_t len, struct proto_item *item)
 
 	if (tok == NULL)
 		return proto_fail(item, PROTO_ERR_FAILED, "out of memory");
-	struct json_object *o = util_json_parse(tok, line, len);
+	struct json_object *o = json_parse(tok, line, len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);
 	if (o == NULL && jerr == json_tokener_continue) {
@@ -206,7 +206,7 @@ proto_parse_json(const char *line, size_t len, struct proto_item *item)
 	else if (end != len)
 		st = proto_fail(item, PROTO_ERR_BAD_JSON, "text after the JSON "
 		    "object at byte %zu; one object per line", end + 1);
-	else if (config_check_duplicate_keys(line, len, "line", why,
+	else if (json_check_duplicate_keys(line, len, "line", why,
 	    sizeof why) < 0)
 		st = proto_fail(item, PROTO_ERR_BAD_JSON, "%s", why);
 	else if (!proto_numbers_ok(o, "(top)", &where))
@@ -456,7 +456,7 @@ proto_parse_request(struct json_object *msg, struct proto_request_msg *rq,
 	memset(rq, 0, sizeof *rq);
 	if (json_object_object_get_ex(msg, "id", &v) && proto_id_valid(v))
 		rq->id = v;
-	if ((s = util_json_string(msg, "type")) != NULL &&
+	if ((s = json_string(msg, "type")) != NULL &&
 	    strcmp(s, "request") != 0) {
 		snprintf(why, whylen, "unknown message type \"%.64s\"; the host "
 		    "sends only \"request\"", s);
@@ -485,7 +485,7 @@ proto_parse_request(struct json_object *msg, struct proto_request_msg *rq,
 			return PROTO_ERR_UNSUPPORTED_VERSION;
 		}
 	}
-	if ((s = util_json_string(msg, "request")) == NULL) {
+	if ((s = json_string(msg, "request")) == NULL) {
 		snprintf(why, whylen, "\"request\" must be a string naming the "
 		    "request, such as \"ping\"");
 		return PROTO_ERR_BAD_ARGUMENTS;

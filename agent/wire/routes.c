@@ -39,7 +39,7 @@
 
 #include <json-c/json.h>
 
-#include "base/util.h"
+#include "base/json.h"
 #include "wire/create.h"
 #include "wire/http.h"
 #include "wire/routes.h"
@@ -147,7 +147,7 @@ route_json_parse(const char *body, size_t len, int depth)
 	struct json_tokener *tok = json_tokener_new_ex(depth);
 	if (tok == NULL)
 		return NULL;
-	struct json_object *root = util_json_parse(tok, body, len);
+	struct json_object *root = json_parse(tok, body, len);
 	bool complete = root != NULL &&
 	    json_tokener_get_parse_end(tok) == len;
 	/* Whitespace after the value is fine; anything else is not ours. */

@@ -20,7 +20,7 @@
 #include <criterion/new/assert.h>
 #include <json-c/json.h>
 
-#include "base/util.h"
+#include "base/json.h"
 #include "main/doctor.h"
 #include "testlib.h"
 
@@ -467,14 +467,14 @@ Test(report, one_line_a_finding_with_its_fix)
 	struct json_object *f, *s, *v;
 	cr_assert(json_object_object_get_ex(o, "findings", &f));
 	cr_assert(eq(sz, json_object_array_length(f), 3));
-	cr_assert_str_eq(util_json_string(json_object_array_get_idx(f, 2),
+	cr_assert_str_eq(json_string(json_object_array_get_idx(f, 2),
 	    "value"), "tcp://\\xff", "JSON is valid UTF-8, whatever came in");
 	struct json_object *f0 = json_object_array_get_idx(f, 0);
-	cr_assert_str_eq(util_json_string(f0, "id"), "docker-host");
-	cr_assert_str_eq(util_json_string(f0, "subject"), "DOCKER_HOST");
-	cr_assert_str_eq(util_json_string(f0, "value"), "tcp://x:2375");
-	cr_assert_str_eq(util_json_string(f0, "fix"), "run 'unset DOCKER_HOST'");
-	cr_assert_str_eq(util_json_string(json_object_array_get_idx(f, 1),
+	cr_assert_str_eq(json_string(f0, "id"), "docker-host");
+	cr_assert_str_eq(json_string(f0, "subject"), "DOCKER_HOST");
+	cr_assert_str_eq(json_string(f0, "value"), "tcp://x:2375");
+	cr_assert_str_eq(json_string(f0, "fix"), "run 'unset DOCKER_HOST'");
+	cr_assert_str_eq(json_string(json_object_array_get_idx(f, 1),
 	    "what"), "a \x1b[31m red thing", "JSON carries the text as it is");
 	cr_assert(json_object_object_get_ex(o, "summary", &s));
 	cr_assert(json_object_object_get_ex(s, "findings", &v));
@@ -483,7 +483,7 @@ Test(report, one_line_a_finding_with_its_fix)
 	cr_assert(eq(int, json_object_get_int(v), EXIT_FINDINGS));
 	cr_assert(json_object_object_get_ex(s, "ok", &v));
 	cr_assert_not(json_object_get_boolean(v));
-	cr_assert_str_eq(util_json_string(o, "user"), "dev");
+	cr_assert_str_eq(json_string(o, "user"), "dev");
 	json_object_put(o);
 	free(t);
 	doctor_report_free(&r);

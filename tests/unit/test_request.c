@@ -22,8 +22,8 @@
 #include <json-c/json.h>
 
 #include "base/config.h"
+#include "base/json.h"
 #include "base/status.h"
-#include "base/util.h"
 #include "wire/protocol.h"
 #include "io/control.h"
 #include "io/notify.h"
@@ -459,22 +459,22 @@ Test(status_privacy, other_users_bind_sources_are_left_out)
 	request_status_for_user(st, 1000);
 	struct json_object *ex = json_object_object_get(b, "exposures");
 	cr_assert(eq(sz, json_object_array_length(ex), (size_t)1));
-	cr_assert(eq(str, (char *)util_json_string(json_object_array_get_idx(ex,
+	cr_assert(eq(str, (char *)json_string(json_object_array_get_idx(ex,
 	    0), "source"), mine));
 	cr_assert(eq(int, json_object_get_int(json_object_object_get(b,
 	    "hidden")), 2));
-	const char *err = util_json_string(b, "error");
+	const char *err = json_string(b, "error");
 	cr_assert(eq(ptr, strstr(err, theirs), NULL), "%s", err);
 	/* A problem naming their source is told without it; one naming
 	 * the asker's own is left as it was. */
 	struct json_object *pr = json_object_object_get(st, "problems");
-	const char *w0 = util_json_string(json_object_array_get_idx(pr, 0),
+	const char *w0 = json_string(json_object_array_get_idx(pr, 0),
 	    "what");
 	cr_assert(eq(ptr, strstr(w0, theirs), NULL), "%s", w0);
 	assert_has(w0, "hidden from ordinary users");
-	assert_has(util_json_string(json_object_array_get_idx(pr, 0), "fix"),
+	assert_has(json_string(json_object_array_get_idx(pr, 0), "fix"),
 	    "sudo wsl-docker-agent status");
-	assert_has(util_json_string(json_object_array_get_idx(pr, 1), "what"),
+	assert_has(json_string(json_object_array_get_idx(pr, 1), "what"),
 	    mine);
 	json_object_put(st);
 	rmdir(mine);

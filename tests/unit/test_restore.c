@@ -21,7 +21,7 @@
 #include <event2/listener.h>
 #include <json-c/json.h>
 
-#include "base/util.h"
+#include "base/json.h"
 #include "sys/manifest.h"
 #include "wire/protocol.h"
 #include "io/work.h"
@@ -60,7 +60,7 @@ Test(restore, the_record_is_kept_in_the_manifest_across_a_restart)
 	cr_assert(json_object_object_get_ex(e->meta, "read_only", &v));
 	cr_assert(json_object_get_boolean(v), "read-only kept");
 	cr_assert(json_object_object_get_ex(e->meta, "containers", &v));
-	cr_assert_str_eq(util_json_string(json_object_array_get_idx(v, 0),
+	cr_assert_str_eq(json_string(json_object_array_get_idx(v, 0),
 	    "name"), "db");
 	cr_assert(json_object_object_get_ex(e->meta, "mounted_at", &v));
 	int64_t at = json_object_get_int64(v);
@@ -272,7 +272,7 @@ static bool
 pass_settled(void *arg)
 {
 	struct json_object *o = restore_status_json(t.a.restore, NULL);
-	const char *state = util_json_string(o, "state");
+	const char *state = json_string(o, "state");
 	bool done = state != NULL && strcmp(state, "done") == 0 &&
 	    json_object_get_int(json_object_object_get(o, "runs")) >=
 	    *(int *)arg &&
@@ -311,7 +311,7 @@ problem_about(struct json_object *st, const char *text)
 	struct json_object *pr = json_object_object_get(st, "problems");
 	for (size_t i = 0; i < json_object_array_length(pr); i++) {
 		struct json_object *p = json_object_array_get_idx(pr, i);
-		const char *what = util_json_string(p, "what");
+		const char *what = json_string(p, "what");
 		if (what != NULL && strstr(what, text) != NULL)
 			return p;
 	}
@@ -356,7 +356,7 @@ Test(restore_pass, the_stand_in_is_moved_off_the_loop_and_recorded)
 	struct json_object *o = restore_status_json(t.a.restore, NULL);
 	struct json_object *rep = json_object_array_get_idx(
 	    json_object_object_get(o, "repairs"), 0);
-	const char *at = util_json_string(rep, "stand_in");
+	const char *at = json_string(rep, "stand_in");
 	cr_assert(not(eq(ptr, (void *)at, NULL)), "%s", member_string(o,
 	    "repairs"));
 	char p[PATH_MAX + 16], buf[16] = "";
@@ -415,16 +415,16 @@ Test(restore_pass, over_the_cap_the_data_stays_named_until_a_reconcile_moves_it)
 	struct json_object *st = agent_status_json(&t.a);
 	struct json_object *p = problem_about(st, "stay there, shown at");
 	cr_assert(not(eq(ptr, p, NULL)), "%s", member_string(st, "problems"));
-	const char *what = util_json_string(p, "what");
+	const char *what = json_string(p, "what");
 	cr_assert(not(eq(ptr, strstr(what, "container db on "), NULL)), "%s", what);
 	cr_assert(not(eq(ptr, strstr(what, fx.source), NULL)), "%s", what);
 	cr_assert(not(eq(ptr, strstr(what, "4 KiB"), NULL)), "how much: %s",
 	    what);
 	cr_assert(not(eq(ptr, strstr(what, ".stand-in"), NULL)), "where: %s",
 	    what);
-	cr_assert(not(eq(ptr, strstr(util_json_string(p, "fix"),
+	cr_assert(not(eq(ptr, strstr(json_string(p, "fix"),
 	    "raise bind.standin_max"), NULL)));
-	cr_assert(not(eq(ptr, strstr(util_json_string(p, "fix"),
+	cr_assert(not(eq(ptr, strstr(json_string(p, "fix"),
 	    "reconcile"), NULL)));
 	struct json_object *rep = json_object_array_get_idx(
 	    json_object_object_get(json_object_object_get(st, "restore"),
@@ -433,7 +433,7 @@ Test(restore_pass, over_the_cap_the_data_stays_named_until_a_reconcile_moves_it)
 	    "moved")), 0), "%s", member_string(st, "restore"));
 	cr_assert(gt(i64, json_object_get_int64(json_object_object_get(rep,
 	    "left")), 0));
-	const char *left_at = util_json_string(rep, "left_at");
+	const char *left_at = json_string(rep, "left_at");
 	cr_assert(not(eq(ptr, (void *)left_at, NULL)));
 	char f[PATH_MAX + 16];
 	snprintf(f, sizeof f, "%s/PG_VERSION", left_at);
@@ -458,7 +458,7 @@ Test(restore_pass, over_the_cap_the_data_stays_named_until_a_reconcile_moves_it)
 	cr_assert(gt(i64, json_object_get_int64(json_object_object_get(rep,
 	    "moved")), 0), "%s", member_string(st, "restore"));
 	cr_assert(eq(ptr, json_object_object_get(rep, "left_at"), NULL));
-	snprintf(f, sizeof f, "%s/PG_VERSION", util_json_string(rep,
+	snprintf(f, sizeof f, "%s/PG_VERSION", json_string(rep,
 	    "stand_in"));
 	cr_assert(eq(int, access(f, F_OK), 0), "%s", f);
 	json_object_put(st);
