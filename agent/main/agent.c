@@ -22,6 +22,7 @@
 
 #include "base/config.h"
 #include "base/defs.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/text.h"
 #include "base/util.h"
@@ -390,7 +391,7 @@ agent_socket_holders(const struct agent *a, struct json_object *socket,
 	json_object_object_get_ex(binds, "exposures", &ex);
 	for (size_t i = 0; ex != NULL && i < json_object_array_length(ex); i++) {
 		struct json_object *e = json_object_array_get_idx(ex, i), *c;
-		const char *src = util_json_string(e, "source");
+		const char *src = json_string(e, "source");
 		if (src == NULL || (strcmp(src, path) != 0 &&
 		    !(run && strcmp(src, var) == 0)) ||
 		    !json_object_object_get_ex(e, "containers", &c))
