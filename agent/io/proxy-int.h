@@ -30,6 +30,8 @@
 #define PROXY_LOG		"proxy"
 #define PROXY_PIPE_SIZE		(1024 * 1024)	/* per direction, if allowed */
 /* Splices per wakeup before one busy stream lets the others run. */
+/* The engine's backlog full: give up on a client after this long. */
+#define PROXY_RETRY_PATIENCE_MS	5000
 #define PROXY_PUMP_ROUNDS	8
 
 struct proxy_conn;
@@ -106,6 +108,25 @@ struct proxy {
 	void		*reply_arg;
 	struct http_budget budget;	/* what all followers hold */
 };
+
+/* proxy-accept.c: the front door */
+/* A logged state ended: forget its line; true if it had been logged. */
+bool	proxy_state_cleared(bool *logged, const char *key);
+void	proxy_engine_unreachable(struct proxy *, int err);
+void	proxy_engine_reachable(struct proxy *);
+void	proxy_note_cap_reached(struct proxy *);
+void	proxy_note_below_cap(struct proxy *);
+void	proxy_pause_accept(struct proxy *);
+void	proxy_resume_accept(struct proxy *);
+void	proxy_resume_timer_fired(evutil_socket_t, short, void *);
+/* Out of descriptors or memory for `what': pause accepting a while. */
+void	proxy_short_of_resources(struct proxy *, const char *what, int err);
+void	proxy_accept_recovered(struct proxy *);
+/* Close a client (and its engine side, if any) at once. */
+void	proxy_refuse(struct proxy *, int client, int engine);
+/* Answer a client with message (HTTP 503, after its head), then close. */
+void	proxy_refuse_with(struct proxy *, int client, const char *message);
+void	proxy_refusal_free(struct proxy_refusal *);
 
 /* proxy.c */
 static inline ssize_t
