@@ -27,8 +27,6 @@ void	bind_reconcile(struct agent *);
 void	bind_free(struct bind *);
 /* The "binds" object; an untrusted bind-mount area adds a problem. */
 struct json_object *bind_status_json(struct bind *, struct json_object *problems);
-/* "sha256 of the path", lowercase hex. */
-void	bind_path_hash(const char *path, char hex[65]);
 
 /* What to do with one source (pure apart from realpath). */
 enum bind_decision { BIND_KEEP, BIND_REPLACE, BIND_EXPOSE, BIND_MISSING };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * bind.c's pure parts: the path hash that names exposures, what to do
+ * bind.c's pure parts: what to do
  * with a source (bind_decide, against a pathmap built from a mountinfo
  * written here over a real temporary tree), the making of a missing
  * -v source (with a component swapped under it), and the bind area's checks (bind_open_area on a tmpfs that
@@ -117,21 +117,6 @@ expect(const char *rel, enum bind_decision d, const char *want)
 	else
 		cr_assert(eq(str, out, (char *)want), "%s", src);
 	free(out);
-}
-
-Test(bind, sha256_known_answers)
-{
-	char hex[65];
-	bind_path_hash("", hex);
-	cr_assert(eq(str, hex, "e3b0c44298fc1c149afbf4c8996fb924"
-	    "27ae41e4649b934ca495991b7852b855"));
-	bind_path_hash("abc", hex);
-	cr_assert(eq(str, hex, "ba7816bf8f01cfea414140de5dae2223"
-	    "b00361a396177a9cb410ff61f20015ad"));
-	bind_path_hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-	    hex);
-	cr_assert(eq(str, hex, "248d6a61d20638b8e5c026930c3e6039"
-	    "a33ce45964ff2167f6ecedd419db06c1"));
 }
 
 Test(bind, decisions_on_the_engines_view, .init = mk_tree, .fini = rm_tree)

@@ -21,6 +21,7 @@
 #include <event2/listener.h>
 #include <json-c/json.h>
 
+#include "base/sha256.h"
 #include "base/util.h"
 #include "sys/manifest.h"
 #include "wire/protocol.h"
@@ -191,7 +192,7 @@ static void
 recorded_exposure(const char *source, char *point, size_t len)
 {
 	char hex[65];
-	bind_path_hash(source, hex);
+	sha256_hex(source, hex);
 	snprintf(point, len, "/mnt/wsl/" BIND_DIR_NAME "/unit/%s", hex);
 	cr_assert(eq(int, mkdir(point, 0755), 0), "%s", point);
 	cr_assert(eq(int, manifest_add(&t.a.manifest, BIND_MANIFEST_KIND,
