@@ -596,7 +596,7 @@ restore_finish(struct restore *r)
 		snprintf(fix, sizeof fix, "run 'docker restart %s': it then sees "
 		    "the distro's files; what it wrote on the stand-in is shown "
 		    "below %s/%s (copy it before a reboot)", c->name,
-		    a->cfg.state_dir, RESTORE_STANDINS_DIR);
+		    a->cfg.state_dir, STANDINS_DIR_NAME);
 		restore_fail(r, r->x[c->standin_x].back.source, what, fix);
 	}
 	restore_settle_standins(r);
@@ -854,7 +854,8 @@ restore_new(struct agent *a)
 	r->retry_timer = evtimer_new(a->base, restore_retry_fired, r);
 	r->repairs = json_object_new_array();
 	r->failures = json_object_new_array();
-	r->standins = standins_new(a, restore_moved, r);
+	r->standins = standins_new(&a->cfg, a->work, a->changed,
+	    restore_moved, r);
 	if (r->ready_timer == NULL || r->retry_timer == NULL ||
 	    r->repairs == NULL || r->failures == NULL || r->standins == NULL) {
 		restore_free(r);

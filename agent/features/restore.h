@@ -12,7 +12,6 @@ struct agent;
 struct json_object;
 struct restore;
 
-#define RESTORE_STANDINS_DIR	"stand-ins"	/* below state_dir */
 #define RESTORE_REPAIRS_MAX	32	/* repairs status remembers */
 
 struct restore;

@@ -8,17 +8,27 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-struct agent;
+struct config;
 struct json_object;
+struct notify;
 struct standin_result;
 struct standins;
+struct work;
+
+#define STANDINS_DIR_NAME	"stand-ins"	/* below state_dir */
 
 /* The loop's side: what restore.c hands over, and what became of it. */
 struct standins;
 /* A result, for the owner's record (restore.c's repairs). */
 typedef void standins_result_fn(void *arg, const char *path,
 	    const struct standin_result *);
-struct standins *standins_new(struct agent *, standins_result_fn *, void *arg);
+/*
+ * cfg: state_dir and bind.standin_max, read at each use; work: where the
+ * moves run (NULL: nowhere, each flush says so); changed: posted when a
+ * job is done.
+ */
+struct standins *standins_new(const struct config *cfg, struct work *work,
+	    struct notify *changed, standins_result_fn *, void *arg);
 void	standins_free(struct standins *);
 /* state_dir/stand-ins/<container>-<UTC time>[-n], free; malloc'd. */
 char	*standins_dest(struct standins *, const char *container);

@@ -30,6 +30,7 @@
 #include "sys/trust.h"
 #include "sys/wsl.h"
 #include "io/control.h"
+#include "io/notify.h"
 #include "io/watch.h"
 #include "io/work.h"
 #include "features/bind.h"
@@ -194,6 +195,17 @@ agent_state_changed(struct agent *a)
 		backoff_reset(&agent_probe_backoff);
 	if (a->health != NULL)
 		health_state_changed(a->health);
+}
+
+/*
+ * The features' "changed" notice (io/notify.h), run by the loop once
+ * however many posted meanwhile: what changed is told the supervisor and
+ * the host here, never from inside the feature that changed.
+ */
+static void
+agent_changed(void *arg)
+{
+	agent_state_changed(arg);
 }
 
 static char *
@@ -539,7 +551,8 @@ agent_run(struct agent *a, int ready_fd)
 	signal(SIGPIPE, SIG_IGN);
 
 	a->base = event_base_new();
-	if (a->base == NULL)
+	if (a->base == NULL ||
+	    (a->changed = notify_new(a->base, agent_changed, a)) == NULL)
 		fatal(EXIT_OSERR, "cannot create the event loop");
 	if (sd_listen_fds(1) >= 1) {
 		/* systemd hands it over blocking; the proxy accepts until EAGAIN. */
@@ -652,6 +665,8 @@ agent_run(struct agent *a, int ready_fd)
 	free(a->engine_path);
 	free(a->untrusted);
 	a->untrusted = NULL;
+	notify_free(a->changed);
+	a->changed = NULL;
 	event_base_free(a->base);
 	log_notice("agent", "stopped");
 	return 0;

@@ -20,6 +20,7 @@ struct expose;
 struct health;
 struct json_object;
 struct links;
+struct notify;
 struct restore;
 struct watch;
 struct work;
@@ -46,6 +47,7 @@ struct agent {
 	struct manifest		 manifest;
 
 	/* The modules, each owning its state. */
+	struct notify		*changed;	/* they post it; agent_changed */
 	struct links		*links;		/* links.c: bin_dir, plugin_dir */
 	struct expose		*expose;	/* expose.c: socket.path */
 	struct bind		*bind;		/* bind.c: re-exposed bind sources */
