@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -455,6 +456,15 @@ standins_flush(struct standins *s)
 		if (mine)
 			e->job = j;
 	}
+}
+
+int
+standins_show(int fd, const char *dest)
+{
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	return util_mkdir_p(dest, 0700) < 0 ||
+	    mount(proc, dest, NULL, MS_BIND, NULL) < 0 ? -1 : 0;
 }
 
 size_t

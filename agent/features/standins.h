@@ -35,6 +35,11 @@ char	*standins_dest(struct standins *, const char *container);
 /* The stand-in fd (taken) to be moved to dir/name by the next flush. */
 void	standins_add(struct standins *, int fd, const char *name,
 	    const char *source, const char *container);
+/*
+ * A stand-in still in use (fd), bind-mounted at dest (made) for the user
+ * to see, where its data would have gone: 0, or -1 and errno.
+ */
+int	standins_show(int fd, const char *dest);
 /* One job for what was added, and every stand-in still shown: resumed. */
 void	standins_flush(struct standins *);
 size_t	standins_moving(const struct standins *);	/* not yet done */

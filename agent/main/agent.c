@@ -33,13 +33,16 @@
 #include "io/notify.h"
 #include "io/watch.h"
 #include "io/work.h"
-#include "features/bind.h"
+#include "features/binds.h"
 #include "features/engine.h"
 #include "features/expose.h"
+#include "features/exposures.h"
 #include "features/health.h"
 #include "features/links.h"
 #include "features/request.h"
 #include "features/restore.h"
+#include "features/usage.h"
+#include "features/volume.h"
 #include "main/agent.h"
 
 #define ENGINE_SOCKET_SUBPATH	"shared-sockets/guest-services/docker.proxy.sock"
@@ -108,6 +111,30 @@ agent_look_at_desktop(struct agent *a)
 		log_state(LOG_LVL_INFO, "desktop", "desktop.untrusted", NULL);
 }
 
+/*
+ * The engine as the features that ask it are told of it, and the proxy
+ * whose creates binds.c follows: the one place that knows who says so
+ * (the socket's walk, Docker Desktop's tree as last seen).
+ */
+struct agent_engine {
+	bool		 usable;	/* its socket there and trusted */
+	int		 fd;		/* that socket, as walked to */
+	const char	*name;		/* its path, for messages */
+	struct proxy	*proxy;		/* the socket's, or NULL */
+};
+
+static struct agent_engine
+agent_engine(const struct agent *a)
+{
+	return (struct agent_engine){
+		.usable = a->engine_socket_present &&
+		    expose_engine_trusted(a->expose),
+		.fd = expose_engine_fd(a->expose),
+		.name = a->engine_path,
+		.proxy = expose_proxy(a->expose),
+	};
+}
+
 void
 agent_reconcile(struct agent *a, const char *why)
 {
@@ -117,8 +144,12 @@ agent_reconcile(struct agent *a, const char *why)
 	agent_look_at_desktop(a);
 	links_reconcile(a->links, a->cli_present, a->disabled);
 	expose_reconcile(a->expose);
-	bind_reconcile(a);
-	restore_reconcile(a->restore);
+	/* Bind sources: the table first, then who follows and uses it. */
+	struct agent_engine e = agent_engine(a);
+	exposures_reconcile(a->exposures);
+	binds_reconcile(a->binds, e.proxy);
+	usage_reconcile(a->usage, e.usable, e.fd, e.name);
+	restore_reconcile(a->restore, e.usable, e.fd, e.name);
 	engine_probe_start(a->engine);
 	agent_state_changed(a);
 }
@@ -205,7 +236,24 @@ agent_state_changed(struct agent *a)
 static void
 agent_changed(void *arg)
 {
-	agent_state_changed(arg);
+	struct agent *a = arg;
+	struct json_object *m = restore_take_messages(a->restore);
+	size_t n = m != NULL ? json_object_array_length(m) : 0;
+	for (size_t i = 0; i < n; i++)
+		health_send(a->health, json_object_get(
+		    json_object_array_get_idx(m, i)));
+	json_object_put(m);
+	if (!restore_holds_ready(a->restore))
+		agent_ready(a);		/* once; restore.c let go */
+	agent_state_changed(a);
+}
+
+/* usage.c: a container uses an exposure that is not mounted. */
+static void
+agent_wants_restore(void *arg, const char *why)
+{
+	struct agent *a = arg;
+	restore_request(a->restore, why);
 }
 
 static char *
@@ -328,6 +376,19 @@ agent_desktop_json(const struct agent *a, struct json_object *problems)
 	return o;
 }
 
+/* The "binds" member: nothing until the exposures' view of paths is read. */
+static struct json_object *
+agent_binds_json(const struct agent *a, struct json_object *problems)
+{
+	struct json_object *o = json_object_new_object();
+	if (o == NULL || exposures_dir(a->exposures) == NULL)
+		return o;
+	binds_report(a->binds, o, problems);
+	exposures_report(a->exposures, o, problems);
+	usage_report(a->usage, o);
+	return o;
+}
+
 /*
  * Each module describes itself.  Problems are listed desktop first, then
  * the socket, then links, whatever the order of the members.
@@ -349,10 +410,8 @@ agent_status_json(struct agent *a)
 	json_object_object_add(o, "socket", socket);
 	json_object_object_add(o, "engine", engine_status_json(a->engine));
 	json_object_object_add(o, "proxy", expose_proxy_json(a->expose));
-	json_object_object_add(o, "binds", bind_status_json(a->bind, problems));
-	if (a->restore != NULL)
-		json_object_object_add(o, "restore",
-		    restore_status_json(a->restore, problems));
+	json_object_object_add(o, "binds", agent_binds_json(a, problems));
+	restore_report(a->restore, o, problems);
 	json_object_object_add(o, "conflicts", links_conflicts_json(a->links));
 	if (a->health != NULL)
 		json_object_object_add(o, "host", health_status_json(a->health));
@@ -594,7 +653,14 @@ agent_run(struct agent *a, int ready_fd)
 	a->links = links_new(a);
 	a->expose = expose_new(a, activated_fd);
 	a->engine = engine_new(a);
-	if (a->links == NULL || a->expose == NULL || a->engine == NULL)
+	a->exposures = exposures_new(&a->cfg, &a->manifest, a->changed);
+	a->volumes = volumes_new(a->base, &a->cfg, a->exposures);
+	a->usage = usage_new(a->base, a->exposures, a->volumes, a->changed,
+	    agent_wants_restore, a);
+	a->binds = binds_new(&a->cfg, a->exposures, a->volumes, a->usage);
+	if (a->links == NULL || a->expose == NULL || a->engine == NULL ||
+	    a->exposures == NULL || a->volumes == NULL || a->usage == NULL ||
+	    a->binds == NULL)
 		fatal(EXIT_OSERR, "out of memory");
 	a->control = control_new(a->base, a->cfg.control_socket,
 	    request_on_control, a);
@@ -608,7 +674,8 @@ agent_run(struct agent *a, int ready_fd)
 	if ((a->work = work_new(a->base)) == NULL)
 		log_err("agent", "cannot make the worker thread's pipe: %s; "
 		    "stand-in data is not moved", strerror(errno));
-	a->restore = restore_new(a);
+	a->restore = restore_new(a->base, &a->cfg, a->exposures, a->work,
+	    a->changed);
 	if (a->restore == NULL)
 		log_err("restore", "out of memory: bind sources are not brought "
 		    "back at start");
@@ -641,7 +708,14 @@ agent_run(struct agent *a, int ready_fd)
 	a->work = NULL;
 	restore_free(a->restore);
 	a->restore = NULL;
-	bind_free(a->bind);		/* exposures stay, in the manifest */
+	binds_free(a->binds);		/* before the socket's proxy goes */
+	a->binds = NULL;
+	usage_free(a->usage);
+	a->usage = NULL;
+	volumes_free(a->volumes);
+	a->volumes = NULL;
+	exposures_free(a->exposures);	/* they stay, in the manifest */
+	a->exposures = NULL;
 	expose_stop(a->expose, true);
 	links_release(a->links, a->cfg.links_on_stop == LINKS_ON_STOP_REMOVE);
 	manifest_save(&a->manifest);

@@ -333,6 +333,26 @@ Test(backoff, random_values_differ)
 }
 
 /* ------------------------------------------------------------------ */
+/* util_rfc3339_ms */
+
+/* The engine's times (State.StartedAt): RFC 3339 in UTC, to wall ms. */
+Test(rfc3339, the_engines_times_and_nothing_else)
+{
+	cr_assert(eq(u64, util_rfc3339_ms("2020-01-01T00:00:00Z"),
+	    1577836800000ULL));
+	cr_assert(eq(u64, util_rfc3339_ms("2020-01-01T00:00:00.5Z"),
+	    1577836800500ULL), "a fraction: ms");
+	cr_assert(eq(u64, util_rfc3339_ms("2020-01-01T00:00:01.123456789Z"),
+	    1577836801123ULL), "nanoseconds cut to ms");
+	cr_assert(eq(u64, util_rfc3339_ms("2020-01-01T00:00:00+01:00"), 0),
+	    "UTC only");
+	cr_assert(eq(u64, util_rfc3339_ms("0001-01-01T00:00:00Z"), 0),
+	    "the engine's zero time: never started");
+	cr_assert(eq(u64, util_rfc3339_ms("yesterday"), 0));
+	cr_assert(eq(u64, util_rfc3339_ms(NULL), 0));
+}
+
+/* ------------------------------------------------------------------ */
 /* util_json_string */
 
 Test(json_string, a_string_member_or_null)
