@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -17,6 +18,7 @@
 #include "testlib.h"
 
 #define FAKE_CONNS_MAX	64
+#define FAKE_REQUEST_MAX	8192	/* a head and its body */
 
 struct fake_conn {
 	struct fake_engine	*owner;
@@ -61,7 +63,22 @@ fake_event(struct bufferevent *bev, short what, void *arg)
 	fake_conn_free(arg);		/* the client went */
 }
 
-/* A whole request head: answered, kept as a stream, or left unanswered. */
+/* The Content-Length of a head (0: none), case as HTTP allows. */
+static size_t
+fake_content_length(const char *head)
+{
+	for (const char *p = head; (p = strchr(p, '\n')) != NULL; ) {
+		p++;
+		if (strncasecmp(p, "Content-Length:", 15) == 0)
+			return (size_t)strtoul(p + 15, NULL, 10);
+	}
+	return 0;
+}
+
+/*
+ * A whole request (its head, and its body by Content-Length): answered,
+ * kept as a stream, or left unanswered.
+ */
 static void
 fake_request(struct bufferevent *bev, void *arg)
 {
@@ -70,8 +87,12 @@ fake_request(struct bufferevent *bev, void *arg)
 	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
 	if (end.pos < 0 || c->stream)
 		return;
-	char head[2048] = "";
+	char head[FAKE_REQUEST_MAX] = "";
 	evbuffer_copyout(in, head, sizeof head - 1);
+	size_t whole = (size_t)end.pos + 4 + fake_content_length(head);
+	cr_assert(lt(sz, whole, sizeof head), "a request too large: %s", head);
+	if (evbuffer_get_length(in) < whole)
+		return;			/* the body is still coming */
 	evbuffer_drain(in, evbuffer_get_length(in));
 	struct fake_answer a = { 0 };
 	c->owner->requests++;

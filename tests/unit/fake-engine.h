@@ -20,7 +20,7 @@ struct fake_answer {
 	const char	*body;		/* a reply's body (copied); NULL: "" */
 	bool		 stream;	/* the head only, the connection kept */
 };
-/* head: the request line and headers, terminated. */
+/* head: the request line and headers, then its body if it had one. */
 typedef void fake_engine_fn(void *arg, const char *head,
 	    struct fake_answer *);
 
