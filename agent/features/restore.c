@@ -2,7 +2,7 @@
 /*
  * Bringing exposures back.  After a VM reboot Docker Desktop starts its
  * engine before this distro, and the engine starts --restart containers
- * whose bind sources (exposures below the shared tmpfs, bind.c) are not
+ * whose bind sources (exposures below the shared tmpfs, exposures.c) are not
  * mounted yet: dockerd makes an empty directory there, a stand-in, and a
  * database initialises afresh on it.
  *

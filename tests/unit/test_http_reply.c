@@ -32,7 +32,7 @@
 #define X_DESKTOP "/run/desktop/mnt/host/wsl/docker-desktop-bind-mounts/b1/"
 #define USER_PATH "/home/dev/proj"
 
-/* The test's bind.c: an exposure (either view, or below) -> the user's. */
+/* The test's binds.c: an exposure (either view, or below) -> the user's. */
 static char *
 user_path(void *arg, const char *path)
 {
