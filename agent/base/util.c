@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Small helpers shared by every module. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -150,6 +151,19 @@ fail: {
 	}
 }
 
+int
+util_set_str(char **slot, const char *s)
+{
+	if (*slot != NULL && s != NULL && strcmp(*slot, s) == 0)
+		return 0;
+	char *copy = NULL;
+	if (s != NULL && (copy = strdup(s)) == NULL)
+		return -1;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
 char *
 util_path_join(const char *a, const char *b)
 {
@@ -268,6 +282,29 @@ uint64_t
 util_wall_ms(void)
 {
 	return util_clock_ms(CLOCK_REALTIME);
+}
+
+uint64_t
+util_rfc3339_ms(const char *s)
+{
+	int y, mo, d, h, mi, se, n = 0;
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h,
+	    &mi, &se, &n) != 6 || y < 2000)
+		return 0;
+	const char *p = s + n;
+	unsigned ms = 0, digits = 0;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++, digits++)
+			if (digits < 3)
+				ms = ms * 10 + (unsigned)(*p - '0');
+	for (; digits < 3; digits++)
+		ms *= 10;
+	if (strcmp(p, "Z") != 0)
+		return 0;
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+	    .tm_hour = h, .tm_min = mi, .tm_sec = se };
+	time_t t = timegm(&tm);
+	return t < 0 ? 0 : (uint64_t)t * 1000 + ms;
 }
 
 long

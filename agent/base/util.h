@@ -30,6 +30,8 @@ int	util_mkdir_parent(const char *path, mode_t mode);
  */
 int	util_private_dir(const char *path);
 char	*util_path_join(const char *a, const char *b);	/* malloc'd */
+/* *slot (malloc'd or NULL) becomes a copy of s (NULL: none); -1 ENOMEM. */
+int	util_set_str(char **slot, const char *s);
 /* Is `path' (after resolving) at or below `dir'? Both absolute. */
 bool	util_path_within(const char *path, const char *dir);
 struct sockaddr_un;
@@ -56,6 +58,8 @@ void	backoff_reset(struct backoff *);	/* it worked: start over */
 uint32_t util_random(void);		/* getrandom(2), for jitter */
 uint64_t util_now_ms(void);		/* CLOCK_MONOTONIC */
 uint64_t util_wall_ms(void);		/* CLOCK_REALTIME */
+/* RFC 3339 in UTC, as the engine writes it, to wall ms; 0 if not that. */
+uint64_t util_rfc3339_ms(const char *s);
 long	util_rss_kib(void);
 int	util_group_gid(const char *name, gid_t *gid);
 

@@ -2,7 +2,7 @@
 /*
  * Bringing exposures back.  After a VM reboot Docker Desktop starts its
  * engine before this distro, and the engine starts --restart containers
- * whose bind sources (exposures below the shared tmpfs, bind.c) are not
+ * whose bind sources (exposures below the shared tmpfs, exposures.c) are not
  * mounted yet: dockerd makes an empty directory there, a stand-in, and a
  * database initialises afresh on it.
  *
@@ -10,9 +10,10 @@
  * and whenever the engine comes back, a pass asks the engine for every
  * container (GET /containers/json?all=1), running or not, and mounts
  * again each exposure of this distro they use, read-only when none of
- * them writes (bind_mount_back).  The record of each exposure (read-only
- * flag, its containers, when it was mounted) is its manifest entry's
- * meta, so it survives kill -9 and reboots.
+ * them writes (exposures_mount_back).  The record of each exposure
+ * (read-only flag, its containers, when it was mounted) is its manifest
+ * entry's meta, written by exposures.c, so it survives kill -9 and
+ * reboots.
  *
  * Then the repair: a container that is running but started before its
  * exposure was mounted (its State.StartedAt, asked by inspect, is older
@@ -20,13 +21,16 @@
  * default) it is restarted (POST /containers/{id}/restart), so it sees
  * the distro's files, and what it wrote on the stand-in (still reachable
  * through the descriptor opened before the mount hid it) is handed to
- * standin-queue.c, which has it moved off the loop, within
+ * standins.c, which has it moved off the loop, within
  * bind.standin_max, into state_dir/stand-ins/<container>-<UTC time>/: the
  * shared tmpfs is lost at every reboot, the distro's disk is not.  Nothing
  * is hidden for good, nothing deleted.  With report, the container is left
  * running and the stand-in is bind-mounted at that place instead, for the
  * user to see.  Each repair is in status, the log and a "repair" message
- * to the host; what the move did is added to its record when it is done.
+ * to the host (queued here, sent by main/); what the move did is added to
+ * its record when it is done.  READY=1 waits for the first pass
+ * (restore_holds_ready), and every change is told through the notify
+ * handle, never by a call back up.
  *
  * One bad exposure never stops the others: a vanished source, a refused
  * mount, a restart that fails are each a problem with its fix.
@@ -38,7 +42,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,16 +55,13 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "base/report.h"
-#include "sys/manifest.h"
 #include "sys/standin.h"
 #include "wire/http.h"
-#include "features/bind.h"
+#include "io/notify.h"
 #include "features/engine.h"
-#include "features/expose.h"
-#include "features/health.h"
+#include "features/exposures.h"
 #include "features/restore.h"
 #include "features/standins.h"
-#include "main/agent.h"
 
 #define RESTORE_LOG		"restore"
 #define RESTORE_LIST_PATH	"/containers/json?all=1"
@@ -72,6 +72,7 @@
 #define RESTORE_EXPOSURES_MAX	1024
 #define RESTORE_RETRY_FIRST_MS	250
 #define RESTORE_RETRY_MAX_MS	5000
+#define RESTORE_MESSAGES_MAX	32	/* queued for the host, not taken */
 
 enum restore_phase { RESTORE_IDLE, RESTORE_LISTING, RESTORE_INSPECTING,
 		     RESTORE_RESTARTING };
@@ -83,7 +84,7 @@ struct restore_exposure {
 	bool		 ok;		/* mounted (now or before) */
 	bool		 standin_busy;	/* a container still runs on its stand-in */
 	uint64_t	 mounted_at;	/* wall ms; 0: unknown */
-	struct bind_back back;
+	struct exposures_back back;
 };
 
 /* A container of this distro the pass looks at. */
@@ -102,7 +103,12 @@ struct restore_container {
 };
 
 struct restore {
-	struct agent		*agent;
+	struct event_base	*base;
+	const struct config	*cfg;
+	struct exposures	*exposures;
+	struct notify		*changed;
+	int			 engine_fd;	/* its socket, as walked to */
+	char			*engine_name;	/* a copy */
 	enum restore_phase	 phase;
 	bool			 again;
 	bool			 engine_up;	/* socket present and trusted */
@@ -122,50 +128,12 @@ struct restore {
 	uint64_t		 runs;
 	struct json_object	*failures;	/* [{what, fix}] of the last pass */
 	struct json_object	*repairs;	/* [{container, ...}], the latest */
+	struct json_object	*messages;	/* to the host, not yet taken */
 	struct standins		*standins;	/* stand-in data being moved */
 	char			 error[256];	/* the engine could not be asked */
 };
 
 static void restore_step(struct restore *);
-
-/* ------------------------------------------------------------------ */
-/* The record, in the manifest. */
-
-static int64_t
-restore_meta_int(struct json_object *meta, const char *key)
-{
-	struct json_object *v;
-	if (meta == NULL || !json_object_object_get_ex(meta, key, &v) ||
-	    !json_object_is_type(v, json_type_int))
-		return 0;
-	return json_object_get_int64(v);
-}
-
-void
-restore_record(struct agent *a, const char *local, bool read_only,
-    struct json_object *users, bool mounted, bool mounted_now)
-{
-	struct manifest_entry *e = manifest_find(&a->manifest,
-	    BIND_MANIFEST_KIND, local);
-	if (e == NULL)
-		return;
-	int64_t at = mounted_now ? (int64_t)util_wall_ms() :
-	    mounted ? restore_meta_int(e->meta, "mounted_at") : 0;
-	struct json_object *meta = json_object_new_object();
-	if (meta == NULL)
-		return;
-	struct json_object *old;
-	if (users == NULL && e->meta != NULL &&
-	    json_object_object_get_ex(e->meta, "containers", &old))
-		users = old;
-	json_object_object_add(meta, "read_only",
-	    json_object_new_boolean(read_only));
-	json_object_object_add(meta, "containers", users != NULL ?
-	    json_object_get(users) : json_object_new_array());
-	json_object_object_add(meta, "mounted_at", at != 0 ?
-	    json_object_new_int64(at) : NULL);
-	(void)manifest_set_meta(&a->manifest, BIND_MANIFEST_KIND, local, meta);
-}
 
 /* ------------------------------------------------------------------ */
 /* The pass's findings. */
@@ -291,8 +259,14 @@ restore_note_repair(struct restore *r, const struct restore_container *c,
 	if (json_object_array_length(r->repairs) >= RESTORE_REPAIRS_MAX)
 		json_object_array_del_idx(r->repairs, 0, 1);
 	json_object_array_add(r->repairs, o);
-	health_send(r->agent->health, restore_repair_json(c, x, stand_in, at,
-	    "repair"));
+	/* For the host: main/ takes it on the changed notice. */
+	o = restore_repair_json(c, x, stand_in, at, "repair");
+	if (o == NULL)
+		return;
+	if (json_object_array_length(r->messages) >= RESTORE_MESSAGES_MAX)
+		json_object_array_del_idx(r->messages, 0, 1);
+	json_object_array_add(r->messages, o);
+	notify_post(r->changed);
 }
 
 /* ------------------------------------------------------------------ */
@@ -303,7 +277,7 @@ restore_clear(struct restore *r)
 {
 	for (size_t i = 0; i < r->nx; i++) {
 		free(r->x[i].engine);
-		bind_back_clear(&r->x[i].back);
+		exposures_back_clear(&r->x[i].back);
 	}
 	free(r->x);
 	r->x = NULL;
@@ -374,7 +348,7 @@ restore_add_container(struct restore *r, struct json_object *c)
 		size_t xi;
 		struct restore_exposure *x;
 		if (src == NULL || (type != NULL && strcmp(type, "bind") != 0) ||
-		    r->agent->bind == NULL ||
+		    exposures_dir(r->exposures) == NULL ||
 		    (x = restore_exposure_of(r, src, &xi)) == NULL)
 			continue;
 		x->writer |= !json_object_object_get_ex(m, "RW", &rw) ||
@@ -430,12 +404,11 @@ restore_users_json(const struct restore *r, size_t xi)
 static void
 restore_mount_all(struct restore *r)
 {
-	struct agent *a = r->agent;
 	for (size_t i = 0; i < r->nx; i++) {
 		struct restore_exposure *x = &r->x[i];
 		char why[PATH_MAX * 2 + 256], users[512];
-		int rc = bind_mount_back(a->bind, x->engine, !x->writer, &x->back,
-		    why, sizeof why);
+		int rc = exposures_mount_back(r->exposures, x->engine, !x->writer,
+		    &x->back, why, sizeof why);
 		if (rc == 1)
 			continue;
 		restore_users_text(r, i, users, sizeof users);
@@ -450,15 +423,12 @@ restore_mount_all(struct restore *r)
 		}
 		x->ok = true;
 		struct json_object *uj = restore_users_json(r, i);
-		restore_record(a, x->back.local, x->back.read_only, uj, true,
-		    x->back.mounted_now);
+		exposures_record(r->exposures, x->back.local, x->back.read_only,
+		    uj, true, x->back.mounted_now);
 		json_object_put(uj);
-		struct manifest_entry *e = manifest_find(&a->manifest,
-		    BIND_MANIFEST_KIND, x->back.local);
-		x->mounted_at = e != NULL ?
-		    (uint64_t)restore_meta_int(e->meta, "mounted_at") : 0;
+		x->mounted_at = exposures_mounted_at(r->exposures, x->back.local);
 	}
-	manifest_save(&a->manifest);
+	exposures_save(r->exposures);
 	/* Who may be on a stand-in: users of an exposure mounted by now. */
 	for (size_t i = 0; i < r->nc; i++)
 		for (size_t u = 0; u < r->c[i].nuses; u++) {
@@ -467,30 +437,6 @@ restore_mount_all(struct restore *r)
 			    (r->c[i].running || x->back.mounted_now))
 				r->c[i].check = true;
 		}
-}
-
-/* RFC 3339 in UTC, as the engine writes it, to ms; 0 if not that. */
-static uint64_t
-restore_time_ms(const char *s)
-{
-	int y, mo, d, h, mi, se, n = 0;
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h,
-	    &mi, &se, &n) != 6 || y < 2000)
-		return 0;
-	const char *p = s + n;
-	unsigned ms = 0, digits = 0;
-	if (*p == '.')
-		for (p++; isdigit((unsigned char)*p); p++, digits++)
-			if (digits < 3)
-				ms = ms * 10 + (unsigned)(*p - '0');
-	for (; digits < 3; digits++)
-		ms *= 10;
-	if (strcmp(p, "Z") != 0)
-		return 0;
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-	    .tm_hour = h, .tm_min = mi, .tm_sec = se };
-	time_t t = timegm(&tm);
-	return t < 0 ? 0 : (uint64_t)t * 1000 + ms;
 }
 
 static void
@@ -502,7 +448,7 @@ restore_inspected(struct restore *r, struct restore_container *c,
 	    !json_object_object_get_ex(state, "Running", &running) ||
 	    !json_object_get_boolean(running))
 		return;
-	uint64_t started = restore_time_ms(json_string(state, "StartedAt"));
+	uint64_t started = util_rfc3339_ms(json_string(state, "StartedAt"));
 	for (size_t u = 0; u < c->nuses && started != 0; u++) {
 		const struct restore_exposure *x = &r->x[c->uses[u]];
 		if (x->ok && x->mounted_at != 0 && started < x->mounted_at &&
@@ -544,26 +490,19 @@ restore_settle_standins(struct restore *r)
 		    "stand-in")) == NULL)
 			empty = true;
 		if (!empty && !x->standin_busy) {
-			/* Moved off the loop: standin-queue.c, restore_moved. */
+			/* Moved off the loop: standins.c, restore_moved. */
 			x->back.standin_fd = -1;
 			standins_add(r->standins, fd, strrchr(dest, '/') + 1,
 			    x->back.source, first != NULL ? first->name :
 			    user != NULL ? user->name : NULL);
-		} else if (!empty) {
+		} else if (!empty && standins_show(fd, dest) < 0) {
 			/* In use: shown where it would go, not moved under it. */
-			char proc[64];
-			snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-			if (util_mkdir_p(dest, 0700) < 0 ||
-			    mount(proc, dest, NULL, MS_BIND, NULL) < 0) {
-				char what[PATH_MAX + 128];
-				snprintf(what, sizeof what, "cannot show the stand-in "
-				    "of %s at %s: %s", x->back.source, dest,
-				    strerror(errno));
-				restore_fail(r, x->back.source, what, "restart the "
-				    "containers on it "
-				    "(docker restart) and run 'wsl-docker-agent "
-				    "reconcile'");
-			}
+			char what[PATH_MAX + 128];
+			snprintf(what, sizeof what, "cannot show the stand-in of %s "
+			    "at %s: %s", x->back.source, dest, strerror(errno));
+			restore_fail(r, x->back.source, what, "restart the "
+			    "containers on it (docker restart) and run "
+			    "'wsl-docker-agent reconcile'");
 		}
 		bool noted = false;
 		for (size_t k = 0; k < r->nc; k++)
@@ -584,7 +523,7 @@ restore_settle_standins(struct restore *r)
 static void
 restore_finish(struct restore *r)
 {
-	struct agent *a = r->agent;
+	const struct config *cfg = r->cfg;
 	for (size_t i = 0; i < r->nc; i++) {
 		struct restore_container *c = &r->c[i];
 		if (!c->on_standin || c->restarted)
@@ -592,12 +531,12 @@ restore_finish(struct restore *r)
 		char what[512], fix[512];
 		snprintf(what, sizeof what, "container %s runs on an empty "
 		    "stand-in, not on its bind source in this distro%s", c->name,
-		    a->cfg.bind_repair == BIND_REPAIR_REPORT ?
+		    cfg->bind_repair == BIND_REPAIR_REPORT ?
 		    " (bind.repair is report)" : ": it could not be restarted");
 		snprintf(fix, sizeof fix, "run 'docker restart %s': it then sees "
 		    "the distro's files; what it wrote on the stand-in is shown "
 		    "below %s/%s (copy it before a reboot)", c->name,
-		    a->cfg.state_dir, RESTORE_STANDINS_DIR);
+		    cfg->state_dir, STANDINS_DIR_NAME);
 		restore_fail(r, r->x[c->standin_x].back.source, what, fix);
 	}
 	restore_settle_standins(r);
@@ -608,7 +547,7 @@ restore_finish(struct restore *r)
 	    (long long)r->took_ms, r->nc, r->nx);
 	restore_clear(r);
 	r->phase = RESTORE_IDLE;
-	agent_state_changed(a);
+	notify_post(r->changed);
 	if (r->again) {
 		r->again = false;
 		restore_request(r, "asked again meanwhile");
@@ -622,7 +561,17 @@ restore_release_ready(struct restore *r)
 		return;
 	r->holding = false;
 	evtimer_del(r->ready_timer);
-	agent_ready(r->agent);
+	notify_post(r->changed);
+}
+
+/* The engine could not be asked: idle, and asked again later. */
+static void
+restore_retry_later(struct restore *r)
+{
+	uint32_t ms = backoff_next(&r->retry, util_random());
+	struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
+	r->phase = RESTORE_IDLE;
+	evtimer_add(r->retry_timer, &tv);
 }
 
 static void
@@ -645,11 +594,7 @@ restore_got(int code, struct evbuffer *body, const char *error, void *arg)
 			log_state(LOG_LVL_WARN, RESTORE_LOG, "restore.list",
 			    "cannot ask the engine which containers bind this "
 			    "distro's paths: %s; trying again", r->error);
-			r->phase = RESTORE_IDLE;
-			uint32_t ms = backoff_next(&r->retry, util_random());
-			struct timeval tv = { ms / 1000,
-			    (suseconds_t)(ms % 1000) * 1000 };
-			evtimer_add(r->retry_timer, &tv);
+			restore_retry_later(r);
 			break;
 		}
 		r->error[0] = '\0';
@@ -676,7 +621,7 @@ restore_got(int code, struct evbuffer *body, const char *error, void *arg)
 	}
 	json_object_put(o);
 	engine_get_free(g);
-	agent_state_changed(r->agent);
+	notify_post(r->changed);
 	restore_step(r);
 }
 
@@ -686,7 +631,8 @@ restore_ask(struct restore *r, const char *method, const char *target,
 {
 	const struct engine_get_opts opts = { .max = RESTORE_REPLY_MAX,
 	    .timeout_s = timeout_s, .method = method };
-	return engine_ask(r->agent, target, &opts, cb, arg);
+	return engine_get_new(r->base, r->engine_fd, r->engine_name, target,
+	    &opts, cb, arg);
 }
 
 /* One restart answered; the last one ends the pass. */
@@ -715,8 +661,7 @@ restore_restart_all(struct restore *r)
 	r->restarting = 1;	/* held until all are asked */
 	for (size_t i = 0; i < r->nc; i++) {
 		struct restore_container *c = &r->c[i];
-		if (!c->on_standin ||
-		    r->agent->cfg.bind_repair != BIND_REPAIR_RESTART)
+		if (!c->on_standin || r->cfg->bind_repair != BIND_REPAIR_RESTART)
 			continue;
 		log_notice(RESTORE_LOG, "restarting container %s so that it sees "
 		    "its bind source", c->name);
@@ -760,7 +705,6 @@ restore_step(struct restore *r)
 static void
 restore_start(struct restore *r)
 {
-	struct agent *a = r->agent;
 	if (r->phase != RESTORE_IDLE) {
 		r->again = true;
 		return;
@@ -774,12 +718,10 @@ restore_start(struct restore *r)
 	    restore_got, r);
 	if (r->get == NULL) {
 		snprintf(r->error, sizeof r->error, "cannot connect to the engine "
-		    "at %s: %s", a->engine_path, strerror(errno));
-		r->phase = RESTORE_IDLE;
+		    "at %s: %s", r->engine_name != NULL ? r->engine_name : "(none)",
+		    strerror(errno));
 		restore_release_ready(r);
-		uint32_t ms = backoff_next(&r->retry, util_random());
-		struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
-		evtimer_add(r->retry_timer, &tv);
+		restore_retry_later(r);
 	}
 }
 
@@ -806,19 +748,22 @@ restore_ready_fired(evutil_socket_t fd, short what, void *arg)
 		return;
 	log_warn(RESTORE_LOG, "bind sources not all back after %d s "
 	    "(bind.restore_timeout): ready anyway, the restore goes on",
-	    r->agent->cfg.bind_restore_timeout);
+	    r->cfg->bind_restore_timeout);
 	r->holding = false;
-	agent_ready(r->agent);
+	notify_post(r->changed);
 }
 
 void
-restore_reconcile(struct restore *r)
+restore_reconcile(struct restore *r, bool engine_usable, int engine_fd,
+    const char *engine_name)
 {
 	if (r == NULL)
 		return;
-	struct agent *a = r->agent;
-	bool up = a->engine_socket_present && expose_engine_trusted(a->expose);
+	/* A copy: the name main/ passes is replaced at a reload. */
+	bool up = engine_usable && util_set_str(&r->engine_name,
+	    engine_name) == 0 && r->engine_name != NULL;
 	bool came = up && !r->engine_up;
+	r->engine_fd = up ? engine_fd : -1;
 	r->engine_up = up;
 	if (!up) {
 		evtimer_del(r->retry_timer);
@@ -829,38 +774,57 @@ restore_reconcile(struct restore *r)
 }
 
 bool
-restore_holds_ready(struct restore *r)
+restore_holds_ready(const struct restore *r)
 {
-	if (r == NULL || r->phase != RESTORE_LISTING ||
-	    r->agent->cfg.bind_restore_timeout == 0)
-		return false;
-	struct timeval tv = { r->agent->cfg.bind_restore_timeout, 0 };
-	if (evtimer_add(r->ready_timer, &tv) < 0)
-		return false;
-	r->holding = true;
-	return true;
+	return r != NULL && r->holding;
+}
+
+struct json_object *
+restore_take_messages(struct restore *r)
+{
+	struct json_object *next;
+	if (r == NULL || json_object_array_length(r->messages) == 0 ||
+	    (next = json_object_new_array()) == NULL)
+		return NULL;
+	struct json_object *taken = r->messages;
+	r->messages = next;
+	return taken;
 }
 
 struct restore *
-restore_new(struct agent *a)
+restore_new(struct event_base *base, const struct config *cfg,
+    struct exposures *exposures, struct work *work, struct notify *changed)
 {
 	struct restore *r = calloc(1, sizeof *r);
 	if (r == NULL)
 		return NULL;
-	r->agent = a;
+	r->base = base;
+	r->cfg = cfg;
+	r->exposures = exposures;
+	r->changed = changed;
+	r->engine_fd = -1;
 	r->took_ms = -1;
 	r->retry = (struct backoff){ RESTORE_RETRY_FIRST_MS,
 	    RESTORE_RETRY_MAX_MS, 0 };
-	r->ready_timer = evtimer_new(a->base, restore_ready_fired, r);
-	r->retry_timer = evtimer_new(a->base, restore_retry_fired, r);
+	r->ready_timer = evtimer_new(base, restore_ready_fired, r);
+	r->retry_timer = evtimer_new(base, restore_retry_fired, r);
 	r->repairs = json_object_new_array();
 	r->failures = json_object_new_array();
-	r->standins = standins_new(a, restore_moved, r);
+	r->messages = json_object_new_array();
+	r->standins = standins_new(cfg, work, changed, restore_moved, r);
 	if (r->ready_timer == NULL || r->retry_timer == NULL ||
-	    r->repairs == NULL || r->failures == NULL || r->standins == NULL) {
+	    r->repairs == NULL || r->failures == NULL || r->messages == NULL ||
+	    r->standins == NULL) {
 		restore_free(r);
 		return NULL;
 	}
+	/*
+	 * READY=1 waits for the first pass, up to bind.restore_timeout: the
+	 * first reconcile lets go at once unless a pass started listing.
+	 */
+	struct timeval tv = { cfg->bind_restore_timeout, 0 };
+	r->holding = cfg->bind_restore_timeout != 0 &&
+	    evtimer_add(r->ready_timer, &tv) == 0;
 	/* What an earlier run left shown or part moved: resumed now. */
 	standins_flush(r->standins);
 	return r;
@@ -880,6 +844,8 @@ restore_free(struct restore *r)
 	standins_free(r->standins);
 	json_object_put(r->failures);
 	json_object_put(r->repairs);
+	json_object_put(r->messages);
+	free(r->engine_name);
 	free(r);
 }
 
@@ -890,17 +856,18 @@ restore_copy(struct json_object *o)
 	return json_object_deep_copy(o, &copy, NULL) == 0 ? copy : NULL;
 }
 
-struct json_object *
-restore_status_json(const struct restore *r, struct json_object *problems)
+void
+restore_report(const struct restore *r, struct json_object *parent,
+    struct json_object *problems)
 {
-	struct json_object *o = json_object_new_object();
-	if (o == NULL || r == NULL)
-		return o;
-	const struct agent *a = r->agent;
+	struct json_object *o = r != NULL ? json_object_new_object() : NULL;
+	if (o == NULL)
+		return;
+	json_object_object_add(parent, "restore", o);
 	const char *state = r->phase != RESTORE_IDLE ? "running" :
 	    !r->engine_up ? "waiting" : r->runs == 0 ? "pending" : "done";
 	report_add_str(o, "state", state);
-	report_add_str(o, "repair", a->cfg.bind_repair == BIND_REPAIR_REPORT ?
+	report_add_str(o, "repair", r->cfg->bind_repair == BIND_REPAIR_REPORT ?
 	    "report" : "restart");
 	json_object_object_add(o, "runs", json_object_new_int64((int64_t)r->runs));
 	json_object_object_add(o, "took_ms", r->took_ms >= 0 ?
@@ -919,5 +886,4 @@ restore_status_json(const struct restore *r, struct json_object *problems)
 		json_object_array_add(problems, restore_copy(
 		    json_object_array_get_idx(r->failures, i)));
 	standins_problems(r->standins, problems);
-	return o;
 }

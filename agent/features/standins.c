@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,10 +31,9 @@
 #include "base/util.h"
 #include "base/report.h"
 #include "sys/standin.h"
+#include "io/notify.h"
 #include "io/work.h"
-#include "features/restore.h"
 #include "features/standins.h"
-#include "main/agent.h"
 
 #define STANDINS_ENTRIES_MAX	64	/* stand-ins the status remembers */
 #define STANDINS_JOB_MAX	32	/* new stand-ins one job moves */
@@ -69,7 +69,9 @@ struct standins_job {
 };
 
 struct standins {
-	struct agent		*agent;
+	const struct config	*cfg;
+	struct work		*work;		/* NULL: none could be made */
+	struct notify		*changed;
 	standins_result_fn	*cb;
 	void			*cb_arg;
 	struct standins_entry	 e[STANDINS_ENTRIES_MAX];
@@ -165,7 +167,7 @@ standins_on_disk(const struct standins_entry *e)
 static char *
 standins_dir(const struct standins *s)
 {
-	return util_path_join(s->agent->cfg.state_dir, RESTORE_STANDINS_DIR);
+	return util_path_join(s->cfg->state_dir, STANDINS_DIR_NAME);
 }
 
 static void
@@ -320,16 +322,19 @@ standins_done(void *arg, bool ran)
 		standins_result(s, j->dir, &j->res[k]);
 	standins_not_taken(s, j, ran);
 	standins_job_free(j);
-	agent_state_changed(s->agent);
+	notify_post(s->changed);
 }
 
 struct standins *
-standins_new(struct agent *a, standins_result_fn *cb, void *arg)
+standins_new(const struct config *cfg, struct work *work,
+    struct notify *changed, standins_result_fn *cb, void *arg)
 {
 	struct standins *s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return NULL;
-	s->agent = a;
+	s->cfg = cfg;
+	s->work = work;
+	s->changed = changed;
 	s->cb = cb;
 	s->cb_arg = arg;
 	return s;
@@ -415,7 +420,6 @@ standins_add(struct standins *s, int fd, const char *name, const char *source,
 void
 standins_flush(struct standins *s)
 {
-	struct agent *a = s->agent;
 	struct standins_job *j = s->pending;
 	/* Nothing new, and a job queued behind the one under way resumes. */
 	if (j == NULL && s->njobs >= STANDINS_JOBS_MAX)
@@ -425,13 +429,13 @@ standins_flush(struct standins *s)
 	free(j->dir);
 	j->dir = standins_dir(s);
 	j->owner = s;
-	j->lim.max = (uint64_t)a->cfg.bind_standin_max << 20;
+	j->lim.max = (uint64_t)s->cfg->bind_standin_max << 20;
 	j->lim.margin = STANDIN_FREE_MARGIN;
-	if (j->dir == NULL || work_submit(a->work, standins_run, standins_done,
+	if (j->dir == NULL || work_submit(s->work, standins_run, standins_done,
 	    j) < 0) {
 		log_state(LOG_LVL_ERR, STANDINS_LOG, "standins.queue", "cannot "
 		    "queue the move of stand-in data: %s; it is tried again at "
-		    "the next pass", a->work == NULL ? "no worker thread" :
+		    "the next pass", s->work == NULL ? "no worker thread" :
 		    strerror(errno));
 		s->pending = j->n > 0 ? j : NULL;
 		if (j->n == 0)
@@ -454,6 +458,15 @@ standins_flush(struct standins *s)
 	}
 }
 
+int
+standins_show(int fd, const char *dest)
+{
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	return util_mkdir_p(dest, 0700) < 0 ||
+	    mount(proc, dest, NULL, MS_BIND, NULL) < 0 ? -1 : 0;
+}
+
 size_t
 standins_moving(const struct standins *s)
 {
@@ -471,7 +484,7 @@ standins_entry_problem(const struct standins *s, const char *dir,
     const struct standins_entry *e, struct json_object *problems)
 {
 	const struct standin_result *r = &e->res;
-	const struct config *cfg = &s->agent->cfg;
+	const struct config *cfg = s->cfg;
 	char what[2048], fix[1024], size[32], used[32], avail[32], of[512];
 	standins_size_text(r->left, size, sizeof size);
 	standins_size_text(r->used, used, sizeof used);

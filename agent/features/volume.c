@@ -5,17 +5,17 @@
  * driver_opts.  The engine's local driver bind-mounts the device when a
  * container mounts the volume, at the path it was given, so a device the
  * engine cannot see would be an empty directory on its side.  The proxy
- * holds each volume create (http.c finds the device) and bind.c's create
+ * holds each volume create (http.c finds the device) and binds.c's create
  * hook hands the device here: it is resolved like a -v source, then
  * rewritten to the engine's path for it (pathmap.c) or exposed
- * (bind_expose_as) and rewritten to the exposure.  A relative device,
+ * (exposures_make) and rewritten to the exposure.  A relative device,
  * and one that does not exist, go to the engine as they are: the engine
  * takes both at create and fails the mount with its own error ("no such
  * file or directory") when a container uses the volume, as it would
  * without the agent.
  *
  * Lifetime: an exposure made for a volume is kept while the volume
- * exists.  Each collection of bind.c first asks GET /volumes and counts a
+ * exists.  Each collection of usage.c first asks GET /volumes and counts a
  * volume whose Options.device is within an exposure as one of its users
  * ("volume NAME" in status); volume create and destroy events start a
  * collection as container ones do.  At a container create that mounts a
@@ -32,21 +32,23 @@
 #include <json-c/json.h>
 
 #include "base/json.h"
+#include "base/config.h"
 #include "base/log.h"
 #include "wire/http.h"
 #include "wire/reply.h"
-#include "features/bind.h"
+#include "features/binds.h"
 #include "features/engine.h"
+#include "features/exposures.h"
 #include "features/volume.h"
-#include "main/agent.h"
 
 #define VOLUME_LOG		"volume"
 #define VOLUME_REPLY_MAX	(16 * 1024 * 1024)
 #define VOLUME_TIMEOUT_S	10
 
 struct volumes {
-	struct agent		*agent;
-	struct bind		*bind;
+	struct event_base	*base;
+	const struct config	*cfg;
+	struct exposures	*exposures;
 	struct engine_get	*get;		/* GET /volumes under way */
 	void			(*done)(void *, bool);
 	void			*done_arg;
@@ -56,13 +58,15 @@ struct volumes {
 };
 
 struct volumes *
-volumes_new(struct agent *a, struct bind *b)
+volumes_new(struct event_base *base, const struct config *cfg,
+    struct exposures *exposures)
 {
 	struct volumes *v = calloc(1, sizeof *v);
 	if (v == NULL)
 		return NULL;
-	v->agent = a;
-	v->bind = b;
+	v->base = base;
+	v->cfg = cfg;
+	v->exposures = exposures;
 	v->devices = json_object_new_object();
 	if (v->devices == NULL) {
 		free(v);
@@ -157,7 +161,8 @@ volumes_got(int code, struct evbuffer *body, const char *error, void *arg)
 }
 
 int
-volumes_list(struct volumes *v, void (*done)(void *, bool), void *arg)
+volumes_list(struct volumes *v, int engine_fd, const char *engine_name,
+    void (*done)(void *, bool), void *arg)
 {
 	static const struct engine_get_opts opts = {
 		.max = VOLUME_REPLY_MAX, .timeout_s = VOLUME_TIMEOUT_S,
@@ -167,7 +172,8 @@ volumes_list(struct volumes *v, void (*done)(void *, bool), void *arg)
 	v->fresh = false;
 	v->done = done;
 	v->done_arg = arg;
-	v->get = engine_ask(v->agent, VOLUME_LIST_PATH, &opts, volumes_got, v);
+	v->get = engine_get_new(v->base, engine_fd, engine_name,
+	    VOLUME_LIST_PATH, &opts, volumes_got, v);
 	return v->get != NULL ? 0 : -1;
 }
 
@@ -213,30 +219,30 @@ static int
 volumes_on_device(struct volumes *v, const struct http_bind_source *s,
     char **replacement, char *why, size_t whylen)
 {
-	const char *distro = v->agent->cfg.distro;
+	const char *distro = v->cfg->distro;
 	char *out;
-	switch (bind_decide(bind_pathmap(v->bind), s->path, &out)) {
-	case BIND_KEEP:
+	switch (binds_decide(exposures_pathmap(v->exposures), s->path, &out)) {
+	case BINDS_KEEP:
 		volumes_remember(v, s->volume, s->path);
 		return 0;
-	case BIND_REPLACE:
+	case BINDS_REPLACE:
 		log_info(VOLUME_LOG, "volume %s: device %s is %s for the engine",
 		    s->volume, s->path, out);
 		volumes_remember(v, s->volume, out);
 		*replacement = out;
 		return 0;
-	case BIND_MISSING:
+	case BINDS_MISSING:
 		/* As the engine: taken now, its mount fails with ENOENT. */
 		log_info(VOLUME_LOG, "volume %s: device %s does not exist in %s "
 		    "(%s); passed on as it is", s->volume, s->path, distro,
 		    out != NULL ? out : "out of memory");
 		free(out);
 		return 0;
-	case BIND_EXPOSE:
+	case BINDS_EXPOSE:
 		break;
 	}
-	int r = bind_expose_as(v->bind, out, s->read_only, replacement, why,
-	    whylen);
+	int r = exposures_make_now(v->exposures, out, s->read_only,
+	    replacement, why, whylen);
 	free(out);
 	if (r == 0)
 		volumes_remember(v, s->volume, *replacement);
@@ -252,8 +258,8 @@ volumes_on_use(struct volumes *v, const struct http_bind_source *s,
 	if (!json_object_object_get_ex(v->devices, s->path, &dev))
 		return 0;
 	char err[512];
-	int r = bind_ensure_mounted(v->bind, json_object_get_string(dev), err,
-	    sizeof err);
+	int r = exposures_ensure_mounted(v->exposures,
+	    json_object_get_string(dev), err, sizeof err);
 	if (r < 0) {
 		snprintf(why, whylen, "volume %s: %s", s->path, err);
 		return -1;

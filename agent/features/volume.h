@@ -8,8 +8,9 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-struct agent;
-struct bind;
+struct config;
+struct event_base;
+struct exposures;
 struct http_bind_source;
 struct json_object;
 struct volumes;
@@ -18,17 +19,20 @@ struct volumes;
 #define VOLUME_NAMES_MAX	4096	/* volumes remembered at most */
 
 struct volumes;
-struct volumes *volumes_new(struct agent *, struct bind *);
+/* It calls exposures (a device exposed, or mounted again for a use). */
+struct volumes *volumes_new(struct event_base *, const struct config *,
+	    struct exposures *);
 void	volumes_free(struct volumes *);
-/* bind.c's create hook, for the kinds other than HTTP_SOURCE_BIND. */
+/* binds.c's create hook, for the kinds other than HTTP_SOURCE_BIND. */
 int	volumes_on_source(struct volumes *, const struct http_bind_source *,
 	    char **replacement, char *why, size_t whylen);
 /*
- * The collection's first step: GET /volumes, then done(arg, ok) (ok:
- * the list came).  -1 when it cannot start (done is not called).
+ * The collection's first step (usage.c): GET /volumes of the engine
+ * through engine_fd (engine_name names it), then done(arg, ok) (ok: the
+ * list came).  -1 when it cannot start (done is not called).
  */
-int	volumes_list(struct volumes *, void (*done)(void *, bool ok),
-	    void *arg);
+int	volumes_list(struct volumes *, int engine_fd, const char *engine_name,
+	    void (*done)(void *, bool ok), void *arg);
 bool	volumes_busy(const struct volumes *);
 /*
  * Each volume of the list just fetched that is bound to a directory is a

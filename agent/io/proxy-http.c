@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The I/O of a followed connection, while a create hook is set (bind.c,
+ * The I/O of a followed connection, while a create hook is set (binds.c,
  * in proxy mode).  The followers in wire/ decide, this file does what
  * they ask: request.c says, for the client -> engine direction, what to
  * read, send or splice, when a create is whole (it is rewritten here,

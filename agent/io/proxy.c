@@ -7,7 +7,7 @@
  * through an evbuffer, so each direction drives raw events by hand.  This
  * file accepts, connects and pumps; connections live in slabs (slab.c).
  *
- * With a create hook (bind.c, in proxy mode) the client -> engine
+ * With a create hook (binds.c, in proxy mode) the client -> engine
  * direction follows HTTP (proxy-http.c) until the connection is upgraded
  * or hijacked; otherwise, and after that, the connection is spliced
  * blindly both ways.  With a reply hook too, the engine -> client

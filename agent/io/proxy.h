@@ -61,14 +61,14 @@ void	proxy_free(struct proxy *);
 
 
 /*
- * proxy.c, with bind.c: a hook that sees each container create before
+ * proxy.c, with binds.c: a hook that sees each container create before
  * the engine does.  Without one the proxy splices blindly (fast path).
  */
 void	proxy_set_create_hook(struct proxy *, http_bind_fn, void *arg);
 
 
 /*
- * proxy.c, with bind.c: a hook that turns the engine's paths in answers
+ * proxy.c, with binds.c: a hook that turns the engine's paths in answers
  * back into the user's.  In effect only while a create hook is set.
  */
 void	proxy_set_reply_hook(struct proxy *, http_reply_fn, void *arg);

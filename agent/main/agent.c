@@ -36,13 +36,16 @@
 #include "io/notify.h"
 #include "io/watch.h"
 #include "io/work.h"
-#include "features/bind.h"
+#include "features/binds.h"
 #include "features/engine.h"
 #include "features/expose.h"
+#include "features/exposures.h"
 #include "features/health.h"
 #include "features/links.h"
 #include "main/request.h"
 #include "features/restore.h"
+#include "features/usage.h"
+#include "features/volume.h"
 #include "main/agent.h"
 
 #define ENGINE_SOCKET_SUBPATH	"shared-sockets/guest-services/docker.proxy.sock"
@@ -111,6 +114,30 @@ agent_look_at_desktop(struct agent *a)
 		log_state(LOG_LVL_INFO, "desktop", "desktop.untrusted", NULL);
 }
 
+/*
+ * The engine as the features that ask it are told of it, and the proxy
+ * whose creates binds.c follows: the one place that knows who says so
+ * (the socket's walk, Docker Desktop's tree as last seen).
+ */
+struct agent_engine {
+	bool		 usable;	/* its socket there and trusted */
+	int		 fd;		/* that socket, as walked to */
+	const char	*name;		/* its path, for messages */
+	struct proxy	*proxy;		/* the socket's, or NULL */
+};
+
+static struct agent_engine
+agent_engine(const struct agent *a)
+{
+	return (struct agent_engine){
+		.usable = a->engine_socket_present &&
+		    expose_engine_trusted(a->expose),
+		.fd = expose_engine_fd(a->expose),
+		.name = a->engine_path,
+		.proxy = expose_proxy(a->expose),
+	};
+}
+
 void
 agent_reconcile(struct agent *a, const char *why)
 {
@@ -120,8 +147,12 @@ agent_reconcile(struct agent *a, const char *why)
 	agent_look_at_desktop(a);
 	links_reconcile(a->links, a->cli_present, a->disabled);
 	expose_reconcile(a->expose);
-	bind_reconcile(a);
-	restore_reconcile(a->restore);
+	/* Bind sources: the table first, then who follows and uses it. */
+	struct agent_engine e = agent_engine(a);
+	exposures_reconcile(a->exposures);
+	binds_reconcile(a->binds, e.proxy);
+	usage_reconcile(a->usage, e.usable, e.fd, e.name);
+	restore_reconcile(a->restore, e.usable, e.fd, e.name);
 	engine_probe_start(a->engine);
 	agent_state_changed(a);
 }
@@ -201,16 +232,30 @@ agent_changed_now(struct agent *a)
 		health_state_changed(a->health);
 }
 
+/*
+ * The "changed" notice (io/notify.h), run by the loop once however many
+ * posted meanwhile: what changed is told the supervisor and the host
+ * here, never from inside the feature (or the request) that changed it.
+ */
 static void
-agent_on_changed(void *arg)
+agent_changed(void *arg)
 {
-	agent_changed_now(arg);
+	struct agent *a = arg;
+	struct json_object *m = restore_take_messages(a->restore);
+	size_t n = m != NULL ? json_object_array_length(m) : 0;
+	for (size_t i = 0; i < n; i++)
+		health_send(a->health, json_object_get(
+		    json_object_array_get_idx(m, i)));
+	json_object_put(m);
+	if (!restore_holds_ready(a->restore))
+		agent_ready(a);		/* once; restore.c let go */
+	agent_changed_now(a);
 }
 
 int
 agent_changes_init(struct agent *a)
 {
-	a->changed = notify_new(a->base, agent_on_changed, a);
+	a->changed = notify_new(a->base, agent_changed, a);
 	return a->changed != NULL ? 0 : -1;
 }
 
@@ -221,6 +266,14 @@ agent_state_changed(struct agent *a)
 		notify_post(a->changed);
 	else
 		agent_changed_now(a);
+}
+
+/* usage.c: a container uses an exposure that is not mounted. */
+static void
+agent_wants_restore(void *arg, const char *why)
+{
+	struct agent *a = arg;
+	restore_request(a->restore, why);
 }
 
 static char *
@@ -370,6 +423,19 @@ agent_desktop_json(const struct agent *a, struct json_object *problems)
 	return o;
 }
 
+/* The "binds" member: nothing until the exposures' view of paths is read. */
+static struct json_object *
+agent_binds_json(const struct agent *a, struct json_object *problems)
+{
+	struct json_object *o = json_object_new_object();
+	if (o == NULL || exposures_dir(a->exposures) == NULL)
+		return o;
+	binds_report(a->binds, o, problems);
+	exposures_report(a->exposures, o, problems);
+	usage_report(a->usage, o);
+	return o;
+}
+
 /*
  * socket.holders: the containers that mount the agent's socket, as the
  * bind exposures of its path (either spelling, /run or /var/run) name
@@ -425,12 +491,10 @@ agent_status_json(struct agent *a)
 	json_object_object_add(o, "socket", socket);
 	json_object_object_add(o, "engine", engine_status_json(a->engine));
 	json_object_object_add(o, "proxy", expose_proxy_json(a->expose));
-	struct json_object *binds = bind_status_json(a->bind, problems);
+	struct json_object *binds = agent_binds_json(a, problems);
 	agent_socket_holders(a, socket, binds);
 	json_object_object_add(o, "binds", binds);
-	if (a->restore != NULL)
-		json_object_object_add(o, "restore",
-		    restore_status_json(a->restore, problems));
+	restore_report(a->restore, o, problems);
 	json_object_object_add(o, "conflicts", links_conflicts_json(a->links));
 	if (a->health != NULL)
 		json_object_object_add(o, "host", health_status_json(a->health));
@@ -652,7 +716,7 @@ agent_run(struct agent *a, int ready_fd)
 	signal(SIGPIPE, SIG_IGN);
 
 	a->base = event_base_new();
-	if (a->base == NULL)
+	if (a->base == NULL || agent_changes_init(a) < 0)
 		fatal(EXIT_OSERR, "cannot create the event loop");
 	if (sd_listen_fds(1) >= 1) {
 		/* systemd hands it over blocking; the proxy accepts until EAGAIN. */
@@ -691,12 +755,17 @@ agent_run(struct agent *a, int ready_fd)
 		if (sigev[i] == NULL || event_add(sigev[i], NULL) < 0)
 			fatal(EXIT_OSERR, "cannot handle signal %d", sigs[i]);
 	}
-	if (agent_changes_init(a) < 0)
-		fatal(EXIT_OSERR, "out of memory");
 	a->links = links_new(a);
 	a->expose = expose_new(a, activated_fd);
 	a->engine = engine_new(a);
-	if (a->links == NULL || a->expose == NULL || a->engine == NULL)
+	a->exposures = exposures_new(&a->cfg, &a->manifest, a->changed);
+	a->volumes = volumes_new(a->base, &a->cfg, a->exposures);
+	a->usage = usage_new(a->base, a->exposures, a->volumes, a->changed,
+	    agent_wants_restore, a);
+	a->binds = binds_new(&a->cfg, a->exposures, a->volumes, a->usage);
+	if (a->links == NULL || a->expose == NULL || a->engine == NULL ||
+	    a->exposures == NULL || a->volumes == NULL || a->usage == NULL ||
+	    a->binds == NULL)
 		fatal(EXIT_OSERR, "out of memory");
 	a->control = control_new(a->base, a->cfg.control_socket,
 	    request_on_control, a);
@@ -710,7 +779,8 @@ agent_run(struct agent *a, int ready_fd)
 	if ((a->work = work_new(a->base)) == NULL)
 		log_err("agent", "cannot make the worker thread's pipe: %s; "
 		    "stand-in data is not moved", strerror(errno));
-	a->restore = restore_new(a);
+	a->restore = restore_new(a->base, &a->cfg, a->exposures, a->work,
+	    a->changed);
 	if (a->restore == NULL)
 		log_err("restore", "out of memory: bind sources are not brought "
 		    "back at start");
@@ -743,7 +813,14 @@ agent_run(struct agent *a, int ready_fd)
 	a->work = NULL;
 	restore_free(a->restore);
 	a->restore = NULL;
-	bind_free(a->bind);		/* exposures stay, in the manifest */
+	binds_free(a->binds);		/* before the socket's proxy goes */
+	a->binds = NULL;
+	usage_free(a->usage);
+	a->usage = NULL;
+	volumes_free(a->volumes);
+	a->volumes = NULL;
+	exposures_free(a->exposures);	/* they stay, in the manifest */
+	a->exposures = NULL;
 	expose_stop(a->expose, true);
 	links_release(a->links, a->cfg.links_on_stop == LINKS_ON_STOP_REMOVE);
 	manifest_save(&a->manifest);

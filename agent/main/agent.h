@@ -11,17 +11,21 @@
 #include "base/config.h"
 #include "sys/manifest.h"
 
-struct bind;
+struct binds;
 struct control;
 struct engine;
 struct event;
 struct event_base;
 struct expose;
+struct exposures;
 struct health;
 struct json_object;
 struct notify;
 struct links;
+struct notify;
 struct restore;
+struct usage;
+struct volumes;
 struct watch;
 struct work;
 
@@ -47,16 +51,19 @@ struct agent {
 	struct manifest		 manifest;
 
 	/* The modules, each owning its state. */
+	struct notify		*changed;	/* they post it; agent_changed */
 	struct links		*links;		/* links.c: bin_dir, plugin_dir */
 	struct expose		*expose;	/* expose.c: socket.path */
-	struct bind		*bind;		/* bind.c: re-exposed bind sources */
+	struct exposures	*exposures;	/* re-exposed bind sources */
+	struct volumes		*volumes;	/* local volumes bound to them */
+	struct usage		*usage;		/* who uses which */
+	struct binds		*binds;		/* the proxy's creates */
 	struct restore		*restore;	/* restore.c: exposures brought back */
 	struct work		*work;		/* work.c: what the loop hands off */
 	struct engine		*engine;	/* engine.c: what the engine says */
 	struct watch		*watch;
 	struct control		*control;
 	struct health		*health;
-	struct notify		*changed;	/* the deferred "changed" notice */
 	struct event		*heartbeat_ev;
 	struct event		*watchdog_ev;
 	char			 last_summary[256];

@@ -23,9 +23,9 @@
 #include <json-c/json.h>
 
 #include "base/json.h"
+#include "base/sha256.h"
 #include "base/text.h"
 #include "sys/trust.h"
-#include "features/bind.h"
 #include "main/doctor.h"
 
 #define UNIX_SCHEME	"unix://"
@@ -369,8 +369,8 @@ docker_context_free(struct docker_context *c)
 char *
 docker_context_meta_path(const char *config_dir, const char *name)
 {
-	char hex[65];
-	bind_path_hash(name, hex);	/* (a string's sha256, as docker's) */
+	char hex[SHA256_HEX_SIZE];
+	sha256_hex(name, hex);	/* (a string's sha256, as docker's) */
 	size_t len = strlen(config_dir) + sizeof "/contexts/meta//meta.json" +
 	    sizeof hex;
 	char *path = malloc(len);

@@ -3,7 +3,7 @@
  * The manifest: every link, socket and mount the agent created, kept in
  * state_dir so that a restart, even after kill -9, removes exactly what the
  * agent made and nothing else.  Written atomically on every change.  An
- * entry may carry "meta", an object its module keeps there (bind.c's
+ * entry may carry "meta", an object its module keeps there (exposures.c's
  * exposures: read-only flag, the containers using it, when it was
  * mounted; see restore.c).  It names bind sources and containers, so it
  * is root's alone (0600, in state_dir, 0700).

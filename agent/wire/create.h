@@ -11,7 +11,7 @@ struct json_object;
 /*
  * create.c: the two request bodies the proxy rewrites, a container create
  * (HostConfig.Binds and HostConfig.Mounts) and a volume create (a local
- * volume bound to a directory), each bind source put to a hook (bind.c)
+ * volume bound to a directory), each bind source put to a hook (binds.c)
  * that may re-expose it.  Pure: JSON in, JSON out.
  */
 #define HTTP_CREATE_BODY_MAX	(16 * 1024 * 1024)	/* rewritten at most */

@@ -5,7 +5,7 @@
  * shared tmpfs (/mnt/wsl here, /run/desktop/mnt/host/wsl there) and the
  * Windows drives (/mnt/c here with its drvfs mount, /run/desktop/mnt/host/c
  * there).  The table maps such local prefixes to the engine's; a path
- * below none of them is one the engine cannot see, and bind.c re-exposes
+ * below none of them is one the engine cannot see, and exposures.c re-exposes
  * it below the shared tmpfs.
  *
  * The table is built from mountinfo (read once per pathmap_new, so a

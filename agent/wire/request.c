@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Requests as the engine must see them: the client -> engine direction of
- * a followed connection, while a create hook is set (bind.c, in proxy
+ * a followed connection, while a create hook is set (binds.c, in proxy
  * mode).  Heads are read into a buffer and forwarded as read; bodies are
  * passed on by Content-Length or chunk framing, spliced where they are
  * large; and only the requests whose route holds them (routes.c:

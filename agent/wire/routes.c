@@ -23,7 +23,7 @@
  *       POST /volumes/create       Options.device (its 201 answer)
  *
  *     Only those fields, only absolute strings, and only what the hook
- *     (bind.c) recognises are replaced.  Mountpoint, and the Source of a
+ *     (binds.c) recognises are replaced.  Mountpoint, and the Source of a
  *     volume's mount, are the engine's own /var/lib/docker paths, never
  *     an exposure, and stay;
  *   - attach, exec start, a BuildKit session and a gRPC stream are

@@ -15,7 +15,7 @@
 # re-exposes as usual; a source containing the shared tree is refused; a
 # mount found on an exposure's point that is not the agent's is reported
 # and left alone.  (A directory swapped between the check and the use is
-# tests/unit/test_bind.c's: the kept descriptor is what was checked.)
+# tests/unit/test_exposures.c's: the kept descriptor is what was checked.)
 # Prints TAP.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"

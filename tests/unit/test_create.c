@@ -34,7 +34,7 @@ Test(create, bind_spec)
 }
 
 /*
- * A stand-in for bind.c: /home/... goes to /X/<source> (/X/ro/... when
+ * A stand-in for binds.c: /home/... goes to /X/<source> (/X/ro/... when
  * read-only, /X/mk/... when to be made), /missing fails.
  */
 static int

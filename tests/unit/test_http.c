@@ -31,7 +31,7 @@
 #include "wire/http.h"
 #include "wire/routes.h"
 #include "io/proxy.h"
-#include "features/bind.h"
+#include "base/sha256.h"
 #include "testlib.h"
 
 #define WAIT_MS	3000
@@ -586,7 +586,7 @@ child_hook(void *arg, const struct http_bind_source *s, char **repl,
 	if (strncmp(source, "/home/", 6) != 0)
 		return 0;
 	char hex[65];
-	bind_path_hash(source, hex);
+	sha256_hex(source, hex);
 	return asprintf(repl, "/E/%s", hex) < 0 ? -1 : 0;
 }
 
@@ -747,7 +747,7 @@ Test(proxy_http, create_is_rewritten_with_new_length)
 	    strlen(body), body);
 	write_all(c, req, (size_t)n);
 	char hex[65], want_body[512], want[1024];
-	bind_path_hash("/home/dev/my proj", hex);
+	sha256_hex("/home/dev/my proj", hex);
 	int bl = snprintf(want_body, sizeof want_body, "{\"Image\":\"bb\","
 	    "\"HostConfig\":{\"Binds\":[\"/E/%s:/w\"]}}", hex);
 	int wl = snprintf(want, sizeof want, "POST /v1.41/containers/create?"
@@ -772,7 +772,7 @@ Test(proxy_http, chunked_create_is_decoded_and_rewritten)
 	    "4\r\na\"}]\r\n2\r\n}}\r\n0\r\n\r\n";
 	write_all(c, req, strlen(req));
 	char hex[65], body[256], want[512];
-	bind_path_hash("/home/a", hex);
+	sha256_hex("/home/a", hex);
 	int bl = snprintf(body, sizeof body, "{\"HostConfig\":{\"Mounts\":"
 	    "[{\"Type\":\"bind\",\"Source\":\"/E/%s\",\"Target\":\"/a\"}]}}",
 	    hex);
@@ -1059,7 +1059,7 @@ Test(proxy_budget, past_it_one_request_is_refused_and_others_carry_on)
 	    "HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s", strlen(cj), cj);
 	write_all(c, req, (size_t)rl);
 	char hex[65], want_body[256], want_req[512];
-	bind_path_hash("/home/dev", hex);
+	sha256_hex("/home/dev", hex);
 	int bl = snprintf(want_body, sizeof want_body, "{\"Image\":\"bb\","
 	    "\"HostConfig\":{\"Binds\":[\"/E/%s:/w\"]}}", hex);
 	int wl = snprintf(want_req, sizeof want_req, "POST /v1.41/containers/"

@@ -25,20 +25,20 @@
 #include "wire/http.h"
 #include "wire/reply.h"
 #include "io/proxy.h"
-#include "features/bind.h"
+#include "base/sha256.h"
 #include "testlib.h"
 
 #define X_SIMPLE "/mnt/wsl/docker-desktop-bind-mounts/b1/"
 #define X_DESKTOP "/run/desktop/mnt/host/wsl/docker-desktop-bind-mounts/b1/"
 #define USER_PATH "/home/dev/proj"
 
-/* The test's bind.c: an exposure (either view, or below) -> the user's. */
+/* The test's binds.c: an exposure (either view, or below) -> the user's. */
 static char *
 user_path(void *arg, const char *path)
 {
 	static const char *const roots[] = { X_SIMPLE, X_DESKTOP };
 	char hex[65];
-	bind_path_hash(USER_PATH, hex);
+	sha256_hex(USER_PATH, hex);
 	for (size_t i = 0; i < 2; i++) {
 		char x[256];
 		snprintf(x, sizeof x, "%s%s", roots[i], hex);
@@ -56,7 +56,7 @@ static char *
 exposure(const char *root)
 {
 	char hex[65], *out;
-	bind_path_hash(USER_PATH, hex);
+	sha256_hex(USER_PATH, hex);
 	cr_assert(ge(int, asprintf(&out, "%s%s", root, hex), 0));
 	return out;
 }

@@ -24,7 +24,7 @@
 #define PIECES_MAX	16
 
 /*
- * A stand-in for bind.c: /home/... goes to /E/home/... (/E/mk/home/...
+ * A stand-in for binds.c: /home/... goes to /E/home/... (/E/mk/home/...
  * when it is to be made for a known caller), /missing... is refused.
  */
 static int

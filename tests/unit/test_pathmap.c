@@ -400,7 +400,7 @@ Test(pathmap, no_tree_in_mountinfo)
 
 /*
  * mountinfo that cannot be read (EMFILE in the agent, say) tells nothing:
- * no table, and the reason, so bind.c keeps the one it had (issue 19).
+ * no table, and the reason, so exposures.c keeps the one it had (issue 19).
  * Before, the shared tree was taken to be /mnt/wsl and no drive was seen.
  */
 Test(pathmap, an_unreadable_mountinfo_builds_nothing)

@@ -27,6 +27,7 @@
 #include "wire/protocol.h"
 #include "io/control.h"
 #include "io/notify.h"
+#include "features/exposures.h"
 #include "main/request.h"
 #include "main/agent.h"
 #include "testlib.h"
@@ -176,10 +177,11 @@ Test(request, status_for_anyone)
 
 Test(request, reconcile_answers_with_the_status)
 {
-	cr_assert(eq(ptr, t.a.bind, NULL));
+	cr_assert(eq(ptr, (void *)exposures_dir(t.a.exposures), NULL));
 	struct json_object *res = ask_ok(PROTO_REQ_RECONCILE);
 
-	cr_assert(not(eq(ptr, t.a.bind, NULL)), "it reconciled");
+	cr_assert(not(eq(ptr, (void *)exposures_dir(t.a.exposures), NULL)),
+	    "it reconciled");
 	cr_assert(json_object_object_get_ex(res, "agent", NULL));
 	cr_assert(not(member_bool(res, "healthy")), "no Docker Desktop here");
 	/* The status of after the reconcile: the socket waits for the engine. */
@@ -205,7 +207,8 @@ Test(request, changes_refused_when_untrusted)
 		assert_has(why, proto_request_name(changing[i]));
 		assert_has(why, "changes the distro; ask as someone trusted");
 	}
-	cr_assert(eq(ptr, t.a.bind, NULL), "no reconcile ran");
+	cr_assert(eq(ptr, (void *)exposures_dir(t.a.exposures), NULL),
+	    "no reconcile ran");
 	cr_assert(not(t.a.disabled));
 	cr_assert(eq(int, access(in_dir("state/disabled"), F_OK), -1));
 }

@@ -35,7 +35,6 @@
 #include "sys/trust.h"
 #include "io/work.h"
 #include "features/standins.h"
-#include "main/agent.h"
 #include "testlib.h"
 
 #define MiB	(1ULL << 20)
@@ -569,13 +568,13 @@ Test(standin, fifos_sockets_and_devices_are_left_and_counted)
 
 Test(standin, a_name_taken_in_any_form_is_not_used_again)
 {
-	static struct agent a;
+	static struct config cfg;
 	char err[CONFIG_ERR_LEN], state[PATH_MAX];
-	config_init(&a.cfg);
+	config_init(&cfg);
 	snprintf(state, sizeof state, "%s/state", tmp_root);
-	cr_assert(eq(int, config_set(&a.cfg, "state_dir", state, err,
+	cr_assert(eq(int, config_set(&cfg, "state_dir", state, err,
 	    sizeof err), 0), "%s", err);
-	struct standins *s = standins_new(&a, NULL, NULL);
+	struct standins *s = standins_new(&cfg, NULL, NULL, NULL, NULL);
 	char *first = standins_dest(s, "/db x");
 	cr_assert(not(eq(ptr, first, NULL)));
 	const char *base = strrchr(first, '/') + 1;
@@ -594,5 +593,5 @@ Test(standin, a_name_taken_in_any_form_is_not_used_again)
 	}
 	free(first);
 	standins_free(s);
-	config_free(&a.cfg);
+	config_free(&cfg);
 }

@@ -17,6 +17,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
+#include "base/json.h"
 #include "base/util.h"
 #include "testlib.h"
 
@@ -327,4 +328,24 @@ Test(backoff, random_values_differ)
 	for (int i = 0; i < 16; i++)
 		differ += util_random() != a;
 	cr_assert(gt(u32, differ, 0));
+}
+
+/* ------------------------------------------------------------------ */
+/* util_rfc3339_ms */
+
+/* The engine's times (State.StartedAt): RFC 3339 in UTC, to wall ms. */
+Test(rfc3339, the_engines_times_and_nothing_else)
+{
+	cr_assert(eq(u64, util_rfc3339_ms("2020-01-01T00:00:00Z"),
+	    1577836800000ULL));
+	cr_assert(eq(u64, util_rfc3339_ms("2020-01-01T00:00:00.5Z"),
+	    1577836800500ULL), "a fraction: ms");
+	cr_assert(eq(u64, util_rfc3339_ms("2020-01-01T00:00:01.123456789Z"),
+	    1577836801123ULL), "nanoseconds cut to ms");
+	cr_assert(eq(u64, util_rfc3339_ms("2020-01-01T00:00:00+01:00"), 0),
+	    "UTC only");
+	cr_assert(eq(u64, util_rfc3339_ms("0001-01-01T00:00:00Z"), 0),
+	    "the engine's zero time: never started");
+	cr_assert(eq(u64, util_rfc3339_ms("yesterday"), 0));
+	cr_assert(eq(u64, util_rfc3339_ms(NULL), 0));
 }

@@ -28,11 +28,14 @@
 #include "io/control.h"
 #include "io/notify.h"
 #include "io/watch.h"
-#include "features/bind.h"
+#include "features/binds.h"
 #include "features/engine.h"
 #include "features/expose.h"
+#include "features/exposures.h"
 #include "features/health.h"
 #include "features/links.h"
+#include "features/usage.h"
+#include "features/volume.h"
 #include "main/client.h"
 #include "testlib.h"
 
@@ -278,6 +281,12 @@ test_agent_setup(struct test_agent *t, const char *name)
 	t->a.expose = expose_new(&t->a, -1);
 	t->a.engine = engine_new(&t->a);
 	t->a.health = agent_health_new(&t->a);	/* state off: in the status */
+	t->a.exposures = exposures_new(&t->a.cfg, &t->a.manifest, NULL);
+	t->a.volumes = volumes_new(t->a.base, &t->a.cfg, t->a.exposures);
+	t->a.usage = usage_new(t->a.base, t->a.exposures, t->a.volumes, NULL,
+	    NULL, NULL);
+	t->a.binds = binds_new(&t->a.cfg, t->a.exposures, t->a.volumes,
+	    t->a.usage);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -295,7 +304,10 @@ test_agent_teardown(struct test_agent *t)
 	t->a.stopping = true;
 	watch_free(t->a.watch);
 	control_free(t->a.control);
-	bind_free(t->a.bind);
+	binds_free(t->a.binds);
+	usage_free(t->a.usage);
+	volumes_free(t->a.volumes);
+	exposures_free(t->a.exposures);
 	expose_stop(t->a.expose, false);
 	health_free(t->a.health, true);
 	engine_free(t->a.engine);

@@ -73,7 +73,8 @@ bool	run_until(struct event_base *, bool (*done)(void *), void *arg, int ms);
  * An agent set up as far as requests and the status need, without
  * agent_run(): its own directories below dir (Docker Desktop's tree
  * absent, state_dir made), an event loop, the manifest, links, expose,
- * engine and health (host.address none).  No watch, control or bind
+ * engine, health (host.address none) and the bind features (exposures,
+ * volumes, usage, binds, with no notify).  No watch, control or restore
  * until a test makes them; the teardown frees whatever there is.
  */
 struct test_agent {
