@@ -356,7 +356,7 @@ agent_socket_holders(const struct agent *a, struct json_object *socket,
 {
 	const char *path = a->cfg.socket_path;
 	char var[PATH_MAX];
-	bool run = strncmp(path, "/run/", 5) == 0;
+	bool run = path != NULL && strncmp(path, "/run/", 5) == 0;
 	if (socket == NULL || path == NULL ||
 	    (run && snprintf(var, sizeof var, "/var%s", path) >= (int)sizeof var))
 		return;
