@@ -61,6 +61,7 @@
 #include "sys/trust.h"
 #include "wire/http.h"
 #include "wire/pathmap.h"
+#include "io/engine-get.h"
 #include "io/proxy.h"
 #include "features/bind.h"
 #include "features/engine.h"

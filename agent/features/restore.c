@@ -54,6 +54,7 @@
 #include "sys/manifest.h"
 #include "sys/standin.h"
 #include "wire/http.h"
+#include "io/engine-get.h"
 #include "features/bind.h"
 #include "features/engine.h"
 #include "features/expose.h"

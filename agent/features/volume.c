@@ -35,6 +35,7 @@
 #include "base/util.h"
 #include "wire/http.h"
 #include "wire/reply.h"
+#include "io/engine-get.h"
 #include "features/bind.h"
 #include "features/engine.h"
 #include "features/volume.h"
