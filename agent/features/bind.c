@@ -64,9 +64,9 @@
 #include "io/engine-get.h"
 #include "io/proxy.h"
 #include "features/bind.h"
-#include "features/engine.h"
-#include "features/expose.h"
+#include "features/desktop.h"
 #include "features/restore.h"
+#include "features/socket.h"
 #include "features/volume.h"
 #include "main/agent.h"
 
@@ -954,8 +954,7 @@ bind_events_got(int code, struct evbuffer *body, const char *error,
 static bool
 bind_engine_usable(const struct bind *b)
 {
-	return b->agent->engine_socket_present &&
-	    expose_engine_trusted(b->agent->expose);
+	return desktop_view(b->agent->desktop)->engine_fd >= 0;
 }
 
 static struct engine_get *
@@ -1217,7 +1216,7 @@ bind_gc_no_engine(struct bind *b)
 {
 	log_state(LOG_LVL_WARN, BIND_LOG, "bind.gc", "cannot connect to the "
 	    "engine at %s to collect exposed bind sources",
-	    b->agent->engine_path);
+	    desktop_view(b->agent->desktop)->engine_path);
 }
 
 /* The volumes are listed (or not): the containers next. */
@@ -1476,12 +1475,12 @@ bind_reconcile(struct agent *a)
 	bind_check_area(b);
 	if (first)
 		bind_load_manifest(b);	/* its points are looked at in the area */
-	b->hooked = expose_proxy(a->expose) != NULL &&
+	b->hooked = socket_proxy(a->socket) != NULL &&
 	    a->cfg.socket_mode == SOCKET_MODE_PROXY;
 	if (b->hooked)
-		proxy_set_create_hook(expose_proxy(a->expose), bind_on_source, b);
+		proxy_set_create_hook(socket_proxy(a->socket), bind_on_source, b);
 	if (b->hooked)
-		proxy_set_reply_hook(expose_proxy(a->expose), bind_user_path, b);
+		proxy_set_reply_hook(socket_proxy(a->socket), bind_user_path, b);
 	if (!bind_engine_usable(b)) {
 		bind_events_stop(b);
 		return;
@@ -1497,8 +1496,8 @@ bind_free(struct bind *b)
 {
 	if (b == NULL)
 		return;
-	if (expose_proxy(b->agent->expose) != NULL && b->hooked)
-		proxy_set_create_hook(expose_proxy(b->agent->expose), NULL, NULL);
+	if (socket_proxy(b->agent->socket) != NULL && b->hooked)
+		proxy_set_create_hook(socket_proxy(b->agent->socket), NULL, NULL);
 	bind_events_stop(b);
 	engine_get_free(b->gc);
 	volumes_free(b->vol);

@@ -56,8 +56,7 @@
 #include "wire/http.h"
 #include "io/engine-get.h"
 #include "features/bind.h"
-#include "features/engine.h"
-#include "features/expose.h"
+#include "features/desktop.h"
 #include "features/health.h"
 #include "features/restore.h"
 #include "features/standins.h"
@@ -774,7 +773,8 @@ restore_start(struct restore *r)
 	    restore_got, r);
 	if (r->get == NULL) {
 		snprintf(r->error, sizeof r->error, "cannot connect to the engine "
-		    "at %s: %s", a->engine_path, strerror(errno));
+		    "at %s: %s", desktop_view(a->desktop)->engine_path,
+		    strerror(errno));
 		r->phase = RESTORE_IDLE;
 		restore_release_ready(r);
 		uint32_t ms = backoff_next(&r->retry, util_random());
@@ -817,7 +817,7 @@ restore_reconcile(struct restore *r)
 	if (r == NULL)
 		return;
 	struct agent *a = r->agent;
-	bool up = a->engine_socket_present && expose_engine_trusted(a->expose);
+	bool up = desktop_view(a->desktop)->engine_fd >= 0;
 	bool came = up && !r->engine_up;
 	r->engine_up = up;
 	if (!up) {

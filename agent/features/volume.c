@@ -37,7 +37,6 @@
 #include "wire/reply.h"
 #include "io/engine-get.h"
 #include "features/bind.h"
-#include "features/engine.h"
 #include "features/volume.h"
 #include "main/agent.h"
 

@@ -4,7 +4,7 @@
  * every feature asks the engine with (a GET, or a bodiless POST such as a
  * container restart).  Bounded in size and time, non-blocking,
  * close-on-exec, connected through the O_PATH descriptor it is given (the
- * one features/expose.c walked to: never a path, issue 19), and it sends
+ * one features/desktop.c walked to: never a path, issue 19), and it sends
  * its request only once the socket's peer proved to be root
  * (SO_PEERCRED): a listener an ordinary user planted in the shared tree
  * hears nothing.  No policy: which socket, and when to ask, is the

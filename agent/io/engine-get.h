@@ -31,7 +31,7 @@ typedef void engine_get_cb(int code, struct evbuffer *body,
 /*
  * To the socket the O_PATH descriptor engine_fd refers to, through
  * /proc/self/fd (never a path: engine_fd is what was walked to and
- * checked, features/expose.c's walk); name names it in messages.
+ * checked, features/desktop.h's view); name names it in messages.
  * engine_fd -1: NULL, ENOENT.  NULL and errno.
  */
 struct engine_get *engine_get_new(struct event_base *base, int engine_fd,

@@ -10,17 +10,20 @@
 
 #include "base/config.h"
 #include "sys/manifest.h"
+#include "io/engine-get.h"
 
 struct bind;
 struct control;
-struct engine;
+struct desktop;
 struct event;
 struct event_base;
-struct expose;
 struct health;
 struct json_object;
 struct links;
+struct notify;
+struct probe;
 struct restore;
+struct socket;
 struct watch;
 struct work;
 
@@ -35,23 +38,18 @@ struct agent {
 	bool			 disabled;	/* integration turned off */
 	bool			 stopping;
 
-	/* Docker Desktop's tree as last seen; the modules read it. */
-	char			*engine_path;
-	bool			 desktop_present;
-	bool			 cli_present;
-	bool			 engine_socket_present;
-	char			*untrusted;	/* why the CLI tree is not trusted */
-
-	/* What the agent made, shared by links, expose and bind. */
+	/* What the agent made, shared by links, the socket and bind. */
 	struct manifest		 manifest;
 
 	/* The modules, each owning its state. */
+	struct desktop		*desktop;	/* desktop.c: the tree, its trust */
 	struct links		*links;		/* links.c: bin_dir, plugin_dir */
-	struct expose		*expose;	/* expose.c: socket.path */
+	struct socket		*socket;	/* socket.c: socket.path */
 	struct bind		*bind;		/* bind.c: re-exposed bind sources */
 	struct restore		*restore;	/* restore.c: exposures brought back */
 	struct work		*work;		/* work.c: what the loop hands off */
-	struct engine		*engine;	/* engine.c: what the engine says */
+	struct probe		*probe;		/* probe.c: what the engine says */
+	struct notify		*notify;	/* a module's state changed */
 	struct watch		*watch;
 	struct control		*control;
 	struct health		*health;
@@ -72,4 +70,11 @@ int	agent_set_disabled(struct agent *, bool disabled, char *err, size_t errlen);
 /* READY=1 (and `start''s answer), once; restore.c holds it back a while. */
 void	agent_ready(struct agent *);
 struct json_object *agent_status_json(struct agent *);
+/*
+ * io/engine-get.h's engine_get_new() to the engine socket the view trusts
+ * (features/desktop.h), for bind.c, restore.c and volume.c until they take
+ * the view themselves: NULL and ENOENT while there is none.
+ */
+struct engine_get *engine_ask(struct agent *, const char *target,
+	    const struct engine_get_opts *opts, engine_get_cb *cb, void *arg);
 #endif

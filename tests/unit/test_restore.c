@@ -26,7 +26,6 @@
 #include "wire/protocol.h"
 #include "io/work.h"
 #include "features/bind.h"
-#include "features/expose.h"
 #include "features/request.h"
 #include "features/restore.h"
 #include "main/agent.h"
@@ -229,13 +228,11 @@ pass_setup(void)
 	    "{\"Type\":\"bind\",\"Source\":\"%s\",\"RW\":true}]}]",
 	    fx.point, fx.gone_point);
 
-	int lfd = unix_listen(t.a.engine_path, 8);
+	int lfd = test_agent_engine_up(&t);	/* the look trusts it */
 	cr_assert(eq(int, evutil_make_socket_nonblocking(lfd), 0));
 	fx.engine = evconnlistener_new(t.a.base, fake_accept, NULL,
 	    LEV_OPT_CLOSE_ON_FREE, -1, lfd);
 	cr_assert(not(eq(ptr, fx.engine, NULL)));
-	t.a.engine_socket_present = true;
-	expose_reconcile(t.a.expose);		/* walks and trusts the socket */
 	bind_reconcile(&t.a);			/* the area, the manifest */
 	t.a.work = work_new(t.a.base);
 	cr_assert(not(eq(ptr, t.a.work, NULL)));

@@ -26,12 +26,14 @@
 #include "base/util.h"
 #include "sys/manifest.h"
 #include "io/control.h"
+#include "io/notify.h"
 #include "io/watch.h"
 #include "features/bind.h"
-#include "features/engine.h"
-#include "features/expose.h"
+#include "features/desktop.h"
 #include "features/health.h"
 #include "features/links.h"
+#include "features/probe.h"
+#include "features/socket.h"
 #include "main/client.h"
 #include "testlib.h"
 
@@ -245,6 +247,13 @@ test_agent_path(struct test_agent *t, const char *name)
 	return s;
 }
 
+/* As agent_run's handler: a module's change refreshes the summary. */
+static void
+test_agent_changed(void *arg)
+{
+	agent_state_changed(arg);
+}
+
 void
 test_agent_setup(struct test_agent *t, const char *name)
 {
@@ -269,12 +278,15 @@ test_agent_setup(struct test_agent *t, const char *name)
 	t->a.start_mono_ms = util_now_ms();
 	snprintf(t->a.instance_id, sizeof t->a.instance_id,
 	    "0123456789abcdef0123456789abcdef");
-	t->a.engine_path = util_path_join(t->a.cfg.desktop_dir, "engine.sock");
 	cr_assert(eq(int, manifest_load(&t->a.manifest, test_agent_path(t,
 	    "state/manifest.json"), err, sizeof err), 0), "%s", err);
-	t->a.links = links_new(&t->a);
-	t->a.expose = expose_new(&t->a, -1);
-	t->a.engine = engine_new(&t->a);
+	t->a.notify = notify_new(t->a.base, test_agent_changed, &t->a);
+	t->a.desktop = desktop_new(&t->a.cfg);
+	t->a.links = links_new(&t->a.cfg, &t->a.manifest);
+	t->a.socket = socket_new(t->a.base, &t->a.cfg, &t->a.manifest, -1);
+	t->a.probe = probe_new(t->a.base, &t->a.cfg, t->a.notify);
+	cr_assert(t->a.notify != NULL && t->a.desktop != NULL &&
+	    t->a.links != NULL && t->a.socket != NULL && t->a.probe != NULL);
 	t->a.health = health_new(&t->a);	/* state off: in the status */
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -286,18 +298,33 @@ test_agent_teardown(struct test_agent *t)
 	watch_free(t->a.watch);
 	control_free(t->a.control);
 	bind_free(t->a.bind);
-	expose_stop(t->a.expose, false);
+	socket_stop(t->a.socket, false);
 	health_free(t->a.health);
-	engine_free(t->a.engine);
+	probe_free(t->a.probe);
 	links_free(t->a.links);
-	expose_free(t->a.expose);
+	socket_free(t->a.socket);
+	desktop_free(t->a.desktop);
+	notify_free(t->a.notify);
 	manifest_free(&t->a.manifest);
-	free(t->a.engine_path);
 	config_free(&t->a.cfg);
 	event_base_free(t->a.base);
 	trusted_tree_down(t->dir);
 	if (access(t->dir, F_OK) == 0)
 		remove_tree(t->dir);
+}
+
+int
+test_agent_engine_up(struct test_agent *t)
+{
+	const char *path = desktop_view(t->a.desktop)->engine_path;
+	cr_assert(eq(int, util_mkdir_parent(path, 0755), 0), "%s: %s", path,
+	    strerror(errno));
+	int lfd = unix_listen(path, 8);
+	desktop_look(t->a.desktop);
+	cr_assert(ge(int, desktop_view(t->a.desktop)->engine_fd, 0), "the look "
+	    "did not trust %s: %s", path,
+	    desktop_view(t->a.desktop)->engine_untrusted);
+	return lfd;
 }
 
 static void
