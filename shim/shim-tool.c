@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Looking at Docker Desktop's tree the way the agent does: the same places
- * (links.c plans links from them) and the same walk by descriptor from the
- * shared root, so the shim never runs something the agent would have
- * refused to link, and runs exactly the file it checked (its descriptor).
+ * (features/desktop.c knows them, links.c links from them) and the same
+ * walk by descriptor from the shared root, so the shim never runs
+ * something the agent would have refused to link, and runs exactly the
+ * file it checked (its descriptor).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,7 @@
 #include "base/text.h"
 #include "base/util.h"
 #include "sys/trust.h"
-#include "features/links.h"
+#include "features/desktop.h"
 #include "shim.h"
 
 #define SHIM_REFUSED_SUFFIX	"; refused"
@@ -49,9 +50,9 @@ shim_find_in(const char *desktop_dir, const char *subdir, const char *name,
     char **path, int *fd, char *why, size_t whylen)
 {
 	struct trust_failure f;
-	int dfd = links_open_cli_dir(desktop_dir, subdir, 0, &f);
+	int dfd = desktop_open_cli_dir(desktop_dir, subdir, 0, &f);
 	if (dfd < 0) {
-		if (links_cli_absent(&f))
+		if (desktop_cli_absent(&f))
 			return 0;
 		trust_failure_format(&f, why, whylen);
 		return -1;
@@ -66,7 +67,7 @@ shim_find_in(const char *desktop_dir, const char *subdir, const char *name,
 			    strerror(errno));
 			found = -1;
 		}
-	} else if ((*fd = links_open_tool(dfd, dirpath, name, why, whylen)) < 0) {
+	} else if ((*fd = desktop_open_tool(dfd, dirpath, name, why, whylen)) < 0) {
 		shim_trim_refused(why);
 		found = -1;
 	} else if (shim_is_self(*fd)) {
@@ -98,11 +99,11 @@ shim_find_tool(const char *desktop_dir, const char *name, char **path,
 	/* The places links_plan() links from, in its order. */
 	const char *dirs[8];
 	size_t ndirs = 0;
-	for (size_t i = 0; links_bin_subdirs[i] != NULL && ndirs < 7; i++)
-		dirs[ndirs++] = links_bin_subdirs[i];
+	for (size_t i = 0; desktop_bin_subdirs[i] != NULL && ndirs < 7; i++)
+		dirs[ndirs++] = desktop_bin_subdirs[i];
 	/* cli-plugins hold only docker-* */
-	for (size_t i = 0; plugin && links_plugin_subdirs[i] != NULL && ndirs < 7; i++)
-		dirs[ndirs++] = links_plugin_subdirs[i];
+	for (size_t i = 0; plugin && desktop_plugin_subdirs[i] != NULL && ndirs < 7; i++)
+		dirs[ndirs++] = desktop_plugin_subdirs[i];
 	for (size_t i = 0; i < ndirs && found <= 0; i++) {
 		/* Another place may still hold a good one; keep the first why. */
 		char reason[TEXT_ESCAPE_SIZE(PATH_MAX) + 256];
@@ -140,5 +141,5 @@ bool
 shim_desktop_present(const char *desktop_dir)
 {
 	/* As the agent asks it: by descriptor, never a stat that could hang. */
-	return links_desktop_has(desktop_dir, "");
+	return desktop_has(desktop_dir, "");
 }

@@ -134,10 +134,11 @@ void	shim_plugin_metadata(char *out, size_t outlen);
 /*
  * Find Docker Desktop's `name' where the agent links it from: cli-tools'
  * usr/bin, then (docker-* names) its cli-plugins directories, each walked
- * by descriptor from the shared root as the agent does (links_open_cli_dir,
- * links_open_tool).  Returns 1 with *path set (malloc'd) and *fd, the
- * checked file's O_PATH descriptor to execute, when one is valid; -1 with
- * `why' set when one is there but refused; 0 when none is there.
+ * by descriptor from the shared root as the agent does
+ * (desktop_open_cli_dir, desktop_open_tool).  Returns 1 with *path set
+ * (malloc'd) and *fd, the checked file's O_PATH descriptor to execute,
+ * when one is valid; -1 with `why' set when one is there but refused; 0
+ * when none is there.
  */
 int	shim_find_tool(const char *desktop_dir, const char *name, char **path,
 	    int *fd, char *why, size_t whylen);

@@ -6,19 +6,14 @@
  * removed.  While the CLI is away, bin_dir links point at the shim, which
  * explains, so `docker' never dangles.
  *
- * The links never point into the shared tree (issue 19, finding 11): any
- * user of any distro may re-create it while Docker Desktop is away, and
- * between that change and the next reconcile a link into it would run
- * whatever they put there.  Instead the checked cli-tools mount itself is
- * cloned by descriptor (open_tree) and mounted read-only at
- * links.cli_mount, a private place of this distro's root; the links point
- * into that view.  Whatever happens to the names in /mnt/wsl afterwards,
- * the view stays the mount that passed the walk, until a reconcile finds
- * another one (Docker Desktop restarted) and replaces it, or the CLI is
- * away and the links go to the shim first.  It costs a `docker' command
- * nothing (bench/shim-startup.sh), where going through the shim costs
- * about 1 ms.  Where the view cannot be mounted, the shim stands in for
- * every tool: it runs exactly the file it checked.
+ * The links never point into the shared tree (issue 19, finding 11), but
+ * into the agent's private view of the checked cli-tools mount at
+ * links.cli_mount (cli-view.c).  It costs a `docker' command nothing
+ * (bench/shim-startup.sh), where going through the shim costs about 1 ms.
+ * Where the view cannot be mounted, the shim stands in for every tool: it
+ * runs exactly the file it checked.  Which tools there are, and whether
+ * each may be linked, is asked of Docker Desktop's tree as desktop.c walks
+ * it; whether the CLI is there at all, the reconcile tells.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -40,8 +35,9 @@
 #include "base/report.h"
 #include "sys/manifest.h"
 #include "sys/trust.h"
+#include "features/cli-view.h"
+#include "features/desktop.h"
 #include "features/links.h"
-#include "main/agent.h"
 
 #define CONFLICT_MAX		32
 
@@ -52,169 +48,14 @@ struct conflict {
 
 /* The links as last reconciled, and what in the distro fights them. */
 struct links {
-	struct agent		*agent;		/* its cfg and manifest */
+	const struct config	*cfg;
+	struct manifest		*m;		/* the shared one: "link" entries */
 	struct link_entry	 e[LINK_MAX_ENTRIES];
 	size_t			 n;
 	struct conflict		 conflicts[CONFLICT_MAX];
 	size_t			 nconflicts;
-	/* The view of cli-tools at links.cli_mount, while mounted. */
-	bool			 view_mounted;
-	struct trust_mount_id	 view_id;	/* the view's own mount */
-	dev_t			 view_src_dev;	/* what it is a clone of */
-	ino_t			 view_src_ino;
+	struct cli_view		*view;		/* cli-tools at links.cli_mount */
 };
-
-/* Where Docker Desktop keeps tools and plugins (the shim and watch.c look too). */
-const char *const links_bin_subdirs[] = { "cli-tools/usr/bin", NULL };
-const char *const links_plugin_subdirs[] = {
-	"cli-tools/usr/lib/docker/cli-plugins",
-	"cli-tools/usr/libexec/docker/cli-plugins",
-	"cli-tools/usr/local/lib/docker/cli-plugins",
-	NULL
-};
-
-static bool
-links_name_ok(const char *name)
-{
-	size_t len = strlen(name);
-	if (len == 0 || len > NAME_MAX_LEN || name[0] == '.')
-		return false;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-	return true;
-}
-
-/*
- * Docker Desktop's subdir ("cli-tools/usr/bin") opened by descriptor: every
- * component from the shared root (desktop_dir's parent) down checked by
- * trust_walk_dir, cli-tools a mount point.  f->path names it on success.
- */
-int
-links_open_cli_dir(const char *desktop_dir, const char *subdir, int flags,
-    struct trust_failure *f)
-{
-	static const char cli[] = "cli-tools";
-	char root[PATH_MAX], clipath[PATH_MAX], first[PATH_MAX];
-	const char *name;
-	size_t n = strlen(cli);
-
-	memset(f, 0, sizeof *f);
-	f->reason = TRUST_IO;
-	f->err = EINVAL;
-	snprintf(f->path, sizeof f->path, "%s", desktop_dir);
-	if (strncmp(subdir, cli, n) != 0 || (subdir[n] != '/' &&
-	    subdir[n] != '\0') ||
-	    trust_split(desktop_dir, root, sizeof root, &name) < 0 ||
-	    snprintf(first, sizeof first, "%s/%s", name, cli) >=
-	    (int)sizeof first)
-		return -1;
-	int rfd = trust_open_root(root, f);
-	if (rfd < 0)
-		return -1;
-	int cfd = trust_walk_dir(rfd, root, first, TRUST_MOUNT_POINT |
-	    (subdir[n] == '\0' ? (flags & TRUST_READ) : 0), f);
-	close(rfd);
-	if (cfd < 0 || subdir[n] == '\0')
-		return cfd;
-	snprintf(clipath, sizeof clipath, "%s", f->path);
-	int dfd = trust_walk_dir(cfd, clipath, subdir + n + 1, flags, f);
-	close(cfd);
-	return dfd;
-}
-
-bool
-links_desktop_has(const char *desktop_dir, const char *sub)
-{
-	char root[PATH_MAX], rel[PATH_MAX];
-	const char *name;
-	struct trust_failure f;
-	if (trust_split(desktop_dir, root, sizeof root, &name) < 0 ||
-	    snprintf(rel, sizeof rel, "%s%s%s", name, *sub != '\0' ? "/" : "",
-	    sub) >= (int)sizeof rel)
-		return false;
-	return trust_exists(root, rel, &f) != 0;
-}
-
-bool
-links_cli_absent(const struct trust_failure *f)
-{
-	/* An empty cli-tools that root left when Docker Desktop stopped. */
-	return f->reason == TRUST_MISSING || (f->reason == TRUST_NOT_MOUNT &&
-	    f->have_stat && f->uid == 0);
-}
-
-int
-links_open_tool(int dirfd, const char *dirpath, const char *name, char *why,
-    size_t whylen)
-{
-	struct trust_failure f;
-	int fd = trust_walk_entry(dirfd, dirpath, name, S_IFREG, &f);
-	if (fd < 0 && f.reason == TRUST_SYMLINK) {
-		/*
-		 * An alias in the same directory: only root could have made
-		 * it there (the directory is trusted), and its target is
-		 * walked like any tool.  One hop; no '/' in the target.
-		 */
-		char t[NAME_MAX_LEN + 2];
-		ssize_t len = readlinkat(dirfd, name, t, sizeof t - 1);
-		if (len > 0) {
-			t[len] = '\0';
-			if (strchr(t, '/') == NULL && links_name_ok(t) &&
-			    strcmp(t, name) != 0)
-				fd = trust_walk_entry(dirfd, dirpath, t, S_IFREG,
-				    &f);
-		}
-	}
-	if (fd < 0) {
-		trust_failure_format(&f, why, whylen);
-		return -1;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || (st.st_mode & 0111) == 0) {
-		snprintf(why, whylen, "%s/%s is not executable; refused", dirpath,
-		    name);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-bool
-links_target_valid(const char *desktop_dir, const char *target, char *why,
-    size_t whylen)
-{
-	const char *const *lists[] = { links_bin_subdirs, links_plugin_subdirs };
-	size_t dl = strlen(desktop_dir);
-	const char *name = strrchr(target, '/');
-	for (size_t l = 0; name != NULL && l < 2; l++)
-		for (size_t i = 0; lists[l][i] != NULL; i++) {
-			size_t sl = strlen(lists[l][i]);
-			if (strncmp(target, desktop_dir, dl) != 0 ||
-			    target[dl] != '/' ||
-			    strncmp(target + dl + 1, lists[l][i], sl) != 0 ||
-			    target + dl + 1 + sl != name)
-				continue;
-			struct trust_failure f;
-			int dfd = links_open_cli_dir(desktop_dir, lists[l][i], 0,
-			    &f);
-			if (dfd < 0) {
-				trust_failure_format(&f, why, whylen);
-				return false;
-			}
-			char dirpath[PATH_MAX];
-			snprintf(dirpath, sizeof dirpath, "%s", f.path);
-			int fd = links_open_tool(dfd, dirpath, name + 1, why, whylen);
-			close(dfd);
-			if (fd < 0)
-				return false;
-			close(fd);
-			return true;
-		}
-	snprintf(why, whylen, "%s is not in one of Docker Desktop's tool "
-	    "directories below %s; refused", target, desktop_dir);
-	return false;
-}
 
 /*
  * The distro's own command directories.  A tool Docker Desktop ships under
@@ -320,10 +161,10 @@ links_plan_dir(const struct config *cfg, const char *subdir,
 {
 	struct trust_failure f;
 	char why[TEXT_ESCAPE_SIZE(PATH_MAX) + 256];
-	int dfd = links_open_cli_dir(cfg->desktop_dir, subdir, TRUST_READ, &f);
+	int dfd = desktop_open_cli_dir(cfg->desktop_dir, subdir, TRUST_READ, &f);
 	if (dfd < 0) {
 		/* A directory this Docker Desktop does not have is no problem. */
-		if (!links_cli_absent(&f)) {
+		if (!desktop_cli_absent(&f)) {
 			trust_failure_format(&f, why, sizeof why);
 			links_refuse(refused, nrefused, maxrefused, f.path,
 			    LINK_REFUSED, why);
@@ -364,7 +205,7 @@ links_plan_dir(const struct config *cfg, const char *subdir,
 			break;
 		}
 		int tfd = -1;
-		if (!links_name_ok(de->d_name))
+		if (!desktop_name_ok(de->d_name))
 			links_refuse(refused, nrefused, maxrefused, target,
 			    LINK_REFUSED, "the name has control characters or is "
 			    "too long; refused");
@@ -372,7 +213,7 @@ links_plan_dir(const struct config *cfg, const char *subdir,
 		    links_shadows(cfg, de->d_name, why, sizeof why))
 			links_refuse(refused, nrefused, maxrefused, target,
 			    LINK_CONFLICT, why);
-		else if ((tfd = links_open_tool(dfd, dirpath, de->d_name, why,
+		else if ((tfd = desktop_open_tool(dfd, dirpath, de->d_name, why,
 		    sizeof why)) < 0)
 			links_refuse(refused, nrefused, maxrefused, target,
 			    LINK_REFUSED, why);
@@ -417,13 +258,13 @@ links_plan(const struct config *cfg, bool cli_present, bool disabled,
 		return 0;
 	if (cli_present && (cli_base != NULL ||
 	    access(cfg->shim_path, X_OK) == 0)) {
-		for (size_t i = 0; links_bin_subdirs[i] != NULL; i++)
-			if (links_plan_dir(cfg, links_bin_subdirs[i], cli_base,
+		for (size_t i = 0; desktop_bin_subdirs[i] != NULL; i++)
+			if (links_plan_dir(cfg, desktop_bin_subdirs[i], cli_base,
 			    cfg->bin_dir, false, plan, nplan, refused, nrefused,
 			    maxrefused) < 0)
 				return -1;
-		for (size_t i = 0; links_plugin_subdirs[i] != NULL; i++)
-			if (links_plan_dir(cfg, links_plugin_subdirs[i], cli_base,
+		for (size_t i = 0; desktop_plugin_subdirs[i] != NULL; i++)
+			if (links_plan_dir(cfg, desktop_plugin_subdirs[i], cli_base,
 			    cfg->plugin_dir, true, plan, nplan, refused, nrefused,
 			    maxrefused) < 0)
 				return -1;
@@ -554,7 +395,7 @@ links_make(const char *path, const char *target, bool replace)
 static void
 links_apply_one(struct links *l, const struct link_plan *p)
 {
-	struct manifest *m = &l->agent->manifest;
+	struct manifest *m = l->m;
 	enum link_state ok_state = p->shim ? LINK_SHIM : LINK_OK;
 	struct manifest_entry *mine = manifest_find(m, "link", p->path);
 	struct stat st;
@@ -650,10 +491,10 @@ links_unit_installed(const char *unit)
 static void
 links_check_distro_conflicts(struct links *l)
 {
-	const struct config *cfg = &l->agent->cfg;
+	const struct config *cfg = l->cfg;
 	char *ours = util_path_join(cfg->bin_dir, "docker");
 	bool linked = ours != NULL &&
-	    manifest_find(&l->agent->manifest, "link", ours);
+	    manifest_find(l->m, "link", ours);
 	free(ours);
 	static const char *const local_clis[] = { "/usr/bin/docker",
 	    "/bin/docker", NULL };
@@ -680,163 +521,26 @@ links_check_distro_conflicts(struct links *l)
 		    "docker.socket' so it does not take the docker socket");
 }
 
-/* ---------------------------------------------------------------- */
-/* The private view of cli-tools at links.cli_mount */
-
-/* links.cli_mount's directory, made if missing and opened O_PATH; its name. */
-static int
-links_view_parent(const struct config *cfg, char *name, size_t namelen)
-{
-	char dir[PATH_MAX];
-	const char *base;
-	if (trust_split(cfg->cli_mount, dir, sizeof dir, &base) < 0 ||
-	    (size_t)snprintf(name, namelen, "%s", base) >= namelen) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (util_mkdir_p(dir, 0755) < 0)
-		return -1;
-	return open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-}
-
-/*
- * What is mounted at name now: 1 and *id and *st when a mount's root is
- * there, 0 when a plain entry (or nothing) is, -1 and errno.
- */
-static int
-links_view_now(int pfd, const char *name, struct trust_mount_id *id,
-    struct stat *st)
-{
-	int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	int r = fstat(fd, st) < 0 ? -1 : trust_is_mount_root(fd);
-	if (r == 1 && trust_mount_identity(fd, id) < 0)
-		r = -1;
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return r;
-}
-
-/* Unmount the view (ours: the manifest says so), by its identity. */
-static void
-links_view_release(struct links *l)
-{
-	const struct config *cfg = &l->agent->cfg;
-	struct manifest *m = &l->agent->manifest;
-	if (manifest_find(m, "mount", cfg->cli_mount) == NULL)
-		return;
-	char name[NAME_MAX + 1];
-	struct trust_mount_id id;
-	struct stat st;
-	int pfd = links_view_parent(cfg, name, sizeof name);
-	int now = pfd < 0 ? -1 : links_view_now(pfd, name, &id, &st);
-	if (now == 1 && l->view_mounted && (id.dev != l->view_id.dev ||
-	    id.ino != l->view_id.ino))
-		now = 0;	/* not the view we made: left alone */
-	if (now == 1 && trust_umount_checked(pfd, name, &id) < 0)
-		now = -1;
-	if (now < 0)
-		log_state(LOG_LVL_ERR, "links", "links.view.release", "cannot "
-		    "unmount the view of cli-tools at %s: %s", cfg->cli_mount,
-		    strerror(errno));
-	else {
-		log_state(LOG_LVL_INFO, "links", "links.view.release", NULL);
-		log_info("links", "unmounted the view of cli-tools at %s",
-		    cfg->cli_mount);
-	}
-	if (pfd >= 0)
-		close(pfd);
-	manifest_remove(m, "mount", cfg->cli_mount);
-	l->view_mounted = false;
-}
-
-/*
- * Make links.cli_mount the checked cli-tools mount: 0 when it is (kept,
- * taken back after a restart of the agent, or mounted now), -1 with why
- * when it cannot be.
- */
-static int
-links_view_mount(struct links *l, char *why, size_t whylen)
-{
-	const struct config *cfg = &l->agent->cfg;
-	struct manifest *m = &l->agent->manifest;
-	struct trust_failure f;
-	struct trust_mount_id id;
-	struct stat src, st;
-	char name[NAME_MAX + 1];
-	int cfd = links_open_cli_dir(cfg->desktop_dir, "cli-tools", 0, &f);
-	if (cfd < 0) {
-		trust_failure_format(&f, why, whylen);
-		return -1;
-	}
-	int pfd = links_view_parent(cfg, name, sizeof name);
-	int now = pfd < 0 || fstat(cfd, &src) < 0 ? -1 :
-	    links_view_now(pfd, name, &id, &st);
-	bool ours = manifest_find(m, "mount", cfg->cli_mount) != NULL;
-	int rc = -1;
-	if (now < 0)
-		snprintf(why, whylen, "%s: %s", cfg->cli_mount, strerror(errno));
-	else if (now == 1 && ours && st.st_dev == src.st_dev &&
-	    st.st_ino == src.st_ino) {
-		/* This very cli-tools is mounted there already (ours). */
-		l->view_id = id;
-		l->view_mounted = true;
-		rc = 0;
-	} else if (now == 1 && !ours)
-		snprintf(why, whylen, "something the agent did not mount is "
-		    "mounted at %s; unmount it or set links.cli_mount",
-		    cfg->cli_mount);
-	else {
-		if (now == 1)
-			links_view_release(l);	/* an older cli-tools */
-		if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST)
-			snprintf(why, whylen, "cannot create %s: %s",
-			    cfg->cli_mount, strerror(errno));
-		else {
-			int tfd = openat(pfd, name, O_PATH | O_NOFOLLOW |
-			    O_DIRECTORY | O_CLOEXEC);
-			int r = tfd < 0 ? -1 : trust_mount_fd(cfd, tfd,
-			    TRUST_MOUNT_RDONLY, &l->view_id);
-			if (r < 0 && errno == ENOSYS)	/* no mount_setattr */
-				r = trust_mount_fd(cfd, tfd, 0, &l->view_id);
-			if (r < 0)
-				snprintf(why, whylen, "cannot mount it at %s: %s",
-				    cfg->cli_mount, strerror(errno));
-			else {
-				char *src_path = util_path_join(cfg->desktop_dir,
-				    "cli-tools");
-				manifest_add(m, "mount", cfg->cli_mount, src_path);
-				free(src_path);
-				l->view_mounted = true;
-				log_info("links", "mounted the checked cli-tools "
-				    "at %s", cfg->cli_mount);
-				rc = 0;
-			}
-			if (tfd >= 0)
-				close(tfd);
-		}
-	}
-	if (pfd >= 0)
-		close(pfd);
-	close(cfd);
-	return rc;
-}
-
 struct links *
-links_new(struct agent *a)
+links_new(const struct config *cfg, struct manifest *m)
 {
 	struct links *l = calloc(1, sizeof *l);
-	if (l != NULL)
-		l->agent = a;
+	if (l == NULL)
+		return NULL;
+	l->cfg = cfg;
+	l->m = m;
+	if ((l->view = cli_view_new(cfg, m)) == NULL) {
+		free(l);
+		return NULL;
+	}
 	return l;
 }
 
-void
-links_reconcile(struct links *l, bool cli_present, bool disabled)
+/* Make the links match the CLI (present or not) or remove them (disabled). */
+static void
+links_apply(struct links *l, bool cli_present, bool disabled)
 {
-	struct manifest *m = &l->agent->manifest;
+	struct manifest *m = l->m;
 	struct link_plan *plan = NULL;
 	size_t nplan = 0, nrefused = 0;
 	struct link_entry refused[32];
@@ -846,15 +550,15 @@ links_reconcile(struct links *l, bool cli_present, bool disabled)
 	const char *base = NULL;
 	if (cli_present && !disabled) {
 		char why[TEXT_ESCAPE_SIZE(PATH_MAX) + 256];
-		if (links_view_mount(l, why, sizeof why) == 0) {
-			base = l->agent->cfg.cli_mount;
+		if (cli_view_mount(l->view, why, sizeof why) == 0) {
+			base = l->cfg->cli_mount;
 			log_state(LOG_LVL_INFO, "links", "links.view", NULL);
 		} else
 			log_state(LOG_LVL_WARN, "links", "links.view", "no view of "
 			    "cli-tools: %s; the shim runs each tool instead (about "
 			    "1 ms more per command)", why);
 	}
-	if (links_plan(&l->agent->cfg, cli_present, disabled, m, base, &plan,
+	if (links_plan(l->cfg, cli_present, disabled, m, base, &plan,
 	    &nplan, refused, &nrefused, 32) < 0) {
 		log_err("links", "out of memory planning links; will retry");
 		links_plan_free(plan, nplan);
@@ -899,7 +603,7 @@ links_reconcile(struct links *l, bool cli_present, bool disabled)
 	links_plan_free(plan, nplan);
 	/* Nothing points into the view any more: it goes. */
 	if (base == NULL)
-		links_view_release(l);
+		cli_view_release(l->view);
 	if (!disabled)
 		links_check_distro_conflicts(l);
 	manifest_save(m);
@@ -910,10 +614,15 @@ links_reconcile(struct links *l, bool cli_present, bool disabled)
  * if disabled removes everything we made.
  */
 void
+links_reconcile(struct links *l, const struct desktop_view *v, bool disabled)
+{
+	links_apply(l, v->cli_present, disabled);
+}
+
+void
 links_release(struct links *l, bool remove_all)
 {
-	links_reconcile(l, false, remove_all ||
-	    !links_shim_usable(&l->agent->cfg));
+	links_apply(l, false, remove_all || !links_shim_usable(l->cfg));
 }
 
 void
@@ -923,6 +632,7 @@ links_free(struct links *l)
 		return;
 	links_clear_state(l);
 	links_conflicts_clear(l);
+	cli_view_free(l->view);
 	free(l);
 }
 
@@ -948,7 +658,7 @@ links_state_name(enum link_state s)
 }
 
 struct json_object *
-links_status_json(const struct links *l, struct json_object *problems)
+links_report(const struct links *l, struct json_object *problems)
 {
 	struct json_object *arr = json_object_new_array();
 	for (size_t i = 0; l != NULL && i < l->n; i++) {
@@ -974,7 +684,7 @@ links_status_json(const struct links *l, struct json_object *problems)
 }
 
 struct json_object *
-links_conflicts_json(const struct links *l)
+links_conflicts_report(const struct links *l)
 {
 	struct json_object *arr = json_object_new_array();
 	for (size_t i = 0; l != NULL && i < l->nconflicts; i++)

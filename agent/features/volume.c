@@ -36,8 +36,8 @@
 #include "base/log.h"
 #include "wire/http.h"
 #include "wire/reply.h"
+#include "io/engine-get.h"
 #include "features/binds.h"
-#include "features/engine.h"
 #include "features/exposures.h"
 #include "features/volume.h"
 

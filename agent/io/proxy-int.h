@@ -76,7 +76,7 @@ struct proxy {
 	struct event_base *base;
 	int		 listen_fd;
 	/*
-	 * The engine socket as expose.c walked to it: an O_PATH descriptor
+	 * The engine socket as desktop.c walked to it: an O_PATH descriptor
 	 * (the caller's, -1 while there is none), connected to through
 	 * /proc/self/fd, never by its path (issue 19).
 	 */

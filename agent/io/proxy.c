@@ -18,8 +18,8 @@
  * (systemd-socket-proxyd drops it).  There is no idle timeout:
  * `docker events` may stay silent for days.
  *
- * The engine is never connected to by path (issue 19): expose.c hands
- * over the O_PATH descriptor it walked to and checked, and each
+ * The engine is never connected to by path (issue 19): features/socket.c
+ * hands over the O_PATH descriptor features/desktop.c walked to, and each
  * connection goes through /proc/self/fd/N to that very socket.  While
  * there is none, every client is refused with the reason.
  */
@@ -100,7 +100,7 @@ proxy_engine_peer_ok(struct proxy *p, int engine, char *why, size_t whylen)
 /* Connecting to the engine. */
 
 /*
- * Through /proc/self/fd/N: the very socket expose.c walked to, whatever
+ * Through /proc/self/fd/N: the very socket desktop.c walked to, whatever
  * the names above it became.  The lookup costs what a path's does (a few
  * components in the dcache), so it is done for every connection.
  */

@@ -24,100 +24,34 @@
 #include "base/defs.h"
 #include "base/json.h"
 #include "base/log.h"
-#include "base/text.h"
 #include "base/util.h"
 #include "base/report.h"
 #include "sys/daemon.h"
 #include "sys/manifest.h"
 #include "sys/supervise.h"
-#include "sys/trust.h"
 #include "sys/wsl.h"
 #include "io/control.h"
+#include "io/engine-get.h"
 #include "io/notify.h"
 #include "io/watch.h"
 #include "io/work.h"
 #include "features/binds.h"
-#include "features/engine.h"
-#include "features/expose.h"
+#include "features/desktop.h"
 #include "features/exposures.h"
 #include "features/health.h"
 #include "features/links.h"
-#include "main/request.h"
+#include "features/probe.h"
 #include "features/restore.h"
+#include "features/socket.h"
 #include "features/usage.h"
 #include "features/volume.h"
 #include "main/agent.h"
-
-#define ENGINE_SOCKET_SUBPATH	"shared-sockets/guest-services/docker.proxy.sock"
-#define ENGINE_SOCKET_SUBDIR	"shared-sockets/guest-services"
-#define CLI_BIN_SUBDIR		"cli-tools/usr/bin"
-#define PROBE_RETRY_FIRST_S	1
-
-static struct event *agent_probe_retry_ev;
-static struct backoff agent_probe_backoff = { PROBE_RETRY_FIRST_S * 1000, 0, 0 };
-
-/*
- * The CLI is there when cli-tools/usr/bin/docker passes the walk from the
- * shared root (links_open_cli_dir, links_open_tool); anything but absence
- * that fails it makes the tree untrusted, with the one line that says why.
- */
-static bool
-agent_cli_trusted(const char *dir, char **untrusted)
-{
-	struct trust_failure f;
-	char why[TEXT_ESCAPE_SIZE(PATH_MAX) + 256];
-	free(*untrusted);
-	*untrusted = NULL;
-	int dfd = links_open_cli_dir(dir, CLI_BIN_SUBDIR, 0, &f);
-	if (dfd < 0) {
-		if (links_cli_absent(&f))
-			return false;
-		trust_failure_format(&f, why, sizeof why);
-	} else {
-		char dirpath[PATH_MAX];
-		snprintf(dirpath, sizeof dirpath, "%s", f.path);
-		int fd = links_open_tool(dfd, dirpath, "docker", why, sizeof why);
-		struct stat st;
-		/* Asked in the checked directory, not by path again. */
-		bool absent = fd < 0 && fstatat(dfd, "docker", &st,
-		    AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
-		close(dfd);
-		if (fd >= 0) {
-			close(fd);
-			return true;
-		}
-		if (absent)
-			return false;
-	}
-	*untrusted = strdup(why);
-	return false;
-}
-
-static void
-agent_look_at_desktop(struct agent *a)
-{
-	const char *dir = a->cfg.desktop_dir;
-	a->desktop_present = links_desktop_has(dir, "");
-	a->cli_present = agent_cli_trusted(dir, &a->untrusted);
-	a->engine_socket_present = a->desktop_present &&
-	    links_desktop_has(dir, ENGINE_SOCKET_SUBPATH);
-	log_state(LOG_LVL_NOTICE, "desktop", "desktop", "Docker Desktop at %s: "
-	    "%s, CLI tools %s, engine socket %s", dir,
-	    a->desktop_present ? "present" : "absent",
-	    a->untrusted != NULL ? "untrusted" :
-	    a->cli_present ? "present" : "absent",
-	    a->engine_socket_present ? "present" : "absent");
-	if (a->untrusted != NULL)
-		log_state(LOG_LVL_WARN, "desktop", "desktop.untrusted",
-		    "untrusted: %s; nothing from it is linked or run", a->untrusted);
-	else
-		log_state(LOG_LVL_INFO, "desktop", "desktop.untrusted", NULL);
-}
+#include "main/request.h"
 
 /*
  * The engine as the features that ask it are told of it, and the proxy
  * whose creates binds.c follows: the one place that knows who says so
- * (the socket's walk, Docker Desktop's tree as last seen).
+ * (Docker Desktop's view, the socket's proxy).
  */
 struct agent_engine {
 	bool		 usable;	/* its socket there and trusted */
@@ -129,12 +63,12 @@ struct agent_engine {
 static struct agent_engine
 agent_engine(const struct agent *a)
 {
+	const struct desktop_view *v = desktop_view(a->desktop);
 	return (struct agent_engine){
-		.usable = a->engine_socket_present &&
-		    expose_engine_trusted(a->expose),
-		.fd = expose_engine_fd(a->expose),
-		.name = a->engine_path,
-		.proxy = expose_proxy(a->expose),
+		.usable = v->engine_fd >= 0,
+		.fd = v->engine_fd,
+		.name = v->engine_path,
+		.proxy = socket_proxy(a->socket),
 	};
 }
 
@@ -144,51 +78,54 @@ agent_reconcile(struct agent *a, const char *why)
 	if (a->stopping)
 		return;
 	log_debug("agent", "reconciling: %s", why);
-	agent_look_at_desktop(a);
-	links_reconcile(a->links, a->cli_present, a->disabled);
-	expose_reconcile(a->expose);
-	/* Bind sources: the table first, then who follows and uses it. */
+	/*
+	 * The order: Docker Desktop's tree looked at once, then every
+	 * feature given that view.  The socket may refuse the view's engine
+	 * socket (it is the agent's own), which the view then drops before
+	 * the bind sources, restore and the probe are told.  Bind sources:
+	 * the table first, then who follows and uses it.
+	 */
+	desktop_look(a->desktop);
+	const struct desktop_view *v = desktop_view(a->desktop);
+	links_reconcile(a->links, v, a->disabled);
+	socket_reconcile(a->socket, v, a->disabled, a->stopping);
+	if (socket_engine_refused(a->socket) != NULL)
+		desktop_refuse_engine(a->desktop, socket_engine_refused(a->socket));
 	struct agent_engine e = agent_engine(a);
 	exposures_reconcile(a->exposures);
 	binds_reconcile(a->binds, e.proxy);
 	usage_reconcile(a->usage, e.usable, e.fd, e.name);
 	restore_reconcile(a->restore, e.usable, e.fd, e.name);
-	engine_probe_start(a->engine);
+	probe_reconcile(a->probe, v, a->disabled);
 	agent_state_changed(a);
-}
-
-static void
-agent_probe_retry(evutil_socket_t fd, short what, void *arg)
-{
-	struct agent *a = arg;
-	engine_probe_start(a->engine);
 }
 
 static void
 agent_summary(struct agent *a, char *buf, size_t len)
 {
+	const struct desktop_view *v = desktop_view(a->desktop);
 	if (a->disabled)
 		snprintf(buf, len, "integration off for this distro");
-	else if (a->untrusted != NULL)
-		snprintf(buf, len, "untrusted: %s", a->untrusted);
-	else if (!a->desktop_present || !a->engine_socket_present)
+	else if (v->untrusted != NULL)
+		snprintf(buf, len, "untrusted: %s", v->untrusted);
+	else if (!v->present || !v->engine_present)
 		snprintf(buf, len, "waiting for Docker Desktop (%s)",
-		    !a->desktop_present ? "its tree is absent" :
+		    !v->present ? "its tree is absent" :
 		    "its engine socket is absent");
-	else if (expose_state(a->expose) != SOCK_OK)
+	else if (socket_state(a->socket) != SOCK_OK)
 		snprintf(buf, len, "socket %s: %s: %s", a->cfg.socket_path,
-		    expose_state_name(expose_state(a->expose)),
-		    expose_detail(a->expose));
-	else if (!engine_reachable(a->engine) &&
-	    engine_failure(a->engine) == NULL)
+		    socket_state_name(socket_state(a->socket)),
+		    socket_detail(a->socket));
+	else if (!probe_reachable(a->probe) &&
+	    probe_failure(a->probe) == NULL)
 		snprintf(buf, len, "socket %s ready (%s); asking the engine",
 		    a->cfg.socket_path, config_socket_mode_name(a->cfg.socket_mode));
-	else if (!engine_reachable(a->engine))
+	else if (!probe_reachable(a->probe))
 		snprintf(buf, len, "engine not answering: %s",
-		    engine_failure(a->engine));
+		    probe_failure(a->probe));
 	else
 		snprintf(buf, len, "docker ready: engine %s at %s (%s), %zu links",
-		    engine_version(a->engine), a->cfg.socket_path,
+		    probe_version(a->probe), a->cfg.socket_path,
 		    config_socket_mode_name(a->cfg.socket_mode),
 		    links_count(a->links, LINK_OK));
 }
@@ -216,18 +153,6 @@ agent_changed_now(struct agent *a)
 		a->status_unsent = true;
 	}
 	agent_notify_status(a);
-	/* An engine that should answer but does not is asked again soon. */
-	bool reachable = engine_reachable(a->engine);
-	if (a->engine_socket_present && !reachable && !a->disabled &&
-	    agent_probe_retry_ev != NULL &&
-	    !evtimer_pending(agent_probe_retry_ev, NULL)) {
-		agent_probe_backoff.cap_ms = (uint32_t)a->cfg.host_interval * 1000;
-		uint32_t ms = backoff_next(&agent_probe_backoff, util_random());
-		struct timeval tv = { (time_t)(ms / 1000),
-		    (suseconds_t)(ms % 1000) * 1000 };
-		evtimer_add(agent_probe_retry_ev, &tv);
-	} else if (reachable)
-		backoff_reset(&agent_probe_backoff);
 	if (a->health != NULL)
 		health_state_changed(a->health);
 }
@@ -367,62 +292,6 @@ agent_crash_loop_problem(struct json_object *problems)
 	    "fix it, then 'sudo wsl-docker-agent restart'");
 }
 
-static void
-agent_desktop_problems(const struct agent *a, struct json_object *problems)
-{
-	if (a->disabled) {
-		report_add_problem(problems, "the integration is off for this distro",
-		    "turn it on in Docker Desktop (Settings > Resources > WSL "
-		    "integration) or run 'sudo wsl-docker-agent enable'");
-		return;
-	}
-	char what[TEXT_ESCAPE_SIZE(PATH_MAX) + 300];
-	if (!a->desktop_present) {
-		snprintf(what, sizeof what, "Docker Desktop's tree is not at %s: "
-		    "Docker Desktop is not running, or WSL integration is off for "
-		    "this distro", a->cfg.desktop_dir);
-		report_add_problem(problems, what, "start Docker Desktop and turn on "
-		    "Settings > Resources > WSL integration for this distro");
-		return;
-	}
-	if (a->untrusted != NULL) {
-		snprintf(what, sizeof what, "untrusted: %s", a->untrusted);
-		report_add_problem(problems, what, "nothing from Docker Desktop's "
-		    "tree is linked or run until what an ordinary user made there "
-		    "is removed (as root) and Docker Desktop restarted");
-	} else if (!a->cli_present)
-		report_add_problem(problems, "Docker Desktop's CLI tools are not "
-		    "mounted (it is stopping or starting)", "wait for Docker "
-		    "Desktop to finish starting, or restart it");
-	if (!a->engine_socket_present) {
-		snprintf(what, sizeof what, "the engine socket %s is missing",
-		    a->engine_path);
-		report_add_problem(problems, what, "start Docker Desktop, or restart it");
-	} else if (engine_failure(a->engine) != NULL) {
-		snprintf(what, sizeof what, "the engine does not answer: %s",
-		    engine_failure(a->engine));
-		report_add_problem(problems, what, "restart Docker Desktop");
-	}
-}
-
-/* The "desktop" member: Docker Desktop's tree as last seen. */
-static struct json_object *
-agent_desktop_json(const struct agent *a, struct json_object *problems)
-{
-	struct json_object *o = json_object_new_object();
-	report_add_str(o, "dir", a->cfg.desktop_dir);
-	json_object_object_add(o, "present",
-	    json_object_new_boolean(a->desktop_present));
-	json_object_object_add(o, "cli_tools",
-	    json_object_new_boolean(a->cli_present));
-	report_add_str(o, "untrusted", a->untrusted);
-	json_object_object_add(o, "engine_socket",
-	    json_object_new_boolean(a->engine_socket_present));
-	report_add_str(o, "engine_socket_path", a->engine_path);
-	agent_desktop_problems(a, problems);
-	return o;
-}
-
 /* The "binds" member: nothing until the exposures' view of paths is read. */
 static struct json_object *
 agent_binds_json(const struct agent *a, struct json_object *problems)
@@ -447,7 +316,7 @@ agent_socket_holders(const struct agent *a, struct json_object *socket,
 {
 	const char *path = a->cfg.socket_path;
 	char var[PATH_MAX];
-	bool run = strncmp(path, "/run/", 5) == 0;
+	bool run = path != NULL && strncmp(path, "/run/", 5) == 0;
 	if (socket == NULL || path == NULL ||
 	    (run && snprintf(var, sizeof var, "/var%s", path) >= (int)sizeof var))
 		return;
@@ -470,8 +339,9 @@ agent_socket_holders(const struct agent *a, struct json_object *socket,
 }
 
 /*
- * Each module describes itself.  Problems are listed desktop first, then
- * the socket, then links, whatever the order of the members.
+ * Each module describes itself.  Problems are listed desktop first (the
+ * engine's with them), then the socket, then links, whatever the order of
+ * the members.
  */
 struct json_object *
 agent_status_json(struct agent *a)
@@ -485,17 +355,19 @@ agent_status_json(struct agent *a)
 	}
 	json_object_object_add(o, "agent", agent_self_json(a));
 	agent_crash_loop_problem(problems);
-	json_object_object_add(o, "desktop", agent_desktop_json(a, problems));
-	struct json_object *socket = expose_status_json(a->expose, problems);
-	json_object_object_add(o, "links", links_status_json(a->links, problems));
+	json_object_object_add(o, "desktop", desktop_report(a->desktop,
+	    a->disabled, problems));
+	struct json_object *engine = probe_report(a->probe, problems);
+	struct json_object *socket = socket_report(a->socket, problems);
+	json_object_object_add(o, "links", links_report(a->links, problems));
 	json_object_object_add(o, "socket", socket);
-	json_object_object_add(o, "engine", engine_status_json(a->engine));
-	json_object_object_add(o, "proxy", expose_proxy_json(a->expose));
+	json_object_object_add(o, "engine", engine);
+	json_object_object_add(o, "proxy", socket_proxy_report(a->socket));
 	struct json_object *binds = agent_binds_json(a, problems);
 	agent_socket_holders(a, socket, binds);
 	json_object_object_add(o, "binds", binds);
 	restore_report(a->restore, o, problems);
-	json_object_object_add(o, "conflicts", links_conflicts_json(a->links));
+	json_object_object_add(o, "conflicts", links_conflicts_report(a->links));
 	if (a->health != NULL)
 		json_object_object_add(o, "host", health_status_json(a->health));
 	json_object_object_add(o, "healthy",
@@ -558,23 +430,6 @@ agent_str_changed(const char *x, const char *y)
 	return (x == NULL) != (y == NULL) || (x != NULL && strcmp(x, y) != 0);
 }
 
-/* Below Docker Desktop's tree, what the watch follows: tools and socket. */
-static const char *const *
-agent_followed(void)
-{
-	static const char *dirs[16];
-	if (dirs[0] == NULL) {
-		size_t n = 0;
-		const char *const *lists[] = { links_bin_subdirs,
-		    links_plugin_subdirs };
-		for (size_t l = 0; l < 2; l++)
-			for (size_t i = 0; lists[l][i] != NULL && n < 14; i++)
-				dirs[n++] = lists[l][i];
-		dirs[n] = ENGINE_SOCKET_SUBDIR;
-	}
-	return dirs;
-}
-
 static void
 agent_reload(struct agent *a)
 {
@@ -593,16 +448,14 @@ agent_reload(struct agent *a)
 	bool host_changed = agent_str_changed(n.host_address, a->cfg.host_address) ||
 	    n.host_interval != a->cfg.host_interval;
 	if (socket_changed || desktop_changed)
-		expose_stop(a->expose, false);
+		socket_stop(a->socket, false);
 	config_free(&a->cfg);
 	a->cfg = n;
 	log_set_level(log_level_from_name(a->cfg.log_level));
-	free(a->engine_path);
-	a->engine_path = util_path_join(a->cfg.desktop_dir, ENGINE_SOCKET_SUBPATH);
 	if (desktop_changed) {
 		watch_free(a->watch);
-		a->watch = watch_new(a->base, a->cfg.desktop_dir, agent_followed(),
-		    agent_tree_changed, a);
+		a->watch = watch_new(a->base, a->cfg.desktop_dir,
+		    desktop_view(a->desktop)->followed, agent_tree_changed, a);
 	}
 	if (host_changed && a->health != NULL) {
 		health_free(a->health, false);
@@ -638,11 +491,11 @@ agent_heartbeat(evutil_socket_t fd, short what, void *arg)
 	struct agent *a = arg;
 	agent_notify_status(a);
 	/* A refused socket path is worth another look now and then. */
-	enum socket_state s = expose_state(a->expose);
+	enum socket_state s = socket_state(a->socket);
 	if (s == SOCK_CONFLICT || s == SOCK_ERROR)
 		agent_reconcile(a, "heartbeat retry");
 	else
-		engine_probe_start(a->engine);
+		probe_start(a->probe);
 }
 
 static void
@@ -746,7 +599,6 @@ agent_run(struct agent *a, int ready_fd)
 	char *flag = agent_state_file(a, "disabled");
 	a->disabled = flag != NULL && access(flag, F_OK) == 0;
 	free(flag);
-	a->engine_path = util_path_join(a->cfg.desktop_dir, ENGINE_SOCKET_SUBPATH);
 
 	int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct event *sigev[3];
@@ -755,26 +607,26 @@ agent_run(struct agent *a, int ready_fd)
 		if (sigev[i] == NULL || event_add(sigev[i], NULL) < 0)
 			fatal(EXIT_OSERR, "cannot handle signal %d", sigs[i]);
 	}
-	a->links = links_new(a);
-	a->expose = expose_new(a, activated_fd);
-	a->engine = engine_new(a);
+	a->desktop = desktop_new(&a->cfg);
+	a->links = links_new(&a->cfg, &a->manifest);
+	a->socket = socket_new(a->base, &a->cfg, &a->manifest, activated_fd);
+	a->probe = probe_new(a->base, &a->cfg, a->changed);
 	a->exposures = exposures_new(&a->cfg, &a->manifest, a->changed);
 	a->volumes = volumes_new(a->base, &a->cfg, a->exposures);
 	a->usage = usage_new(a->base, a->exposures, a->volumes, a->changed,
 	    agent_wants_restore, a);
 	a->binds = binds_new(&a->cfg, a->exposures, a->volumes, a->usage);
-	if (a->links == NULL || a->expose == NULL || a->engine == NULL ||
-	    a->exposures == NULL || a->volumes == NULL || a->usage == NULL ||
-	    a->binds == NULL)
+	if (a->desktop == NULL || a->links == NULL || a->socket == NULL ||
+	    a->probe == NULL || a->exposures == NULL || a->volumes == NULL ||
+	    a->usage == NULL || a->binds == NULL)
 		fatal(EXIT_OSERR, "out of memory");
 	a->control = control_new(a->base, a->cfg.control_socket,
 	    request_on_control, a);
-	a->watch = watch_new(a->base, a->cfg.desktop_dir, agent_followed(),
-	    agent_tree_changed, a);
+	a->watch = watch_new(a->base, a->cfg.desktop_dir,
+	    desktop_view(a->desktop)->followed, agent_tree_changed, a);
 	if (a->watch == NULL)
 		log_err("watch", "cannot follow Docker Desktop's tree; changes are "
 		    "noticed only on the heartbeat");
-	agent_probe_retry_ev = evtimer_new(a->base, agent_probe_retry, a);
 	a->health = agent_health_new(a);
 	if ((a->work = work_new(a->base)) == NULL)
 		log_err("agent", "cannot make the worker thread's pipe: %s; "
@@ -821,30 +673,27 @@ agent_run(struct agent *a, int ready_fd)
 	a->volumes = NULL;
 	exposures_free(a->exposures);	/* they stay, in the manifest */
 	a->exposures = NULL;
-	expose_stop(a->expose, true);
+	socket_stop(a->socket, true);
 	links_release(a->links, a->cfg.links_on_stop == LINKS_ON_STOP_REMOVE);
 	manifest_save(&a->manifest);
 	health_free(a->health, true);
 	a->health = NULL;
 	control_free(a->control);
-	engine_free(a->engine);
-	a->engine = NULL;
+	probe_free(a->probe);
+	a->probe = NULL;
 	for (size_t i = 0; i < 3; i++)
 		event_free(sigev[i]);
 	if (a->heartbeat_ev != NULL)
 		event_free(a->heartbeat_ev);
 	if (a->watchdog_ev != NULL)
 		event_free(a->watchdog_ev);
-	event_free(agent_probe_retry_ev);
-	agent_probe_retry_ev = NULL;
 	links_free(a->links);
 	a->links = NULL;
-	expose_free(a->expose);
-	a->expose = NULL;
+	socket_free(a->socket);
+	a->socket = NULL;
+	desktop_free(a->desktop);
+	a->desktop = NULL;
 	manifest_free(&a->manifest);
-	free(a->engine_path);
-	free(a->untrusted);
-	a->untrusted = NULL;
 	notify_free(a->changed);	/* posts since the loop ended: dropped */
 	a->changed = NULL;
 	event_base_free(a->base);

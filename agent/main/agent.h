@@ -10,20 +10,22 @@
 
 #include "base/config.h"
 #include "sys/manifest.h"
+#include "io/engine-get.h"
 
 struct binds;
 struct control;
-struct engine;
+struct desktop;
 struct event;
 struct event_base;
-struct expose;
+struct desktop;
 struct exposures;
 struct health;
 struct json_object;
 struct notify;
 struct links;
-struct notify;
+struct probe;
 struct restore;
+struct socket;
 struct usage;
 struct volumes;
 struct watch;
@@ -40,27 +42,21 @@ struct agent {
 	bool			 disabled;	/* integration turned off */
 	bool			 stopping;
 
-	/* Docker Desktop's tree as last seen; the modules read it. */
-	char			*engine_path;
-	bool			 desktop_present;
-	bool			 cli_present;
-	bool			 engine_socket_present;
-	char			*untrusted;	/* why the CLI tree is not trusted */
-
-	/* What the agent made, shared by links, expose and bind. */
+	/* What the agent made, shared by links, the socket and bind. */
 	struct manifest		 manifest;
 
 	/* The modules, each owning its state. */
 	struct notify		*changed;	/* they post it; agent_changed */
+	struct desktop		*desktop;	/* desktop.c: the tree, its trust */
 	struct links		*links;		/* links.c: bin_dir, plugin_dir */
-	struct expose		*expose;	/* expose.c: socket.path */
+	struct socket		*socket;	/* socket.c: socket.path */
 	struct exposures	*exposures;	/* re-exposed bind sources */
 	struct volumes		*volumes;	/* local volumes bound to them */
 	struct usage		*usage;		/* who uses which */
 	struct binds		*binds;		/* the proxy's creates */
 	struct restore		*restore;	/* restore.c: exposures brought back */
 	struct work		*work;		/* work.c: what the loop hands off */
-	struct engine		*engine;	/* engine.c: what the engine says */
+	struct probe		*probe;		/* probe.c: what the engine says */
 	struct watch		*watch;
 	struct control		*control;
 	struct health		*health;
@@ -77,9 +73,10 @@ int	agent_run(struct agent *, int ready_fd);
 void	agent_reconcile(struct agent *, const char *why);
 /*
  * Something in the state changed: posts the deferred "changed" notice
- * (io/notify.h), whose one handler refreshes STATUS=, the probe's retry
- * and the host's events on a later turn of the loop, never from inside
- * the caller (before agent_run makes the notice: at once).
+ * (io/notify.h), whose one handler sends restore's messages to the host,
+ * READY=1 once restore lets go, STATUS= and the host's events, on a later
+ * turn of the loop, never from inside the caller (before agent_run makes
+ * the notice: at once).
  */
 void	agent_state_changed(struct agent *);
 /* Make that notice (agent_run does; the tests too); -1 out of memory. */

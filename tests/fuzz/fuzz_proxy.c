@@ -80,7 +80,7 @@ setup(void)
 	int lfd = listen_at(listen_addr.sun_path);
 	log_set_level(LOG_LVL_ERR);
 	base = event_base_new();
-	/* The engine as expose.c hands it over: walked to, O_PATH. */
+	/* The engine as desktop.c hands it over: walked to, O_PATH. */
 	int efd = open(path, O_PATH | O_CLOEXEC);
 	px = base != NULL && efd >= 0 ? proxy_new(base, lfd, efd, path, 16) :
 	    NULL;

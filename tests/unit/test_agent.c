@@ -17,11 +17,12 @@
 #include <json-c/json.h>
 
 #include "io/watch.h"
-#include "features/expose.h"
+#include "features/desktop.h"
+#include "features/socket.h"
 #include "main/agent.h"
 #include "testlib.h"
 
-/* What the agent has its watch follow below the tree (main/agent.c). */
+/* What the agent has its watch follow below the tree (the desktop's view). */
 static const char *const followed[] = { "cli-tools/usr/bin",
 	"cli-tools/usr/lib/docker/cli-plugins",
 	"cli-tools/usr/libexec/docker/cli-plugins",
@@ -112,7 +113,7 @@ Test(agent, disable_writes_the_state_file_and_reconciles)
 	cr_assert(eq(str, (char *)docker_link(), ""), "the links went");
 	test_agent_settle(&t);
 	cr_assert(eq(str, t.a.last_summary, "integration off for this distro"));
-	cr_assert(eq(int, expose_state(t.a.expose), SOCK_DISABLED));
+	cr_assert(eq(int, socket_state(t.a.socket), SOCK_DISABLED));
 
 	cr_assert(eq(int, agent_set_disabled(&t.a, false, err, sizeof err), 0),
 	    "%s", err);
@@ -121,7 +122,7 @@ Test(agent, disable_writes_the_state_file_and_reconciles)
 	    -1));
 	cr_assert(eq(int, errno, ENOENT));
 	cr_assert(eq(str, (char *)docker_link(), want), "linked again");
-	cr_assert(not(eq(int, expose_state(t.a.expose), SOCK_DISABLED)));
+	cr_assert(not(eq(int, socket_state(t.a.socket), SOCK_DISABLED)));
 }
 
 Test(agent, enabling_twice_is_fine)
@@ -210,7 +211,12 @@ tree_changed(void *arg)
 
 Test(agent, watches_counted_in_the_status)
 {
-	t.a.watch = watch_new(t.a.base, t.a.cfg.desktop_dir, followed, tree_changed,
+	const char *const *dirs = desktop_view(t.a.desktop)->followed;
+	size_t n = 0;
+	for (; followed[n] != NULL; n++)
+		cr_assert(eq(str, (char *)dirs[n], (char *)followed[n]));
+	cr_assert(eq(ptr, (void *)dirs[n], NULL));
+	t.a.watch = watch_new(t.a.base, t.a.cfg.desktop_dir, dirs, tree_changed,
 	    NULL);
 	cr_assert(not(eq(ptr, t.a.watch, NULL)));
 	struct json_object *st = agent_status_json(&t.a);

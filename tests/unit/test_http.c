@@ -611,7 +611,7 @@ px_setup(void)
 		fcntl(lfd, F_SETFL, O_NONBLOCK);
 		log_open(false, LOG_LVL_ERR);
 		struct event_base *base = event_base_new();
-		/* The engine as expose.c hands it over: walked to, O_PATH. */
+		/* The engine as desktop.c hands it over: walked to, O_PATH. */
 		int efd = open(px.engine_path, O_PATH | O_CLOEXEC);
 		struct proxy *p = efd >= 0 ? proxy_new(base, lfd, efd,
 		    px.engine_path, 64) : NULL;

@@ -578,7 +578,7 @@ Test(http_reply, a_long_stream_holds_little_between_chunks)
 static struct {
 	char		 dir[64], lpath[128], epath[128];
 	int		 lfd, efd;
-	int		 epath_fd;	/* O_PATH, as expose.c hands it over */
+	int		 epath_fd;	/* O_PATH, as desktop.c hands it over */
 	struct event_base *base;
 	struct proxy	*proxy;
 } px;

@@ -21,8 +21,8 @@
 #include "base/util.h"
 #include "sys/manifest.h"
 #include "sys/trust.h"
+#include "features/desktop.h"
 #include "features/links.h"
-#include "main/agent.h"
 #include "testlib.h"
 
 static char root[PATH_MAX];
@@ -112,6 +112,11 @@ refused_has(struct link_entry *r, size_t n, const char *name, const char *why)
 }
 
 TestSuite(links, .init = setup, .fini = teardown);
+
+/* What a look says of the CLI (features/desktop.c), as links are told it. */
+static const struct desktop_view cli_here = { .cli_present = true,
+    .engine_fd = -1 };
+static const struct desktop_view cli_away = { .engine_fd = -1 };
 
 Test(links, plans_every_valid_tool_and_plugin)
 {
@@ -211,14 +216,14 @@ Test(links, target_validation)
 {
 	char why[PATH_MAX + 128], t[PATH_MAX * 2];
 	snprintf(t, sizeof t, "%s/cli-tools/usr/bin/docker", desktop);
-	cr_assert(links_target_valid(desktop, t, why, sizeof why), "%s", why);
+	cr_assert(desktop_tool_valid(desktop, t, why, sizeof why), "%s", why);
 	snprintf(t, sizeof t, "%s/cli-tools/usr/bin/escape", desktop);
-	cr_assert_not(links_target_valid(desktop, t, why, sizeof why));
+	cr_assert_not(desktop_tool_valid(desktop, t, why, sizeof why));
 	cr_assert(strstr(why, "symbolic link") != NULL, "%s", why);
 	snprintf(t, sizeof t, "%s/cli-tools/usr/bin/../../../../shim", desktop);
-	cr_assert_not(links_target_valid(desktop, t, why, sizeof why), "dot-dot out of the tree");
+	cr_assert_not(desktop_tool_valid(desktop, t, why, sizeof why), "dot-dot out of the tree");
 	snprintf(t, sizeof t, "%s/nonexistent-desktop", root);
-	cr_assert_not(links_target_valid(t, "/bin/sh", why, sizeof why));
+	cr_assert_not(desktop_tool_valid(t, "/bin/sh", why, sizeof why));
 }
 
 Test(links, a_directory_replaced_by_a_symlink_is_refused)
@@ -287,18 +292,17 @@ json_str(struct json_object *o, const char *key)
 
 Test(links, status_json_reports_each_link_and_its_problems)
 {
-	static struct agent a;
+	static struct manifest m;
 	char mpath[PATH_MAX * 2], err[256] = "", bin_docker[PATH_MAX * 2];
 	snprintf(mpath, sizeof mpath, "%s/manifest.json", root);
-	cr_assert_eq(manifest_load(&a.manifest, mpath, err, sizeof err), 0, "%s", err);
-	a.cfg = cfg;
+	cr_assert_eq(manifest_load(&m, mpath, err, sizeof err), 0, "%s", err);
 	put_file("bin/docker-credential-desktop.exe", 0755, "hand-made");
-	struct links *l = links_new(&a);
+	struct links *l = links_new(&cfg, &m);
 	cr_assert_not_null(l);
-	links_reconcile(l, true, false);
+	links_reconcile(l, &cli_here, false);
 
 	struct json_object *problems = json_object_new_array();
-	struct json_object *arr = links_status_json(l, problems);
+	struct json_object *arr = links_report(l, problems);
 	struct json_object *e = json_find(arr, "path", "/bin/docker");
 	cr_assert_not_null(e);
 	cr_assert_str_eq(json_str(e, "state"), "ok");
@@ -321,7 +325,7 @@ Test(links, status_json_reports_each_link_and_its_problems)
 	cr_assert_not_null(p);
 	cr_assert_str_eq(json_str(p, "fix"), "Docker Desktop's tree holds "
 	    "something unexpected; reinstall or restart Docker Desktop");
-	struct json_object *conflicts = links_conflicts_json(l);
+	struct json_object *conflicts = links_conflicts_report(l);
 	cr_assert_not_null(json_find(conflicts, "what",
 	    "docker-credential-desktop.exe is a file the agent did not create"));
 	json_object_put(conflicts);
@@ -343,8 +347,7 @@ Test(links, status_json_reports_each_link_and_its_problems)
 	cr_assert_eq(links_count(l, LINK_SHIM), 0);
 	cr_assert_eq(access(bin_docker, F_OK), -1);
 	links_free(l);
-	manifest_free(&a.manifest);
-	memset(&a.cfg, 0, sizeof a.cfg);	/* the fixture's, freed there */
+	manifest_free(&m);
 }
 
 /* ---- paths ---- */
@@ -411,7 +414,7 @@ Test(links, cli_tools_not_a_mount_point_plans_nothing)
 	put_file("dd/cli-tools/usr/bin/docker", 0755, "planted");
 	char why[PATH_MAX + 256], t[PATH_MAX * 2];
 	snprintf(t, sizeof t, "%s/usr/bin/docker", cli);
-	cr_assert_not(links_target_valid(desktop, t, why, sizeof why));
+	cr_assert_not(desktop_tool_valid(desktop, t, why, sizeof why));
 	cr_assert(strstr(why, "is not a mount point") != NULL, "%s", why);
 }
 
@@ -420,11 +423,11 @@ Test(links, a_writable_tool_or_one_owned_by_a_user_is_refused)
 	char t[PATH_MAX * 2], why[PATH_MAX + 256];
 	snprintf(t, sizeof t, "%s/cli-tools/usr/bin/docker", desktop);
 	cr_assert_eq(chmod(t, 0777), 0);
-	cr_assert_not(links_target_valid(desktop, t, why, sizeof why));
+	cr_assert_not(desktop_tool_valid(desktop, t, why, sizeof why));
 	cr_assert(strstr(why, "writable by group or others") != NULL, "%s", why);
 	cr_assert_eq(chmod(t, 0755), 0);
 	cr_assert_eq(chown(t, 1000, 0), 0);
-	cr_assert_not(links_target_valid(desktop, t, why, sizeof why));
+	cr_assert_not(desktop_tool_valid(desktop, t, why, sizeof why));
 	cr_assert(strstr(why, "owned by uid 1000") != NULL, "%s", why);
 }
 
@@ -435,8 +438,8 @@ Test(links, an_unmounted_cli_tools_of_roots_is_away_not_untrusted)
 	snprintf(cli, sizeof cli, "%s/cli-tools", desktop);
 	cr_assert_eq(umount2(cli, MNT_DETACH), 0);
 	struct trust_failure f;
-	cr_assert_eq(links_open_cli_dir(desktop, "cli-tools/usr/bin", 0, &f), -1);
-	cr_assert(links_cli_absent(&f));
+	cr_assert_eq(desktop_open_cli_dir(desktop, "cli-tools/usr/bin", 0, &f), -1);
+	cr_assert(desktop_cli_absent(&f));
 	struct manifest m = { 0 };
 	struct link_plan *plan;
 	size_t n, nref;
@@ -447,8 +450,8 @@ Test(links, an_unmounted_cli_tools_of_roots_is_away_not_untrusted)
 	links_plan_free(plan, n);
 	/* The same directory made by a user is not. */
 	cr_assert_eq(chown(cli, 1000, 0), 0);
-	cr_assert_eq(links_open_cli_dir(desktop, "cli-tools/usr/bin", 0, &f), -1);
-	cr_assert_not(links_cli_absent(&f));
+	cr_assert_eq(desktop_open_cli_dir(desktop, "cli-tools/usr/bin", 0, &f), -1);
+	cr_assert_not(desktop_cli_absent(&f));
 }
 
 /* ---- the links run what was checked (issue 19, finding 11) ---- */
@@ -477,17 +480,16 @@ mount_id_of(const char *path)
 
 Test(links, links_point_into_a_private_view_of_the_checked_cli_tools)
 {
-	static struct agent a;
+	static struct manifest m;
 	char mpath[PATH_MAX * 2], err[256] = "", docker[PATH_MAX * 2];
 	char view[PATH_MAX * 2], cli[PATH_MAX * 2], got[256];
 	snprintf(mpath, sizeof mpath, "%s/manifest.json", root);
-	cr_assert_eq(manifest_load(&a.manifest, mpath, err, sizeof err), 0, "%s", err);
-	a.cfg = cfg;
+	cr_assert_eq(manifest_load(&m, mpath, err, sizeof err), 0, "%s", err);
 	snprintf(docker, sizeof docker, "%s/bin/docker", root);
 	snprintf(view, sizeof view, "%s/run/cli-tools", root);
 	snprintf(cli, sizeof cli, "%s/cli-tools", desktop);
-	struct links *l = links_new(&a);
-	links_reconcile(l, true, false);
+	struct links *l = links_new(&cfg, &m);
+	links_reconcile(l, &cli_here, false);
 
 	char want[PATH_MAX * 3];
 	snprintf(want, sizeof want, "%s/usr/bin/docker", view);
@@ -505,7 +507,7 @@ Test(links, links_point_into_a_private_view_of_the_checked_cli_tools)
 	cr_assert_neq(mount_id_of(view), mount_id_of(cli), "a mount of its own");
 	cr_assert_eq(access(want, W_OK), -1, "read-only");
 	cr_assert_eq(errno, EROFS);
-	cr_assert_not_null(manifest_find(&a.manifest, "mount", view));
+	cr_assert_not_null(manifest_find(&m, "mount", view));
 
 	/*
 	 * Docker Desktop stops and someone re-creates its tree before the
@@ -527,8 +529,8 @@ Test(links, links_point_into_a_private_view_of_the_checked_cli_tools)
 	links_free(l);
 	cr_assert_eq(mount(cli, cli, NULL, MS_BIND, NULL), 0);	/* cli-tools back */
 	put_file("dd/cli-tools/usr/bin/docker", 0755, "#!/bin/sh\n");
-	l = links_new(&a);
-	links_reconcile(l, true, false);
+	l = links_new(&cfg, &m);
+	links_reconcile(l, &cli_here, false);
 	cr_assert_neq(mount_id_of(view), old_id, "another cli-tools: a new view");
 	cr_assert_eq(stat(view, &vs), 0);
 	cr_assert_eq(stat(cli, &cs), 0);
@@ -537,20 +539,19 @@ Test(links, links_point_into_a_private_view_of_the_checked_cli_tools)
 	held = open(view, O_PATH | O_CLOEXEC);
 	cr_assert_eq(trust_mnt_id(held, &old_id), 0);
 	links_free(l);
-	l = links_new(&a);
-	links_reconcile(l, true, false);
+	l = links_new(&cfg, &m);
+	links_reconcile(l, &cli_here, false);
 	cr_assert_eq(mount_id_of(view), old_id, "the same cli-tools: the view is kept");
 	close(held);
 
 	/* The CLI away: docker to the shim first, then the view goes. */
-	links_reconcile(l, false, false);
+	links_reconcile(l, &cli_away, false);
 	n = readlink(docker, target, sizeof target - 1);
 	cr_assert_gt(n, 0);
 	target[n] = '\0';
 	cr_assert_str_eq(target, cfg.shim_path);
 	cr_assert_eq(mount_id_of(view), mount_id_of(root), "unmounted");
-	cr_assert_null(manifest_find(&a.manifest, "mount", view));
+	cr_assert_null(manifest_find(&m, "mount", view));
 	links_free(l);
-	manifest_free(&a.manifest);
-	memset(&a.cfg, 0, sizeof a.cfg);	/* the fixture's, freed there */
+	manifest_free(&m);
 }

@@ -35,9 +35,9 @@
 #include "sys/vsock.h"
 #include "sys/wsl.h"
 #include "wire/protocol.h"
-#include "features/engine.h"
-#include "features/expose.h"
+#include "features/desktop.h"
 #include "features/health.h"
+#include "features/socket.h"
 #include "main/agent.h"
 
 #define WAIT_MS		5000
@@ -964,7 +964,9 @@ agent_setup(const char *address)
 	if (address != NULL)
 		set("host.address", address);
 	hx.a.base = event_base_new();
-	hx.a.expose = expose_new(&hx.a, -1);
+	hx.a.desktop = desktop_new(&hx.a.cfg);
+	hx.a.socket = socket_new(hx.a.base, &hx.a.cfg, &hx.a.manifest, -1);
+	cr_assert(hx.a.desktop != NULL && hx.a.socket != NULL);
 	snprintf(hx.a.instance_id, sizeof hx.a.instance_id,
 	    "0123456789abcdef0123456789abcdef");
 	signal(SIGPIPE, SIG_IGN);
@@ -975,13 +977,16 @@ agent_teardown(void)
 {
 	health_free(hx.a.health, hx.a.stopping);
 	hx.a.health = NULL;
-	expose_free(hx.a.expose);
-	hx.a.expose = NULL;
+	socket_free(hx.a.socket);
+	hx.a.socket = NULL;
+	desktop_free(hx.a.desktop);
+	hx.a.desktop = NULL;
 	if (hx.conn >= 0)
 		close(hx.conn);
 	if (hx.listen_fd >= 0)
 		close(hx.listen_fd);
 	event_base_free(hx.a.base);
+	rmdir(hx.a.cfg.desktop_dir);
 	config_free(&hx.a.cfg);
 	unlink(hx.host_path);
 	rmdir(hx.dir);
@@ -1235,7 +1240,9 @@ Test(health, event_on_meaningful_change_only)
 	cr_assert(eq(str, (char *)type_of(m), "reply"), "no event came first");
 	json_object_put(m);
 
-	hx.a.desktop_present = true;
+	/* Docker Desktop's tree comes, and a look sees it. */
+	cr_assert(eq(int, mkdir(hx.a.cfg.desktop_dir, 0755), 0));
+	desktop_look(hx.a.desktop);
 	health_state_changed(hx.a.health);
 	m = host_read();
 	cr_assert(eq(str, (char *)type_of(m), "event"));

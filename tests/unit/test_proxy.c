@@ -226,11 +226,11 @@ struct proxy_child {
 	struct proxy	*proxy;
 	int		 cmd_fd;
 	int		 reply_fd;
-	int		 engine_fd;	/* O_PATH, as expose.c holds it; or -1 */
+	int		 engine_fd;	/* O_PATH, as desktop.c holds it; or -1 */
 };
 
 /*
- * As expose.c does after a walk: the engine socket at path (if any) as an
+ * As desktop.c does after a walk: the engine socket at path (if any) as an
  * O_PATH descriptor, handed over before the old one is closed.
  */
 static void
@@ -794,7 +794,7 @@ Test(proxy, engine_down_closes_clients_at_once_and_logs_once)
 
 	/*
 	 * The engine comes back on a new socket at the same path; the walk
-	 * that follows (expose.c) hands it over: clients get through again.
+	 * that follows (desktop.c) hands it over: clients get through again.
 	 */
 	cr_assert(eq(int, unlink(fx.engine_path), 0));
 	int elfd = unix_listen(fx.engine_path, 8);

@@ -29,11 +29,12 @@
 #include "io/notify.h"
 #include "io/watch.h"
 #include "features/binds.h"
-#include "features/engine.h"
-#include "features/expose.h"
+#include "features/desktop.h"
 #include "features/exposures.h"
 #include "features/health.h"
 #include "features/links.h"
+#include "features/probe.h"
+#include "features/socket.h"
 #include "features/usage.h"
 #include "features/volume.h"
 #include "main/client.h"
@@ -274,12 +275,14 @@ test_agent_setup(struct test_agent *t, const char *name)
 	t->a.start_mono_ms = util_now_ms();
 	snprintf(t->a.instance_id, sizeof t->a.instance_id,
 	    "0123456789abcdef0123456789abcdef");
-	t->a.engine_path = util_path_join(t->a.cfg.desktop_dir, "engine.sock");
 	cr_assert(eq(int, manifest_load(&t->a.manifest, test_agent_path(t,
 	    "state/manifest.json"), err, sizeof err), 0), "%s", err);
-	t->a.links = links_new(&t->a);
-	t->a.expose = expose_new(&t->a, -1);
-	t->a.engine = engine_new(&t->a);
+	t->a.desktop = desktop_new(&t->a.cfg);
+	t->a.links = links_new(&t->a.cfg, &t->a.manifest);
+	t->a.socket = socket_new(t->a.base, &t->a.cfg, &t->a.manifest, -1);
+	t->a.probe = probe_new(t->a.base, &t->a.cfg, t->a.changed);
+	cr_assert(t->a.changed != NULL && t->a.desktop != NULL &&
+	    t->a.links != NULL && t->a.socket != NULL && t->a.probe != NULL);
 	t->a.health = agent_health_new(&t->a);	/* state off: in the status */
 	t->a.exposures = exposures_new(&t->a.cfg, &t->a.manifest, NULL);
 	t->a.volumes = volumes_new(t->a.base, &t->a.cfg, t->a.exposures);
@@ -308,13 +311,13 @@ test_agent_teardown(struct test_agent *t)
 	usage_free(t->a.usage);
 	volumes_free(t->a.volumes);
 	exposures_free(t->a.exposures);
-	expose_stop(t->a.expose, false);
+	socket_stop(t->a.socket, false);
 	health_free(t->a.health, true);
-	engine_free(t->a.engine);
+	probe_free(t->a.probe);
 	links_free(t->a.links);
-	expose_free(t->a.expose);
+	socket_free(t->a.socket);
+	desktop_free(t->a.desktop);
 	manifest_free(&t->a.manifest);
-	free(t->a.engine_path);
 	config_free(&t->a.cfg);
 	notify_free(t->a.changed);
 	t->a.changed = NULL;
@@ -322,6 +325,20 @@ test_agent_teardown(struct test_agent *t)
 	trusted_tree_down(t->dir);
 	if (access(t->dir, F_OK) == 0)
 		remove_tree(t->dir);
+}
+
+int
+test_agent_engine_up(struct test_agent *t)
+{
+	const char *path = desktop_view(t->a.desktop)->engine_path;
+	cr_assert(eq(int, util_mkdir_parent(path, 0755), 0), "%s: %s", path,
+	    strerror(errno));
+	int lfd = unix_listen(path, 8);
+	desktop_look(t->a.desktop);
+	cr_assert(ge(int, desktop_view(t->a.desktop)->engine_fd, 0), "the look "
+	    "did not trust %s: %s", path,
+	    desktop_view(t->a.desktop)->engine_untrusted);
+	return lfd;
 }
 
 static void

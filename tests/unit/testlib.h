@@ -72,10 +72,11 @@ bool	run_until(struct event_base *, bool (*done)(void *), void *arg, int ms);
 /*
  * An agent set up as far as requests and the status need, without
  * agent_run(): its own directories below dir (Docker Desktop's tree
- * absent, state_dir made), an event loop, the manifest, links, expose,
- * engine, health (host.address none) and the bind features (exposures,
- * volumes, usage, binds, with no notify).  No watch, control or restore
- * until a test makes them; the teardown frees whatever there is.
+ * absent, state_dir made), an event loop, the "changed" notice, the
+ * manifest, the desktop, links, the socket, the probe, health
+ * (host.address none) and the bind features (exposures, volumes, usage,
+ * binds, with no notify).  No watch, control or restore until a test
+ * makes them; the teardown frees whatever there is.
  */
 struct test_agent {
 	char		 dir[64];
@@ -96,5 +97,48 @@ char	*test_agent_path(struct test_agent *, const char *name);
  */
 struct json_object;
 struct json_object *test_agent_ask(struct test_agent *, const char *line);
+/*
+ * A unix socket listening at Docker Desktop's engine socket path (its
+ * directories made by root), and a look of the agent's desktop that
+ * trusts it: the listening descriptor, or the test fails.
+ */
+int	test_agent_engine_up(struct test_agent *);
+
+/*
+ * A fake engine on the test agent's loop (fake-engine.c): it accepts at
+ * the engine socket, reads each request's head and answers as the test
+ * tells it (a reply, a close without a word, silence, too much).
+ */
+struct fake_reply {
+	const char	*target;	/* "/_ping"; NULL: the end of the list */
+	const char	*text;		/* NULL: close without a word */
+	size_t		 filler;	/* bytes of 'x' after text */
+	bool		 silent;	/* say nothing, keep the connection */
+	bool		 keep_open;	/* answer, then keep the connection */
+};
+#define REPLY(t, x)	{ .target = (t), .text = (x) }
+#define CLOSE(t)	{ .target = (t), .text = NULL }
+#define SILENT(t)	{ .target = (t), .silent = true }
+#define LAST		{ .target = NULL }
+#define FAKE_CONNS	8
+struct event;
+struct fake_gets {
+	struct event_base	*base;
+	int			 lfd;
+	struct event		*accept_ev;
+	const struct fake_reply	*replies;	/* may change between asks */
+	int			 nconns;
+	int			 fds[FAKE_CONNS];
+	struct event		*evs[FAKE_CONNS];
+	char			 heads[FAKE_CONNS][512];	/* each request's */
+	size_t			 lens[FAKE_CONNS];
+};
+extern struct fake_gets fake_gets;
+/* The fake engine listens from now on (test_agent_engine_up). */
+void	fake_gets_start(struct test_agent *, const struct fake_reply *);
+/* Connection i closed by the engine. */
+void	fake_gets_close(int i);
+/* Everything closed and freed, before the test agent's teardown. */
+void	fake_gets_stop(void);
 
 #endif

@@ -10,21 +10,22 @@
  * Before taking the path: a stale socket (nothing answers) is replaced; a
  * live one served by anything else, such as a local dockerd, never is.
  *
- * The engine socket lives in the shared tree, where an ordinary user of
- * any distro may create entries while Docker Desktop is away (issue 13).
- * It is used only after a walk by descriptor from the shared root (every
- * component root's, not group or other writable, no symlink: trust.c);
- * then every connection to it checks that its peer is root (proxy.c,
- * engine.c).  The O_PATH descriptor the walk ends with is kept until the
- * next walk, and every connection (the proxy's, every engine GET) goes
- * through it (/proc/self/fd/N), never by the path: a tree swapped in
- * between two walks, with a symlink to this very socket, say, is never
- * followed (issue 19).  While there is none (the socket away, or not
- * trusted) proxy clients are refused at once with the reason, and a
- * socket that is this agent's own listening one is refused too: the proxy
- * would connect to itself.  In mount mode the very inode walked to is
- * mounted, by descriptor.  While the walk fails the state is "untrusted":
- * nothing is connected to or mounted, and proxy clients are told why.
+ * Docker Desktop's engine socket lives in the shared tree, where an
+ * ordinary user of any distro may create entries while Docker Desktop is
+ * away (issue 13).  Which socket is there, and whether the walk to it
+ * passed, is features/desktop.c's to say: each reconcile hands over its
+ * view, with the socket's O_PATH descriptor while it is trusted, and every
+ * connection (the proxy's) goes through that descriptor (/proc/self/fd/N),
+ * never by the path, and checks that its peer is root (proxy.c).  While
+ * there is none (the socket away, or not trusted) proxy clients are
+ * refused at once with the reason.  Two refusals are this module's own,
+ * and are told back (socket_engine_refused) so the view drops the socket
+ * for everyone: a socket that is this agent's own listening one (the
+ * proxy would connect to itself), and in mount mode one whose listener is
+ * not root.  In mount mode the very inode walked to is mounted, by
+ * descriptor.  While the engine socket is not trusted the state is
+ * "untrusted": nothing is connected to or mounted, and proxy clients are
+ * told why.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -53,14 +54,17 @@
 #include "sys/trust.h"
 #include "sys/wsl.h"
 #include "io/proxy.h"
-#include "features/expose.h"
-#include "main/agent.h"
+#include "features/desktop.h"
+#include "features/socket.h"
 
 /* The listening socket's name in the supervisor's keeping. */
-#define EXPOSE_FDNAME	"docker-sock"
+#define SOCKET_FDNAME	"docker-sock"
 
-struct expose {
-	struct agent	*agent;		/* cfg, manifest, the tree as last seen */
+struct socket {
+	struct event_base *base;
+	const struct config *cfg;	/* socket.*, desktop_dir */
+	struct manifest	*m;		/* its "socket", "file" and "mount" */
+	const char	*engine_path;	/* the view's, as of the last reconcile */
 	enum socket_state state;
 	char		 detail[512];
 	int		 listen_fd;
@@ -68,20 +72,20 @@ struct expose {
 	bool		 listen_fd_activated;
 	dev_t		 listen_dev;	/* the inode listen_fd is bound to */
 	ino_t		 listen_ino;
-	int		 engine_fd;	/* the engine socket walked to, or -1 */
+	int		 engine_fd;	/* the view's engine socket, or -1 */
 	dev_t		 engine_dev;
 	ino_t		 engine_ino;
 	ino_t		 mounted_ino;	/* engine inode bound (mount mode) */
 	struct trust_mount_id mount_id;	/* that mount, for the unmount */
 	bool		 have_mount_id;
-	bool		 engine_trusted;	/* the last walk passed */
-	char		 untrusted[1024];	/* why it did not, or "" */
+	char		 untrusted[1024];	/* why the engine socket is not used */
+	bool		 refused;	/* by this module: socket_engine_refused */
 	gid_t		 socket_gid;
 	struct proxy	*proxy;
 };
 
 const char *
-expose_state_name(enum socket_state s)
+socket_state_name(enum socket_state s)
 {
 	switch (s) {
 	case SOCK_ABSENT:	return "absent";
@@ -96,11 +100,11 @@ expose_state_name(enum socket_state s)
 }
 
 static void
-expose_set(struct expose *x, enum socket_state s, const char *fmt, ...)
+socket_set(struct socket *x, enum socket_state s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
-expose_set(struct expose *x, enum socket_state s, const char *fmt, ...)
+socket_set(struct socket *x, enum socket_state s, const char *fmt, ...)
 {
 	char detail[sizeof x->detail] = "";
 	if (fmt != NULL) {
@@ -114,20 +118,20 @@ expose_set(struct expose *x, enum socket_state s, const char *fmt, ...)
 	enum log_level lvl = s == SOCK_CONFLICT || s == SOCK_ERROR ||
 	    s == SOCK_UNTRUSTED ? LOG_LVL_ERR : LOG_LVL_NOTICE;
 	log_state(lvl, "socket", "socket", "%s: %s%s%s",
-	    x->agent->cfg.socket_path, expose_state_name(s),
+	    x->cfg->socket_path, socket_state_name(s),
 	    detail[0] ? ": " : "", detail);
 }
 
 /* The docker group's gid, created (as a system group) when missing. */
 static int
-expose_group_gid(const struct agent *a, gid_t *gid)
+socket_group_gid(const struct config *cfg, gid_t *gid)
 {
-	if (util_group_gid(a->cfg.socket_group, gid) == 0)
+	if (util_group_gid(cfg->socket_group, gid) == 0)
 		return 0;
 	pid_t pid = fork();
 	if (pid == 0) {
 		execl("/usr/sbin/groupadd", "groupadd", "--system",
-		    a->cfg.socket_group, (char *)NULL);
+		    cfg->socket_group, (char *)NULL);
 		_exit(127);
 	}
 	int status = 0;
@@ -135,10 +139,10 @@ expose_group_gid(const struct agent *a, gid_t *gid)
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 	if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-	    util_group_gid(a->cfg.socket_group, gid) == 0) {
+	    util_group_gid(cfg->socket_group, gid) == 0) {
 		log_notice("socket", "created the system group %s (gid %u) for "
 		    "the docker socket; add users with 'usermod -aG %s USER'",
-		    a->cfg.socket_group, (unsigned)*gid, a->cfg.socket_group);
+		    cfg->socket_group, (unsigned)*gid, cfg->socket_group);
 		return 0;
 	}
 	return -1;
@@ -146,7 +150,7 @@ expose_group_gid(const struct agent *a, gid_t *gid)
 
 /* Who serves a live socket at path? Fills "dockerd (pid 812)". */
 static bool
-expose_socket_alive(const char *path, char *who, size_t wholen)
+socket_path_alive(const char *path, char *who, size_t wholen)
 {
 	int fd = util_unix_connect(path);
 	if (fd < 0)
@@ -176,7 +180,7 @@ expose_socket_alive(const char *path, char *who, size_t wholen)
  * what trust_umount_checked() needs.  The directory (/run) is root's.
  */
 static int
-expose_open_parent(const char *path, char *name, size_t namelen)
+socket_open_parent(const char *path, char *name, size_t namelen)
 {
 	const char *slash = strrchr(path, '/');
 	if (slash == NULL || slash[1] == '\0' ||
@@ -196,10 +200,10 @@ expose_open_parent(const char *path, char *name, size_t namelen)
  * known: then only a mount whose root is a socket is taken for ours.
  */
 static void
-expose_umount_socket(struct expose *x, const char *path)
+socket_umount_socket(struct socket *x, const char *path)
 {
 	char name[NAME_MAX + 1];
-	int dfd = expose_open_parent(path, name, sizeof name);
+	int dfd = socket_open_parent(path, name, sizeof name);
 	if (dfd < 0) {
 		log_err("socket", "cannot unmount %s: %s", path, strerror(errno));
 		return;
@@ -224,51 +228,23 @@ expose_umount_socket(struct expose *x, const char *path)
 }
 
 static void
-expose_unmount(struct expose *x)
+socket_unmount(struct socket *x)
 {
-	struct agent *a = x->agent;
-	const char *path = a->cfg.socket_path;
-	if (manifest_find(&a->manifest, "mount", path) != NULL) {
-		expose_umount_socket(x, path);
-		manifest_remove(&a->manifest, "mount", path);
+	const char *path = x->cfg->socket_path;
+	if (manifest_find(x->m, "mount", path) != NULL) {
+		socket_umount_socket(x, path);
+		manifest_remove(x->m, "mount", path);
 	}
-	if (manifest_find(&a->manifest, "file", path) != NULL) {
+	if (manifest_find(x->m, "file", path) != NULL) {
 		(void)unlink(path);
-		manifest_remove(&a->manifest, "file", path);
+		manifest_remove(x->m, "file", path);
 	}
 	x->mounted_ino = 0;
 	x->have_mount_id = false;
-	manifest_save(&a->manifest);
+	manifest_save(x->m);
 }
 
-/*
- * Walk to the engine socket from the shared root (desktop_dir's parent):
- * its O_PATH descriptor, or -1.  x->untrusted says why it is not trusted,
- * or is empty when it is merely missing.
- */
-static int
-expose_engine_open(struct expose *x)
-{
-	struct agent *a = x->agent;
-	struct trust_failure f = { 0 };
-	char root[PATH_MAX];
-	x->untrusted[0] = '\0';
-	const char *dir = a->cfg.desktop_dir != NULL ? a->cfg.desktop_dir : "";
-	const char *slash = strrchr(dir, '/');
-	size_t n = slash != NULL ? (size_t)(slash - dir) : 0;
-	if (slash == NULL || n == 0 || n >= sizeof root ||
-	    strncmp(a->engine_path, dir, n) != 0 || a->engine_path[n] != '/') {
-		snprintf(x->untrusted, sizeof x->untrusted, "%s: the engine "
-		    "socket must be below a shared root (desktop_dir's parent); "
-		    "set desktop_dir", a->engine_path);
-		return -1;
-	}
-	snprintf(root, sizeof root, "%.*s", (int)n, dir);
-	int fd = trust_open_entry(root, a->engine_path + n + 1, S_IFSOCK, &f);
-	if (fd < 0 && f.reason != TRUST_MISSING)
-		trust_failure_format(&f, x->untrusted, sizeof x->untrusted);
-	return fd;
-}
+static void socket_use_engine(struct socket *, int efd);
 
 /*
  * Is the socket efd walked to served by root?  Connects to that very
@@ -276,7 +252,7 @@ expose_engine_open(struct expose *x)
  * False with x->untrusted empty when nothing answers.
  */
 static bool
-expose_engine_peer_ok(struct expose *x, int efd)
+socket_engine_peer_ok(struct socket *x, int efd)
 {
 	char via[64];
 	snprintf(via, sizeof via, "/proc/self/fd/%d", efd);
@@ -287,39 +263,31 @@ expose_engine_peer_ok(struct expose *x, int efd)
 		return false;	/* a dead socket: wait for its successor */
 	bool ok = trust_peer_is_root(fd, &uid, &pid);
 	close(fd);
-	if (!ok)
-		trust_peer_format(x->agent->engine_path, uid, pid, x->untrusted,
+	if (!ok) {
+		trust_peer_format(x->engine_path, uid, pid, x->untrusted,
 		    sizeof x->untrusted);
+		x->refused = true;
+		socket_use_engine(x, -1);	/* the view lets it go */
+	}
 	return ok;
 }
 
 /*
- * Keep efd (the engine socket just walked to, taken; -1: none) for every
- * connection until the next walk.  The one held stays when efd is the
- * same socket, so its number, in the proxy's /proc/self/fd path, stays.
- * The proxy is handed the new one before the old is closed.
+ * Connect through efd (the view's engine socket, -1: none) until the next
+ * reconcile.  The view keeps the same socket's descriptor, so its number,
+ * in the proxy's /proc/self/fd path, stays.
  */
 static void
-expose_hold_engine(struct expose *x, int efd)
+socket_use_engine(struct socket *x, int efd)
 {
 	struct stat st = { 0 };
-	if (efd >= 0 && fstat(efd, &st) < 0) {
-		close(efd);
+	if (efd >= 0 && fstat(efd, &st) < 0)
 		efd = -1;
-	}
-	if (efd >= 0 && x->engine_fd >= 0 && st.st_dev == x->engine_dev &&
-	    st.st_ino == x->engine_ino) {
-		close(efd);
-		return;
-	}
-	int old = x->engine_fd;
 	x->engine_fd = efd;
 	x->engine_dev = st.st_dev;
 	x->engine_ino = st.st_ino;
 	if (x->proxy != NULL)
-		proxy_set_engine(x->proxy, efd, x->agent->engine_path);
-	if (old >= 0)
-		close(old);
+		proxy_set_engine(x->proxy, efd, x->engine_path);
 }
 
 /*
@@ -328,7 +296,7 @@ expose_hold_engine(struct expose *x, int efd)
  * proxy would then connect to itself, each connection making another.
  */
 static bool
-expose_engine_is_listener(const struct expose *x)
+socket_engine_is_listener(const struct socket *x)
 {
 	return x->engine_fd >= 0 && x->listen_fd >= 0 && x->listen_ino != 0 &&
 	    x->engine_dev == x->listen_dev && x->engine_ino == x->listen_ino;
@@ -336,7 +304,7 @@ expose_engine_is_listener(const struct expose *x)
 
 /* The inode an activated socket is bound to (systemd binds it in place). */
 static void
-expose_note_activated_inode(struct expose *x)
+socket_note_activated_inode(struct socket *x)
 {
 	struct sockaddr_un sun;
 	socklen_t len = sizeof sun;
@@ -356,30 +324,29 @@ expose_note_activated_inode(struct expose *x)
  * left and stale sockets; refuses anything live or not ours.
  */
 static bool
-expose_claim_path(struct expose *x)
+socket_claim_path(struct socket *x)
 {
-	struct agent *a = x->agent;
-	const char *path = a->cfg.socket_path;
+	const char *path = x->cfg->socket_path;
 	struct stat st;
 	if (wsl_is_mount_point(NULL, path)) {
-		if (manifest_find(&a->manifest, "mount", path) != NULL) {
-			expose_unmount(x);
-			return expose_claim_path(x);
+		if (manifest_find(x->m, "mount", path) != NULL) {
+			socket_unmount(x);
+			return socket_claim_path(x);
 		}
-		expose_set(x, SOCK_CONFLICT, "something else is mounted there; "
+		socket_set(x, SOCK_CONFLICT, "something else is mounted there; "
 		    "not taking it over. Unmount it or set socket.path");
 		return false;
 	}
 	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT)
 			return true;
-		expose_set(x, SOCK_ERROR, "%s", strerror(errno));
+		socket_set(x, SOCK_ERROR, "%s", strerror(errno));
 		return false;
 	}
 	if (S_ISSOCK(st.st_mode)) {
 		char who[128];
-		if (expose_socket_alive(path, who, sizeof who)) {
-			expose_set(x, SOCK_CONFLICT, "served by %s; not taking it "
+		if (socket_path_alive(path, who, sizeof who)) {
+			socket_set(x, SOCK_CONFLICT, "served by %s; not taking it "
 			    "over. Stop docker.service (systemctl disable --now "
 			    "docker.service docker.socket) or set socket.path", who);
 			return false;
@@ -387,44 +354,43 @@ expose_claim_path(struct expose *x)
 		log_notice("socket", "replacing the stale socket %s (nothing "
 		    "answers there)", path);
 		if (unlink(path) < 0 && errno != ENOENT) {
-			expose_set(x, SOCK_ERROR, "cannot remove the stale socket: %s",
+			socket_set(x, SOCK_ERROR, "cannot remove the stale socket: %s",
 			    strerror(errno));
 			return false;
 		}
-		manifest_remove(&a->manifest, "socket", path);
+		manifest_remove(x->m, "socket", path);
 		return true;
 	}
 	if (S_ISREG(st.st_mode) && st.st_size == 0 &&
-	    manifest_find(&a->manifest, "file", path) != NULL) {
+	    manifest_find(x->m, "file", path) != NULL) {
 		(void)unlink(path);
-		manifest_remove(&a->manifest, "file", path);
+		manifest_remove(x->m, "file", path);
 		return true;
 	}
-	expose_set(x, SOCK_CONFLICT, "a %s the agent did not create is there; "
+	socket_set(x, SOCK_CONFLICT, "a %s the agent did not create is there; "
 	    "left untouched. Remove it or set socket.path",
 	    S_ISDIR(st.st_mode) ? "directory" : "file");
 	return false;
 }
 
 static int
-expose_listen(struct expose *x)
+socket_listen(struct socket *x)
 {
-	struct agent *a = x->agent;
-	const char *path = a->cfg.socket_path;
+	const char *path = x->cfg->socket_path;
 	struct sockaddr_un sun;
 	char tmp[sizeof sun.sun_path];
 	socklen_t sunlen = 0;
 	if (snprintf(tmp, sizeof tmp, "%s.wda-new", path) < (int)sizeof tmp)
 		sunlen = util_sockaddr_un(&sun, tmp);
 	if (sunlen == 0) {
-		expose_set(x, SOCK_ERROR, "the path is too long for a unix "
+		socket_set(x, SOCK_ERROR, "the path is too long for a unix "
 		    "socket; set a shorter socket.path");
 		return -1;
 	}
 	(void)util_mkdir_parent(path, 0755);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		expose_set(x, SOCK_ERROR, "socket: %s", strerror(errno));
+		socket_set(x, SOCK_ERROR, "socket: %s", strerror(errno));
 		return -1;
 	}
 	(void)unlink(tmp);
@@ -432,7 +398,7 @@ expose_listen(struct expose *x)
 	if (bind(fd, (struct sockaddr *)&sun, sunlen) < 0 ||
 	    chown(tmp, 0, x->socket_gid) < 0 || chmod(tmp, 0660) < 0 ||
 	    listen(fd, SOMAXCONN) < 0 || rename(tmp, path) < 0) {
-		expose_set(x, SOCK_ERROR, "cannot listen: %s", strerror(errno));
+		socket_set(x, SOCK_ERROR, "cannot listen: %s", strerror(errno));
 		(void)unlink(tmp);
 		close(fd);
 		return -1;
@@ -441,8 +407,8 @@ expose_listen(struct expose *x)
 	x->listen_dev = stat(path, &st) == 0 ? st.st_dev : 0;
 	x->listen_ino = x->listen_dev != 0 ? st.st_ino : 0;
 	x->listen_fd = fd;
-	manifest_add(&a->manifest, "socket", path, NULL);
-	manifest_save(&a->manifest);
+	manifest_add(x->m, "socket", path, NULL);
+	manifest_save(x->m);
 	/*
 	 * The supervisor keeps a copy (systemd's fd store, or `start''s) and
 	 * hands it back at the next start: the socket outlives this process,
@@ -450,7 +416,7 @@ expose_listen(struct expose *x)
 	 * clients that connect meanwhile wait in its backlog (issue 21).
 	 * From now on it is as if activated: never removed at a stop.
 	 */
-	if (daemon_store_fd(fd, EXPOSE_FDNAME) == 0) {
+	if (daemon_store_fd(fd, SOCKET_FDNAME) == 0) {
 		x->activated_fd = fd;
 		x->listen_fd_activated = true;
 		log_info("socket", "%s is kept by the supervisor across restarts",
@@ -460,33 +426,33 @@ expose_listen(struct expose *x)
 }
 
 static void
-expose_start_proxy(struct expose *x)
+socket_start_proxy(struct socket *x)
 {
-	struct agent *a = x->agent;
 	if (x->listen_fd < 0) {
 		if (x->activated_fd >= 0) {
 			x->listen_fd = x->activated_fd;
 			x->listen_fd_activated = true;
-			expose_note_activated_inode(x);
+			socket_note_activated_inode(x);
 			log_info("socket", "using %s from socket activation",
-			    a->cfg.socket_path);
-		} else if (!expose_claim_path(x) || expose_listen(x) < 0)
+			    x->cfg->socket_path);
+		} else if (!socket_claim_path(x) || socket_listen(x) < 0)
 			return;
 	}
-	if (expose_engine_is_listener(x)) {
+	if (socket_engine_is_listener(x)) {
 		snprintf(x->untrusted, sizeof x->untrusted, "%s is %s itself, "
 		    "this agent's own socket: the proxy would connect to "
 		    "itself. Set socket.path and desktop_dir so they differ",
-		    a->engine_path, a->cfg.socket_path);
-		expose_hold_engine(x, -1);
+		    x->engine_path, x->cfg->socket_path);
+		x->refused = true;
+		socket_use_engine(x, -1);
 	}
 	if (x->proxy != NULL)
-		proxy_set_engine(x->proxy, x->engine_fd, a->engine_path);
+		proxy_set_engine(x->proxy, x->engine_fd, x->engine_path);
 	else {
-		x->proxy = proxy_new(a->base, x->listen_fd, x->engine_fd,
-		    a->engine_path, a->cfg.socket_max_connections);
+		x->proxy = proxy_new(x->base, x->listen_fd, x->engine_fd,
+		    x->engine_path, x->cfg->socket_max_connections);
 		if (x->proxy == NULL) {
-			expose_set(x, SOCK_ERROR, "cannot start the proxy (out of "
+			socket_set(x, SOCK_ERROR, "cannot start the proxy (out of "
 			    "memory)");
 			return;
 		}
@@ -497,7 +463,7 @@ expose_start_proxy(struct expose *x)
 		    "socket is not trusted, so this proxy connects to nothing: %s",
 		    x->untrusted);
 		proxy_set_refusal(x->proxy, why);
-		expose_set(x, SOCK_UNTRUSTED, "%s", x->untrusted);
+		socket_set(x, SOCK_UNTRUSTED, "%s", x->untrusted);
 		return;
 	}
 	if (x->engine_fd < 0) {
@@ -505,67 +471,65 @@ expose_start_proxy(struct expose *x)
 		snprintf(why, sizeof why, AGENT_NAME ": Docker Desktop's engine "
 		    "socket %s is not there: Docker Desktop is not running (or "
 		    "still starting). Start Docker Desktop, then try again",
-		    a->engine_path);
+		    x->engine_path);
 		proxy_set_refusal(x->proxy, why);
-		expose_set(x, SOCK_WAITING, "listening; Docker Desktop's engine "
+		socket_set(x, SOCK_WAITING, "listening; Docker Desktop's engine "
 		    "socket is away, so clients are told at once");
 		return;
 	}
 	proxy_set_refusal(x->proxy, NULL);
-	expose_set(x, SOCK_OK, "proxy to %s", a->engine_path);
+	socket_set(x, SOCK_OK, "proxy to %s", x->engine_path);
 }
 
 /* Create socket.path as an empty file and mount the socket efd onto it. */
 static int
-expose_mount_fd(struct expose *x, int efd)
+socket_mount_fd(struct socket *x, int efd)
 {
-	struct agent *a = x->agent;
-	const char *path = a->cfg.socket_path;
+	const char *path = x->cfg->socket_path;
 	(void)util_mkdir_parent(path, 0755);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
 	if (fd < 0) {
-		expose_set(x, SOCK_ERROR, "cannot create the mount point: %s",
+		socket_set(x, SOCK_ERROR, "cannot create the mount point: %s",
 		    strerror(errno));
 		return -1;
 	}
 	close(fd);
-	manifest_add(&a->manifest, "file", path, NULL);
+	manifest_add(x->m, "file", path, NULL);
 	int tfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (tfd < 0 || trust_mount_fd(efd, tfd, 0, &x->mount_id) < 0) {
 		int e = errno;
 		if (tfd >= 0)
 			close(tfd);
-		manifest_save(&a->manifest);
-		expose_unmount(x);
-		expose_set(x, SOCK_ERROR, "cannot bind-mount %s: %s%s",
-		    a->engine_path, strerror(e), e == EPERM ?
+		manifest_save(x->m);
+		socket_unmount(x);
+		socket_set(x, SOCK_ERROR, "cannot bind-mount %s: %s%s",
+		    x->engine_path, strerror(e), e == EPERM ?
 		    " (mount mode needs CAP_SYS_ADMIN; use socket.mode=proxy)" : "");
 		return -1;
 	}
 	close(tfd);
 	x->have_mount_id = true;
-	manifest_add(&a->manifest, "mount", path, a->engine_path);
-	manifest_save(&a->manifest);
+	manifest_add(x->m, "mount", path, x->engine_path);
+	manifest_save(x->m);
 	return 0;
 }
 
 /* efd: the engine socket walked to, or -1 (missing or untrusted). */
 static void
-expose_mount(struct expose *x, int efd)
+socket_mount(struct socket *x, int efd)
 {
-	struct agent *a = x->agent;
-	const char *path = a->cfg.socket_path;
+	const char *path = x->cfg->socket_path;
 	struct stat est;
 	if (efd < 0 || fstat(efd, &est) < 0 ||
-	    (est.st_ino != x->mounted_ino && !expose_engine_peer_ok(x, efd))) {
+	    (est.st_ino != x->mounted_ino && !socket_engine_peer_ok(x, efd))) {
 		if (x->mounted_ino != 0 ||
-		    manifest_find(&a->manifest, "mount", path) != NULL)
-			expose_unmount(x);
+		    manifest_find(x->m, "mount", path) != NULL)
+			socket_unmount(x);
 		if (x->untrusted[0] != '\0')
-			expose_set(x, SOCK_UNTRUSTED, "%s; nothing is mounted",
+			socket_set(x, SOCK_UNTRUSTED, "%s; nothing is mounted",
 			    x->untrusted);
 		else
-			expose_set(x, SOCK_WAITING, "waiting for Docker Desktop's "
+			socket_set(x, SOCK_WAITING, "waiting for Docker Desktop's "
 			    "engine socket to bind-mount it");
 		return;
 	}
@@ -574,82 +538,80 @@ expose_mount(struct expose *x, int efd)
 	if (x->mounted_ino != 0) {
 		log_info("socket", "Docker Desktop re-created its socket; "
 		    "re-mounting %s", path);
-		expose_unmount(x);
+		socket_unmount(x);
 	}
-	if (!expose_claim_path(x) || expose_mount_fd(x, efd) < 0)
+	if (!socket_claim_path(x) || socket_mount_fd(x, efd) < 0)
 		return;
 	x->mounted_ino = est.st_ino;
 check_group:
 	if (est.st_gid != x->socket_gid && (est.st_mode & 0007) != 0007)
-		expose_set(x, SOCK_OK, "bind mount of %s, but its group is gid %u, "
+		socket_set(x, SOCK_OK, "bind mount of %s, but its group is gid %u, "
 		    "not this distro's %s group (gid %u): its members get "
-		    "'permission denied'. Use socket.mode=proxy", a->engine_path,
-		    (unsigned)est.st_gid, a->cfg.socket_group,
+		    "'permission denied'. Use socket.mode=proxy", x->engine_path,
+		    (unsigned)est.st_gid, x->cfg->socket_group,
 		    (unsigned)x->socket_gid);
 	else
-		expose_set(x, SOCK_OK, "bind mount of %s", a->engine_path);
+		socket_set(x, SOCK_OK, "bind mount of %s", x->engine_path);
 }
 
 /* efd: the engine socket as walked to, or -1. */
 static void
-expose_reconcile_with(struct expose *x, int efd)
+socket_reconcile_with(struct socket *x, int efd, bool disabled, bool stopping)
 {
-	struct agent *a = x->agent;
-	if (a->disabled && x->listen_fd_activated && x->proxy != NULL) {
+	if (disabled && x->listen_fd_activated && x->proxy != NULL) {
 		/*
 		 * systemd holds the activated socket; closing our copy would
 		 * leave clients queued forever, so keep it and turn them away.
 		 */
-		proxy_set_engine(x->proxy, -1, a->engine_path);
+		proxy_set_engine(x->proxy, -1, x->engine_path);
 		proxy_set_refusal(x->proxy, AGENT_NAME ": WSL integration is off "
 		    "for this distro; turn it on in Docker Desktop (Settings > "
 		    "Resources > WSL integration) or run 'sudo wsl-docker-agent "
 		    "enable'");
-		expose_set(x, SOCK_DISABLED, "integration is off for this distro");
+		socket_set(x, SOCK_DISABLED, "integration is off for this distro");
 		return;
 	}
-	if (a->disabled || a->stopping) {
-		expose_stop(x, true);
-		expose_set(x, SOCK_DISABLED, a->disabled ?
+	if (disabled || stopping) {
+		socket_stop(x, true);
+		socket_set(x, SOCK_DISABLED, disabled ?
 		    "integration is off for this distro" : NULL);
 		return;
 	}
-	if (expose_group_gid(a, &x->socket_gid) < 0) {
+	if (socket_group_gid(x->cfg, &x->socket_gid) < 0) {
 		x->socket_gid = 0;
 		log_state(LOG_LVL_ERR, "socket", "socket.group", "group %s does "
 		    "not exist and cannot be created; only root can use %s. "
-		    "Create it with 'groupadd --system %s'", a->cfg.socket_group,
-		    a->cfg.socket_path, a->cfg.socket_group);
+		    "Create it with 'groupadd --system %s'", x->cfg->socket_group,
+		    x->cfg->socket_path, x->cfg->socket_group);
 	} else
 		log_state(LOG_LVL_INFO, "socket", "socket.group", NULL);
-	if (a->cfg.socket_mode == SOCKET_MODE_PROXY)
-		expose_start_proxy(x);
+	if (x->cfg->socket_mode == SOCKET_MODE_PROXY)
+		socket_start_proxy(x);
 	else
-		expose_mount(x, efd);
+		socket_mount(x, efd);
 }
 
 void
-expose_reconcile(struct expose *x)
+socket_reconcile(struct socket *x, const struct desktop_view *v, bool disabled,
+    bool stopping)
 {
-	int efd = -1;
-	x->untrusted[0] = '\0';
-	if (x->agent->engine_socket_present)
-		efd = expose_engine_open(x);
-	expose_hold_engine(x, efd);
-	expose_reconcile_with(x, x->engine_fd);
-	x->engine_trusted = x->engine_fd >= 0;
+	x->engine_path = v->engine_path;
+	x->refused = false;
+	snprintf(x->untrusted, sizeof x->untrusted, "%s",
+	    v->engine_untrusted != NULL ? v->engine_untrusted : "");
+	socket_use_engine(x, v->engine_fd);
+	socket_reconcile_with(x, x->engine_fd, disabled, stopping);
 }
 
 void
-expose_stop(struct expose *x, bool keep_activated)
+socket_stop(struct socket *x, bool keep_activated)
 {
-	struct agent *a = x->agent;
 	if (x->proxy != NULL) {
 		proxy_free(x->proxy);
 		x->proxy = NULL;
 	}
 	if (x->listen_fd >= 0 && !(x->listen_fd_activated && keep_activated)) {
-		const char *path = a->cfg.socket_path;
+		const char *path = x->cfg->socket_path;
 		struct stat st;
 		if (!x->listen_fd_activated && stat(path, &st) == 0 &&
 		    st.st_ino == x->listen_ino)
@@ -658,25 +620,29 @@ expose_stop(struct expose *x, bool keep_activated)
 		if (x->listen_fd_activated) {
 			x->activated_fd = -1;
 			/* Given up for good (a new path, a conflict): not kept. */
-			(void)daemon_unstore_fd(EXPOSE_FDNAME);
+			(void)daemon_unstore_fd(SOCKET_FDNAME);
 		}
 		x->listen_fd = -1;
 		x->listen_fd_activated = false;
-		manifest_remove(&a->manifest, "socket", path);
-		manifest_save(&a->manifest);
+		manifest_remove(x->m, "socket", path);
+		manifest_save(x->m);
 	}
 	if (x->mounted_ino != 0 ||
-	    manifest_find(&a->manifest, "mount", a->cfg.socket_path) != NULL)
-		expose_unmount(x);
+	    manifest_find(x->m, "mount", x->cfg->socket_path) != NULL)
+		socket_unmount(x);
 }
 
-struct expose *
-expose_new(struct agent *a, int activated_fd)
+struct socket *
+socket_new(struct event_base *base, const struct config *cfg,
+    struct manifest *m, int activated_fd)
 {
-	struct expose *x = calloc(1, sizeof *x);
+	struct socket *x = calloc(1, sizeof *x);
 	if (x == NULL)
 		return NULL;
-	x->agent = a;
+	x->base = base;
+	x->cfg = cfg;
+	x->m = m;
+	x->engine_path = "";
 	x->listen_fd = -1;
 	x->engine_fd = -1;
 	x->activated_fd = activated_fd;
@@ -685,13 +651,11 @@ expose_new(struct agent *a, int activated_fd)
 
 /* An activated socket stays open: systemd still holds it. */
 void
-expose_free(struct expose *x)
+socket_free(struct socket *x)
 {
 	if (x == NULL)
 		return;
-	expose_stop(x, true);
-	if (x->engine_fd >= 0)
-		close(x->engine_fd);
+	socket_stop(x, true);
 	free(x);
 }
 
@@ -701,7 +665,7 @@ expose_free(struct expose *x)
  * Docker Desktop's).  NULL while it is trusted.
  */
 static const char *
-expose_untrusted_why(const struct expose *x)
+socket_untrusted_why(const struct socket *x)
 {
 	if (x->state == SOCK_UNTRUSTED)
 		return x->untrusted;
@@ -709,51 +673,40 @@ expose_untrusted_why(const struct expose *x)
 }
 
 enum socket_state
-expose_state(const struct expose *x)
+socket_state(const struct socket *x)
 {
 	if (x == NULL)
 		return SOCK_ABSENT;
-	return expose_untrusted_why(x) != NULL ? SOCK_UNTRUSTED : x->state;
+	return socket_untrusted_why(x) != NULL ? SOCK_UNTRUSTED : x->state;
 }
 
 const char *
-expose_detail(const struct expose *x)
+socket_detail(const struct socket *x)
 {
 	if (x == NULL)
 		return "";
-	const char *why = expose_untrusted_why(x);
+	const char *why = socket_untrusted_why(x);
 	return why != NULL ? why : x->detail;
 }
 
 struct proxy *
-expose_proxy(const struct expose *x)
+socket_proxy(const struct socket *x)
 {
 	return x != NULL ? x->proxy : NULL;
 }
 
-int
-expose_engine_fd(const struct expose *x)
+const char *
+socket_engine_refused(const struct socket *x)
 {
-	return expose_engine_trusted(x) ? x->engine_fd : -1;
-}
-
-bool
-expose_engine_trusted(const struct expose *x)
-{
-	/*
-	 * The walk's verdict only: a listener found not root is refused at
-	 * each connection (the probe's too), and the next that passes clears
-	 * it; blocking the probe on it would keep it until a client came.
-	 */
-	return x != NULL && x->engine_trusted && x->state != SOCK_UNTRUSTED;
+	return x != NULL && x->refused ? x->untrusted : NULL;
 }
 
 /* Ownership as it is on disk: a problem when the docker group is locked out. */
 static void
-expose_ownership_json(const struct expose *x, struct json_object *s,
+socket_ownership_report(const struct socket *x, struct json_object *s,
     struct json_object *problems)
 {
-	const struct config *cfg = &x->agent->cfg;
+	const struct config *cfg = x->cfg;
 	struct stat st;
 	if (stat(cfg->socket_path, &st) < 0)
 		return;
@@ -777,20 +730,20 @@ expose_ownership_json(const struct expose *x, struct json_object *s,
 }
 
 struct json_object *
-expose_status_json(const struct expose *x, struct json_object *problems)
+socket_report(const struct socket *x, struct json_object *problems)
 {
 	struct json_object *s = json_object_new_object();
 	if (s == NULL || x == NULL)
 		return s;
-	const struct config *cfg = &x->agent->cfg;
+	const struct config *cfg = x->cfg;
 	report_add_str(s, "path", cfg->socket_path);
 	report_add_str(s, "mode", config_socket_mode_name(cfg->socket_mode));
-	const char *why = expose_untrusted_why(x);
-	report_add_str(s, "state", expose_state_name(expose_state(x)));
+	const char *why = socket_untrusted_why(x);
+	report_add_str(s, "state", socket_state_name(socket_state(x)));
 	report_add_str(s, "detail", why != NULL ? why : x->detail);
 	report_add_str(s, "group", cfg->socket_group);
 	report_add_str(s, "untrusted", why);
-	expose_ownership_json(x, s, problems);
+	socket_ownership_report(x, s, problems);
 	if (why != NULL) {
 		char what[1200];
 		snprintf(what, sizeof what, "the engine socket is untrusted: %s",
@@ -810,7 +763,7 @@ expose_status_json(const struct expose *x, struct json_object *problems)
 }
 
 struct json_object *
-expose_proxy_json(const struct expose *x)
+socket_proxy_report(const struct socket *x)
 {
 	struct proxy_stats ps = { 0 };
 	if (x != NULL && x->proxy != NULL)

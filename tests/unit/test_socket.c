@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * expose.c through its API, in a temporary directory: a real unix socket
- * listening in the test stands for Docker Desktop's engine, the agent's
+ * features/socket.c through its API, in a temporary directory: a real unix
+ * socket listening in the test stands for Docker Desktop's engine, which
+ * features/desktop.c looks at as the agent's reconcile does, the agent's
  * event loop runs in the test, and the test plays the docker client.
  * Needs root, as the agent does: the socket is chowned to socket.group.
  * Each test enters a private mount namespace and mounts a tmpfs that
@@ -33,8 +34,8 @@
 
 #include "base/config.h"
 #include "sys/manifest.h"
-#include "features/expose.h"
-#include "main/agent.h"
+#include "features/desktop.h"
+#include "features/socket.h"
 #include "testlib.h"
 
 #define WAIT_MS		2000
@@ -43,7 +44,12 @@
 #define SOCKETS		"docker-desktop/shared-sockets/guest-services"
 
 static struct {
-	struct agent	 a;
+	struct config	 cfg;
+	struct manifest	 m;
+	struct event_base *base;
+	struct desktop	*desk;
+	struct socket	*socket;
+	bool		 disabled;
 	char		 dir[64];
 	char		 run[96];	/* socket.path's directory */
 	char		 sock[128];	/* socket.path */
@@ -57,7 +63,7 @@ static void
 set(const char *key, const char *value)
 {
 	char err[CONFIG_ERR_LEN];
-	cr_assert(eq(int, config_set(&fx.a.cfg, key, value, err, sizeof err),
+	cr_assert(eq(int, config_set(&fx.cfg, key, value, err, sizeof err),
 	    0), "%s", err);
 }
 
@@ -66,7 +72,7 @@ setup(void)
 {
 	memset(&fx, 0, sizeof fx);
 	fx.engine_lfd = -1;
-	snprintf(fx.dir, sizeof fx.dir, "/tmp/wda-expose-XXXXXX");
+	snprintf(fx.dir, sizeof fx.dir, "/tmp/wda-socket-XXXXXX");
 	cr_assert(not(eq(ptr, mkdtemp(fx.dir), NULL)));
 	cr_assert(eq(int, unshare(CLONE_NEWNS), 0), "unshare: %s",
 	    strerror(errno));
@@ -84,42 +90,66 @@ setup(void)
 	cr_assert(eq(int, mkdir(d, 0755), 0));
 	snprintf(fx.engine, sizeof fx.engine, "%s/docker.proxy.sock", d);
 	snprintf(fx.manifest, sizeof fx.manifest, "%s/manifest.json", fx.dir);
-	config_init(&fx.a.cfg);
+	config_init(&fx.cfg);
 	set("socket.path", fx.sock);
 	set("socket.group", GROUP);
 	set("desktop_dir", fx.desktop);
 	char err[256];
-	cr_assert(eq(int, manifest_load(&fx.a.manifest, fx.manifest, err,
+	cr_assert(eq(int, manifest_load(&fx.m, fx.manifest, err,
 	    sizeof err), 0), "%s", err);
-	fx.a.base = event_base_new();
-	cr_assert(not(eq(ptr, fx.a.base, NULL)));
-	fx.a.engine_path = strdup(fx.engine);
-	fx.a.expose = expose_new(&fx.a, -1);
-	cr_assert(not(eq(ptr, fx.a.expose, NULL)));
+	fx.base = event_base_new();
+	cr_assert(not(eq(ptr, fx.base, NULL)));
+	fx.desk = desktop_new(&fx.cfg);
+	cr_assert(not(eq(ptr, fx.desk, NULL)));
+	cr_assert(eq(str, (char *)desktop_view(fx.desk)->engine_path,
+	    fx.engine));
+	fx.socket = socket_new(fx.base, &fx.cfg, &fx.m, -1);
+	cr_assert(not(eq(ptr, fx.socket, NULL)));
 	signal(SIGPIPE, SIG_IGN);
 }
 
 static void
 teardown(void)
 {
-	expose_free(fx.a.expose);
+	socket_free(fx.socket);
+	desktop_free(fx.desk);
 	if (fx.engine_lfd >= 0)
 		close(fx.engine_lfd);
 	umount2(fx.dir, MNT_DETACH);
 	rmdir(fx.dir);
-	manifest_free(&fx.a.manifest);
-	free(fx.a.engine_path);
-	event_base_free(fx.a.base);
-	config_free(&fx.a.cfg);
+	manifest_free(&fx.m);
+	event_base_free(fx.base);
+	config_free(&fx.cfg);
 }
 
-TestSuite(expose, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(socket, .init = setup, .fini = teardown, .timeout = 30);
 
 static void
 engine_up(void)
 {
 	fx.engine_lfd = unix_listen(fx.engine, 8);
-	fx.a.engine_socket_present = true;
+}
+
+/*
+ * What the agent's reconcile does for the socket: the desktop looks, the
+ * socket is given the view, and a socket it refused leaves the view.
+ */
+static void
+reconcile(void)
+{
+	desktop_look(fx.desk);
+	socket_reconcile(fx.socket, desktop_view(fx.desk), fx.disabled,
+	    false);
+	if (socket_engine_refused(fx.socket) != NULL)
+		desktop_refuse_engine(fx.desk,
+		    socket_engine_refused(fx.socket));
+}
+
+/* The engine socket's descriptor the view holds, or -1. */
+static int
+engine_fd(void)
+{
+	return desktop_view(fx.desk)->engine_fd;
 }
 
 /* Run the agent's loop until fd is ready for events (bounded). */
@@ -130,8 +160,8 @@ pump_until(int fd, short events)
 		if (wait_for(fd, events, 0))
 			return true;
 		struct timeval tv = { 0, 10000 };
-		event_base_loopexit(fx.a.base, &tv);
-		event_base_loop(fx.a.base, EVLOOP_ONCE);
+		event_base_loopexit(fx.base, &tv);
+		event_base_loop(fx.base, EVLOOP_ONCE);
 	}
 	return wait_for(fd, events, 0);
 }
@@ -144,14 +174,14 @@ member(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-Test(expose, proxy_listens_with_the_group_and_reaches_the_engine)
+Test(socket, proxy_listens_with_the_group_and_reaches_the_engine)
 {
 	struct group *g = getgrnam(GROUP);
 	cr_assert(not(eq(ptr, g, NULL)), "group %s is missing", GROUP);
 	engine_up();
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_OK), "%s",
-	    expose_detail(fx.a.expose));
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_OK), "%s",
+	    socket_detail(fx.socket));
 
 	struct stat st;
 	cr_assert(eq(int, stat(fx.sock, &st), 0), "%s", strerror(errno));
@@ -160,7 +190,7 @@ Test(expose, proxy_listens_with_the_group_and_reaches_the_engine)
 	cr_assert(eq(u32, (uint32_t)(st.st_mode & 07777), 0660u));
 	cr_assert(eq(u32, (uint32_t)st.st_uid, 0u));
 	cr_assert(eq(u32, (uint32_t)st.st_gid, (uint32_t)g->gr_gid));
-	cr_assert(not(eq(ptr, manifest_find(&fx.a.manifest, "socket", fx.sock),
+	cr_assert(not(eq(ptr, manifest_find(&fx.m, "socket", fx.sock),
 	    NULL)), "the socket is in the manifest");
 
 	/* A client's bytes reach the engine, and the engine's come back. */
@@ -181,7 +211,7 @@ Test(expose, proxy_listens_with_the_group_and_reaches_the_engine)
 	close(e);
 
 	struct json_object *problems = json_object_new_array();
-	struct json_object *s = expose_status_json(fx.a.expose, problems);
+	struct json_object *s = socket_report(fx.socket, problems);
 	cr_assert(eq(str, (char *)member(s, "path"), fx.sock));
 	cr_assert(eq(str, (char *)member(s, "mode"), "proxy"));
 	cr_assert(eq(str, (char *)member(s, "state"), "ok"));
@@ -191,13 +221,13 @@ Test(expose, proxy_listens_with_the_group_and_reaches_the_engine)
 	json_object_put(s);
 	json_object_put(problems);
 
-	struct json_object *px = expose_proxy_json(fx.a.expose);
+	struct json_object *px = socket_proxy_report(fx.socket);
 	cr_assert(eq(int, json_object_get_int(json_object_object_get(px,
 	    "total")), 1));
 	json_object_put(px);
 }
 
-Test(expose, a_live_socket_not_ours_is_refused_and_reported)
+Test(socket, a_live_socket_not_ours_is_refused_and_reported)
 {
 	engine_up();
 	cr_assert(eq(int, mkdir(fx.run, 0755), 0));
@@ -205,12 +235,12 @@ Test(expose, a_live_socket_not_ours_is_refused_and_reported)
 	struct stat before, after;
 	cr_assert(eq(int, stat(fx.sock, &before), 0));
 
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_CONFLICT));
-	cr_assert(not(eq(ptr, strstr(expose_detail(fx.a.expose),
-	    "not taking it over"), NULL)), "%s", expose_detail(fx.a.expose));
-	cr_assert(eq(ptr, expose_proxy(fx.a.expose), NULL));
-	cr_assert(eq(ptr, manifest_find(&fx.a.manifest, "socket", fx.sock),
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_CONFLICT));
+	cr_assert(not(eq(ptr, strstr(socket_detail(fx.socket),
+	    "not taking it over"), NULL)), "%s", socket_detail(fx.socket));
+	cr_assert(eq(ptr, socket_proxy(fx.socket), NULL));
+	cr_assert(eq(ptr, manifest_find(&fx.m, "socket", fx.sock),
 	    NULL));
 
 	/* Its socket is untouched: the same file, still answered by it. */
@@ -224,12 +254,12 @@ Test(expose, a_live_socket_not_ours_is_refused_and_reported)
 	close(c);
 
 	struct json_object *problems = json_object_new_array();
-	struct json_object *s = expose_status_json(fx.a.expose, problems);
+	struct json_object *s = socket_report(fx.socket, problems);
 	cr_assert(eq(str, (char *)member(s, "state"), "conflict"));
 	cr_assert(eq(sz, json_object_array_length(problems), (size_t)1));
 	char what[700];
 	snprintf(what, sizeof what, "%s: %s", fx.sock,
-	    expose_detail(fx.a.expose));
+	    socket_detail(fx.socket));
 	cr_assert(eq(str, (char *)member(json_object_array_get_idx(problems, 0),
 	    "what"), what));
 	json_object_put(s);
@@ -237,32 +267,32 @@ Test(expose, a_live_socket_not_ours_is_refused_and_reported)
 	close(foreign);
 }
 
-Test(expose, a_stale_socket_is_replaced)
+Test(socket, a_stale_socket_is_replaced)
 {
 	engine_up();
 	cr_assert(eq(int, mkdir(fx.run, 0755), 0));
 	close(unix_listen(fx.sock, 1));		/* left behind, nobody listens */
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_OK), "%s",
-	    expose_detail(fx.a.expose));
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_OK), "%s",
+	    socket_detail(fx.socket));
 	int c = unix_connect(fx.sock);
 	cr_assert(pump_until(fx.engine_lfd, POLLIN));
 	close(c);
 }
 
-Test(expose, stop_removes_what_it_made)
+Test(socket, stop_removes_what_it_made)
 {
 	engine_up();
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_OK));
-	cr_assert(not(eq(ptr, expose_proxy(fx.a.expose), NULL)));
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_OK));
+	cr_assert(not(eq(ptr, socket_proxy(fx.socket), NULL)));
 
-	expose_stop(fx.a.expose, false);
+	socket_stop(fx.socket, false);
 	struct stat st;
 	cr_assert(eq(int, stat(fx.sock, &st), -1));
 	cr_assert(eq(int, errno, ENOENT), "socket.path is gone");
-	cr_assert(eq(ptr, expose_proxy(fx.a.expose), NULL));
-	cr_assert(eq(ptr, manifest_find(&fx.a.manifest, "socket", fx.sock),
+	cr_assert(eq(ptr, socket_proxy(fx.socket), NULL));
+	cr_assert(eq(ptr, manifest_find(&fx.m, "socket", fx.sock),
 	    NULL));
 	cr_assert(eq(int, stat(fx.engine, &st), 0), "the engine's socket stays");
 	/* The manifest on disk says so too. */
@@ -273,22 +303,22 @@ Test(expose, stop_removes_what_it_made)
 	manifest_free(&m);
 }
 
-Test(expose, disabled_serves_nothing)
+Test(socket, disabled_serves_nothing)
 {
 	engine_up();
-	fx.a.disabled = true;
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_DISABLED));
+	fx.disabled = true;
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_DISABLED));
 	struct stat st;
 	cr_assert(eq(int, stat(fx.sock, &st), -1));
-	cr_assert(eq(str, (char *)expose_detail(fx.a.expose),
+	cr_assert(eq(str, (char *)socket_detail(fx.socket),
 	    "integration is off for this distro"));
 }
 
-Test(expose, engine_away_waits_while_listening)
+Test(socket, engine_away_waits_while_listening)
 {
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_WAITING));
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_WAITING));
 	struct stat st;
 	cr_assert(eq(int, stat(fx.sock, &st), 0));
 	bool is_socket = S_ISSOCK(st.st_mode);
@@ -324,17 +354,17 @@ assert_refusal(const char *reply, const char *reason)
 	    reason, reply);
 }
 
-Test(expose, an_engine_tree_a_user_made_is_untrusted_and_refused)
+Test(socket, an_engine_tree_a_user_made_is_untrusted_and_refused)
 {
 	engine_up();
 	cr_assert(eq(int, chown(fx.desktop, USER_UID, USER_UID), 0));
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_UNTRUSTED), "%s",
-	    expose_detail(fx.a.expose));
-	cr_assert(not(expose_engine_trusted(fx.a.expose)));
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_UNTRUSTED), "%s",
+	    socket_detail(fx.socket));
+	cr_assert(eq(int, engine_fd(), -1), "the view does not trust it");
 
 	struct json_object *problems = json_object_new_array();
-	struct json_object *s = expose_status_json(fx.a.expose, problems);
+	struct json_object *s = socket_report(fx.socket, problems);
 	cr_assert(eq(str, (char *)member(s, "state"), "untrusted"));
 	const char *why = member(s, "untrusted");
 	char want[160];
@@ -359,25 +389,24 @@ Test(expose, an_engine_tree_a_user_made_is_untrusted_and_refused)
 
 	/* Root takes the tree back: served again. */
 	cr_assert(eq(int, chown(fx.desktop, 0, 0), 0));
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_OK), "%s",
-	    expose_detail(fx.a.expose));
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_OK), "%s",
+	    socket_detail(fx.socket));
 	int c = unix_connect(fx.sock);
 	cr_assert(pump_until(fx.engine_lfd, POLLIN), "not served again");
 	close(c);
 }
 
-Test(expose, a_symlinked_engine_socket_is_untrusted)
+Test(socket, a_symlinked_engine_socket_is_untrusted)
 {
 	char real[192];
 	snprintf(real, sizeof real, "%s/elsewhere.sock", fx.dir);
 	fx.engine_lfd = unix_listen(real, 8);
 	cr_assert(eq(int, symlink(real, fx.engine), 0));
-	fx.a.engine_socket_present = true;
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_UNTRUSTED));
-	cr_assert(not(eq(ptr, strstr(expose_detail(fx.a.expose),
-	    "symbolic link"), NULL)), "%s", expose_detail(fx.a.expose));
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_UNTRUSTED));
+	cr_assert(not(eq(ptr, strstr(socket_detail(fx.socket),
+	    "symbolic link"), NULL)), "%s", socket_detail(fx.socket));
 	char reply[4096];
 	ask("GET /_ping HTTP/1.0\r\n\r\n", reply, sizeof reply);
 	assert_refusal(reply, "symbolic link");
@@ -405,12 +434,11 @@ fd_count(void)
  * Now nothing is connected to until a walk hands over a descriptor: the
  * client is told at once, and the descriptors stay as they were.
  */
-Test(expose, a_symlink_to_the_agents_own_socket_planted_after_the_walk)
+Test(socket, a_symlink_to_the_agents_own_socket_planted_after_the_walk)
 {
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_WAITING));
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_WAITING));
 	cr_assert(eq(int, symlink(fx.sock, fx.engine), 0));
-	fx.a.engine_socket_present = true;	/* as a look now would say */
 	int before = fd_count();
 	char reply[4096];
 	ask("GET /_ping HTTP/1.0\r\n\r\n", reply, sizeof reply);
@@ -421,13 +449,13 @@ Test(expose, a_symlink_to_the_agents_own_socket_planted_after_the_walk)
 	    "not running"), NULL)), "%s", reply);
 	cr_assert(le(int, fd_count(), before + 1), "descriptors grew from %d "
 	    "to %d", before, fd_count());
-	struct json_object *px = expose_proxy_json(fx.a.expose);
+	struct json_object *px = socket_proxy_report(fx.socket);
 	cr_assert(eq(int, json_object_get_int(json_object_object_get(px,
 	    "total")), 1), "the proxy connected to itself");
 	json_object_put(px);
 	/* The next walk names the link; still nothing is connected. */
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_UNTRUSTED));
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_UNTRUSTED));
 	ask("GET /_ping HTTP/1.0\r\n\r\n", reply, sizeof reply);
 	assert_refusal(reply, "symbolic link");
 }
@@ -437,16 +465,18 @@ Test(expose, a_symlink_to_the_agents_own_socket_planted_after_the_walk)
  * it there, as a bind mount or a misconfiguration would make it): the
  * proxy would connect to itself, so it is refused, naming why.
  */
-Test(expose, the_agents_own_socket_is_never_the_engine)
+Test(socket, the_agents_own_socket_is_never_the_engine)
 {
-	expose_reconcile(fx.a.expose);		/* listening at socket.path */
+	reconcile();		/* listening at socket.path */
 	cr_assert(eq(int, link(fx.sock, fx.engine), 0));
-	fx.a.engine_socket_present = true;
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_UNTRUSTED), "%s",
-	    expose_detail(fx.a.expose));
-	cr_assert(not(expose_engine_trusted(fx.a.expose)));
-	cr_assert(eq(int, expose_engine_fd(fx.a.expose), -1));
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_UNTRUSTED), "%s",
+	    socket_detail(fx.socket));
+	cr_assert(not(eq(ptr, (void *)socket_engine_refused(fx.socket), NULL)),
+	    "refused by the socket itself");
+	cr_assert(eq(int, engine_fd(), -1), "and dropped from the view");
+	cr_assert(not(eq(ptr, strstr(desktop_view(fx.desk)->engine_untrusted,
+	    "this agent's own socket"), NULL)));
 	int before = fd_count();
 	char reply[4096];
 	ask("GET /_ping HTTP/1.0\r\n\r\n", reply, sizeof reply);
@@ -461,15 +491,15 @@ Test(expose, the_agents_own_socket_is_never_the_engine)
  * (refused at once, never retried in a loop) until the walk that follows
  * hands the new one over.
  */
-Test(expose, a_re_created_engine_socket_is_used_after_the_next_walk)
+Test(socket, a_re_created_engine_socket_is_used_after_the_next_walk)
 {
 	engine_up();
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_OK));
-	int held = expose_engine_fd(fx.a.expose);
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_OK));
+	int held = engine_fd();
 	cr_assert(ge(int, held, 0));
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_engine_fd(fx.a.expose), held), "the same "
+	reconcile();
+	cr_assert(eq(int, engine_fd(), held), "the same "
 	    "socket walked to again keeps its descriptor");
 	close(fx.engine_lfd);
 	cr_assert(eq(int, unlink(fx.engine), 0));
@@ -481,8 +511,8 @@ Test(expose, a_re_created_engine_socket_is_used_after_the_next_walk)
 	close(c);
 	cr_assert(not(wait_for(fx.engine_lfd, POLLIN, 0)), "reached the new "
 	    "socket by path");
-	expose_reconcile(fx.a.expose);		/* inotify's reconcile */
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_OK));
+	reconcile();		/* inotify's reconcile */
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_OK));
 	c = unix_connect(fx.sock);
 	cr_assert(pump_until(fx.engine_lfd, POLLIN), "the new socket was not "
 	    "used");
@@ -532,15 +562,14 @@ user_engine(int *result)
 	return pid;
 }
 
-Test(expose, an_engine_served_by_a_user_hears_nothing)
+Test(socket, an_engine_served_by_a_user_hears_nothing)
 {
 	int result;
 	pid_t child = user_engine(&result);
-	fx.a.engine_socket_present = true;
-	expose_reconcile(fx.a.expose);
+	reconcile();
 	/* The path is root's: only a connection shows who listens. */
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_OK), "%s",
-	    expose_detail(fx.a.expose));
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_OK), "%s",
+	    socket_detail(fx.socket));
 	char reply[4096];
 	ask("GET /v1.50/version HTTP/1.1\r\nHost: d\r\n\r\n", reply,
 	    sizeof reply);
@@ -556,28 +585,28 @@ Test(expose, an_engine_served_by_a_user_hears_nothing)
 	cr_assert(eq(int, st, 0));
 }
 
-Test(expose, mount_mode_mounts_nothing_untrusted_or_served_by_a_user)
+Test(socket, mount_mode_mounts_nothing_untrusted_or_served_by_a_user)
 {
 	set("socket.mode", "mount");
 	engine_up();
 	cr_assert(eq(int, chmod(fx.desktop, 0777), 0));
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_UNTRUSTED));
-	cr_assert(not(eq(ptr, strstr(expose_detail(fx.a.expose), "writable "
-	    "by group or others"), NULL)), "%s", expose_detail(fx.a.expose));
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_UNTRUSTED));
+	cr_assert(not(eq(ptr, strstr(socket_detail(fx.socket), "writable "
+	    "by group or others"), NULL)), "%s", socket_detail(fx.socket));
 	struct stat st;
 	cr_assert(eq(int, lstat(fx.sock, &st), -1), "something is at %s",
 	    fx.sock);
 
 	/* Root's tree, root's listener: mounted, by descriptor. */
 	cr_assert(eq(int, chmod(fx.desktop, 0755), 0));
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_OK), "%s",
-	    expose_detail(fx.a.expose));
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_OK), "%s",
+	    socket_detail(fx.socket));
 	int c = unix_connect(fx.sock);
 	cr_assert(wait_for(fx.engine_lfd, POLLIN, WAIT_MS));
 	close(c);
-	expose_stop(fx.a.expose, false);
+	socket_stop(fx.socket, false);
 	cr_assert(eq(int, lstat(fx.sock, &st), -1), "left at %s", fx.sock);
 
 	/* Root's path, a user's listener: not mounted. */
@@ -586,10 +615,10 @@ Test(expose, mount_mode_mounts_nothing_untrusted_or_served_by_a_user)
 	unlink(fx.engine);
 	int result;
 	pid_t child = user_engine(&result);
-	expose_reconcile(fx.a.expose);
-	cr_assert(eq(int, expose_state(fx.a.expose), SOCK_UNTRUSTED));
-	cr_assert(not(eq(ptr, strstr(expose_detail(fx.a.expose),
-	    "is served by uid 1000"), NULL)), "%s", expose_detail(fx.a.expose));
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_UNTRUSTED));
+	cr_assert(not(eq(ptr, strstr(socket_detail(fx.socket),
+	    "is served by uid 1000"), NULL)), "%s", socket_detail(fx.socket));
 	cr_assert(eq(int, lstat(fx.sock, &st), -1), "something is at %s",
 	    fx.sock);
 	long heard = -1;
