@@ -39,6 +39,31 @@ out=$(clang-tidy --quiet -checks="$checks" $srcs -- -std=gnu11 -D_GNU_SOURCE \
 	grep -E 'warning:|error:')
 result "clang-tidy: no findings" "$out"
 
+# The layers of agent/ (ARCHITECTURE.md): a file in agent/X/ includes
+# only headers of its own folder and of the folders before X in
+#   base sys wire io features main
+# (shim/ and tests/ may include any).  So no folder includes another in a
+# circle.  Includes name their folder ("base/log.h"); one that does not
+# cannot be placed and is a finding too.
+layers="base sys wire io features main"
+rank() { i=0; for l in $layers; do [ "$l" = "$1" ] && { echo $i; return; }; i=$((i + 1)); done; echo 99; }
+out=$(for f in agent/*/*.c agent/*/*.h; do
+	own=${f#agent/}; own=${own%%/*}; r=$(rank "$own")
+	[ "$r" -ne 99 ] || { echo "$f: agent/$own/ is not a layer ($layers)"; continue; }
+	grep -n '^#include "' "$f" | while IFS= read -r line; do
+		inc=${line#*\"}; inc=${inc%\"*}
+		case $inc in
+		*/*) l=${inc%%/*} ;;
+		*) echo "$f:${line%%:*}: #include \"$inc\" names no folder"; continue ;;
+		esac
+		[ "$(rank "$l")" -le "$r" ] ||
+			echo "$f:${line%%:*}: $own/ may not include $inc ($l/ comes after $own/ in: $layers)"
+	done
+done)
+result "layers: every include goes down ($layers)" "$out"
+out=$(grep -nw 'struct agent' agent/base agent/sys agent/wire agent/io agent/features -r --include='*.[ch]')
+result "only main/ knows struct agent" "$out"
+
 for m in man/*.[0-9]; do
 	out=$(mandoc -Tlint -Wwarning "$m" 2>&1; groff -man -ww -z "$m" 2>&1)
 	result "$m renders without warnings" "$out"
