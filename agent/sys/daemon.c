@@ -389,6 +389,8 @@ daemon_stop(const struct config *cfg)
 		printf("%s: not running\n", AGENT_NAME);
 		return 0;
 	}
+	/* The agent as `start' named it (the pidfile), before it goes. */
+	pid_t agent = supervisor ? daemon_read_pid(cfg->pidfile) : pid;
 	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (kill(pid, SIGTERM) < 0) {
 		fprintf(stderr, "%s: cannot signal pid %ld: %s\n", AGENT_NAME,
@@ -423,6 +425,10 @@ daemon_stop(const struct config *cfg)
 		(void)unlink(cfg->socket_path);
 	else if (probe > 0)
 		close(probe);
-	printf("%s: stopped (pid %ld)\n", AGENT_NAME, (long)pid);
+	if (supervisor && agent > 0 && agent != pid)
+		printf("%s: stopped (pid %ld) and its supervisor (pid %ld)\n",
+		    AGENT_NAME, (long)agent, (long)pid);
+	else
+		printf("%s: stopped (pid %ld)\n", AGENT_NAME, (long)pid);
 	return 0;
 }
