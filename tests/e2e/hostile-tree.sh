@@ -109,7 +109,9 @@ check "the storm's events are seen and ignored" test $((i1 - i0)) -gt 0
 check "...and cause at most 2 reconciles" test $((r1 - r0)) -le 2
 
 storm_on "$W/storm-count"
-"$LAB" desktop-start >/dev/null 2>&1
+"$LAB" desktop-start >"/tmp/wda-desktop-start.$$.log" 2>&1 ||
+	diag "lab.sh desktop-start failed: $(tail -n 5 "/tmp/wda-desktop-start.$$.log")"
+rm -f "/tmp/wda-desktop-start.$$.log"
 if wait_until 20 h_links_to /usr/local/bin/docker "$CLI_VIEW/usr/bin/docker"; then
 	ok "the attacker's files removed, Docker Desktop started during a storm: docker links to cli-tools"
 else not_ok "the attacker's files removed, Docker Desktop started during a storm: docker links to cli-tools" "$(h_status)"; fi
@@ -117,6 +119,11 @@ else not_ok "the attacker's files removed, Docker Desktop started during a storm
 diag "the second storm made $(cat "$W/storm-count" 2>/dev/null) files; $(h_field .agent.tree_reconciles) reconciles in all"
 rm -f "$W/storm-count"
 is "...nothing untrusted" "$(h_field .desktop.untrusted)" null
+# The engine makes its socket after cli-tools is mounted: seen when it is.
+h_engine_seen() { [ "$(h_field .desktop.engine_socket)" = true ]; }
+if wait_until 30 h_engine_seen; then ok "...the engine socket, made after the storm began, is seen"
+else not_ok "...the engine socket, made after the storm began, is seen" "$(h_status)" \
+	"$(direct_docker version --format '{{.Server.Version}}' 2>&1)"; fi
 check "...docker version works for the victim's user" dxu "$V" docker version
 check "...the plugin links" dx "$V" test -L /usr/local/lib/docker/cli-plugins/docker-hello
 dx "$V" sh -c 'printf "#!/bin/sh\necho distro\n" >/usr/bin/docker-credential-desktop.exe; chmod 755 /usr/bin/docker-credential-desktop.exe'
