@@ -45,7 +45,8 @@ agent_config() { # NAME DESKTOP_DIR MODE -> path of the file
 {
   "desktop_dir": "$2",
   "socket": { "path": "$d/docker.sock", "mode": "$3" },
-  "links": { "bin_dir": "$d/bin", "plugin_dir": "$d/cli-plugins", "shim": "$SHIM" },
+  "links": { "bin_dir": "$d/bin", "plugin_dir": "$d/cli-plugins", "shim": "$SHIM",
+             "cli_mount": "$d/cli-view" },
   "host": { "address": "none" },
   "control_socket": "$d/control.sock",
   "state_dir": "$d/state",
