@@ -538,7 +538,9 @@ react_runs() { # FIG ENGINE LINK|- STOP-FUNCTION START-FUNCTION
 	local fig=$1 engine=$2 link=$3 stop=$4 start=$5 run fifo fd line path ms i watcher
 	local -a args=("${SOCK[proxy]}" "${SOCK[mount]}" "${SOCK[socat]}" "${SOCK[proxyd]}")
 	local lines=5
-	[[ $link == - ]] || { args+=(-- "$CLI_TOOLS" "$link"); lines=6; }
+	# The link leads into the agent's view of cli-tools (links.cli_mount),
+	# mounted once cli-tools is: timed from cli-tools' mount.
+	[[ $link == - ]] || { args+=(-- "$CLI_TOOLS" "$link" "$T/engine-proxy/cli-view"); lines=6; }
 	local -A got=()
 	for ((run = 1; run <= REACT_RUNS; run++)); do
 		"$stop"

@@ -23,12 +23,13 @@
  *	"READY N MS" once every one has its headers, then read them all
  *	until SIGTERM; print "streams open N events MIN MAX" (events
  *	counted per connection).
- *   sink react TIMEOUT_MS ENGINE_SOCK PATH... [-- CLI_DIR LINK]
+ *   sink react TIMEOUT_MS ENGINE_SOCK PATH... [-- CLI_DIR LINK [INTO]]
  *	With Docker Desktop stopped: print "WATCHING", wait for
  *	ENGINE_SOCK to be created (inotify), then time until GET /_ping
  *	answers through each PATH (the engine socket itself included, as
  *	the reference).  After "--": time from CLI_DIR appearing in the
- *	mount table until LINK points into it.  Prints "NAME ms" lines.
+ *	mount table until LINK points into it (or into INTO: the agent's view
+ *	of CLI_DIR).  Prints "NAME ms" lines.
  *   sink supervise [-n] [-o LOG] TIMEOUT_MS PATH -- CMD [ARG...]
  *	Start CMD (with NOTIFY_SOCKET set to a socket of ours when -n) and
  *	print "ready READY_MS PING_MS PID": READY=1 received (0 without
@@ -665,6 +666,7 @@ mounted(const char *dir)
 struct link_watch {
 	const char	*cli_dir;
 	const char	*link;
+	const char	*into;		/* where the link leads (the agent's view) */
 	int		 mfd;		/* /proc/self/mountinfo */
 	int		 ifd;		/* inotify on the link's directory */
 	double		 deadline;
@@ -694,15 +696,16 @@ react_link(void *arg)
 	while (!mounted(w->cli_dir)) {
 		struct pollfd p = { .fd = w->mfd, .events = POLLPRI };
 		int left = (int)(w->deadline - now_ms());
-		if (left <= 0 || poll(&p, 1, left) < 0)
+		if (left <= 0 || poll(&p, 1, left) <= 0)
 			return NULL;
 	}
 	w->mounted_at = now_ms();
 	char ebuf[4096] __attribute__((aligned(8)));
-	while (!link_points_into(w->link, w->cli_dir)) {
+	while (!link_points_into(w->link, w->into)) {
 		struct pollfd p = { .fd = w->ifd, .events = POLLIN };
 		int left = (int)(w->deadline - now_ms());
-		if (left <= 0 || poll(&p, 1, left) < 0)
+		/* 0: the deadline passed; a read now would block for good. */
+		if (left <= 0 || poll(&p, 1, left) <= 0)
 			return NULL;
 		(void)!read(w->ifd, ebuf, sizeof ebuf);
 	}
@@ -714,7 +717,7 @@ static int
 cmd_react(int argc, char **argv)
 {
 	if (argc < 3)
-		die("usage: react TIMEOUT_MS ENGINE_SOCK PATH... [-- CLI_DIR LINK]");
+		die("usage: react TIMEOUT_MS ENGINE_SOCK PATH... [-- CLI_DIR LINK [INTO]]");
 	double timeout = (double)parse_count(argv[0], "TIMEOUT_MS");
 	const char *engine = argv[1];
 	int npaths = 0;
@@ -723,10 +726,11 @@ cmd_react(int argc, char **argv)
 	struct link_watch lw = { 0 };
 	bool links = 2 + npaths < argc;
 	if (links) {
-		if (argc != 2 + npaths + 3)
-			die("react: after -- give CLI_DIR and LINK");
+		if (argc != 2 + npaths + 3 && argc != 2 + npaths + 4)
+			die("react: after -- give CLI_DIR, LINK and maybe INTO");
 		lw.cli_dir = argv[3 + npaths];
 		lw.link = argv[4 + npaths];
+		lw.into = argc == 2 + npaths + 4 ? argv[5 + npaths] : lw.cli_dir;
 	}
 
 	char dir[PATH_MAX];
