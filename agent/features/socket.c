@@ -57,8 +57,9 @@
 #include "features/desktop.h"
 #include "features/socket.h"
 
-/* The listening socket's name in the supervisor's keeping. */
-#define SOCKET_FDNAME	"docker-sock"
+
+/* A new socket is bound as PATH.wda-new, then renamed PATH. */
+#define SOCKET_NEW_SUFFIX	".wda-new"
 
 struct socket {
 	struct event_base *base;
@@ -69,7 +70,10 @@ struct socket {
 	char		 detail[512];
 	int		 listen_fd;
 	int		 activated_fd;	/* from systemd, or -1 */
+	bool		 activated_kept;	/* it is ours, from the fd store */
 	bool		 listen_fd_activated;
+	bool		 listen_ours;	/* its file is ours to remove */
+	char		*listen_path;	/* where it listens (socket.path then) */
 	dev_t		 listen_dev;	/* the inode listen_fd is bound to */
 	ino_t		 listen_ino;
 	int		 engine_fd;	/* the view's engine socket, or -1 */
@@ -310,10 +314,19 @@ socket_note_activated_inode(struct socket *x)
 	socklen_t len = sizeof sun;
 	struct stat st;
 	memset(&sun, 0, sizeof sun);
-	if (getsockname(x->listen_fd, (struct sockaddr *)&sun, &len) == 0 &&
-	    len > offsetof(struct sockaddr_un, sun_path) &&
-	    sun.sun_path[0] == '/' && stat(sun.sun_path, &st) == 0 &&
-	    S_ISSOCK(st.st_mode)) {
+	bool named = getsockname(x->listen_fd, (struct sockaddr *)&sun,
+	    &len) == 0 && len > offsetof(struct sockaddr_un, sun_path) &&
+	    sun.sun_path[0] == '/';
+	/*
+	 * Ours, kept across a restart, was bound as PATH.wda-new and renamed
+	 * PATH (socket_listen): its name says where it is now.
+	 */
+	size_t n = named ? strnlen(sun.sun_path, sizeof sun.sun_path) : 0;
+	size_t sfx = sizeof SOCKET_NEW_SUFFIX - 1;
+	if (n > sfx && n < sizeof sun.sun_path &&
+	    strcmp(sun.sun_path + n - sfx, SOCKET_NEW_SUFFIX) == 0)
+		sun.sun_path[n - sfx] = '\0';
+	if (named && stat(sun.sun_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
 		x->listen_dev = st.st_dev;
 		x->listen_ino = st.st_ino;
 	}
@@ -380,7 +393,8 @@ socket_listen(struct socket *x)
 	struct sockaddr_un sun;
 	char tmp[sizeof sun.sun_path];
 	socklen_t sunlen = 0;
-	if (snprintf(tmp, sizeof tmp, "%s.wda-new", path) < (int)sizeof tmp)
+	if (snprintf(tmp, sizeof tmp, "%s" SOCKET_NEW_SUFFIX, path) <
+	    (int)sizeof tmp)
 		sunlen = util_sockaddr_un(&sun, tmp);
 	if (sunlen == 0) {
 		socket_set(x, SOCK_ERROR, "the path is too long for a unix "
@@ -407,6 +421,8 @@ socket_listen(struct socket *x)
 	x->listen_dev = stat(path, &st) == 0 ? st.st_dev : 0;
 	x->listen_ino = x->listen_dev != 0 ? st.st_ino : 0;
 	x->listen_fd = fd;
+	x->listen_ours = true;
+	(void)util_set_str(&x->listen_path, path);
 	manifest_add(x->m, "socket", path, NULL);
 	manifest_save(x->m);
 	/*
@@ -432,6 +448,8 @@ socket_start_proxy(struct socket *x)
 		if (x->activated_fd >= 0) {
 			x->listen_fd = x->activated_fd;
 			x->listen_fd_activated = true;
+			x->listen_ours = x->activated_kept;
+			(void)util_set_str(&x->listen_path, x->cfg->socket_path);
 			socket_note_activated_inode(x);
 			log_info("socket", "using %s from socket activation",
 			    x->cfg->socket_path);
@@ -558,10 +576,13 @@ check_group:
 static void
 socket_reconcile_with(struct socket *x, int efd, bool disabled, bool stopping)
 {
-	if (disabled && x->listen_fd_activated && x->proxy != NULL) {
+	if (disabled && x->listen_fd_activated && !x->listen_ours &&
+	    x->proxy != NULL) {
 		/*
-		 * systemd holds the activated socket; closing our copy would
-		 * leave clients queued forever, so keep it and turn them away.
+		 * systemd's socket unit holds the activated socket; closing
+		 * our copy would leave clients queued forever, so keep it and
+		 * turn them away.  Our own kept socket is let go instead:
+		 * disabled, the distro's /run/docker.sock is free again.
 		 */
 		proxy_set_engine(x->proxy, -1, x->engine_path);
 		proxy_set_refusal(x->proxy, AGENT_NAME ": WSL integration is off "
@@ -572,7 +593,7 @@ socket_reconcile_with(struct socket *x, int efd, bool disabled, bool stopping)
 		return;
 	}
 	if (disabled || stopping) {
-		socket_stop(x, true);
+		socket_stop(x, !disabled);	/* a stop keeps it, disable not */
 		socket_set(x, SOCK_DISABLED, disabled ?
 		    "integration is off for this distro" : NULL);
 		return;
@@ -611,10 +632,12 @@ socket_stop(struct socket *x, bool keep_activated)
 		x->proxy = NULL;
 	}
 	if (x->listen_fd >= 0 && !(x->listen_fd_activated && keep_activated)) {
-		const char *path = x->cfg->socket_path;
+		/* Where it listens: socket.path may be a new one by now. */
+		const char *path = x->listen_path != NULL ? x->listen_path :
+		    x->cfg->socket_path;
 		struct stat st;
-		if (!x->listen_fd_activated && stat(path, &st) == 0 &&
-		    st.st_ino == x->listen_ino)
+		if ((x->listen_ours || !x->listen_fd_activated) &&
+		    stat(path, &st) == 0 && st.st_ino == x->listen_ino)
 			(void)unlink(path);
 		close(x->listen_fd);
 		if (x->listen_fd_activated) {
@@ -624,8 +647,11 @@ socket_stop(struct socket *x, bool keep_activated)
 		}
 		x->listen_fd = -1;
 		x->listen_fd_activated = false;
+		x->listen_ours = false;
 		manifest_remove(x->m, "socket", path);
 		manifest_save(x->m);
+		free(x->listen_path);
+		x->listen_path = NULL;
 	}
 	if (x->mounted_ino != 0 ||
 	    manifest_find(x->m, "mount", x->cfg->socket_path) != NULL)
@@ -634,7 +660,7 @@ socket_stop(struct socket *x, bool keep_activated)
 
 struct socket *
 socket_new(struct event_base *base, const struct config *cfg,
-    struct manifest *m, int activated_fd)
+    struct manifest *m, int activated_fd, bool kept)
 {
 	struct socket *x = calloc(1, sizeof *x);
 	if (x == NULL)
@@ -646,6 +672,7 @@ socket_new(struct event_base *base, const struct config *cfg,
 	x->listen_fd = -1;
 	x->engine_fd = -1;
 	x->activated_fd = activated_fd;
+	x->activated_kept = activated_fd >= 0 && kept;
 	return x;
 }
 
@@ -656,6 +683,7 @@ socket_free(struct socket *x)
 	if (x == NULL)
 		return;
 	socket_stop(x, true);
+	free(x->listen_path);
 	free(x);
 }
 

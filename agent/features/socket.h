@@ -23,10 +23,13 @@ enum socket_state { SOCK_ABSENT, SOCK_OK, SOCK_WAITING, SOCK_CONFLICT,
 /*
  * cfg is main/'s; the shared manifest gets the "socket", "file" and
  * "mount" entries of socket.path.  activated_fd: the listening socket
- * systemd passed, or -1.
+ * systemd (or start's supervisor) passed, or -1; kept: it is the agent's
+ * own, kept across restarts under SOCKET_FDNAME (then disable or a new
+ * socket.path removes it, where a socket unit's stays systemd's).
  */
+#define SOCKET_FDNAME	"docker-sock"
 struct socket *socket_new(struct event_base *, const struct config *cfg,
-	    struct manifest *, int activated_fd);
+	    struct manifest *, int activated_fd, bool kept);
 /*
  * Serve socket.path (or stop serving it: disabled, stopping) with the
  * engine socket the view says is there and trusted.

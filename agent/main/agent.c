@@ -571,13 +571,26 @@ agent_run(struct agent *a, int ready_fd)
 	a->base = event_base_new();
 	if (a->base == NULL || agent_changes_init(a) < 0)
 		fatal(EXIT_OSERR, "cannot create the event loop");
-	if (sd_listen_fds(1) >= 1) {
-		/* systemd hands it over blocking; the proxy accepts until EAGAIN. */
+	char **fdnames = NULL;
+	bool kept = false;
+	if (sd_listen_fds_with_names(1, &fdnames) >= 1) {
+		/*
+		 * The socket unit's, or our own kept in the supervisor's store
+		 * (named SOCKET_FDNAME).  systemd hands it over blocking; the
+		 * proxy accepts until EAGAIN.
+		 */
+		kept = fdnames != NULL && fdnames[0] != NULL &&
+		    strcmp(fdnames[0], SOCKET_FDNAME) == 0;
 		activated_fd = SD_LISTEN_FDS_START;
 		int fl = fcntl(activated_fd, F_GETFL);
 		if (fl < 0 || fcntl(activated_fd, F_SETFL, fl | O_NONBLOCK) < 0)
 			fatal(EXIT_OSERR, "socket activation: cannot make fd %d "
 			    "non-blocking: %s", activated_fd, strerror(errno));
+	}
+	if (fdnames != NULL) {
+		for (char **n = fdnames; *n != NULL; n++)
+			free(*n);
+		free(fdnames);
 	}
 	agent_raise_fd_limit();
 	/* The manifest names bind sources and containers: root's eyes only. */
@@ -609,7 +622,8 @@ agent_run(struct agent *a, int ready_fd)
 	}
 	a->desktop = desktop_new(&a->cfg);
 	a->links = links_new(&a->cfg, &a->manifest);
-	a->socket = socket_new(a->base, &a->cfg, &a->manifest, activated_fd);
+	a->socket = socket_new(a->base, &a->cfg, &a->manifest, activated_fd,
+	    kept);
 	a->probe = probe_new(a->base, &a->cfg, a->changed);
 	a->exposures = exposures_new(&a->cfg, &a->manifest, a->changed);
 	a->volumes = volumes_new(a->base, &a->cfg, a->exposures);

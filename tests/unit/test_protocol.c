@@ -965,7 +965,7 @@ agent_setup(const char *address)
 		set("host.address", address);
 	hx.a.base = event_base_new();
 	hx.a.desktop = desktop_new(&hx.a.cfg);
-	hx.a.socket = socket_new(hx.a.base, &hx.a.cfg, &hx.a.manifest, -1);
+	hx.a.socket = socket_new(hx.a.base, &hx.a.cfg, &hx.a.manifest, -1, false);
 	cr_assert(hx.a.desktop != NULL && hx.a.socket != NULL);
 	snprintf(hx.a.instance_id, sizeof hx.a.instance_id,
 	    "0123456789abcdef0123456789abcdef");

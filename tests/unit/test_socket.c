@@ -33,6 +33,7 @@
 #include <json-c/json.h>
 
 #include "base/config.h"
+#include "base/util.h"
 #include "sys/manifest.h"
 #include "features/desktop.h"
 #include "features/socket.h"
@@ -103,7 +104,7 @@ setup(void)
 	cr_assert(not(eq(ptr, fx.desk, NULL)));
 	cr_assert(eq(str, (char *)desktop_view(fx.desk)->engine_path,
 	    fx.engine));
-	fx.socket = socket_new(fx.base, &fx.cfg, &fx.m, -1);
+	fx.socket = socket_new(fx.base, &fx.cfg, &fx.m, -1, false);
 	cr_assert(not(eq(ptr, fx.socket, NULL)));
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -313,6 +314,106 @@ Test(socket, disabled_serves_nothing)
 	cr_assert(eq(int, stat(fx.sock, &st), -1));
 	cr_assert(eq(str, (char *)socket_detail(fx.socket),
 	    "integration is off for this distro"));
+}
+
+/*
+ * Kept by a supervisor (its NOTIFY_SOCKET takes FDSTORE=1, as systemd's
+ * and start's do): a stop keeps the socket, its inode, for the next run;
+ * disable and a new socket.path let it go for good, file and store entry.
+ */
+static int
+supervisor_up(char *path, size_t len)
+{
+	snprintf(path, len, "%s/notify.sock", fx.dir);
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_un sun;
+	socklen_t sl = util_sockaddr_un(&sun, path);
+	cr_assert(ge(int, s, 0));
+	cr_assert(eq(int, bind(s, (struct sockaddr *)&sun, sl), 0));
+	cr_assert(eq(int, setenv("NOTIFY_SOCKET", path, 1), 0));
+	return s;
+}
+
+/* What the supervisor was told since last asked; the last fd it got. */
+static int
+supervisor_heard(int s, char *buf, size_t len)
+{
+	size_t o = 0;
+	int kept = -1;
+	buf[0] = '\0';
+	for (;;) {
+		char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+		struct iovec iov = { buf + o, len - o - 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+		    .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+		ssize_t n = recvmsg(s, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n <= 0)
+			break;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL;
+		    c = CMSG_NXTHDR(&mh, c)) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c), sizeof fd);
+			if (kept >= 0)
+				close(kept);
+			kept = fd;
+		}
+		o += (size_t)n;
+		buf[o++] = '|';
+		buf[o] = '\0';
+	}
+	return kept;
+}
+
+Test(socket, a_kept_socket_outlives_a_stop_but_not_disable_or_a_new_path)
+{
+	char np[160], heard[1024];
+	int sup = supervisor_up(np, sizeof np);
+	engine_up();
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_OK));
+	int kept = supervisor_heard(sup, heard, sizeof heard);
+	cr_assert(not(eq(ptr, strstr(heard, "FDSTORE=1\nFDNAME=" SOCKET_FDNAME), NULL)), "%s", heard);
+	cr_assert(ge(int, kept, 0), "the supervisor got the socket");
+	struct stat st;
+	cr_assert(eq(int, stat(fx.sock, &st), 0));
+	ino_t ino = st.st_ino;
+
+	/* The agent stops: the file stays, nothing is taken from the store. */
+	socket_free(fx.socket);
+	cr_assert(eq(int, stat(fx.sock, &st), 0), "a stop keeps the socket");
+	cr_assert(eq(u64, (uint64_t)st.st_ino, (uint64_t)ino));
+	(void)supervisor_heard(sup, heard, sizeof heard);
+	cr_assert(eq(ptr, strstr(heard, "FDSTOREREMOVE"), NULL), "%s", heard);
+
+	/* The next run gets it back by its name: the same socket. */
+	fx.socket = socket_new(fx.base, &fx.cfg, &fx.m, kept, true);
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_OK));
+	cr_assert(eq(int, stat(fx.sock, &st), 0));
+	cr_assert(eq(u64, (uint64_t)st.st_ino, (uint64_t)ino), "the same inode");
+
+	/* Disabled: let go for good, the file and the store's entry. */
+	fx.disabled = true;
+	reconcile();
+	cr_assert(eq(int, socket_state(fx.socket), SOCK_DISABLED));
+	cr_assert(eq(int, stat(fx.sock, &st), -1), "disabled: the socket goes");
+	(void)supervisor_heard(sup, heard, sizeof heard);
+	cr_assert(not(eq(ptr, strstr(heard, "FDSTOREREMOVE=1\nFDNAME=" SOCKET_FDNAME), NULL)), "%s", heard);
+
+	/* A new socket.path: the old one goes, where it was. */
+	fx.disabled = false;
+	reconcile();
+	cr_assert(eq(int, stat(fx.sock, &st), 0));
+	char old[sizeof fx.sock];
+	snprintf(old, sizeof old, "%s", fx.sock);
+	socket_stop(fx.socket, false);	/* what a reload does first */
+	snprintf(fx.sock, sizeof fx.sock, "%s/other.sock", fx.run);
+	set("socket.path", fx.sock);
+	reconcile();
+	cr_assert(eq(int, stat(old, &st), -1), "the old path is gone");
+	cr_assert(eq(int, stat(fx.sock, &st), 0), "the new one listens");
+	unsetenv("NOTIFY_SOCKET");
+	close(sup);
 }
 
 Test(socket, engine_away_waits_while_listening)

@@ -279,7 +279,7 @@ test_agent_setup(struct test_agent *t, const char *name)
 	    "state/manifest.json"), err, sizeof err), 0), "%s", err);
 	t->a.desktop = desktop_new(&t->a.cfg);
 	t->a.links = links_new(&t->a.cfg, &t->a.manifest);
-	t->a.socket = socket_new(t->a.base, &t->a.cfg, &t->a.manifest, -1);
+	t->a.socket = socket_new(t->a.base, &t->a.cfg, &t->a.manifest, -1, false);
 	t->a.probe = probe_new(t->a.base, &t->a.cfg, t->a.changed);
 	cr_assert(t->a.changed != NULL && t->a.desktop != NULL &&
 	    t->a.links != NULL && t->a.socket != NULL && t->a.probe != NULL);
