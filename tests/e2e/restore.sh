@@ -33,9 +33,14 @@ trap cleanup EXIT
 agent_up "$D"
 status_json() { dx "$D" $AG status --json 2>/dev/null | tr -d ' \n'; }
 agent_pid() { dx "$D" cat /run/wsl-docker-agent.pid; }
+# The agent gone and nothing to bring it back (as when the distro goes
+# down): `start''s supervisor, which would restart it at once, is killed
+# first, then the agent.
 kill9_agent() {
-	local pid
+	local pid sup
 	pid=$(agent_pid)
+	sup=$(dx "$D" pgrep -x wda-supervisor)
+	[ -z "$sup" ] || dx "$D" kill -9 $sup
 	dx "$D" kill -9 "$pid"
 	dx "$D" sh -c "while kill -0 $pid 2>/dev/null; do sleep 0.02; done"
 }
