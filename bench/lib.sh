@@ -51,6 +51,7 @@ agent_config() { # NAME DESKTOP_DIR MODE -> path of the file
   "control_socket": "$d/control.sock",
   "state_dir": "$d/state",
   "pidfile": "$d/agent.pid",
+  "log_file": "$d/agent.log",
   "log_level": "warning"
 }
 EOF

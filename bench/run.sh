@@ -638,7 +638,6 @@ bench_restart() {
 	log "restart under load: $RESTART_WORKERS clients, $RESTART_N restarts"
 	cfg=$(agent_config "$name" "$DESKTOP" proxy)
 	pidf=$T/$name/agent.pid out=$T/restart-load.out
-	sed -i "s|^  \"log_level\"|  \"log_file\": \"$T/$name/agent.log\",\n  \"log_level\"|" "$cfg"
 	"$AGENT" -c "$cfg" start >>"$T/$name.log" 2>&1 || die "$name: start failed; see $T/$name.log"
 	python3 "$HERE/restart-load.py" "$T/$name/docker.sock" "$RESTART_WORKERS" "$out" &
 	local gen=$!
