@@ -62,8 +62,10 @@ seen_free(struct seen *s)
 	free(s->refusal);
 }
 
+/* One run; both followers' buffers counted against budget (NULL: none). */
 static struct seen
-run(const char *in, size_t len, size_t first, size_t piece, bool hooked)
+run_with(const char *in, size_t len, size_t first, size_t piece,
+    bool hooked, struct http_budget *budget)
 {
 	static const struct http_caller dev = { true, 1000, 1000 };
 	struct http_request r;
@@ -71,6 +73,7 @@ run(const char *in, size_t len, size_t first, size_t piece, bool hooked)
 	struct seen s = { 0 };
 	http_request_init(&r);
 	http_reply_init(&answers);
+	r.stream.budget = answers.stream.budget = budget;
 	http_request_pair(&r, &answers);
 	s.engine = http_request_run(&r, in, len, first, piece, &dev,
 	    hooked ? hook : NULL, &s.asked, &s.engine_len);
@@ -81,6 +84,12 @@ run(const char *in, size_t len, size_t first, size_t piece, bool hooked)
 	http_request_free(&r);
 	http_reply_free(&answers);
 	return s;
+}
+
+static struct seen
+run(const char *in, size_t len, size_t first, size_t piece, bool hooked)
+{
+	return run_with(in, len, first, piece, hooked, NULL);
 }
 
 static void
@@ -404,33 +413,12 @@ padded_create(size_t body, size_t *len)
 	return in;
 }
 
-/* One run with every stream's buffers counted against budget. */
-static struct seen
-run_budgeted(const char *in, size_t len, struct http_budget *budget)
-{
-	static const struct http_caller dev = { true, 1000, 1000 };
-	struct http_request r;
-	struct http_reply answers;
-	struct seen s = { 0 };
-	http_request_init(&r);
-	http_reply_init(&answers);
-	r.stream.budget = answers.stream.budget = budget;
-	http_request_pair(&r, &answers);
-	s.engine = http_request_run(&r, in, len, 4096, 4096, &dev, hook,
-	    &s.asked, &s.engine_len);
-	cr_assert(not(eq(ptr, s.engine, NULL)));
-	s.refusal = http_request_refusal(&r, &s.refusal_len);
-	http_request_free(&r);
-	http_reply_free(&answers);
-	return s;
-}
-
 Test(http_request, past_the_budget_a_create_is_refused_with_the_limit)
 {
 	struct http_budget budget = { 0, 256 * 1024 };
 	size_t len;
 	char *in = padded_create(300 * 1024, &len);
-	struct seen s = run_budgeted(in, len, &budget);
+	struct seen s = run_with(in, len, 4096, 4096, true, &budget);
 	cr_assert(eq(int, s.asked, 0), "a create past the budget was read");
 	cr_assert(eq(sz, s.engine_len, 0), "the engine got %zu bytes",
 	    s.engine_len);
@@ -446,7 +434,7 @@ Test(http_request, past_the_budget_a_create_is_refused_with_the_limit)
 
 	/* Within it, the same kind of create is followed as ever. */
 	in = padded_create(100 * 1024, &len);
-	s = run_budgeted(in, len, &budget);
+	s = run_with(in, len, 4096, 4096, true, &budget);
 	cr_assert(eq(int, s.asked, 1));
 	cr_assert(eq(ptr, s.refusal, NULL));
 	cr_assert(not(eq(ptr, memmem(s.engine, s.engine_len, "[\"/E",
@@ -462,14 +450,14 @@ Test(http_request, what_others_hold_counts_against_the_budget)
 	/* Another connection holds all but 8 KiB: a head cannot be read. */
 	struct http_budget budget = { 120 * 1024, 128 * 1024 };
 	const char *in = "GET /_ping HTTP/1.1\r\n\r\n";
-	struct seen s = run_budgeted(in, strlen(in), &budget);
+	struct seen s = run_with(in, strlen(in), 4096, 4096, true, &budget);
 	cr_assert(not(eq(ptr, s.refusal, NULL)));
 	cr_assert(eq(int, strncmp(s.refusal, "HTTP/1.1 503 ", 13), 0));
 	cr_assert(eq(sz, budget.held, 120 * 1024));
 	seen_free(&s);
 	/* It lets go: the same request passes. */
 	budget.held = 0;
-	s = run_budgeted(in, strlen(in), &budget);
+	s = run_with(in, strlen(in), 4096, 4096, true, &budget);
 	cr_assert(eq(ptr, s.refusal, NULL));
 	cr_assert(eq(sz, s.engine_len, strlen(in)));
 	cr_assert(eq(sz, budget.held, 0));
