@@ -26,6 +26,7 @@
 /* A connection's request follower, in its connection's block. */
 struct proxy_http {
 	struct http_request req;
+	bool		 waiting;	/* the create hook said "not yet" */
 };
 
 size_t
@@ -39,6 +40,7 @@ proxy_http_init(struct proxy_http *h, struct http_budget *budget)
 {
 	http_request_init(&h->req);
 	h->req.stream.budget = budget;
+	h->waiting = false;
 }
 
 void
@@ -74,6 +76,24 @@ proxy_http_queue_reply(struct proxy_conn *c)
 	if (n > 0)
 		f->queued += (size_t)n;
 	return true;
+}
+
+bool
+proxy_http_waiting(const struct proxy_conn *c)
+{
+	return c->http != NULL && c->http->waiting;
+}
+
+void
+proxy_wake_creates(struct proxy *p)
+{
+	struct proxy_conn *c;
+	LIST_FOREACH(c, &p->conns, entry) {
+		if (!proxy_http_waiting(c))
+			continue;
+		c->http->waiting = false;
+		event_active(c->up.ev_src, EV_READ, 1);
+	}
 }
 
 bool
@@ -186,8 +206,16 @@ proxy_http_act(struct proxy_conn *c, const struct http_request_action *a)
 	case HTTP_REQUEST_REWRITE: {
 		struct http_caller caller = proxy_http_caller(c);
 		struct http_request_action b;
-		http_request_rewrite(r, &caller, p->create_fn, p->create_arg,
-		    &b);
+		if (!http_request_rewrite(r, &caller, p->create_fn,
+		    p->create_arg, &b)) {
+			/*
+			 * Its hook's work (a mount) goes on elsewhere: this
+			 * connection waits, unwatched, every other one flows,
+			 * and proxy_wake_creates() brings it back.
+			 */
+			c->http->waiting = true;
+			return 0;
+		}
 		proxy_http_log(&b);
 		return 1;
 	}
@@ -213,6 +241,8 @@ proxy_http_pump(struct proxy_conn *c)
 	struct http_request *r = &c->http->req;
 	struct proxy_flow *f = &c->up;
 	bool out_of_rounds = true;
+	if (c->http->waiting)
+		return;		/* a wakeup of before it began to wait */
 	f->dry = false;
 	for (int round = 0; round < PROXY_PUMP_ROUNDS * 4; round++) {
 		bool failed;

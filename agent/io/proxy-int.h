@@ -159,6 +159,8 @@ void	proxy_http_init(struct proxy_http *, struct http_budget *);
 /* Free what it holds; the block itself belongs to the connection. */
 void	proxy_http_free(struct proxy_http *);
 bool	proxy_http_has_output(const struct proxy_conn *);
+/* A create waits for its hook's work: nothing more is read meanwhile. */
+bool	proxy_http_waiting(const struct proxy_conn *);
 /* Move the client -> engine direction on, following HTTP. */
 void	proxy_http_pump(struct proxy_conn *);
 /*

@@ -335,7 +335,8 @@ proxy_flow_wait(struct proxy_flow *f)
 	bool want_src, want_dst;
 	if (f == &f->conn->up && f->conn->http != NULL) {
 		want_dst = f->queued > 0 || proxy_http_has_output(f->conn);
-		want_src = !want_dst;
+		/* A create waiting for its hook's work reads nothing more. */
+		want_src = !want_dst && !proxy_http_waiting(f->conn);
 	} else if (f == &f->conn->down && f->conn->reply != NULL) {
 		want_dst = f->queued > 0 || proxy_reply_has_output(f->conn);
 		want_src = !want_dst && !f->eof;
@@ -761,6 +762,7 @@ proxy_set_create_hook(struct proxy *p, http_bind_fn fn, void *arg)
 {
 	p->create_fn = fn;
 	p->create_arg = arg;
+	proxy_wake_creates(p);	/* those held ask the new hook, or none */
 }
 
 void

@@ -65,6 +65,11 @@ void	proxy_free(struct proxy *);
  * the engine does.  Without one the proxy splices blindly (fast path).
  */
 void	proxy_set_create_hook(struct proxy *, http_bind_fn, void *arg);
+/*
+ * The work a create hook said "not yet" for (create.h) is done: every
+ * create held for it is put to the hook again, on a later turn.
+ */
+void	proxy_wake_creates(struct proxy *);
 
 
 /*

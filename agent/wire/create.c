@@ -87,6 +87,7 @@ struct create_walk {
 	size_t		 whylen;
 	enum http_source_kind kind;	/* what is being asked about */
 	const char	*volume;
+	bool		 pending;	/* the hook said: not yet */
 };
 
 /* Ask about one source; *repl is the replacement, or NULL to keep it. */
@@ -97,7 +98,15 @@ create_ask(struct create_walk *walk, const char *source, bool ro, bool create,
 	const struct http_bind_source s = { source, ro, create, walk->caller,
 	    walk->kind, walk->volume };
 	*repl = NULL;
-	if (walk->fn(walk->arg, &s, repl, walk->why, walk->whylen) < 0)
+	int r = walk->fn(walk->arg, &s, repl, walk->why, walk->whylen);
+	if (r > 0) {
+		/* Not yet: the walk stops here and is done again, whole. */
+		free(*repl);
+		*repl = NULL;
+		walk->pending = true;
+		return -1;
+	}
+	if (r < 0)
 		return -1;
 	if (*repl != NULL && strcmp(*repl, source) == 0) {
 		free(*repl);
@@ -324,10 +333,10 @@ create_rewrite_json(const char *body, size_t len,
 		return CREATE_UNREADABLE;
 	}
 	struct create_walk walk = { fn, arg, caller != NULL ? caller : &unknown,
-	    false, why, whylen, HTTP_SOURCE_BIND, NULL };
+	    false, why, whylen, HTTP_SOURCE_BIND, NULL, false };
 	if (walker(&walk, root) < 0) {
 		json_object_put(root);
-		return CREATE_REFUSED;
+		return walk.pending ? CREATE_PENDING : CREATE_REFUSED;
 	}
 	if (!walk.changed) {
 		json_object_put(root);

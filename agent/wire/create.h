@@ -43,18 +43,21 @@ struct http_bind_source {
 /*
  * Called for each absolute bind source of a create: set *replacement
  * (malloc'd) to rewrite it, or leave it NULL to keep it; -1 refuses the
- * request with why as the message.
+ * request with why as the message; 1 says "not yet" (work for it is under
+ * way elsewhere): the create waits, and is put to the hook again, whole,
+ * once its caller is told the work is done.
  */
 typedef int (*http_bind_fn)(void *arg, const struct http_bind_source *,
 	    char **replacement, char *why, size_t whylen);
 
 enum create_result { CREATE_UNCHANGED, CREATE_CHANGED, CREATE_REFUSED,
-		     CREATE_UNREADABLE };
+		     CREATE_UNREADABLE, CREATE_PENDING };
 /*
  * Rewrite the bind sources of a container create's body (JSON) in
  * HostConfig.Binds and HostConfig.Mounts (Type "bind"), for caller (NULL:
  * unknown).  CHANGED: *out (malloc'd) is the new body; UNCHANGED or
- * UNREADABLE: forward the original bytes; REFUSED: why says why.
+ * UNREADABLE: forward the original bytes; REFUSED: why says why; PENDING:
+ * a hook said "not yet", ask again later.
  */
 enum create_result create_rewrite_container(const char *body, size_t len,
 	    const struct http_caller *, http_bind_fn, void *arg, char **out,

@@ -145,7 +145,8 @@ http_request_run(struct http_request *r, const char *in, size_t len,
 			http_request_done(r, &a, a.len);
 			break;
 		case HTTP_REQUEST_REWRITE:
-			http_request_rewrite(r, caller, fn, arg, &a);
+			/* "Not yet": asked again at the next step, whole. */
+			(void)http_request_rewrite(r, caller, fn, arg, &a);
 			break;
 		case HTTP_REQUEST_REFUSE:
 			return drive_end(&d, false, outlen);

@@ -429,7 +429,7 @@ request_pass_create(struct http_request *r)
 	request_done(r);
 }
 
-void
+bool
 http_request_rewrite(struct http_request *r, const struct http_caller *caller,
     http_bind_fn fn, void *arg, struct http_request_action *a)
 {
@@ -438,10 +438,10 @@ http_request_rewrite(struct http_request *r, const struct http_caller *caller,
 	size_t dlen, blen = 0;
 	request_action_clear(a);
 	if (r->state != R_WHOLE)
-		return;
+		return true;
 	if (fn == NULL) {
 		request_pass_create(r);
-		return;
+		return true;
 	}
 	const char *head = s->buf + s->off;
 	const char *json = http_stream_held_body(s, r->head.len, s->scan,
@@ -451,7 +451,7 @@ http_request_rewrite(struct http_request *r, const struct http_caller *caller,
 		request_note(a, LOG_LVL_WARN, NULL, "a container create: %s; "
 		    "passing it to the engine as it is", why);
 		request_pass_create(r);
-		return;
+		return true;
 	}
 	bool volume = route_of(&r->head, head)->request ==
 	    ROUTE_REQUEST_VOLUME_CREATE;
@@ -460,18 +460,20 @@ http_request_rewrite(struct http_request *r, const struct http_caller *caller,
 	    &blen, why, sizeof why);
 	free(decoded);
 	switch (res) {
+	case CREATE_PENDING:
+		return false;	/* held whole, as it is, until asked again */
 	case CREATE_UNREADABLE:
 		request_note(a, LOG_LVL_DEBUG, NULL, "a container create: %s; "
 		    "passing it to the engine as it is", why);
 		/* FALLTHROUGH */
 	case CREATE_UNCHANGED:
 		request_pass_create(r);
-		return;
+		return true;
 	case CREATE_REFUSED:
 		request_note(a, LOG_LVL_NOTICE, NULL, "refused a %s create: %s",
 		    volume ? "volume" : "container", why);
 		request_refuse(r, 400, why);
-		return;
+		return true;
 	case CREATE_CHANGED:
 		break;
 	}
@@ -479,7 +481,8 @@ http_request_rewrite(struct http_request *r, const struct http_caller *caller,
 		request_note(a, LOG_LVL_WARN, NULL, "out of memory rewriting a "
 		    "container create; passing it on as it is");
 		request_pass_create(r);
-		return;
+		return true;
 	}
 	request_done(r);
+	return true;
 }

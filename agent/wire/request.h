@@ -76,8 +76,11 @@ void	http_request_ended(struct http_request *);
 /*
  * After REWRITE: the whole create put to fn (NULL: passed as it is) for
  * caller, and what it becomes (sent, or refused); *a gets only a note.
+ * false: fn said "not yet" (create.h); the create stays held as it came,
+ * the next step is REWRITE again, and the caller does it once told that
+ * fn's work is done, reading nothing more from the client meanwhile.
  */
-void	http_request_rewrite(struct http_request *,
+bool	http_request_rewrite(struct http_request *,
 	    const struct http_caller *, http_bind_fn, void *arg,
 	    struct http_request_action *a);
 bool	http_request_has_output(const struct http_request *);
@@ -88,7 +91,8 @@ char	*http_request_refusal(struct http_request *, size_t *len);
 /*
  * The whole client -> engine stream in memory (drive.c; tests, fuzzers):
  * reads take at most `first' bytes the first time, `piece' after;
- * creates are put to fn for caller.  Returns the malloc'd engine's view;
+ * creates are put to fn for caller (again at once after "not yet": fn
+ * must say yes or no in the end).  Returns the malloc'd engine's view;
  * after a refusal, what the engine got before it (http_request_refusal()
  * says what the client is answered).
  */

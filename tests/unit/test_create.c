@@ -71,6 +71,38 @@ rewrite(const char *body, char **out, int *calls)
 	    out, &n, why, sizeof why);
 }
 
+/* "Not yet" for every source: a mount is under way for it. */
+static int
+not_yet(void *arg, const struct http_bind_source *s, char **repl,
+    char *why, size_t whylen)
+{
+	(void)s;
+	(void)why;
+	(void)whylen;
+	(*(int *)arg)++;
+	*repl = strdup("/would-be-dropped");
+	return 1;
+}
+
+Test(create, a_hook_saying_not_yet_leaves_the_create_pending_and_untouched)
+{
+	const char *body = "{\"HostConfig\":{\"Binds\":[\"/home/a:/a\","
+	    "\"/home/b:/b\"]}}";
+	char *out = NULL, why[512] = "";
+	size_t n = 0;
+	int calls = 0;
+	cr_assert(eq(int, create_rewrite_container(body, strlen(body), NULL,
+	    not_yet, &calls, &out, &n, why, sizeof why), CREATE_PENDING));
+	cr_assert(eq(ptr, out, NULL), "no body: the create is asked again");
+	cr_assert(eq(int, calls, 1), "the walk stops at the first");
+	const char *volume = "{\"Driver\":\"local\",\"DriverOpts\":{"
+	    "\"type\":\"none\",\"o\":\"bind\",\"device\":\"/home/v\"}}";
+	cr_assert(eq(int, create_rewrite_volume(volume, strlen(volume), NULL,
+	    not_yet, &calls, &out, &n, why, sizeof why), CREATE_PENDING),
+	    "a volume's device too");
+	cr_assert(eq(int, calls, 2));
+}
+
 static struct json_object *
 host_config(const char *json)
 {

@@ -25,7 +25,9 @@
 
 /*
  * A stand-in for binds.c: /home/... goes to /E/home/... (/E/mk/home/...
- * when it is to be made for a known caller), /missing... is refused.
+ * when it is to be made for a known caller), /missing... is refused,
+ * /later/... is "not yet" when asked an odd time (its mount under way),
+ * then rewritten as /home/... is.
  */
 static int
 hook(void *arg, const struct http_bind_source *s, char **repl, char *why,
@@ -38,7 +40,11 @@ hook(void *arg, const struct http_bind_source *s, char **repl, char *why,
 		    s->path);
 		return -1;
 	}
-	if (s->kind == HTTP_SOURCE_VOLUME || strncmp(s->path, "/home/", 6) != 0)
+	bool later = strncmp(s->path, "/later/", 7) == 0;
+	if (later && *calls % 2 == 1)
+		return 1;
+	if (s->kind == HTTP_SOURCE_VOLUME || (!later &&
+	    strncmp(s->path, "/home/", 6) != 0))
 		return 0;
 	return asprintf(repl, "/E%s%s", s->create && s->caller->known ?
 	    "/mk" : "", s->path) < 0 ? -1 : 0;
@@ -165,6 +171,25 @@ error_reply(const char *message)
 	return r;
 }
 
+/* A create with body, then a ping, checked at every split: want_body. */
+static struct seen
+check_create_then_ping(const char *body, const char *want_body)
+{
+#define CREATE_THEN_PING "POST /v1.41/containers/create?name=x HTTP/1.1\r\n" \
+	"Host: docker\r\nContent-Type: application/json\r\n" \
+	"Content-Length: %zu\r\n\r\n%sGET /_ping HTTP/1.1\r\n\r\n"
+	char *in, *want;
+	int n = asprintf(&in, CREATE_THEN_PING, strlen(body), body);
+	int wn = asprintf(&want, CREATE_THEN_PING, strlen(want_body),
+	    want_body);
+	cr_assert(n > 0 && wn > 0);
+	struct seen s = check_every_split(in, (size_t)n, want, (size_t)wn,
+	    NULL, true);
+	free(in);
+	free(want);
+	return s;
+}
+
 /* ------------------------------------------------------------------ */
 
 Test(http_request, pipelined_requests_pass_byte_exact)
@@ -188,23 +213,23 @@ Test(http_request, a_create_is_rewritten_with_new_length)
 	    "[\"/home/dev/my proj:/w\",\"/srv:/s:ro\"]}}";
 	const char *want_body = "{\"Image\":\"bb\",\"HostConfig\":{\"Binds\":"
 	    "[\"/E/mk/home/dev/my proj:/w\",\"/srv:/s:ro\"]}}";
-	char *in, *want;
-	int n = asprintf(&in, "POST /v1.41/containers/create?name=x HTTP/1.1"
-	    "\r\nHost: docker\r\nContent-Type: application/json\r\n"
-	    "Content-Length: %zu\r\n\r\n%sGET /_ping HTTP/1.1\r\n\r\n",
-	    strlen(body), body);
-	int wn = asprintf(&want, "POST /v1.41/containers/create?name=x "
-	    "HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
-	    "Content-Length: %zu\r\n\r\n%sGET /_ping HTTP/1.1\r\n\r\n",
-	    strlen(want_body), want_body);
-	cr_assert(n > 0 && wn > 0);
-	struct seen s = check_every_split(in, (size_t)n, want, (size_t)wn,
-	    NULL, true);
+	struct seen s = check_create_then_ping(body, want_body);
 	cr_assert(eq(int, s.asked, 2), "each source asked about once");
 	cr_assert(eq(sz, s.told, 2));
 	seen_free(&s);
-	free(in);
-	free(want);
+}
+
+Test(http_request, a_create_whose_hook_says_not_yet_is_asked_again_whole)
+{
+	const char *body = "{\"Image\":\"bb\",\"HostConfig\":{\"Binds\":"
+	    "[\"/later/app:/w\",\"/srv:/s:ro\"]}}";
+	const char *want_body = "{\"Image\":\"bb\",\"HostConfig\":{\"Binds\":"
+	    "[\"/E/mk/later/app:/w\",\"/srv:/s:ro\"]}}";
+	struct seen s = check_create_then_ping(body, want_body);
+	cr_assert(eq(int, s.asked, 3), "not yet (the walk stops there), then "
+	    "each source once");
+	cr_assert(eq(sz, s.told, 2), "the create told once, not twice");
+	seen_free(&s);
 }
 
 Test(http_request, a_chunked_create_is_decoded_and_rewritten)
