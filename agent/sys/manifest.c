@@ -9,6 +9,7 @@
  * is root's alone (0600, in state_dir, 0700).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,21 @@
 #define MANIFEST_VERSION	1
 #define MANIFEST_MAX_ENTRIES	4096
 #define MANIFEST_MAX_BYTES	(1024 * 1024)
+
+/*
+ * Writes, from the loop or a worker (manifest_copy_write), one at a time;
+ * the generation written last is under it too, so an older copy never
+ * lands over a newer one.
+ */
+static pthread_mutex_t manifest_write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Something changed: unsaved, and a new generation. */
+static void
+manifest_touch(struct manifest *m)
+{
+	m->dirty = true;
+	m->gen++;
+}
 
 static void
 manifest_entry_free(struct manifest_entry *e)
@@ -112,20 +128,23 @@ manifest_load(struct manifest *m, const char *path, char *err, size_t errlen)
 	}
 	json_object_put(root);
 	m->dirty = false;
+	pthread_mutex_lock(&manifest_write_lock);
+	m->written = m->gen;	/* the file says what memory does */
+	pthread_mutex_unlock(&manifest_write_lock);
 	return 0;
 }
 
-int
-manifest_save(struct manifest *m)
+/* The manifest as it is written: malloc'd text, or NULL. */
+static char *
+manifest_text(const struct manifest *m, size_t *len)
 {
-	if (!m->dirty || m->path == NULL)
-		return 0;
 	struct json_object *root = json_object_new_object();
 	struct json_object *arr = json_object_new_array();
+	char *text = NULL;
 	if (root == NULL || arr == NULL) {
 		json_object_put(root);
 		json_object_put(arr);
-		return -1;
+		return NULL;
 	}
 	json_object_object_add(root, "version", json_object_new_int(MANIFEST_VERSION));
 	json_object_object_add(root, "entries", arr);
@@ -143,17 +162,94 @@ manifest_save(struct manifest *m)
 			    json_object_get(m->entries[i].meta));
 		json_object_array_add(arr, e);
 	}
-	const char *text = json_object_to_json_string_ext(root,
+	const char *t = json_object_to_json_string_ext(root,
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-	int r = util_write_atomic(m->path, text, strlen(text), 0600);
+	if (t != NULL && (text = strdup(t)) != NULL)
+		*len = strlen(text);
+	json_object_put(root);
+	return text;
+}
+
+int
+manifest_copy_take(struct manifest *m, struct manifest_copy *c)
+{
+	memset(c, 0, sizeof *c);
+	c->m = m;
+	c->gen = m->gen;
+	if (m->path == NULL)
+		return 0;	/* nowhere to write: nothing to */
+	c->path = strdup(m->path);
+	c->text = manifest_text(m, &c->len);
+	if (c->path == NULL || c->text == NULL) {
+		manifest_copy_free(c);
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+int
+manifest_copy_write(struct manifest_copy *c)
+{
+	int r = 0;
+	if (c->path == NULL)
+		return 0;
+	pthread_mutex_lock(&manifest_write_lock);
+	if (c->gen > c->m->written) {
+		r = util_write_atomic(c->path, c->text, c->len, 0600);
+		if (r == 0)
+			c->m->written = c->gen;
+	}
+	pthread_mutex_unlock(&manifest_write_lock);
+	return r;
+}
+
+/* After a write (r: its result, errno set): logged, and clean if so. */
+static void
+manifest_written(struct manifest *m, const struct manifest_copy *c, int r)
+{
 	if (r < 0)
 		log_state(LOG_LVL_ERR, "manifest", "manifest.save",
 		    "cannot write %s: %s; fix state_dir", m->path, strerror(errno));
 	else {
 		log_state(LOG_LVL_INFO, "manifest", "manifest.save", NULL);
-		m->dirty = false;
+		if (m->gen == c->gen)
+			m->dirty = false;	/* nothing changed since */
 	}
-	json_object_put(root);
+}
+
+void
+manifest_copy_done(struct manifest *m, struct manifest_copy *c, int r,
+    int err)
+{
+	if (c->path != NULL) {
+		errno = err;
+		manifest_written(m, c, r);
+	}
+	manifest_copy_free(c);
+}
+
+void
+manifest_copy_free(struct manifest_copy *c)
+{
+	free(c->path);
+	free(c->text);
+	c->path = c->text = NULL;
+}
+
+int
+manifest_save(struct manifest *m)
+{
+	struct manifest_copy c;
+	if (!m->dirty || m->path == NULL)
+		return 0;
+	if (manifest_copy_take(m, &c) < 0)
+		return -1;
+	int r = manifest_copy_write(&c);
+	int err = errno;
+	manifest_written(m, &c, r);
+	manifest_copy_free(&c);
+	errno = err;
 	return r;
 }
 
@@ -178,7 +274,7 @@ manifest_add(struct manifest *m, const char *kind, const char *path,
 	if (e != NULL) {
 		if ((e->target == NULL) != (t == NULL) ||
 		    (t != NULL && strcmp(e->target, t) != 0))
-			m->dirty = true;
+			manifest_touch(m);
 		free(e->target);
 		e->target = t;
 		return 0;
@@ -205,7 +301,7 @@ manifest_add(struct manifest *m, const char *kind, const char *path,
 		return -1;
 	}
 	m->n++;
-	m->dirty = true;
+	manifest_touch(m);
 	return 0;
 }
 
@@ -219,7 +315,7 @@ manifest_remove(struct manifest *m, const char *kind, const char *path)
 	size_t idx = (size_t)(e - m->entries);
 	memmove(e, e + 1, (m->n - idx - 1) * sizeof *e);
 	m->n--;
-	m->dirty = true;
+	manifest_touch(m);
 }
 
 int
@@ -238,6 +334,6 @@ manifest_set_meta(struct manifest *m, const char *kind, const char *path,
 	}
 	json_object_put(e->meta);
 	e->meta = meta;
-	m->dirty = true;
+	manifest_touch(m);
 	return 0;
 }

@@ -80,3 +80,33 @@ Test(manifest, entries_must_be_absolute_paths)
 	cr_assert_str_eq(m.entries[0].path, "/ok");
 	manifest_free(&m);
 }
+
+Test(manifest, a_copy_written_late_never_lands_over_a_newer_save)
+{
+	char path[PATH_MAX * 2], err[256] = "";
+	snprintf(path, sizeof path, "%s/manifest.json", tmp_root);
+	struct manifest m;
+	struct manifest_copy old, newer;
+	cr_assert_eq(manifest_load(&m, path, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(manifest_add(&m, "bindmount", "/a", "/src/a"), 0);
+	cr_assert_eq(manifest_copy_take(&m, &old), 0, "for a worker");
+	cr_assert(m.dirty, "taking a copy writes nothing");
+	cr_assert_eq(manifest_add(&m, "bindmount", "/b", "/src/b"), 0);
+	cr_assert_eq(manifest_save(&m), 0, "the loop saves meanwhile");
+	cr_assert_eq(manifest_copy_write(&old), 0, "the worker's comes late");
+	manifest_copy_done(&m, &old, 0, 0);
+	manifest_free(&m);
+	cr_assert_eq(manifest_load(&m, path, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(m.n, 2, "the newer save stays: /b is not lost");
+
+	/* A copy of the latest is written, and leaves the manifest clean. */
+	cr_assert_eq(manifest_add(&m, "bindmount", "/c", "/src/c"), 0);
+	cr_assert_eq(manifest_copy_take(&m, &newer), 0);
+	cr_assert_eq(manifest_copy_write(&newer), 0);
+	manifest_copy_done(&m, &newer, 0, 0);
+	cr_assert_not(m.dirty);
+	manifest_free(&m);
+	cr_assert_eq(manifest_load(&m, path, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(m.n, 3);
+	manifest_free(&m);
+}
