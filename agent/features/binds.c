@@ -306,7 +306,8 @@ binds_on_source(void *arg, const struct http_bind_source *s,
 	case BINDS_EXPOSE:
 		break;
 	}
-	int r = exposures_make_now(b->exposures, out, s->read_only, replacement,
+	/* 1: mounted on the worker; binds_mounted() has it asked again. */
+	int r = exposures_make(b->exposures, out, s->read_only, replacement,
 	    why, whylen);
 	free(out);
 	if (r == 0)
@@ -344,6 +345,14 @@ binds_new(const struct config *cfg, struct exposures *exposures,
 	b->volumes = volumes;
 	b->usage = usage;
 	return b;
+}
+
+void
+binds_mounted(void *arg)
+{
+	struct binds *b = arg;
+	if (b->proxy != NULL)
+		proxy_wake_creates(b->proxy);
 }
 
 void

@@ -31,6 +31,11 @@ void	binds_free(struct binds *);
  * in proxy mode once the exposures know the engine's view of paths.
  */
 void	binds_reconcile(struct binds *, struct proxy *proxy);
+/*
+ * exposures_set_worker's `mounted': a new exposure's mount ended, so the
+ * creates the hook answered "not yet" are asked again.
+ */
+void	binds_mounted(void *binds);
 /* "active" in the "binds" object; an untrusted area is a problem then. */
 void	binds_report(const struct binds *, struct json_object *binds,
 	    struct json_object *problems);

@@ -43,38 +43,7 @@
 #include "features/exposures-int.h"
 #include "features/exposures.h"
 
-#define EXPOSURES_LOG		"bind"
-#define EXPOSURES_MAX		1024
-#define EXPOSURES_TICKETS_MAX	64
 #define EXPOSURES_NAMES_SHOWN	8
-
-struct exposure {
-	char		*source;	/* resolved, in this distro */
-	char		*local;		/* the mount point here */
-	char		*engine;	/* the same, as the engine sees it */
-	bool		 read_only;
-	bool		 mounted;
-	bool		 have_mount_id;	/* mount_id is known */
-	struct trust_mount_id mount_id;	/* what was mounted, to unmount */
-	uint64_t	 pending[EXPOSURES_TICKETS_MAX]; /* deadlines, oldest first */
-	size_t		 npending;
-	struct json_object *users;	/* [{"id","name"}] as last seen */
-};
-
-struct exposures {
-	const struct config	*cfg;
-	struct manifest		*manifest;
-	struct notify		*changed;
-	struct exposure		*x;
-	size_t			 n;
-	bool			 loaded;	/* the manifest was read */
-	struct pathmap		*map;		/* what the engine sees */
-	char			 map_error[256]; /* why it is an old one, or "" */
-	char			*local_dir;	/* .../docker-desktop-bind-mounts/D */
-	char			*engine_dir;	/* the same, for the engine */
-	int			 dir_fd;	/* local_dir, trusted; -1: not */
-	char			 untrusted[1024]; /* why not, or "" */
-};
 
 /* ------------------------------------------------------------------ */
 /* The table */
@@ -89,7 +58,7 @@ exposures_engine_path(const struct exposures *e, const char *local)
 	return engine;
 }
 
-static struct exposure *
+struct exposure *
 exposures_find(struct exposures *e, const char *local)
 {
 	for (size_t i = 0; i < e->n; i++)
@@ -108,7 +77,7 @@ exposures_find_engine(struct exposures *e, const char *engine)
 	return NULL;
 }
 
-static struct exposure *
+struct exposure *
 exposures_add(struct exposures *e, const char *source, const char *local)
 {
 	if (e->n >= EXPOSURES_MAX) {
@@ -138,7 +107,7 @@ exposures_add(struct exposures *e, const char *source, const char *local)
 	return x;
 }
 
-static void
+void
 exposures_drop(struct exposures *e, struct exposure *x)
 {
 	free(x->source);
@@ -159,7 +128,7 @@ exposures_drop(struct exposures *e, struct exposure *x)
  * directly in it (EXDEV: an entry of an earlier run under another distro
  * name).
  */
-static const char *
+const char *
 exposures_point_name(const struct exposures *e, const struct exposure *x)
 {
 	size_t n = strlen(e->local_dir);
@@ -175,7 +144,7 @@ exposures_point_name(const struct exposures *e, const struct exposure *x)
 	return x->local + n + 1;
 }
 
-static int
+int
 exposures_mount(struct exposures *e, struct exposure *x, bool read_only)
 {
 	const char *name = exposures_point_name(e, x);
@@ -209,7 +178,7 @@ exposures_unmount(struct exposures *e, struct exposure *x)
 	return 0;
 }
 
-static void
+void
 exposures_remove_point(struct exposures *e, const struct exposure *x)
 {
 	const char *name = exposures_point_name(e, x);
@@ -275,151 +244,6 @@ exposures_save(struct exposures *e)
 /* ------------------------------------------------------------------ */
 /* Making, keeping and removing exposures */
 
-/* A new one: recorded, its point made, mounted; NULL and why. */
-static struct exposure *
-exposures_new_one(struct exposures *e, const char *source,
-    const char *hash, const char *local, bool read_only, char *why,
-    size_t whylen)
-{
-	struct stat st;
-	struct exposure *x = NULL;
-	if (stat(source, &st) < 0 || (x = exposures_add(e, source,
-	    local)) == NULL) {
-		snprintf(why, whylen, "cannot re-expose %s to the engine below "
-		    "%s: %s", source, e->local_dir, strerror(errno));
-		return NULL;
-	}
-	/* Recorded before it exists: a crash cannot leave it unknown. */
-	if (manifest_add(e->manifest, EXPOSURES_MANIFEST_KIND, local,
-	    source) < 0 || manifest_save(e->manifest) < 0 ||
-	    exposures_point_make(e->dir_fd, hash, S_ISDIR(st.st_mode)) < 0) {
-		snprintf(why, whylen, "cannot re-expose %s to the engine at %s: "
-		    "%s", source, local, strerror(errno));
-		goto undo;
-	}
-	if (exposures_mount(e, x, read_only) < 0) {
-		snprintf(why, whylen, "cannot re-expose %s to the engine: mount "
-		    "on %s: %s", source, x->local, strerror(errno));
-		exposures_remove_point(e, x);
-		goto undo;
-	}
-	return x;
-undo:
-	manifest_remove(e->manifest, EXPOSURES_MANIFEST_KIND, local);
-	manifest_save(e->manifest);
-	exposures_drop(e, x);
-	return NULL;
-}
-
-/* Make `source' visible to the engine: its exposure, or NULL and why. */
-static struct exposure *
-exposures_expose(struct exposures *e, const char *source, bool read_only,
-    char *why, size_t whylen)
-{
-	char hash[SHA256_HEX_SIZE];
-	if (e->dir_fd < 0) {
-		snprintf(why, whylen, "cannot re-expose %s to the engine: the "
-		    "bind-mount area is untrusted: %s", source, e->untrusted);
-		return NULL;
-	}
-	sha256_hex(source, hash);
-	char *local = util_path_join(e->local_dir, hash);
-	if (local == NULL) {
-		snprintf(why, whylen, "out of memory");
-		return NULL;
-	}
-	struct exposure *x = exposures_find(e, local);
-	bool fresh = x == NULL, mounting = fresh || !x->mounted;
-	if (fresh)
-		x = exposures_new_one(e, source, hash, local, read_only, why,
-		    whylen);
-	else if (!x->mounted && exposures_mount(e, x, read_only) < 0) {
-		snprintf(why, whylen, "cannot re-expose %s to the engine: mount "
-		    "on %s: %s", source, x->local, strerror(errno));
-		x = NULL;
-	}
-	free(local);
-	if (x == NULL)
-		return NULL;
-	if (x->read_only && !read_only) {
-		/* A writer came: the readers' containers stay read-only. */
-		const char *name = exposures_point_name(e, x);
-		if (name == NULL || exposures_point_make_writable(e->dir_fd, name,
-		    x->have_mount_id ? &x->mount_id : NULL) < 0)
-			log_warn(EXPOSURES_LOG, "cannot make %s writable: %s",
-			    x->local, strerror(errno));
-		else
-			x->read_only = false;
-	}
-	exposures_record(e, x->local, x->read_only, x->users, true, mounting);
-	if (x->npending == EXPOSURES_TICKETS_MAX)
-		memmove(x->pending, x->pending + 1,
-		    (EXPOSURES_TICKETS_MAX - 1) * sizeof x->pending[0]);
-	else
-		x->npending++;
-	x->pending[x->npending - 1] = util_now_ms() + EXPOSURES_PENDING_MS;
-	if (fresh)
-		log_notice(EXPOSURES_LOG, "re-exposed %s to the engine at %s%s",
-		    source, x->engine, x->read_only ? " (read-only)" : "");
-	else
-		log_info(EXPOSURES_LOG, "%s: already exposed at %s; used by one "
-		    "more create", source, x->engine);
-	notify_post(e->changed);
-	return x;
-}
-
-void
-exposures_make(struct exposures *e, const char *source, bool read_only,
-    exposures_made_fn *done, void *arg)
-{
-	char why[1024];
-	struct exposure *x = NULL;
-	if (e->map == NULL)
-		snprintf(why, sizeof why, "cannot re-expose %s to the engine: "
-		    "%s", source, e->map_error[0] != '\0' ? e->map_error :
-		    "out of memory");
-	else if (exposures_source_contains(source,
-	    pathmap_shared_root(e->map), e->local_dir))
-		snprintf(why, sizeof why, "invalid mount config for type "
-		    "\"bind\": bind source path %s (in WSL distro %s) contains "
-		    "%s, where bind sources are re-exposed to the engine: that "
-		    "would expose the shared tree into itself; bind-mount a "
-		    "directory that does not contain %s", source,
-		    e->cfg->distro, e->local_dir, pathmap_shared_root(e->map));
-	else
-		x = exposures_expose(e, source, read_only, why, sizeof why);
-	done(arg, x != NULL ? x->engine : NULL, x != NULL ? NULL : why);
-}
-
-/* The answer exposures_make_now waits for. */
-struct exposures_made {
-	char	**engine_path;
-	char	 *why;
-	size_t	  whylen;
-	int	  r;
-};
-
-static void
-exposures_made_keep(void *arg, const char *engine_path, const char *why)
-{
-	struct exposures_made *m = arg;
-	*m->engine_path = engine_path != NULL ? strdup(engine_path) : NULL;
-	m->r = *m->engine_path != NULL ? 0 : -1;
-	if (m->r < 0)
-		snprintf(m->why, m->whylen, "%s", engine_path == NULL ? why :
-		    "out of memory");
-}
-
-int
-exposures_make_now(struct exposures *e, const char *source, bool read_only,
-    char **engine_path, char *why, size_t whylen)
-{
-	struct exposures_made m = { engine_path, why, whylen, -1 };
-	*engine_path = NULL;
-	exposures_make(e, source, read_only, exposures_made_keep, &m);
-	return m.r;
-}
-
 /* Unmounted and gone; false (error says why) when it cannot be. */
 static bool
 exposures_remove(struct exposures *e, struct exposure *x, char *error,
@@ -450,6 +274,8 @@ exposures_ensure_mounted(struct exposures *e, const char *engine, char *why,
 	struct exposure *x = exposures_find_engine(e, engine);
 	if (x == NULL)
 		return 0;
+	if (x->mounting)
+		return 2;	/* a worker mounts it for a create */
 	if (x->mounted && exposures_is_mounted(e, x))
 		return 1;
 	x->mounted = false;
@@ -553,7 +379,7 @@ exposures_collect(struct exposures *e, uint64_t now,
 		struct exposure *x = &e->x[i];
 		exposures_take_users(x, users(arg, x->engine), now);
 		bool used = json_object_array_length(x->users) > 0;
-		if (!used && x->npending == 0) {
+		if (!used && x->npending == 0 && !x->mounting) {
 			/* Kept when the unmount failed: the next one is next. */
 			i += !exposures_remove(e, x, out->error,
 			    sizeof out->error);
@@ -612,6 +438,13 @@ exposures_mount_back(struct exposures *e, const char *engine_source,
 		return -1;
 	}
 	out->read_only = x->read_only;
+	if (x->mounting) {
+		snprintf(why, whylen, "%s is being mounted for a create right "
+		    "now; run 'wsl-docker-agent reconcile' in a moment",
+		    x->local);
+		exposures_back_clear(out);
+		return -1;
+	}
 	if (e->dir_fd < 0) {
 		snprintf(why, whylen, "the bind-mount area is untrusted: %s",
 		    e->untrusted);
@@ -807,6 +640,7 @@ exposures_free(struct exposures *e)
 {
 	if (e == NULL)
 		return;
+	exposures_jobs_orphan(e);
 	while (e->n > 0)
 		exposures_drop(e, &e->x[e->n - 1]);
 	free(e->x);

@@ -13,6 +13,7 @@ struct manifest;
 struct notify;
 struct pathmap;
 struct trust_failure;
+struct work;
 
 /*
  * features/exposures.c: bind sources the engine cannot see, bind-mounted
@@ -56,25 +57,29 @@ size_t	exposures_count(const struct exposures *);
  * for a create about to use it: a new exposure (recorded before it is
  * mounted, so a crash cannot leave it unknown) or one there already (made
  * writable for a writer), held for EXPOSURES_PENDING_MS or until a
- * collection sees the container.  Completion: done(arg, engine_path,
- * NULL), where the engine sees it (borrowed), or done(arg, NULL, why);
- * today before exposures_make returns, later from the worker thread's
- * completion on the loop.
+ * collection sees the container.  0 and *engine_path (malloc'd): where
+ * the engine sees it; -1 and why.  1: "not yet": with a worker set, a new
+ * mount (and the manifest's fsync) runs there, never on the loop; ask
+ * again, for the same create, once `mounted' was called (a failed mount
+ * is then answered -1 with its reason, for a moment).
  */
-typedef void exposures_made_fn(void *arg, const char *engine_path,
-	    const char *why);
-void	exposures_make(struct exposures *, const char *source, bool read_only,
-	    exposures_made_fn *done, void *arg);
-/*
- * The same for a caller that waits for the answer (the proxy's create
- * hook, today): 0 and *engine_path (malloc'd), or -1 and why.
- */
+int	exposures_make(struct exposures *, const char *source, bool read_only,
+	    char **engine_path, char *why, size_t whylen);
+/* The same, every step on the loop, never 1 (no worker; tests). */
 int	exposures_make_now(struct exposures *, const char *source,
 	    bool read_only, char **engine_path, char *why, size_t whylen);
 /*
+ * New mounts go to work's thread (NULL: they run on the loop);
+ * mounted(arg) runs on the loop each time one was made or failed.
+ */
+typedef void exposures_mounted_fn(void *arg);
+void	exposures_set_worker(struct exposures *, struct work *,
+	    exposures_mounted_fn *mounted, void *arg);
+/*
  * The exposure the engine sees at engine_path (or above it): mounted
  * again if it is not (a volume bound to it, after a reboot).  1 done, 0
- * not an exposure of ours, -1 (why) it cannot be.
+ * not an exposure of ours, 2 a worker mounts it now (as exposures_make's
+ * 1), -1 (why) it cannot be.
  */
 int	exposures_ensure_mounted(struct exposures *, const char *engine_path,
 	    char *why, size_t whylen);

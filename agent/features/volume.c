@@ -241,8 +241,8 @@ volumes_on_device(struct volumes *v, const struct http_bind_source *s,
 	case BINDS_EXPOSE:
 		break;
 	}
-	int r = exposures_make_now(v->exposures, out, s->read_only,
-	    replacement, why, whylen);
+	int r = exposures_make(v->exposures, out, s->read_only,
+	    replacement, why, whylen);	/* 1: not yet, as binds.c's */
 	free(out);
 	if (r == 0)
 		volumes_remember(v, s->volume, *replacement);
@@ -260,6 +260,8 @@ volumes_on_use(struct volumes *v, const struct http_bind_source *s,
 	char err[512];
 	int r = exposures_ensure_mounted(v->exposures,
 	    json_object_get_string(dev), err, sizeof err);
+	if (r == 2)
+		return 1;	/* a worker mounts it: not yet */
 	if (r < 0) {
 		snprintf(why, whylen, "volume %s: %s", s->path, err);
 		return -1;

@@ -645,6 +645,11 @@ agent_run(struct agent *a, int ready_fd)
 	if ((a->work = work_new(a->base)) == NULL)
 		log_err("agent", "cannot make the worker thread's pipe: %s; "
 		    "stand-in data is not moved", strerror(errno));
+	/* Its own thread: a create never waits behind a stand-in's copy. */
+	if ((a->mounts = work_new(a->base)) == NULL)
+		log_err("agent", "cannot make the mount worker's pipe: %s; new "
+		    "exposures are mounted on the loop", strerror(errno));
+	exposures_set_worker(a->exposures, a->mounts, binds_mounted, a->binds);
 	a->restore = restore_new(a->base, &a->cfg, a->exposures, a->work,
 	    a->changed);
 	if (a->restore == NULL)
@@ -677,6 +682,9 @@ agent_run(struct agent *a, int ready_fd)
 	a->watch = NULL;
 	work_free(a->work);		/* a move under way stops at its next step */
 	a->work = NULL;
+	work_free(a->mounts);		/* a mount under way ends first */
+	a->mounts = NULL;
+	exposures_set_worker(a->exposures, NULL, NULL, NULL);
 	restore_free(a->restore);
 	a->restore = NULL;
 	binds_free(a->binds);		/* before the socket's proxy goes */

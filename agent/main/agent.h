@@ -56,6 +56,7 @@ struct agent {
 	struct binds		*binds;		/* the proxy's creates */
 	struct restore		*restore;	/* restore.c: exposures brought back */
 	struct work		*work;		/* work.c: what the loop hands off */
+	struct work		*mounts;	/* another worker: new exposures' mounts */
 	struct probe		*probe;		/* probe.c: what the engine says */
 	struct watch		*watch;
 	struct control		*control;

@@ -90,11 +90,15 @@ setup(void)
 	    fake_engine_path(fx.engine), 16);
 	cr_assert(not(eq(ptr, fx.proxy, NULL)));
 	binds_reconcile(fx.binds, fx.proxy);
+	/* As the agent does: new exposures are mounted on a worker. */
+	bind_world_worker(&w, binds_mounted, fx.binds);
 }
 
 static void
 teardown(void)
 {
+	bind_world_gate_open(&w);
+	exposures_set_worker(w.exposures, w.work, NULL, NULL);
 	binds_free(fx.binds);		/* before its proxy */
 	proxy_free(fx.proxy);
 	close(fx.listen_fd);
@@ -123,9 +127,9 @@ answered(void *arg)
 	}
 }
 
-/* One request through the proxy, and its whole answer in fx.answer. */
-static void
-ask(const char *method_path, const char *body)
+/* One request sent through the proxy: the client's connection. */
+static int
+send_request(const char *method_path, const char *body)
 {
 	char req[4096];
 	int n = snprintf(req, sizeof req, "%s HTTP/1.1\r\nHost: docker\r\n"
@@ -136,18 +140,46 @@ ask(const char *method_path, const char *body)
 	fx.answer[0] = '\0';
 	int fd = unix_connect(fx.socket);
 	write_all(fd, req, (size_t)n);
+	return fd;
+}
+
+/* One request through the proxy, and its whole answer in fx.answer. */
+static void
+ask(const char *method_path, const char *body)
+{
+	int fd = send_request(method_path, body);
 	cr_assert(run_until(w.base, answered, &fd, WAIT_MS),
 	    "no answer to %s: %s", method_path, fx.answer);
 	close(fd);
 }
 
-static void
-create_binding(const char *binds_or_mounts)
+/* A create with these binds or mounts, sent: the client's connection. */
+static int
+send_create(const char *binds_or_mounts)
 {
 	char body[2048];
 	snprintf(body, sizeof body, "{\"Image\":\"alpine\",\"HostConfig\":{%s}}",
 	    binds_or_mounts);
-	ask("POST /v1.43/containers/create", body);
+	return send_request("POST /v1.43/containers/create", body);
+}
+
+/* The same, and its whole answer in fx.answer. */
+static void
+create_binding(const char *binds_or_mounts)
+{
+	int fd = send_create(binds_or_mounts);
+	cr_assert(run_until(w.base, answered, &fd, WAIT_MS),
+	    "no answer to a create: %s", fx.answer);
+	close(fd);
+}
+
+/* A create with -v source:/app, sent: the client's connection. */
+static int
+send_bind(const char *source)
+{
+	char binds[PATH_MAX + 64];
+	snprintf(binds, sizeof binds, "\"Binds\":[\"%s:/app\"]", source);
+	return send_create(binds);
 }
 
 static bool
@@ -237,8 +269,76 @@ Test(binds_proxy, a_missing_mount_source_is_refused_in_the_engines_words)
 	cr_assert(eq(int, exposures_count(w.exposures), 0));
 }
 
+/* Has the client on fd been answered in full (the proxy closed it)? */
+static bool
+answered_on(int fd)
+{
+	return answered(&fd);
+}
+
+/* Is the exposure of the source in the table (being mounted, or made)? */
+static bool
+in_table(void *arg)
+{
+	(void)arg;
+	return exposures_count(w.exposures) == 1;
+}
+
+Test(binds_proxy, a_create_waiting_for_its_mount_holds_its_connection_only)
+{
+	const char *source = bind_world_path(&w, "home/app");
+	char point[PATH_MAX];
+	snprintf(point, sizeof point, "%s", bind_world_point(source));
+	/* The worker is busy (a stand-in's copy, say): the mount queues. */
+	bind_world_gate_shut(&w);
+	int creator = send_bind(source);
+	cr_assert(run_until(w.base, in_table, NULL, WAIT_MS),
+	    "the create reached its hook");
+
+	/* Every other connection flows meanwhile. */
+	ask("GET /v1.43/version", "");
+	cr_assert(has(fx.answer, "404 Not Found"), "answered at once: %s",
+	    fx.answer);
+	cr_assert(eq(str, fx.created, ""), "the create waits: %s", fx.created);
+	fx.answer_len = 0;
+	fx.answer[0] = '\0';
+	cr_assert(not(answered_on(creator)), "%s", fx.answer);
+
+	/* The mount done, the create goes on, rewritten. */
+	bind_world_gate_open(&w);
+	cr_assert(run_until(w.base, answered, &creator, WAIT_MS), "%s",
+	    fx.answer);
+	close(creator);
+	cr_assert(has(fx.answer, "201 Created"), "%s", fx.answer);
+	assert_engine_sent(point, "/app");
+	char f[PATH_MAX + 16];
+	snprintf(f, sizeof f, "%s/f.txt", point);
+	cr_assert(eq(int, access(f, F_OK), 0), "mounted: %s", f);
+}
+
+Test(binds_proxy, a_mount_that_fails_refuses_the_create_that_waited)
+{
+	const char *source = bind_world_path(&w, "home/app");
+	bind_world_gate_shut(&w);
+	int creator = send_bind(source);
+	cr_assert(run_until(w.base, in_table, NULL, WAIT_MS));
+	/* Its source goes before the worker gets to it. */
+	cr_assert(eq(int, unlink(bind_world_path(&w, "home/app/f.txt")), 0));
+	cr_assert(eq(int, rmdir(source), 0));
+	bind_world_gate_open(&w);
+	cr_assert(run_until(w.base, answered, &creator, WAIT_MS), "%s",
+	    fx.answer);
+	close(creator);
+	cr_assert(has(fx.answer, "400 Bad Request"), "%s", fx.answer);
+	cr_assert(has(fx.answer, "cannot re-expose"), "%s", fx.answer);
+	cr_assert(eq(str, fx.created, ""), "the engine never saw it: %s",
+	    fx.created);
+	cr_assert(eq(int, exposures_count(w.exposures), 0));
+}
+
 Test(binds_proxy, no_hooks_once_binds_is_gone)
 {
+	exposures_set_worker(w.exposures, w.work, NULL, NULL);
 	binds_free(fx.binds);
 	fx.binds = NULL;
 	const char *source = bind_world_path(&w, "home/app");

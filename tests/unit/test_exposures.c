@@ -545,6 +545,116 @@ Test(exposures_table, a_table_left_by_an_earlier_run_is_loaded_and_mounted_back)
 	free(app);
 }
 
+/* ------------------------------------------------------------------ */
+/* New mounts on a worker: the loop never waits for them */
+
+static void
+count_mounted(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static bool
+mounted_told(void *arg)
+{
+	return *(int *)arg > 0;
+}
+
+/* Does the manifest's file (as written so far) name path? */
+static bool
+on_disk(const char *path)
+{
+	char text[65536] = "";
+	int fd = open(bind_world_path(&w, "state/manifest.json"),
+	    O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, text, sizeof text - 1);
+		text[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	return strstr(text, path) != NULL;
+}
+
+/* Nobody uses anything: without a create pending, all would go. */
+static struct json_object *
+none_used(void *arg, const char *engine)
+{
+	(void)arg;
+	(void)engine;
+	return json_object_new_array();
+}
+
+/*
+ * home/app asked for with the worker held: "not yet".  told counts the
+ * mounts told; point is where it will be.
+ */
+static const char *
+make_held(int *told, char *point, size_t len)
+{
+	char *engine = NULL, why[1024] = "";
+	exposures_reconcile(w.exposures);
+	bind_world_worker(&w, count_mounted, told);
+	bind_world_gate_shut(&w);
+	const char *source = bind_world_path(&w, "home/app");
+	snprintf(point, len, "%s", bind_world_point(source));
+	cr_assert(eq(int, exposures_make(w.exposures, source, false, &engine,
+	    why, sizeof why), 1), "not yet: %s", why);
+	cr_assert(eq(ptr, engine, NULL));
+	return source;
+}
+
+Test(exposures_table, a_new_exposure_is_recorded_and_mounted_on_the_worker)
+{
+	int told = 0;
+	char *engine = NULL, why[1024] = "", point[PATH_MAX];
+	const char *source = make_held(&told, point, sizeof point);
+	cr_assert(eq(int, exposures_make(w.exposures, source, false, &engine,
+	    why, sizeof why), 1), "another create waits for the same mount");
+	cr_assert(not(is_mount_point(point)), "the worker has not run");
+	cr_assert(not(on_disk(point)), "nor written the record");
+	cr_assert(not(json_object_get_boolean(reported(0, "mounted"))));
+	struct exposures_collected c;
+	exposures_collect(w.exposures, util_now_ms(), none_used, NULL, &c);
+	cr_assert(eq(int, exposures_count(w.exposures), 1),
+	    "a collection leaves one being mounted alone");
+
+	bind_world_gate_open(&w);
+	cr_assert(run_until(w.base, mounted_told, &told, 10000));
+	cr_assert(eq(int, told, 1), "one mount, told once");
+	cr_assert(is_mount_point(point));
+	cr_assert(on_disk(point), "recorded on disk");
+	cr_assert(gt(u64, exposures_mounted_at(w.exposures, point), 0));
+	cr_assert(eq(int, exposures_make(w.exposures, source, false, &engine,
+	    why, sizeof why), 0), "%s", why);
+	cr_assert(eq(str, engine, point));
+	cr_assert(eq(str, (char *)text_at(engine, "f.txt"), "distro-app"));
+	cr_assert(eq(int, json_object_get_int(reported(0, "pending_creates")),
+	    1), "held by the create answered");
+	free(engine);
+}
+
+Test(exposures_table, a_mount_that_failed_on_the_worker_is_told_to_its_creates)
+{
+	int told = 0;
+	char *engine = NULL, why[1024] = "", point[PATH_MAX];
+	const char *source = make_held(&told, point, sizeof point);
+	/* The source goes before the worker gets to it. */
+	cr_assert(eq(int, unlink(bind_world_path(&w, "home/app/f.txt")), 0));
+	cr_assert(eq(int, rmdir(source), 0));
+	bind_world_gate_open(&w);
+	cr_assert(run_until(w.base, mounted_told, &told, 10000));
+	cr_assert(eq(int, exposures_make(w.exposures, source, false, &engine,
+	    why, sizeof why), -1), "the reason, not a second try");
+	cr_assert(not(eq(ptr, strstr(why, "cannot re-expose"), NULL)), "%s",
+	    why);
+	cr_assert(not(eq(ptr, strstr(why, strerror(ENOENT)), NULL)), "%s", why);
+	cr_assert(eq(int, exposures_count(w.exposures), 0), "nothing kept");
+	cr_assert(eq(ptr, manifest_find(&w.manifest, EXPOSURES_MANIFEST_KIND,
+	    point), NULL), "its record undone");
+	cr_assert(not(on_disk(point)));
+	cr_assert(eq(int, access(point, F_OK), -1), "no point left");
+}
+
 Test(exposures_table, a_volumes_exposure_is_mounted_again_when_used)
 {
 	exposures_reconcile(w.exposures);

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 
 #include "base/sha256.h"
 #include "io/notify.h"
+#include "io/work.h"
 #include "features/exposures.h"
 #include "testlib-binds.h"
 #include "testlib.h"
@@ -53,10 +55,56 @@ bind_world_point(const char *source)
 }
 
 void
+bind_world_worker(struct bind_world *w, void (*mounted)(void *), void *arg)
+{
+	w->work = work_new(w->base);
+	cr_assert(not(eq(ptr, w->work, NULL)));
+	exposures_set_worker(w->exposures, w->work, mounted, arg);
+}
+
+/* The gate, on the worker: waits until a byte comes (or the pipe ends). */
+static void
+bind_world_gate_run(struct work *work, void *arg)
+{
+	int fd = *(int *)arg;
+	char c;
+	(void)work;
+	while (read(fd, &c, 1) < 0 && errno == EINTR)
+		;
+}
+
+static void
+bind_world_gate_done(void *arg, bool ran)
+{
+	(void)arg;
+	(void)ran;
+}
+
+void
+bind_world_gate_shut(struct bind_world *w)
+{
+	cr_assert(eq(int, w->gate[0], -1), "the gate is shut already");
+	cr_assert(eq(int, pipe2(w->gate, O_CLOEXEC), 0));
+	cr_assert(eq(int, work_submit(w->work, bind_world_gate_run,
+	    bind_world_gate_done, &w->gate[0]), 0));
+}
+
+void
+bind_world_gate_open(struct bind_world *w)
+{
+	if (w->gate[1] < 0)
+		return;
+	cr_assert(eq(int, (int)write(w->gate[1], "x", 1), 1));
+	close(w->gate[1]);
+	w->gate[1] = -1;
+}
+
+void
 bind_world_up(struct bind_world *w, const char *name)
 {
 	char err[256] = "";
 	memset(w, 0, sizeof *w);
+	w->gate[0] = w->gate[1] = -1;
 	make_temp_dir(w->dir, sizeof w->dir, name);
 	private_mounts();
 	/* A tmpfs of its own: what is shown in it goes with it at the end. */
@@ -84,6 +132,10 @@ bind_world_up(struct bind_world *w, const char *name)
 void
 bind_world_down(struct bind_world *w)
 {
+	bind_world_gate_open(w);
+	work_free(w->work);		/* a mount under way ends first */
+	if (w->gate[0] >= 0)
+		close(w->gate[0]);
 	exposures_free(w->exposures);
 	notify_free(w->changed);
 	manifest_free(&w->manifest);

@@ -29,8 +29,19 @@ struct bind_world {
 	struct event_base *base;
 	struct notify	*changed;	/* counts its runs: notify_runs() */
 	struct exposures *exposures;	/* made, not yet reconciled */
+	struct work	*work;		/* a worker of its own: see below */
+	int		 gate[2];	/* the worker's gate, while shut */
 };
 void	bind_world_up(struct bind_world *, const char *name);
+/*
+ * New exposures mounted on w->work (exposures_set_worker), mounted(arg)
+ * told each time one ends.  Shut, the gate holds the worker: whatever
+ * is queued after it waits until it opens (the loop does not).
+ */
+void	bind_world_worker(struct bind_world *, void (*mounted)(void *),
+	    void *arg);
+void	bind_world_gate_shut(struct bind_world *);
+void	bind_world_gate_open(struct bind_world *);
 void	bind_world_down(struct bind_world *);
 /* config_set() or the test fails. */
 void	bind_world_set(struct bind_world *, const char *key, const char *value);
