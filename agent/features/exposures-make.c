@@ -331,6 +331,12 @@ exposures_job_done(void *arg, bool ran)
 		x->have_mount_id = true;
 		x->mount_id = j->id;
 		x->read_only = j->read_only;
+		/*
+		 * Its creates ask again on a later turn.  Should a collection
+		 * come first and take it (no ticket yet), they are told "not
+		 * yet" once more and it is mounted again: a mount lost, no
+		 * create.
+		 */
 		exposures_record(e, x->local, x->read_only, x->users, true,
 		    true);
 		log_notice(EXPOSURES_LOG, "re-exposed %s to the engine at %s%s",
