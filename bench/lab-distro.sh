@@ -1,10 +1,10 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: Apache-2.0
 # bench/lab-distro.sh: what a benchmark with a lab distro of its own needs
-# (bench/restore.sh; sourced): die and log, the start (--help, root, the
-# lab lock), and distro D with the agent of BUILD in it, installed and
-# started as a user would.  Uses the caller's PROG, D (the distro's name)
-# and T (its temporary directory, for lab.log).
+# (bench/restore.sh, bench/stream-gaps.sh; sourced): die and log, the
+# start (--help, root, the lab lock), and distro D with the agent of BUILD
+# in it, installed and started as a user would.  Uses the caller's PROG,
+# D (the distro's name) and T (its temporary directory, for lab.log).
 
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
