@@ -16,46 +16,25 @@
 #   LAB_ENGINE=simple|desktop  the lab's flavour (default simple)
 # As root.  Never part of pass/fail.  Takes the lab lock /run/wda-e2e.lock
 # for the whole run, brings the lab up and takes it down at the end.
+
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOP=$(cd "$HERE/.." && pwd)
 PROG=bench/restore.sh
-die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-case ${1-} in -h | --help) sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0"; exit 0 ;; esac
-[[ $(id -u) -eq 0 ]] || die "run as root: the lab mounts /mnt/wsl and runs dockerd"
-
-readonly LOCK=/run/wda-e2e.lock
-if [[ -z ${WDA_BENCH_LOCKED-} ]]; then
-	flock -n "$LOCK" true || log "waiting for the lab lock $LOCK"
-	exec env WDA_BENCH_LOCKED=1 flock -o "$LOCK" "$0" "$@"
-fi
+# die, log, lab_bench_begin, lab_distro_up, lab_distro_down, dx
+. "$(dirname "${BASH_SOURCE[0]}")/lab-distro.sh"
+lab_bench_begin "$@"
 
 N=${N:-10} RUNS=${RUNS:-3}
-BUILD=${BUILD:-$TOP/build}
-LAB=$TOP/tests/lab/lab.sh
-export LAB_DIR=${LAB_DIR:-/var/tmp/wda-lab} LAB_ENGINE=${LAB_ENGINE:-simple}
 D=wda-restore
 T=$(mktemp -d /tmp/wda-bench-restore.XXXXXX)
 ROOT=
-cleanup() { "$LAB" distro-rm "$D" >>"$T/lab.log" 2>&1 || true; "$LAB" down >>"$T/lab.log" 2>&1 || true; }
-trap cleanup EXIT
-dx() { "$LAB" exec "$D" -- "$@"; }
+trap lab_distro_down EXIT
 now_ms() { date +%s%3N; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 lines() { local f=$ROOT/home/dev/src$1/starts; [[ -f $f ]] && wc -l <"$f" || echo 0; }
 
 log "lab up ($LAB_ENGINE), distro $D, $N containers; logs in $T"
-"$LAB" up >>"$T/lab.log" 2>&1 || die "lab.sh up failed; see $T/lab.log"
-"$LAB" distro "$D" >>"$T/lab.log" 2>&1 || die "lab.sh distro failed"
-ROOT=/proc/$(cat "$LAB_DIR/distros/$D/holder.pid")/root
-make -s -C "$BUILD" install DESTDIR="$ROOT" >>"$T/lab.log" 2>&1 || die "installing $BUILD failed"
-bind=
-[[ $LAB_ENGINE == simple ]] && bind='"engine_wsl_root": "/mnt/wsl"'
-mkdir -p "$ROOT/etc/wsl-docker-agent"
-printf '{ "bind": { %s } }\n' "$bind" >"$ROOT/etc/wsl-docker-agent/config.json"
-dx wsl-docker-agent start >>"$T/lab.log" 2>&1 || die "the agent did not start"
+lab_distro_up
 for i in $(seq 1 "$N"); do
 	dx mkdir -p "/home/dev/src$i"
 	dx docker run -d --restart=always --name "rb$i" -v "/home/dev/src$i:/data" bb \

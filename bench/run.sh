@@ -18,7 +18,9 @@
 # bench/restart-load.py); the shim's start-up cost (bench/shim-startup.sh); the create-request
 # overhead of bind re-exposure, from a distro; after a simulated VM reboot,
 # the agent's start to every container on its bind sources again
-# (bench/restore.sh).  Medians over several
+# (bench/restore.sh); a followed stream's gaps between reads, quiet and
+# while creates need new exposures, with the same creates straight to the
+# engine as the anchor (bench/stream-gaps.sh).  Medians over several
 # runs, runs interleaved across paths so drift hits them alike, ratios
 # against direct.
 #
@@ -27,8 +29,8 @@
 #   desktop  Debian 13's dockerd 26.1 in an engine distro of its own
 #            (Docker Desktop's layout): the figures that involve the real
 #            engine (save/load, /_ping, docker version, idle, reaction,
-#            start to ready, create overhead), each path again, ratios
-#            against direct measured in the same phase.
+#            start to ready, create overhead, restore, stream gaps), each
+#            path again, ratios against direct measured in the same phase.
 # The lab is taken down and brought up in the other flavour between them.
 # A full run of both writes both tables into bench/RESULTS.md.
 #
@@ -767,6 +769,31 @@ bench_restore() {
 	NOTE[restore_n]=$n NOTE[restore_runs]=$runs
 }
 
+# ------------------------------- 11. a stream's gaps during new exposures --
+# bench/stream-gaps.sh (its header says how), in this phase's flavour: a
+# followed log's gaps between reads through the agent, quiet and while
+# creates need new exposures; the same creates straight to the engine are
+# the anchor (what they cost the machine, the agent aside).  Its table is
+# kept for the report; its medians recorded per window (quiet, direct,
+# agent).
+GAPS_TABLE=""
+bench_gaps() {
+	local rounds=5 creates=20 fig q d a
+	((QUICK)) && rounds=2 creates=8
+	log "stream gaps: $rounds rounds of $creates creates with new exposures, against quiet"
+	GAPS_TABLE=$(WDA_BENCH_LOCKED=1 ROUNDS=$rounds CREATES=$creates BUILD="$BUILD" \
+		LAB_ENGINE=$FLAVOUR "$HERE/stream-gaps.sh" 2>>"$T/stream-gaps.log") ||
+		die "bench/stream-gaps.sh failed; see $T/stream-gaps.log"
+	# "| p99.9 gap, ms | QUIET | DIRECT | AGENT | ..."
+	for fig in p999:p99.9 max:longest; do
+		read -r q d a < <(awk -F' *[|] *' -v l="${fig#*:} gap, ms" '$2 == l { print $3, $4, $5 }' <<<"$GAPS_TABLE") || true
+		record "gaps_${fig%%:*}" quiet "${q-}"
+		record "gaps_${fig%%:*}" direct "${d-}"
+		record "gaps_${fig%%:*}" agent "${a-}"
+	done
+	NOTE[gaps_rounds]=$rounds NOTE[gaps_creates]=$creates
+}
+
 # ------------------------------------------------------------- report ------
 
 ratio() { # VALUE DIRECT -> " (0.93x)"
@@ -888,10 +915,34 @@ agent_table() {
 			"${R[restart_steady_max_ms.agent]-}" "${R[restart_steady_conns.agent]-}" "${R[restart_max_ms.agent]-}" \
 			"$(x "${R[restart_max_ms.agent]-}" "${R[restart_steady_max_ms.agent]-}")"
 	fi
+	if have gaps_p999; then
+		printf '| a followed stream through it, %s rounds of %s creates that need new exposures: p99.9 gap between reads, ms, quiet -> during the creates | %s -> %s (%sx; creates straight to the engine: %s) | |\n' \
+			"${NOTE[gaps_rounds]}" "${NOTE[gaps_creates]}" "${R[gaps_p999.quiet]-}" "${R[gaps_p999.agent]-}" \
+			"$(x "${R[gaps_p999.agent]-}" "${R[gaps_p999.quiet]-}")" "${R[gaps_p999.direct]-}"
+		printf '| the same, longest gap, ms | %s -> %s (%sx; straight: %s) | |\n' \
+			"${R[gaps_max.quiet]-}" "${R[gaps_max.agent]-}" \
+			"$(x "${R[gaps_max.agent]-}" "${R[gaps_max.quiet]-}")" "${R[gaps_max.direct]-}"
+	fi
 	if have storm_cpu; then
 		printf '| event storm in /mnt/wsl (%s files/s created and removed), CPU over %ss, %% of a core | %s (idle: %s) | |\n' \
 			"${R[storm_rate.proxy]-?}" "$STORM_S" "${R[storm_cpu.proxy]-}" "${R[storm_idle_cpu.proxy]-}"
 	fi
+}
+
+gaps_section() {
+	[[ -n $GAPS_TABLE ]] || return 0
+	cat <<NOTE
+
+
+Stream gaps (bench/stream-gaps.sh): a container floods its stdout and a
+client follows its log through the agent (raw HTTP, as the docker CLI
+does), noting each read's return; medians over the rounds of each
+window's p99.9 and longest gap.  The creates straight to the engine are
+the anchor: what the same creates cost the stream with the agent doing
+nothing for them (on few CPUs the engine's own work shows here).
+
+NOTE
+	printf '%s\n' "$GAPS_TABLE"
 }
 
 shim_section() {
@@ -926,7 +977,7 @@ $(main_table)
 
 $(table_notes)
 
-$(agent_table)$(shim_section)
+$(agent_table)$(gaps_section)$(shim_section)
 
 Create-request overhead of bind re-exposure (POST /containers/create from a
 distro, median of $CREATE_N each, ms; ratio against direct):
@@ -1002,6 +1053,8 @@ targets() {
 		"an event storm in /mnt/wsl (${R[storm_rate.proxy]-?} files/s) costs under 1 % of a core: ${R[storm_cpu.proxy]-?} % (${R[storm_idle_cpu.proxy]-?} % idle, measured just before)"
 	have restore_all && verdict "$(lt "${R[restore_all.agent]-}" 5000 && echo 1 || echo 0)" \
 		"after a VM reboot every container sees its bind sources again within 5 s of the agent's start: ${R[restore_all.agent]-?} ms for ${NOTE[restore_n]} containers"
+	have gaps_p999 && verdict "$(ge "${R[gaps_p999.quiet]-}" "${R[gaps_p999.agent]-}" && ge "${R[gaps_max.quiet]-}" "${R[gaps_max.agent]-}" && echo 1 || echo 0)" \
+		"the loop never stalls: a followed stream's gaps while ${NOTE[gaps_creates]} creates need new exposures against quiet, p99.9 ${R[gaps_p999.agent]-?} / ${R[gaps_p999.quiet]-?} ms ($(x "${R[gaps_p999.agent]-}" "${R[gaps_p999.quiet]-}")x), longest ${R[gaps_max.agent]-?} / ${R[gaps_max.quiet]-?} ms ($(x "${R[gaps_max.agent]-}" "${R[gaps_max.quiet]-}")x); the same creates straight to the engine $(x "${R[gaps_p999.direct]-}" "${R[gaps_p999.quiet]-}")x and $(x "${R[gaps_max.direct]-}" "${R[gaps_max.quiet]-}")x"
 	have restart_conns && verdict "$([[ ${R[restart_refused.agent]-x} == 0 ]] && echo 1 || echo 0)" \
 		"an agent restart under load refuses no client: ${R[restart_refused.agent]-?} of ${R[restart_conns.agent]-?} refused over $RESTART_N restarts, the longest wait ${R[restart_max_ms.agent]-?} ms"
 	verdict "$(lt "${R[ready_notify.proxy]-}" 50 && lt "${R[ready_ping.proxy]-}" 50 && echo 1 || echo 0)" \
@@ -1039,6 +1092,7 @@ phase_simple() {
 	bench_shim
 	bench_create
 	bench_restore
+	bench_gaps
 }
 
 # Engine 26 in its own distro: the figures that involve the real engine.
@@ -1055,13 +1109,14 @@ phase_desktop() {
 	bench_restart
 	bench_create
 	bench_restore
+	bench_gaps
 }
 
 T_START=$(now_ns)
 : >"$T/table.md"
 for flavour in "${FLAVOURS[@]}"; do
 	# Each phase from scratch: figures, and the agents' private trees.
-	R=() NOTE=() SAMPLES=() SHIM_LINES=""
+	R=() NOTE=() SAMPLES=() SHIM_LINES="" GAPS_TABLE=""
 	rm -rf --one-file-system -- "$T"/engine-* "$T"/fresh-*
 	LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 	log "engine: LAB_ENGINE=$flavour"
