@@ -307,8 +307,8 @@ binds_on_source(void *arg, const struct http_bind_source *s,
 		break;
 	}
 	/* 1: mounted on the worker; binds_mounted() has it asked again. */
-	int r = exposures_make(b->exposures, out, s->read_only, replacement,
-	    why, whylen);
+	int r = exposures_make(b->exposures, out, s->read_only, s->again,
+	    replacement, why, whylen);
 	free(out);
 	if (r == 0)
 		usage_follow(b->usage);

@@ -62,7 +62,7 @@ struct exposures_job {
  */
 static void
 exposures_use(struct exposures *e, struct exposure *x, bool read_only,
-    bool mounted_now, bool fresh)
+    bool mounted_now, bool fresh, bool held)
 {
 	if (x->read_only && !read_only) {
 		/* A writer came: the readers' containers stay read-only. */
@@ -76,6 +76,8 @@ exposures_use(struct exposures *e, struct exposure *x, bool read_only,
 	}
 	exposures_record(e, x->local, x->read_only, x->users, true,
 	    mounted_now);
+	if (held)
+		return;		/* its ticket was given in an earlier pass */
 	if (x->npending == EXPOSURES_TICKETS_MAX)
 		memmove(x->pending, x->pending + 1,
 		    (EXPOSURES_TICKETS_MAX - 1) * sizeof x->pending[0]);
@@ -214,7 +216,7 @@ exposures_make_now(struct exposures *e, const char *source, bool read_only,
 	free(local);
 	if (x == NULL)
 		return -1;
-	exposures_use(e, x, read_only, mounting, fresh);
+	exposures_use(e, x, read_only, mounting, fresh, false);
 	return exposures_answer(x, engine_path, why, whylen);
 }
 
@@ -399,7 +401,7 @@ exposures_job_start(struct exposures *e, struct exposure *x, bool fresh,
 
 int
 exposures_make(struct exposures *e, const char *source, bool read_only,
-    char **engine_path, char *why, size_t whylen)
+    bool held, char **engine_path, char *why, size_t whylen)
 {
 	char hash[SHA256_HEX_SIZE];
 	*engine_path = NULL;
@@ -416,7 +418,7 @@ exposures_make(struct exposures *e, const char *source, bool read_only,
 	else if (x != NULL && x->mounting)
 		r = 1;		/* another create's: wait for the same */
 	else if (x != NULL && x->mounted) {
-		exposures_use(e, x, read_only, false, false);
+		exposures_use(e, x, read_only, false, false, held);
 		r = exposures_answer(x, engine_path, why, whylen);
 	} else {
 		struct stat st;

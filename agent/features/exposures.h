@@ -61,10 +61,12 @@ size_t	exposures_count(const struct exposures *);
  * the engine sees it; -1 and why.  1: "not yet": with a worker set, a new
  * mount (and the manifest's fsync) runs there, never on the loop; ask
  * again, for the same create, once `mounted' was called (a failed mount
- * is then answered -1 with its reason, for a moment).
+ * is then answered -1 with its reason, for a moment).  held: this create
+ * was answered for source in an earlier pass (create.h's `again') and
+ * holds its ticket already.
  */
 int	exposures_make(struct exposures *, const char *source, bool read_only,
-	    char **engine_path, char *why, size_t whylen);
+	    bool held, char **engine_path, char *why, size_t whylen);
 /* The same, every step on the loop, never 1 (no worker; tests). */
 int	exposures_make_now(struct exposures *, const char *source,
 	    bool read_only, char **engine_path, char *why, size_t whylen);

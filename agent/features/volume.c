@@ -241,7 +241,7 @@ volumes_on_device(struct volumes *v, const struct http_bind_source *s,
 	case BINDS_EXPOSE:
 		break;
 	}
-	int r = exposures_make(v->exposures, out, s->read_only,
+	int r = exposures_make(v->exposures, out, s->read_only, s->again,
 	    replacement, why, whylen);	/* 1: not yet, as binds.c's */
 	free(out);
 	if (r == 0)

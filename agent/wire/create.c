@@ -88,6 +88,8 @@ struct create_walk {
 	enum http_source_kind kind;	/* what is being asked about */
 	const char	*volume;
 	bool		 pending;	/* the hook said: not yet */
+	size_t		 asked;		/* sources answered in this pass */
+	size_t		 asked_before;	/* ...in the passes before it */
 };
 
 /* Ask about one source; *repl is the replacement, or NULL to keep it. */
@@ -96,7 +98,7 @@ create_ask(struct create_walk *walk, const char *source, bool ro, bool create,
     char **repl)
 {
 	const struct http_bind_source s = { source, ro, create, walk->caller,
-	    walk->kind, walk->volume };
+	    walk->kind, walk->volume, walk->asked < walk->asked_before };
 	*repl = NULL;
 	int r = walk->fn(walk->arg, &s, repl, walk->why, walk->whylen);
 	if (r > 0) {
@@ -108,6 +110,7 @@ create_ask(struct create_walk *walk, const char *source, bool ro, bool create,
 	}
 	if (r < 0)
 		return -1;
+	walk->asked++;
 	if (*repl != NULL && strcmp(*repl, source) == 0) {
 		free(*repl);
 		*repl = NULL;
@@ -314,8 +317,8 @@ create_walk_volume(struct create_walk *walk, struct json_object *root)
 static enum create_result
 create_rewrite_json(const char *body, size_t len,
     const struct http_caller *caller, http_bind_fn fn, void *arg,
-    int (*walker)(struct create_walk *, struct json_object *), char **out,
-    size_t *outlen, char *why, size_t whylen)
+    int (*walker)(struct create_walk *, struct json_object *), size_t *asked,
+    char **out, size_t *outlen, char *why, size_t whylen)
 {
 	static const struct http_caller unknown = { false, 0, 0 };
 	*out = NULL;
@@ -333,9 +336,12 @@ create_rewrite_json(const char *body, size_t len,
 		return CREATE_UNREADABLE;
 	}
 	struct create_walk walk = { fn, arg, caller != NULL ? caller : &unknown,
-	    false, why, whylen, HTTP_SOURCE_BIND, NULL, false };
+	    false, why, whylen, HTTP_SOURCE_BIND, NULL, false, 0,
+	    asked != NULL ? *asked : 0 };
 	if (walker(&walk, root) < 0) {
 		json_object_put(root);
+		if (walk.pending && asked != NULL && walk.asked > *asked)
+			*asked = walk.asked;
 		return walk.pending ? CREATE_PENDING : CREATE_REFUSED;
 	}
 	if (!walk.changed) {
@@ -356,8 +362,8 @@ create_rewrite_container(const char *body, size_t len,
     const struct http_caller *caller, http_bind_fn fn, void *arg, char **out,
     size_t *outlen, char *why, size_t whylen)
 {
-	return create_rewrite_json(body, len, caller, fn, arg,
-	    create_walk_container, out, outlen, why, whylen);
+	return create_rewrite(false, body, len, caller, fn, arg, NULL, out,
+	    outlen, why, whylen);
 }
 
 enum create_result
@@ -365,7 +371,17 @@ create_rewrite_volume(const char *body, size_t len,
     const struct http_caller *caller, http_bind_fn fn, void *arg, char **out,
     size_t *outlen, char *why, size_t whylen)
 {
-	return create_rewrite_json(body, len, caller, fn, arg,
-	    create_walk_volume, out, outlen, why, whylen);
+	return create_rewrite(true, body, len, caller, fn, arg, NULL, out,
+	    outlen, why, whylen);
+}
+
+enum create_result
+create_rewrite(bool volume, const char *body, size_t len,
+    const struct http_caller *caller, http_bind_fn fn, void *arg,
+    size_t *asked, char **out, size_t *outlen, char *why, size_t whylen)
+{
+	return create_rewrite_json(body, len, caller, fn, arg, volume ?
+	    create_walk_volume : create_walk_container, asked, out, outlen,
+	    why, whylen);
 }
 

@@ -39,6 +39,12 @@ struct http_bind_source {
 	const struct http_caller *caller;	/* never NULL */
 	enum http_source_kind kind;
 	const char	*volume;	/* DEVICE: the volume's name, or "" */
+	/*
+	 * Answered already, in an earlier pass of this create that a later
+	 * source told "not yet": what the hook keeps per create (a ticket)
+	 * it has, and is not to take twice.
+	 */
+	bool		 again;
 };
 /*
  * Called for each absolute bind source of a create: set *replacement
@@ -62,6 +68,15 @@ enum create_result { CREATE_UNCHANGED, CREATE_CHANGED, CREATE_REFUSED,
 enum create_result create_rewrite_container(const char *body, size_t len,
 	    const struct http_caller *, http_bind_fn, void *arg, char **out,
 	    size_t *outlen, char *why, size_t whylen);
+/*
+ * Either, for a create asked about in passes (a hook said "not yet"):
+ * *asked, the sources answered in earlier passes (0 the first time), is
+ * raised to those answered in this one before a "not yet"; the first
+ * *asked sources are asked with `again' set.
+ */
+enum create_result create_rewrite(bool volume, const char *body, size_t len,
+	    const struct http_caller *, http_bind_fn, void *arg, size_t *asked,
+	    char **out, size_t *outlen, char *why, size_t whylen);
 /*
  * The same for a volume create: a "local" volume bound to a directory
  * (DriverOpts type "none", o with "bind") has its absolute device asked

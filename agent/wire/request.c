@@ -220,6 +220,7 @@ request_head_done(struct http_request *r, struct http_request_action *a)
 			    "re-exposed)", HTTP_CREATE_BODY_MAX);
 		} else {
 			r->state = R_CREATE;
+			r->create_asked = 0;	/* no pass yet */
 			http_stream_hold_chunked(s, r->head.len);
 			return;
 		}
@@ -455,13 +456,14 @@ http_request_rewrite(struct http_request *r, const struct http_caller *caller,
 	}
 	bool volume = route_of(&r->head, head)->request ==
 	    ROUTE_REQUEST_VOLUME_CREATE;
-	enum create_result res = (volume ? create_rewrite_volume :
-	    create_rewrite_container)(json, dlen, caller, fn, arg, &body,
-	    &blen, why, sizeof why);
+	enum create_result res = create_rewrite(volume, json, dlen, caller, fn,
+	    arg, &r->create_asked, &body, &blen, why, sizeof why);
 	free(decoded);
+	if (res == CREATE_PENDING)
+		return false;	/* held whole, as it is, until asked again */
 	switch (res) {
 	case CREATE_PENDING:
-		return false;	/* held whole, as it is, until asked again */
+		break;
 	case CREATE_UNREADABLE:
 		request_note(a, LOG_LVL_DEBUG, NULL, "a container create: %s; "
 		    "passing it to the engine as it is", why);

@@ -57,6 +57,8 @@ struct http_request {
 	char		*refusal;	/* what the client is answered */
 	size_t		 refusal_len;
 	struct http_reply *answers;	/* told of each request, or NULL */
+	size_t		 create_asked;	/* the held create's sources answered
+					   in passes told "not yet" */
 };
 /* A follower begins at a request head. */
 void	http_request_init(struct http_request *);

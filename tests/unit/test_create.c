@@ -84,6 +84,42 @@ not_yet(void *arg, const struct http_bind_source *s, char **repl,
 	return 1;
 }
 
+/* /home/b is "not yet" the first time; each ask's path and `again'. */
+struct passes {
+	int	 calls;
+	char	 seen[256];
+};
+
+static int
+b_later(void *arg, const struct http_bind_source *s, char **repl,
+    char *why, size_t whylen)
+{
+	struct passes *p = arg;
+	(void)repl;
+	(void)why;
+	(void)whylen;
+	size_t n = strlen(p->seen);
+	snprintf(p->seen + n, sizeof p->seen - n, "%s%s ", s->path,
+	    s->again ? "(again)" : "");
+	return strcmp(s->path, "/home/b") == 0 && p->calls++ == 0 ? 1 : 0;
+}
+
+Test(create, a_create_asked_in_passes_marks_what_was_answered_before)
+{
+	const char *body = "{\"HostConfig\":{\"Binds\":[\"/home/a:/a\","
+	    "\"/home/b:/b\",\"/home/c:/c\"]}}";
+	struct passes p = { 0, "" };
+	char *out = NULL, why[512] = "";
+	size_t n = 0, asked = 0;
+	cr_assert(eq(int, create_rewrite(false, body, strlen(body), NULL,
+	    b_later, &p, &asked, &out, &n, why, sizeof why), CREATE_PENDING));
+	cr_assert(eq(sz, asked, 1), "a was answered before b said not yet");
+	cr_assert(eq(int, create_rewrite(false, body, strlen(body), NULL,
+	    b_later, &p, &asked, &out, &n, why, sizeof why), CREATE_UNCHANGED));
+	cr_assert(eq(str, p.seen, "/home/a /home/b /home/a(again) /home/b "
+	    "/home/c "), "only a was answered before");
+}
+
 Test(create, a_hook_saying_not_yet_leaves_the_create_pending_and_untouched)
 {
 	const char *body = "{\"HostConfig\":{\"Binds\":[\"/home/a:/a\","

@@ -597,7 +597,7 @@ make_held(int *told, char *point, size_t len)
 	bind_world_gate_shut(&w);
 	const char *source = bind_world_path(&w, "home/app");
 	snprintf(point, len, "%s", bind_world_point(source));
-	cr_assert(eq(int, exposures_make(w.exposures, source, false, &engine,
+	cr_assert(eq(int, exposures_make(w.exposures, source, false, false, &engine,
 	    why, sizeof why), 1), "not yet: %s", why);
 	cr_assert(eq(ptr, engine, NULL));
 	return source;
@@ -608,7 +608,7 @@ Test(exposures_table, a_new_exposure_is_recorded_and_mounted_on_the_worker)
 	int told = 0;
 	char *engine = NULL, why[1024] = "", point[PATH_MAX];
 	const char *source = make_held(&told, point, sizeof point);
-	cr_assert(eq(int, exposures_make(w.exposures, source, false, &engine,
+	cr_assert(eq(int, exposures_make(w.exposures, source, false, false, &engine,
 	    why, sizeof why), 1), "another create waits for the same mount");
 	cr_assert(not(is_mount_point(point)), "the worker has not run");
 	cr_assert(not(on_disk(point)), "nor written the record");
@@ -624,12 +624,18 @@ Test(exposures_table, a_new_exposure_is_recorded_and_mounted_on_the_worker)
 	cr_assert(is_mount_point(point));
 	cr_assert(on_disk(point), "recorded on disk");
 	cr_assert(gt(u64, exposures_mounted_at(w.exposures, point), 0));
-	cr_assert(eq(int, exposures_make(w.exposures, source, false, &engine,
+	cr_assert(eq(int, exposures_make(w.exposures, source, false, false, &engine,
 	    why, sizeof why), 0), "%s", why);
 	cr_assert(eq(str, engine, point));
 	cr_assert(eq(str, (char *)text_at(engine, "f.txt"), "distro-app"));
 	cr_assert(eq(int, json_object_get_int(reported(0, "pending_creates")),
 	    1), "held by the create answered");
+	free(engine);
+	/* A create asked again that holds its ticket takes no second one. */
+	cr_assert(eq(int, exposures_make(w.exposures, source, false, true,
+	    &engine, why, sizeof why), 0), "%s", why);
+	cr_assert(eq(int, json_object_get_int(reported(0, "pending_creates")),
+	    1));
 	free(engine);
 }
 
@@ -643,7 +649,7 @@ Test(exposures_table, a_mount_that_failed_on_the_worker_is_told_to_its_creates)
 	cr_assert(eq(int, rmdir(source), 0));
 	bind_world_gate_open(&w);
 	cr_assert(run_until(w.base, mounted_told, &told, 10000));
-	cr_assert(eq(int, exposures_make(w.exposures, source, false, &engine,
+	cr_assert(eq(int, exposures_make(w.exposures, source, false, false, &engine,
 	    why, sizeof why), -1), "the reason, not a second try");
 	cr_assert(not(eq(ptr, strstr(why, "cannot re-expose"), NULL)), "%s",
 	    why);
