@@ -48,7 +48,7 @@ const struct status_field status_fields[] = {
 	{ "agent.wall_clock_ms", I, VOL, NULL, "wall clock when made" },
 	{ "agent.watches", I, VOL, NULL, "inotify watches held" },
 	{ "agent.tree_reconciles", I, VOL, NULL, "reconciles the tree's events caused" },
-	{ "agent.tree_events_ignored", I, VOL, NULL, "shared-root events about others' entries" },
+	{ "agent.tree_events_ignored", I, VOL, NULL, "shared-root events about others' entries, exposures' mounts" },
 	{ "agent.supervisor", S, 0, "start|systemd|none",
 	  "what brings the agent back if it dies: `start''s supervisor, systemd, or nothing" },
 	{ "agent.restarts", I, NUL, NULL,

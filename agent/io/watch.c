@@ -24,6 +24,10 @@
  * socket, bind exposures) change the mount table too: the change that
  * comes right after a tell is told once more without spending the budget,
  * so a Docker Desktop restart costs the budget only its own changes.
+ * Bind exposures come and go with containers, each a mount, and none of
+ * them is anything the owner looks at: with watch_ignore_mounts_in(), a
+ * mount table change is read, and one that moved only mounts inside the
+ * areas (every distro's exposures) is not told at all.
  * Reading others' events costs too, so the shared root is watched only
  * while the tree is absent or not trusted (its own
  * watch reports it going: IN_DELETE_SELF, IN_MOVE_SELF), and a batch of
@@ -33,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -75,6 +80,9 @@ struct watch {
 	uint64_t	 own_until_ms;	/* a mount change now is the owner's */
 	bool		 free_tell;	/* the next tell spends no budget */
 	bool		 mounts_primed;	/* the registration's wakeup is past */
+	char		*areas;		/* mounts inside its directories: none
+					   of the owner's concern (or NULL) */
+	uint64_t	 mounts_digest;	/* of the other mounts, last read */
 	uint64_t	 fires;		/* times the owner was told */
 	uint64_t	 ignored;	/* events about others' entries */
 	void		(*cb)(void *);
@@ -342,6 +350,78 @@ watch_unpause(evutil_socket_t fd, short what, void *arg)
 		watch_schedule(w);
 }
 
+/* Is the mount point (as mountinfo spells it) inside a directory of areas? */
+static bool
+watch_in_areas(const char *areas, const char *point, size_t len)
+{
+	size_t n = strlen(areas);
+	if (len <= n + 1 || strncmp(point, areas, n) != 0 || point[n] != '/')
+		return false;
+	const char *slash = memchr(point + n + 1, '/', len - n - 1);
+	return slash != NULL && (size_t)(slash - point) + 1 < len;
+}
+
+/*
+ * A digest (FNV-1a) of the mount table's lines but those of mounts inside
+ * the areas: 0, or -1 when it cannot be read (then every change counts).
+ */
+static int
+watch_mounts_digest(const struct watch *w, uint64_t *digest)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	uint64_t h = 14695981039346656037ULL;
+	if (f == NULL)
+		return -1;
+	while ((len = getline(&line, &cap, f)) > 0 && line != NULL) {
+		/* ID PARENT MAJ:MIN ROOT POINT ...: the fifth field. */
+		const char *p = line, *end = line + len;
+		for (int field = 0; field < 4 && p != NULL; field++) {
+			p = memchr(p, ' ', (size_t)(end - p));
+			p = p != NULL ? p + 1 : NULL;
+		}
+		const char *sp = p != NULL ? memchr(p, ' ', (size_t)(end - p)) :
+		    NULL;
+		if (sp != NULL && watch_in_areas(w->areas, p, (size_t)(sp - p)))
+			continue;
+		for (ssize_t i = 0; i < len; i++) {
+			h ^= (unsigned char)line[i];
+			h *= 1099511628211ULL;
+		}
+	}
+	int err = ferror(f) ? -1 : 0;
+	free(line);
+	fclose(f);
+	*digest = h;
+	return err;
+}
+
+/* Did the change move anything but mounts inside the areas? */
+static bool
+watch_mounts_moved(struct watch *w)
+{
+	uint64_t d;
+	if (w->areas == NULL || watch_mounts_digest(w, &d) < 0)
+		return true;
+	bool moved = d != w->mounts_digest;
+	w->mounts_digest = d;
+	return moved;
+}
+
+void
+watch_ignore_mounts_in(struct watch *w, const char *areas)
+{
+	if (w == NULL || (areas == NULL && w->areas == NULL) ||
+	    (areas != NULL && w->areas != NULL && strcmp(areas, w->areas) == 0))
+		return;
+	free(w->areas);
+	w->areas = areas != NULL ? strdup(areas) : NULL;
+	if (w->areas != NULL)
+		(void)watch_mounts_moved(w);	/* the table as it is now */
+}
+
 static void
 watch_mounts_changed(evutil_socket_t fd, short what, void *arg)
 {
@@ -350,6 +430,10 @@ watch_mounts_changed(evutil_socket_t fd, short what, void *arg)
 	if (!w->mounts_primed) {
 		/* Registering wakes once: the owner looks at the start itself. */
 		w->mounts_primed = true;
+		return;
+	}
+	if (!watch_mounts_moved(w)) {
+		w->ignored++;	/* exposures came or went: nothing followed */
 		return;
 	}
 	if (w->own_until_ms != 0 && util_now_ms() <= w->own_until_ms &&
@@ -427,6 +511,7 @@ watch_free(struct watch *w)
 	if (w->mfd >= 0)
 		close(w->mfd);
 	free(w->desktop_dir);
+	free(w->areas);
 	free(w);
 }
 

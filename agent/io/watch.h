@@ -21,6 +21,13 @@ struct watch;
 struct watch *watch_new(struct event_base *, const char *desktop_dir,
 	    const char *const *follow, void (*cb)(void *), void *arg);
 void	watch_free(struct watch *);
+/*
+ * Mounts on points inside a directory of areas (areas/X/...: bind
+ * exposures, every distro's) change nothing the owner looks at: a mount
+ * table change that moved only those is not told.  A mount on areas or
+ * areas/X itself still is.  NULL: every change is told.
+ */
+void	watch_ignore_mounts_in(struct watch *, const char *areas);
 int	watch_count(const struct watch *);	/* inotify watches held */
 /* Times the tree's events made the owner look; events about others' entries. */
 uint64_t watch_fires(const struct watch *);

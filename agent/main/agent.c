@@ -72,6 +72,22 @@ agent_engine(const struct agent *a)
 	};
 }
 
+/*
+ * The exposures' mounts (every distro's, in the directory above this
+ * distro's area, one for each new source and removed as its last container
+ * goes) are nothing the tree's watch need tell.
+ */
+static void
+agent_watch_areas(struct agent *a)
+{
+	const char *area = exposures_dir(a->exposures);
+	const char *slash = area != NULL ? strrchr(area, '/') : NULL;
+	char *areas = slash != NULL ? strndup(area, (size_t)(slash - area)) :
+	    NULL;
+	watch_ignore_mounts_in(a->watch, areas);
+	free(areas);
+}
+
 void
 agent_reconcile(struct agent *a, const char *why)
 {
@@ -93,6 +109,7 @@ agent_reconcile(struct agent *a, const char *why)
 		desktop_refuse_engine(a->desktop, socket_engine_refused(a->socket));
 	struct agent_engine e = agent_engine(a);
 	exposures_reconcile(a->exposures);
+	agent_watch_areas(a);
 	binds_reconcile(a->binds, e.proxy);
 	usage_reconcile(a->usage, e.usable, e.fd, e.name);
 	restore_reconcile(a->restore, e.usable, e.fd, e.name);

@@ -495,3 +495,51 @@ Test(watch, a_symlinked_tree_is_never_followed)
 	    "symlink names (ino %lu): %lu", (unsigned long)root_st.st_ino,
 	    (unsigned long)out_st.st_ino, ino[0]);
 }
+
+/* The watch has passed over mount changes since *arg of them. */
+static bool
+ignored_since(void *arg)
+{
+	return watch_ignored(wx.w) > *(const uint64_t *)arg;
+}
+
+/*
+ * Exposures are mounts inside the areas (areas/<distro>/<hash>), made and
+ * removed with containers: none of them is told, while a mount on a
+ * distro's area itself still is.
+ */
+Test(watch, mounts_inside_the_areas_are_not_told)
+{
+	char areas[PATH_MAX], area[PATH_MAX + 8];
+	snprintf(areas, sizeof areas, "%s/wsl/docker-desktop-bind-mounts",
+	    tmp_root);
+	snprintf(area, sizeof area, "%s/d1", areas);
+	snprintf(own_point, sizeof own_point, "%s/d1/0123abcd", areas);
+	cr_assert(eq(int, util_mkdir_p(own_point, 0755), 0));
+	change_and_wait("the areas made", called);
+	watch_ignore_mounts_in(wx.w, areas);
+	uint64_t ignored = watch_ignored(wx.w);
+	wx.calls = 0;
+	cr_assert(eq(int, mount("exposure", own_point, "tmpfs", 0, NULL), 0));
+	own_mounted = true;
+	cr_assert(run_until(wx.base, ignored_since, &ignored, WAIT_MS),
+	    "the mount table change was read");
+	cr_assert(not(run_until(wx.base, called, NULL, 100)),
+	    "an exposure's mount is not told");
+	ignored = watch_ignored(wx.w);
+	cr_assert(eq(int, umount(own_point), 0));
+	own_mounted = false;
+	cr_assert(run_until(wx.base, ignored_since, &ignored, WAIT_MS));
+	cr_assert(not(run_until(wx.base, called, NULL, 100)),
+	    "nor its removal");
+	/* A mount on an area itself is another matter. */
+	cr_assert(eq(int, mount("over", area, "tmpfs", 0, NULL), 0));
+	change_and_wait("a mount over an area", called);
+	cr_assert(eq(int, umount(area), 0));
+	change_and_wait("its unmount", called);
+	/* And without areas, every change is told again. */
+	watch_ignore_mounts_in(wx.w, NULL);
+	cr_assert(eq(int, mount("exposure", own_point, "tmpfs", 0, NULL), 0));
+	own_mounted = true;
+	change_and_wait("a mount, no areas set", called);
+}
