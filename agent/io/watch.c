@@ -49,6 +49,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "sys/trust.h"
+#include "sys/wsl.h"
 #include "io/watch.h"
 
 #define WATCH_MAX	64
@@ -350,15 +351,15 @@ watch_unpause(evutil_socket_t fd, short what, void *arg)
 		watch_schedule(w);
 }
 
-/* Is the mount point (as mountinfo spells it) inside a directory of areas? */
+/* Is the mount point inside a directory of areas (areas/X/...)? */
 static bool
-watch_in_areas(const char *areas, const char *point, size_t len)
+watch_in_areas(const char *areas, const char *point)
 {
 	size_t n = strlen(areas);
-	if (len <= n + 1 || strncmp(point, areas, n) != 0 || point[n] != '/')
+	if (!util_path_within(point, areas) || point[n] != '/')
 		return false;
-	const char *slash = memchr(point + n + 1, '/', len - n - 1);
-	return slash != NULL && (size_t)(slash - point) + 1 < len;
+	const char *slash = strchr(point + n + 1, '/');
+	return slash != NULL && slash[1] != '\0';
 }
 
 /*
@@ -376,20 +377,16 @@ watch_mounts_digest(const struct watch *w, uint64_t *digest)
 	if (f == NULL)
 		return -1;
 	while ((len = getline(&line, &cap, f)) > 0 && line != NULL) {
-		/* ID PARENT MAJ:MIN ROOT POINT ...: the fifth field. */
-		const char *p = line, *end = line + len;
-		for (int field = 0; field < 4 && p != NULL; field++) {
-			p = memchr(p, ' ', (size_t)(end - p));
-			p = p != NULL ? p + 1 : NULL;
-		}
-		const char *sp = p != NULL ? memchr(p, ' ', (size_t)(end - p)) :
-		    NULL;
-		if (sp != NULL && watch_in_areas(w->areas, p, (size_t)(sp - p)))
-			continue;
+		/* The line as read: the parser splits it in place. */
+		uint64_t lh = h;
 		for (ssize_t i = 0; i < len; i++) {
-			h ^= (unsigned char)line[i];
-			h *= 1099511628211ULL;
+			lh ^= (unsigned char)line[i];
+			lh *= 1099511628211ULL;
 		}
+		struct mountinfo_entry e;
+		if (!wsl_parse_mountinfo_line(line, &e) ||
+		    !watch_in_areas(w->areas, e.mount_point))
+			h = lh;
 	}
 	int err = ferror(f) ? -1 : 0;
 	free(line);
