@@ -27,6 +27,7 @@ struct json_object;
 struct manifest;
 struct notify;
 struct pathmap;
+struct stat;
 struct work;
 struct exposures_job;
 
@@ -87,6 +88,15 @@ const char *exposures_point_name(const struct exposures *,
 	    const struct exposure *);
 /* Mount x's source on its point (read-only if asked): 0, -1 and errno. */
 int	exposures_mount(struct exposures *, struct exposure *, bool read_only);
+/* x is mounted now: id is what was mounted (to unmount it by). */
+void	exposures_mounted_as(struct exposure *, const struct trust_mount_id *,
+	    bool read_only);
+/*
+ * A new entry for source at local: in the table (unmounted) and in the
+ * manifest (unsaved), *st its source's; NULL and why.
+ */
+struct exposure *exposures_enter(struct exposures *, const char *source,
+	    const char *local, struct stat *st, char *why, size_t whylen);
 void	exposures_remove_point(struct exposures *, const struct exposure *);
 
 /* exposures-make.c: jobs under way let go of the table (it goes). */

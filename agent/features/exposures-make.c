@@ -151,6 +151,27 @@ exposures_answer(const struct exposure *x, char **engine_path, char *why,
 /* ------------------------------------------------------------------ */
 /* On the loop, as it has always been */
 
+struct exposure *
+exposures_enter(struct exposures *e, const char *source, const char *local,
+    struct stat *st, char *why, size_t whylen)
+{
+	struct exposure *x = NULL;
+	if (stat(source, st) < 0 || (x = exposures_add(e, source,
+	    local)) == NULL) {
+		snprintf(why, whylen, "cannot re-expose %s to the engine below "
+		    "%s: %s", source, e->local_dir, strerror(errno));
+		return NULL;
+	}
+	if (manifest_add(e->manifest, EXPOSURES_MANIFEST_KIND, local,
+	    source) < 0) {
+		snprintf(why, whylen, "cannot re-expose %s to the engine at %s: "
+		    "%s", source, local, strerror(errno));
+		exposures_drop(e, x);
+		return NULL;
+	}
+	return x;
+}
+
 /* A new one: recorded, its point made, mounted; NULL and why. */
 static struct exposure *
 exposures_new_one(struct exposures *e, const char *source,
@@ -158,16 +179,12 @@ exposures_new_one(struct exposures *e, const char *source,
     size_t whylen)
 {
 	struct stat st;
-	struct exposure *x = NULL;
-	if (stat(source, &st) < 0 || (x = exposures_add(e, source,
-	    local)) == NULL) {
-		snprintf(why, whylen, "cannot re-expose %s to the engine below "
-		    "%s: %s", source, e->local_dir, strerror(errno));
+	struct exposure *x = exposures_enter(e, source, local, &st, why,
+	    whylen);
+	if (x == NULL)
 		return NULL;
-	}
 	/* Recorded before it exists: a crash cannot leave it unknown. */
-	if (manifest_add(e->manifest, EXPOSURES_MANIFEST_KIND, local,
-	    source) < 0 || manifest_save(e->manifest) < 0 ||
+	if (manifest_save(e->manifest) < 0 ||
 	    exposures_point_make(e->dir_fd, hash, S_ISDIR(st.st_mode)) < 0) {
 		snprintf(why, whylen, "cannot re-expose %s to the engine at %s: "
 		    "%s", source, local, strerror(errno));
@@ -311,28 +328,22 @@ exposures_job_done(void *arg, bool ran)
 {
 	struct exposures_job *j = arg;
 	struct exposures *e = j->e;
-	if (ran && j->err == 0 && e == NULL)
-		(void)exposures_point_unmount(j->dir_fd, j->name, &j->id);
-	if (e == NULL) {
-		exposures_job_free(j);
-		return;
+	bool mounted = ran && j->err == 0;
+	if (e != NULL) {
+		exposures_job_unlink(e, j);
+		if (j->fresh)
+			manifest_copy_done(e->manifest, &j->copy, j->copy_r,
+			    j->copy_err);
 	}
-	exposures_job_unlink(e, j);
-	if (j->fresh)
-		manifest_copy_done(e->manifest, &j->copy, j->copy_r,
-		    j->copy_err);
-	struct exposure *x = exposures_find(e, j->local);
+	struct exposure *x = e != NULL ? exposures_find(e, j->local) : NULL;
 	if (x == NULL) {
-		/* Not ours to find any more (a new area, say): let it go. */
-		if (ran && j->err == 0)
+		/* The table went first, or it is not ours (a new area): go. */
+		if (mounted)
 			(void)exposures_point_unmount(j->dir_fd, j->name,
 			    &j->id);
-	} else if (ran && j->err == 0) {
+	} else if (mounted) {
 		x->mounting = false;
-		x->mounted = true;
-		x->have_mount_id = true;
-		x->mount_id = j->id;
-		x->read_only = j->read_only;
+		exposures_mounted_as(x, &j->id, j->read_only);
 		/*
 		 * Its creates ask again on a later turn.  Should a collection
 		 * come first and take it (no ticket yet), they are told "not
@@ -363,7 +374,7 @@ exposures_job_done(void *arg, bool ran)
 		}
 	}
 	exposures_job_free(j);
-	if (e->mounted != NULL)
+	if (e != NULL && e->mounted != NULL)
 		e->mounted(e->mounted_arg);
 }
 
@@ -404,10 +415,12 @@ exposures_make(struct exposures *e, const char *source, bool read_only,
     bool held, char **engine_path, char *why, size_t whylen)
 {
 	char hash[SHA256_HEX_SIZE];
+	if (e->work == NULL)
+		return exposures_make_now(e, source, read_only, engine_path,
+		    why, whylen);
 	*engine_path = NULL;
-	if (e->work == NULL || exposures_refused(e, source, why, whylen))
-		return e->work == NULL ? exposures_make_now(e, source,
-		    read_only, engine_path, why, whylen) : -1;
+	if (exposures_refused(e, source, why, whylen))
+		return -1;
 	char *local = exposures_point_of(e, source, hash, why, whylen);
 	if (local == NULL)
 		return -1;
@@ -423,19 +436,10 @@ exposures_make(struct exposures *e, const char *source, bool read_only,
 	} else {
 		struct stat st;
 		bool fresh = x == NULL;
-		if (fresh && (stat(source, &st) < 0 || (x = exposures_add(e,
-		    source, local)) == NULL)) {
-			snprintf(why, whylen, "cannot re-expose %s to the engine "
-			    "below %s: %s", source, e->local_dir,
-			    strerror(errno));
+		if (fresh && (x = exposures_enter(e, source, local, &st, why,
+		    whylen)) == NULL)
 			r = -1;
-		} else if (fresh && manifest_add(e->manifest,
-		    EXPOSURES_MANIFEST_KIND, local, source) < 0) {
-			snprintf(why, whylen, "cannot re-expose %s to the engine "
-			    "at %s: %s", source, local, strerror(errno));
-			exposures_drop(e, x);
-			r = -1;
-		} else if ((r = exposures_job_start(e, x, fresh, hash,
+		else if ((r = exposures_job_start(e, x, fresh, hash,
 		    read_only)) == 0) {
 			/* No worker for it now: on the loop, as before. */
 			if (fresh) {

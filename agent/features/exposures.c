@@ -147,14 +147,23 @@ exposures_point_name(const struct exposures *e, const struct exposure *x)
 int
 exposures_mount(struct exposures *e, struct exposure *x, bool read_only)
 {
+	struct trust_mount_id id;
 	const char *name = exposures_point_name(e, x);
 	if (name == NULL || exposures_point_mount(e->dir_fd, name, x->source,
-	    read_only, &x->mount_id) < 0)
+	    read_only, &id) < 0)
 		return -1;
+	exposures_mounted_as(x, &id, read_only);
+	return 0;
+}
+
+void
+exposures_mounted_as(struct exposure *x, const struct trust_mount_id *id,
+    bool read_only)
+{
 	x->mounted = true;
 	x->have_mount_id = true;
+	x->mount_id = *id;
 	x->read_only = read_only;
-	return 0;
 }
 
 /* Is something mounted on x's point, looked at through the area's fd? */
